@@ -1,0 +1,93 @@
+import { AzureCliCredential, ClientAssertionCredential, type TokenCredential } from '@azure/identity';
+import type { Cloud } from '../config/clouds.ts';
+import type { AuthMode } from '../config/inputs.ts';
+import type { Log } from '../util/log.ts';
+
+export const GITHUB_TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
+
+export interface CredentialSettings {
+  auth: AuthMode;
+  tenantId: string | undefined;
+  clientId: string | undefined;
+  cloud: Cloud;
+  /** Set when authority-host overrides the cloud's login URL. */
+  authorityHost: string | undefined;
+}
+
+export interface CredentialDeps {
+  env: NodeJS.ProcessEnv;
+  log: Log;
+  /** Returns a new GitHub ID token for the audience (core.getIDToken in the action). */
+  getIdToken: (audience: string) => Promise<string>;
+}
+
+/** Raised before any request when the credential cannot work at all; the message says how to fix it. */
+export class AuthSetupError extends Error {
+  override name = 'AuthSetupError';
+}
+
+/**
+ * One credential for ARM and Graph. With OIDC the assertion callback asks GitHub for a new ID token every time MSAL
+ * needs one: a captured token expires after minutes and a long upload wait would die with AADSTS700024.
+ */
+export function createCredential(settings: CredentialSettings, deps: CredentialDeps): TokenCredential {
+  const authorityHost = settings.authorityHost ?? settings.cloud.authorityHost;
+  if (settings.auth === 'azure-cli') {
+    return new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {});
+  }
+  if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+    throw new AuthSetupError(
+      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set). Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli.",
+    );
+  }
+  if (!settings.tenantId || !settings.clientId) {
+    throw new AuthSetupError('auth: oidc needs both tenant-id and client-id.');
+  }
+  let fetched = 0;
+  const getAssertion = async (): Promise<string> => {
+    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE);
+    deps.log.mask(token);
+    fetched += 1;
+    deps.log.debug(`Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${tokenSubject(token)})`);
+    return token;
+  };
+  return new ClientAssertionCredential(settings.tenantId, settings.clientId, getAssertion, {
+    authorityHost,
+    // A custom authority (a sovereign cloud mirror or a local fake) is not in Microsoft's instance list.
+    disableInstanceDiscovery: settings.authorityHost !== undefined,
+  });
+}
+
+/** The `sub` claim of a JWT, for explaining federated-credential mismatches. Never logs the token itself. */
+export function tokenSubject(jwt: string): string {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof payload.sub === 'string' ? payload.sub : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const AADSTS_FIXES: Record<string, string> = {
+  AADSTS700024:
+    'The client assertion expired. This tool fetches a fresh GitHub token for every request; if you see this, check the runner clock.',
+  AADSTS70021:
+    "No federated credential on the app matches this workflow. Add one whose subject is 'repo:ORG/REPO:environment:ENV' when the job names an environment, else 'repo:ORG/REPO:ref:refs/heads/BRANCH' or 'repo:ORG/REPO:pull_request', issuer https://token.actions.githubusercontent.com, audience api://AzureADTokenExchange.",
+  AADSTS700016: 'The client-id is not an application in this tenant. Check client-id and tenant-id.',
+  AADSTS90002: 'The tenant-id does not exist in this cloud. Check tenant-id and azure-environment.',
+  AADSTS900023: 'The tenant-id is malformed. Use the tenant GUID or domain.',
+  AADSTS500011:
+    'The token audience is not known in this tenant or cloud. Check azure-environment (public or usgov).',
+  AADSTS7000215: 'The client secret is wrong or expired.',
+};
+
+/** Adds a fix to Entra ID errors (AADSTS codes) that an admin can act on. */
+export function explainAuthError(error: unknown): string | undefined {
+  const text = error instanceof Error ? error.message : String(error);
+  const code = /AADSTS\d+/.exec(text)?.[0];
+  if (code && AADSTS_FIXES[code]) return `${code}: ${AADSTS_FIXES[code]}`;
+  if (/az(ure cli)? (login|not found|is not installed)|Please run 'az login'/i.test(text)) {
+    return "auth: azure-cli needs a logged-in Azure CLI: run 'az login' (or azure/login in a workflow) first.";
+  }
+  return undefined;
+}

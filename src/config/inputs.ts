@@ -1,0 +1,233 @@
+import { isCloudName, type CloudName } from './clouds.ts';
+
+/** One input of the action; the CLI takes the same names as `--name` flags. */
+export interface InputSpec {
+  name: string;
+  description: string;
+  default?: string;
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  { name: 'image-id', description: 'Resource ID of the Azure managed image to validate and register.' },
+  {
+    name: 'display-name',
+    description: 'Display name of the Windows 365 device image (default: the managed image name).',
+  },
+  {
+    name: 'version',
+    description:
+      'Device image version, Major.Minor.Patch. Default: YYYY.MMDD.N, N = the workflow run number (in a terminal: HHMMSS UTC).',
+  },
+  { name: 'register', description: 'true: validate and register; false: validate only.', default: 'true' },
+  { name: 'auth', description: 'oidc (GitHub OIDC federated credential) or azure-cli.', default: 'oidc' },
+  { name: 'tenant-id', description: 'Microsoft Entra tenant ID (required for oidc).' },
+  { name: 'client-id', description: 'Application (client) ID of the federated identity (required for oidc).' },
+  { name: 'subscription-id', description: 'Subscription of the managed image (default: the one in image-id).' },
+  { name: 'azure-environment', description: 'public or usgov.', default: 'public' },
+  { name: 'arm-endpoint', description: 'Advanced: override the Azure Resource Manager URL (audience unchanged).' },
+  { name: 'graph-endpoint', description: 'Advanced: override the Microsoft Graph URL (audience unchanged).' },
+  { name: 'authority-host', description: 'Advanced: override the Microsoft Entra authority URL.' },
+  {
+    name: 'wait-timeout-minutes',
+    description: 'How long to wait for Windows 365 to finish the upload.',
+    default: '240',
+  },
+  {
+    name: 'report-path',
+    description: 'Where to write the JSON report (default: w365-image-report.json in RUNNER_TEMP or the current folder).',
+  },
+];
+
+export type AuthMode = 'oidc' | 'azure-cli';
+
+export interface Config {
+  imageId: string;
+  /** Undefined means: use the managed image name. */
+  displayName: string | undefined;
+  version: string;
+  versionDerived: boolean;
+  register: boolean;
+  auth: AuthMode;
+  tenantId: string | undefined;
+  clientId: string | undefined;
+  subscriptionId: string | undefined;
+  cloud: CloudName;
+  armEndpoint: string | undefined;
+  graphEndpoint: string | undefined;
+  authorityHost: string | undefined;
+  waitTimeoutMinutes: number;
+  reportPath: string;
+}
+
+/** A problem with what the user passed: names the input, what is wrong and how to fix it. */
+export class InputError extends Error {
+  readonly input: string;
+  constructor(input: string, problem: string, fix: string) {
+    super(`Input '${input}': ${problem} ${fix}`);
+    this.name = 'InputError';
+    this.input = input;
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+const INT32_MAX = 2_147_483_647;
+
+export interface ParseContext {
+  env: NodeJS.ProcessEnv;
+  now: Date;
+  cwd: string;
+}
+
+/** Reads raw input strings (empty = not given) into a checked Config. Throws InputError on the first bad input. */
+export function parseInputs(read: (name: string) => string, context: ParseContext): Config {
+  const get = (name: string): string | undefined => {
+    const value = read(name).trim();
+    return value === '' ? undefined : value;
+  };
+  const withDefault = (name: string): string => get(name) ?? INPUTS.find((i) => i.name === name)?.default ?? '';
+
+  const imageId = get('image-id');
+  if (!imageId) {
+    throw new InputError(
+      'image-id',
+      'is required.',
+      'Set it to the managed image resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/images/<name>.',
+    );
+  }
+
+  const displayName = get('display-name');
+  if (displayName !== undefined && /\p{Cc}/u.test(displayName)) {
+    throw new InputError('display-name', 'contains control characters.', 'Use printable characters only.');
+  }
+
+  const explicitVersion = get('version');
+  const version = explicitVersion ?? defaultVersion(context.env, context.now);
+  checkVersion(version);
+
+  const register = parseBoolean('register', withDefault('register'));
+
+  const auth = withDefault('auth');
+  if (auth !== 'oidc' && auth !== 'azure-cli') {
+    throw new InputError('auth', `'${auth}' is not a supported method.`, "Use 'oidc' or 'azure-cli'.");
+  }
+
+  const tenantId = get('tenant-id');
+  const clientId = get('client-id');
+  if (auth === 'oidc') {
+    if (!tenantId) {
+      throw new InputError('tenant-id', 'is required with auth: oidc.', 'Set it to your Microsoft Entra tenant ID.');
+    }
+    if (!clientId) {
+      throw new InputError(
+        'client-id',
+        'is required with auth: oidc.',
+        'Set it to the application (client) ID that has the federated credential for this workflow.',
+      );
+    }
+  }
+  if (tenantId !== undefined && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
+    throw new InputError('tenant-id', `'${tenantId}' is not a tenant ID.`, 'Use the tenant GUID or its domain name.');
+  }
+  if (clientId !== undefined && !GUID.test(clientId)) {
+    throw new InputError('client-id', `'${clientId}' is not a GUID.`, 'Use the application (client) ID, a GUID.');
+  }
+
+  const subscriptionId = get('subscription-id');
+  if (subscriptionId !== undefined && !GUID.test(subscriptionId)) {
+    throw new InputError(
+      'subscription-id',
+      `'${subscriptionId}' is not a GUID.`,
+      'Use the subscription ID, or leave it empty to use the one in image-id.',
+    );
+  }
+
+  const cloud = withDefault('azure-environment');
+  if (!isCloudName(cloud)) {
+    throw new InputError(
+      'azure-environment',
+      `'${cloud}' is not supported.`,
+      "Use 'public' or 'usgov' (Windows 365 Graph APIs are not available in DoD or China clouds).",
+    );
+  }
+
+  const waitText = withDefault('wait-timeout-minutes');
+  const waitTimeoutMinutes = Number(waitText);
+  if (!Number.isFinite(waitTimeoutMinutes) || waitTimeoutMinutes <= 0 || waitTimeoutMinutes > 10_080) {
+    throw new InputError(
+      'wait-timeout-minutes',
+      `'${waitText}' is not a number of minutes between 1 and 10080.`,
+      'Use a positive number such as 240; keep it below the job timeout.',
+    );
+  }
+
+  const reportDir = context.env.RUNNER_TEMP || context.cwd;
+  return {
+    imageId,
+    displayName,
+    version,
+    versionDerived: explicitVersion === undefined,
+    register,
+    auth,
+    tenantId,
+    clientId,
+    subscriptionId,
+    cloud,
+    armEndpoint: parseEndpoint('arm-endpoint', get('arm-endpoint')),
+    graphEndpoint: parseEndpoint('graph-endpoint', get('graph-endpoint')),
+    authorityHost: parseEndpoint('authority-host', get('authority-host')),
+    waitTimeoutMinutes,
+    reportPath: get('report-path') ?? `${reportDir.replace(/[\\/]+$/, '')}/w365-image-report.json`,
+  };
+}
+
+/**
+ * YYYY.MMDD.N: sorts by date, and N (the run number) keeps it unique per workflow run; re-running the same run
+ * on the same day gives the same version, so registration resumes instead of uploading twice.
+ */
+export function defaultVersion(env: NodeJS.ProcessEnv, now: Date): string {
+  const year = now.getUTCFullYear();
+  const monthDay = (now.getUTCMonth() + 1) * 100 + now.getUTCDate();
+  const runNumber = env.GITHUB_RUN_NUMBER && /^\d+$/.test(env.GITHUB_RUN_NUMBER) ? Number(env.GITHUB_RUN_NUMBER) : undefined;
+  const patch = runNumber ?? now.getUTCHours() * 10_000 + now.getUTCMinutes() * 100 + now.getUTCSeconds();
+  return `${year}.${monthDay}.${patch}`;
+}
+
+export function checkVersion(version: string): void {
+  const fix = 'Use Major.Minor.Patch with whole numbers, for example 1.0.0 or 2026.1126.42.';
+  if (!/^\d+\.\d+\.\d+$/.test(version)) {
+    throw new InputError('version', `'${version}' is not Major.Minor.Patch.`, fix);
+  }
+  for (const part of version.split('.')) {
+    if (part.length > 1 && part.startsWith('0')) {
+      throw new InputError('version', `'${version}' has a leading zero in '${part}'.`, fix);
+    }
+    if (Number(part) > INT32_MAX) {
+      throw new InputError('version', `'${version}' has a part larger than ${INT32_MAX}.`, fix);
+    }
+  }
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  if (/^(true|yes|1)$/i.test(value)) return true;
+  if (/^(false|no|0)$/i.test(value)) return false;
+  throw new InputError(name, `'${value}' is not a boolean.`, "Use 'true' or 'false'.");
+}
+
+function parseEndpoint(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(name, `'${value}' is not a URL.`, 'Use an absolute https:// URL, or leave it empty.');
+  }
+  if (url.protocol !== 'https:') {
+    throw new InputError(
+      name,
+      `'${value}' is not https.`,
+      'Azure SDK clients only send tokens over TLS: use an https:// URL.',
+    );
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}

@@ -1,0 +1,34 @@
+import * as core from '@actions/core';
+import { InputError, parseInputs } from './config/inputs.ts';
+import { AuthSetupError } from './azure/credential.ts';
+import { outputsOf, writeReport } from './pipeline/publish.ts';
+import { succeeded } from './pipeline/report.ts';
+import { runPipeline } from './pipeline/run.ts';
+import { clockFromEnvironment } from './util/clock.ts';
+import { actionsLog } from './util/log.ts';
+
+/** The GitHub Action: inputs from INPUT_*, outputs to GITHUB_OUTPUT, summary to GITHUB_STEP_SUMMARY. */
+export async function runAction(): Promise<void> {
+  try {
+    const clock = clockFromEnvironment();
+    const config = parseInputs((name) => core.getInput(name), {
+      env: process.env,
+      now: new Date(clock.now()),
+      cwd: process.cwd(),
+    });
+    const report = await runPipeline(config, {
+      log: actionsLog,
+      clock,
+      env: process.env,
+      getIdToken: (audience) => core.getIDToken(audience),
+    });
+    const summary = await writeReport(report, config.reportPath);
+    for (const [name, value] of Object.entries(outputsOf(report, config.reportPath))) core.setOutput(name, value);
+    await core.summary.addRaw(summary).write();
+    if (!succeeded(report.outcome)) core.setFailed(report.message);
+    else core.info(report.message);
+  } catch (error) {
+    if (error instanceof InputError || error instanceof AuthSetupError) core.setFailed(error.message);
+    else core.setFailed(`Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}

@@ -1,0 +1,234 @@
+import { GraphError, GraphTransportError, retryDelayMs, type GraphClient } from '../graph/client.ts';
+import {
+  findDeviceImages,
+  getDeviceImage,
+  listDeviceImages,
+  postDeviceImage,
+  sameSource,
+  TENANT_IMAGE_LIMIT,
+  type DeviceImage,
+  type NewDeviceImage,
+} from '../graph/deviceImages.ts';
+import { explainErrorCode, type ErrorCodeHelp } from '../graph/errorCodes.ts';
+import type { Clock } from '../util/clock.ts';
+import type { Log } from '../util/log.ts';
+
+export interface RegisterInput extends NewDeviceImage {
+  timeoutMs: number;
+}
+
+export interface RegisterDeps {
+  graph: GraphClient;
+  clock: Clock;
+  log: Log;
+}
+
+export type RegistrationOutcome = 'ready' | 'warning' | 'failed' | 'timeout';
+
+export interface Registration {
+  deviceImage: DeviceImage;
+  outcome: RegistrationOutcome;
+  /** This run started the upload (false: an earlier run's image was found and resumed). */
+  created: boolean;
+  polls: number;
+  waitedMs: number;
+  /** Why a failed upload failed, for outcome 'failed'. */
+  failure: (ErrorCodeHelp & { errorCode: string }) | undefined;
+}
+
+export type RegistrationErrorKind = 'image-limit' | 'conflict' | 'create-failed' | 'vanished';
+
+/** Registration stopped before or instead of an upload; `message` says why and what to do. */
+export class RegistrationError extends Error {
+  override name = 'RegistrationError';
+  readonly kind: RegistrationErrorKind;
+  readonly images: DeviceImage[];
+  constructor(kind: RegistrationErrorKind, message: string, images: DeviceImage[] = []) {
+    super(message);
+    this.kind = kind;
+    this.images = images;
+  }
+}
+
+const CREATE_ATTEMPTS = 5;
+
+/**
+ * Registers the image once: resumes a device image with the same display name and version, otherwise checks the
+ * 20-image limit and starts exactly one upload, then waits for Windows 365's verdict.
+ */
+export async function registerImage(input: RegisterInput, deps: RegisterDeps): Promise<Registration> {
+  const { log } = deps;
+  const existing = await findOwn(input, deps);
+  let image: DeviceImage;
+  let created = false;
+  if (existing) {
+    log.info(
+      `Found device image ${existing.id} '${existing.displayName}' ${existing.version} (${existing.status}) from an earlier run: resuming it instead of uploading again.`,
+    );
+    image = existing;
+  } else {
+    await checkImageLimit(deps);
+    image = await createExactlyOnce(input, deps);
+    created = true;
+    log.info(`Upload started: device image ${image.id} '${image.displayName}' ${image.version} is ${image.status}.`);
+  }
+  return waitForVerdict(image, created, input.timeoutMs, deps);
+}
+
+/** The device image this display name + version already names, if any. Refuses one made from another source. */
+async function findOwn(input: RegisterInput, deps: RegisterDeps): Promise<DeviceImage | undefined> {
+  const matches = await findDeviceImages(deps.graph, input.displayName, input.version);
+  // Graph's eq on strings may ignore case; the pair must match exactly.
+  const exact = matches.filter((m) => m.displayName === input.displayName && m.version === input.version);
+  if (exact.length === 0) return undefined;
+  const own = exact.filter((m) => sameSource(m.sourceImageResourceId, input.sourceImageResourceId));
+  if (own.length === 0) {
+    throw new RegistrationError(
+      'conflict',
+      `Device image '${input.displayName}' version ${input.version} already exists (${exact.map((m) => m.id).join(', ')}) but was made from ${exact[0]?.sourceImageResourceId}, not ${input.sourceImageResourceId}. Choose another version (or display-name); nothing was uploaded.`,
+      exact,
+    );
+  }
+  if (own.length > 1) {
+    deps.log.warning(
+      `${own.length} device images share display name '${input.displayName}' and version ${input.version}: ${own.map((m) => `${m.id} (${m.status})`).join(', ')}. Using the newest; delete the others in Intune.`,
+    );
+  }
+  return own.sort((a, b) => (b.lastModifiedDateTime ?? '').localeCompare(a.lastModifiedDateTime ?? ''))[0];
+}
+
+async function checkImageLimit(deps: RegisterDeps): Promise<void> {
+  const all = await listDeviceImages(deps.graph);
+  deps.log.info(`The tenant holds ${all.length} of ${TENANT_IMAGE_LIMIT} custom images.`);
+  if (all.length < TENANT_IMAGE_LIMIT) return;
+  const slots = all
+    .slice()
+    .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.version.localeCompare(b.version))
+    .map((i) => `  - '${i.displayName}' ${i.version} (${i.status}, id ${i.id}, modified ${i.lastModifiedDateTime ?? '?'})`)
+    .join('\n');
+  throw new RegistrationError(
+    'image-limit',
+    `The tenant already holds ${all.length} custom images, the Windows 365 limit is ${TENANT_IMAGE_LIMIT}; nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:\n${slots}`,
+    all,
+  );
+}
+
+/**
+ * POST once; when the answer is lost or ambiguous (5xx, dropped connection, 409), look the image up before trying
+ * again, so a retry never starts a second upload.
+ */
+async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Promise<DeviceImage> {
+  const body: NewDeviceImage = {
+    displayName: input.displayName,
+    version: input.version,
+    sourceImageResourceId: input.sourceImageResourceId,
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postDeviceImage(deps.graph, body);
+    } catch (error) {
+      const refused = error instanceof GraphError && error.status === 429;
+      const ambiguous =
+        error instanceof GraphTransportError ||
+        (error instanceof GraphError && (error.status >= 500 || error.status === 409));
+      if (!refused && !ambiguous) {
+        throw new RegistrationError('create-failed', `Windows 365 refused the upload: ${(error as Error).message}`);
+      }
+      if (attempt >= CREATE_ATTEMPTS) {
+        throw new RegistrationError(
+          'create-failed',
+          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run the job: it resumes any upload that did start.`,
+        );
+      }
+      const wait = retryDelayMs(error, attempt);
+      deps.log.warning(
+        `${(error as Error).message}; checking whether the upload started before trying again in ${Math.round(wait / 1000)} s.`,
+      );
+      await deps.clock.sleep(wait);
+      const started = await findOwn(input, deps);
+      if (started) {
+        deps.log.info(`The earlier request did start the upload (device image ${started.id}); not sending it again.`);
+        return started;
+      }
+      if (error instanceof GraphError && error.status === 409) {
+        throw new RegistrationError('create-failed', `Windows 365 reported a conflict: ${error.message}`);
+      }
+    }
+  }
+}
+
+/** Poll intervals: often at first (quick failures), then about once a minute for uploads that take hours. */
+export function pollDelayMs(elapsedMs: number): number {
+  if (elapsedMs < 2 * 60_000) return 15_000;
+  if (elapsedMs < 10 * 60_000) return 30_000;
+  return 55_000;
+}
+
+async function waitForVerdict(
+  first: DeviceImage,
+  created: boolean,
+  timeoutMs: number,
+  deps: RegisterDeps,
+): Promise<Registration> {
+  const { clock, log } = deps;
+  const start = clock.now();
+  const deadline = start + timeoutMs;
+  let image = first;
+  let polls = 0;
+  let lastStatus = '';
+  for (;;) {
+    const elapsed = clock.now() - start;
+    if (image.status !== lastStatus) {
+      log.info(`Device image ${image.id}: ${image.status} after ${formatDuration(elapsed)}.`);
+      if (!['pending', 'ready', 'warning', 'failed'].includes(image.status)) {
+        log.warning(`Unknown status '${image.status}'; waiting for ready or failed.`);
+      }
+      lastStatus = image.status;
+    } else {
+      log.debug(`Device image ${image.id}: still ${image.status} after ${formatDuration(elapsed)} (poll ${polls}).`);
+    }
+    const done = verdict(image);
+    if (done) {
+      return { deviceImage: image, outcome: done, created, polls, waitedMs: elapsed, failure: failureOf(image, done) };
+    }
+    const now = clock.now();
+    if (now >= deadline) {
+      return { deviceImage: image, outcome: 'timeout', created, polls, waitedMs: now - start, failure: undefined };
+    }
+    await clock.sleep(Math.min(pollDelayMs(now - start), deadline - now));
+    try {
+      image = await getDeviceImage(deps.graph, image.id);
+    } catch (error) {
+      if (error instanceof GraphError && error.status === 404) {
+        throw new RegistrationError(
+          'vanished',
+          `Device image ${image.id} was deleted while this job waited for it (by someone else or another run). Re-run the job to upload again.`,
+        );
+      }
+      throw error;
+    }
+    polls += 1;
+  }
+}
+
+function verdict(image: DeviceImage): Exclude<RegistrationOutcome, 'timeout'> | undefined {
+  if (image.status === 'ready') return 'ready';
+  // Some tenants report 'warning': usable, with a note worth reading.
+  if (image.status === 'warning') return 'warning';
+  if (image.status === 'failed') return 'failed';
+  return undefined;
+}
+
+function failureOf(image: DeviceImage, outcome: RegistrationOutcome): Registration['failure'] {
+  if (outcome !== 'failed') return undefined;
+  const errorCode = image.errorCode ?? 'none';
+  return { errorCode, ...explainErrorCode(errorCode) };
+}
+
+export function formatDuration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}h ${m}m ${s}s` : m > 0 ? `${m}m ${s}s` : `${s}s`;
+}

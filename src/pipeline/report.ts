@@ -1,0 +1,134 @@
+import type { Cloud } from '../config/clouds.ts';
+import type { ManagedImageId } from '../azure/resourceId.ts';
+import type { CheckResult } from './checks.ts';
+import { formatDuration, type Registration } from './register.ts';
+
+export type Outcome = 'ready' | 'warning' | 'validated' | 'invalid' | 'failed' | 'timeout' | 'error';
+
+/** The JSON report: everything the run decided, for people and for later workflow steps. */
+export interface Report {
+  schemaVersion: 1;
+  tool: { name: 'w365-image'; version: string };
+  outcome: Outcome;
+  message: string;
+  startedAt: string;
+  finishedAt: string;
+  timings: { validateSeconds: number; registerSeconds: number | null; totalSeconds: number };
+  inputs: {
+    imageId: string;
+    displayName: string;
+    version: string;
+    versionDerived: boolean;
+    register: boolean;
+    auth: string;
+    azureEnvironment: string;
+    waitTimeoutMinutes: number;
+  };
+  image: (ManagedImageId & { location: string | null; portalUrl: string }) | null;
+  checks: CheckResult[];
+  registration: {
+    deviceImageId: string;
+    displayName: string;
+    version: string;
+    status: string;
+    errorCode: string | null;
+    cause: string | null;
+    fix: string | null;
+    created: boolean;
+    polls: number;
+    waitedSeconds: number;
+    graphRequests: number;
+    operatingSystem: string | null;
+    osBuildNumber: string | null;
+    intuneUrl: string;
+  } | null;
+  error: { kind: string; message: string } | null;
+}
+
+/** Outcomes after which the job step succeeds. */
+export function succeeded(outcome: Outcome): boolean {
+  return outcome === 'ready' || outcome === 'warning' || outcome === 'validated';
+}
+
+export function portalUrl(cloud: Cloud, tenantId: string | undefined, id: string): string {
+  return `${cloud.portal}/#${tenantId ? `@${tenantId}` : ''}/resource${id}`;
+}
+
+export function intuneUrl(cloud: Cloud): string {
+  // Custom images live under Devices > Windows 365 > Custom images; the blade has no documented deep link.
+  return `${cloud.intune}/`;
+}
+
+export function registrationSection(
+  registration: Registration,
+  graphRequests: number,
+  cloud: Cloud,
+): NonNullable<Report['registration']> {
+  const image = registration.deviceImage;
+  return {
+    deviceImageId: image.id,
+    displayName: image.displayName,
+    version: image.version,
+    status: registration.outcome === 'timeout' ? image.status : registration.outcome,
+    errorCode: registration.failure?.errorCode ?? null,
+    cause: registration.failure?.cause ?? null,
+    fix: registration.failure?.fix ?? null,
+    created: registration.created,
+    polls: registration.polls,
+    waitedSeconds: Math.round(registration.waitedMs / 1000),
+    graphRequests,
+    operatingSystem: image.operatingSystem ?? null,
+    osBuildNumber: image.osBuildNumber ?? null,
+    intuneUrl: intuneUrl(cloud),
+  };
+}
+
+const ICON: Record<CheckResult['status'], string> = { pass: '✅ pass', fail: '❌ fail', warn: '⚠️ warn', skip: '➖ skip' };
+const HEADLINE: Record<Outcome, string> = {
+  ready: '✅ Registered: ready in Windows 365',
+  warning: '⚠️ Registered with a warning',
+  validated: '✅ Validated (not registered)',
+  invalid: '❌ The image does not meet Windows 365 requirements',
+  failed: '❌ Windows 365 rejected the image',
+  timeout: '⏳ Upload still pending',
+  error: '❌ Error',
+};
+
+/** Markdown for the job summary (and the CLI's closing print). */
+export function renderSummary(report: Report): string {
+  const cell = (text: string | null) => (text ?? '').replaceAll('|', '\\|').replaceAll('\n', '<br>');
+  const lines: string[] = [];
+  lines.push(`## w365-image: ${HEADLINE[report.outcome]}`, '', cell(report.message), '');
+  if (report.image) {
+    lines.push(`**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``);
+  } else {
+    lines.push(`**Managed image:** \`${report.inputs.imageId}\``);
+  }
+  lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, '');
+  lines.push('### Checks', '', '| Check | Requirement | Result | Detail | Fix |', '| --- | --- | --- | --- | --- |');
+  for (const c of report.checks) {
+    lines.push(`| \`${c.id}\` | ${c.requirement} | ${ICON[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`);
+  }
+  lines.push('');
+  const r = report.registration;
+  if (r) {
+    lines.push('### Registration', '', '| | |', '| --- | --- |');
+    lines.push(`| Device image ID | \`${r.deviceImageId}\` |`);
+    lines.push(`| Status | ${r.status} |`);
+    if (r.errorCode) {
+      lines.push(`| Error code | \`${r.errorCode}\` |`, `| Cause | ${cell(r.cause)} |`, `| Fix | ${cell(r.fix)} |`);
+    }
+    if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    lines.push(`| Upload | ${r.created ? 'started by this run' : 'resumed from an earlier run'} |`);
+    lines.push(`| Waited | ${formatDuration(r.waitedSeconds * 1000)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`);
+    lines.push(`| Intune | [Intune admin center](${r.intuneUrl}) > Devices > Windows 365 > Custom images |`, '');
+  }
+  if (report.error) lines.push('### Error', '', '```', report.error.message, '```', '');
+  const t = report.timings;
+  lines.push(
+    `Validation ${t.validateSeconds} s` +
+      (t.registerSeconds !== null ? `, registration ${formatDuration(t.registerSeconds * 1000)}` : '') +
+      `, total ${formatDuration(t.totalSeconds * 1000)}.`,
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,25 @@
+/** Time as the pipeline sees it. Every wait goes through here so tests and the benchmark can run a scaled clock. */
+export interface Clock {
+  /** Milliseconds since the epoch, on this clock. */
+  now(): number;
+  /** Waits `ms` milliseconds of this clock. */
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * The real clock, optionally running `scale` times faster than wall time. Only tests and the benchmark set a scale
+ * (environment variable W365_IMAGE_TIME_SCALE), to run a multi-hour upload against the local fake in seconds.
+ */
+export function systemClock(scale = 1): Clock {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`Clock scale must be a positive number, got ${scale}`);
+  const origin = Date.now();
+  return {
+    now: () => origin + (Date.now() - origin) * scale,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms / scale))),
+  };
+}
+
+export function clockFromEnvironment(env: NodeJS.ProcessEnv = process.env): Clock {
+  const raw = env.W365_IMAGE_TIME_SCALE;
+  return systemClock(raw ? Number(raw) : 1);
+}
