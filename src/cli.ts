@@ -11,7 +11,8 @@ import { TOOL_VERSION } from './version.ts';
 export function helpText(): string {
   const width = Math.max(...INPUTS.map((i) => i.name.length)) + 2;
   const flags = INPUTS.map(
-    (i) => `  --${i.name.padEnd(width)}${i.description}${i.default !== undefined ? ` [default: ${i.default}]` : ''}`,
+    (i) =>
+      `  --${i.name.padEnd(width)}${i.description}${i.default !== undefined ? ` [default: ${i.default}]` : ''}`,
   );
   return [
     `w365-image ${TOOL_VERSION}: validate an Azure managed image against the Windows 365 requirements and register it.`,
@@ -47,7 +48,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      if (!known.has(name)) throw new UsageError(`Unknown option --${name}. Run w365-image --help for the options.`);
+      if (!known.has(name))
+        throw new UsageError(`Unknown option --${name}. Run w365-image --help for the options.`);
       const value = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
       if (value === undefined || (eq === -1 && value.startsWith('--'))) {
         throw new UsageError(`Option --${name} needs a value.`);

@@ -23,12 +23,16 @@ export async function runAction(): Promise<void> {
       getIdToken: (audience) => core.getIDToken(audience),
     });
     const summary = await writeReport(report, config.reportPath);
-    for (const [name, value] of Object.entries(outputsOf(report, config.reportPath))) core.setOutput(name, value);
+    for (const [name, value] of Object.entries(outputsOf(report, config.reportPath)))
+      core.setOutput(name, value);
     await core.summary.addRaw(summary).write();
     if (!succeeded(report.outcome)) core.setFailed(report.message);
     else core.info(report.message);
   } catch (error) {
     if (error instanceof InputError || error instanceof AuthSetupError) core.setFailed(error.message);
-    else core.setFailed(`Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    else
+      core.setFailed(
+        `Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
   }
 }

@@ -48,7 +48,9 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
     const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE);
     deps.log.mask(token);
     fetched += 1;
-    deps.log.debug(`Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${tokenSubject(token)})`);
+    deps.log.debug(
+      `Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${tokenSubject(token)})`,
+    );
     return token;
   };
   return new ClientAssertionCredential(settings.tenantId, settings.clientId, getAssertion, {
@@ -61,7 +63,9 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
 /** The `sub` claim of a JWT, for explaining federated-credential mismatches. Never logs the token itself. */
 export function tokenSubject(jwt: string): string {
   try {
-    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      sub?: unknown;
+    };
     return typeof payload.sub === 'string' ? payload.sub : 'unknown';
   } catch {
     return 'unknown';

@@ -8,7 +8,8 @@ export interface ManagedImageId {
 
 export type ParsedImageId = { ok: true; value: ManagedImageId } | { ok: false; problem: string; fix: string };
 
-const EXAMPLE = '/subscriptions/<subscription-id>/resourceGroups/<group>/providers/Microsoft.Compute/images/<name>';
+const EXAMPLE =
+  '/subscriptions/<subscription-id>/resourceGroups/<group>/providers/Microsoft.Compute/images/<name>';
 const MANAGED_IMAGE =
   /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourceGroups\/([-\w.()]{1,90})\/providers\/Microsoft\.Compute\/images\/([^/]+)$/i;
 // Azure naming rules for Microsoft.Compute/images: 1-80 characters, alphanumerics, underscores, periods and hyphens;
@@ -25,7 +26,11 @@ export function parseManagedImageId(raw: string): ParsedImageId {
           problem: 'is a VHD URL; Windows 365 only takes managed images.',
           fix: `Create a managed image from the VHD (az image create --source <vhd-url> --os-type Windows --hyper-v-generation V2) and pass its ID, ${EXAMPLE}.`,
         }
-      : { ok: false, problem: 'is a URL, not a resource ID.', fix: `Pass the managed image resource ID, ${EXAMPLE}.` };
+      : {
+          ok: false,
+          problem: 'is a URL, not a resource ID.',
+          fix: `Pass the managed image resource ID, ${EXAMPLE}.`,
+        };
   }
   if (/^[^/:]+:[^/:]+:[^/:]+:[^/:]+$/.test(id)) {
     return {
@@ -54,7 +59,11 @@ export function parseManagedImageId(raw: string): ParsedImageId {
   }
   const [, subscriptionId, resourceGroup, name] = match as unknown as [string, string, string, string];
   if (resourceGroup.endsWith('.')) {
-    return { ok: false, problem: `has a resource group name ending in a period ('${resourceGroup}').`, fix: 'Check the resource group name.' };
+    return {
+      ok: false,
+      problem: `has a resource group name ending in a period ('${resourceGroup}').`,
+      fix: 'Check the resource group name.',
+    };
   }
   if (!IMAGE_NAME.test(name)) {
     return {

@@ -21,10 +21,19 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'register', description: 'true: validate and register; false: validate only.', default: 'true' },
   { name: 'auth', description: 'oidc (GitHub OIDC federated credential) or azure-cli.', default: 'oidc' },
   { name: 'tenant-id', description: 'Microsoft Entra tenant ID (required for oidc).' },
-  { name: 'client-id', description: 'Application (client) ID of the federated identity (required for oidc).' },
-  { name: 'subscription-id', description: 'Subscription of the managed image (default: the one in image-id).' },
+  {
+    name: 'client-id',
+    description: 'Application (client) ID of the federated identity (required for oidc).',
+  },
+  {
+    name: 'subscription-id',
+    description: 'Subscription of the managed image (default: the one in image-id).',
+  },
   { name: 'azure-environment', description: 'public or usgov.', default: 'public' },
-  { name: 'arm-endpoint', description: 'Advanced: override the Azure Resource Manager URL (audience unchanged).' },
+  {
+    name: 'arm-endpoint',
+    description: 'Advanced: override the Azure Resource Manager URL (audience unchanged).',
+  },
   { name: 'graph-endpoint', description: 'Advanced: override the Microsoft Graph URL (audience unchanged).' },
   { name: 'authority-host', description: 'Advanced: override the Microsoft Entra authority URL.' },
   {
@@ -34,7 +43,8 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'report-path',
-    description: 'Where to write the JSON report (default: w365-image-report.json in RUNNER_TEMP or the current folder).',
+    description:
+      'Where to write the JSON report (default: w365-image-report.json in RUNNER_TEMP or the current folder).',
   },
 ];
 
@@ -85,7 +95,8 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     const value = read(name).trim();
     return value === '' ? undefined : value;
   };
-  const withDefault = (name: string): string => get(name) ?? INPUTS.find((i) => i.name === name)?.default ?? '';
+  const withDefault = (name: string): string =>
+    get(name) ?? INPUTS.find((i) => i.name === name)?.default ?? '';
 
   const imageId = get('image-id');
   if (!imageId) {
@@ -116,7 +127,11 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
   const clientId = get('client-id');
   if (auth === 'oidc') {
     if (!tenantId) {
-      throw new InputError('tenant-id', 'is required with auth: oidc.', 'Set it to your Microsoft Entra tenant ID.');
+      throw new InputError(
+        'tenant-id',
+        'is required with auth: oidc.',
+        'Set it to your Microsoft Entra tenant ID.',
+      );
     }
     if (!clientId) {
       throw new InputError(
@@ -127,10 +142,18 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     }
   }
   if (tenantId !== undefined && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
-    throw new InputError('tenant-id', `'${tenantId}' is not a tenant ID.`, 'Use the tenant GUID or its domain name.');
+    throw new InputError(
+      'tenant-id',
+      `'${tenantId}' is not a tenant ID.`,
+      'Use the tenant GUID or its domain name.',
+    );
   }
   if (clientId !== undefined && !GUID.test(clientId)) {
-    throw new InputError('client-id', `'${clientId}' is not a GUID.`, 'Use the application (client) ID, a GUID.');
+    throw new InputError(
+      'client-id',
+      `'${clientId}' is not a GUID.`,
+      'Use the application (client) ID, a GUID.',
+    );
   }
 
   const subscriptionId = get('subscription-id');
@@ -188,7 +211,8 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
 export function defaultVersion(env: NodeJS.ProcessEnv, now: Date): string {
   const year = now.getUTCFullYear();
   const monthDay = (now.getUTCMonth() + 1) * 100 + now.getUTCDate();
-  const runNumber = env.GITHUB_RUN_NUMBER && /^\d+$/.test(env.GITHUB_RUN_NUMBER) ? Number(env.GITHUB_RUN_NUMBER) : undefined;
+  const runNumber =
+    env.GITHUB_RUN_NUMBER && /^\d+$/.test(env.GITHUB_RUN_NUMBER) ? Number(env.GITHUB_RUN_NUMBER) : undefined;
   const patch = runNumber ?? now.getUTCHours() * 10_000 + now.getUTCMinutes() * 100 + now.getUTCSeconds();
   return `${year}.${monthDay}.${patch}`;
 }
@@ -220,7 +244,11 @@ function parseEndpoint(name: string, value: string | undefined): string | undefi
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(name, `'${value}' is not a URL.`, 'Use an absolute https:// URL, or leave it empty.');
+    throw new InputError(
+      name,
+      `'${value}' is not a URL.`,
+      'Use an absolute https:// URL, or leave it empty.',
+    );
   }
   if (url.protocol !== 'https:') {
     throw new InputError(

@@ -10,10 +10,19 @@ export class GraphError extends Error {
   readonly code: string;
   readonly requestId: string | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(method: string, path: string, response: PathUncheckedResponse, retryAfterMs: number | undefined) {
-    const body = (response.body ?? {}) as { error?: { code?: string; message?: string; innerError?: Record<string, string> } };
+  constructor(
+    method: string,
+    path: string,
+    response: PathUncheckedResponse,
+    retryAfterMs: number | undefined,
+  ) {
+    const body = (response.body ?? {}) as {
+      error?: { code?: string; message?: string; innerError?: Record<string, string> };
+    };
     const code = body.error?.code ?? `HTTP${response.status}`;
-    super(`Graph ${method} ${path} failed: ${response.status} ${code}: ${body.error?.message ?? 'no message'}`);
+    super(
+      `Graph ${method} ${path} failed: ${response.status} ${code}: ${body.error?.message ?? 'no message'}`,
+    );
     this.status = Number(response.status);
     this.code = code;
     this.requestId = response.headers['request-id'] ?? body.error?.innerError?.['request-id'];
@@ -99,7 +108,9 @@ export class GraphClient {
       next = body['@odata.nextLink'];
       if (next !== undefined && new URL(next).origin !== this.#origin) {
         // Never send the bearer token to a host other than the Graph endpoint.
-        throw new Error(`Graph returned a nextLink to another host (${new URL(next).origin}); refusing to follow it.`);
+        throw new Error(
+          `Graph returned a nextLink to another host (${new URL(next).origin}); refusing to follow it.`,
+        );
       }
       first = false;
     }
@@ -155,13 +166,20 @@ export class GraphClient {
     } catch (error) {
       const e = error as { code?: string; message?: string; statusCode?: number };
       if (e.statusCode === undefined) {
-        throw new GraphTransportError(`Graph ${method} ${shortPath(path)}: no answer (${e.code ?? e.message ?? 'connection failed'})`);
+        throw new GraphTransportError(
+          `Graph ${method} ${shortPath(path)}: no answer (${e.code ?? e.message ?? 'connection failed'})`,
+        );
       }
       throw error;
     }
     const status = Number(response.status);
     if (status >= 200 && status < 300) return response;
-    throw new GraphError(method, shortPath(path), response, retryAfterMs(response.headers['retry-after'], this.#clock));
+    throw new GraphError(
+      method,
+      shortPath(path),
+      response,
+      retryAfterMs(response.headers['retry-after'], this.#clock),
+    );
   }
 
   async #withRetries(
@@ -174,7 +192,8 @@ export class GraphClient {
         return await attempt();
       } catch (error) {
         const retryable =
-          error instanceof GraphTransportError || (error instanceof GraphError && RETRYABLE.has(error.status));
+          error instanceof GraphTransportError ||
+          (error instanceof GraphError && RETRYABLE.has(error.status));
         if (!retryable || n >= this.#maxAttempts) throw error;
         const wait = retryDelayMs(error, n);
         this.#log.warning(

@@ -42,7 +42,11 @@ export function listDeviceImages(graph: GraphClient): Promise<DeviceImage[]> {
 }
 
 /** Device images with this display name and version (Graph does not promise the pair is unique). */
-export function findDeviceImages(graph: GraphClient, displayName: string, version: string): Promise<DeviceImage[]> {
+export function findDeviceImages(
+  graph: GraphClient,
+  displayName: string,
+  version: string,
+): Promise<DeviceImage[]> {
   return graph.list<DeviceImage>(`${VIRTUAL_ENDPOINT}/deviceImages`, {
     $filter: `displayName eq ${odataString(displayName)} and version eq ${odataString(version)}`,
   });

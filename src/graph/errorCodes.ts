@@ -18,12 +18,14 @@ export const ERROR_CODES: Record<string, ErrorCodeHelp> = {
     transient: false,
   },
   osVersionNotSupported: {
-    cause: 'The Windows edition or build is not supported: it must be a supported Windows 10/11 Enterprise, single session, not N or LTSC.',
+    cause:
+      'The Windows edition or build is not supported: it must be a supported Windows 10/11 Enterprise, single session, not N or LTSC.',
     fix: 'Build from MicrosoftWindowsDesktop/windows-ent-cpc (for example win11-25h2-ent-cpc), not a multi-session (avd), N or LTSC base.',
     transient: false,
   },
   sourceImageInvalid: {
-    cause: 'The image does not meet the Windows 365 requirements (for example Generation 1, a recovery partition, data disks, disk encryption or AVD/FSLogix components).',
+    cause:
+      'The image does not meet the Windows 365 requirements (for example Generation 1, a recovery partition, data disks, disk encryption or AVD/FSLogix components).',
     fix: 'Build a Generation 2 image with no recovery partition, data disks, disk encryption set or AVD/FSLogix agents; run this action with register: false to see which check fails.',
     transient: false,
   },
@@ -33,7 +35,8 @@ export const ERROR_CODES: Record<string, ErrorCodeHelp> = {
     transient: false,
   },
   vmAlreadyAzureAdJoined: {
-    cause: 'The build VM was joined to Active Directory or Microsoft Entra ID, or enrolled in Intune or co-management.',
+    cause:
+      'The build VM was joined to Active Directory or Microsoft Entra ID, or enrolled in Intune or co-management.',
     fix: 'Build from a VM that was never joined or enrolled; remove join and enrollment steps from the build.',
     transient: false,
   },
@@ -53,7 +56,8 @@ export const ERROR_CODES: Record<string, ErrorCodeHelp> = {
     transient: false,
   },
   unknownFutureValue: {
-    cause: 'Graph reported an error code this client was not told about (the request lacked Prefer: include-unknown-enum-members, or Graph added a new value).',
+    cause:
+      'Graph reported an error code this client was not told about (the request lacked Prefer: include-unknown-enum-members, or Graph added a new value).',
     fix: "Look at the device image in Intune for the detailed status, and check this tool's troubleshooting guide for updates.",
     transient: false,
   },

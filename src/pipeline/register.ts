@@ -70,7 +70,9 @@ export async function registerImage(input: RegisterInput, deps: RegisterDeps): P
     await checkImageLimit(deps);
     image = await createExactlyOnce(input, deps);
     created = true;
-    log.info(`Upload started: device image ${image.id} '${image.displayName}' ${image.version} is ${image.status}.`);
+    log.info(
+      `Upload started: device image ${image.id} '${image.displayName}' ${image.version} is ${image.status}.`,
+    );
   }
   return waitForVerdict(image, created, input.timeoutMs, deps);
 }
@@ -104,7 +106,10 @@ async function checkImageLimit(deps: RegisterDeps): Promise<void> {
   const slots = all
     .slice()
     .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.version.localeCompare(b.version))
-    .map((i) => `  - '${i.displayName}' ${i.version} (${i.status}, id ${i.id}, modified ${i.lastModifiedDateTime ?? '?'})`)
+    .map(
+      (i) =>
+        `  - '${i.displayName}' ${i.version} (${i.status}, id ${i.id}, modified ${i.lastModifiedDateTime ?? '?'})`,
+    )
     .join('\n');
   throw new RegistrationError(
     'image-limit',
@@ -132,7 +137,10 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
         error instanceof GraphTransportError ||
         (error instanceof GraphError && (error.status >= 500 || error.status === 409));
       if (!refused && !ambiguous) {
-        throw new RegistrationError('create-failed', `Windows 365 refused the upload: ${(error as Error).message}`);
+        throw new RegistrationError(
+          'create-failed',
+          `Windows 365 refused the upload: ${(error as Error).message}`,
+        );
       }
       if (attempt >= CREATE_ATTEMPTS) {
         throw new RegistrationError(
@@ -147,7 +155,9 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       await deps.clock.sleep(wait);
       const started = await findOwn(input, deps);
       if (started) {
-        deps.log.info(`The earlier request did start the upload (device image ${started.id}); not sending it again.`);
+        deps.log.info(
+          `The earlier request did start the upload (device image ${started.id}); not sending it again.`,
+        );
         return started;
       }
       if (error instanceof GraphError && error.status === 409) {
@@ -185,15 +195,31 @@ async function waitForVerdict(
       }
       lastStatus = image.status;
     } else {
-      log.debug(`Device image ${image.id}: still ${image.status} after ${formatDuration(elapsed)} (poll ${polls}).`);
+      log.debug(
+        `Device image ${image.id}: still ${image.status} after ${formatDuration(elapsed)} (poll ${polls}).`,
+      );
     }
     const done = verdict(image);
     if (done) {
-      return { deviceImage: image, outcome: done, created, polls, waitedMs: elapsed, failure: failureOf(image, done) };
+      return {
+        deviceImage: image,
+        outcome: done,
+        created,
+        polls,
+        waitedMs: elapsed,
+        failure: failureOf(image, done),
+      };
     }
     const now = clock.now();
     if (now >= deadline) {
-      return { deviceImage: image, outcome: 'timeout', created, polls, waitedMs: now - start, failure: undefined };
+      return {
+        deviceImage: image,
+        outcome: 'timeout',
+        created,
+        polls,
+        waitedMs: now - start,
+        failure: undefined,
+      };
     }
     await clock.sleep(Math.min(pollDelayMs(now - start), deadline - now));
     try {

@@ -83,7 +83,12 @@ export function registrationSection(
   };
 }
 
-const ICON: Record<CheckResult['status'], string> = { pass: '✅ pass', fail: '❌ fail', warn: '⚠️ warn', skip: '➖ skip' };
+const ICON: Record<CheckResult['status'], string> = {
+  pass: '✅ pass',
+  fail: '❌ fail',
+  warn: '⚠️ warn',
+  skip: '➖ skip',
+};
 const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',
   warning: '⚠️ Registered with a warning',
@@ -100,12 +105,19 @@ export function renderSummary(report: Report): string {
   const lines: string[] = [];
   lines.push(`## w365-image: ${HEADLINE[report.outcome]}`, '', cell(report.message), '');
   if (report.image) {
-    lines.push(`**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``);
+    lines.push(
+      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``,
+    );
   } else {
     lines.push(`**Managed image:** \`${report.inputs.imageId}\``);
   }
   lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, '');
-  lines.push('### Checks', '', '| Check | Requirement | Result | Detail | Fix |', '| --- | --- | --- | --- | --- |');
+  lines.push(
+    '### Checks',
+    '',
+    '| Check | Requirement | Result | Detail | Fix |',
+    '| --- | --- | --- | --- | --- |',
+  );
   for (const c of report.checks) {
     lines.push(`| \`${c.id}\` | ${c.requirement} | ${ICON[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`);
   }
@@ -116,12 +128,21 @@ export function renderSummary(report: Report): string {
     lines.push(`| Device image ID | \`${r.deviceImageId}\` |`);
     lines.push(`| Status | ${r.status} |`);
     if (r.errorCode) {
-      lines.push(`| Error code | \`${r.errorCode}\` |`, `| Cause | ${cell(r.cause)} |`, `| Fix | ${cell(r.fix)} |`);
+      lines.push(
+        `| Error code | \`${r.errorCode}\` |`,
+        `| Cause | ${cell(r.cause)} |`,
+        `| Fix | ${cell(r.fix)} |`,
+      );
     }
     if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
     lines.push(`| Upload | ${r.created ? 'started by this run' : 'resumed from an earlier run'} |`);
-    lines.push(`| Waited | ${formatDuration(r.waitedSeconds * 1000)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`);
-    lines.push(`| Intune | [Intune admin center](${r.intuneUrl}) > Devices > Windows 365 > Custom images |`, '');
+    lines.push(
+      `| Waited | ${formatDuration(r.waitedSeconds * 1000)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`,
+    );
+    lines.push(
+      `| Intune | [Intune admin center](${r.intuneUrl}) > Devices > Windows 365 > Custom images |`,
+      '',
+    );
   }
   if (report.error) lines.push('### Error', '', '```', report.error.message, '```', '');
   const t = report.timings;

@@ -158,7 +158,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     case 'ready':
       return finish('ready', `Device image ${name} is ready for provisioning policies.`, extra);
     case 'warning':
-      return finish('warning', `Device image ${name} is usable but Windows 365 reported a warning: ${registration.deviceImage.statusDetails ?? 'see Intune'}.`, extra);
+      return finish(
+        'warning',
+        `Device image ${name} is usable but Windows 365 reported a warning: ${registration.deviceImage.statusDetails ?? 'see Intune'}.`,
+        extra,
+      );
     case 'failed':
       return finish(
         'failed',

@@ -40,7 +40,10 @@ export const IMAGE_CHECKS: readonly ImageCheck[] = [
     evaluate: (image) =>
       image.provisioningState === 'Succeeded'
         ? { status: 'pass', detail: 'provisioningState is Succeeded.' }
-        : { status: 'fail', detail: `provisioningState is ${image.provisioningState ?? 'missing'}, not Succeeded.` },
+        : {
+            status: 'fail',
+            detail: `provisioningState is ${image.provisioningState ?? 'missing'}, not Succeeded.`,
+          },
   },
   {
     id: 'image.os-type',
@@ -90,7 +93,8 @@ export const IMAGE_CHECKS: readonly ImageCheck[] = [
     fix: `Build with the default ${MAX_OS_DISK_GB} GB OS disk (leave os_disk_size_gb unset or at most ${MAX_OS_DISK_GB}).`,
     evaluate: (image) => {
       const size = image.storageProfile?.osDisk?.diskSizeGB;
-      if (size === undefined) return { status: 'warn', detail: 'The image does not state its OS disk size; cannot verify.' };
+      if (size === undefined)
+        return { status: 'warn', detail: 'The image does not state its OS disk size; cannot verify.' };
       return size <= MAX_OS_DISK_GB
         ? { status: 'pass', detail: `OS disk is ${size} GB.` }
         : { status: 'fail', detail: `OS disk is ${size} GB, more than ${MAX_OS_DISK_GB} GB.` };
@@ -154,8 +158,16 @@ export async function validateImage(input: ValidationInput): Promise<Validation>
     fix: null,
   };
   if (!parsed.ok) {
-    checks.push({ ...shape, status: 'fail', detail: `image-id '${input.imageId}' ${parsed.problem}`, fix: parsed.fix });
-  } else if (input.subscriptionId && input.subscriptionId.toLowerCase() !== parsed.value.subscriptionId.toLowerCase()) {
+    checks.push({
+      ...shape,
+      status: 'fail',
+      detail: `image-id '${input.imageId}' ${parsed.problem}`,
+      fix: parsed.fix,
+    });
+  } else if (
+    input.subscriptionId &&
+    input.subscriptionId.toLowerCase() !== parsed.value.subscriptionId.toLowerCase()
+  ) {
     checks.push({
       ...shape,
       status: 'fail',
@@ -163,7 +175,10 @@ export async function validateImage(input: ValidationInput): Promise<Validation>
       fix: 'Leave subscription-id empty, or make it match the image-id.',
     });
   } else {
-    checks.push({ ...shape, detail: `Managed image '${parsed.value.name}' in resource group '${parsed.value.resourceGroup}'.` });
+    checks.push({
+      ...shape,
+      detail: `Managed image '${parsed.value.name}' in resource group '${parsed.value.resourceGroup}'.`,
+    });
   }
 
   const imageId = parsed.ok ? parsed.value : undefined;
@@ -197,7 +212,12 @@ export async function validateImage(input: ValidationInput): Promise<Validation>
       errorCode: check.errorCode,
     };
     if (!image) {
-      checks.push({ ...base, status: 'skip', detail: 'Not checked: the image could not be read.', fix: null });
+      checks.push({
+        ...base,
+        status: 'skip',
+        detail: 'Not checked: the image could not be read.',
+        fix: null,
+      });
       continue;
     }
     const { status, detail } = check.evaluate(image);

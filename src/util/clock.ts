@@ -11,7 +11,8 @@ export interface Clock {
  * (environment variable W365_IMAGE_TIME_SCALE), to run a multi-hour upload against the local fake in seconds.
  */
 export function systemClock(scale = 1): Clock {
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`Clock scale must be a positive number, got ${scale}`);
+  if (!(scale > 0) || !Number.isFinite(scale))
+    throw new Error(`Clock scale must be a positive number, got ${scale}`);
   const origin = Date.now();
   return {
     now: () => origin + (Date.now() - origin) * scale,

@@ -17,7 +17,12 @@ export const IMAGE_API_VERSIONS = [
   '2022-08-01',
 ];
 
-export function armError(status: number, code: string, message: string, headers: Record<string, string> = {}): Reply {
+export function armError(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Reply {
   return json(status, { error: { code, message } }, headers);
 }
 
@@ -25,7 +30,9 @@ export function armError(status: number, code: string, message: string, headers:
 function armAudiences(ctx: Context): string[] {
   const aud = audiencesFor(ctx.config.cloud).armAudience;
   const legacy =
-    ctx.config.cloud === 'usgov' ? 'https://management.core.usgovcloudapi.net/' : 'https://management.core.windows.net/';
+    ctx.config.cloud === 'usgov'
+      ? 'https://management.core.usgovcloudapi.net/'
+      : 'https://management.core.windows.net/';
   return [aud, aud.replace(/\/$/, ''), legacy, legacy.replace(/\/$/, '')];
 }
 
@@ -81,7 +88,7 @@ function checkApiVersion(req: Incoming, supported: string[]): Reply | undefined 
     return armError(
       400,
       'MissingApiVersionParameter',
-      "The api-version query parameter (?api-version=) is required for all requests.",
+      'The api-version query parameter (?api-version=) is required for all requests.',
     );
   }
   if (!supported.includes(version)) {
@@ -153,11 +160,18 @@ export function handleArm(ctx: Context, req: Incoming): Reply {
   if (op) return operation(ctx, req, op[3] ?? '', decodeURIComponent(op[4] ?? ''));
   const group = GROUP_PATH.exec(req.path);
   if (group) {
-    const badVersion = checkApiVersion(req, ['2025-04-01', '2024-11-01', '2024-03-01', '2022-09-01', '2021-04-01']);
+    const badVersion = checkApiVersion(req, [
+      '2025-04-01',
+      '2024-11-01',
+      '2024-03-01',
+      '2022-09-01',
+      '2021-04-01',
+    ]);
     if (badVersion) return badVersion;
     const name = decodeURIComponent(group[2] ?? '');
     const known = ctx.state.resourceGroups.get(name.toLowerCase());
-    if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
+    if (req.method !== 'GET')
+      return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
     if (!known) return armError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`);
     return json(200, {
       id: `/subscriptions/${ctx.config.subscriptionId}/resourceGroups/${known}`,
@@ -171,15 +185,21 @@ export function handleArm(ctx: Context, req: Incoming): Reply {
   if (!match) {
     const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
     if (badVersion) return badVersion;
-    return armError(404, 'InvalidResourceType', `The resource type could not be found for path '${req.path}'.`);
+    return armError(
+      404,
+      'InvalidResourceType',
+      `The resource type could not be found for path '${req.path}'.`,
+    );
   }
   const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
   if (badVersion) return badVersion;
   const groupName = decodeURIComponent(match[2] ?? '');
   const groupKnown = ctx.state.resourceGroups.get(groupName.toLowerCase());
-  if (!groupKnown) return armError(404, 'ResourceGroupNotFound', `Resource group '${groupName}' could not be found.`);
+  if (!groupKnown)
+    return armError(404, 'ResourceGroupNotFound', `Resource group '${groupName}' could not be found.`);
   if (match[3] === undefined) {
-    if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
+    if (req.method !== 'GET')
+      return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
     const prefix = `/subscriptions/${ctx.config.subscriptionId}/resourcegroups/${groupKnown}/`.toLowerCase();
     const value = [...ctx.state.managedImages.values()]
       .filter((i) => armKey(i.id).startsWith(prefix) && !i.forbidden)
@@ -238,6 +258,7 @@ function startDelete(ctx: Context, req: Incoming, image: ManagedImage): Reply {
     location: image.location,
     startedAt: now,
     doneAt: now + ctx.config.armDeleteSeconds * 1000,
+    completed: false,
   };
   ctx.state.armOperations.set(op.id, op);
   image.provisioningState = 'Deleting';

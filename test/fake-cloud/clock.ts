@@ -7,7 +7,8 @@ export interface VirtualClock {
 }
 
 export function createVirtualClock(scale = 1): VirtualClock {
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`timeScale must be a positive number, got ${scale}`);
+  if (!(scale > 0) || !Number.isFinite(scale))
+    throw new Error(`timeScale must be a positive number, got ${scale}`);
   const origin = Date.now();
   return {
     scale,

@@ -15,7 +15,10 @@ function sameTenant(ctx: Context, tenant: string): boolean {
 export function entraError(status: number, error: string, code: number, text: string, req?: Incoming): Reply {
   const traceId = randomUUID();
   const correlationId = correlationOf(req);
-  const timestamp = new Date().toISOString().replace('T', ' ').replace('Z', 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
   return json(status, {
     error,
     error_description: `AADSTS${code}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
@@ -213,7 +216,12 @@ function tokenEndpoint(ctx: Context, tenant: string, req: Incoming): Reply {
   if ('status' in scopeResult) return scopeResult;
   ctx.counters.accessTokens += 1;
   const { token, lifetime } = mintAccessToken(ctx, scopeResult.audience);
-  return json(200, { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token });
+  return json(200, {
+    token_type: 'Bearer',
+    expires_in: lifetime,
+    ext_expires_in: lifetime,
+    access_token: token,
+  });
 }
 
 /** Validates a token request's `scope`: exactly one `<resource>/.default` of the configured cloud. */
@@ -262,7 +270,10 @@ export function resourceForScope(ctx: Context, scope: string, req?: Incoming): {
 }
 
 /** Signs an app-only access token for `audience`; its lifetime is in real seconds. */
-export function mintAccessToken(ctx: Context, audience: string): { token: string; lifetime: number; exp: number } {
+export function mintAccessToken(
+  ctx: Context,
+  audience: string,
+): { token: string; lifetime: number; exp: number } {
   const now = realEpochSeconds();
   const lifetime = ctx.config.accessTokenLifetimeSeconds;
   const exp = now + lifetime;
@@ -289,7 +300,11 @@ export function mintAccessToken(ctx: Context, audience: string): { token: string
 
 export type TokenCheck =
   | { ok: true; claims: JwtClaims }
-  | { ok: false; reason: 'missing' | 'malformed' | 'signature' | 'expired' | 'audience' | 'tenant'; detail: string };
+  | {
+      ok: false;
+      reason: 'missing' | 'malformed' | 'signature' | 'expired' | 'audience' | 'tenant';
+      detail: string;
+    };
 
 /** Checks a bearer token minted by this fake for one of `audiences`. */
 export function checkAccessToken(ctx: Context, token: string | undefined, audiences: string[]): TokenCheck {
@@ -304,7 +319,8 @@ export function checkAccessToken(ctx: Context, token: string | undefined, audien
   if (!Number.isFinite(exp) || realEpochSeconds() >= exp) {
     return { ok: false, reason: 'expired', detail: new Date(exp * 1000).toISOString() };
   }
-  if (!audiences.includes(String(claims.aud))) return { ok: false, reason: 'audience', detail: String(claims.aud) };
+  if (!audiences.includes(String(claims.aud)))
+    return { ok: false, reason: 'audience', detail: String(claims.aud) };
   if (String(claims.tid).toLowerCase() !== ctx.config.tenantId.toLowerCase()) {
     return { ok: false, reason: 'tenant', detail: String(claims.tid) };
   }

@@ -113,6 +113,8 @@ export interface ArmOperation {
   location: string;
   startedAt: number;
   doneAt: number;
+  /** The image has been removed (a later image of the same name is not touched). */
+  completed: boolean;
 }
 
 export interface RecordedRequest {
@@ -201,12 +203,11 @@ export class CloudState {
       image.errorCode = upload.errorCode;
       image.lastModifiedDateTime = new Date(upload.dueAt).toISOString();
     }
-    for (const [id, op] of this.armOperations) {
-      if (op.doneAt <= now && this.managedImages.has(op.imageKey)) {
-        this.managedImages.delete(op.imageKey);
-      }
-      // Operation records are kept so that late polls still see Succeeded.
-      void id;
+    // Operation records stay, so that late polls still see Succeeded; the image goes when its delete is done.
+    for (const op of this.armOperations.values()) {
+      if (op.completed || op.doneAt > now) continue;
+      op.completed = true;
+      this.managedImages.delete(op.imageKey);
     }
   }
 
@@ -253,7 +254,8 @@ export class CloudState {
     if (image.diskSizeGB > 64) return { errorCode: 'sourceImageSizeExceedsLimitation' };
     if (image.dataDisks.length > 0) return { errorCode: 'sourceImageInvalid' };
     if (image.diskEncryptionSetId) return { errorCode: 'sourceImageInvalid' };
-    if (Object.keys(image.tags).some((t) => PLAN_TAGS.includes(t))) return { errorCode: 'paidSourceImageNotSupport' };
+    if (Object.keys(image.tags).some((t) => PLAN_TAGS.includes(t)))
+      return { errorCode: 'paidSourceImageNotSupport' };
     if (image.provisioningState !== 'Succeeded') return { errorCode: 'sourceImageInvalid' };
     return null;
   }
@@ -275,7 +277,11 @@ export class CloudState {
     const now = new Date(this.clock.now());
     const source =
       spec.sourceImageResourceId ??
-      managedImageId(this.subscriptionId, 'rg-images', `${spec.displayName}-${spec.version}`.replace(/[^\w.-]/g, '-'));
+      managedImageId(
+        this.subscriptionId,
+        'rg-images',
+        `${spec.displayName}-${spec.version}`.replace(/[^\w.-]/g, '-'),
+      );
     const image: DeviceImage = {
       id: spec.id ?? randomUUID(),
       displayName: spec.displayName,
@@ -316,7 +322,12 @@ export class CloudState {
       cloudPcGroupDisplayName: spec.cloudPcGroupDisplayName ?? null,
       onPremisesConnectionId: spec.onPremisesConnectionId ?? null,
       domainJoinConfigurations: spec.domainJoinConfigurations ?? [
-        { onPremisesConnectionId: null, domainJoinType: 'azureADJoin', type: 'azureADJoin', regionName: 'automatic' },
+        {
+          onPremisesConnectionId: null,
+          domainJoinType: 'azureADJoin',
+          type: 'azureADJoin',
+          regionName: 'automatic',
+        },
       ],
       windowsSetting: spec.windowsSetting ?? { locale: 'en-US' },
       microsoftManagedDesktop: spec.microsoftManagedDesktop ?? { managedType: 'notManaged', profile: null },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,12 @@ export interface ServerCertificate {
 export async function makeServerCertificate(): Promise<ServerCertificate> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + 2 * 24 * 3600_000);
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'w365-image fake cloud' }], {
+  // A unique subject per fake: trust stores look issuers up by subject, so two fakes must not share one.
+  const subject = [
+    { name: 'commonName', value: `w365-image fake cloud ${randomUUID()}` },
+    { name: 'organizationName', value: 'w365-image tests' },
+  ];
+  const pems = await selfsigned.generate(subject, {
     keySize: 2048,
     algorithm: 'sha256',
     notBeforeDate,
