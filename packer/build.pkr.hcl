@@ -44,6 +44,10 @@ build {
     elevated_password = build.Password
   }
 
+  provisioner "windows-restart" {
+    restart_timeout = "30m"
+  }
+
   provisioner "powershell" {
     script           = "${path.root}/scripts/remove-appx.ps1"
     environment_vars = concat(local.script_env, ["W365_REMOVE_APPX=${join(";", var.remove_appx_packages)}"])

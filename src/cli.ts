@@ -1,6 +1,6 @@
-import * as core from '@actions/core';
 import { INPUTS, InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
+import { fetchGitHubIdToken } from './azure/githubOidc.ts';
 import { outputsOf, writeReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
@@ -23,7 +23,7 @@ export function helpText(): string {
     ...flags,
     '  --verbose'.padEnd(width + 4) + 'Print debug lines.',
     '  --help'.padEnd(width + 4) + 'Show this help.',
-    '  --version'.padEnd(width + 4) + 'Show the version.',
+    '  -V'.padEnd(width + 4) + 'Show the version of w365-image (--version is the device image version).',
     '',
     'In a terminal, auth defaults to azure-cli (run az login first); in a workflow with id-token: write, to oidc.',
     'Exit codes: 0 ready/validated, 1 failed or invalid, 2 bad usage.',
@@ -43,7 +43,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') parsed.help = true;
-    else if (arg === '--version') parsed.version = true;
+    else if (arg === '-V') parsed.version = true;
     else if (arg === '--verbose') parsed.verbose = true;
     else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
@@ -100,7 +100,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       log,
       clock,
       env,
-      getIdToken: (audience) => core.getIDToken(audience),
+      getIdToken: (audience) => fetchGitHubIdToken(env, audience),
     });
     const summary = await writeReport(report, config.reportPath);
     console.log(`\n${summary}`);

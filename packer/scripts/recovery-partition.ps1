@@ -13,6 +13,8 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
 
 $recoveryGptType = '{de94bba4-06d1-4d40-a16a-bfd50179d6ac}'
+$mebibyte = 1048576
+$gibibyte = 1073741824
 
 if (-not (Test-W365Enabled -Name 'W365_REMOVE_RECOVERY_PARTITION')) {
     Write-W365Log 'Recovery partition removal is off (remove_recovery_partition = false).'
@@ -45,7 +47,7 @@ if ($winReStatus -eq 'Enabled') {
 }
 
 foreach ($partition in $recovery) {
-    Write-W365Log "Removing recovery partition $($partition.PartitionNumber) on disk $diskNumber ($([Math]::Round($partition.Size / 1MB)) MB)."
+    Write-W365Log "Removing recovery partition $($partition.PartitionNumber) on disk $diskNumber ($([Math]::Round($partition.Size / $mebibyte)) MB)."
     Remove-Partition -DiskNumber $diskNumber -PartitionNumber $partition.PartitionNumber -Confirm:$false
 }
 
@@ -57,8 +59,8 @@ if ($left.Count -ne 0) {
 Update-Disk -Number $diskNumber
 $supported = Get-PartitionSupportedSize -DiskNumber $diskNumber -PartitionNumber $osPartition.PartitionNumber
 $current = (Get-Partition -DiskNumber $diskNumber -PartitionNumber $osPartition.PartitionNumber).Size
-if ($supported.SizeMax -gt ($current + 1MB)) {
-    Write-W365Log "Extending the OS partition from $([Math]::Round($current / 1GB, 2)) GB to $([Math]::Round($supported.SizeMax / 1GB, 2)) GB."
+if ($supported.SizeMax -gt ($current + $mebibyte)) {
+    Write-W365Log "Extending the OS partition from $([Math]::Round($current / $gibibyte, 2)) GB to $([Math]::Round($supported.SizeMax / $gibibyte, 2)) GB."
     Resize-Partition -DiskNumber $diskNumber -PartitionNumber $osPartition.PartitionNumber -Size $supported.SizeMax
 }
 else {

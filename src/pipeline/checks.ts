@@ -1,5 +1,6 @@
 /** One row of the validation table: which requirement, whether it holds, and what to do when it does not. */
-export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
+/** `unverified`: the facts needed were missing or unreadable; never counted as a pass. */
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip' | 'unverified';
 
 export interface CheckResult {
   id: string;

@@ -88,6 +88,7 @@ const ICON: Record<CheckResult['status'], string> = {
   fail: '❌ fail',
   warn: '⚠️ warn',
   skip: '➖ skip',
+  unverified: '❔ cannot verify',
 };
 const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',

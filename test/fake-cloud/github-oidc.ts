@@ -45,15 +45,15 @@ export function handleGithub(ctx: Context, req: Incoming): Reply {
     return json(401, { message: 'Bad credentials' });
   }
   if (req.query.get('api-version') !== '2.0') return json(400, { message: 'Unsupported api-version' });
-  const owner = /^repo:([^/:]+)\//.exec(ctx.config.federatedSubject)?.[1] ?? 'contoso';
+  const owner = /^repo:([^/:]+)\//.exec(ctx.config.githubSubject)?.[1] ?? 'contoso';
   const audience = req.query.get('audience') || `https://github.com/${owner}`;
   const now = realEpochSeconds();
   ctx.counters.idTokens += 1;
   const value = signJwt(ctx.githubKey, {
     jti: randomUUID(),
-    sub: ctx.config.federatedSubject,
+    sub: ctx.config.githubSubject,
     aud: audience,
-    ...repositoryClaims(ctx.config.federatedSubject),
+    ...repositoryClaims(ctx.config.githubSubject),
     run_id: '1000000001',
     run_attempt: '1',
     iss: GITHUB_ISSUER,

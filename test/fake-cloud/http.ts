@@ -30,6 +30,7 @@ export interface CloudConfig {
   principalObjectId: string;
   subscriptionId: string;
   federatedSubject: string;
+  githubSubject: string;
   oidcRequestToken: string;
   accessTokenLifetimeSeconds: number;
   idTokenLifetimeSeconds: number;

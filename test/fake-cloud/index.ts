@@ -62,6 +62,8 @@ export interface FakeCloudOptions {
   subscriptionId?: string;
   /** Default 'repo:contoso/cloudpc-images:environment:production'. */
   federatedSubject?: string;
+  /** The `sub` GitHub puts in its ID tokens (default: federatedSubject, i.e. the workflow matches the credential). */
+  githubSubject?: string;
   /** TCP port on 127.0.0.1 (default 0: a free one). */
   port?: number;
 }
@@ -148,6 +150,7 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     principalObjectId: DEFAULT_PRINCIPAL_OBJECT_ID,
     subscriptionId: options.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID,
     federatedSubject: options.federatedSubject ?? DEFAULT_FEDERATED_SUBJECT,
+    githubSubject: options.githubSubject ?? options.federatedSubject ?? DEFAULT_FEDERATED_SUBJECT,
     oidcRequestToken,
     accessTokenLifetimeSeconds: positive(
       'accessTokenLifetimeSeconds',

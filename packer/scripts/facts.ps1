@@ -1,0 +1,327 @@
+<#
+.SYNOPSIS
+    Collects the facts a sysprep-check needs and writes them as one JSON document
+    (schemaVersion 1, described by packer/facts.schema.json) to W365_FACTS_PATH.
+
+.DESCRIPTION
+    Collect only: judging is the action's job. Every section is read independently; a section
+    that cannot be read has its fields set to null and its "error" set to the reason, never a
+    guess. Packer downloads the document next to the manifest right after this script.
+#>
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+
+$factsPath = Get-W365Setting -Name 'W365_FACTS_PATH'
+
+function Get-FactSection {
+    <#
+        Runs a collector that returns an ordered dictionary holding exactly $Fields. On any error
+        every field is null and "error" holds the exception type and message.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] [string[]] $Fields,
+        [Parameter(Mandatory)] [scriptblock] $Collect
+    )
+    $section = [ordered]@{}
+    try {
+        $values = & $Collect
+        foreach ($field in $Fields) {
+            if (-not $values.Contains($field)) {
+                throw "collector for '$Name' did not produce field '$field'"
+            }
+            $section[$field] = $values[$field]
+        }
+        $section['error'] = $null
+    }
+    catch {
+        $section = [ordered]@{}
+        foreach ($field in $Fields) {
+            $section[$field] = $null
+        }
+        $section['error'] = "$($_.Exception.GetType().FullName): $($_.Exception.Message)"
+        Write-W365Log "Fact section '$Name' could not be read: $($section['error'])"
+    }
+    return $section
+}
+
+function ConvertTo-NullableString {
+    param($Value)
+    if ($null -eq $Value) {
+        return $null
+    }
+    return [string]$Value
+}
+
+$ntKey = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+
+$os = Get-FactSection -Name 'os' -Fields @('editionId', 'productType', 'installationType', 'currentBuild', 'ubr', 'displayVersion', 'productName', 'architecture') -Collect {
+    $cim = Get-CimInstance -ClassName Win32_OperatingSystem
+    $build = Get-W365RegistryValue -Path $ntKey -Name 'CurrentBuild'
+    $ubr = Get-W365RegistryValue -Path $ntKey -Name 'UBR'
+    [ordered]@{
+        editionId        = ConvertTo-NullableString (Get-W365RegistryValue -Path $ntKey -Name 'EditionID')
+        productType      = [int]$cim.ProductType
+        installationType = ConvertTo-NullableString (Get-W365RegistryValue -Path $ntKey -Name 'InstallationType')
+        currentBuild     = $(if ($null -eq $build) { $null } else { [int]$build })
+        ubr              = $(if ($null -eq $ubr) { $null } else { [int]$ubr })
+        displayVersion   = ConvertTo-NullableString (Get-W365RegistryValue -Path $ntKey -Name 'DisplayVersion')
+        productName      = ConvertTo-NullableString (Get-W365RegistryValue -Path $ntKey -Name 'ProductName')
+        architecture     = [string]$cim.OSArchitecture
+    }
+}
+
+$imageState = Get-FactSection -Name 'imageState' -Fields @('value') -Collect {
+    [ordered]@{
+        value = ConvertTo-NullableString (Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -Name 'ImageState')
+    }
+}
+
+$dsregcmd = Get-FactSection -Name 'join.dsregcmd' -Fields @('azureAdJoined', 'enterpriseJoined', 'domainJoined') -Collect {
+    $lines = @(Invoke-W365Native -FilePath "$env:SystemRoot\System32\dsregcmd.exe" -ArgumentList @('/status'))
+    $found = @{}
+    foreach ($line in $lines) {
+        if ([string]$line -match '^\s*(AzureAdJoined|EnterpriseJoined|DomainJoined)\s*:\s*(\S+)\s*$') {
+            $found[$Matches[1]] = $Matches[2]
+        }
+    }
+    foreach ($name in @('AzureAdJoined', 'EnterpriseJoined', 'DomainJoined')) {
+        if (-not $found.ContainsKey($name)) {
+            throw "dsregcmd /status printed no '$name' line"
+        }
+    }
+    [ordered]@{
+        azureAdJoined    = [string]$found['AzureAdJoined']
+        enterpriseJoined = [string]$found['EnterpriseJoined']
+        domainJoined     = [string]$found['DomainJoined']
+    }
+}
+
+$wmiJoin = Get-FactSection -Name 'join.wmi' -Fields @('partOfDomain', 'domain') -Collect {
+    $system = Get-CimInstance -ClassName Win32_ComputerSystem
+    [ordered]@{
+        partOfDomain = [bool]$system.PartOfDomain
+        domain       = [string]$system.Domain
+    }
+}
+
+$mdm = Get-FactSection -Name 'mdm' -Fields @('enrollments') -Collect {
+    $root = 'HKLM:\SOFTWARE\Microsoft\Enrollments'
+    $items = New-Object System.Collections.Generic.List[object]
+    if (Test-Path -LiteralPath $root) {
+        foreach ($key in Get-ChildItem -LiteralPath $root) {
+            $path = Join-Path $root $key.PSChildName
+            $provider = Get-W365RegistryValue -Path $path -Name 'ProviderID'
+            if ($null -eq $provider -or [string]$provider -eq '') {
+                continue
+            }
+            $type = Get-W365RegistryValue -Path $path -Name 'EnrollmentType'
+            $state = Get-W365RegistryValue -Path $path -Name 'EnrollmentState'
+            $items.Add([ordered]@{
+                    id              = [string]$key.PSChildName
+                    providerId      = [string]$provider
+                    upn             = ConvertTo-NullableString (Get-W365RegistryValue -Path $path -Name 'UPN')
+                    enrollmentType  = $(if ($null -eq $type) { $null } else { [int]$type })
+                    enrollmentState = $(if ($null -eq $state) { $null } else { [int]$state })
+                })
+        }
+    }
+    [ordered]@{ enrollments = $items.ToArray() }
+}
+
+$configMgr = Get-FactSection -Name 'configMgr' -Fields @('ccmExecServicePresent', 'ccmExecServiceStatus', 'ccmRegistryKeyPresent') -Collect {
+    $service = @(Get-Service | Where-Object { $_.Name -eq 'CcmExec' })
+    [ordered]@{
+        ccmExecServicePresent = ($service.Count -eq 1)
+        ccmExecServiceStatus  = $(if ($service.Count -eq 1) { $service[0].Status.ToString() } else { $null })
+        ccmRegistryKeyPresent = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\CCM')
+    }
+}
+
+$partitions = Get-FactSection -Name 'partitions' -Fields @('osDiskNumber', 'items') -Collect {
+    $osPartition = Get-Partition -DriveLetter ($env:SystemDrive.TrimEnd(':'))
+    $items = New-Object System.Collections.Generic.List[object]
+    foreach ($partition in @(Get-Partition)) {
+        $letter = [int][char]$partition.DriveLetter
+        $items.Add([ordered]@{
+                diskNumber      = [int]$partition.DiskNumber
+                partitionNumber = [int]$partition.PartitionNumber
+                type            = [string]$partition.Type
+                gptType         = $(if ([string]$partition.GptType -eq '') { $null } else { ([string]$partition.GptType).ToLowerInvariant() })
+                mbrType         = $(if ($null -eq $partition.MbrType) { $null } else { [int]$partition.MbrType })
+                sizeBytes       = [long]$partition.Size
+                offsetBytes     = [long]$partition.Offset
+                driveLetter     = $(if ($letter -eq 0) { $null } else { [string]$partition.DriveLetter })
+                isBoot          = [bool]$partition.IsBoot
+                isSystem        = [bool]$partition.IsSystem
+            })
+    }
+    [ordered]@{
+        osDiskNumber = [int]$osPartition.DiskNumber
+        items        = $items.ToArray()
+    }
+}
+
+$bitLocker = Get-FactSection -Name 'bitLocker' -Fields @('volumes') -Collect {
+    $items = New-Object System.Collections.Generic.List[object]
+    foreach ($volume in @(Get-BitLockerVolume)) {
+        $items.Add([ordered]@{
+                mountPoint           = [string]$volume.MountPoint
+                volumeType           = [string]$volume.VolumeType
+                volumeStatus         = [string]$volume.VolumeStatus
+                protectionStatus     = [string]$volume.ProtectionStatus
+                encryptionPercentage = [double]$volume.EncryptionPercentage
+                encryptionMethod     = [string]$volume.EncryptionMethod
+            })
+    }
+    [ordered]@{ volumes = $items.ToArray() }
+}
+
+$pendingReboot = Get-FactSection -Name 'pendingReboot' -Fields @('cbsRebootPending', 'windowsUpdateRebootRequired', 'pendingFileRenameOperations', 'pendingFileRenameOperationsCount', 'tiWorkerRunning') -Collect {
+    $renames = Get-W365RegistryValue -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' -Name 'PendingFileRenameOperations'
+    $renameCount = @($renames | Where-Object { $null -ne $_ -and [string]$_ -ne '' }).Count
+    [ordered]@{
+        cbsRebootPending                 = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
+        windowsUpdateRebootRequired      = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+        pendingFileRenameOperations      = ($renameCount -gt 0)
+        pendingFileRenameOperationsCount = [int]$renameCount
+        tiWorkerRunning                  = (@(Get-Process | Where-Object { $_.ProcessName -eq 'TiWorker' }).Count -gt 0)
+    }
+}
+
+$appx = Get-FactSection -Name 'appx' -Fields @('provisionedPackageNames', 'userPackagesNotProvisioned') -Collect {
+    $provisionedNames = @(Get-AppxProvisionedPackage -Online | ForEach-Object { [string]$_.DisplayName } | Sort-Object -Unique)
+    $items = New-Object System.Collections.Generic.List[object]
+    foreach ($package in @(Get-AppxPackage -AllUsers)) {
+        if ($provisionedNames -contains [string]$package.Name) {
+            continue
+        }
+        foreach ($user in @($package.PackageUserInformation)) {
+            $items.Add([ordered]@{
+                    name             = [string]$package.Name
+                    packageFullName  = [string]$package.PackageFullName
+                    userName         = ConvertTo-NullableString $user.UserSecurityId.Username
+                    userSid          = ConvertTo-NullableString $user.UserSecurityId.Sid
+                    installState     = [string]$user.InstallState
+                    isFramework      = [bool]$package.IsFramework
+                    nonRemovable     = [bool]$package.NonRemovable
+                    signatureKind    = [string]$package.SignatureKind
+                })
+        }
+    }
+    [ordered]@{
+        provisionedPackageNames    = $provisionedNames
+        userPackagesNotProvisioned = $items.ToArray()
+    }
+}
+
+$avd = Get-FactSection -Name 'avdAndFslogix' -Fields @('fslogixServicePresent', 'fslogixRegistryKeyPresent', 'fslogixProducts', 'rdAgentBootLoaderServicePresent', 'rdAgentBootLoaderProducts', 'rdsInfrastructureAgentProducts', 'genevaAgentProducts', 'sxsNetworkStackProducts') -Collect {
+    $serviceNames = @(Get-Service | ForEach-Object { [string]$_.Name })
+    [ordered]@{
+        fslogixServicePresent           = ($serviceNames -contains 'frxsvc')
+        fslogixRegistryKeyPresent       = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\FSLogix')
+        fslogixProducts                 = @(Get-W365InstalledProducts -DisplayNamePattern '*FSLogix*')
+        rdAgentBootLoaderServicePresent = ($serviceNames -contains 'RDAgentBootLoader')
+        rdAgentBootLoaderProducts       = @(Get-W365InstalledProducts -DisplayNamePattern 'Remote Desktop Agent Boot Loader*')
+        rdsInfrastructureAgentProducts  = @(Get-W365InstalledProducts -DisplayNamePattern 'Remote Desktop Services Infrastructure Agent*')
+        genevaAgentProducts             = @(Get-W365InstalledProducts -DisplayNamePattern '*Geneva*')
+        sxsNetworkStackProducts         = @(Get-W365InstalledProducts -DisplayNamePattern 'Remote Desktop Services SxS Network Stack*')
+    }
+}
+
+$startMenu = Get-FactSection -Name 'startMenu' -Fields @('appCount', 'method') -Collect {
+    [ordered]@{
+        appCount = @(Get-StartApps).Count
+        method   = 'Get-StartApps in the build user session'
+    }
+}
+
+$teams = Get-FactSection -Name 'teams' -Fields @('isWvdEnvironment', 'isWvdEnvironmentKind', 'disableAutoUpdate', 'disableAutoUpdateKind', 'webRtcServicePresent', 'webRtcServiceStartType', 'msTeamsProvisioned', 'msTeamsProvisionedVersion', 'vcRedistX64Installed', 'vcRedistX64Version', 'webView2Version') -Collect {
+    $teamsKey = 'HKLM:\SOFTWARE\Microsoft\Teams'
+    $isWvd = Get-W365RegistryValue -Path $teamsKey -Name 'IsWVDEnvironment'
+    $autoUpdate = Get-W365RegistryValue -Path $teamsKey -Name 'disableAutoUpdate'
+    $webRtc = @(Get-Service | Where-Object { $_.Name -eq 'RDWebRTCSvc' })
+    $msTeams = @(Get-AppxProvisionedPackage -Online | Where-Object { $_.DisplayName -eq 'MSTeams' })
+    $vcVersion = $null
+    foreach ($path in @(
+            'HKLM:\SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\X64',
+            'HKLM:\SOFTWARE\WOW6432Node\Microsoft\VisualStudio\14.0\VC\Runtimes\X64')) {
+        $installed = Get-W365RegistryValue -Path $path -Name 'Installed'
+        if ($null -eq $vcVersion -and $null -ne $installed -and [int]$installed -eq 1) {
+            $vcVersion = [string](Get-W365RegistryValue -Path $path -Name 'Version')
+        }
+    }
+    [ordered]@{
+        isWvdEnvironment          = $(if ($null -eq $isWvd) { $null } else { [string]$isWvd })
+        isWvdEnvironmentKind      = Get-W365RegistryValueKind -Path $teamsKey -Name 'IsWVDEnvironment'
+        disableAutoUpdate         = $(if ($null -eq $autoUpdate) { $null } else { [string]$autoUpdate })
+        disableAutoUpdateKind     = Get-W365RegistryValueKind -Path $teamsKey -Name 'disableAutoUpdate'
+        webRtcServicePresent      = ($webRtc.Count -eq 1)
+        webRtcServiceStartType    = $(if ($webRtc.Count -eq 1) { $webRtc[0].StartType.ToString() } else { $null })
+        msTeamsProvisioned        = ($msTeams.Count -gt 0)
+        msTeamsProvisionedVersion = $(if ($msTeams.Count -gt 0) { [string]$msTeams[0].Version } else { $null })
+        vcRedistX64Installed      = ($null -ne $vcVersion)
+        vcRedistX64Version        = $vcVersion
+        webView2Version           = ConvertTo-NullableString (Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' -Name 'pv')
+    }
+}
+
+$unattend = Get-FactSection -Name 'unattend' -Fields @('setupUnattendFile', 'files') -Collect {
+    $items = New-Object System.Collections.Generic.List[object]
+    foreach ($path in @(Get-W365UnattendPaths)) {
+        $exists = Test-Path -LiteralPath $path -PathType Leaf
+        $names = @()
+        if ($exists) {
+            [xml]$document = Get-Content -LiteralPath $path -Raw
+            $names = @($document.SelectNodes("//*[local-name()='ComputerName']") | ForEach-Object { [string]$_.InnerText })
+        }
+        $items.Add([ordered]@{
+                path                 = $path
+                exists               = [bool]$exists
+                computerNames        = $names
+                removedBeforeSysprep = $true
+            })
+    }
+    [ordered]@{
+        setupUnattendFile = ConvertTo-NullableString (Get-W365RegistryValue -Path 'HKLM:\SYSTEM\Setup' -Name 'UnattendFile')
+        files             = $items.ToArray()
+    }
+}
+
+$facts = [ordered]@{
+    schemaVersion = 1
+    collectedAt   = [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ')
+    collector     = [ordered]@{
+        name            = 'w365-image packer/scripts/facts.ps1'
+        templateVersion = Get-W365Setting -Name 'W365_TEMPLATE_VERSION' -AllowEmpty
+        gitCommit       = Get-W365Setting -Name 'W365_GIT_COMMIT' -AllowEmpty
+        runUrl          = Get-W365Setting -Name 'W365_RUN_URL' -AllowEmpty
+    }
+    computerName  = $env:COMPUTERNAME
+    os            = $os
+    imageState    = $imageState
+    join          = [ordered]@{
+        dsregcmd = $dsregcmd
+        wmi      = $wmiJoin
+    }
+    mdm           = $mdm
+    configMgr     = $configMgr
+    partitions    = $partitions
+    bitLocker     = $bitLocker
+    pendingReboot = $pendingReboot
+    appx          = $appx
+    avdAndFslogix = $avd
+    startMenu     = $startMenu
+    teams         = $teams
+    unattend      = $unattend
+}
+
+$json = $facts | ConvertTo-Json -Depth 10
+$directory = Split-Path -Parent $factsPath
+if (-not (Test-Path -LiteralPath $directory -PathType Container)) {
+    New-Item -ItemType Directory -Path $directory -Force | Out-Null
+}
+[System.IO.File]::WriteAllText($factsPath, $json, (New-Object System.Text.UTF8Encoding($false)))
+Write-W365Log "Facts written to $factsPath ($((Get-Item -LiteralPath $factsPath).Length) bytes)."
+Write-Host $json

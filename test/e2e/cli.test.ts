@@ -1,0 +1,89 @@
+import { delimiter, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.ts';
+import { DIST, spawnNode } from './harness.ts';
+
+const FAKE_AZ = resolve(import.meta.dirname, '../fake-cloud/bin');
+let fake: FakeCloud | undefined;
+
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+
+describe('the CLI (dist/index.js with flags)', () => {
+  it('prints help with every option and exits 0', async () => {
+    const run = await spawnNode([DIST, '--help'], baseEnv);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--image-id');
+    expect(run.stdout).toContain('--wait-timeout-minutes');
+  });
+
+  it('exits 2 on an unknown option, naming it', async () => {
+    const run = await spawnNode([DIST, '--imag-id', 'x'], baseEnv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Unknown option --imag-id');
+  });
+
+  it('exits 2 on a bad input value, naming the flag', async () => {
+    const run = await spawnNode([DIST, '--image-id', '/x', '--version', 'one'], baseEnv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--version: 'one' is not Major.Minor.Patch.");
+  });
+
+  it('registers with the logged-in Azure CLI by default in a terminal', async () => {
+    fake = await startFakeCloud({ timeScale: 60, uploadSeconds: 60 });
+    const image = fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    const run = await spawnNode(
+      [
+        DIST,
+        '--image-id',
+        image.id,
+        '--version',
+        '1.0.0',
+        '--arm-endpoint',
+        fake.url,
+        '--graph-endpoint',
+        fake.url,
+        '--report-path',
+        resolve(import.meta.dirname, '../../.tmp/cli-report.json'),
+      ],
+      {
+        ...baseEnv,
+        PATH: `${FAKE_AZ}${delimiter}${process.env.PATH}`,
+        NODE_EXTRA_CA_CERTS: fake.caFile,
+        W365_FAKE_CLOUD_URL: fake.url,
+        W365_IMAGE_TIME_SCALE: '60',
+      },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('status=ready');
+    expect(run.stdout).not.toContain('::');
+    expect(fake.counters.azTokens).toBeGreaterThanOrEqual(2);
+    expect(fake.counters.idTokens).toBe(0);
+  });
+
+  it('explains a missing az login', async () => {
+    fake = await startFakeCloud();
+    const image = fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    const run = await spawnNode([DIST, '--image-id', image.id, '--arm-endpoint', fake.url], {
+      ...baseEnv,
+      PATH: `${FAKE_AZ}${delimiter}${process.env.PATH}`,
+      NODE_EXTRA_CA_CERTS: fake.caFile,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("run 'az login'");
+  });
+});
+
+describe('the quick start (npm start)', () => {
+  it('validates and registers the sample image against the built-in fake and prints the report', async () => {
+    const run = await spawnNode([resolve(import.meta.dirname, '../../scripts/start.mjs')], baseEnv);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('using the local fake cloud');
+    expect(run.stdout).toContain('## w365-image: ✅ Registered: ready in Windows 365');
+    expect(run.stdout).toContain('status=ready');
+  });
+});
