@@ -67773,7 +67773,8 @@ async function runAction() {
     const summary2 = await writeReport(report, config.reportPath);
     for (const [name3, value] of Object.entries(outputsOf(report, config.reportPath)))
       setOutput(name3, value);
-    await summary.addRaw(summary2).write();
+    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(summary2).write();
+    else info(summary2);
     if (!succeeded(report.outcome)) setFailed(report.message);
     else info(report.message);
   } catch (error2) {

@@ -2,7 +2,7 @@
 //   cold start of dist/index.js to its first request, bundle size, peak memory,
 //   Graph requests and detection delay for a simulated 90-minute upload.
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +11,9 @@ import { startFakeCloud, type FakeCloud } from '../test/fake-cloud/index.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = resolve(root, 'dist/index.js');
+mkdirSync(resolve(root, '.tmp'), { recursive: true });
+writeFileSync(resolve(root, '.tmp/bench-output'), '');
+writeFileSync(resolve(root, '.tmp/bench-summary.md'), '');
 
 function actionEnv(fake: FakeCloud, imageId: string, timeScale: number, extra: Record<string, string> = {}) {
   return {
@@ -23,6 +26,8 @@ function actionEnv(fake: FakeCloud, imageId: string, timeScale: number, extra: R
     GITHUB_ACTIONS: 'true',
     GITHUB_RUN_NUMBER: '1',
     RUNNER_TEMP: resolve(root, '.tmp'),
+    GITHUB_OUTPUT: resolve(root, '.tmp/bench-output'),
+    GITHUB_STEP_SUMMARY: resolve(root, '.tmp/bench-summary.md'),
     'INPUT_IMAGE-ID': imageId,
     'INPUT_TENANT-ID': fake.tenantId,
     'INPUT_CLIENT-ID': fake.clientId,
@@ -37,7 +42,9 @@ function actionEnv(fake: FakeCloud, imageId: string, timeScale: number, extra: R
 async function runOnce(fake: FakeCloud, env: NodeJS.ProcessEnv) {
   const before = fake.requests.length;
   const started = performance.now();
-  const child = spawn(process.execPath, [dist], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [dist], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   let firstRequestMs: number | undefined;
   let peakKb = 0;
   const sampler = setInterval(() => {
@@ -54,7 +61,14 @@ async function runOnce(fake: FakeCloud, env: NodeJS.ProcessEnv) {
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((done) => child.on('close', done));
   clearInterval(sampler);
-  return { code, firstRequestMs, totalMs: performance.now() - started, peakMb: peakKb / 1024, stderr };
+  return {
+    code,
+    firstRequestMs,
+    totalMs: performance.now() - started,
+    peakMb: peakKb / 1024,
+    stdout,
+    stderr,
+  };
 }
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -73,7 +87,9 @@ console.log(
   for (let i = 0; i < 5; i++) {
     const run = await runOnce(fake, actionEnv(fake, image.id, 1, { INPUT_REGISTER: 'false' }));
     if (run.code !== 0 || run.firstRequestMs === undefined)
-      throw new Error(`cold-start run failed: ${run.stderr}`);
+      throw new Error(
+        `cold-start run failed (${run.code}, first request ${run.firstRequestMs}): ${run.stdout}${run.stderr}`,
+      );
     starts.push(run.firstRequestMs);
     peaks.push(run.peakMb);
   }
@@ -91,7 +107,7 @@ console.log(
   const fake = await startFakeCloud({ timeScale, uploadSeconds });
   const image = fake.addManagedImage({ resourceGroup: 'bench', name: 'ninety-minutes' });
   const run = await runOnce(fake, actionEnv(fake, image.id, timeScale, { INPUT_VERSION: '1.0.0' }));
-  if (run.code !== 0) throw new Error(`90-minute run failed: ${run.stderr}`);
+  if (run.code !== 0) throw new Error(`90-minute run failed: ${run.stdout}${run.stderr}`);
   const graph = fake.requests.filter((r) => r.service === 'graph');
   const create = graph.find((r) => r.method === 'POST');
   const last = graph.at(-1);

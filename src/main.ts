@@ -25,7 +25,9 @@ export async function runAction(): Promise<void> {
     const summary = await writeReport(report, config.reportPath);
     for (const [name, value] of Object.entries(outputsOf(report, config.reportPath)))
       core.setOutput(name, value);
-    await core.summary.addRaw(summary).write();
+    // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write();
+    else core.info(summary);
     if (!succeeded(report.outcome)) core.setFailed(report.message);
     else core.info(report.message);
   } catch (error) {
