@@ -18,6 +18,8 @@ export function helpText(): string {
     `w365-image ${TOOL_VERSION}: validate an Azure managed image against the Windows 365 requirements and register it.`,
     '',
     'Usage: w365-image --image-id <resource-id> [options]',
+    '       w365-image --subscription-id <id> --var-file <file> [options]   (build with Packer, then register)',
+    '       w365-image sysprep-check --facts <file>                         (check a build VM; --help for more)',
     '',
     'Options (the same names as the GitHub Action inputs):',
     ...flags,
@@ -94,6 +96,13 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     if (name === 'auth' && !oidcAvailable) return 'azure-cli';
     return '';
   };
+  const cancel = new AbortController();
+  const onSignal = () => {
+    if (cancel.signal.aborted) process.exit(130);
+    log.warning('Cancelling (press Ctrl+C again to stop at once)...');
+    cancel.abort();
+  };
+  process.on('SIGINT', onSignal);
   try {
     const config = parseInputs(read, { env, now: new Date(clock.now()), cwd: process.cwd() });
     const report = await runPipeline(config, {
@@ -101,6 +110,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       clock,
       env,
       getIdToken: (audience) => fetchGitHubIdToken(env, audience),
+      signal: cancel.signal,
     });
     const summary = await writeReport(report, config.reportPath);
     console.log(`\n${summary}`);
@@ -118,5 +128,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     }
     console.error(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
   }
 }

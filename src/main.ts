@@ -9,6 +9,14 @@ import { actionsLog } from './util/log.ts';
 
 /** The GitHub Action: inputs from INPUT_*, outputs to GITHUB_OUTPUT, summary to GITHUB_STEP_SUMMARY. */
 export async function runAction(): Promise<void> {
+  // The runner cancels a job with SIGINT, then SIGTERM: stop waiting, let Packer clean up, and still report.
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!cancel.signal.aborted) core.warning(`Received ${signal}: cancelling.`);
+    cancel.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const clock = clockFromEnvironment();
     const config = parseInputs((name) => core.getInput(name), {
@@ -21,6 +29,7 @@ export async function runAction(): Promise<void> {
       clock,
       env: process.env,
       getIdToken: (audience) => core.getIDToken(audience),
+      signal: cancel.signal,
     });
     const summary = await writeReport(report, config.reportPath);
     for (const [name, value] of Object.entries(outputsOf(report, config.reportPath)))

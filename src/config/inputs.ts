@@ -8,7 +8,24 @@ export interface InputSpec {
 }
 
 export const INPUTS: readonly InputSpec[] = [
-  { name: 'image-id', description: 'Resource ID of the Azure managed image to validate and register.' },
+  {
+    name: 'image-id',
+    description:
+      'Resource ID of the Azure managed image to validate and register. Leave empty to build one with Packer.',
+  },
+  {
+    name: 'build',
+    description:
+      'true: build the image with Packer first; validate: only packer init, fmt -check and validate (no Azure); false: use image-id. Default: true when image-id is empty, else false.',
+  },
+  { name: 'template', description: 'Folder of the Packer template (default: the bundled packer/ template).' },
+  { name: 'var-file', description: 'Packer variable files (-var-file), one path per line.' },
+  { name: 'packer-vars', description: 'Packer variables, one name=value per line.' },
+  {
+    name: 'build-timeout-minutes',
+    description: 'Limit for the Packer build; Packer is interrupted (and cleans up) after it.',
+    default: '150',
+  },
   {
     name: 'display-name',
     description: 'Display name of the Windows 365 device image (default: the managed image name).',
@@ -49,9 +66,17 @@ export const INPUTS: readonly InputSpec[] = [
 ];
 
 export type AuthMode = 'oidc' | 'azure-cli';
+/** none: register an existing image; build: Packer build first; validate: template checks only. */
+export type BuildSetting = 'none' | 'build' | 'validate';
 
 export interface Config {
+  /** Empty when the image comes from the build. */
   imageId: string;
+  build: BuildSetting;
+  template: string | undefined;
+  varFiles: string[];
+  packerVars: string;
+  buildTimeoutMinutes: number;
   /** Undefined means: use the managed image name. */
   displayName: string | undefined;
   version: string;
@@ -99,11 +124,19 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     get(name) ?? INPUTS.find((i) => i.name === name)?.default ?? '';
 
   const imageId = get('image-id');
-  if (!imageId) {
+  const build = parseBuild(get('build'), imageId !== undefined);
+  if (!imageId && build === 'none') {
     throw new InputError(
       'image-id',
-      'is required.',
-      'Set it to the managed image resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/images/<name>.',
+      'is required when build is false.',
+      'Set it to the managed image resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/images/<name>, or set build: true.',
+    );
+  }
+  if (imageId && build === 'build') {
+    throw new InputError(
+      'build',
+      'is true but image-id is also set.',
+      'Leave image-id empty to build a new image, or set build: false to register the image in image-id.',
     );
   }
 
@@ -165,6 +198,15 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     );
   }
 
+  if (build === 'build' && !subscriptionId) {
+    throw new InputError(
+      'subscription-id',
+      'is required to build an image.',
+      'Set it to the subscription where Packer builds and stores the managed image.',
+    );
+  }
+  const buildTimeoutMinutes = parseMinutes('build-timeout-minutes', withDefault('build-timeout-minutes'));
+
   const cloud = withDefault('azure-environment');
   if (!isCloudName(cloud)) {
     throw new InputError(
@@ -174,19 +216,19 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     );
   }
 
-  const waitText = withDefault('wait-timeout-minutes');
-  const waitTimeoutMinutes = Number(waitText);
-  if (!Number.isFinite(waitTimeoutMinutes) || waitTimeoutMinutes <= 0 || waitTimeoutMinutes > 10_080) {
-    throw new InputError(
-      'wait-timeout-minutes',
-      `'${waitText}' is not a number of minutes between 1 and 10080.`,
-      'Use a positive number such as 240; keep it below the job timeout.',
-    );
-  }
+  const waitTimeoutMinutes = parseMinutes('wait-timeout-minutes', withDefault('wait-timeout-minutes'));
 
   const reportDir = context.env.RUNNER_TEMP || context.cwd;
   return {
-    imageId,
+    imageId: imageId ?? '',
+    build,
+    template: get('template'),
+    varFiles: (get('var-file') ?? '')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean),
+    packerVars: read('packer-vars'),
+    buildTimeoutMinutes,
     displayName,
     version,
     versionDerived: explicitVersion === undefined,
@@ -230,6 +272,32 @@ export function checkVersion(version: string): void {
       throw new InputError('version', `'${version}' has a part larger than ${INT32_MAX}.`, fix);
     }
   }
+}
+
+function parseBuild(value: string | undefined, haveImageId: boolean): BuildSetting {
+  if (value === undefined) return haveImageId ? 'none' : 'build';
+  if (/^validate$/i.test(value)) return 'validate';
+  try {
+    return parseBoolean('build', value) ? 'build' : 'none';
+  } catch {
+    throw new InputError(
+      'build',
+      `'${value}' is not true, false or validate.`,
+      "Use 'true', 'false' or 'validate'.",
+    );
+  }
+}
+
+function parseMinutes(name: string, text: string): number {
+  const minutes = Number(text);
+  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 10_080) {
+    throw new InputError(
+      name,
+      `'${text}' is not a number of minutes between 1 and 10080.`,
+      'Use a positive number of minutes; keep it below the job timeout.',
+    );
+  }
+  return minutes;
 }
 
 function parseBoolean(name: string, value: string): boolean {

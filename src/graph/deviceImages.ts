@@ -1,4 +1,4 @@
-import type { GraphClient } from './client.ts';
+import { GraphError, type GraphClient } from './client.ts';
 
 export const VIRTUAL_ENDPOINT = '/v1.0/deviceManagement/virtualEndpoint';
 export const VIRTUAL_ENDPOINT_BETA = '/beta/deviceManagement/virtualEndpoint';
@@ -63,4 +63,39 @@ export function postDeviceImage(graph: GraphClient, image: NewDeviceImage): Prom
 
 export function sameSource(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/** The device image, or undefined when Graph answers 404 (deleted, or never existed). */
+export async function findDeviceImageById(graph: GraphClient, id: string): Promise<DeviceImage | undefined> {
+  try {
+    return await getDeviceImage(graph, id);
+  } catch (error) {
+    if (error instanceof GraphError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** DELETE a device image. Graph refuses (4xx) while a provisioning policy uses it; 404 counts as deleted. */
+export function deleteDeviceImage(graph: GraphClient, id: string): Promise<void> {
+  return graph.delete(`${VIRTUAL_ENDPOINT}/deviceImages/${encodeURIComponent(id)}`);
+}
+
+/**
+ * Beta `retryUpload` of a failed device image (never the deprecated `reupload`). A single POST: the caller checks
+ * the image's status before sending it again.
+ */
+export async function retryDeviceImageUpload(graph: GraphClient, id: string): Promise<void> {
+  await graph.postOnce(`${VIRTUAL_ENDPOINT_BETA}/deviceImages/${encodeURIComponent(id)}/retryUpload`);
+}
+
+/** Parses `Major.Minor.Patch` (integers); undefined for anything else. */
+export function parseImageVersion(version: string): [number, number, number] | undefined {
+  const match = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})$/.exec(version.trim());
+  if (!match) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/** Orders versions numerically (1.10.0 after 1.9.0); negative when a is older. Both must parse. */
+export function compareImageVersions(a: [number, number, number], b: [number, number, number]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }

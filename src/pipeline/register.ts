@@ -21,6 +21,8 @@ export interface RegisterDeps {
   graph: GraphClient;
   clock: Clock;
   log: Log;
+  /** Aborted when the job is cancelled: stops waiting (the upload itself goes on in Windows 365). */
+  signal?: AbortSignal | undefined;
 }
 
 export type RegistrationOutcome = 'ready' | 'warning' | 'failed' | 'timeout';
@@ -36,7 +38,7 @@ export interface Registration {
   failure: (ErrorCodeHelp & { errorCode: string }) | undefined;
 }
 
-export type RegistrationErrorKind = 'image-limit' | 'conflict' | 'create-failed' | 'vanished';
+export type RegistrationErrorKind = 'image-limit' | 'conflict' | 'create-failed' | 'vanished' | 'cancelled';
 
 /** Registration stopped before or instead of an upload; `message` says why and what to do. */
 export class RegistrationError extends Error {
@@ -51,6 +53,8 @@ export class RegistrationError extends Error {
 }
 
 const CREATE_ATTEMPTS = 5;
+/** A progress line at least this often while the status stays the same. */
+const PROGRESS_LOG_MS = 10 * 60_000;
 
 /**
  * Registers the image once: resumes a device image with the same display name and version, otherwise checks the
@@ -186,11 +190,15 @@ async function waitForVerdict(
   let image = first;
   let polls = 0;
   let lastStatus = '';
+  let lastProgressLog = start;
   for (;;) {
     const elapsed = clock.now() - start;
-    if (image.status !== lastStatus) {
-      log.info(`Device image ${image.id}: ${image.status} after ${formatDuration(elapsed)}.`);
-      if (!['pending', 'ready', 'warning', 'failed'].includes(image.status)) {
+    if (image.status !== lastStatus || clock.now() - lastProgressLog >= PROGRESS_LOG_MS) {
+      lastProgressLog = clock.now();
+      log.info(
+        `Device image ${image.id}: ${image.status} after ${formatDuration(elapsed)} (${polls} polls).`,
+      );
+      if (image.status !== lastStatus && !['pending', 'ready', 'warning', 'failed'].includes(image.status)) {
         log.warning(`Unknown status '${image.status}'; waiting for ready or failed.`);
       }
       lastStatus = image.status;
@@ -221,7 +229,13 @@ async function waitForVerdict(
         failure: undefined,
       };
     }
-    await clock.sleep(Math.min(pollDelayMs(now - start), deadline - now));
+    await clock.sleep(Math.min(pollDelayMs(now - start), deadline - now), deps.signal);
+    if (deps.signal?.aborted) {
+      throw new RegistrationError(
+        'cancelled',
+        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run with the same display-name and version to resume waiting.`,
+      );
+    }
     try {
       image = await getDeviceImage(deps.graph, image.id);
     } catch (error) {

@@ -3,7 +3,16 @@ import type { ManagedImageId } from '../azure/resourceId.ts';
 import type { CheckResult } from './checks.ts';
 import { formatDuration, type Registration } from './register.ts';
 
-export type Outcome = 'ready' | 'warning' | 'validated' | 'invalid' | 'failed' | 'timeout' | 'error';
+export type Outcome =
+  | 'ready'
+  | 'warning'
+  | 'validated'
+  | 'template-valid'
+  | 'invalid'
+  | 'failed'
+  | 'timeout'
+  | 'cancelled'
+  | 'error';
 
 /** The JSON report: everything the run decided, for people and for later workflow steps. */
 export interface Report {
@@ -13,9 +22,15 @@ export interface Report {
   message: string;
   startedAt: string;
   finishedAt: string;
-  timings: { validateSeconds: number; registerSeconds: number | null; totalSeconds: number };
+  timings: {
+    buildSeconds: number | null;
+    validateSeconds: number;
+    registerSeconds: number | null;
+    totalSeconds: number;
+  };
   inputs: {
     imageId: string;
+    build: string;
     displayName: string;
     version: string;
     versionDerived: boolean;
@@ -24,6 +39,16 @@ export interface Report {
     azureEnvironment: string;
     waitTimeoutMinutes: number;
   };
+  build: {
+    mode: string;
+    imageId: string | null;
+    factsPath: string | null;
+    packerVersion: string | null;
+    /** BuildError code when the build failed. */
+    error: string | null;
+    /** Packer's last output lines when the build failed. */
+    outputTail: string[];
+  } | null;
   image: (ManagedImageId & { location: string | null; portalUrl: string }) | null;
   checks: CheckResult[];
   registration: {
@@ -47,7 +72,9 @@ export interface Report {
 
 /** Outcomes after which the job step succeeds. */
 export function succeeded(outcome: Outcome): boolean {
-  return outcome === 'ready' || outcome === 'warning' || outcome === 'validated';
+  return (
+    outcome === 'ready' || outcome === 'warning' || outcome === 'validated' || outcome === 'template-valid'
+  );
 }
 
 export function portalUrl(cloud: Cloud, tenantId: string | undefined, id: string): string {
@@ -94,6 +121,8 @@ const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',
   warning: '⚠️ Registered with a warning',
   validated: '✅ Validated (not registered)',
+  'template-valid': '✅ Packer template is valid (nothing built)',
+  cancelled: '⏹️ Cancelled',
   invalid: '❌ The image does not meet Windows 365 requirements',
   failed: '❌ Windows 365 rejected the image',
   timeout: '⏳ Upload still pending',
@@ -113,6 +142,30 @@ export function renderSummary(report: Report): string {
     lines.push(`**Managed image:** \`${report.inputs.imageId}\``);
   }
   lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, '');
+  const b = report.build;
+  if (b) {
+    lines.push(
+      '### Build',
+      '',
+      '| | |',
+      '| --- | --- |',
+      `| Mode | ${b.mode === 'validate' ? 'template checks only' : 'Packer build'} |`,
+    );
+    if (b.packerVersion) lines.push(`| Packer | ${cell(b.packerVersion)} |`);
+    if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
+    if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
+    lines.push('');
+    if (b.outputTail.length > 0)
+      lines.push(
+        '<details><summary>Packer output (last lines)</summary>',
+        '',
+        '```',
+        ...b.outputTail,
+        '```',
+        '</details>',
+        '',
+      );
+  }
   lines.push(
     '### Checks',
     '',
@@ -148,7 +201,8 @@ export function renderSummary(report: Report): string {
   if (report.error) lines.push('### Error', '', '```', report.error.message, '```', '');
   const t = report.timings;
   lines.push(
-    `Validation ${t.validateSeconds} s` +
+    (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1000)}, ` : '') +
+      `validation ${t.validateSeconds} s` +
       (t.registerSeconds !== null ? `, registration ${formatDuration(t.registerSeconds * 1000)}` : '') +
       `, total ${formatDuration(t.totalSeconds * 1000)}.`,
   );

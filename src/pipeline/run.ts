@@ -1,29 +1,141 @@
 import type { TokenCredential } from '@azure/identity';
+import { BuildError, type BuildResult } from '../build/build.ts';
+import { FactsError } from '../check/facts.ts';
 import { CLOUDS } from '../config/clouds.ts';
 import type { Config } from '../config/inputs.ts';
 import { createCredential, explainAuthError } from '../azure/credential.ts';
 import { ManagedImageClient } from '../azure/managedImage.ts';
+import type { ManagedImageId } from '../azure/resourceId.ts';
 import { GraphClient } from '../graph/client.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
-import { failed } from './checks.ts';
+import { TOOL_VERSION, USER_AGENT } from '../version.ts';
+import { buildImage } from './build.ts';
+import { failed, type CheckResult } from './checks.ts';
 import { registerImage, RegistrationError, type Registration } from './register.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
-import { validateImage, type Validation } from './validate.ts';
-import { TOOL_VERSION, USER_AGENT } from '../version.ts';
+import { checkBuildFacts } from './sysprepCheck.ts';
+import { validateImage } from './validate.ts';
 
 export interface PipelineDeps {
   log: Log;
   clock: Clock;
   env: NodeJS.ProcessEnv;
   getIdToken: (audience: string) => Promise<string>;
+  /** Aborted when the job is cancelled. */
+  signal?: AbortSignal;
 }
 
-/** validate -> register -> report. Each step sees only what the one before produced. */
+/** build -> check -> validate -> register -> report. Each step sees only what the steps before produced. */
 export async function runPipeline(config: Config, deps: PipelineDeps): Promise<Report> {
   const { log, clock } = deps;
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
+  const timings: Report['timings'] = {
+    buildSeconds: null,
+    validateSeconds: 0,
+    registerSeconds: null,
+    totalSeconds: 0,
+  };
+  const checks: CheckResult[] = [];
+  let imageId = config.imageId;
+  let image: ManagedImageId | undefined = undefined;
+  let location: string | null = null;
+  let build: Report['build'] = null;
+  let displayName = config.displayName ?? '';
+
+  const finish = (
+    outcome: Outcome,
+    message: string,
+    extra: { registration?: Report['registration']; error?: Report['error'] } = {},
+  ): Report => {
+    const finished = clock.now();
+    timings.totalSeconds = Math.round((finished - started) / 1000);
+    return {
+      schemaVersion: 1,
+      tool: { name: 'w365-image', version: TOOL_VERSION },
+      outcome,
+      message,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      timings,
+      inputs: {
+        imageId,
+        build: config.build,
+        displayName,
+        version: config.version,
+        versionDerived: config.versionDerived,
+        register: config.register,
+        auth: config.auth,
+        azureEnvironment: config.cloud,
+        waitTimeoutMinutes: config.waitTimeoutMinutes,
+      },
+      build,
+      image: image ? { ...image, location, portalUrl: portalUrl(cloud, config.tenantId, image.id) } : null,
+      checks,
+      registration: extra.registration ?? null,
+      error: extra.error ?? null,
+    };
+  };
+  const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
+
+  if (config.build !== 'none') {
+    const buildStarted = clock.now();
+    let result: BuildResult;
+    try {
+      result = await log.group(
+        config.build === 'validate' ? 'Check the Packer template' : 'Build the image with Packer',
+        () => buildImage(config, { log, env: deps.env, signal: deps.signal }),
+      );
+    } catch (error) {
+      if (!(error instanceof BuildError)) throw error;
+      timings.buildSeconds = seconds(buildStarted);
+      build = {
+        mode: config.build,
+        imageId: error.imageId ?? null,
+        factsPath: null,
+        packerVersion: null,
+        error: error.code,
+        outputTail: error.outputTail,
+      };
+      if (error.imageId) imageId = error.imageId;
+      return finish(error.code === 'cancelled' ? 'cancelled' : 'error', error.message, {
+        error: { kind: `build:${error.code}`, message: [error.message, ...error.outputTail].join('\n') },
+      });
+    }
+    timings.buildSeconds = seconds(buildStarted);
+    build = {
+      mode: config.build,
+      imageId: result.imageId ?? null,
+      factsPath: result.factsPath ?? null,
+      packerVersion: result.packerVersion ?? null,
+      error: null,
+      outputTail: [],
+    };
+    if (config.build === 'validate') {
+      return finish(
+        'template-valid',
+        'The Packer template passed init, fmt -check and validate; nothing was built.',
+      );
+    }
+    imageId = result.imageId ?? '';
+    if (result.factsPath) {
+      const factsPath = result.factsPath;
+      try {
+        const sysprep = await log.group('Sysprep-check the build VM', () =>
+          checkBuildFacts(factsPath, new Date(clock.now())),
+        );
+        checks.push(...sysprep.checks);
+        logChecks(log, sysprep.checks);
+      } catch (error) {
+        if (!(error instanceof FactsError)) throw error;
+        return finish('error', error.message, {
+          error: { kind: `facts:${error.code}`, message: error.message },
+        });
+      }
+    }
+  }
+
   let credential: TokenCredential | undefined;
   const getCredential = () =>
     (credential ??= createCredential(
@@ -37,10 +149,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       deps,
     ));
 
-  const validation: Validation = await log.group('Validate the managed image', async () => {
+  const validateStarted = clock.now();
+  const validation = await log.group('Validate the managed image', async () => {
     const result = await validateImage({
-      imageId: config.imageId,
-      subscriptionId: config.subscriptionId,
+      imageId,
+      subscriptionId: config.build === 'build' ? undefined : config.subscriptionId,
       read: async (id) => {
         const images = new ManagedImageClient({
           credential: getCredential(),
@@ -57,60 +170,17 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         return read;
       },
     });
-    for (const c of result.checks) {
-      const line = `${c.status.toUpperCase().padEnd(4)} ${c.id} (${c.requirement}): ${c.detail}`;
-      if (c.status === 'fail') log.error(`${line} Fix: ${c.fix}`);
-      else if (c.status === 'warn') log.warning(`${line} ${c.fix ?? ''}`);
-      else log.info(line);
-    }
+    logChecks(log, result.checks);
     return result;
   });
-  const validated = clock.now();
-  const displayName = config.displayName ?? validation.imageId?.name ?? '';
+  timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
+  checks.push(...validation.checks);
+  image = validation.imageId;
+  location = validation.image?.location ?? null;
+  displayName = config.displayName ?? image?.name ?? '';
 
-  const finish = (
-    outcome: Outcome,
-    message: string,
-    extra: { registration?: Report['registration']; registerMs?: number; error?: Report['error'] } = {},
-  ): Report => {
-    const finished = clock.now();
-    return {
-      schemaVersion: 1,
-      tool: { name: 'w365-image', version: TOOL_VERSION },
-      outcome,
-      message,
-      startedAt: new Date(started).toISOString(),
-      finishedAt: new Date(finished).toISOString(),
-      timings: {
-        validateSeconds: Math.round((validated - started) / 100) / 10,
-        registerSeconds: extra.registerMs === undefined ? null : Math.round(extra.registerMs / 1000),
-        totalSeconds: Math.round((finished - started) / 1000),
-      },
-      inputs: {
-        imageId: config.imageId,
-        displayName,
-        version: config.version,
-        versionDerived: config.versionDerived,
-        register: config.register,
-        auth: config.auth,
-        azureEnvironment: config.cloud,
-        waitTimeoutMinutes: config.waitTimeoutMinutes,
-      },
-      image: validation.imageId
-        ? {
-            ...validation.imageId,
-            location: validation.image?.location ?? null,
-            portalUrl: portalUrl(cloud, config.tenantId, validation.imageId.id),
-          }
-        : null,
-      checks: validation.checks,
-      registration: extra.registration ?? null,
-      error: extra.error ?? null,
-    };
-  };
-
-  if (!validation.passed || !validation.imageId) {
-    const failures = failed(validation.checks);
+  const failures = failed(checks).concat(checks.filter((c) => c.status === 'unverified'));
+  if (!validation.passed || !image || failures.length > 0) {
     return finish(
       'invalid',
       `${failures.length} check(s) failed: ${failures.map((c) => c.id).join(', ')}. Nothing was uploaded.`,
@@ -128,7 +198,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     log,
     userAgent: USER_AGENT,
   });
-  const sourceImageResourceId = validation.imageId.id;
+  const registerStarted = clock.now();
   let registration: Registration;
   try {
     registration = await log.group('Register with Windows 365', () =>
@@ -136,23 +206,24 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         {
           displayName,
           version: config.version,
-          sourceImageResourceId,
+          sourceImageResourceId: (image as ManagedImageId).id,
           timeoutMs: config.waitTimeoutMinutes * 60_000,
         },
-        { graph, clock, log },
+        { graph, clock, log, signal: deps.signal },
       ),
     );
   } catch (error) {
+    timings.registerSeconds = seconds(registerStarted);
     const kind = error instanceof RegistrationError ? error.kind : 'graph';
     const message = error instanceof Error ? error.message : String(error);
     const help = explainAuthError(message);
-    return finish('error', message.split('\n')[0] ?? message, {
-      registerMs: clock.now() - validated,
+    return finish(kind === 'cancelled' ? 'cancelled' : 'error', message.split('\n')[0] ?? message, {
       error: { kind, message: help ? `${message}\n${help}` : message },
     });
   }
+  timings.registerSeconds = seconds(registerStarted);
   const section = registrationSection(registration, graph.requests, cloud);
-  const extra = { registration: section, registerMs: clock.now() - validated };
+  const extra = { registration: section };
   const name = `'${displayName}' ${config.version} (${registration.deviceImage.id})`;
   switch (registration.outcome) {
     case 'ready':
@@ -175,5 +246,14 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         `Device image ${name} is still ${registration.deviceImage.status} after ${config.waitTimeoutMinutes} minutes. The upload goes on in Windows 365: re-run with the same display-name and version to resume waiting (no second upload).`,
         extra,
       );
+  }
+}
+
+function logChecks(log: Log, checks: readonly CheckResult[]): void {
+  for (const c of checks) {
+    const line = `${c.status.toUpperCase().padEnd(4)} ${c.id} (${c.requirement}): ${c.detail}`;
+    if (c.status === 'fail' || c.status === 'unverified') log.error(`${line} Fix: ${c.fix}`);
+    else if (c.status === 'warn') log.warning(`${line} ${c.fix ?? ''}`);
+    else log.info(line);
   }
 }

@@ -2,8 +2,8 @@
 export interface Clock {
   /** Milliseconds since the epoch, on this clock. */
   now(): number;
-  /** Waits `ms` milliseconds of this clock. */
-  sleep(ms: number): Promise<void>;
+  /** Waits `ms` milliseconds of this clock; ends early (without error) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -16,7 +16,17 @@ export function systemClock(scale = 1): Clock {
   const origin = Date.now();
   return {
     now: () => origin + (Date.now() - origin) * scale,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms / scale))),
+    sleep: (ms, signal) =>
+      new Promise((resolve) => {
+        if (signal?.aborted) return resolve();
+        const timer = setTimeout(done, Math.max(0, ms / scale));
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+      }),
   };
 }
 

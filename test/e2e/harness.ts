@@ -23,6 +23,8 @@ export interface RunOptions {
   timeScale?: number;
   /** Standard input closed and no OIDC variables: as a job without id-token: write. */
   withoutOidc?: boolean;
+  /** Sends SIGINT (as the runner does on cancel) once stdout contains this text. */
+  interruptWhenOutput?: string;
 }
 
 /** The inputs that point the action at the fake with OIDC. */
@@ -70,7 +72,7 @@ export async function runAction(
   for (const [name, value] of Object.entries(inputs))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   Object.assign(env, options.env);
-  const { code, stdout, stderr } = await spawnNode([DIST], env);
+  const { code, stdout, stderr } = await spawnNode([DIST], env, options.interruptWhenOutput);
   const reportPath = join(dir, 'w365-image-report.json');
   const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
   let report: Report | undefined;
@@ -85,6 +87,7 @@ export async function runAction(
 export function spawnNode(
   args: string[],
   env: Record<string, string | undefined>,
+  interruptWhenOutput?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, {
@@ -93,7 +96,14 @@ export function spawnNode(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (interruptWhenOutput && !interrupted && stdout.includes(interruptWhenOutput)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));

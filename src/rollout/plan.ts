@@ -1,0 +1,286 @@
+import type { ManagedImageClient } from '../azure/managedImage.ts';
+import type { ManagedImageId } from '../azure/resourceId.ts';
+import type { GraphClient } from '../graph/client.ts';
+import { listDeviceImages, sameSource, TENANT_IMAGE_LIMIT, type DeviceImage } from '../graph/deviceImages.ts';
+import { explainErrorCode } from '../graph/errorCodes.ts';
+import { listProvisioningPolicies, policyUsesImage } from '../graph/provisioningPolicies.ts';
+import type { Log } from '../util/log.ts';
+import { pointsAt, policyPatchFor, REPROVISION_NOTE, resolvePolicies, type PolicyImage } from './policies.ts';
+import {
+  planPrune,
+  withRepoints,
+  type KeptImage,
+  type PruneCandidate,
+  type SlotHolder,
+} from './retention.ts';
+
+export interface RolloutPlanInput {
+  displayName: string;
+  version: string;
+  source: ManagedImageId;
+  /** provisioning-policies entries. */
+  policyRefs: readonly string[];
+  /** keep-images. */
+  keep: number;
+  /** delete-source-image. */
+  deleteSourceImage: boolean;
+  /** upload-retries. */
+  uploadRetries: number;
+  /** Default 20. */
+  limit?: number;
+}
+
+export interface RolloutPlanDeps {
+  graph: GraphClient;
+  /** Reads the source image (optional: without it the plan assumes the source exists). */
+  images?: ManagedImageClient;
+  log: Log;
+}
+
+/** The device image the rollout is about. */
+export interface PlannedImage {
+  displayName: string;
+  version: string;
+  /** undefined: it does not exist yet. */
+  id: string | undefined;
+  status: string | undefined;
+  /** upload: a new upload would start; resume: an earlier run's image is waited for; ready: nothing to wait for. */
+  action: 'upload' | 'resume' | 'ready' | 'retry' | 'stop';
+  detail: string;
+}
+
+export interface PlannedPatch {
+  policyId: string;
+  policyName: string;
+  action: 'patch' | 'unchanged';
+  from: PolicyImage;
+  /** imageId is undefined while the image does not exist. */
+  to: { imageId: string | undefined; imageDisplayName: string; imageType: 'custom' };
+}
+
+export interface PlannedSourceDelete {
+  imageId: string;
+  action: 'delete' | 'already-gone' | 'keep';
+  detail: string;
+}
+
+/** Exactly what a run would create, change and delete; produced by reads only. */
+export interface RolloutPlan {
+  image: PlannedImage;
+  /** The tenant's image count before the run, and the limit. */
+  tenant: { images: number; limit: number };
+  /** Device images deleted before the upload to make room (empty when there is room). */
+  freeSlot: PruneCandidate[];
+  /** Set when the tenant is full and nothing may be pruned: the run would stop before uploading. */
+  blockedBy: SlotHolder[] | undefined;
+  patch: PlannedPatch[];
+  /** Device images pruned after repointing. */
+  prune: PruneCandidate[];
+  /** Images of this display name kept, and why. */
+  kept: KeptImage[];
+  source: PlannedSourceDelete | undefined;
+  notes: string[];
+}
+
+const NEW_IMAGE_ID = '(new image)';
+
+/**
+ * Does every read a rollout does (device images, policies, the source image) and no write, and says what a real
+ * run would do. Unknown or ambiguous policy entries throw PolicyRefError, exactly as a real run would.
+ */
+export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps): Promise<RolloutPlan> {
+  const { graph } = deps;
+  const limit = input.limit ?? TENANT_IMAGE_LIMIT;
+  const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
+  const resolved = resolvePolicies(input.policyRefs, policies);
+  const notes: string[] = [];
+  const existing = images
+    .filter(
+      (i) =>
+        i.displayName === input.displayName &&
+        i.version === input.version &&
+        sameSource(i.sourceImageResourceId, input.source.id),
+    )
+    .sort((a, b) => (b.lastModifiedDateTime ?? '').localeCompare(a.lastModifiedDateTime ?? ''))[0];
+  const image = plannedImage(input, existing);
+
+  // Room for the upload.
+  let freeSlot: PruneCandidate[] = [];
+  let blockedBy: SlotHolder[] | undefined;
+  let remaining: DeviceImage[] = images;
+  if (!existing && images.length >= limit) {
+    const slotPlan = planPrune({
+      images,
+      policies,
+      displayName: input.displayName,
+      keep: input.keep,
+      protect: [],
+      creatingVersion: input.version,
+    });
+    const needed = images.length - limit + 1;
+    freeSlot = slotPlan.delete.slice(0, needed);
+    if (freeSlot.length < needed) {
+      const why = new Map(slotPlan.kept.map((k) => [k.image.id, k.detail]));
+      blockedBy = images.map((i) => ({
+        image: i,
+        usedBy: policies
+          .filter((p) => policyUsesImage(p, i.id))
+          .map((p) => ({ id: p.id, displayName: p.displayName })),
+        why: why.get(i.id) ?? `another display name ('${i.displayName}'): never pruned by this job`,
+      }));
+      notes.push(
+        `The tenant holds ${images.length} of ${limit} custom images and none of '${input.displayName}' may be deleted: the run would stop before uploading.`,
+      );
+    }
+    const gone = new Set(freeSlot.map((c) => c.image.id));
+    remaining = images.filter((i) => !gone.has(i.id));
+  }
+
+  // Repointing.
+  const target = { id: existing?.id ?? NEW_IMAGE_ID, displayName: input.displayName };
+  const patchBody = policyPatchFor(target);
+  const patch: PlannedPatch[] = resolved.map(({ policy }) => ({
+    policyId: policy.id,
+    policyName: policy.displayName,
+    action: existing && pointsAt(policy, existing.id) ? 'unchanged' : 'patch',
+    from: {
+      imageId: policy.imageId ?? null,
+      imageDisplayName: policy.imageDisplayName ?? null,
+      imageType: policy.imageType ?? null,
+    },
+    to: { imageId: existing?.id, imageDisplayName: patchBody.imageDisplayName, imageType: 'custom' },
+  }));
+  if (patch.length > 0) notes.push(REPROVISION_NOTE);
+  if (image.action !== 'ready' && patch.length > 0) {
+    notes.push('Policies are changed, and older images pruned, only once the image is ready.');
+  }
+
+  // Pruning, with the policies as they would be after repointing and the new image counted as the newest.
+  const willExist = image.action !== 'stop' && blockedBy === undefined;
+  const afterRepoint = withRepoints(
+    policies,
+    willExist ? new Map(resolved.map((r) => [r.policy.id, target.id])) : undefined,
+  );
+  const pool: DeviceImage[] = existing ? remaining : [...remaining, syntheticImage(input)];
+  const prunePlan = planPrune({
+    images: willExist ? pool : remaining,
+    policies: afterRepoint,
+    displayName: input.displayName,
+    keep: input.keep,
+    protect: [target.id],
+  });
+  const prune = willExist ? prunePlan.delete : [];
+  if (!willExist && input.keep > 0) notes.push('Nothing is pruned when the image does not become ready.');
+
+  // Source image.
+  let source: PlannedSourceDelete | undefined;
+  if (input.deleteSourceImage) {
+    let exists = true;
+    if (deps.images) {
+      const read = await deps.images.read(input.source);
+      exists = !(!read.ok && read.status === 404);
+    }
+    source = !exists
+      ? { imageId: input.source.id, action: 'already-gone', detail: 'The source image no longer exists.' }
+      : willExist
+        ? {
+            imageId: input.source.id,
+            action: 'delete',
+            detail:
+              image.action === 'ready'
+                ? 'The device image is ready: the source would be deleted.'
+                : 'Deleted once the device image is ready (never while pending or failed).',
+          }
+        : { imageId: input.source.id, action: 'keep', detail: 'The device image would not become ready.' };
+  }
+
+  return {
+    image,
+    tenant: { images: images.length, limit },
+    freeSlot,
+    blockedBy,
+    patch,
+    prune,
+    kept: prunePlan.kept.filter((k) => k.image.id !== NEW_IMAGE_ID),
+    source,
+    notes,
+  };
+
+  function plannedImage(i: RolloutPlanInput, found: DeviceImage | undefined): PlannedImage {
+    const base = { displayName: i.displayName, version: i.version, id: found?.id, status: found?.status };
+    if (!found) return { ...base, action: 'upload', detail: `Upload ${i.source.id} as a new device image.` };
+    if (found.status === 'ready' || found.status === 'warning') {
+      return { ...base, action: 'ready', detail: `Device image ${found.id} is already ${found.status}.` };
+    }
+    if (found.status === 'failed') {
+      const help = explainErrorCode(found.errorCode);
+      return help.transient && i.uploadRetries > 0
+        ? {
+            ...base,
+            action: 'retry',
+            detail: `Device image ${found.id} failed with ${found.errorCode ?? 'none'}: retryUpload, up to ${i.uploadRetries} time(s).`,
+          }
+        : {
+            ...base,
+            action: 'stop',
+            detail: `Device image ${found.id} failed with ${found.errorCode ?? 'none'}; the run would stop. ${help.fix}`,
+          };
+    }
+    return { ...base, action: 'resume', detail: `Wait for device image ${found.id} (${found.status}).` };
+  }
+}
+
+function syntheticImage(input: RolloutPlanInput): DeviceImage {
+  return {
+    id: NEW_IMAGE_ID,
+    displayName: input.displayName,
+    version: input.version,
+    sourceImageResourceId: input.source.id,
+    status: 'ready',
+  };
+}
+
+/** Markdown lines for the job summary. */
+export function renderRolloutPlan(plan: RolloutPlan, options: { title?: string } = {}): string[] {
+  const cell = (s: string | null | undefined) => (s ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
+  const img = (i: DeviceImage) => `'${cell(i.displayName)}' ${cell(i.version)} (\`${i.id}\`, ${i.status})`;
+  const lines: string[] = [`### ${options.title ?? 'Rollout plan (dry run: nothing was changed)'}`, ''];
+  lines.push('| Step | Action | Target | Detail |', '| --- | --- | --- | --- |');
+  lines.push(
+    `| Image | ${plan.image.action} | '${cell(plan.image.displayName)}' ${cell(plan.image.version)}${plan.image.id ? ` (\`${plan.image.id}\`)` : ''} | ${cell(plan.image.detail)} |`,
+  );
+  for (const c of plan.freeSlot) {
+    lines.push(`| Free a slot | delete | ${img(c.image)} | ${cell(c.detail)} |`);
+  }
+  if (plan.blockedBy) {
+    lines.push(
+      `| Free a slot | **blocked** | ${plan.tenant.images} of ${plan.tenant.limit} images | No image of this display name may be deleted |`,
+    );
+  }
+  for (const p of plan.patch) {
+    const from = `${p.from.imageType ?? '?'} '${cell(p.from.imageDisplayName)}' (\`${cell(p.from.imageId)}\`)`;
+    const to = `custom '${cell(p.to.imageDisplayName)}' (${p.to.imageId ? `\`${p.to.imageId}\`` : 'the new image'})`;
+    lines.push(
+      `| Policy | ${p.action === 'patch' ? 'repoint' : 'unchanged'} | ${cell(p.policyName)} (\`${p.policyId}\`) | ${p.action === 'patch' ? `${from} → ${to}` : `already uses ${to}`} |`,
+    );
+  }
+  for (const c of plan.prune) lines.push(`| Prune | delete | ${img(c.image)} | ${cell(c.detail)} |`);
+  for (const k of plan.kept) {
+    if (k.reason === 'newest' || k.reason === 'protected') continue;
+    lines.push(`| Prune | keep (${k.reason}) | ${img(k.image)} | ${cell(k.detail)} |`);
+  }
+  if (plan.source) {
+    lines.push(
+      `| Source image | ${plan.source.action} | \`${plan.source.imageId}\` | ${cell(plan.source.detail)} |`,
+    );
+  }
+  if (plan.notes.length > 0) {
+    lines.push('');
+    for (const n of plan.notes) lines.push(`- ${n}`);
+  }
+  if (plan.blockedBy) {
+    lines.push('', 'Images filling the tenant:');
+    for (const s of plan.blockedBy) lines.push(`- ${img(s.image)}: ${s.why}`);
+  }
+  return lines;
+}

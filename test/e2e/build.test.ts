@@ -1,0 +1,147 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.ts';
+import { fakeInputs, runAction } from './harness.ts';
+
+const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');
+const FACTS = resolve(import.meta.dirname, '../fixtures/facts');
+const SCALE = 60;
+let fake: FakeCloud | undefined;
+
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function setup(facts: string, mode = 'ok') {
+  fake = await startFakeCloud({ timeScale: SCALE, uploadSeconds: 120 });
+  // The image Packer "captures": the fake packer reports this ID in its manifest.
+  const image = fake.addManagedImage({ resourceGroup: 'cloudpc-images', name: 'win11-cpc-17' });
+  const marker = join(await mkdtemp(join(tmpdir(), 'w365-packer-')), 'marker');
+  const env = {
+    PATH: `${FAKE_PACKER}${delimiter}${process.env.PATH}`,
+    FAKE_PACKER_FACTS: join(FACTS, facts),
+    FAKE_PACKER_MODE: mode,
+    FAKE_PACKER_MARKER: marker,
+    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'contoso/cloudpc-images',
+    GITHUB_RUN_ID: '987654',
+  };
+  const inputs = {
+    ...fakeInputs(fake),
+    'subscription-id': fake.subscriptionId,
+    'packer-vars':
+      'managed_image_name=win11-cpc-17\nmanaged_image_resource_group_name=cloudpc-images\nlocation=westeurope',
+    'display-name': 'Win11 Corp',
+  };
+  return { fake, image, env, inputs, marker };
+}
+
+const azureRequests = (f: FakeCloud) =>
+  f.requests.filter((r) => r.service === 'arm' || r.service === 'graph');
+
+describe('build -> check -> validate -> register', () => {
+  it('builds a clean VM, checks it, validates and registers the image', async () => {
+    const { fake, image, env, inputs } = await setup('clean-win11-25h2.json');
+    const run = await runAction(fake, inputs, { timeScale: SCALE, env });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['image-id']).toBe(image.id);
+    expect(run.outputs.status).toBe('ready');
+    expect(run.stdout).toContain('::group::Build the image with Packer');
+    expect(run.stdout).toContain('::group::Sysprep-check the build VM');
+    // The template's hook ran the bundled sysprep-check on the runner before sysprep.
+    expect(run.stdout).toContain('sysprep-check');
+    expect(run.report?.build).toMatchObject({ mode: 'build', imageId: image.id, error: null });
+    const ids = run.report?.checks.map((c) => c.id) ?? [];
+    expect(ids).toContain('vm.not-joined');
+    expect(ids).toContain('image.generation');
+    expect(run.report?.checks.every((c) => c.status === 'pass' || c.status === 'skip')).toBe(true);
+    expect(run.summary).toContain('### Build');
+    expect(run.summary).toContain('| `vm.bitlocker-off` |');
+    expect(run.report?.timings.buildSeconds).not.toBeNull();
+    expect(fake.counters.deviceImageCreates).toBe(1);
+  });
+
+  it('passes provenance and OIDC to Packer, the token only through the environment', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const argsLog = join(await mkdtemp(join(tmpdir(), 'w365-args-')), 'args');
+    const run = await runAction(
+      fake,
+      { ...inputs, register: 'false' },
+      { timeScale: SCALE, env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog } },
+    );
+    expect(run.code, run.stdout).toBe(0);
+    const calls = (await readFile(argsLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
+    const buildArgs = calls.find((c) => c[0] === 'build') ?? [];
+    expect(buildArgs).toContain('git_commit=0123456789abcdef0123456789abcdef01234567');
+    expect(buildArgs).toContain('run_url=https://github.com/contoso/cloudpc-images/actions/runs/987654');
+    expect(buildArgs).toContain(`oidc_request_url=${fake.oidcRequestUrl}`);
+    expect(buildArgs.join(' ')).not.toContain(fake.oidcRequestToken);
+    // Only the runner's own ::add-mask:: command may carry it.
+    expect(run.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(fake.oidcRequestToken);
+  });
+
+  it.each([
+    ['entra-joined.json', 'vm.not-joined', /AzureAdJoined/i],
+    ['appx-per-user.json', 'vm.appx-provisioned', /Microsoft\.WidgetsPlatformRuntime/],
+    ['bitlocker-on.json', 'vm.bitlocker-off', /C:/],
+    ['recovery-partition.json', 'vm.no-recovery-partition', /partition/i],
+  ])('%s fails the build before sysprep, naming the offending item', async (facts, ruleId, item) => {
+    const { fake, env, inputs } = await setup(facts);
+    const run = await runAction(fake, inputs, { timeScale: SCALE, env });
+    expect(run.code).toBe(1);
+    expect(run.outputs.status).toBe('error');
+    expect(run.report?.build?.error).toBe('build-failed');
+    const tail = run.report?.build?.outputTail.join('\n') ?? '';
+    expect(tail).toContain(ruleId);
+    expect(tail).toMatch(item);
+    expect(run.stdout).not.toContain('Sysprep finished');
+    expect(azureRequests(fake)).toHaveLength(0);
+  });
+
+  it('build: validate checks the template without touching Azure', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const run = await runAction(fake, { ...inputs, build: 'validate' }, { env, withoutOidc: true });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs.status).toBe('template-valid');
+    expect(run.stdout).toContain('fmt');
+    expect(fake.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
+  });
+
+  it('reports Packer failure text', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json', 'build-error');
+    const run = await runAction(fake, inputs, { env });
+    expect(run.code).toBe(1);
+    expect(run.report?.error?.kind).toBe('build:build-failed');
+    expect(run.report?.error?.message).toContain('msiexec.exe exited with 1603');
+    expect(run.summary).toContain('msiexec.exe exited with 1603');
+  });
+
+  it('a cancelled job interrupts Packer, which cleans up, and the action reports it', async () => {
+    const { fake, env, inputs, marker } = await setup('clean-win11-25h2.json', 'hang');
+    const run = await runAction(fake, inputs, {
+      env,
+      interruptWhenOutput: 'Waiting for WinRM to become available',
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.outputs.status).toBe('cancelled');
+    expect(await readFile(marker, 'utf8')).toContain('SIGINT');
+    expect(run.stdout).toContain('Deleting resource group');
+    expect(run.report?.outcome).toBe('cancelled');
+    expect(fake.counters.deviceImageCreates).toBe(0);
+  });
+
+  it('explains a missing packer binary', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const run = await runAction(fake, inputs, { env: { ...env, PATH: process.env.PATH } });
+    expect(run.code).toBe(1);
+    expect(run.report?.error?.kind).toBe('build:packer-missing');
+    expect(run.stdout).toContain('hashicorp/setup-packer');
+  });
+});
