@@ -43543,15 +43543,14 @@ var GraphClient = class {
   }
   /** DELETE with retries; a 404 on a retry means an earlier attempt succeeded. */
   async delete(path12) {
-    let attempted = false;
+    let retried = false;
     try {
-      await this.#withRetries("DELETE", path12, () => {
-        const sent = this.#send("DELETE", path12, {});
-        attempted = true;
-        return sent;
+      await this.#withRetries("DELETE", path12, (attempt) => {
+        retried = attempt > 1;
+        return this.#send("DELETE", path12, {});
       });
     } catch (error2) {
-      if (attempted && error2 instanceof GraphError && error2.status === 404) return;
+      if (retried && error2 instanceof GraphError && error2.status === 404) return;
       throw error2;
     }
   }
@@ -43591,7 +43590,7 @@ var GraphClient = class {
   async #withRetries(method, path12, attempt) {
     for (let n2 = 1; ; n2++) {
       try {
-        return await attempt();
+        return await attempt(n2);
       } catch (error2) {
         const retryable = error2 instanceof GraphTransportError || error2 instanceof GraphError && RETRYABLE.has(error2.status);
         if (!retryable || n2 >= this.#maxAttempts) throw error2;
@@ -43641,6 +43640,14 @@ function postDeviceImage(graph, image) {
 }
 function sameSource(a2, b) {
   return a2.toLowerCase() === b.toLowerCase();
+}
+function parseImageVersion(version3) {
+  const match = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})$/.exec(version3.trim());
+  if (!match) return void 0;
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+function compareImageVersions(a2, b) {
+  return a2[0] - b[0] || a2[1] - b[1] || a2[2] - b[2];
 }
 
 // src/graph/errorCodes.ts
@@ -43761,7 +43768,7 @@ async function checkImageLimit(deps) {
   const all = await listDeviceImages(deps.graph);
   deps.log.info(`The tenant holds ${all.length} of ${TENANT_IMAGE_LIMIT} custom images.`);
   if (all.length < TENANT_IMAGE_LIMIT) return;
-  const slots = all.slice().sort((a2, b) => a2.displayName.localeCompare(b.displayName) || a2.version.localeCompare(b.version)).map(
+  const slots = all.slice().sort((a2, b) => a2.displayName.localeCompare(b.displayName) || byVersion(a2.version, b.version)).map(
     (i2) => `  - '${i2.displayName}' ${i2.version} (${i2.status}, id ${i2.id}, modified ${i2.lastModifiedDateTime ?? "?"})`
   ).join("\n");
   throw new RegistrationError(
@@ -43812,6 +43819,11 @@ async function createExactlyOnce(input, deps) {
       }
     }
   }
+}
+function byVersion(a2, b) {
+  const [pa, pb] = [parseImageVersion(a2), parseImageVersion(b)];
+  if (pa && pb) return compareImageVersions(pa, pb);
+  return pa ? -1 : pb ? 1 : a2.localeCompare(b);
 }
 function pollDelayMs(elapsedMs) {
   if (elapsedMs < 2 * 6e4) return 15e3;

@@ -124,15 +124,14 @@ export class GraphClient {
 
   /** DELETE with retries; a 404 on a retry means an earlier attempt succeeded. */
   async delete(path: string): Promise<void> {
-    let attempted = false;
+    let retried = false;
     try {
-      await this.#withRetries('DELETE', path, () => {
-        const sent = this.#send('DELETE', path, {});
-        attempted = true;
-        return sent;
+      await this.#withRetries('DELETE', path, (attempt) => {
+        retried = attempt > 1;
+        return this.#send('DELETE', path, {});
       });
     } catch (error) {
-      if (attempted && error instanceof GraphError && error.status === 404) return;
+      if (retried && error instanceof GraphError && error.status === 404) return;
       throw error;
     }
   }
@@ -185,11 +184,11 @@ export class GraphClient {
   async #withRetries(
     method: Method,
     path: string,
-    attempt: () => Promise<PathUncheckedResponse>,
+    attempt: (n: number) => Promise<PathUncheckedResponse>,
   ): Promise<PathUncheckedResponse> {
     for (let n = 1; ; n++) {
       try {
-        return await attempt();
+        return await attempt(n);
       } catch (error) {
         const retryable =
           error instanceof GraphTransportError ||

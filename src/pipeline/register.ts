@@ -1,6 +1,8 @@
 import { GraphError, GraphTransportError, retryDelayMs, type GraphClient } from '../graph/client.ts';
 import {
+  compareImageVersions,
   findDeviceImages,
+  parseImageVersion,
   getDeviceImage,
   listDeviceImages,
   postDeviceImage,
@@ -109,7 +111,7 @@ async function checkImageLimit(deps: RegisterDeps): Promise<void> {
   if (all.length < TENANT_IMAGE_LIMIT) return;
   const slots = all
     .slice()
-    .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.version.localeCompare(b.version))
+    .sort((a, b) => a.displayName.localeCompare(b.displayName) || byVersion(a.version, b.version))
     .map(
       (i) =>
         `  - '${i.displayName}' ${i.version} (${i.status}, id ${i.id}, modified ${i.lastModifiedDateTime ?? '?'})`,
@@ -169,6 +171,13 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       }
     }
   }
+}
+
+/** Numeric version order; versions that do not parse sort after, by text. */
+function byVersion(a: string, b: string): number {
+  const [pa, pb] = [parseImageVersion(a), parseImageVersion(b)];
+  if (pa && pb) return compareImageVersions(pa, pb);
+  return pa ? -1 : pb ? 1 : a.localeCompare(b);
 }
 
 /** Poll intervals: often at first (quick failures), then about once a minute for uploads that take hours. */

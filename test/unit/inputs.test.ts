@@ -54,7 +54,19 @@ describe('parseInputs', () => {
   });
 
   it.each([
-    [{ 'image-id': '' }, 'image-id'],
+    [{ 'image-id': '', build: 'false' }, 'image-id'],
+    [{ ...oidc, build: 'true' }, 'build'],
+    [{ ...oidc, build: 'sometimes' }, 'build'],
+    [{ ...oidc, 'image-id': '' }, 'subscription-id'],
+    [
+      {
+        ...oidc,
+        'image-id': '',
+        'subscription-id': '11111111-2222-3333-4444-555555555555',
+        'build-timeout-minutes': '-5',
+      },
+      'build-timeout-minutes',
+    ],
     [{ ...oidc, 'tenant-id': '' }, 'tenant-id'],
     [{ ...oidc, 'client-id': '' }, 'client-id'],
     [{ ...oidc, 'client-id': 'not-a-guid' }, 'client-id'],
@@ -69,6 +81,24 @@ describe('parseInputs', () => {
     [{ ...oidc, 'display-name': 'bad\u0007name' }, 'display-name'],
   ])('rejects %j in %s', (values, input) => {
     expect(inputError(values).input).toBe(input);
+  });
+
+  it('builds when no image-id is given, and only validates the template with build: validate', () => {
+    const sub = '11111111-2222-3333-4444-555555555555';
+    const built = parse({
+      ...oidc,
+      'image-id': '',
+      'subscription-id': sub,
+      'var-file': 'a.pkrvars.hcl\n\n b.pkrvars.hcl ',
+    });
+    expect(built).toMatchObject({
+      build: 'build',
+      imageId: '',
+      varFiles: ['a.pkrvars.hcl', 'b.pkrvars.hcl'],
+      buildTimeoutMinutes: 150,
+    });
+    expect(parse({ ...oidc, 'image-id': '', build: 'validate' }).build).toBe('validate');
+    expect(parse(oidc).build).toBe('none');
   });
 
   it('does not need tenant-id or client-id for azure-cli', () => {
