@@ -25767,28 +25767,28 @@ function blocks(check) {
   return check.status === "fail" || check.status === "unverified" && check.severity === "error";
 }
 function formatSysprepCheck(result, facts, context3) {
-  const lines = [
+  const lines2 = [
     `Sysprep check (${context3.phase}) of ${facts.source}${facts.computerName ? ` from VM ${facts.computerName}` : ""}${facts.collectedAt ? `, collected ${facts.collectedAt}` : ""}`,
     ""
   ];
   const idWidth = Math.max(...result.checks.map((c3) => c3.id.length));
   for (const c3 of result.checks) {
     const mark = blocks(c3) ? `${c3.status.toUpperCase()}!` : c3.status.toUpperCase();
-    lines.push(`${mark.padEnd(11)} ${c3.id.padEnd(idWidth)} ${`(${c3.requirement})`.padEnd(8)} ${c3.detail}`);
+    lines2.push(`${mark.padEnd(11)} ${c3.id.padEnd(idWidth)} ${`(${c3.requirement})`.padEnd(8)} ${c3.detail}`);
     if (c3.fix) {
       const prevents = c3.errorCode ? ` Prevents: ${c3.errorCode}.` : "";
-      lines.push(`${"".padEnd(12)}${"".padEnd(idWidth)} ${"".padEnd(8)} Fix: ${c3.fix}${prevents}`);
+      lines2.push(`${"".padEnd(12)}${"".padEnd(idWidth)} ${"".padEnd(8)} Fix: ${c3.fix}${prevents}`);
     }
   }
   const counts = /* @__PURE__ */ new Map();
   for (const c3 of result.checks) counts.set(c3.status, (counts.get(c3.status) ?? 0) + 1);
   const tally = [...counts].map(([status, n2]) => `${n2} ${status}`).join(", ");
   const blocking = result.checks.filter(blocks).map((c3) => c3.id);
-  lines.push(
+  lines2.push(
     "",
     result.passed ? `Sysprep check passed (${tally}).` : `Sysprep check FAILED (${tally}): ${blocking.join(", ")}. Unverified error rules count as failures.`
   );
-  return lines.join("\n");
+  return lines2.join("\n");
 }
 
 // src/check/command.ts
@@ -25969,6 +25969,30 @@ var INPUTS = [
     default: "240"
   },
   {
+    name: "provisioning-policies",
+    description: "Provisioning policies (IDs or exact display names, one per line) to point at the new image once it is ready."
+  },
+  {
+    name: "keep-images",
+    description: "How many versions of this display-name to keep; older ones no policy uses are deleted. 0 = never delete.",
+    default: "3"
+  },
+  {
+    name: "delete-source-image",
+    description: "Delete the Azure managed image once the device image is ready.",
+    default: "false"
+  },
+  {
+    name: "upload-retries",
+    description: "How often to retry an upload that failed with internalServerError (beta retryUpload).",
+    default: "1"
+  },
+  {
+    name: "dry-run",
+    description: "Do every read and check, print what would be created, changed and deleted, change nothing.",
+    default: "false"
+  },
+  {
     name: "report-path",
     description: "Where to write the JSON report (default: w365-image-report.json in RUNNER_TEMP or the current folder)."
   }
@@ -26075,12 +26099,32 @@ function parseInputs(read, context3) {
     );
   }
   const waitTimeoutMinutes = parseMinutes("wait-timeout-minutes", withDefault("wait-timeout-minutes"));
+  const keepImages = parseCount(
+    "keep-images",
+    withDefault("keep-images"),
+    "Use 0 (never delete) or the number of versions to keep, such as 3."
+  );
+  const uploadRetries = parseCount(
+    "upload-retries",
+    withDefault("upload-retries"),
+    "Use 0 (never retry) or a small number such as 1."
+  );
+  const deleteSourceImage = parseBoolean("delete-source-image", withDefault("delete-source-image"));
+  const dryRun = parseBoolean("dry-run", withDefault("dry-run"));
+  const policyRefs = lines(get45("provisioning-policies"));
+  if ((policyRefs.length > 0 || deleteSourceImage) && !register) {
+    throw new InputError(
+      policyRefs.length > 0 ? "provisioning-policies" : "delete-source-image",
+      "needs register: true (nothing is rolled out when the image is only validated).",
+      "Set register: true, or remove the rollout inputs."
+    );
+  }
   const reportDir = context3.env.RUNNER_TEMP || context3.cwd;
   return {
     imageId: imageId ?? "",
     build,
     template: get45("template"),
-    varFiles: (get45("var-file") ?? "").split(/\r?\n/).map((line) => line.trim()).filter(Boolean),
+    varFiles: lines(get45("var-file")),
     packerVars: read("packer-vars"),
     buildTimeoutMinutes,
     displayName,
@@ -26096,6 +26140,11 @@ function parseInputs(read, context3) {
     graphEndpoint: parseEndpoint("graph-endpoint", get45("graph-endpoint")),
     authorityHost: parseEndpoint("authority-host", get45("authority-host")),
     waitTimeoutMinutes,
+    policyRefs,
+    keepImages,
+    deleteSourceImage,
+    uploadRetries,
+    dryRun,
     reportPath: get45("report-path") ?? `${reportDir.replace(/[\\/]+$/, "")}/w365-image-report.json`
   };
 }
@@ -26132,6 +26181,14 @@ function parseBuild(value, haveImageId) {
       "Use 'true', 'false' or 'validate'."
     );
   }
+}
+function lines(text) {
+  return (text ?? "").split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
+}
+function parseCount(name3, text, fix) {
+  if (!/^\d{1,3}$/.test(text))
+    throw new InputError(name3, `'${text}' is not a whole number from 0 to 999.`, fix);
+  return Number(text);
 }
 function parseMinutes(name3, text) {
   const minutes = Number(text);
@@ -43620,6 +43677,7 @@ function shortPath(path12) {
 
 // src/graph/deviceImages.ts
 var VIRTUAL_ENDPOINT = "/v1.0/deviceManagement/virtualEndpoint";
+var VIRTUAL_ENDPOINT_BETA = "/beta/deviceManagement/virtualEndpoint";
 var TENANT_IMAGE_LIMIT = 20;
 function odataString(value) {
   return `'${value.replaceAll("'", "''")}'`;
@@ -43640,6 +43698,20 @@ function postDeviceImage(graph, image) {
 }
 function sameSource(a2, b) {
   return a2.toLowerCase() === b.toLowerCase();
+}
+async function findDeviceImageById(graph, id) {
+  try {
+    return await getDeviceImage(graph, id);
+  } catch (error2) {
+    if (error2 instanceof GraphError && error2.status === 404) return void 0;
+    throw error2;
+  }
+}
+function deleteDeviceImage(graph, id) {
+  return graph.delete(`${VIRTUAL_ENDPOINT}/deviceImages/${encodeURIComponent(id)}`);
+}
+async function retryDeviceImageUpload(graph, id) {
+  await graph.postOnce(`${VIRTUAL_ENDPOINT_BETA}/deviceImages/${encodeURIComponent(id)}/retryUpload`);
 }
 function parseImageVersion(version3) {
   const match = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})$/.exec(version3.trim());
@@ -43736,7 +43808,6 @@ async function registerImage(input, deps) {
     );
     image = existing;
   } else {
-    await checkImageLimit(deps);
     image = await createExactlyOnce(input, deps);
     created = true;
     log2.info(
@@ -43763,20 +43834,6 @@ async function findOwn(input, deps) {
     );
   }
   return own.sort((a2, b) => (b.lastModifiedDateTime ?? "").localeCompare(a2.lastModifiedDateTime ?? ""))[0];
-}
-async function checkImageLimit(deps) {
-  const all = await listDeviceImages(deps.graph);
-  deps.log.info(`The tenant holds ${all.length} of ${TENANT_IMAGE_LIMIT} custom images.`);
-  if (all.length < TENANT_IMAGE_LIMIT) return;
-  const slots = all.slice().sort((a2, b) => a2.displayName.localeCompare(b.displayName) || byVersion(a2.version, b.version)).map(
-    (i2) => `  - '${i2.displayName}' ${i2.version} (${i2.status}, id ${i2.id}, modified ${i2.lastModifiedDateTime ?? "?"})`
-  ).join("\n");
-  throw new RegistrationError(
-    "image-limit",
-    `The tenant already holds ${all.length} custom images, the Windows 365 limit is ${TENANT_IMAGE_LIMIT}; nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:
-${slots}`,
-    all
-  );
 }
 async function createExactlyOnce(input, deps) {
   const body = {
@@ -43819,11 +43876,6 @@ async function createExactlyOnce(input, deps) {
       }
     }
   }
-}
-function byVersion(a2, b) {
-  const [pa, pb] = [parseImageVersion(a2), parseImageVersion(b)];
-  if (pa && pb) return compareImageVersions(pa, pb);
-  return pa ? -1 : pb ? 1 : a2.localeCompare(b);
 }
 function pollDelayMs(elapsedMs) {
   if (elapsedMs < 2 * 6e4) return 15e3;
@@ -43918,7 +43970,7 @@ function formatDuration(ms) {
 
 // src/pipeline/report.ts
 function succeeded(outcome) {
-  return outcome === "ready" || outcome === "warning" || outcome === "validated" || outcome === "template-valid";
+  return outcome === "ready" || outcome === "warning" || outcome === "validated" || outcome === "template-valid" || outcome === "dry-run";
 }
 function portalUrl(cloud, tenantId, id) {
   return `${cloud.portal}/#${tenantId ? `@${tenantId}` : ""}/resource${id}`;
@@ -43956,6 +44008,7 @@ var HEADLINE = {
   ready: "\u2705 Registered: ready in Windows 365",
   warning: "\u26A0\uFE0F Registered with a warning",
   validated: "\u2705 Validated (not registered)",
+  "dry-run": "\u{1F4DD} Dry run: nothing was changed",
   "template-valid": "\u2705 Packer template is valid (nothing built)",
   cancelled: "\u23F9\uFE0F Cancelled",
   invalid: "\u274C The image does not meet Windows 365 requirements",
@@ -43965,31 +44018,31 @@ var HEADLINE = {
 };
 function renderSummary(report) {
   const cell = (text) => (text ?? "").replaceAll("|", "\\|").replaceAll("\n", "<br>");
-  const lines = [];
-  lines.push(`## w365-image: ${HEADLINE[report.outcome]}`, "", cell(report.message), "");
+  const lines2 = [];
+  lines2.push(`## w365-image: ${HEADLINE[report.outcome]}`, "", cell(report.message), "");
   if (report.image) {
-    lines.push(
+    lines2.push(
       `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``
     );
   } else {
-    lines.push(`**Managed image:** \`${report.inputs.imageId}\``);
+    lines2.push(`**Managed image:** \`${report.inputs.imageId}\``);
   }
-  lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, "");
+  lines2.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, "");
   const b = report.build;
   if (b) {
-    lines.push(
+    lines2.push(
       "### Build",
       "",
       "| | |",
       "| --- | --- |",
       `| Mode | ${b.mode === "validate" ? "template checks only" : "Packer build"} |`
     );
-    if (b.packerVersion) lines.push(`| Packer | ${cell(b.packerVersion)} |`);
-    if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
-    if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
-    lines.push("");
+    if (b.packerVersion) lines2.push(`| Packer | ${cell(b.packerVersion)} |`);
+    if (b.imageId) lines2.push(`| Managed image | \`${b.imageId}\` |`);
+    if (b.error) lines2.push(`| Failed | \`${b.error}\` |`);
+    lines2.push("");
     if (b.outputTail.length > 0)
-      lines.push(
+      lines2.push(
         "<details><summary>Packer output (last lines)</summary>",
         "",
         "```",
@@ -43999,44 +44052,47 @@ function renderSummary(report) {
         ""
       );
   }
-  lines.push(
+  lines2.push(
     "### Checks",
     "",
     "| Check | Requirement | Result | Detail | Fix |",
     "| --- | --- | --- | --- | --- |"
   );
   for (const c3 of report.checks) {
-    lines.push(`| \`${c3.id}\` | ${c3.requirement} | ${ICON[c3.status]} | ${cell(c3.detail)} | ${cell(c3.fix)} |`);
+    lines2.push(`| \`${c3.id}\` | ${c3.requirement} | ${ICON[c3.status]} | ${cell(c3.detail)} | ${cell(c3.fix)} |`);
   }
-  lines.push("");
+  lines2.push("");
   const r = report.registration;
   if (r) {
-    lines.push("### Registration", "", "| | |", "| --- | --- |");
-    lines.push(`| Device image ID | \`${r.deviceImageId}\` |`);
-    lines.push(`| Status | ${r.status} |`);
+    lines2.push("### Registration", "", "| | |", "| --- | --- |");
+    lines2.push(`| Device image ID | \`${r.deviceImageId}\` |`);
+    lines2.push(`| Status | ${r.status} |`);
     if (r.errorCode) {
-      lines.push(
+      lines2.push(
         `| Error code | \`${r.errorCode}\` |`,
         `| Cause | ${cell(r.cause)} |`,
         `| Fix | ${cell(r.fix)} |`
       );
     }
-    if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
-    lines.push(`| Upload | ${r.created ? "started by this run" : "resumed from an earlier run"} |`);
-    lines.push(
+    if (r.osBuildNumber) lines2.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    lines2.push(`| Upload | ${r.created ? "started by this run" : "resumed from an earlier run"} |`);
+    lines2.push(
       `| Waited | ${formatDuration(r.waitedSeconds * 1e3)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`
     );
-    lines.push(
+    lines2.push(
       `| Intune | [Intune admin center](${r.intuneUrl}) > Devices > Windows 365 > Custom images |`,
       ""
     );
   }
-  if (report.error) lines.push("### Error", "", "```", report.error.message, "```", "");
+  if (report.rollout && report.rollout.summary.length > 0) {
+    lines2.push(report.rollout.dryRun ? "" : "### Rollout", "", ...report.rollout.summary, "");
+  }
+  if (report.error) lines2.push("### Error", "", "```", report.error.message, "```", "");
   const t = report.timings;
-  lines.push(
+  lines2.push(
     (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1e3)}, ` : "") + `validation ${t.validateSeconds} s` + (t.registerSeconds !== null ? `, registration ${formatDuration(t.registerSeconds * 1e3)}` : "") + `, total ${formatDuration(t.totalSeconds * 1e3)}.`
   );
-  return lines.join("\n") + "\n";
+  return lines2.join("\n") + "\n";
 }
 
 // src/pipeline/publish.ts
@@ -44047,6 +44103,8 @@ function outputsOf(report, reportPath) {
     "display-name": report.inputs.displayName,
     version: report.inputs.version,
     status: report.outcome,
+    "updated-policies": JSON.stringify(report.rollout?.updatedPolicies ?? []),
+    "deleted-images": JSON.stringify(report.rollout?.deletedImages ?? []),
     "report-path": reportPath
   };
 }
@@ -44213,7 +44271,7 @@ var joinCommand = (filePath, rawArguments, shell) => {
   const escapedCommand = shell ? escapeControlCharacters(command) : fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
   return { command, escapedCommand };
 };
-var escapeLines = (lines) => stripVTControlCharacters(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
+var escapeLines = (lines2) => stripVTControlCharacters(lines2).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
 var escapeControlCharacters = (line) => line.replaceAll(SPECIAL_CHAR_REGEXP, (character) => escapeControlCharacter(character));
 var escapeControlCharacter = (character) => {
   const commonEscape = COMMON_ESCAPES[character];
@@ -46701,7 +46759,7 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   options.shell = normalizeFileUrl(options.shell);
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
-  options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
+  options.lines = options.lines.map((lines2, fdNumber) => lines2 && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
   if (process20.platform === "win32" && cmdExeRegExp.test(path9.basename(file))) {
     commandArguments.unshift("/q");
   }
@@ -46920,7 +46978,7 @@ var getAllSync = ([, stdout, stderr], allFds, options) => {
 };
 var concatBase64 = (stdout, stderr, encoding) => Buffer4.concat([Buffer4.from(stdout, encoding), Buffer4.from(stderr, encoding)]).toString(encoding);
 var BASE64_ENCODINGS = /* @__PURE__ */ new Set(["base64", "base64url"]);
-var hasLines = ({ lines }) => Boolean(lines[1] || lines[2]);
+var hasLines = ({ lines: lines2 }) => Boolean(lines2[1] || lines2[2]);
 var splitAllLines = (value, allFds, options) => value === void 0 || Array.isArray(value) || !hasLines(options) ? value : splitLinesSync(value, !getStripFinalNewline(options.stripFinalNewline, "all", allFds), false);
 
 // node_modules/execa/lib/return/message.js
@@ -47297,23 +47355,23 @@ var stringMethods = {
 Object.assign(nodeImports, { on, finished });
 
 // node_modules/execa/lib/io/max-buffer.js
-var handleMaxBuffer = ({ error: error2, stream, readableObjectMode, lines, encoding, fdNumber }) => {
+var handleMaxBuffer = ({ error: error2, stream, readableObjectMode, lines: lines2, encoding, fdNumber }) => {
   if (!(error2 instanceof MaxBufferError)) {
     throw error2;
   }
   if (fdNumber === "all") {
     return error2;
   }
-  const unit = getMaxBufferUnit(readableObjectMode, lines, encoding);
+  const unit = getMaxBufferUnit(readableObjectMode, lines2, encoding);
   error2.maxBufferInfo = { fdNumber, unit };
   stream.destroy();
   throw error2;
 };
-var getMaxBufferUnit = (readableObjectMode, lines, encoding) => {
+var getMaxBufferUnit = (readableObjectMode, lines2, encoding) => {
   if (readableObjectMode) {
     return "objects";
   }
-  if (lines) {
+  if (lines2) {
     return "lines";
   }
   return encoding === "buffer" ? "bytes" : "characters";
@@ -47535,11 +47593,11 @@ var getEarlyErrorOutput = (fileDescriptors, options) => {
   const stdio = fileDescriptors.map((fileDescriptor, fdNumber) => getEmptyOutput(fileDescriptor, fdNumber, options));
   return { stdio, all: getAllSync(stdio, getAllSyncFds(stdio), options) };
 };
-var getEmptyOutput = ({ direction, objectMode }, fdNumber, { stdio, buffer, lines, encoding }) => {
+var getEmptyOutput = ({ direction, objectMode }, fdNumber, { stdio, buffer, lines: lines2, encoding }) => {
   if (direction === "input" || !PIPED_STDIO.has(stdio[fdNumber]) || !buffer[fdNumber]) {
     return;
   }
-  if (objectMode || lines[fdNumber]) {
+  if (objectMode || lines2[fdNumber]) {
     return [];
   }
   return encoding === "buffer" ? new Uint8Array() : "";
@@ -49051,7 +49109,7 @@ var transformOutputSync = ({ fileDescriptors, syncResult, options, verboseInfo }
   return { output: transformedOutput, error: errors.find((error2) => error2 !== void 0) };
 };
 var getSpawnFailureOutput = ({ stdio }) => stdio.map((stdioOption, fdNumber) => fdNumber !== 0 && stdioOption === "pipe" ? new Uint8Array() : null);
-var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, errors, outputFiles, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
+var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, errors, outputFiles, verboseInfo }, { buffer, encoding, lines: lines2, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
   if (result === null) {
     return;
   }
@@ -49063,7 +49121,7 @@ var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, errors, ou
     chunks,
     objectMode,
     encoding,
-    lines,
+    lines: lines2,
     stripFinalNewline: stripFinalNewline2,
     fdNumber
   });
@@ -49095,7 +49153,7 @@ var runOutputGeneratorsSync = (chunks, stdioItems, encoding) => {
     return { chunks: [], error: error2 };
   }
 };
-var serializeChunks = ({ chunks, objectMode, encoding, lines, stripFinalNewline: stripFinalNewline2, fdNumber }) => {
+var serializeChunks = ({ chunks, objectMode, encoding, lines: lines2, stripFinalNewline: stripFinalNewline2, fdNumber }) => {
   if (objectMode) {
     return { serializedResult: chunks, finalResult: chunks };
   }
@@ -49104,7 +49162,7 @@ var serializeChunks = ({ chunks, objectMode, encoding, lines, stripFinalNewline:
     return { serializedResult: serializedResult2, finalResult: serializedResult2 };
   }
   const serializedResult = joinToString(chunks, encoding);
-  const finalResult = lines[fdNumber] ? splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) : serializedResult;
+  const finalResult = lines2[fdNumber] ? splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) : serializedResult;
   return { serializedResult, finalResult };
 };
 var logOutputSync = ({ serializedResult, fdNumber, verboseInfo, encoding, stdioItems, objectMode }) => {
@@ -50407,7 +50465,7 @@ var stopReadingOnExit = async (subprocess, controller) => {
     controller.abort();
   }
 };
-var iterateForResult = ({ stream, onStreamEnd, lines, encoding, stripFinalNewline: stripFinalNewline2, allMixed }) => {
+var iterateForResult = ({ stream, onStreamEnd, lines: lines2, encoding, stripFinalNewline: stripFinalNewline2, allMixed }) => {
   const controller = new AbortController();
   stopReadingOnStreamEnd(onStreamEnd, controller, stream);
   const objectMode = stream.readableObjectMode && !allMixed;
@@ -50417,7 +50475,7 @@ var iterateForResult = ({ stream, onStreamEnd, lines, encoding, stripFinalNewlin
     binary: encoding === "buffer",
     shouldEncode: !objectMode,
     encoding,
-    shouldSplit: !objectMode && lines,
+    shouldSplit: !objectMode && lines2,
     preserveNewlines: !stripFinalNewline2
   });
 };
@@ -51147,7 +51205,7 @@ var getSubprocessPromises = (sourcePromise, destination, source) => Promise.allS
 
 // node_modules/execa/lib/io/contents.js
 import { setImmediate as setImmediate2 } from "node:timers/promises";
-var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
+var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines: lines2, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
   const logPromise = logOutputAsync({
     stream,
     onStreamEnd,
@@ -51165,7 +51223,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
   const iterable = iterateForResult({
     stream,
     onStreamEnd,
-    lines,
+    lines: lines2,
     encoding,
     stripFinalNewline: stripFinalNewlineValue,
     allMixed
@@ -51177,7 +51235,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
       fdNumber,
       encoding,
       maxBuffer,
-      lines
+      lines: lines2
     }),
     logPromise
   ]);
@@ -51208,9 +51266,9 @@ var resumeStream = async (stream) => {
     stream.resume();
   }
 };
-var getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterable, fdNumber, encoding, maxBuffer, lines }) => {
+var getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterable, fdNumber, encoding, maxBuffer, lines: lines2 }) => {
   try {
-    if (readableObjectMode || lines) {
+    if (readableObjectMode || lines2) {
       return await getStreamAsArray(iterable, { maxBuffer });
     }
     return encoding === "buffer" ? new Uint8Array(await getStreamAsArrayBuffer(iterable, { maxBuffer })) : await getStreamAsString(iterable, { maxBuffer });
@@ -51219,7 +51277,7 @@ var getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterab
       error: error2,
       stream,
       readableObjectMode,
-      lines,
+      lines: lines2,
       encoding,
       fdNumber
     }));
@@ -51235,19 +51293,19 @@ var getBufferedData = async (streamPromise) => {
 var handleBufferedData = (error2) => isArrayBuffer2(error2?.bufferedData) ? new Uint8Array(error2.bufferedData) : error2?.bufferedData;
 
 // node_modules/execa/lib/resolve/stdio.js
-var waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
+var waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines: lines2, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
   stream,
   fdNumber,
   encoding,
   buffer: buffer[fdNumber],
   maxBuffer: maxBuffer[fdNumber],
-  lines: lines[fdNumber],
+  lines: lines2[fdNumber],
   allMixed: false,
   stripFinalNewline: stripFinalNewline2,
   verboseInfo,
   streamInfo
 }));
-var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
+var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines: lines2, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
   if (!stream) {
     return;
   }
@@ -51264,7 +51322,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
       encoding,
       buffer,
       maxBuffer,
-      lines,
+      lines: lines2,
       allMixed,
       stripFinalNewline: stripFinalNewline2,
       allFds,
@@ -51288,7 +51346,7 @@ var getAllFds = ({ stdout, stderr }, [, bufferStdout, bufferStderr]) => [
   ...stdout !== null && bufferStdout ? [1] : [],
   ...stderr !== null && bufferStderr ? [2] : []
 ];
-var waitForAllStream = ({ subprocess, all, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+var waitForAllStream = ({ subprocess, all, encoding, buffer, maxBuffer, lines: lines2, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
   const { stream, buffer: bufferAll, drainedStream } = getAllStream(subprocess, all, buffer);
   return Promise.all([
     waitForSubprocessStream({
@@ -51297,7 +51355,7 @@ var waitForAllStream = ({ subprocess, all, encoding, buffer, maxBuffer, lines, s
       fdNumber: "all",
       encoding,
       maxBuffer: maxBuffer[1] + maxBuffer[2],
-      lines: lines[1] || lines[2],
+      lines: lines2[1] || lines2[2],
       allFds: getAllFds(subprocess, buffer),
       // A single buffered descriptor keeps its own object mode, even when the merged stream has mixed modes.
       allMixed: stream === all && getAllMixed(subprocess, all),
@@ -51395,7 +51453,7 @@ var waitForSubprocessResult = async ({
     encoding,
     buffer,
     maxBuffer,
-    lines,
+    lines: lines2,
     timeoutDuration: timeout,
     cancelSignal,
     gracefulCancel,
@@ -51424,7 +51482,7 @@ var waitForSubprocessResult = async ({
     encoding,
     buffer,
     maxBuffer,
-    lines,
+    lines: lines2,
     stripFinalNewline: stripFinalNewline2,
     verboseInfo,
     streamInfo
@@ -51435,7 +51493,7 @@ var waitForSubprocessResult = async ({
     encoding,
     buffer,
     maxBuffer,
-    lines,
+    lines: lines2,
     stripFinalNewline: stripFinalNewline2,
     verboseInfo,
     streamInfo
@@ -52006,13 +52064,13 @@ async function runPacker(args, options) {
   const timeoutTimer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => interrupt("timeout"), Math.max(0, options.timeoutMs));
   const onAbort = () => interrupt("cancelled");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const lines = subprocess.all ? createInterface({ input: subprocess.all, crlfDelay: Infinity }) : void 0;
-  lines?.on("line", (line) => {
+  const lines2 = subprocess.all ? createInterface({ input: subprocess.all, crlfDelay: Infinity }) : void 0;
+  lines2?.on("line", (line) => {
     log2.info(line);
     tail.push(line);
     if (tail.length > options.tailLines) tail.shift();
   });
-  const closed = lines ? new Promise((resolve3) => lines.once("close", () => resolve3())) : Promise.resolve();
+  const closed = lines2 ? new Promise((resolve3) => lines2.once("close", () => resolve3())) : Promise.resolve();
   try {
     const result = await subprocess;
     await closed;
@@ -75012,6 +75070,872 @@ function failed(checks) {
   return checks.filter((c3) => c3.status === "fail");
 }
 
+// src/graph/provisioningPolicies.ts
+var POLICIES = `${VIRTUAL_ENDPOINT}/provisioningPolicies`;
+function listProvisioningPolicies(graph) {
+  return graph.list(POLICIES);
+}
+function patchProvisioningPolicyImage(graph, id, patch) {
+  return graph.patch(`${POLICIES}/${encodeURIComponent(id)}`, {
+    "@odata.type": "#microsoft.graph.cloudPcProvisioningPolicy",
+    ...patch
+  });
+}
+function policyUsesImage(policy, deviceImageId) {
+  return (policy.imageId ?? "").toLowerCase() === deviceImageId.toLowerCase();
+}
+
+// src/rollout/errors.ts
+var RolloutError = class extends Error {
+  name = "RolloutError";
+  kind;
+  constructor(kind, message, options) {
+    super(message, options);
+    this.kind = kind;
+  }
+};
+function messageOf(error2) {
+  return error2 instanceof Error ? error2.message : String(error2);
+}
+
+// src/rollout/policies.ts
+var PolicyRefError = class extends RolloutError {
+  name = "PolicyRefError";
+  unknown;
+  ambiguous;
+  constructor(unknown, ambiguous, available) {
+    const lines2 = [];
+    for (const u2 of unknown) {
+      lines2.push(
+        `  - '${u2.ref}' matches no provisioning policy${u2.similar.length ? ` (did you mean ${u2.similar.map((s) => `'${s}'`).join(", ")}? names are case-sensitive)` : ""}`
+      );
+    }
+    for (const a2 of ambiguous) {
+      lines2.push(
+        `  - '${a2.ref}' is the name of ${a2.policies.length} policies (${a2.policies.map((p) => p.id).join(", ")}): give the policy ID instead`
+      );
+    }
+    const known = available.length ? available.map((p) => `'${p.displayName}' (${p.id})`).join(", ") : "none: the tenant has no provisioning policies";
+    super(
+      "policy-refs",
+      `provisioning-policies lists policies that cannot be resolved; no policy was changed:
+${lines2.join("\n")}
+List each policy by its ID or exact display name, one per line. Policies in the tenant: ${known}.`
+    );
+    this.unknown = unknown;
+    this.ambiguous = ambiguous;
+  }
+};
+var GUID2 = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function resolvePolicies(refs, all) {
+  const resolved = [];
+  const unknown = [];
+  const ambiguous = [];
+  const seen = /* @__PURE__ */ new Set();
+  for (const raw of refs) {
+    const ref = raw.trim();
+    if (ref === "") continue;
+    let match;
+    if (GUID2.test(ref)) {
+      const byId = all.find((p) => p.id.toLowerCase() === ref.toLowerCase());
+      if (byId) match = { ref, matchedBy: "id", policy: byId };
+    }
+    if (!match) {
+      const byName = all.filter((p) => p.displayName === ref);
+      if (byName.length > 1) {
+        ambiguous.push({ ref, policies: byName.map((p) => ({ id: p.id, displayName: p.displayName })) });
+        continue;
+      }
+      const [only] = byName;
+      if (only) match = { ref, matchedBy: "displayName", policy: only };
+    }
+    if (!match) {
+      const similar = all.filter((p) => p.displayName.toLowerCase() === ref.toLowerCase()).map((p) => p.displayName);
+      unknown.push({ ref, similar: [...new Set(similar)] });
+      continue;
+    }
+    if (seen.has(match.policy.id)) continue;
+    seen.add(match.policy.id);
+    resolved.push(match);
+  }
+  if (unknown.length > 0 || ambiguous.length > 0) throw new PolicyRefError(unknown, ambiguous, [...all]);
+  return resolved;
+}
+var REPROVISION_NOTE = "Existing Cloud PCs keep their current image until they are reprovisioned; only new Cloud PCs get the new image. This tool never reprovisions: reprovision in Intune when it suits your users.";
+function policyPatchFor(image) {
+  return { imageType: "custom", imageId: image.id, imageDisplayName: image.displayName };
+}
+function pointsAt(policy, imageId) {
+  return policy.imageType === "custom" && (policy.imageId ?? "").toLowerCase() === imageId.toLowerCase();
+}
+async function repointPolicies(policies, deviceImageId, deps, options = {}) {
+  const { graph, log: log2 } = deps;
+  const image = await findDeviceImageById(graph, deviceImageId);
+  if (!image) {
+    throw new RolloutError(
+      "image-not-ready",
+      `Device image ${deviceImageId} no longer exists, so no policy was pointed at it. Re-run the job to upload it again.`
+    );
+  }
+  if (image.status !== "ready" && image.status !== "warning") {
+    throw new RolloutError(
+      "image-not-ready",
+      `Device image ${image.id} '${image.displayName}' ${image.version} is ${image.status}, not ready; no policy was changed. Policies can only use a ready image: re-run once the upload is ready.`
+    );
+  }
+  const patch = policyPatchFor(image);
+  const to = {
+    imageId: patch.imageId,
+    imageDisplayName: patch.imageDisplayName,
+    imageType: "custom"
+  };
+  const results = [];
+  for (const entry of policies) {
+    const policy = "policy" in entry ? entry.policy : entry;
+    const from = {
+      imageId: policy.imageId ?? null,
+      imageDisplayName: policy.imageDisplayName ?? null,
+      imageType: policy.imageType ?? null
+    };
+    const base = { policyId: policy.id, policyName: policy.displayName, from, to };
+    if (pointsAt(policy, image.id)) {
+      log2.info(`Policy '${policy.displayName}' already uses device image ${image.id}; not changed.`);
+      results.push({ ...base, action: "unchanged" });
+      continue;
+    }
+    if (options.dryRun) {
+      log2.info(
+        `Dry run: would point policy '${policy.displayName}' from ${describeImage(from)} to '${image.displayName}' ${image.version} (${image.id}).`
+      );
+      results.push({ ...base, action: "would-patch" });
+      continue;
+    }
+    try {
+      await patchProvisioningPolicyImage(graph, policy.id, patch);
+    } catch (error2) {
+      const done = results.filter((r) => r.action === "patched").map((r) => `'${r.policyName}'`);
+      throw new RolloutError(
+        "policy-update-failed",
+        `Could not point provisioning policy '${policy.displayName}' (${policy.id}) at device image ${image.id}: ${messageOf(error2)}. ${done.length ? `Already pointed at it: ${done.join(", ")}. ` : ""}Check that the app has CloudPC.ReadWrite.All, then re-run: policies already changed are skipped.`,
+        { cause: error2 }
+      );
+    }
+    log2.info(
+      `Pointed policy '${policy.displayName}' from ${describeImage(from)} to '${image.displayName}' ${image.version} (${image.id}).`
+    );
+    results.push({ ...base, action: "patched" });
+  }
+  return {
+    image: { id: image.id, displayName: image.displayName, version: image.version },
+    policies: results,
+    note: REPROVISION_NOTE
+  };
+}
+function describeImage(image) {
+  const name3 = image.imageDisplayName ? `'${image.imageDisplayName}' ` : "";
+  return `${image.imageType ?? "unknown"} image ${name3}(${image.imageId ?? "none"})`;
+}
+async function loadPolicies(graph, refs) {
+  const all = await listProvisioningPolicies(graph);
+  return { all, resolved: resolvePolicies(refs, all) };
+}
+
+// src/rollout/retention.ts
+var USABLE = /* @__PURE__ */ new Set(["ready", "warning"]);
+function planPrune(input) {
+  const { displayName, keep } = input;
+  const protect = new Set(input.protect.map((id) => id.toLowerCase()));
+  const own = input.images.filter((i2) => i2.displayName === displayName);
+  const kept = [];
+  const plan = { displayName, keep, delete: [], kept };
+  const label = (i2) => `'${i2.displayName}' ${i2.version} (${i2.id}, ${i2.status})`;
+  if (!(keep >= 1)) {
+    for (const image of own) {
+      kept.push({ image, reason: "pruning-off", detail: `keep-images is 0: ${label(image)} is kept.` });
+    }
+    return plan;
+  }
+  const usedBy = (image) => input.policies.filter((p) => policyUsesImage(p, image.id));
+  const guard = (image) => {
+    if (protect.has(image.id.toLowerCase())) {
+      return { image, reason: "protected", detail: `${label(image)} is the image this run rolls out.` };
+    }
+    const users = usedBy(image);
+    if (users.length > 0) {
+      return {
+        image,
+        reason: "in-use",
+        detail: `${label(image)} is used by provisioning policy ${users.map((p) => `'${p.displayName}'`).join(", ")}.`
+      };
+    }
+    return void 0;
+  };
+  const versioned = [];
+  for (const image of own) {
+    const version3 = parseImageVersion(image.version);
+    if (!version3) {
+      kept.push({
+        image,
+        reason: "unordered-version",
+        detail: `${label(image)}: version is not Major.Minor.Patch, so its age is unknown.`
+      });
+    } else if (image.status === "pending") {
+      kept.push(guard(image) ?? { image, reason: "pending", detail: `${label(image)} is still uploading.` });
+    } else if (!USABLE.has(image.status) && image.status !== "failed") {
+      kept.push(
+        guard(image) ?? {
+          image,
+          reason: "unknown-status",
+          detail: `${label(image)} has a status this tool does not know.`
+        }
+      );
+    } else {
+      versioned.push({ image, version: version3 });
+    }
+  }
+  const newestFirst = (a2, b) => compareImageVersions(b.version, a2.version) || (b.image.lastModifiedDateTime ?? "").localeCompare(a2.image.lastModifiedDateTime ?? "");
+  const usable = versioned.filter((v) => USABLE.has(v.image.status)).sort(newestFirst);
+  const failed2 = versioned.filter((v) => v.image.status === "failed").sort(newestFirst);
+  const newer = [
+    ...usable.map((v) => v.version),
+    ...versioned.filter((v) => protect.has(v.image.id.toLowerCase())).map((v) => v.version)
+  ];
+  const creating = input.creatingVersion ? parseImageVersion(input.creatingVersion) : void 0;
+  if (creating) newer.push(creating);
+  const failedDeletes = [];
+  for (const { image, version: version3 } of failed2) {
+    const guarded = guard(image);
+    if (guarded) {
+      kept.push(guarded);
+    } else if (!newer.some((n2) => compareImageVersions(n2, version3) > 0)) {
+      kept.push({
+        image,
+        reason: "failed-not-superseded",
+        detail: `${label(image)} failed but no newer version exists yet; it may still be retried.`
+      });
+    } else {
+      failedDeletes.push({ image, detail: `${label(image)} failed and a newer version exists.` });
+    }
+  }
+  const usableDeletes = [];
+  usable.forEach(({ image }, index) => {
+    const guarded = guard(image);
+    if (index < keep) {
+      kept.push(
+        guarded ?? {
+          image,
+          reason: "newest",
+          detail: `${label(image)} is one of the ${keep} newest versions.`
+        }
+      );
+    } else if (guarded) {
+      kept.push(guarded);
+    } else {
+      usableDeletes.push({
+        image,
+        detail: `${label(image)} is older than the ${keep} newest versions of '${displayName}'.`
+      });
+    }
+  });
+  plan.delete = [...failedDeletes.reverse(), ...usableDeletes.reverse()];
+  return plan;
+}
+function withRepoints(policies, repoints) {
+  if (!repoints || repoints.size === 0) return [...policies];
+  return policies.map((p) => {
+    const imageId = repoints.get(p.id);
+    return imageId === void 0 ? p : { ...p, imageId, imageType: "custom" };
+  });
+}
+async function prune(plan, deps, options = {}) {
+  const { graph, log: log2 } = deps;
+  const dryRun = options.dryRun ?? false;
+  const result = { dryRun, deleted: [], skipped: [], kept: plan.kept };
+  for (const candidate of plan.delete) {
+    if (options.limit !== void 0 && result.deleted.length >= options.limit) break;
+    const planned = candidate.image;
+    const policies = withRepoints(
+      await listProvisioningPolicies(graph),
+      dryRun ? options.assumeRepointed : void 0
+    );
+    const users = policies.filter((p) => policyUsesImage(p, planned.id));
+    if (users.length > 0) {
+      const detail = `'${planned.displayName}' ${planned.version} (${planned.id}) is now used by provisioning policy ${users.map((p) => `'${p.displayName}'`).join(", ")}; not deleted.`;
+      log2.info(detail);
+      result.skipped.push({ image: planned, reason: "became-in-use", detail });
+      continue;
+    }
+    const current = await findDeviceImageById(graph, planned.id);
+    if (!current) {
+      result.deleted.push({
+        image: planned,
+        outcome: "already-gone",
+        detail: `${candidate.detail} It was already deleted.`
+      });
+      continue;
+    }
+    if (current.status !== planned.status || current.displayName !== planned.displayName) {
+      const detail = `'${current.displayName}' ${current.version} (${current.id}) is now ${current.status} (was ${planned.status}); not deleted.`;
+      log2.info(detail);
+      result.skipped.push({ image: current, reason: "changed", detail });
+      continue;
+    }
+    if (dryRun) {
+      log2.info(`Dry run: would delete device image ${candidate.detail}`);
+      result.deleted.push({ image: current, outcome: "would-delete", detail: candidate.detail });
+      continue;
+    }
+    try {
+      await deleteDeviceImage(graph, current.id);
+    } catch (error2) {
+      const refused = error2 instanceof GraphError && error2.status >= 400 && error2.status < 500;
+      const detail = `Could not delete '${current.displayName}' ${current.version} (${current.id}): ${messageOf(error2)}. ${refused ? "Windows 365 refused it; delete it in Intune if it is no longer needed." : "It is kept; the next run tries again."}`;
+      log2.warning(detail);
+      result.skipped.push({ image: current, reason: refused ? "refused" : "delete-failed", detail });
+      continue;
+    }
+    log2.info(`Deleted device image ${candidate.detail}`);
+    result.deleted.push({ image: current, outcome: "deleted", detail: candidate.detail });
+  }
+  return result;
+}
+async function freeSlotIfFull(input, deps, options = {}) {
+  const limit = input.limit ?? TENANT_IMAGE_LIMIT;
+  const images = await listDeviceImages(deps.graph);
+  const count2 = images.length;
+  const existing = images.find((i2) => i2.displayName === input.displayName && i2.version === input.version);
+  if (existing) return { status: "resume", count: count2, limit, existing };
+  if (count2 < limit) return { status: "room", count: count2, limit };
+  const policies = await listProvisioningPolicies(deps.graph);
+  const plan = planPrune({
+    images,
+    policies,
+    displayName: input.displayName,
+    keep: input.keep,
+    protect: input.protect ?? [],
+    creatingVersion: input.version
+  });
+  const needed = count2 - limit + 1;
+  deps.log.info(
+    `The tenant holds ${count2} of ${limit} custom images; freeing ${needed} slot(s) from older versions of '${input.displayName}'.`
+  );
+  const result = await prune(plan, deps, { dryRun: options.dryRun ?? false, limit: needed });
+  if (result.deleted.length >= needed) return { status: "freed", count: count2, limit, prune: result };
+  const gone = new Set(result.deleted.map((d) => d.image.id));
+  const why = /* @__PURE__ */ new Map();
+  for (const k of plan.kept) why.set(k.image.id, k.detail);
+  for (const s of result.skipped) why.set(s.image.id, s.detail);
+  const slots = images.filter((i2) => !gone.has(i2.id)).map((image) => {
+    const usedBy = policies.filter((p) => policyUsesImage(p, image.id)).map((p) => ({ id: p.id, displayName: p.displayName }));
+    return {
+      image,
+      usedBy,
+      why: why.get(image.id) ?? (image.displayName === input.displayName ? "not prunable" : `another display name ('${image.displayName}'): never pruned by this job`)
+    };
+  }).sort(
+    (a2, b) => a2.image.displayName.localeCompare(b.image.displayName) || a2.image.version.localeCompare(b.image.version)
+  );
+  return { status: "full", count: count2, limit, prune: result, slots };
+}
+function describeSlots(slots) {
+  return slots.map(
+    (s) => `'${s.image.displayName}' ${s.image.version} (${s.image.status}, id ${s.image.id})${s.usedBy.length ? `, used by ${s.usedBy.map((p) => `'${p.displayName}'`).join(", ")}` : ""}: ${s.why}`
+  );
+}
+
+// src/rollout/plan.ts
+var NEW_IMAGE_ID = "(new image)";
+async function planRollout(input, deps) {
+  const { graph } = deps;
+  const limit = input.limit ?? TENANT_IMAGE_LIMIT;
+  const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
+  const resolved = resolvePolicies(input.policyRefs, policies);
+  const notes = [];
+  const existing = images.filter(
+    (i2) => i2.displayName === input.displayName && i2.version === input.version && sameSource(i2.sourceImageResourceId, input.source.id)
+  ).sort((a2, b) => (b.lastModifiedDateTime ?? "").localeCompare(a2.lastModifiedDateTime ?? ""))[0];
+  const image = plannedImage(input, existing);
+  let freeSlot = [];
+  let blockedBy;
+  let remaining = images;
+  if (!existing && images.length >= limit) {
+    const slotPlan = planPrune({
+      images,
+      policies,
+      displayName: input.displayName,
+      keep: input.keep,
+      protect: [],
+      creatingVersion: input.version
+    });
+    const needed = images.length - limit + 1;
+    freeSlot = slotPlan.delete.slice(0, needed);
+    if (freeSlot.length < needed) {
+      const why = new Map(slotPlan.kept.map((k) => [k.image.id, k.detail]));
+      blockedBy = images.map((i2) => ({
+        image: i2,
+        usedBy: policies.filter((p) => policyUsesImage(p, i2.id)).map((p) => ({ id: p.id, displayName: p.displayName })),
+        why: why.get(i2.id) ?? `another display name ('${i2.displayName}'): never pruned by this job`
+      }));
+      notes.push(
+        `The tenant holds ${images.length} of ${limit} custom images and none of '${input.displayName}' may be deleted: the run would stop before uploading.`
+      );
+    }
+    const gone = new Set(freeSlot.map((c3) => c3.image.id));
+    remaining = images.filter((i2) => !gone.has(i2.id));
+  }
+  const target = { id: existing?.id ?? NEW_IMAGE_ID, displayName: input.displayName };
+  const patchBody = policyPatchFor(target);
+  const patch = resolved.map(({ policy }) => ({
+    policyId: policy.id,
+    policyName: policy.displayName,
+    action: existing && pointsAt(policy, existing.id) ? "unchanged" : "patch",
+    from: {
+      imageId: policy.imageId ?? null,
+      imageDisplayName: policy.imageDisplayName ?? null,
+      imageType: policy.imageType ?? null
+    },
+    to: { imageId: existing?.id, imageDisplayName: patchBody.imageDisplayName, imageType: "custom" }
+  }));
+  if (patch.length > 0) notes.push(REPROVISION_NOTE);
+  if (image.action !== "ready" && patch.length > 0) {
+    notes.push("Policies are changed, and older images pruned, only once the image is ready.");
+  }
+  const willExist = image.action !== "stop" && blockedBy === void 0;
+  const afterRepoint = withRepoints(
+    policies,
+    willExist ? new Map(resolved.map((r) => [r.policy.id, target.id])) : void 0
+  );
+  const pool = existing ? remaining : [...remaining, syntheticImage(input)];
+  const prunePlan = planPrune({
+    images: willExist ? pool : remaining,
+    policies: afterRepoint,
+    displayName: input.displayName,
+    keep: input.keep,
+    protect: [target.id]
+  });
+  const prune2 = willExist ? prunePlan.delete : [];
+  if (!willExist && input.keep > 0) notes.push("Nothing is pruned when the image does not become ready.");
+  let source;
+  if (input.deleteSourceImage) {
+    let exists2 = true;
+    if (deps.images) {
+      const read = await deps.images.read(input.source);
+      exists2 = !(!read.ok && read.status === 404);
+    }
+    source = !exists2 ? { imageId: input.source.id, action: "already-gone", detail: "The source image no longer exists." } : willExist ? {
+      imageId: input.source.id,
+      action: "delete",
+      detail: image.action === "ready" ? "The device image is ready: the source would be deleted." : "Deleted once the device image is ready (never while pending or failed)."
+    } : { imageId: input.source.id, action: "keep", detail: "The device image would not become ready." };
+  }
+  return {
+    image,
+    tenant: { images: images.length, limit },
+    freeSlot,
+    blockedBy,
+    patch,
+    prune: prune2,
+    kept: prunePlan.kept.filter((k) => k.image.id !== NEW_IMAGE_ID),
+    source,
+    notes
+  };
+  function plannedImage(i2, found) {
+    const base = { displayName: i2.displayName, version: i2.version, id: found?.id, status: found?.status };
+    if (!found) return { ...base, action: "upload", detail: `Upload ${i2.source.id} as a new device image.` };
+    if (found.status === "ready" || found.status === "warning") {
+      return { ...base, action: "ready", detail: `Device image ${found.id} is already ${found.status}.` };
+    }
+    if (found.status === "failed") {
+      const help = explainErrorCode(found.errorCode);
+      return help.transient && i2.uploadRetries > 0 ? {
+        ...base,
+        action: "retry",
+        detail: `Device image ${found.id} failed with ${found.errorCode ?? "none"}: retryUpload, up to ${i2.uploadRetries} time(s).`
+      } : {
+        ...base,
+        action: "stop",
+        detail: `Device image ${found.id} failed with ${found.errorCode ?? "none"}; the run would stop. ${help.fix}`
+      };
+    }
+    return { ...base, action: "resume", detail: `Wait for device image ${found.id} (${found.status}).` };
+  }
+}
+function syntheticImage(input) {
+  return {
+    id: NEW_IMAGE_ID,
+    displayName: input.displayName,
+    version: input.version,
+    sourceImageResourceId: input.source.id,
+    status: "ready"
+  };
+}
+function renderRolloutPlan(plan, options = {}) {
+  const cell = (s) => (s ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
+  const img = (i2) => `'${cell(i2.displayName)}' ${cell(i2.version)} (\`${i2.id}\`, ${i2.status})`;
+  const lines2 = [`### ${options.title ?? "Rollout plan (dry run: nothing was changed)"}`, ""];
+  lines2.push("| Step | Action | Target | Detail |", "| --- | --- | --- | --- |");
+  lines2.push(
+    `| Image | ${plan.image.action} | '${cell(plan.image.displayName)}' ${cell(plan.image.version)}${plan.image.id ? ` (\`${plan.image.id}\`)` : ""} | ${cell(plan.image.detail)} |`
+  );
+  for (const c3 of plan.freeSlot) {
+    lines2.push(`| Free a slot | delete | ${img(c3.image)} | ${cell(c3.detail)} |`);
+  }
+  if (plan.blockedBy) {
+    lines2.push(
+      `| Free a slot | **blocked** | ${plan.tenant.images} of ${plan.tenant.limit} images | No image of this display name may be deleted |`
+    );
+  }
+  for (const p of plan.patch) {
+    const from = `${p.from.imageType ?? "?"} '${cell(p.from.imageDisplayName)}' (\`${cell(p.from.imageId)}\`)`;
+    const to = `custom '${cell(p.to.imageDisplayName)}' (${p.to.imageId ? `\`${p.to.imageId}\`` : "the new image"})`;
+    lines2.push(
+      `| Policy | ${p.action === "patch" ? "repoint" : "unchanged"} | ${cell(p.policyName)} (\`${p.policyId}\`) | ${p.action === "patch" ? `${from} \u2192 ${to}` : `already uses ${to}`} |`
+    );
+  }
+  for (const c3 of plan.prune) lines2.push(`| Prune | delete | ${img(c3.image)} | ${cell(c3.detail)} |`);
+  for (const k of plan.kept) {
+    if (k.reason === "newest" || k.reason === "protected") continue;
+    lines2.push(`| Prune | keep (${k.reason}) | ${img(k.image)} | ${cell(k.detail)} |`);
+  }
+  if (plan.source) {
+    lines2.push(
+      `| Source image | ${plan.source.action} | \`${plan.source.imageId}\` | ${cell(plan.source.detail)} |`
+    );
+  }
+  if (plan.notes.length > 0) {
+    lines2.push("");
+    for (const n2 of plan.notes) lines2.push(`- ${n2}`);
+  }
+  if (plan.blockedBy) {
+    lines2.push("", "Images filling the tenant:");
+    for (const s of plan.blockedBy) lines2.push(`- ${img(s.image)}: ${s.why}`);
+  }
+  return lines2;
+}
+
+// src/rollout/retry.ts
+var SEND_ATTEMPTS = 4;
+async function retryFailedUpload(image, options, deps, wait) {
+  const { log: log2 } = deps;
+  const attempts = [];
+  let current = image;
+  let registration;
+  const done = (stopped, detail) => ({
+    deviceImage: current,
+    outcome: registration?.outcome ?? outcomeOf(current),
+    attempts,
+    registration,
+    stopped,
+    detail
+  });
+  for (let attempt = 1; ; attempt++) {
+    if (current.status !== "failed") {
+      return attempts.length > 0 ? done("succeeded", `The retried upload of ${current.id} is ${current.status}.`) : done("not-failed", `Device image ${current.id} is ${current.status}: nothing to retry.`);
+    }
+    const code = current.errorCode ?? "none";
+    const help = explainErrorCode(code);
+    if (!help.transient) {
+      return done(
+        "not-transient",
+        `Device image ${current.id} failed with ${code}, which a retry cannot fix: ${help.fix}`
+      );
+    }
+    if (options.retries <= 0) {
+      return done("no-retries", `Device image ${current.id} failed with ${code}; upload-retries is 0.`);
+    }
+    if (attempt > options.retries) {
+      return done(
+        "retries-exhausted",
+        `Device image ${current.id} failed with ${code} after ${attempts.length} retr${attempts.length === 1 ? "y" : "ies"}. ${help.fix}`
+      );
+    }
+    if (options.dryRun) {
+      log2.info(`Dry run: would retry the upload of ${current.id} (failed with ${code}).`);
+      return done("dry-run", `Would call retryUpload on ${current.id} (failed with ${code}).`);
+    }
+    log2.info(
+      `Device image ${current.id} failed with ${code} (${help.cause}); retrying the upload (${attempt} of ${options.retries}).`
+    );
+    const sent = await sendRetry(current, deps);
+    if (sent.kind === "vanished") {
+      return done("vanished", `Device image ${current.id} was deleted before it could be retried.`);
+    }
+    if (sent.kind === "refused") return done("not-accepted", sent.detail);
+    const started = await untilRestarted(current, sent.image, options.settleMs ?? 12e4, deps);
+    if (!started) {
+      return done(
+        "vanished",
+        `Device image ${current.id} was deleted after retryUpload; re-run the job to upload again.`
+      );
+    }
+    if (started.status === "failed" && started.lastModifiedDateTime === current.lastModifiedDateTime) {
+      current = started;
+      return done(
+        "not-accepted",
+        `Graph accepted retryUpload for ${current.id}, but the image still shows the old failure. Retry it in Intune, or re-run the job.`
+      );
+    }
+    const began = deps.clock.now();
+    registration = await wait(started, options.timeoutMs);
+    current = registration.deviceImage;
+    attempts.push({
+      attempt,
+      retriedErrorCode: code,
+      outcome: registration.outcome,
+      errorCode: registration.failure?.errorCode,
+      waitedMs: deps.clock.now() - began
+    });
+    if (registration.outcome === "timeout") {
+      return done(
+        "timeout",
+        `The retried upload of ${current.id} is still ${current.status}; re-run with the same display-name and version to resume waiting.`
+      );
+    }
+  }
+}
+async function sendRetry(image, deps) {
+  for (let n2 = 1; ; n2++) {
+    try {
+      await retryDeviceImageUpload(deps.graph, image.id);
+      return { kind: "sent", image: void 0 };
+    } catch (error2) {
+      if (error2 instanceof GraphError && error2.status === 404) return { kind: "vanished" };
+      const ambiguous = error2 instanceof GraphTransportError || error2 instanceof GraphError && (error2.status >= 500 || error2.status === 429);
+      const now = await findDeviceImageById(deps.graph, image.id);
+      if (!now) return { kind: "vanished" };
+      if (restarted(image, now)) return { kind: "sent", image: now };
+      if (!ambiguous || n2 >= SEND_ATTEMPTS) {
+        return {
+          kind: "refused",
+          detail: `Windows 365 did not retry the upload of ${image.id}: ${messageOf(error2)}. Retry it in Intune (Custom images > Retry upload), or re-run the job.`
+        };
+      }
+      const delay4 = retryDelayMs(error2, n2);
+      deps.log.warning(`${messageOf(error2)}; trying retryUpload again in ${Math.round(delay4 / 1e3)} s.`);
+      await deps.clock.sleep(delay4);
+    }
+  }
+}
+function restarted(before, now) {
+  return now.status !== "failed" || now.lastModifiedDateTime !== before.lastModifiedDateTime;
+}
+async function untilRestarted(before, known, settleMs, deps) {
+  const deadline = deps.clock.now() + settleMs;
+  let now = known ?? await findDeviceImageById(deps.graph, before.id);
+  while (now && !restarted(before, now) && deps.clock.now() < deadline) {
+    await deps.clock.sleep(Math.min(1e4, Math.max(0, deadline - deps.clock.now())));
+    now = await findDeviceImageById(deps.graph, before.id);
+  }
+  return now;
+}
+function outcomeOf(image) {
+  if (image.status === "ready" || image.status === "warning" || image.status === "failed")
+    return image.status;
+  return "timeout";
+}
+
+// src/rollout/sourceCleanup.ts
+async function cleanUpSourceImage(input, deps) {
+  const { graph, images, log: log2 } = deps;
+  const imageId = input.source.id;
+  const kept = (reason, detail2) => {
+    log2.info(`Keeping the source image ${imageId}: ${detail2}`);
+    return { action: "kept", imageId, reason, detail: detail2 };
+  };
+  const device = await findDeviceImageById(graph, input.deviceImageId);
+  if (!device) return kept("not-ready", `device image ${input.deviceImageId} does not exist.`);
+  if (device.status !== "ready") {
+    return kept(
+      "not-ready",
+      `device image ${device.id} is ${device.status}; the source is deleted only once it is ready.`
+    );
+  }
+  if (!sameSource(device.sourceImageResourceId, imageId)) {
+    return kept(
+      "other-source",
+      `device image ${device.id} was made from ${device.sourceImageResourceId}, not from this image.`
+    );
+  }
+  const others = (await listDeviceImages(graph)).filter(
+    (i2) => i2.id !== device.id && sameSource(i2.sourceImageResourceId, imageId) && (i2.status === "pending" || i2.status === "failed" && explainErrorCode(i2.errorCode).transient)
+  );
+  if (others.length > 0) {
+    return kept(
+      "needed-by-other-upload",
+      `device image ${others.map((i2) => `'${i2.displayName}' ${i2.version} (${i2.id}, ${i2.status})`).join(", ")} was also made from it and may still need it.`
+    );
+  }
+  const read = await images.read(input.source);
+  if (!read.ok && read.status === 404) {
+    log2.info(`The source image ${imageId} was already deleted.`);
+    return { action: "already-gone", imageId };
+  }
+  if (input.dryRun) {
+    log2.info(`Dry run: would delete the source image ${imageId}.`);
+    return { action: "would-delete", imageId };
+  }
+  log2.info(`Deleting the source image ${imageId}: device image ${device.id} is ready.`);
+  const deletion = await images.delete(
+    input.source,
+    input.pollIntervalMs === void 0 ? {} : { pollIntervalMs: input.pollIntervalMs }
+  );
+  if (deletion.ok) {
+    if (deletion.notFound) return { action: "already-gone", imageId };
+    log2.info(`Deleted the source image ${imageId}.`);
+    return { action: "deleted", imageId };
+  }
+  const detail = `Could not delete the source image ${imageId}: ${deletion.message}. The device image is ready and does not need it: delete it yourself, or give the identity a role with Microsoft.Compute/images/delete on its resource group and re-run.`;
+  log2.warning(detail);
+  return { action: "failed", imageId, status: deletion.status, code: deletion.code, detail };
+}
+
+// src/rollout/rollout.ts
+async function completeRollout(input, deps) {
+  const { graph, log: log2 } = deps;
+  const dryRun = input.dryRun ?? false;
+  const { resolved } = await loadPolicies(graph, input.policyRefs);
+  const repoint = await repointPolicies(resolved, input.deviceImageId, { graph, log: log2 }, { dryRun });
+  const assumeRepointed = new Map(
+    repoint.policies.filter((p) => p.action === "would-patch").map((p) => [p.policyId, input.deviceImageId])
+  );
+  const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
+  const plan = planPrune({
+    images,
+    policies: withRepoints(policies, assumeRepointed),
+    displayName: input.displayName,
+    keep: input.keep,
+    protect: [input.deviceImageId]
+  });
+  const pruned = await prune(plan, { graph, log: log2 }, { dryRun, assumeRepointed });
+  const source = input.deleteSourceImage ? await cleanUpSourceImage(
+    {
+      deviceImageId: input.deviceImageId,
+      source: input.source,
+      dryRun,
+      ...input.pollIntervalMs === void 0 ? {} : { pollIntervalMs: input.pollIntervalMs }
+    },
+    { graph, images: deps.images(), log: log2 }
+  ) : void 0;
+  return { repoint, prune: pruned, source };
+}
+
+// src/pipeline/rollout.ts
+async function prepareRollout(config, target, deps) {
+  if (config.policyRefs.length > 0) await loadPolicies(deps.graph, config.policyRefs);
+  const room = await freeSlotIfFull(
+    { displayName: target.displayName, version: target.version, keep: config.keepImages },
+    { graph: deps.graph, log: deps.log }
+  );
+  if (room.status === "room") deps.log.info(`The tenant holds ${room.count} of ${room.limit} custom images.`);
+  if (room.status === "full") {
+    throw new RegistrationError(
+      "image-limit",
+      `The tenant already holds ${room.count} custom images, the Windows 365 limit is ${room.limit}, and none of '${target.displayName}' can be pruned (keep-images: ${config.keepImages}); nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:
+${describeSlots(
+        room.slots
+      ).map((line) => `  - ${line}`).join("\n")}`,
+      room.slots.map((s) => s.image)
+    );
+  }
+  return room.status === "freed" ? room.prune : void 0;
+}
+async function finishRollout(config, target, first, deps) {
+  let registration = first;
+  let retry;
+  if (registration.outcome === "failed" && config.uploadRetries > 0) {
+    retry = await deps.log.group(
+      "Retry the upload",
+      () => retryFailedUpload(
+        registration.deviceImage,
+        { retries: config.uploadRetries, timeoutMs: config.waitTimeoutMinutes * 6e4 },
+        { graph: deps.graph, clock: deps.clock, log: deps.log },
+        (image, timeoutMs) => registerImage(
+          {
+            displayName: image.displayName,
+            version: image.version,
+            sourceImageResourceId: image.sourceImageResourceId,
+            timeoutMs
+          },
+          deps
+        )
+      )
+    );
+    deps.log.info(retry.detail);
+    if (retry.registration) registration = { ...retry.registration, created: registration.created };
+  }
+  if (registration.outcome !== "ready" && registration.outcome !== "warning") {
+    return { registration, retry, rollout: void 0 };
+  }
+  const rollout = await deps.log.group(
+    "Roll out",
+    () => completeRollout(
+      {
+        deviceImageId: registration.deviceImage.id,
+        displayName: target.displayName,
+        policyRefs: config.policyRefs,
+        keep: config.keepImages,
+        deleteSourceImage: config.deleteSourceImage,
+        source: target.source
+      },
+      { graph: deps.graph, images: deps.images, log: deps.log }
+    )
+  );
+  return { registration, retry, rollout };
+}
+async function dryRunRollout(config, target, deps) {
+  const plan = await planRollout(
+    {
+      displayName: target.displayName,
+      version: target.version,
+      source: target.source,
+      policyRefs: config.policyRefs,
+      keep: config.keepImages,
+      deleteSourceImage: config.deleteSourceImage,
+      uploadRetries: config.uploadRetries
+    },
+    { graph: deps.graph, images: deps.images(), log: deps.log }
+  );
+  return {
+    dryRun: true,
+    updatedPolicies: plan.patch.filter((p) => p.action === "patch").map((p) => p.policyId),
+    deletedImages: plan.prune.map((p) => p.image.id),
+    summary: renderRolloutPlan(plan, { title: "Dry run: what a real run would do" })
+  };
+}
+function rolloutSection(freed, retry, rollout) {
+  const cell = (text) => text.replaceAll("|", "\\|");
+  const summary2 = [];
+  if (retry) summary2.push(`Upload retried ${retry.attempts.length} time(s): ${cell(retry.detail)}`, "");
+  const policies = rollout?.repoint.policies ?? [];
+  if (policies.length > 0) {
+    summary2.push("| Provisioning policy | Before | After | Change |", "| --- | --- | --- | --- |");
+    for (const p of policies) {
+      summary2.push(
+        `| ${cell(p.policyName)} | ${cell(describeImage(p.from))} | ${cell(describeImage(p.to))} | ${p.action} |`
+      );
+    }
+    summary2.push("", REPROVISION_NOTE, "");
+  }
+  const deleted = [...freed?.deleted ?? [], ...rollout?.prune.deleted ?? []];
+  const skipped = [...freed?.skipped ?? [], ...rollout?.prune.skipped ?? []];
+  for (const d of deleted)
+    summary2.push(`- Deleted device image '${cell(d.image.displayName)}' ${d.image.version} (${d.outcome}).`);
+  for (const s of skipped)
+    summary2.push(`- Kept device image '${cell(s.image.displayName)}' ${s.image.version}: ${cell(s.detail)}`);
+  const source = rollout?.source;
+  if (source) {
+    summary2.push(
+      source.action === "deleted" || source.action === "already-gone" ? `- Source managed image ${source.action === "deleted" ? "deleted" : "was already gone"}: \`${source.imageId}\`` : `- Source managed image kept (${source.action}): ${"detail" in source ? cell(source.detail) : source.imageId}`
+    );
+  }
+  return {
+    dryRun: false,
+    updatedPolicies: policies.filter((p) => p.action === "patched").map((p) => p.policyId),
+    deletedImages: deleted.filter((d) => d.outcome === "deleted").map((d) => d.image.id),
+    summary: summary2
+  };
+}
+
 // src/pipeline/sysprepCheck.ts
 async function checkBuildFacts(factsPath, now) {
   const facts = await readFacts(factsPath);
@@ -75306,13 +76230,13 @@ async function runPipeline(config, deps) {
   let location = null;
   let build = null;
   let displayName = config.displayName ?? "";
-  const finish = (outcome, message, extra2 = {}) => {
+  const finish = (outcome2, message, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
     return {
       schemaVersion: 1,
       tool: { name: "w365-image", version: TOOL_VERSION },
-      outcome,
+      outcome: outcome2,
       message,
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished7).toISOString(),
@@ -75332,6 +76256,7 @@ async function runPipeline(config, deps) {
       image: image ? { ...image, location, portalUrl: portalUrl(cloud, config.tenantId, image.id) } : null,
       checks,
       registration: extra2.registration ?? null,
+      rollout: extra2.rollout ?? null,
       error: extra2.error ?? null
     };
   };
@@ -75451,34 +76376,73 @@ async function runPipeline(config, deps) {
     log: log2,
     userAgent: USER_AGENT
   });
+  const source = image;
+  const target = { displayName, version: config.version, source };
+  const stepDeps = {
+    graph,
+    clock,
+    log: log2,
+    signal: deps.signal,
+    images: () => new ManagedImageClient({
+      credential: getCredential(),
+      subscriptionId: source.subscriptionId,
+      endpoint: config.armEndpoint ?? cloud.armEndpoint,
+      scope: cloud.armScope,
+      userAgent: USER_AGENT
+    })
+  };
   const registerStarted = clock.now();
-  let registration;
-  try {
-    registration = await log2.group(
-      "Register with Windows 365",
-      () => registerImage(
-        {
-          displayName,
-          version: config.version,
-          sourceImageResourceId: image.id,
-          timeoutMs: config.waitTimeoutMinutes * 6e4
-        },
-        { graph, clock, log: log2, signal: deps.signal }
-      )
-    );
-  } catch (error2) {
+  const failedWith = (error2) => {
     timings.registerSeconds = seconds(registerStarted);
-    const kind = error2 instanceof RegistrationError ? error2.kind : "graph";
+    const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
     const message = error2 instanceof Error ? error2.message : String(error2);
     const help = explainAuthError(message);
     return finish(kind === "cancelled" ? "cancelled" : "error", message.split("\n")[0] ?? message, {
       error: { kind, message: help ? `${message}
 ${help}` : message }
     });
+  };
+  if (config.dryRun) {
+    try {
+      const rollout = await log2.group(
+        "Dry run: plan the registration and rollout",
+        () => dryRunRollout(config, target, stepDeps)
+      );
+      timings.registerSeconds = seconds(registerStarted);
+      return finish("dry-run", "Dry run: every check passed; nothing was uploaded, changed or deleted.", {
+        rollout
+      });
+    } catch (error2) {
+      return failedWith(error2);
+    }
+  }
+  let outcome;
+  let freed;
+  try {
+    freed = await log2.group(
+      "Check policies and room for the image",
+      () => prepareRollout(config, target, stepDeps)
+    );
+    const first = await log2.group(
+      "Register with Windows 365",
+      () => registerImage(
+        {
+          displayName,
+          version: config.version,
+          sourceImageResourceId: source.id,
+          timeoutMs: config.waitTimeoutMinutes * 6e4
+        },
+        stepDeps
+      )
+    );
+    outcome = await finishRollout(config, target, first, stepDeps);
+  } catch (error2) {
+    return failedWith(error2);
   }
   timings.registerSeconds = seconds(registerStarted);
+  const { registration } = outcome;
   const section2 = registrationSection(registration, graph.requests, cloud);
-  const extra = { registration: section2 };
+  const extra = { registration: section2, rollout: rolloutSection(freed, outcome.retry, outcome.rollout) };
   const name3 = `'${displayName}' ${config.version} (${registration.deviceImage.id})`;
   switch (registration.outcome) {
     case "ready":

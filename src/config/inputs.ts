@@ -59,6 +59,32 @@ export const INPUTS: readonly InputSpec[] = [
     default: '240',
   },
   {
+    name: 'provisioning-policies',
+    description:
+      'Provisioning policies (IDs or exact display names, one per line) to point at the new image once it is ready.',
+  },
+  {
+    name: 'keep-images',
+    description:
+      'How many versions of this display-name to keep; older ones no policy uses are deleted. 0 = never delete.',
+    default: '3',
+  },
+  {
+    name: 'delete-source-image',
+    description: 'Delete the Azure managed image once the device image is ready.',
+    default: 'false',
+  },
+  {
+    name: 'upload-retries',
+    description: 'How often to retry an upload that failed with internalServerError (beta retryUpload).',
+    default: '1',
+  },
+  {
+    name: 'dry-run',
+    description: 'Do every read and check, print what would be created, changed and deleted, change nothing.',
+    default: 'false',
+  },
+  {
     name: 'report-path',
     description:
       'Where to write the JSON report (default: w365-image-report.json in RUNNER_TEMP or the current folder).',
@@ -91,6 +117,11 @@ export interface Config {
   graphEndpoint: string | undefined;
   authorityHost: string | undefined;
   waitTimeoutMinutes: number;
+  policyRefs: string[];
+  keepImages: number;
+  deleteSourceImage: boolean;
+  uploadRetries: number;
+  dryRun: boolean;
   reportPath: string;
 }
 
@@ -218,15 +249,33 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
 
   const waitTimeoutMinutes = parseMinutes('wait-timeout-minutes', withDefault('wait-timeout-minutes'));
 
+  const keepImages = parseCount(
+    'keep-images',
+    withDefault('keep-images'),
+    'Use 0 (never delete) or the number of versions to keep, such as 3.',
+  );
+  const uploadRetries = parseCount(
+    'upload-retries',
+    withDefault('upload-retries'),
+    'Use 0 (never retry) or a small number such as 1.',
+  );
+  const deleteSourceImage = parseBoolean('delete-source-image', withDefault('delete-source-image'));
+  const dryRun = parseBoolean('dry-run', withDefault('dry-run'));
+  const policyRefs = lines(get('provisioning-policies'));
+  if ((policyRefs.length > 0 || deleteSourceImage) && !register) {
+    throw new InputError(
+      policyRefs.length > 0 ? 'provisioning-policies' : 'delete-source-image',
+      'needs register: true (nothing is rolled out when the image is only validated).',
+      'Set register: true, or remove the rollout inputs.',
+    );
+  }
+
   const reportDir = context.env.RUNNER_TEMP || context.cwd;
   return {
     imageId: imageId ?? '',
     build,
     template: get('template'),
-    varFiles: (get('var-file') ?? '')
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter(Boolean),
+    varFiles: lines(get('var-file')),
     packerVars: read('packer-vars'),
     buildTimeoutMinutes,
     displayName,
@@ -242,6 +291,11 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     graphEndpoint: parseEndpoint('graph-endpoint', get('graph-endpoint')),
     authorityHost: parseEndpoint('authority-host', get('authority-host')),
     waitTimeoutMinutes,
+    policyRefs,
+    keepImages,
+    deleteSourceImage,
+    uploadRetries,
+    dryRun,
     reportPath: get('report-path') ?? `${reportDir.replace(/[\\/]+$/, '')}/w365-image-report.json`,
   };
 }
@@ -286,6 +340,19 @@ function parseBuild(value: string | undefined, haveImageId: boolean): BuildSetti
       "Use 'true', 'false' or 'validate'.",
     );
   }
+}
+
+function lines(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+function parseCount(name: string, text: string, fix: string): number {
+  if (!/^\d{1,3}$/.test(text))
+    throw new InputError(name, `'${text}' is not a whole number from 0 to 999.`, fix);
+  return Number(text);
 }
 
 function parseMinutes(name: string, text: string): number {

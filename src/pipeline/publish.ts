@@ -9,6 +9,8 @@ export interface Outputs {
   'display-name': string;
   version: string;
   status: string;
+  'updated-policies': string;
+  'deleted-images': string;
   'report-path': string;
 }
 
@@ -19,6 +21,8 @@ export function outputsOf(report: Report, reportPath: string): Outputs {
     'display-name': report.inputs.displayName,
     version: report.inputs.version,
     status: report.outcome,
+    'updated-policies': JSON.stringify(report.rollout?.updatedPolicies ?? []),
+    'deleted-images': JSON.stringify(report.rollout?.deletedImages ?? []),
     'report-path': reportPath,
   };
 }

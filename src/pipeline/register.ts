@@ -1,13 +1,9 @@
 import { GraphError, GraphTransportError, retryDelayMs, type GraphClient } from '../graph/client.ts';
 import {
-  compareImageVersions,
   findDeviceImages,
-  parseImageVersion,
   getDeviceImage,
-  listDeviceImages,
   postDeviceImage,
   sameSource,
-  TENANT_IMAGE_LIMIT,
   type DeviceImage,
   type NewDeviceImage,
 } from '../graph/deviceImages.ts';
@@ -59,8 +55,8 @@ const CREATE_ATTEMPTS = 5;
 const PROGRESS_LOG_MS = 10 * 60_000;
 
 /**
- * Registers the image once: resumes a device image with the same display name and version, otherwise checks the
- * 20-image limit and starts exactly one upload, then waits for Windows 365's verdict.
+ * Registers the image once: resumes a device image with the same display name and version, otherwise starts
+ * exactly one upload (the caller has made room under the 20-image limit), then waits for Windows 365's verdict.
  */
 export async function registerImage(input: RegisterInput, deps: RegisterDeps): Promise<Registration> {
   const { log } = deps;
@@ -73,7 +69,6 @@ export async function registerImage(input: RegisterInput, deps: RegisterDeps): P
     );
     image = existing;
   } else {
-    await checkImageLimit(deps);
     image = await createExactlyOnce(input, deps);
     created = true;
     log.info(
@@ -103,25 +98,6 @@ async function findOwn(input: RegisterInput, deps: RegisterDeps): Promise<Device
     );
   }
   return own.sort((a, b) => (b.lastModifiedDateTime ?? '').localeCompare(a.lastModifiedDateTime ?? ''))[0];
-}
-
-async function checkImageLimit(deps: RegisterDeps): Promise<void> {
-  const all = await listDeviceImages(deps.graph);
-  deps.log.info(`The tenant holds ${all.length} of ${TENANT_IMAGE_LIMIT} custom images.`);
-  if (all.length < TENANT_IMAGE_LIMIT) return;
-  const slots = all
-    .slice()
-    .sort((a, b) => a.displayName.localeCompare(b.displayName) || byVersion(a.version, b.version))
-    .map(
-      (i) =>
-        `  - '${i.displayName}' ${i.version} (${i.status}, id ${i.id}, modified ${i.lastModifiedDateTime ?? '?'})`,
-    )
-    .join('\n');
-  throw new RegistrationError(
-    'image-limit',
-    `The tenant already holds ${all.length} custom images, the Windows 365 limit is ${TENANT_IMAGE_LIMIT}; nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:\n${slots}`,
-    all,
-  );
 }
 
 /**
@@ -171,13 +147,6 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       }
     }
   }
-}
-
-/** Numeric version order; versions that do not parse sort after, by text. */
-function byVersion(a: string, b: string): number {
-  const [pa, pb] = [parseImageVersion(a), parseImageVersion(b)];
-  if (pa && pb) return compareImageVersions(pa, pb);
-  return pa ? -1 : pb ? 1 : a.localeCompare(b);
 }
 
 /** Poll intervals: often at first (quick failures), then about once a minute for uploads that take hours. */

@@ -7,6 +7,7 @@ export type Outcome =
   | 'ready'
   | 'warning'
   | 'validated'
+  | 'dry-run'
   | 'template-valid'
   | 'invalid'
   | 'failed'
@@ -67,13 +68,26 @@ export interface Report {
     osBuildNumber: string | null;
     intuneUrl: string;
   } | null;
+  rollout: {
+    dryRun: boolean;
+    /** Policies patched to the new image (would be, in a dry run). */
+    updatedPolicies: string[];
+    /** Device images deleted (would be, in a dry run). */
+    deletedImages: string[];
+    /** Markdown lines for the job summary. */
+    summary: string[];
+  } | null;
   error: { kind: string; message: string } | null;
 }
 
 /** Outcomes after which the job step succeeds. */
 export function succeeded(outcome: Outcome): boolean {
   return (
-    outcome === 'ready' || outcome === 'warning' || outcome === 'validated' || outcome === 'template-valid'
+    outcome === 'ready' ||
+    outcome === 'warning' ||
+    outcome === 'validated' ||
+    outcome === 'template-valid' ||
+    outcome === 'dry-run'
   );
 }
 
@@ -121,6 +135,7 @@ const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',
   warning: '⚠️ Registered with a warning',
   validated: '✅ Validated (not registered)',
+  'dry-run': '📝 Dry run: nothing was changed',
   'template-valid': '✅ Packer template is valid (nothing built)',
   cancelled: '⏹️ Cancelled',
   invalid: '❌ The image does not meet Windows 365 requirements',
@@ -197,6 +212,9 @@ export function renderSummary(report: Report): string {
       `| Intune | [Intune admin center](${r.intuneUrl}) > Devices > Windows 365 > Custom images |`,
       '',
     );
+  }
+  if (report.rollout && report.rollout.summary.length > 0) {
+    lines.push(report.rollout.dryRun ? '' : '### Rollout', '', ...report.rollout.summary, '');
   }
   if (report.error) lines.push('### Error', '', '```', report.error.message, '```', '');
   const t = report.timings;

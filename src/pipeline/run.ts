@@ -12,7 +12,9 @@ import type { Log } from '../util/log.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
 import { buildImage } from './build.ts';
 import { failed, type CheckResult } from './checks.ts';
-import { registerImage, RegistrationError, type Registration } from './register.ts';
+import { registerImage, RegistrationError } from './register.ts';
+import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './rollout.ts';
+import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
 import { checkBuildFacts } from './sysprepCheck.ts';
 import { validateImage } from './validate.ts';
@@ -47,7 +49,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   const finish = (
     outcome: Outcome,
     message: string,
-    extra: { registration?: Report['registration']; error?: Report['error'] } = {},
+    extra: {
+      registration?: Report['registration'];
+      rollout?: Report['rollout'];
+      error?: Report['error'];
+    } = {},
   ): Report => {
     const finished = clock.now();
     timings.totalSeconds = Math.round((finished - started) / 1000);
@@ -74,6 +80,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       image: image ? { ...image, location, portalUrl: portalUrl(cloud, config.tenantId, image.id) } : null,
       checks,
       registration: extra.registration ?? null,
+      rollout: extra.rollout ?? null,
       error: extra.error ?? null,
     };
   };
@@ -198,32 +205,72 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     log,
     userAgent: USER_AGENT,
   });
+  const source = image;
+  const target = { displayName, version: config.version, source };
+  const stepDeps = {
+    graph,
+    clock,
+    log,
+    signal: deps.signal,
+    images: () =>
+      new ManagedImageClient({
+        credential: getCredential(),
+        subscriptionId: source.subscriptionId,
+        endpoint: config.armEndpoint ?? cloud.armEndpoint,
+        scope: cloud.armScope,
+        userAgent: USER_AGENT,
+      }),
+  };
   const registerStarted = clock.now();
-  let registration: Registration;
-  try {
-    registration = await log.group('Register with Windows 365', () =>
-      registerImage(
-        {
-          displayName,
-          version: config.version,
-          sourceImageResourceId: (image as ManagedImageId).id,
-          timeoutMs: config.waitTimeoutMinutes * 60_000,
-        },
-        { graph, clock, log, signal: deps.signal },
-      ),
-    );
-  } catch (error) {
+  const failedWith = (error: unknown): Report => {
     timings.registerSeconds = seconds(registerStarted);
-    const kind = error instanceof RegistrationError ? error.kind : 'graph';
+    const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
     const message = error instanceof Error ? error.message : String(error);
     const help = explainAuthError(message);
     return finish(kind === 'cancelled' ? 'cancelled' : 'error', message.split('\n')[0] ?? message, {
       error: { kind, message: help ? `${message}\n${help}` : message },
     });
+  };
+
+  if (config.dryRun) {
+    try {
+      const rollout = await log.group('Dry run: plan the registration and rollout', () =>
+        dryRunRollout(config, target, stepDeps),
+      );
+      timings.registerSeconds = seconds(registerStarted);
+      return finish('dry-run', 'Dry run: every check passed; nothing was uploaded, changed or deleted.', {
+        rollout,
+      });
+    } catch (error) {
+      return failedWith(error);
+    }
+  }
+
+  let outcome: Awaited<ReturnType<typeof finishRollout>>;
+  let freed: Awaited<ReturnType<typeof prepareRollout>>;
+  try {
+    freed = await log.group('Check policies and room for the image', () =>
+      prepareRollout(config, target, stepDeps),
+    );
+    const first = await log.group('Register with Windows 365', () =>
+      registerImage(
+        {
+          displayName,
+          version: config.version,
+          sourceImageResourceId: source.id,
+          timeoutMs: config.waitTimeoutMinutes * 60_000,
+        },
+        stepDeps,
+      ),
+    );
+    outcome = await finishRollout(config, target, first, stepDeps);
+  } catch (error) {
+    return failedWith(error);
   }
   timings.registerSeconds = seconds(registerStarted);
+  const { registration } = outcome;
   const section = registrationSection(registration, graph.requests, cloud);
-  const extra = { registration: section };
+  const extra = { registration: section, rollout: rolloutSection(freed, outcome.retry, outcome.rollout) };
   const name = `'${displayName}' ${config.version} (${registration.deviceImage.id})`;
   switch (registration.outcome) {
     case 'ready':

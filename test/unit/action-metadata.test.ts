@@ -37,6 +37,8 @@ describe('action.yml', () => {
       'display-name': true,
       version: true,
       status: true,
+      'updated-policies': true,
+      'deleted-images': true,
       'report-path': true,
     };
     expect(Object.keys(action.outputs).sort()).toEqual(Object.keys(outputs).sort());

@@ -1,0 +1,176 @@
+import type { ManagedImageClient } from '../azure/managedImage.ts';
+import type { ManagedImageId } from '../azure/resourceId.ts';
+import type { Config } from '../config/inputs.ts';
+import type { GraphClient } from '../graph/client.ts';
+import { planRollout, renderRolloutPlan } from '../rollout/plan.ts';
+import { describeImage, loadPolicies, REPROVISION_NOTE } from '../rollout/policies.ts';
+import { describeSlots, freeSlotIfFull, type PruneResult } from '../rollout/retention.ts';
+import { retryFailedUpload, type RetryResult } from '../rollout/retry.ts';
+import { completeRollout, type RolloutResult } from '../rollout/rollout.ts';
+import type { Clock } from '../util/clock.ts';
+import type { Log } from '../util/log.ts';
+import { registerImage, RegistrationError, type Registration } from './register.ts';
+import type { Report } from './report.ts';
+
+export interface RolloutStepDeps {
+  graph: GraphClient;
+  clock: Clock;
+  log: Log;
+  images: () => ManagedImageClient;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Target {
+  displayName: string;
+  version: string;
+  source: ManagedImageId;
+}
+
+/**
+ * Before any upload: the named policies must all exist (nothing has changed yet), and a full tenant gets room by
+ * pruning older versions of this display name, or the run stops listing what fills the slots.
+ */
+export async function prepareRollout(
+  config: Config,
+  target: Target,
+  deps: RolloutStepDeps,
+): Promise<PruneResult | undefined> {
+  if (config.policyRefs.length > 0) await loadPolicies(deps.graph, config.policyRefs);
+  const room = await freeSlotIfFull(
+    { displayName: target.displayName, version: target.version, keep: config.keepImages },
+    { graph: deps.graph, log: deps.log },
+  );
+  if (room.status === 'room') deps.log.info(`The tenant holds ${room.count} of ${room.limit} custom images.`);
+  if (room.status === 'full') {
+    throw new RegistrationError(
+      'image-limit',
+      `The tenant already holds ${room.count} custom images, the Windows 365 limit is ${room.limit}, and none of '${target.displayName}' can be pruned (keep-images: ${config.keepImages}); nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:\n${describeSlots(
+        room.slots,
+      )
+        .map((line) => `  - ${line}`)
+        .join('\n')}`,
+      room.slots.map((s) => s.image),
+    );
+  }
+  return room.status === 'freed' ? room.prune : undefined;
+}
+
+/** After the upload: retry a transient failure, then roll a ready image out (policies, pruning, source clean-up). */
+export async function finishRollout(
+  config: Config,
+  target: Target,
+  first: Registration,
+  deps: RolloutStepDeps,
+): Promise<{
+  registration: Registration;
+  retry: RetryResult | undefined;
+  rollout: RolloutResult | undefined;
+}> {
+  let registration = first;
+  let retry: RetryResult | undefined;
+  if (registration.outcome === 'failed' && config.uploadRetries > 0) {
+    retry = await deps.log.group('Retry the upload', () =>
+      retryFailedUpload(
+        registration.deviceImage,
+        { retries: config.uploadRetries, timeoutMs: config.waitTimeoutMinutes * 60_000 },
+        { graph: deps.graph, clock: deps.clock, log: deps.log },
+        (image, timeoutMs) =>
+          registerImage(
+            {
+              displayName: image.displayName,
+              version: image.version,
+              sourceImageResourceId: image.sourceImageResourceId,
+              timeoutMs,
+            },
+            deps,
+          ),
+      ),
+    );
+    deps.log.info(retry.detail);
+    if (retry.registration) registration = { ...retry.registration, created: registration.created };
+  }
+  if (registration.outcome !== 'ready' && registration.outcome !== 'warning') {
+    return { registration, retry, rollout: undefined };
+  }
+  const rollout = await deps.log.group('Roll out', () =>
+    completeRollout(
+      {
+        deviceImageId: registration.deviceImage.id,
+        displayName: target.displayName,
+        policyRefs: config.policyRefs,
+        keep: config.keepImages,
+        deleteSourceImage: config.deleteSourceImage,
+        source: target.source,
+      },
+      { graph: deps.graph, images: deps.images, log: deps.log },
+    ),
+  );
+  return { registration, retry, rollout };
+}
+
+/** A dry run: every read and check, and the list of what a real run would create, change and delete. */
+export async function dryRunRollout(
+  config: Config,
+  target: Target,
+  deps: RolloutStepDeps,
+): Promise<NonNullable<Report['rollout']>> {
+  const plan = await planRollout(
+    {
+      displayName: target.displayName,
+      version: target.version,
+      source: target.source,
+      policyRefs: config.policyRefs,
+      keep: config.keepImages,
+      deleteSourceImage: config.deleteSourceImage,
+      uploadRetries: config.uploadRetries,
+    },
+    { graph: deps.graph, images: deps.images(), log: deps.log },
+  );
+  return {
+    dryRun: true,
+    updatedPolicies: plan.patch.filter((p) => p.action === 'patch').map((p) => p.policyId),
+    deletedImages: plan.prune.map((p) => p.image.id),
+    summary: renderRolloutPlan(plan, { title: 'Dry run: what a real run would do' }),
+  };
+}
+
+/** The report's rollout section for a real run. */
+export function rolloutSection(
+  freed: PruneResult | undefined,
+  retry: RetryResult | undefined,
+  rollout: RolloutResult | undefined,
+): NonNullable<Report['rollout']> {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const summary: string[] = [];
+  if (retry) summary.push(`Upload retried ${retry.attempts.length} time(s): ${cell(retry.detail)}`, '');
+  const policies = rollout?.repoint.policies ?? [];
+  if (policies.length > 0) {
+    summary.push('| Provisioning policy | Before | After | Change |', '| --- | --- | --- | --- |');
+    for (const p of policies) {
+      summary.push(
+        `| ${cell(p.policyName)} | ${cell(describeImage(p.from))} | ${cell(describeImage(p.to))} | ${p.action} |`,
+      );
+    }
+    summary.push('', REPROVISION_NOTE, '');
+  }
+  const deleted = [...(freed?.deleted ?? []), ...(rollout?.prune.deleted ?? [])];
+  const skipped = [...(freed?.skipped ?? []), ...(rollout?.prune.skipped ?? [])];
+  for (const d of deleted)
+    summary.push(`- Deleted device image '${cell(d.image.displayName)}' ${d.image.version} (${d.outcome}).`);
+  for (const s of skipped)
+    summary.push(`- Kept device image '${cell(s.image.displayName)}' ${s.image.version}: ${cell(s.detail)}`);
+  const source = rollout?.source;
+  if (source) {
+    summary.push(
+      source.action === 'deleted' || source.action === 'already-gone'
+        ? `- Source managed image ${source.action === 'deleted' ? 'deleted' : 'was already gone'}: \`${source.imageId}\``
+        : `- Source managed image kept (${source.action}): ${'detail' in source ? cell(source.detail) : source.imageId}`,
+    );
+  }
+  return {
+    dryRun: false,
+    updatedPolicies: policies.filter((p) => p.action === 'patched').map((p) => p.policyId),
+    deletedImages: deleted.filter((d) => d.outcome === 'deleted').map((d) => d.image.id),
+    summary,
+  };
+}
