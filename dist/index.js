@@ -74970,64 +74970,8 @@ var ManagedImageClient = class {
   }
 };
 
-// package.json
-var package_default = {
-  name: "w365-image",
-  version: "0.1.0",
-  description: "Build, validate and register Windows 365 Cloud PC custom images from GitHub workflows",
-  license: "MIT",
-  private: true,
-  type: "module",
-  engines: {
-    node: ">=24"
-  },
-  bin: {
-    "w365-image": "dist/index.js"
-  },
-  scripts: {
-    bundle: "node scripts/bundle.mjs",
-    typecheck: "tsc --noEmit",
-    lint: "eslint . && prettier --check .",
-    format: "prettier --write .",
-    test: "vitest run",
-    start: "node scripts/start.mjs",
-    bench: "node scripts/bench.ts"
-  },
-  dependencies: {
-    "@actions/core": "^3.0.1",
-    "@actions/github": "^9.1.1",
-    "@azure-rest/core-client": "^2.7.0",
-    "@azure/arm-compute": "^25.1.1",
-    "@azure/core-rest-pipeline": "^1.24.0",
-    "@azure/identity": "^4.13.1",
-    execa: "^10.2.1"
-  },
-  devDependencies: {
-    "@eslint/js": "^10.0.1",
-    "@tree-sitter-grammars/tree-sitter-hcl": "^1.2.0",
-    "@types/node": "^24.19.2",
-    esbuild: "^0.28.2",
-    eslint: "^10.15.0",
-    node: "^24.21.0",
-    prettier: "^3.10.1",
-    selfsigned: "^5.5.0",
-    "tree-sitter-powershell": "^0.26.4",
-    typescript: "~5.9",
-    "typescript-eslint": "^8.74.0",
-    vitest: "^4.1.12",
-    "web-tree-sitter": "^0.27.2",
-    yaml: "^2.9.1"
-  },
-  allowScripts: {
-    esbuild: true,
-    node: true,
-    "tree-sitter-powershell": false,
-    "@tree-sitter-grammars/tree-sitter-hcl": false
-  }
-};
-
 // src/version.ts
-var TOOL_VERSION = package_default.version;
+var TOOL_VERSION = true ? "0.1.0" : "0.0.0-dev";
 var USER_AGENT = `w365-image/${TOOL_VERSION}`;
 
 // src/pipeline/build.ts
