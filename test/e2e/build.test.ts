@@ -1,22 +1,16 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.ts';
-import { fakeInputs, runAction } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { FakeCloud } from '../fake-cloud/index.ts';
+import { fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');
 const FACTS = resolve(import.meta.dirname, '../fixtures/facts');
-const SCALE = 60;
-let fake: FakeCloud | undefined;
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+const cloud = useFakeCloud();
 
 async function setup(facts: string, mode = 'ok') {
-  fake = await startFakeCloud({ timeScale: SCALE, uploadSeconds: 120 });
+  const fake = await cloud();
   // The image Packer "captures": the fake packer reports this ID in its manifest.
   const image = fake.addManagedImage({ resourceGroup: 'cloudpc-images', name: 'win11-cpc-17' });
   const marker = join(await mkdtemp(join(tmpdir(), 'w365-packer-')), 'marker');

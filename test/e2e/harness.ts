@@ -3,9 +3,34 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Report } from '../../src/pipeline/report.ts';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import { afterEach } from 'vitest';
+import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../fake-cloud/index.ts';
 
 export const DIST = resolve(import.meta.dirname, '../../dist/index.js');
+/** The clock scale the end-to-end tests run the action and the fake at: a 2-minute upload takes 2 s. */
+export const SCALE = 60;
+
+/** Starts a fake cloud per test (closed after it), with a scaled clock and a 2-minute upload by default. */
+export function useFakeCloud(
+  defaults: FakeCloudOptions = {},
+): (options?: FakeCloudOptions) => Promise<FakeCloud> {
+  let current: FakeCloud | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options = {}) => {
+    current = await startFakeCloud({ timeScale: SCALE, uploadSeconds: 120, ...defaults, ...options });
+    return current;
+  };
+}
+
+/** Graph POSTs that create a device image. */
+export function creates(fake: FakeCloud) {
+  return fake.requests.filter(
+    (r) => r.service === 'graph' && r.method === 'POST' && r.path.endsWith('/deviceImages'),
+  );
+}
 
 export interface ActionRun {
   code: number | null;

@@ -1,23 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../fake-cloud/index.ts';
-import { fakeInputs, runAction } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { FakeCloud } from '../fake-cloud/index.ts';
+import { creates, fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
-const SCALE = 60;
-let fake: FakeCloud | undefined;
-
-async function cloud(options: FakeCloudOptions = {}): Promise<FakeCloud> {
-  fake = await startFakeCloud({ timeScale: SCALE, uploadSeconds: 120, ...options });
-  return fake;
-}
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+const cloud = useFakeCloud();
 
 const graphRequests = (f: FakeCloud) => f.requests.filter((r) => r.service === 'graph');
-const creates = (f: FakeCloud) =>
-  graphRequests(f).filter((r) => r.method === 'POST' && r.path.endsWith('/deviceImages'));
 
 describe('dist/index.js as a workflow step, against the fake cloud', () => {
   it('validates, registers and waits until ready', async () => {

@@ -1,21 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.ts';
-import { fakeInputs, runAction } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { FakeCloud } from '../fake-cloud/index.ts';
+import { fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
-const SCALE = 60;
-let fake: FakeCloud | undefined;
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+const cloud = useFakeCloud({ armDeleteSeconds: 60 });
 
 /** A tenant after a few months: three versions of 'Corp', one behind a policy, and another team's image. */
 async function tenant() {
-  fake = await startFakeCloud({ timeScale: SCALE, uploadSeconds: 120, armDeleteSeconds: 60 });
+  const fake = await cloud();
   const source = fake.addManagedImage({ resourceGroup: 'images', name: 'corp-2026-11' });
   const old = ['1.0.0', '1.1.0', '1.2.0'].map((version) =>
-    fake!.addDeviceImage({ displayName: 'Corp', version, status: 'ready' }),
+    fake.addDeviceImage({ displayName: 'Corp', version, status: 'ready' }),
   );
   const other = fake.addDeviceImage({ displayName: 'Kiosk', version: '1.0.0', status: 'ready' });
   const [v100, , v120] = old as [(typeof old)[0], (typeof old)[0], (typeof old)[0]];

@@ -1,23 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/graph/errorCodes.ts';
-import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../fake-cloud/index.ts';
-import { fakeInputs, runAction } from './harness.ts';
+import { creates, fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
-const SCALE = 60;
-let fake: FakeCloud | undefined;
-
-async function cloud(options: FakeCloudOptions = {}): Promise<FakeCloud> {
-  fake = await startFakeCloud({ timeScale: SCALE, uploadSeconds: 120, ...options });
-  return fake;
-}
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-const creates = (f: FakeCloud) =>
-  f.requests.filter((r) => r.service === 'graph' && r.method === 'POST' && r.path.endsWith('/deviceImages'));
+const cloud = useFakeCloud();
 
 describe('Windows 365 verdicts', () => {
   const codes = Object.keys(ERROR_CODES).filter((c) => c !== 'unknownFutureValue');
