@@ -43878,8 +43878,8 @@ async function createExactlyOnce(input, deps) {
   }
 }
 function pollDelayMs(elapsedMs) {
-  if (elapsedMs < 2 * 6e4) return 15e3;
-  if (elapsedMs < 10 * 6e4) return 3e4;
+  if (elapsedMs < 2 * 6e4) return 2e4;
+  if (elapsedMs < 10 * 6e4) return 4e4;
   return 55e3;
 }
 async function waitForVerdict(first, created, timeoutMs, deps) {

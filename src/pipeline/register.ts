@@ -151,8 +151,8 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
 
 /** Poll intervals: often at first (quick failures), then about once a minute for uploads that take hours. */
 export function pollDelayMs(elapsedMs: number): number {
-  if (elapsedMs < 2 * 60_000) return 15_000;
-  if (elapsedMs < 10 * 60_000) return 30_000;
+  if (elapsedMs < 2 * 60_000) return 20_000;
+  if (elapsedMs < 10 * 60_000) return 40_000;
   return 55_000;
 }
 
