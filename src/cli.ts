@@ -9,8 +9,9 @@ import { consoleLog } from './util/log.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export function helpText(): string {
-  const width = Math.max(...INPUTS.map((i) => i.name.length)) + 2;
-  const flags = INPUTS.map(
+  const options = INPUTS.filter((i) => !i.actionOnly);
+  const width = Math.max(...options.map((i) => i.name.length)) + 2;
+  const flags = options.map(
     (i) =>
       `  --${i.name.padEnd(width)}${i.description}${i.default !== undefined ? ` [default: ${i.default}]` : ''}`,
   );
@@ -40,7 +41,7 @@ export interface ParsedArgs {
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const known = new Set(INPUTS.map((i) => i.name));
+  const known = new Set(INPUTS.filter((i) => !i.actionOnly).map((i) => i.name));
   const parsed: ParsedArgs = { values: new Map(), help: false, version: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;

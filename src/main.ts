@@ -1,6 +1,12 @@
 import * as core from '@actions/core';
 import { InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
+import {
+  annotationsFor,
+  emitAnnotations,
+  postPullRequestComment,
+  pullRequestContext,
+} from './feedback/prComment.ts';
 import { outputsOf, writeReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
@@ -37,6 +43,12 @@ export async function runAction(): Promise<void> {
     // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write();
     else core.info(summary);
+    emitAnnotations(annotationsFor(report));
+    await postPullRequestComment(
+      report,
+      pullRequestContext(process.env, undefined, core.getInput('github-token')),
+      actionsLog,
+    );
     if (!succeeded(report.outcome)) core.setFailed(report.message);
     else core.info(report.message);
   } catch (error) {

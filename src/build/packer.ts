@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import type { Log } from '../util/log.ts';
 
 export const SETUP_PACKER_HINT =
-  "Install Packer >= 1.14 on the runner first: add a step 'uses: hashicorp/setup-packer@main' with 'version: \"1.14.2\"' (or newer) before this action.";
+  "Install Packer >= 1.14 on the runner first: add a step 'uses: hashicorp/setup-packer@v3' with 'version: \"1.14.2\"' (or newer) before this action.";
 
 export class PackerNotFoundError extends Error {
   override name = 'PackerNotFoundError';

@@ -5,6 +5,8 @@ export interface InputSpec {
   name: string;
   description: string;
   default?: string;
+  /** Read by the action only (not a CLI flag). */
+  actionOnly?: true;
 }
 
 export const INPUTS: readonly InputSpec[] = [
@@ -83,6 +85,12 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'dry-run',
     description: 'Do every read and check, print what would be created, changed and deleted, change nothing.',
     default: 'false',
+  },
+  {
+    name: 'github-token',
+    description: 'Token for the pull-request report comment (needs pull-requests: write).',
+    default: '${{ github.token }}',
+    actionOnly: true,
   },
   {
     name: 'report-path',
@@ -189,7 +197,8 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
 
   const tenantId = get('tenant-id');
   const clientId = get('client-id');
-  if (auth === 'oidc') {
+  // Template checks (build: validate) never reach Azure, so they need no identity: fork pull requests have none.
+  if (auth === 'oidc' && build !== 'validate') {
     if (!tenantId) {
       throw new InputError(
         'tenant-id',

@@ -278,7 +278,7 @@ describe('runBuild against a fake Packer', () => {
     const o = options({ env: { ...options().env, PATH: work } });
     const error = await fails(runBuild(o));
     expect(error.code).toBe('packer-missing');
-    expect(error.message).toContain('hashicorp/setup-packer@main');
+    expect(error.message).toContain('hashicorp/setup-packer@v3');
     expect(error.message).toContain('1.14');
   });
 

@@ -101,7 +101,10 @@ describe('build -> check -> validate -> register', () => {
 
   it('build: validate checks the template without touching Azure', async () => {
     const { fake, env, inputs } = await setup('clean-win11-25h2.json');
-    const run = await runAction(fake, { ...inputs, build: 'validate' }, { env, withoutOidc: true });
+    // As in a fork's pull request: no identity inputs, no OIDC token.
+    const anonymous: Record<string, string> = { ...inputs };
+    for (const name of ['tenant-id', 'client-id', 'subscription-id']) delete anonymous[name];
+    const run = await runAction(fake, { ...anonymous, build: 'validate' }, { env, withoutOidc: true });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs.status).toBe('template-valid');
     expect(run.stdout).toContain('fmt');

@@ -21,6 +21,7 @@ describe('CLI arguments', () => {
 
   it('documents every input in --help', () => {
     const help = helpText();
-    for (const input of INPUTS) expect(help).toContain(`--${input.name}`);
+    for (const input of INPUTS.filter((i) => !i.actionOnly)) expect(help).toContain(`--${input.name}`);
+    expect(help).not.toContain('--github-token');
   });
 });

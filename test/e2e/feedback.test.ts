@@ -1,0 +1,68 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeGitHub, TOKEN, type FakeGitHub } from '../feedback/fakeGitHub.ts';
+import { fakeInputs, runAction, useFakeCloud } from './harness.ts';
+
+const cloud = useFakeCloud();
+let github: FakeGitHub | undefined;
+
+afterEach(async () => {
+  await github?.close();
+  github = undefined;
+});
+
+describe('pull-request feedback from dist/index.js', () => {
+  it('posts one report comment per pull request and edits it on the next run', async () => {
+    const fake = await cloud();
+    github = await startFakeGitHub('octo', 'images');
+    const image = fake.addManagedImage({ resourceGroup: 'images', name: 'pr-7' });
+    const event = join(await mkdtemp(join(tmpdir(), 'w365-event-')), 'event.json');
+    await writeFile(event, JSON.stringify({ pull_request: { number: 7 } }));
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_REPOSITORY: 'octo/images',
+      GITHUB_API_URL: github.url,
+    };
+    const inputs = { 'image-id': image.id, register: 'false', 'github-token': TOKEN, ...fakeInputs(fake) };
+
+    const first = await runAction(fake, inputs, { env });
+    expect(first.code, first.stdout).toBe(0);
+    expect(github.comments).toHaveLength(1);
+    const [comment] = github.comments;
+    expect(comment?.issue).toBe(7);
+    expect(comment?.body).toContain('<!-- w365-image:report -->');
+    expect(comment?.body).toContain('image.generation');
+
+    const second = await runAction(fake, inputs, { env });
+    expect(second.code).toBe(0);
+    expect(github.comments).toHaveLength(1);
+    expect(github.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(github.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    expect(github.requests.every((r) => r.authorization?.endsWith(TOKEN))).toBe(true);
+  });
+
+  it('posts nothing outside a pull request', async () => {
+    const fake = await cloud();
+    github = await startFakeGitHub('octo', 'images');
+    const image = fake.addManagedImage({ resourceGroup: 'images', name: 'main' });
+    const event = join(await mkdtemp(join(tmpdir(), 'w365-event-')), 'event.json');
+    await writeFile(event, JSON.stringify({ ref: 'refs/heads/main' }));
+    const run = await runAction(
+      fake,
+      { 'image-id': image.id, register: 'false', 'github-token': TOKEN, ...fakeInputs(fake) },
+      {
+        env: {
+          GITHUB_EVENT_NAME: 'push',
+          GITHUB_EVENT_PATH: event,
+          GITHUB_REPOSITORY: 'octo/images',
+          GITHUB_API_URL: github.url,
+        },
+      },
+    );
+    expect(run.code).toBe(0);
+    expect(github.requests).toHaveLength(0);
+  });
+});

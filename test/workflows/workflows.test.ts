@@ -1,0 +1,249 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  events,
+  hasIdTokenWrite,
+  isAzureStep,
+  load,
+  officialErrors,
+  productionProblems,
+  scheduleProblems,
+  schemaProblems,
+  securityProblems,
+  unbalancedExpressions,
+} from './policy.ts';
+
+const DIR = join(import.meta.dirname, '..', '..', '.github', 'workflows');
+const FILES = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
+const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
+
+describe('every workflow', () => {
+  it('has the three workflows', () => {
+    expect(FILES.sort()).toEqual(expect.arrayContaining(['ci.yml', 'image-pr.yml', 'monthly-rebuild.yml']));
+  });
+
+  it.each(FILES)('%s passes the official workflow parser', async (file) => {
+    expect(await officialErrors(file, read(file))).toEqual([]);
+  });
+
+  it.each(FILES)('%s has runs-on and permissions on every job, uses or run on every step', (file) => {
+    expect(schemaProblems(read(file))).toEqual([]);
+  });
+
+  it.each(FILES)('%s is safe for fork pull requests and grants id-token only to Azure jobs', (file) => {
+    expect(securityProblems(read(file))).toEqual([]);
+  });
+
+  it.each(FILES)('%s never uses pull_request_target', (file) => {
+    expect(Object.keys(events(load(read(file))))).not.toContain('pull_request_target');
+  });
+});
+
+describe('image-pr.yml', () => {
+  const text = read('image-pr.yml');
+  const wf = load(text);
+  const jobs = wf.jobs ?? {};
+
+  it('runs on pull_request for template changes', () => {
+    const on = events(wf);
+    expect(Object.keys(on)).toEqual(['pull_request']);
+    expect(JSON.stringify(on.pull_request)).toContain('packer/**');
+  });
+
+  it('template job only validates, without id-token, for every pull request', () => {
+    const template = jobs.template!;
+    expect(template.if).toBeUndefined();
+    expect(hasIdTokenWrite(template.permissions)).toBe(false);
+    const action = template.steps?.find((s) => s.uses === './');
+    expect(action?.with?.build).toBe('validate');
+    expect(template.steps?.some(isAzureStep)).toBe(false);
+  });
+
+  it('build job is same-repository only, in pr-images, never registers, and deletes its image', () => {
+    const build = jobs.build!;
+    expect(build.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
+    expect(build.environment).toBe('pr-images');
+    expect(build.permissions).toEqual({ 'id-token': 'write', contents: 'read', 'pull-requests': 'write' });
+    const steps = build.steps ?? [];
+    const packer = steps.findIndex((s) => s.uses?.startsWith('hashicorp/setup-packer@'));
+    const action = steps.findIndex((s) => s.uses === './');
+    expect(packer).toBeGreaterThanOrEqual(0);
+    expect(action).toBeGreaterThan(packer);
+    const withs = steps[action]!.with!;
+    expect(withs.build).toBe('true');
+    expect(withs.register).toBe('false');
+    expect(String(withs['packer-vars'])).toMatch(/managed_image_name=\$\{\{ env\.IMAGE_NAME \}\}/);
+    expect((build.env as Record<string, string>).IMAGE_NAME).toBe(
+      'pr-${{ github.event.pull_request.number }}-${{ github.run_attempt }}',
+    );
+    const login = steps.findIndex((s) => s.uses?.startsWith('azure/login@'));
+    const cleanup = steps.findIndex((s) => /az image delete/.test(s.run ?? ''));
+    expect(login).toBeGreaterThan(action);
+    expect(cleanup).toBeGreaterThan(login);
+    expect(steps[login]!.if).toBe('always()');
+    expect(steps[cleanup]!.if).toBe('always()');
+    expect(steps[cleanup]!.run).toContain('"$IMAGE_NAME"');
+  });
+});
+
+describe('monthly-rebuild.yml', () => {
+  const text = read('monthly-rebuild.yml');
+  const wf = load(text);
+  const image = wf.jobs?.image;
+
+  it('is scheduled after Patch Tuesday with a dispatch sibling and a weekday guard', () => {
+    expect(scheduleProblems(text)).toEqual([]);
+    const on = events(wf);
+    expect(JSON.stringify(on.schedule)).toContain('9-15');
+    expect(JSON.stringify(on.workflow_dispatch)).toContain('dry-run');
+  });
+
+  it('rolls out in a protected environment, one run at a time', () => {
+    expect(productionProblems(text)).toEqual([]);
+    expect(image?.environment).toBe('production');
+    expect(wf.concurrency).toMatchObject({ group: 'monthly-rebuild', 'cancel-in-progress': false });
+    expect(image?.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
+    expect(wf.jobs?.gate?.permissions).toEqual({});
+  });
+
+  it('builds both SKUs, each under its own display name, and registers and rolls out', () => {
+    const include = (image?.strategy as { matrix: { include: Record<string, string>[] } }).matrix.include;
+    expect(include.map((m) => m.sku)).toEqual(['win11-25h2-ent-cpc', 'win11-25h2-ent-cpc-m365']);
+    expect(new Set(include.map((m) => m['display-name'])).size).toBe(2);
+    const action = image?.steps?.find((s) => s.uses === './');
+    expect(action?.with).toMatchObject({
+      build: 'true',
+      'display-name': '${{ matrix.display-name }}',
+      'keep-images': '3',
+      'delete-source-image': 'true',
+      'provisioning-policies': '${{ matrix.policy }}',
+    });
+    expect(action?.with?.register).toBeUndefined(); // default true
+    expect(String(action?.with?.['packer-vars'])).toContain('image_sku=${{ matrix.sku }}');
+  });
+});
+
+describe('ci.yml', () => {
+  const wf = load(read('ci.yml'));
+  it('runs lint, typecheck, bundle with a dist/ diff check, and tests with a read-only token', () => {
+    expect(Object.keys(events(wf))).toEqual(expect.arrayContaining(['push', 'pull_request']));
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    const runs = (wf.jobs?.ci?.steps ?? []).map((s) => s.run ?? '').filter(Boolean);
+    const order = [
+      'npm ci',
+      'npm run lint',
+      'npm run typecheck',
+      'npm run bundle',
+      'git diff --exit-code dist/',
+      'npm test',
+    ];
+    expect(runs).toEqual(order);
+  });
+});
+
+describe('the checkers catch broken workflows', () => {
+  const pr = read('image-pr.yml');
+  const monthly = read('monthly-rebuild.yml');
+
+  it('reports pull_request_target', () => {
+    const mutated = pr.replace('  pull_request:\n', '  pull_request_target:\n');
+    expect(mutated).not.toBe(pr);
+    expect(securityProblems(mutated)).toEqual(
+      expect.arrayContaining([expect.stringContaining('pull_request_target')]),
+    );
+  });
+
+  it('reports an id-token job without the fork guard', () => {
+    const mutated = pr.replace(
+      /\n\s+if: github\.event\.pull_request\.head\.repo\.full_name == github\.repository\n/,
+      '\n',
+    );
+    expect(mutated).not.toBe(pr);
+    expect(securityProblems(mutated)).toEqual([
+      "job 'build' has id-token: write and can run for a fork pull request (no head-repo guard)",
+    ]);
+  });
+
+  it('reports a guard weakened with ||', () => {
+    const mutated = pr.replace(
+      'if: github.event.pull_request.head.repo.full_name == github.repository',
+      "if: github.event.pull_request.head.repo.full_name == github.repository || github.actor == 'x'",
+    );
+    expect(securityProblems(mutated)).toHaveLength(1);
+  });
+
+  it('reports id-token: write on the template job', () => {
+    const mutated = pr.replace(
+      '    permissions:\n      contents: read\n    timeout-minutes: 15',
+      '    permissions:\n      contents: read\n      id-token: write\n    timeout-minutes: 15',
+    );
+    expect(mutated).not.toBe(pr);
+    expect(securityProblems(mutated)).toEqual([
+      "job 'template' has id-token: write and can run for a fork pull request (no head-repo guard)",
+      "job 'template' has id-token: write but no step reaches Azure",
+    ]);
+  });
+
+  it('reports workflow-level id-token and a job without permissions', () => {
+    const mutated = monthly
+      .replace('permissions: {}\n\n# One', 'permissions:\n  id-token: write\n\n# One')
+      .replace('    permissions: {}\n    outputs:', '    outputs:');
+    expect(securityProblems(mutated)).toEqual(
+      expect.arrayContaining([
+        "job 'gate' has id-token: write but no step reaches Azure",
+        expect.stringContaining('workflow level'),
+      ]),
+    );
+    expect(schemaProblems(mutated)).toContain("job 'gate' has no explicit permissions");
+  });
+
+  it('reports a schedule without workflow_dispatch, a weekday in cron and a missing guard', () => {
+    const noDispatch = monthly.replace(/ {2}workflow_dispatch:\n(?: {4,}.*\n)+/, '');
+    expect(scheduleProblems(noDispatch)).toEqual(['schedule without a workflow_dispatch sibling']);
+    const cronWeekday = monthly.replace("'0 2 9-15 * *'", "'0 2 9-15 * 3'");
+    expect(scheduleProblems(cronWeekday)).toEqual([expect.stringContaining('cron ORs them')]);
+    const noGuard = monthly.replace('"$(date -u +%u)"', '"$DAY"');
+    expect(scheduleProblems(noGuard)).toEqual([expect.stringContaining('no weekday guard')]);
+  });
+
+  it('reports a production job without environment or concurrency', () => {
+    const mutated = monthly
+      .replace('    environment: production\n', '')
+      .replace(/concurrency:\n {2}group: monthly-rebuild\n {2}cancel-in-progress: false\n/, '');
+    expect(productionProblems(mutated)).toEqual([
+      "job 'image' reaches Azure without an environment",
+      "job 'image' has no concurrency group",
+    ]);
+  });
+
+  it('reports structural mistakes and unclosed expressions', async () => {
+    const broken = [
+      'on: push',
+      'foo: bar',
+      'jobs:',
+      '  a:',
+      '    steps:',
+      '      - name: nothing to do',
+      '      - run: echo ${{ github.sha',
+      '      - uses: actions/checkout',
+    ].join('\n');
+    expect(schemaProblems(broken)).toEqual([
+      "unknown top-level key 'foo'",
+      "job 'a' has no runs-on",
+      "job 'a' has no explicit permissions",
+      "job 'a' step 1 needs exactly one of uses or run",
+      "job 'a' step 3 uses 'actions/checkout' without a version",
+      'unbalanced ${{ }} in jobs.a.steps[1].run',
+    ]);
+    const official = await officialErrors('broken.yml', broken);
+    expect(official.join('\n')).toMatch(/Unexpected value 'foo'/);
+    expect(official.join('\n')).toMatch(/expression is not closed/);
+  });
+
+  it('balances expressions', () => {
+    expect(unbalancedExpressions('a ${{ b }} c ${{ d }}')).toBe(false);
+    expect(unbalancedExpressions('a ${{ b c ${{ d }}')).toBe(true);
+    expect(unbalancedExpressions('${{ b')).toBe(true);
+  });
+});
