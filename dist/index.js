@@ -76867,6 +76867,7 @@ async function validateImage(input) {
   }
   const imageId = parsed.ok ? parsed.value : void 0;
   let image;
+  let sourceGone = false;
   const readable = {
     id: "image.readable",
     requirement: "R11",
@@ -76882,6 +76883,7 @@ async function validateImage(input) {
       image = read.image;
       checks.push({ ...readable, status: "pass", detail: `Read ${imageId.id}.` });
     } else {
+      sourceGone = read.status === 404;
       checks.push({ ...readable, status: "fail", ...explainReadFailure(read, imageId) });
     }
   } else {
@@ -76906,7 +76908,8 @@ async function validateImage(input) {
     const { status, detail } = check.evaluate(image);
     checks.push({ ...base, status, detail, fix: status === "pass" ? null : check.fix });
   }
-  return { checks, imageId, image, passed: failed(checks).length === 0 && image !== void 0 };
+  if (image?.provisioningState === "Deleting") sourceGone = true;
+  return { checks, imageId, image, passed: failed(checks).length === 0 && image !== void 0, sourceGone };
 }
 function explainReadFailure(read, id) {
   const servicePrincipal = `the Windows 365 service principal (app ${WINDOWS_365_APP_ID}) needs Reader on subscription ${id.subscriptionId}`;
@@ -77080,8 +77083,37 @@ async function runPipeline(config, deps) {
   image = validation.imageId;
   location = validation.image?.location ?? null;
   displayName = config.displayName ?? image?.name ?? "";
+  let graphClient;
+  const getGraph = () => graphClient ??= new GraphClient({
+    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
+    scope: cloud.graphScope,
+    credential: getCredential(),
+    clock,
+    log: log2,
+    userAgent: USER_AGENT
+  });
+  if (validation.sourceGone && image && config.register && !config.dryRun && onlySourceChecksFailed(checks)) {
+    const sourceId = image.id;
+    const registered = (await findDeviceImages(getGraph(), displayName, config.version)).find(
+      (d) => sameSource(d.sourceImageResourceId, sourceId) && (d.status === "ready" || d.status === "warning")
+    );
+    if (registered) {
+      log2.info(
+        `The managed image is gone, but device image ${registered.id} made from it is already ${registered.status}: continuing the rollout.`
+      );
+      for (const c3 of checks) {
+        if (c3.id.startsWith("image.") && c3.status !== "pass") {
+          Object.assign(c3, {
+            status: "skip",
+            detail: `Not needed: the image was deleted after Windows 365 accepted it as device image ${registered.id}.`,
+            fix: null
+          });
+        }
+      }
+    }
+  }
   const failures = failed(checks).concat(checks.filter((c3) => c3.status === "unverified"));
-  if (!validation.passed || !image || failures.length > 0) {
+  if (!image || failures.length > 0) {
     return finish(
       "invalid",
       `${failures.length} check(s) failed: ${failures.map((c3) => c3.id).join(", ")}. Nothing was uploaded.`
@@ -77090,14 +77122,7 @@ async function runPipeline(config, deps) {
   if (!config.register) {
     return finish("validated", "Every check passed; register is false, so nothing was uploaded.");
   }
-  const graph = new GraphClient({
-    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
-    scope: cloud.graphScope,
-    credential: getCredential(),
-    clock,
-    log: log2,
-    userAgent: USER_AGENT
-  });
+  const graph = getGraph();
   const source = image;
   const target = { displayName, version: config.version, source };
   const stepDeps = {
@@ -77188,6 +77213,9 @@ ${help}` : message }
         extra
       );
   }
+}
+function onlySourceChecksFailed(checks) {
+  return failed(checks).every((c3) => c3.id === "image.readable" || c3.id === "image.provisioning-state");
 }
 function logChecks(log2, checks) {
   for (const c3 of checks) {

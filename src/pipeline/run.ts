@@ -7,6 +7,7 @@ import { createCredential, explainAuthError } from '../azure/credential.ts';
 import { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
 import { GraphClient } from '../graph/client.ts';
+import { findDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
@@ -186,8 +187,43 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   location = validation.image?.location ?? null;
   displayName = config.displayName ?? image?.name ?? '';
 
+  let graphClient: GraphClient | undefined;
+  const getGraph = () =>
+    (graphClient ??= new GraphClient({
+      endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
+      scope: cloud.graphScope,
+      credential: getCredential(),
+      clock,
+      log,
+      userAgent: USER_AGENT,
+    }));
+
+  // A re-run after a crash during the source clean-up: the managed image is gone, but Windows 365 already holds
+  // its ready copy, so the rest of the rollout can still finish.
+  if (validation.sourceGone && image && config.register && !config.dryRun && onlySourceChecksFailed(checks)) {
+    const sourceId = image.id;
+    const registered = (await findDeviceImages(getGraph(), displayName, config.version)).find(
+      (d) =>
+        sameSource(d.sourceImageResourceId, sourceId) && (d.status === 'ready' || d.status === 'warning'),
+    );
+    if (registered) {
+      log.info(
+        `The managed image is gone, but device image ${registered.id} made from it is already ${registered.status}: continuing the rollout.`,
+      );
+      for (const c of checks) {
+        if (c.id.startsWith('image.') && c.status !== 'pass') {
+          Object.assign(c, {
+            status: 'skip',
+            detail: `Not needed: the image was deleted after Windows 365 accepted it as device image ${registered.id}.`,
+            fix: null,
+          });
+        }
+      }
+    }
+  }
+
   const failures = failed(checks).concat(checks.filter((c) => c.status === 'unverified'));
-  if (!validation.passed || !image || failures.length > 0) {
+  if (!image || failures.length > 0) {
     return finish(
       'invalid',
       `${failures.length} check(s) failed: ${failures.map((c) => c.id).join(', ')}. Nothing was uploaded.`,
@@ -197,14 +233,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     return finish('validated', 'Every check passed; register is false, so nothing was uploaded.');
   }
 
-  const graph = new GraphClient({
-    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
-    scope: cloud.graphScope,
-    credential: getCredential(),
-    clock,
-    log,
-    userAgent: USER_AGENT,
-  });
+  const graph = getGraph();
   const source = image;
   const target = { displayName, version: config.version, source };
   const stepDeps = {
@@ -294,6 +323,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         extra,
       );
   }
+}
+
+/** Only the checks that a deleted source image fails (it cannot be read, or is being deleted). */
+function onlySourceChecksFailed(checks: readonly CheckResult[]): boolean {
+  return failed(checks).every((c) => c.id === 'image.readable' || c.id === 'image.provisioning-state');
 }
 
 function logChecks(log: Log, checks: readonly CheckResult[]): void {

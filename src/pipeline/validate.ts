@@ -15,6 +15,8 @@ export interface Validation {
   imageId: ManagedImageId | undefined;
   image: ManagedImage | undefined;
   passed: boolean;
+  /** The image is gone or being deleted (ARM 404, or provisioningState Deleting). */
+  sourceGone: boolean;
 }
 
 interface ImageCheck {
@@ -183,6 +185,7 @@ export async function validateImage(input: ValidationInput): Promise<Validation>
 
   const imageId = parsed.ok ? parsed.value : undefined;
   let image: ManagedImage | undefined;
+  let sourceGone = false;
   const readable: CheckResult = {
     id: 'image.readable',
     requirement: 'R11',
@@ -198,6 +201,7 @@ export async function validateImage(input: ValidationInput): Promise<Validation>
       image = read.image;
       checks.push({ ...readable, status: 'pass', detail: `Read ${imageId.id}.` });
     } else {
+      sourceGone = read.status === 404;
       checks.push({ ...readable, status: 'fail', ...explainReadFailure(read, imageId) });
     }
   } else {
@@ -223,7 +227,8 @@ export async function validateImage(input: ValidationInput): Promise<Validation>
     const { status, detail } = check.evaluate(image);
     checks.push({ ...base, status, detail, fix: status === 'pass' ? null : check.fix });
   }
-  return { checks, imageId, image, passed: failed(checks).length === 0 && image !== undefined };
+  if (image?.provisioningState === 'Deleting') sourceGone = true;
+  return { checks, imageId, image, passed: failed(checks).length === 0 && image !== undefined, sourceGone };
 }
 
 function explainReadFailure(

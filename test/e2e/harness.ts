@@ -50,6 +50,8 @@ export interface RunOptions {
   withoutOidc?: boolean;
   /** Sends SIGINT (as the runner does on cancel) once stdout contains this text. */
   interruptWhenOutput?: string;
+  /** SIGKILLs the action (a crashed runner) as soon as this holds for the fake's state. */
+  killWhen?: (fake: FakeCloud) => boolean;
 }
 
 /** The inputs that point the action at the fake with OIDC. */
@@ -97,7 +99,13 @@ export async function runAction(
   for (const [name, value] of Object.entries(inputs))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   Object.assign(env, options.env);
-  const { code, stdout, stderr } = await spawnNode([DIST], env, options.interruptWhenOutput);
+  const { killWhen } = options;
+  const { code, stdout, stderr } = await spawnNode(
+    [DIST],
+    env,
+    options.interruptWhenOutput,
+    killWhen && (() => killWhen(fake)),
+  );
   const reportPath = join(dir, 'w365-image-report.json');
   const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
   let report: Report | undefined;
@@ -113,6 +121,7 @@ export function spawnNode(
   args: string[],
   env: Record<string, string | undefined>,
   interruptWhenOutput?: string,
+  killWhen?: () => boolean,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, {
@@ -130,8 +139,16 @@ export function spawnNode(
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const watcher = killWhen
+      ? setInterval(() => {
+          if (killWhen()) child.kill('SIGKILL');
+        }, 2)
+      : undefined;
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearInterval(watcher);
+      resolvePromise({ code, stdout, stderr });
+    });
   });
 }
 

@@ -185,4 +185,52 @@ describe('the monthly job: register, repoint, prune, clean up', () => {
       1,
     );
   });
+
+  describe('a run killed after a step, then re-run, finishes the job without duplicates or losses', () => {
+    const steps: Array<[string, (f: FakeCloud) => boolean]> = [
+      ['the create', (f) => f.counters.deviceImageCreates > 0],
+      ['a policy PATCH', (f) => f.counters.policyPatches > 0],
+      ['a device image delete', (f) => f.counters.deviceImageDeletes > 0],
+      ['the source delete started', (f) => f.counters.armDeletes > 0],
+    ];
+    it.each(steps)('killed after %s', async (_step, killWhen) => {
+      const { fake, source, old, other, inUse } = await tenant();
+      const sales2 = fake.addProvisioningPolicy({
+        displayName: 'Sales EMEA',
+        imageId: old[2]!.id,
+        imageDisplayName: 'Corp',
+        imageType: 'custom',
+      });
+      const inputs = {
+        'image-id': source.id,
+        'display-name': 'Corp',
+        version: '1.3.0',
+        'provisioning-policies': 'Sales\nSales EMEA',
+        'keep-images': '2',
+        'delete-source-image': 'true',
+        ...fakeInputs(fake),
+      };
+      const killed = await runAction(fake, inputs, { timeScale: SCALE, killWhen });
+      expect(killed.code).toBeNull();
+      const rerun = await runAction(fake, inputs, { timeScale: SCALE });
+      expect(rerun.code, rerun.stdout).toBe(0);
+
+      const state = fake.snapshot() as {
+        deviceImages: Array<{ id: string; displayName: string; version: string }>;
+        provisioningPolicies: Array<{ id: string; imageId: string }>;
+        managedImages: Array<{ id: string }>;
+      };
+      const made = state.deviceImages.filter((i) => i.displayName === 'Corp' && i.version === '1.3.0');
+      expect(made).toHaveLength(1);
+      expect(fake.counters.deviceImageCreates).toBe(1);
+      const policy = (id: string) => state.provisioningPolicies.find((p) => p.id === id)?.imageId;
+      expect(policy(sales2.id)).toBe(made[0]!.id);
+      expect(policy(inUse.id)).toBe(old[0]!.id);
+      // 1.2.0 lost its policies to 1.3.0, so keep 2 = 1.3.0 + 1.2.0; 1.1.0 pruned; 1.0.0 in use; Kiosk untouched.
+      expect(state.deviceImages.map((i) => i.id).sort()).toEqual(
+        [made[0]!.id, old[0]!.id, old[2]!.id, other.id].sort(),
+      );
+      expect(state.managedImages.map((i) => i.id)).not.toContain(source.id);
+    });
+  });
 });
