@@ -44794,10 +44794,21 @@ var HEADLINE = {
   timeout: "\u23F3 Upload still pending",
   error: "\u274C Error"
 };
+function cell(text) {
+  return (text ?? "").replaceAll("|", "\\|").replaceAll("\r", "").replaceAll("\n", "<br>");
+}
+function checksTable(checks) {
+  return [
+    "| Check | Requirement | Result | Detail | Fix |",
+    "| --- | --- | --- | --- | --- |",
+    ...checks.map(
+      (c3) => `| \`${c3.id}\` | ${cell(c3.requirement)} | ${ICON[c3.status]} | ${cell(c3.detail)} | ${cell(c3.fix)} |`
+    )
+  ];
+}
 function renderSummary(report) {
-  const cell2 = (text) => (text ?? "").replaceAll("|", "\\|").replaceAll("\n", "<br>");
   const lines2 = [];
-  lines2.push(`## w365-image: ${HEADLINE[report.outcome]}`, "", cell2(report.message), "");
+  lines2.push(`## w365-image: ${HEADLINE[report.outcome]}`, "", cell(report.message), "");
   if (report.image) {
     lines2.push(
       `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``
@@ -44805,7 +44816,7 @@ function renderSummary(report) {
   } else {
     lines2.push(`**Managed image:** \`${report.inputs.imageId}\``);
   }
-  lines2.push(`**Device image:** ${cell2(report.inputs.displayName)} \`${report.inputs.version}\``, "");
+  lines2.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, "");
   const b = report.build;
   if (b) {
     lines2.push(
@@ -44815,7 +44826,7 @@ function renderSummary(report) {
       "| --- | --- |",
       `| Mode | ${b.mode === "validate" ? "template checks only" : "Packer build"} |`
     );
-    if (b.packerVersion) lines2.push(`| Packer | ${cell2(b.packerVersion)} |`);
+    if (b.packerVersion) lines2.push(`| Packer | ${cell(b.packerVersion)} |`);
     if (b.imageId) lines2.push(`| Managed image | \`${b.imageId}\` |`);
     if (b.error) lines2.push(`| Failed | \`${b.error}\` |`);
     lines2.push("");
@@ -44830,16 +44841,7 @@ function renderSummary(report) {
         ""
       );
   }
-  lines2.push(
-    "### Checks",
-    "",
-    "| Check | Requirement | Result | Detail | Fix |",
-    "| --- | --- | --- | --- | --- |"
-  );
-  for (const c3 of report.checks) {
-    lines2.push(`| \`${c3.id}\` | ${c3.requirement} | ${ICON[c3.status]} | ${cell2(c3.detail)} | ${cell2(c3.fix)} |`);
-  }
-  lines2.push("");
+  lines2.push("### Checks", "", ...checksTable(report.checks), "");
   const r = report.registration;
   if (r) {
     lines2.push("### Registration", "", "| | |", "| --- | --- |");
@@ -44848,11 +44850,11 @@ function renderSummary(report) {
     if (r.errorCode) {
       lines2.push(
         `| Error code | \`${r.errorCode}\` |`,
-        `| Cause | ${cell2(r.cause)} |`,
-        `| Fix | ${cell2(r.fix)} |`
+        `| Cause | ${cell(r.cause)} |`,
+        `| Fix | ${cell(r.fix)} |`
       );
     }
-    if (r.osBuildNumber) lines2.push(`| OS | ${cell2(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    if (r.osBuildNumber) lines2.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
     lines2.push(`| Upload | ${r.created ? "started by this run" : "resumed from an earlier run"} |`);
     lines2.push(
       `| Waited | ${formatDuration(r.waitedSeconds * 1e3)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`
@@ -77094,7 +77096,13 @@ async function runPipeline(config, deps) {
   });
   if (validation.sourceGone && image && config.register && !config.dryRun && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
-    const registered = (await findDeviceImages(getGraph(), displayName, config.version)).find(
+    const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
+      (error2) => {
+        log2.debug(`Could not look for an earlier registration: ${error2.message}`);
+        return [];
+      }
+    );
+    const registered = earlier.find(
       (d) => sameSource(d.sourceImageResourceId, sourceId) && (d.status === "ready" || d.status === "warning")
     );
     if (registered) {
@@ -82949,32 +82957,12 @@ function pullRequestContext(env, payload, token) {
     target.runUrl = `${env.GITHUB_SERVER_URL}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`;
   return target;
 }
-var HEADLINE2 = {
-  ready: "\u2705 Registered: ready in Windows 365",
-  warning: "\u26A0\uFE0F Registered with a warning",
-  validated: "\u2705 Validated (not registered)",
-  "dry-run": "\u{1F4DD} Dry run: nothing was changed",
-  "template-valid": "\u2705 Packer template is valid (nothing built)",
-  cancelled: "\u23F9\uFE0F Cancelled",
-  invalid: "\u274C The image does not meet Windows 365 requirements",
-  failed: "\u274C Windows 365 rejected the image",
-  timeout: "\u23F3 Upload still pending",
-  error: "\u274C Error"
-};
-var STATUS = {
-  pass: "\u2705 pass",
-  fail: "\u274C fail",
-  warn: "\u26A0\uFE0F warn",
-  skip: "\u2796 skip",
-  unverified: "\u2754 cannot verify"
-};
-var cell = (text) => (text ?? "").replaceAll("|", "\\|").replaceAll("\r", "").replaceAll("\n", "<br>");
 var code = (text) => "`" + text.replaceAll("`", "'") + "`";
 function renderComment(report, options = {}) {
   const lines2 = [
     MARKER,
     markerKey(report),
-    `### w365-image: ${HEADLINE2[report.outcome]}`,
+    `### w365-image: ${HEADLINE[report.outcome]}`,
     "",
     cell(report.message),
     ""
@@ -82997,12 +82985,7 @@ function renderComment(report, options = {}) {
   if (report.checks.length > 0) {
     const order = ["fail", "unverified", "warn", "pass", "skip"];
     const checks = [...report.checks].sort((a2, b) => order.indexOf(a2.status) - order.indexOf(b.status));
-    lines2.push("| Check | Requirement | Result | Detail | Fix |", "| --- | --- | --- | --- | --- |");
-    for (const c3 of checks)
-      lines2.push(
-        `| ${code(c3.id)} | ${cell(c3.requirement)} | ${STATUS[c3.status]} | ${cell(c3.detail)} | ${cell(c3.fix)} |`
-      );
-    lines2.push("");
+    lines2.push(...checksTable(checks), "");
   }
   if (report.rollout && report.rollout.summary.length > 0) lines2.push(...report.rollout.summary, "");
   if (report.error) lines2.push("```", report.error.message.replaceAll("```", "'''"), "```", "");

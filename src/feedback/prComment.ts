@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
-import type { Outcome, Report } from '../pipeline/report.ts';
+import { cell, checksTable, HEADLINE, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
 
 /** First line of every report comment; the second line names the device image, so a matrix gets one comment each. */
@@ -86,28 +86,6 @@ export function pullRequestContext(
   return target;
 }
 
-const HEADLINE: Record<Outcome, string> = {
-  ready: '✅ Registered: ready in Windows 365',
-  warning: '⚠️ Registered with a warning',
-  validated: '✅ Validated (not registered)',
-  'dry-run': '📝 Dry run: nothing was changed',
-  'template-valid': '✅ Packer template is valid (nothing built)',
-  cancelled: '⏹️ Cancelled',
-  invalid: '❌ The image does not meet Windows 365 requirements',
-  failed: '❌ Windows 365 rejected the image',
-  timeout: '⏳ Upload still pending',
-  error: '❌ Error',
-};
-const STATUS: Record<CheckResult['status'], string> = {
-  pass: '✅ pass',
-  fail: '❌ fail',
-  warn: '⚠️ warn',
-  skip: '➖ skip',
-  unverified: '❔ cannot verify',
-};
-
-const cell = (text: string | null | undefined) =>
-  (text ?? '').replaceAll('|', '\\|').replaceAll('\r', '').replaceAll('\n', '<br>');
 const code = (text: string) => '`' + text.replaceAll('`', "'") + '`';
 
 /** The comment: marker, headline, image and versions, the checks table (the failures first). */
@@ -138,12 +116,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   if (report.checks.length > 0) {
     const order: CheckResult['status'][] = ['fail', 'unverified', 'warn', 'pass', 'skip'];
     const checks = [...report.checks].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status));
-    lines.push('| Check | Requirement | Result | Detail | Fix |', '| --- | --- | --- | --- | --- |');
-    for (const c of checks)
-      lines.push(
-        `| ${code(c.id)} | ${cell(c.requirement)} | ${STATUS[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`,
-      );
-    lines.push('');
+    lines.push(...checksTable(checks), '');
   }
   if (report.rollout && report.rollout.summary.length > 0) lines.push(...report.rollout.summary, '');
   if (report.error) lines.push('```', report.error.message.replaceAll('```', "'''"), '```', '');

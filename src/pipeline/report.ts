@@ -131,7 +131,7 @@ const ICON: Record<CheckResult['status'], string> = {
   skip: '➖ skip',
   unverified: '❔ cannot verify',
 };
-const HEADLINE: Record<Outcome, string> = {
+export const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',
   warning: '⚠️ Registered with a warning',
   validated: '✅ Validated (not registered)',
@@ -144,9 +144,25 @@ const HEADLINE: Record<Outcome, string> = {
   error: '❌ Error',
 };
 
+/** Text made safe for one markdown table cell. */
+export function cell(text: string | null | undefined): string {
+  return (text ?? '').replaceAll('|', '\\|').replaceAll('\r', '').replaceAll('\n', '<br>');
+}
+
+/** The checks table, one row a check. */
+export function checksTable(checks: readonly CheckResult[]): string[] {
+  return [
+    '| Check | Requirement | Result | Detail | Fix |',
+    '| --- | --- | --- | --- | --- |',
+    ...checks.map(
+      (c) =>
+        `| \`${c.id}\` | ${cell(c.requirement)} | ${ICON[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`,
+    ),
+  ];
+}
+
 /** Markdown for the job summary (and the CLI's closing print). */
 export function renderSummary(report: Report): string {
-  const cell = (text: string | null) => (text ?? '').replaceAll('|', '\\|').replaceAll('\n', '<br>');
   const lines: string[] = [];
   lines.push(`## w365-image: ${HEADLINE[report.outcome]}`, '', cell(report.message), '');
   if (report.image) {
@@ -181,16 +197,7 @@ export function renderSummary(report: Report): string {
         '',
       );
   }
-  lines.push(
-    '### Checks',
-    '',
-    '| Check | Requirement | Result | Detail | Fix |',
-    '| --- | --- | --- | --- | --- |',
-  );
-  for (const c of report.checks) {
-    lines.push(`| \`${c.id}\` | ${c.requirement} | ${ICON[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`);
-  }
-  lines.push('');
+  lines.push('### Checks', '', ...checksTable(report.checks), '');
   const r = report.registration;
   if (r) {
     lines.push('### Registration', '', '| | |', '| --- | --- |');

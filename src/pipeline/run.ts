@@ -202,7 +202,13 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   // its ready copy, so the rest of the rollout can still finish.
   if (validation.sourceGone && image && config.register && !config.dryRun && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
-    const registered = (await findDeviceImages(getGraph(), displayName, config.version)).find(
+    const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
+      (error: unknown) => {
+        log.debug(`Could not look for an earlier registration: ${(error as Error).message}`);
+        return [];
+      },
+    );
+    const registered = earlier.find(
       (d) =>
         sameSource(d.sourceImageResourceId, sourceId) && (d.status === 'ready' || d.status === 'warning'),
     );

@@ -158,7 +158,9 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       expect(check?.fix).toBeTruthy();
       expect(run.stdout).toContain(`::error::FAIL ${checkId}`);
       expect(run.stdout).toContain('Nothing was uploaded');
-      expect(graphRequests(f)).toHaveLength(0);
+      // A missing image may be one an earlier run registered and then deleted: only that lookup is allowed.
+      expect(graphRequests(f).filter((r) => r.method !== 'GET' || !r.query.$filter)).toHaveLength(0);
+      if (checkId !== 'image.readable') expect(graphRequests(f)).toHaveLength(0);
       expect(f.counters.deviceImageCreates).toBe(0);
     });
 
