@@ -1,13 +1,13 @@
-import { runSysprepCheckCommand } from './check/command.ts';
-import { runCli } from './cli.ts';
-import { runAction } from './main.ts';
-
 // The Actions runner starts `node dist/index.js` with no arguments and GITHUB_ACTIONS=true; anything else is the CLI.
+// Each entry is imported when chosen, so the sysprep-check hook does not load the Azure clients.
 const argv = process.argv.slice(2);
 if (argv[0] === 'sysprep-check') {
+  const { runSysprepCheckCommand } = await import('./check/command.ts');
   process.exitCode = await runSysprepCheckCommand(argv.slice(1));
 } else if (argv.length === 0 && process.env.GITHUB_ACTIONS === 'true') {
+  const { runAction } = await import('./main.ts');
   await runAction();
 } else {
+  const { runCli } = await import('./cli.ts');
   process.exitCode = await runCli(argv);
 }

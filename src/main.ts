@@ -1,12 +1,6 @@
 import * as core from '@actions/core';
 import { InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
-import {
-  annotationsFor,
-  emitAnnotations,
-  postPullRequestComment,
-  pullRequestContext,
-} from './feedback/prComment.ts';
 import { outputsOf, writeReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
@@ -43,6 +37,9 @@ export async function runAction(): Promise<void> {
     // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write();
     else core.info(summary);
+    // Pull-request feedback is loaded only now: it is the largest dependency and never needed before this point.
+    const { annotationsFor, emitAnnotations, postPullRequestComment, pullRequestContext } =
+      await import('./feedback/prComment.ts');
     emitAnnotations(annotationsFor(report));
     await postPullRequestComment(
       report,

@@ -1,21 +1,98 @@
 import { join } from 'node:path';
-import { runBuild, type BuildResult } from '../build/build.ts';
+import { BuildError, runBuild, type BuildResult } from '../build/build.ts';
+import { runSysprepCheck } from '../check/check.ts';
+import { FactsError, readFacts } from '../check/facts.ts';
 import type { Config } from '../config/inputs.ts';
 import { BUNDLE, BUNDLED_TEMPLATE } from '../paths.ts';
+import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { TOOL_VERSION } from '../version.ts';
+import type { CheckResult } from './checks.ts';
+import type { Outcome, Report } from './report.ts';
 
 export interface BuildStepDeps {
   log: Log;
+  clock: Clock;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal | undefined;
+}
+
+/** What the build hands on: the image to validate and the sysprep-check rows, or why the run stops here. */
+export type BuildStage = { build: NonNullable<Report['build']>; imageId: string } & (
+  | { done: false; checks: CheckResult[] }
+  | { done: true; outcome: Outcome; message: string; error: Report['error'] }
+);
+
+/**
+ * build (or template checks) -> sysprep-check of the facts the build downloaded. Loaded only when a build is
+ * asked for, so registering an existing image never loads Packer's runner.
+ */
+export async function buildStage(config: Config, deps: BuildStepDeps): Promise<BuildStage> {
+  const { log } = deps;
+  let result: BuildResult;
+  try {
+    result = await log.group(
+      config.build === 'validate' ? 'Check the Packer template' : 'Build the image with Packer',
+      () => buildImage(config, deps),
+    );
+  } catch (error) {
+    if (!(error instanceof BuildError)) throw error;
+    return {
+      done: true,
+      outcome: error.code === 'cancelled' ? 'cancelled' : 'error',
+      message: error.message,
+      error: { kind: `build:${error.code}`, message: [error.message, ...error.outputTail].join('\n') },
+      imageId: error.imageId ?? '',
+      build: section(config, { imageId: error.imageId, error: error.code, outputTail: error.outputTail }),
+    };
+  }
+  const build = section(config, result);
+  const imageId = result.imageId ?? '';
+  if (config.build === 'validate') {
+    const message = 'The Packer template passed init, fmt -check and validate; nothing was built.';
+    return { done: true, outcome: 'template-valid', message, error: null, imageId, build };
+  }
+  if (!result.factsPath) return { done: false, checks: [], imageId, build };
+  const factsPath = result.factsPath;
+  try {
+    // The facts describe the VM just before sysprep: the rules run in their pre-sysprep phase; that the image
+    // came out generalized is the ARM check's job.
+    const sysprep = await log.group('Sysprep-check the build VM', async () =>
+      runSysprepCheck(await readFacts(factsPath), {
+        phase: 'pre-sysprep',
+        teamsRequested: true,
+        now: new Date(deps.clock.now()),
+      }),
+    );
+    return { done: false, checks: sysprep.checks, imageId, build };
+  } catch (error) {
+    if (!(error instanceof FactsError)) throw error;
+    const failure = { kind: `facts:${error.code}`, message: error.message };
+    return { done: true, outcome: 'error', message: error.message, error: failure, imageId, build };
+  }
+}
+
+function section(
+  config: Config,
+  result: Partial<Pick<BuildResult, 'imageId' | 'factsPath' | 'packerVersion' | 'outputTail'>> & {
+    error?: string;
+  },
+): NonNullable<Report['build']> {
+  return {
+    mode: config.build,
+    imageId: result.imageId ?? null,
+    factsPath: result.factsPath ?? null,
+    packerVersion: result.packerVersion ?? null,
+    error: result.error ?? null,
+    outputTail: result.error ? (result.outputTail ?? []) : [],
+  };
 }
 
 /**
  * Runs the Packer template with the action's variables. The template calls back into this bundle's sysprep-check on
  * the runner (before sysprep), so a bad VM stops the build before capture.
  */
-export function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
+function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
   const workDir = deps.env.RUNNER_TEMP || process.cwd();
   const sysprepCheckCommand = `"${process.execPath}" "${BUNDLE}" sysprep-check --phase pre-sysprep --teams true`;
   return runBuild({

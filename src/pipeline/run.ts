@@ -1,6 +1,4 @@
 import type { TokenCredential } from '@azure/identity';
-import { BuildError, type BuildResult } from '../build/build.ts';
-import { FactsError } from '../check/facts.ts';
 import { CLOUDS } from '../config/clouds.ts';
 import type { Config } from '../config/inputs.ts';
 import { createCredential, explainAuthError } from '../azure/credential.ts';
@@ -11,13 +9,11 @@ import { findDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
-import { buildImage } from './build.ts';
 import { failed, type CheckResult } from './checks.ts';
 import { registerImage, RegistrationError } from './register.ts';
 import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './rollout.ts';
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
-import { checkBuildFacts } from './sysprepCheck.ts';
 import { validateImage } from './validate.ts';
 
 export interface PipelineDeps {
@@ -89,59 +85,14 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   if (config.build !== 'none') {
     const buildStarted = clock.now();
-    let result: BuildResult;
-    try {
-      result = await log.group(
-        config.build === 'validate' ? 'Check the Packer template' : 'Build the image with Packer',
-        () => buildImage(config, { log, env: deps.env, signal: deps.signal }),
-      );
-    } catch (error) {
-      if (!(error instanceof BuildError)) throw error;
-      timings.buildSeconds = seconds(buildStarted);
-      build = {
-        mode: config.build,
-        imageId: error.imageId ?? null,
-        factsPath: null,
-        packerVersion: null,
-        error: error.code,
-        outputTail: error.outputTail,
-      };
-      if (error.imageId) imageId = error.imageId;
-      return finish(error.code === 'cancelled' ? 'cancelled' : 'error', error.message, {
-        error: { kind: `build:${error.code}`, message: [error.message, ...error.outputTail].join('\n') },
-      });
-    }
+    const { buildStage } = await import('./build.ts');
+    const stage = await buildStage(config, { log, clock, env: deps.env, signal: deps.signal });
     timings.buildSeconds = seconds(buildStarted);
-    build = {
-      mode: config.build,
-      imageId: result.imageId ?? null,
-      factsPath: result.factsPath ?? null,
-      packerVersion: result.packerVersion ?? null,
-      error: null,
-      outputTail: [],
-    };
-    if (config.build === 'validate') {
-      return finish(
-        'template-valid',
-        'The Packer template passed init, fmt -check and validate; nothing was built.',
-      );
-    }
-    imageId = result.imageId ?? '';
-    if (result.factsPath) {
-      const factsPath = result.factsPath;
-      try {
-        const sysprep = await log.group('Sysprep-check the build VM', () =>
-          checkBuildFacts(factsPath, new Date(clock.now())),
-        );
-        checks.push(...sysprep.checks);
-        logChecks(log, sysprep.checks);
-      } catch (error) {
-        if (!(error instanceof FactsError)) throw error;
-        return finish('error', error.message, {
-          error: { kind: `facts:${error.code}`, message: error.message },
-        });
-      }
-    }
+    build = stage.build;
+    imageId = stage.imageId;
+    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
+    checks.push(...stage.checks);
+    logChecks(log, stage.checks);
   }
 
   let credential: TokenCredential | undefined;
