@@ -21591,6 +21591,13 @@ function parseInputs(read, context5) {
   );
   const deleteSourceImage = parseBoolean("delete-source-image", withDefault("delete-source-image"));
   const dryRun = parseBoolean("dry-run", withDefault("dry-run"));
+  if (dryRun && build === "build") {
+    throw new InputError(
+      "dry-run",
+      "cannot be combined with build: true (a dry run changes nothing, but a build creates an image in Azure).",
+      "Use build: validate to check the template, or give image-id to plan the rollout of an existing image."
+    );
+  }
   const policyRefs = lines(get45("provisioning-policies"));
   if ((policyRefs.length > 0 || deleteSourceImage) && !register2) {
     throw new InputError(
@@ -71859,6 +71866,12 @@ function policyPatchFor(image) {
 function pointsAt(policy, imageId) {
   return policy.imageType === "custom" && (policy.imageId ?? "").toLowerCase() === imageId.toLowerCase();
 }
+function newerImageInUse(policy, image, images) {
+  const current = images.find((i2) => i2.id === policy.imageId);
+  if (!current || current.displayName !== image.displayName) return void 0;
+  const [a2, b] = [parseImageVersion(current.version), parseImageVersion(image.version)];
+  return a2 && b && compareImageVersions(a2, b) > 0 ? current : void 0;
+}
 async function repointPolicies(policies, deviceImageId, deps, options = {}) {
   const { graph, log: log2 } = deps;
   const image = await findDeviceImageById(graph, deviceImageId);
@@ -71881,6 +71894,7 @@ async function repointPolicies(policies, deviceImageId, deps, options = {}) {
     imageType: "custom"
   };
   const results = [];
+  const images = await listDeviceImages(graph);
   for (const entry of policies) {
     const policy = "policy" in entry ? entry.policy : entry;
     const from = {
@@ -71892,6 +71906,14 @@ async function repointPolicies(policies, deviceImageId, deps, options = {}) {
     if (pointsAt(policy, image.id)) {
       log2.info(`Policy '${policy.displayName}' already uses device image ${image.id}; not changed.`);
       results.push({ ...base, action: "unchanged" });
+      continue;
+    }
+    const newer = newerImageInUse(policy, image, images);
+    if (newer) {
+      log2.warning(
+        `Policy '${policy.displayName}' already uses the newer '${newer.displayName}' ${newer.version} (${newer.id}); not moved back to ${image.version}.`
+      );
+      results.push({ ...base, action: "newer-kept" });
       continue;
     }
     if (options.dryRun) {
@@ -72226,7 +72248,7 @@ async function planRollout(input, deps) {
   const patch = resolved.map(({ policy }) => ({
     policyId: policy.id,
     policyName: policy.displayName,
-    action: existing && pointsAt(policy, existing.id) ? "unchanged" : "patch",
+    action: existing && pointsAt(policy, existing.id) ? "unchanged" : newerImageInUse(policy, input, images) ? "newer-kept" : "patch",
     from: {
       imageId: policy.imageId ?? null,
       imageDisplayName: policy.imageDisplayName ?? null,
@@ -72243,7 +72265,7 @@ async function planRollout(input, deps) {
     policies,
     willExist ? new Map(resolved.map((r) => [r.policy.id, target.id])) : void 0
   );
-  const pool = existing ? remaining : [...remaining, syntheticImage(input)];
+  const pool = existing ? remaining.map((i2) => i2.id === existing.id ? { ...i2, status: "ready" } : i2) : [...remaining, syntheticImage(input)];
   const prunePlan = planPrune({
     images: willExist ? pool : remaining,
     policies: afterRepoint,
@@ -72327,7 +72349,7 @@ function renderRolloutPlan(plan, options = {}) {
     const from = `${p.from.imageType ?? "?"} '${cell2(p.from.imageDisplayName)}' (\`${cell2(p.from.imageId)}\`)`;
     const to = `custom '${cell2(p.to.imageDisplayName)}' (${p.to.imageId ? `\`${p.to.imageId}\`` : "the new image"})`;
     lines2.push(
-      `| Policy | ${p.action === "patch" ? "repoint" : "unchanged"} | ${cell2(p.policyName)} (\`${p.policyId}\`) | ${p.action === "patch" ? `${from} \u2192 ${to}` : `already uses ${to}`} |`
+      `| Policy | ${p.action === "patch" ? "repoint" : p.action === "newer-kept" ? "unchanged (uses a newer version)" : "unchanged"} | ${cell2(p.policyName)} (\`${p.policyId}\`) | ${p.action === "patch" ? `${from} \u2192 ${to}` : p.action === "newer-kept" ? `keeps ${from}` : `already uses ${to}`} |`
     );
   }
   for (const c3 of plan.prune) lines2.push(`| Prune | delete | ${img(c3.image)} | ${cell2(c3.detail)} |`);
@@ -72517,7 +72539,8 @@ async function cleanUpSourceImage(input, deps) {
     );
   }
   const others = (await listDeviceImages(graph)).filter(
-    (i2) => i2.id !== device.id && sameSource(i2.sourceImageResourceId, imageId) && (i2.status === "pending" || i2.status === "failed" && explainErrorCode(i2.errorCode).transient)
+    (i2) => i2.id !== device.id && sameSource(i2.sourceImageResourceId, imageId) && // Anything not settled may still need the source: pending, retryable failures, and statuses Graph adds later.
+    !(i2.status === "ready" || i2.status === "warning" || i2.status === "failed" && !explainErrorCode(i2.errorCode).transient)
   );
   if (others.length > 0) {
     return kept(
@@ -72626,15 +72649,8 @@ async function finishRollout(config, target, first, deps) {
         registration.deviceImage,
         { retries: config.uploadRetries, timeoutMs: config.waitTimeoutMinutes * 6e4 },
         { graph: deps.graph, clock: deps.clock, log: deps.log },
-        (image, timeoutMs) => registerImage(
-          {
-            displayName: image.displayName,
-            version: image.version,
-            sourceImageResourceId: image.sourceImageResourceId,
-            timeoutMs
-          },
-          deps
-        )
+        // Wait on the retried image itself: a retry must never start a second upload.
+        (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps)
       )
     );
     deps.log.info(retry.detail);
@@ -82478,7 +82494,7 @@ async function runPipeline(config, deps) {
     log: log2,
     userAgent: USER_AGENT
   });
-  if (validation.sourceGone && image && config.register && !config.dryRun && onlySourceChecksFailed(checks)) {
+  if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
     const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
       (error2) => {

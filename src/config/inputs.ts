@@ -270,6 +270,13 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
   );
   const deleteSourceImage = parseBoolean('delete-source-image', withDefault('delete-source-image'));
   const dryRun = parseBoolean('dry-run', withDefault('dry-run'));
+  if (dryRun && build === 'build') {
+    throw new InputError(
+      'dry-run',
+      'cannot be combined with build: true (a dry run changes nothing, but a build creates an image in Azure).',
+      'Use build: validate to check the template, or give image-id to plan the rollout of an existing image.',
+    );
+  }
   const policyRefs = lines(get('provisioning-policies'));
   if ((policyRefs.length > 0 || deleteSourceImage) && !register) {
     throw new InputError(

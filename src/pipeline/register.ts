@@ -156,7 +156,8 @@ export function pollDelayMs(elapsedMs: number): number {
   return 55_000;
 }
 
-async function waitForVerdict(
+/** Waits for Windows 365's verdict on one known device image; never creates one. */
+export async function waitForVerdict(
   first: DeviceImage,
   created: boolean,
   timeoutMs: number,

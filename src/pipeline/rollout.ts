@@ -9,7 +9,7 @@ import { retryFailedUpload, type RetryResult } from '../rollout/retry.ts';
 import { completeRollout, type RolloutResult } from '../rollout/rollout.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
-import { registerImage, RegistrationError, type Registration } from './register.ts';
+import { RegistrationError, waitForVerdict, type Registration } from './register.ts';
 import type { Report } from './report.ts';
 
 export interface RolloutStepDeps {
@@ -74,16 +74,8 @@ export async function finishRollout(
         registration.deviceImage,
         { retries: config.uploadRetries, timeoutMs: config.waitTimeoutMinutes * 60_000 },
         { graph: deps.graph, clock: deps.clock, log: deps.log },
-        (image, timeoutMs) =>
-          registerImage(
-            {
-              displayName: image.displayName,
-              version: image.version,
-              sourceImageResourceId: image.sourceImageResourceId,
-              timeoutMs,
-            },
-            deps,
-          ),
+        // Wait on the retried image itself: a retry must never start a second upload.
+        (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps),
       ),
     );
     deps.log.info(retry.detail);

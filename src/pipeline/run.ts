@@ -151,7 +151,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   // A re-run after a crash during the source clean-up: the managed image is gone, but Windows 365 already holds
   // its ready copy, so the rest of the rollout can still finish.
-  if (validation.sourceGone && image && config.register && !config.dryRun && onlySourceChecksFailed(checks)) {
+  if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
     const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
       (error: unknown) => {

@@ -5,7 +5,14 @@ import { listDeviceImages, sameSource, TENANT_IMAGE_LIMIT, type DeviceImage } fr
 import { explainErrorCode } from '../graph/errorCodes.ts';
 import { listProvisioningPolicies, policyUsesImage } from '../graph/provisioningPolicies.ts';
 import type { Log } from '../util/log.ts';
-import { pointsAt, policyPatchFor, REPROVISION_NOTE, resolvePolicies, type PolicyImage } from './policies.ts';
+import {
+  newerImageInUse,
+  pointsAt,
+  policyPatchFor,
+  REPROVISION_NOTE,
+  resolvePolicies,
+  type PolicyImage,
+} from './policies.ts';
 import {
   planPrune,
   withRepoints,
@@ -52,7 +59,7 @@ export interface PlannedImage {
 export interface PlannedPatch {
   policyId: string;
   policyName: string;
-  action: 'patch' | 'unchanged';
+  action: 'patch' | 'unchanged' | 'newer-kept';
   from: PolicyImage;
   /** imageId is undefined while the image does not exist. */
   to: { imageId: string | undefined; imageDisplayName: string; imageType: 'custom' };
@@ -142,7 +149,12 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
   const patch: PlannedPatch[] = resolved.map(({ policy }) => ({
     policyId: policy.id,
     policyName: policy.displayName,
-    action: existing && pointsAt(policy, existing.id) ? 'unchanged' : 'patch',
+    action:
+      existing && pointsAt(policy, existing.id)
+        ? 'unchanged'
+        : newerImageInUse(policy, input, images)
+          ? 'newer-kept'
+          : 'patch',
     from: {
       imageId: policy.imageId ?? null,
       imageDisplayName: policy.imageDisplayName ?? null,
@@ -161,7 +173,10 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
     policies,
     willExist ? new Map(resolved.map((r) => [r.policy.id, target.id])) : undefined,
   );
-  const pool: DeviceImage[] = existing ? remaining : [...remaining, syntheticImage(input)];
+  // The image this run ends with counts as ready, as in a real run where pruning happens after it is ready.
+  const pool: DeviceImage[] = existing
+    ? remaining.map((i) => (i.id === existing.id ? { ...i, status: 'ready' } : i))
+    : [...remaining, syntheticImage(input)];
   const prunePlan = planPrune({
     images: willExist ? pool : remaining,
     policies: afterRepoint,
@@ -261,7 +276,7 @@ export function renderRolloutPlan(plan: RolloutPlan, options: { title?: string }
     const from = `${p.from.imageType ?? '?'} '${cell(p.from.imageDisplayName)}' (\`${cell(p.from.imageId)}\`)`;
     const to = `custom '${cell(p.to.imageDisplayName)}' (${p.to.imageId ? `\`${p.to.imageId}\`` : 'the new image'})`;
     lines.push(
-      `| Policy | ${p.action === 'patch' ? 'repoint' : 'unchanged'} | ${cell(p.policyName)} (\`${p.policyId}\`) | ${p.action === 'patch' ? `${from} → ${to}` : `already uses ${to}`} |`,
+      `| Policy | ${p.action === 'patch' ? 'repoint' : p.action === 'newer-kept' ? 'unchanged (uses a newer version)' : 'unchanged'} | ${cell(p.policyName)} (\`${p.policyId}\`) | ${p.action === 'patch' ? `${from} → ${to}` : p.action === 'newer-kept' ? `keeps ${from}` : `already uses ${to}`} |`,
     );
   }
   for (const c of plan.prune) lines.push(`| Prune | delete | ${img(c.image)} | ${cell(c.detail)} |`);

@@ -1,4 +1,10 @@
-import { findDeviceImageById, type DeviceImage } from '../graph/deviceImages.ts';
+import {
+  compareImageVersions,
+  findDeviceImageById,
+  listDeviceImages,
+  parseImageVersion,
+  type DeviceImage,
+} from '../graph/deviceImages.ts';
 import type { GraphClient } from '../graph/client.ts';
 import {
   listProvisioningPolicies,
@@ -116,7 +122,9 @@ export type RepointAction =
   /** The policy already pointed at the image (an earlier run, or an admin): nothing sent. */
   | 'unchanged'
   /** Dry run: the PATCH that would be sent. */
-  | 'would-patch';
+  | 'would-patch'
+  /** The policy uses a newer version of the same display name: never moved back to an older one. */
+  | 'newer-kept';
 
 export interface PolicyRepoint {
   policyId: string;
@@ -156,6 +164,21 @@ export function pointsAt(policy: ProvisioningPolicy, imageId: string): boolean {
  * first and refuses unless it is ready (or warning). A PATCH failure stops the step and says which policies were
  * already changed; a re-run skips those.
  */
+/**
+ * The newer version of the same display name a policy already uses, if any: a slow or re-run job must not move
+ * a policy back to an older image.
+ */
+export function newerImageInUse(
+  policy: ProvisioningPolicy,
+  image: Pick<DeviceImage, 'displayName' | 'version'>,
+  images: readonly DeviceImage[],
+): DeviceImage | undefined {
+  const current = images.find((i) => i.id === policy.imageId);
+  if (!current || current.displayName !== image.displayName) return undefined;
+  const [a, b] = [parseImageVersion(current.version), parseImageVersion(image.version)];
+  return a && b && compareImageVersions(a, b) > 0 ? current : undefined;
+}
+
 export async function repointPolicies(
   policies: ReadonlyArray<ProvisioningPolicy | ResolvedPolicy>,
   deviceImageId: string,
@@ -183,6 +206,7 @@ export async function repointPolicies(
     imageType: 'custom',
   };
   const results: PolicyRepoint[] = [];
+  const images = await listDeviceImages(graph);
   for (const entry of policies) {
     const policy = 'policy' in entry ? entry.policy : entry;
     const from: PolicyImage = {
@@ -194,6 +218,14 @@ export async function repointPolicies(
     if (pointsAt(policy, image.id)) {
       log.info(`Policy '${policy.displayName}' already uses device image ${image.id}; not changed.`);
       results.push({ ...base, action: 'unchanged' });
+      continue;
+    }
+    const newer = newerImageInUse(policy, image, images);
+    if (newer) {
+      log.warning(
+        `Policy '${policy.displayName}' already uses the newer '${newer.displayName}' ${newer.version} (${newer.id}); not moved back to ${image.version}.`,
+      );
+      results.push({ ...base, action: 'newer-kept' });
       continue;
     }
     if (options.dryRun) {

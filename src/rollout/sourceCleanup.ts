@@ -78,7 +78,12 @@ export async function cleanUpSourceImage(
     (i) =>
       i.id !== device.id &&
       sameSource(i.sourceImageResourceId, imageId) &&
-      (i.status === 'pending' || (i.status === 'failed' && explainErrorCode(i.errorCode).transient)),
+      // Anything not settled may still need the source: pending, retryable failures, and statuses Graph adds later.
+      !(
+        i.status === 'ready' ||
+        i.status === 'warning' ||
+        (i.status === 'failed' && !explainErrorCode(i.errorCode).transient)
+      ),
   );
   if (others.length > 0) {
     return kept(

@@ -186,6 +186,39 @@ describe('the monthly job: register, repoint, prune, clean up', () => {
     );
   });
 
+  it('never moves a policy back to an older version of the same image', async () => {
+    const { fake, source, sales } = await tenant();
+    const newer = fake.addDeviceImage({ displayName: 'Corp', version: '2.0.0', status: 'ready' });
+    // Someone (or a faster run) already moved Sales to 2.0.0; this slow run registers 1.3.0.
+    fake.addProvisioningPolicy({
+      displayName: 'Sales 2',
+      imageId: newer.id,
+      imageDisplayName: 'Corp',
+      imageType: 'custom',
+    });
+    const run = await runAction(
+      fake,
+      {
+        'image-id': source.id,
+        'display-name': 'Corp',
+        version: '1.3.0',
+        'provisioning-policies': 'Sales\nSales 2',
+        ...fakeInputs(fake),
+      },
+      { timeScale: SCALE },
+    );
+    expect(run.code, run.stdout).toBe(0);
+    const state = fake.snapshot() as {
+      provisioningPolicies: Array<{ displayName: string; imageId: string }>;
+    };
+    const policies = Object.fromEntries(state.provisioningPolicies.map((p) => [p.displayName, p.imageId]));
+    expect(policies['Sales 2']).toBe(newer.id);
+    expect(policies.Sales).toBe(run.outputs['device-image-id']);
+    expect(sales.imageId).not.toBe(policies.Sales);
+    expect(run.stdout).toContain("already uses the newer 'Corp' 2.0.0");
+    expect(JSON.parse(run.outputs['updated-policies'] ?? '[]')).toEqual([sales.id]);
+  });
+
   describe('a run killed after a step, then re-run, finishes the job without duplicates or losses', () => {
     const steps: Array<[string, (f: FakeCloud) => boolean]> = [
       ['the create', (f) => f.counters.deviceImageCreates > 0],

@@ -102,4 +102,20 @@ describe('cleanUpSourceImage', () => {
     expect(managedIds()).toEqual([]);
     expect(env.fake.counters.armDeletes).toBe(1);
   });
+
+  it('keeps the source while another device image from it has a status it does not know', async () => {
+    const { source, device } = await seed('ready');
+    env.fake.addDeviceImage({
+      displayName: 'Corp',
+      version: '1.0.1',
+      sourceImageResourceId: source.id,
+      status: 'unknownFutureValue' as never,
+    });
+    const result = await cleanUpSourceImage(
+      { deviceImageId: device.id, source: imageId(source.id), pollIntervalMs: 10 },
+      deps(),
+    );
+    expect(result).toMatchObject({ action: 'kept', reason: 'needed-by-other-upload' });
+    expect(managedIds()).toEqual([source.id]);
+  });
 });

@@ -79,6 +79,17 @@ describe('parseInputs', () => {
     [{ ...oidc, 'arm-endpoint': 'not a url' }, 'arm-endpoint'],
     [{ ...oidc, 'subscription-id': 'abc' }, 'subscription-id'],
     [{ ...oidc, 'display-name': 'bad\u0007name' }, 'display-name'],
+    [
+      {
+        ...oidc,
+        'image-id': '',
+        'subscription-id': '11111111-2222-3333-4444-555555555555',
+        'dry-run': 'true',
+      },
+      'dry-run',
+    ],
+    [{ ...oidc, register: 'false', 'provisioning-policies': 'Sales' }, 'provisioning-policies'],
+    [{ ...oidc, 'keep-images': '-1' }, 'keep-images'],
   ])('rejects %j in %s', (values, input) => {
     expect(inputError(values).input).toBe(input);
   });

@@ -112,8 +112,9 @@ describe('monthly-rebuild.yml', () => {
     expect(include.map((m) => m.sku)).toEqual(['win11-25h2-ent-cpc', 'win11-25h2-ent-cpc-m365']);
     expect(new Set(include.map((m) => m['display-name'])).size).toBe(2);
     const action = image?.steps?.find((s) => s.uses === './');
+    // A dry run only checks the template: it must never build (that creates an image in Azure).
+    expect(action?.with?.build).toBe("${{ inputs.dry-run == true && 'validate' || 'true' }}");
     expect(action?.with).toMatchObject({
-      build: 'true',
       'display-name': '${{ matrix.display-name }}',
       'keep-images': '3',
       'delete-source-image': 'true',
