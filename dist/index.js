@@ -81976,8 +81976,18 @@ async function runPacker(args, options) {
     all: true,
     buffer: false,
     reject: false,
-    forceKillAfterDelay: false
+    forceKillAfterDelay: false,
+    // Packer re-executes itself under a wrapper that ignores SIGINT, and its plugins are further processes: signals
+    // go to the whole process group, as a terminal's Ctrl-C does.
+    detached: true
   });
+  const signalGroup = (signal) => {
+    try {
+      if (subprocess.pid !== void 0) process.kill(-subprocess.pid, signal);
+    } catch {
+      subprocess.kill(signal);
+    }
+  };
   let interrupted = null;
   let killed = false;
   let killTimer;
@@ -81987,13 +81997,13 @@ async function runPacker(args, options) {
     log2.warning(
       why === "timeout" ? `Packer ran longer than ${Math.round((options.timeoutMs ?? 0) / 1e3)} s: interrupting it so it deletes its Azure resources.` : "Job cancelled: interrupting Packer so it deletes its Azure resources."
     );
-    subprocess.kill("SIGINT");
+    signalGroup("SIGINT");
     killTimer = setTimeout(() => {
       killed = true;
       log2.error(
         `Packer did not exit ${Math.round(options.killGraceMs / 1e3)} s after SIGINT: killing it. Check Azure for leftover resources.`
       );
-      subprocess.kill("SIGKILL");
+      signalGroup("SIGKILL");
     }, options.killGraceMs);
   };
   const timeoutTimer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => interrupt("timeout"), Math.max(0, options.timeoutMs));

@@ -82,7 +82,17 @@ export async function runPacker(args: readonly string[], options: PackerRunOptio
     buffer: false,
     reject: false,
     forceKillAfterDelay: false,
+    // Packer re-executes itself under a wrapper that ignores SIGINT, and its plugins are further processes: signals
+    // go to the whole process group, as a terminal's Ctrl-C does.
+    detached: true,
   });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (subprocess.pid !== undefined) process.kill(-subprocess.pid, signal);
+    } catch {
+      subprocess.kill(signal);
+    }
+  };
   let interrupted: PackerRun['interrupted'] = null;
   let killed = false;
   let killTimer: NodeJS.Timeout | undefined;
@@ -94,13 +104,13 @@ export async function runPacker(args: readonly string[], options: PackerRunOptio
         ? `Packer ran longer than ${Math.round((options.timeoutMs ?? 0) / 1000)} s: interrupting it so it deletes its Azure resources.`
         : 'Job cancelled: interrupting Packer so it deletes its Azure resources.',
     );
-    subprocess.kill('SIGINT');
+    signalGroup('SIGINT');
     killTimer = setTimeout(() => {
       killed = true;
       log.error(
         `Packer did not exit ${Math.round(options.killGraceMs / 1000)} s after SIGINT: killing it. Check Azure for leftover resources.`,
       );
-      subprocess.kill('SIGKILL');
+      signalGroup('SIGKILL');
     }, options.killGraceMs);
   };
   const timeoutTimer =

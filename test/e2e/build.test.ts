@@ -120,19 +120,26 @@ describe('build -> check -> validate -> register', () => {
     expect(run.summary).toContain('msiexec.exe exited with 1603');
   });
 
-  it('a cancelled job interrupts Packer, which cleans up, and the action reports it', async () => {
-    const { fake, env, inputs, marker } = await setup('clean-win11-25h2.json', 'hang');
-    const run = await runAction(fake, inputs, {
-      env,
-      interruptWhenOutput: 'Waiting for WinRM to become available',
-    });
-    expect(run.code).not.toBe(0);
-    expect(run.outputs.status).toBe('cancelled');
-    expect(await readFile(marker, 'utf8')).toContain('SIGINT');
-    expect(run.stdout).toContain('Deleting resource group');
-    expect(run.report?.outcome).toBe('cancelled');
-    expect(fake.counters.deviceImageCreates).toBe(0);
-  });
+  it.each([
+    ['hang', 'a single process'],
+    ['hang-wrapped', 'a wrapper that ignores SIGINT, as the real binary is'],
+  ])(
+    'a cancelled job interrupts Packer (%s: %s), which cleans up, and the action reports it',
+    async (mode) => {
+      const { fake, env, inputs, marker } = await setup('clean-win11-25h2.json', mode);
+      const run = await runAction(fake, inputs, {
+        env,
+        interruptWhenOutput: 'Waiting for WinRM to become available',
+      });
+      expect(run.code).not.toBe(0);
+      expect(run.outputs.status).toBe('cancelled');
+      // The Packer process that does the work got the interrupt (not only the wrapper).
+      expect((await readFile(marker, 'utf8')).split('\n')).toContain('SIGINT');
+      expect(run.stdout).toContain('Deleting resource group');
+      expect(run.report?.outcome).toBe('cancelled');
+      expect(fake.counters.deviceImageCreates).toBe(0);
+    },
+  );
 
   it('explains a missing packer binary', async () => {
     const { fake, env, inputs } = await setup('clean-win11-25h2.json');
