@@ -82075,7 +82075,8 @@ function parsePackerVars(text) {
 function actionVariables(input, env, options) {
   const plain = /* @__PURE__ */ new Map();
   const sensitive = /* @__PURE__ */ new Map();
-  plain.set("subscription_id", input.subscriptionId);
+  if (input.subscriptionId) plain.set("subscription_id", input.subscriptionId);
+  if (input.cloudEnvironmentName) plain.set("cloud_environment_name", input.cloudEnvironmentName);
   if (input.tenantId) plain.set("tenant_id", input.tenantId);
   if (input.clientId) plain.set("client_id", input.clientId);
   if (input.auth === "azure-cli") plain.set("use_azure_cli_auth", "true");
@@ -82129,7 +82130,7 @@ var init_variables = __esm({
 });
 
 // src/build/build.ts
-import { mkdir as mkdir3 } from "node:fs/promises";
+import { mkdir as mkdir3, readFile as readFile3 } from "node:fs/promises";
 import { resolve } from "node:path";
 async function runBuild(options) {
   const started = Date.now();
@@ -82170,8 +82171,14 @@ async function runBuild(options) {
   if (!packer) {
     throw new BuildError("packer-missing", `Packer is not on PATH. ${SETUP_PACKER_HINT}`);
   }
-  const packerEnv = { ...env, ...sensitiveEnv(owned.sensitive), CHECKPOINT_DISABLE: "1" };
+  const packerEnv = {
+    ...packerEnvironment(env),
+    ...sensitiveEnv(owned.sensitive),
+    CHECKPOINT_DISABLE: "1"
+  };
   const variableArgs = [
+    // Template checks need values for the variables a real build must be given; the user's own values win.
+    ...options.mode === "validate" ? varArgs(await validationPlaceholders(options.varFiles ?? [], userVars)) : [],
     ...(options.varFiles ?? []).map((file) => `-var-file=${file}`),
     ...varArgs(userVars),
     ...varArgs(owned.plain)
@@ -82203,14 +82210,14 @@ async function runBuild(options) {
     if (result.interrupted === "timeout") {
       throw new BuildError(
         "timeout",
-        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 6e4)} minute(s); Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and cleaned up"}.${lastWords(result.tail)}`,
+        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 6e4)} minute(s); Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and started deleting its temporary resource group (pkr-Resource-Group-*)"}.${lastWords(result.tail)}`,
         { outputTail, steps }
       );
     }
     if (result.interrupted === "cancelled") {
       throw new BuildError(
         "cancelled",
-        `The job was cancelled during packer ${subcommand}; Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and cleaned up"}.${lastWords(result.tail)}`,
+        `The job was cancelled during packer ${subcommand}; Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and started deleting its temporary resource group (pkr-Resource-Group-*)"}.${lastWords(result.tail)}`,
         { outputTail, steps }
       );
     }
@@ -82263,6 +82270,28 @@ function lastWords(tail) {
   return shown.length > 0 ? `
 ${shown.join("\n")}` : "";
 }
+async function validationPlaceholders(varFiles, userVars) {
+  const given = new Set(userVars.keys());
+  for (const file of varFiles) {
+    const text = await readFile3(file, "utf8").catch(() => "");
+    for (const match of text.matchAll(/^\s*([A-Za-z_][\w-]*)\s*=/gm)) given.add(match[1]);
+  }
+  const placeholders = /* @__PURE__ */ new Map([
+    ["managed_image_name", "w365-template-check"],
+    ["managed_image_resource_group_name", "w365-template-check"]
+  ]);
+  if (!given.has("location") && !given.has("build_resource_group_name"))
+    placeholders.set("location", "westeurope");
+  for (const name3 of given) placeholders.delete(name3);
+  return placeholders;
+}
+function packerEnvironment(env) {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name3]) => !name3.startsWith("INPUT_") && !["ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_TOKEN"].includes(name3)
+    )
+  );
+}
 var BuildError, DEFAULT_KILL_GRACE_MS, DEFAULT_TAIL_LINES;
 var init_build = __esm({
   "src/build/build.ts"() {
@@ -82311,6 +82340,17 @@ __export(build_exports, {
 import { join as join2 } from "node:path";
 async function buildStage(config, deps) {
   const { log: log2 } = deps;
+  if (process.platform === "win32" && config.build === "build") {
+    const message = "Building needs a Linux runner (runs-on: ubuntu-latest): the template runs its sysprep-check hook through sh.";
+    return {
+      done: true,
+      outcome: "error",
+      message,
+      error: { kind: "build:windows-runner", message },
+      imageId: "",
+      build: section2(config, { error: "windows-runner" })
+    };
+  }
   let result;
   try {
     result = await log2.group(
@@ -82330,6 +82370,18 @@ async function buildStage(config, deps) {
   }
   const build = section2(config, result);
   const imageId = result.imageId ?? "";
+  const imageSubscription = /^\/subscriptions\/([^/]+)\//i.exec(imageId)?.[1];
+  if (imageSubscription && config.subscriptionId && imageSubscription.toLowerCase() !== config.subscriptionId.toLowerCase()) {
+    const message = `Packer built the image in subscription ${imageSubscription}, not in subscription-id ${config.subscriptionId}. With auth: azure-cli, select the subscription first (az account set --subscription ${config.subscriptionId}). Nothing was uploaded.`;
+    return {
+      done: true,
+      outcome: "error",
+      message,
+      error: { kind: "build:subscription-mismatch", message },
+      imageId,
+      build
+    };
+  }
   if (config.build === "validate") {
     const message = "The Packer template passed init, fmt -check and validate; nothing was built.";
     return { done: true, outcome: "template-valid", message, error: null, imageId, build };
@@ -82370,8 +82422,12 @@ function buildImage(config, deps) {
     templateDir: config.template ?? BUNDLED_TEMPLATE,
     varFiles: config.varFiles,
     packerVars: config.packerVars,
-    action: {
+    action: config.build === "validate" ? (
+      // Template checks reach no Azure: the CLI auth flag satisfies the plugin's checks and is never used.
+      { subscriptionId: "", auth: "azure-cli", templateVersion: TOOL_VERSION, sysprepCheckCommand }
+    ) : {
       subscriptionId: config.subscriptionId ?? "",
+      cloudEnvironmentName: config.cloud === "usgov" ? "USGovernment" : "Public",
       tenantId: config.tenantId,
       clientId: config.clientId,
       auth: config.auth,

@@ -3,13 +3,14 @@
 
 source "azure-arm" "cloudpc" {
   # Authentication: GitHub OIDC, Azure CLI or client secret, all through variables.
-  subscription_id    = var.subscription_id
-  tenant_id          = var.tenant_id
-  client_id          = var.client_id
-  client_secret      = var.client_secret
-  oidc_request_url   = var.oidc_request_url
-  oidc_request_token = var.oidc_request_token
-  use_azure_cli_auth = var.use_azure_cli_auth
+  cloud_environment_name = var.cloud_environment_name
+  subscription_id        = var.subscription_id
+  tenant_id              = var.tenant_id
+  client_id              = var.client_id
+  client_secret          = var.client_secret
+  oidc_request_url       = var.oidc_request_url
+  oidc_request_token     = var.oidc_request_token
+  use_azure_cli_auth     = var.use_azure_cli_auth
 
   # Base image (free Marketplace image: no plan_info).
   image_publisher = local.base_image_publisher
@@ -22,6 +23,8 @@ source "azure-arm" "cloudpc" {
   location                  = var.location
   build_resource_group_name = var.build_resource_group_name
   vm_size                   = var.vm_size
+  # Do not wait minutes for the temporary group's deletion: a cancelled job has only seconds before it is killed.
+  async_resourcegroup_delete = true
 
   # Optional private networking: with a virtual network the VM gets no public IP.
   virtual_network_name                   = var.virtual_network_name

@@ -42,6 +42,17 @@ variable "oidc_request_token" {
   description = "GitHub OIDC: the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN (needs 'permissions: id-token: write')."
 }
 
+variable "cloud_environment_name" {
+  type        = string
+  default     = "Public"
+  description = "Azure cloud: Public or USGovernment (the action passes the one azure-environment names)."
+
+  validation {
+    condition     = contains(["Public", "USGovernment"], var.cloud_environment_name)
+    error_message = "The cloud_environment_name must be Public or USGovernment (Windows 365 is not offered in other clouds)."
+  }
+}
+
 variable "use_azure_cli_auth" {
   type        = bool
   default     = false

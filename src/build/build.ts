@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Log } from '../util/log.ts';
 import { findFacts, ManifestError, readManifest } from './manifest.ts';
@@ -151,8 +151,16 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   if (!packer) {
     throw new BuildError('packer-missing', `Packer is not on PATH. ${SETUP_PACKER_HINT}`);
   }
-  const packerEnv: NodeJS.ProcessEnv = { ...env, ...sensitiveEnv(owned.sensitive), CHECKPOINT_DISABLE: '1' };
+  const packerEnv: NodeJS.ProcessEnv = {
+    ...packerEnvironment(env),
+    ...sensitiveEnv(owned.sensitive),
+    CHECKPOINT_DISABLE: '1',
+  };
   const variableArgs = [
+    // Template checks need values for the variables a real build must be given; the user's own values win.
+    ...(options.mode === 'validate'
+      ? varArgs(await validationPlaceholders(options.varFiles ?? [], userVars))
+      : []),
     ...(options.varFiles ?? []).map((file) => `-var-file=${file}`),
     ...varArgs(userVars),
     ...varArgs(owned.plain),
@@ -185,14 +193,14 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     if (result.interrupted === 'timeout') {
       throw new BuildError(
         'timeout',
-        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 60_000)} minute(s); Packer was interrupted${result.killed ? ' and then killed: check Azure for leftover resources' : ' and cleaned up'}.${lastWords(result.tail)}`,
+        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 60_000)} minute(s); Packer was interrupted${result.killed ? ' and then killed: check Azure for leftover resources' : ' and started deleting its temporary resource group (pkr-Resource-Group-*)'}.${lastWords(result.tail)}`,
         { outputTail, steps },
       );
     }
     if (result.interrupted === 'cancelled') {
       throw new BuildError(
         'cancelled',
-        `The job was cancelled during packer ${subcommand}; Packer was interrupted${result.killed ? ' and then killed: check Azure for leftover resources' : ' and cleaned up'}.${lastWords(result.tail)}`,
+        `The job was cancelled during packer ${subcommand}; Packer was interrupted${result.killed ? ' and then killed: check Azure for leftover resources' : ' and started deleting its temporary resource group (pkr-Resource-Group-*)'}.${lastWords(result.tail)}`,
         { outputTail, steps },
       );
     }
@@ -249,4 +257,38 @@ function lastWords(tail: readonly string[]): string {
   const diagnostic = tail.findIndex((l) => /^Error: /.test(l));
   const shown = diagnostic !== -1 ? tail.slice(diagnostic, diagnostic + 20) : tail.slice(-10);
   return shown.length > 0 ? `\n${shown.join('\n')}` : '';
+}
+
+/**
+ * Placeholders for `packer validate` without a var file (a fork's pull request): the template requires an image
+ * name and group and one of location / build_resource_group_name, and checks nothing against Azure.
+ */
+async function validationPlaceholders(
+  varFiles: readonly string[],
+  userVars: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
+  const given = new Set(userVars.keys());
+  for (const file of varFiles) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const match of text.matchAll(/^\s*([A-Za-z_][\w-]*)\s*=/gm)) given.add(match[1] as string);
+  }
+  const placeholders = new Map<string, string>([
+    ['managed_image_name', 'w365-template-check'],
+    ['managed_image_resource_group_name', 'w365-template-check'],
+  ]);
+  if (!given.has('location') && !given.has('build_resource_group_name'))
+    placeholders.set('location', 'westeurope');
+  for (const name of given) placeholders.delete(name);
+  return placeholders;
+}
+
+/** What Packer and the template's hook see: the runner's environment without the action's inputs and tokens. */
+function packerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name]) =>
+        !name.startsWith('INPUT_') &&
+        !['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'GITHUB_TOKEN'].includes(name),
+    ),
+  );
 }

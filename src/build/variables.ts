@@ -36,7 +36,10 @@ export function parsePackerVars(text: string): Map<string, string> {
 }
 
 export interface ActionVariableInput {
+  /** Empty: whatever the Azure CLI or the var files say (template checks only). */
   subscriptionId: string;
+  /** The template's cloud_environment_name: Public or USGovernment. */
+  cloudEnvironmentName?: string;
   tenantId?: string;
   clientId?: string;
   /** oidc: GitHub OIDC through the runner's token endpoint; azure-cli: the signed-in Azure CLI; none: whatever the var files say. */
@@ -73,7 +76,8 @@ export function actionVariables(
 ): ActionVariables {
   const plain = new Map<string, string>();
   const sensitive = new Map<string, string>();
-  plain.set('subscription_id', input.subscriptionId);
+  if (input.subscriptionId) plain.set('subscription_id', input.subscriptionId);
+  if (input.cloudEnvironmentName) plain.set('cloud_environment_name', input.cloudEnvironmentName);
   if (input.tenantId) plain.set('tenant_id', input.tenantId);
   if (input.clientId) plain.set('client_id', input.clientId);
   if (input.auth === 'azure-cli') plain.set('use_azure_cli_auth', 'true');

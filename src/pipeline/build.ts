@@ -29,6 +29,18 @@ export type BuildStage = { build: NonNullable<Report['build']>; imageId: string 
  */
 export async function buildStage(config: Config, deps: BuildStepDeps): Promise<BuildStage> {
   const { log } = deps;
+  if (process.platform === 'win32' && config.build === 'build') {
+    const message =
+      'Building needs a Linux runner (runs-on: ubuntu-latest): the template runs its sysprep-check hook through sh.';
+    return {
+      done: true,
+      outcome: 'error',
+      message,
+      error: { kind: 'build:windows-runner', message },
+      imageId: '',
+      build: section(config, { error: 'windows-runner' }),
+    };
+  }
   let result: BuildResult;
   try {
     result = await log.group(
@@ -48,6 +60,23 @@ export async function buildStage(config: Config, deps: BuildStepDeps): Promise<B
   }
   const build = section(config, result);
   const imageId = result.imageId ?? '';
+  const imageSubscription = /^\/subscriptions\/([^/]+)\//i.exec(imageId)?.[1];
+  if (
+    imageSubscription &&
+    config.subscriptionId &&
+    imageSubscription.toLowerCase() !== config.subscriptionId.toLowerCase()
+  ) {
+    // With auth: azure-cli the plugin builds in the CLI's default subscription, whatever subscription_id says.
+    const message = `Packer built the image in subscription ${imageSubscription}, not in subscription-id ${config.subscriptionId}. With auth: azure-cli, select the subscription first (az account set --subscription ${config.subscriptionId}). Nothing was uploaded.`;
+    return {
+      done: true,
+      outcome: 'error',
+      message,
+      error: { kind: 'build:subscription-mismatch', message },
+      imageId,
+      build,
+    };
+  }
   if (config.build === 'validate') {
     const message = 'The Packer template passed init, fmt -check and validate; nothing was built.';
     return { done: true, outcome: 'template-valid', message, error: null, imageId, build };
@@ -100,14 +129,19 @@ function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
     templateDir: config.template ?? BUNDLED_TEMPLATE,
     varFiles: config.varFiles,
     packerVars: config.packerVars,
-    action: {
-      subscriptionId: config.subscriptionId ?? '',
-      tenantId: config.tenantId,
-      clientId: config.clientId,
-      auth: config.auth,
-      templateVersion: TOOL_VERSION,
-      sysprepCheckCommand,
-    },
+    action:
+      config.build === 'validate'
+        ? // Template checks reach no Azure: the CLI auth flag satisfies the plugin's checks and is never used.
+          { subscriptionId: '', auth: 'azure-cli', templateVersion: TOOL_VERSION, sysprepCheckCommand }
+        : {
+            subscriptionId: config.subscriptionId ?? '',
+            cloudEnvironmentName: config.cloud === 'usgov' ? 'USGovernment' : 'Public',
+            tenantId: config.tenantId,
+            clientId: config.clientId,
+            auth: config.auth,
+            templateVersion: TOOL_VERSION,
+            sysprepCheckCommand,
+          },
     outputDirectory: join(workDir, 'w365-image-packer'),
     env: deps.env,
     log: deps.log,

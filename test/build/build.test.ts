@@ -242,7 +242,7 @@ describe('runBuild against a fake Packer', () => {
     expect(error.code).toBe('cancelled');
     expect(await readMarker()).toContain('SIGINT');
     expect(error.outputTail).toContain('Cleanly cancelled builds after being interrupted.');
-    expect(error.message).toContain('cleaned up');
+    expect(error.message).toContain('started deleting its temporary resource group');
   });
 
   it('a timeout interrupts Packer with SIGINT and reports timeout', async () => {

@@ -111,6 +111,59 @@ describe('build -> check -> validate -> register', () => {
     expect(fake.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
   });
 
+  it('template checks pass placeholders and CLI auth, never the identity', async () => {
+    const { fake, env } = await setup('clean-win11-25h2.json');
+    const argsLog = join(await mkdtemp(join(tmpdir(), 'w365-args-')), 'args');
+    const run = await runAction(
+      fake,
+      { 'image-id': '', build: 'validate' },
+      { env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog }, withoutOidc: true },
+    );
+    expect(run.code, run.stdout).toBe(0);
+    const calls = (await readFile(argsLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
+    const validate = calls.find((c) => c[0] === 'validate') ?? [];
+    expect(validate).toEqual(
+      expect.arrayContaining([
+        'managed_image_name=w365-template-check',
+        'location=westeurope',
+        'use_azure_cli_auth=true',
+      ]),
+    );
+    expect(validate.join(' ')).not.toMatch(/tenant_id|client_id|subscription_id/);
+  });
+
+  it('passes the US Government cloud to Packer', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const argsLog = join(await mkdtemp(join(tmpdir(), 'w365-args-')), 'args');
+    await runAction(
+      fake,
+      { ...inputs, 'azure-environment': 'usgov', register: 'false' },
+      { env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog } },
+    );
+    const calls = (await readFile(argsLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
+    expect(calls.find((c) => c[0] === 'build')).toContain('cloud_environment_name=USGovernment');
+  });
+
+  it('stops when Packer built in another subscription than subscription-id', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const other = '99999999-2222-4e5f-8a9b-0c1d2e3f4a5b';
+    const run = await runAction(
+      fake,
+      { ...inputs, auth: 'azure-cli' },
+      { env: { ...env, FAKE_PACKER_SUBSCRIPTION: other } },
+    );
+    expect(run.code).toBe(1);
+    expect(run.report?.error?.kind).toBe('build:subscription-mismatch');
+    expect(run.report?.error?.message).toContain('az account set --subscription');
+    expect(fake.counters.deviceImageCreates).toBe(0);
+  });
+
   it('reports Packer failure text', async () => {
     const { fake, env, inputs } = await setup('clean-win11-25h2.json', 'build-error');
     const run = await runAction(fake, inputs, { env });
