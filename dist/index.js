@@ -582,15 +582,20 @@ var init_rules = __esm({
         title: "No pending reboot or servicing",
         fix: "Restart the VM (windows-restart provisioner) after updates and installs, and wait for TiWorker to finish before sysprep.",
         evaluate: (facts) => withSection(facts.pendingReboot, (p) => {
-          const signals2 = [];
-          if (p.cbsRebootPending === true) signals2.push("Component Based Servicing\\RebootPending exists");
+          const blocking = [];
+          if (p.cbsRebootPending === true) blocking.push("Component Based Servicing\\RebootPending exists");
           if (p.windowsUpdateRebootRequired === true)
-            signals2.push("WindowsUpdate\\Auto Update\\RebootRequired exists");
+            blocking.push("WindowsUpdate\\Auto Update\\RebootRequired exists");
+          const settling = [];
           if (p.pendingFileRenameOperations === true)
-            signals2.push(`${p.pendingFileRenameOperationsCount ?? "some"} PendingFileRenameOperations entries`);
+            settling.push(
+              `${p.pendingFileRenameOperationsCount ?? "some"} PendingFileRenameOperations entries`
+            );
           if (p.tiWorkerRunning === true)
-            signals2.push("TiWorker (Windows Modules Installer Worker) is running");
-          if (signals2.length > 0) return fail(`${list(signals2)}.`);
+            settling.push("TiWorker (Windows Modules Installer Worker) is running");
+          if (blocking.length > 0) return fail(`${list([...blocking, ...settling])}.`);
+          if (settling.length > 0)
+            return { status: "warn", detail: `${list(settling)}; sysprep waits for servicing to finish.` };
           const absent = [
             "cbsRebootPending",
             "windowsUpdateRebootRequired",

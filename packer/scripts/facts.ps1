@@ -178,6 +178,12 @@ $bitLocker = Get-FactSection -Name 'bitLocker' -Fields @('volumes') -Collect {
     [ordered]@{ volumes = $items.ToArray() }
 }
 
+# TiWorker often goes on servicing for a few minutes after a restart: let it finish (bounded) before sampling.
+$tiWorkerDeadline = (Get-Date).AddMinutes(15)
+while ((@(Get-Process | Where-Object { $_.ProcessName -eq 'TiWorker' }).Count -gt 0) -and ((Get-Date) -lt $tiWorkerDeadline)) {
+    Start-Sleep -Seconds 10
+}
+
 $pendingReboot = Get-FactSection -Name 'pendingReboot' -Fields @('cbsRebootPending', 'windowsUpdateRebootRequired', 'pendingFileRenameOperations', 'pendingFileRenameOperationsCount', 'tiWorkerRunning') -Collect {
     $renames = Get-W365RegistryValue -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' -Name 'PendingFileRenameOperations'
     $renameCount = @($renames | Where-Object { $null -ne $_ -and [string]$_ -ne '' }).Count

@@ -270,15 +270,22 @@ export const SYSPREP_RULES: readonly SysprepRule[] = [
     fix: 'Restart the VM (windows-restart provisioner) after updates and installs, and wait for TiWorker to finish before sysprep.',
     evaluate: (facts) =>
       withSection(facts.pendingReboot, (p) => {
-        const signals: string[] = [];
-        if (p.cbsRebootPending === true) signals.push('Component Based Servicing\\RebootPending exists');
+        // A pending reboot breaks sysprep; file renames and a busy TiWorker usually settle by themselves (sysprep.ps1
+        // waits for TiWorker), so they only warn.
+        const blocking: string[] = [];
+        if (p.cbsRebootPending === true) blocking.push('Component Based Servicing\\RebootPending exists');
         if (p.windowsUpdateRebootRequired === true)
-          signals.push('WindowsUpdate\\Auto Update\\RebootRequired exists');
+          blocking.push('WindowsUpdate\\Auto Update\\RebootRequired exists');
+        const settling: string[] = [];
         if (p.pendingFileRenameOperations === true)
-          signals.push(`${p.pendingFileRenameOperationsCount ?? 'some'} PendingFileRenameOperations entries`);
+          settling.push(
+            `${p.pendingFileRenameOperationsCount ?? 'some'} PendingFileRenameOperations entries`,
+          );
         if (p.tiWorkerRunning === true)
-          signals.push('TiWorker (Windows Modules Installer Worker) is running');
-        if (signals.length > 0) return fail(`${list(signals)}.`);
+          settling.push('TiWorker (Windows Modules Installer Worker) is running');
+        if (blocking.length > 0) return fail(`${list([...blocking, ...settling])}.`);
+        if (settling.length > 0)
+          return { status: 'warn', detail: `${list(settling)}; sysprep waits for servicing to finish.` };
         const absent = (
           [
             'cbsRebootPending',

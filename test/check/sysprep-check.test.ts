@@ -29,6 +29,20 @@ describe('sysprep-check on a clean Windows 11 25H2 Cloud PC build', () => {
     expect(result.passed).toBe(true);
   });
 
+  it('only warns about servicing that settles by itself (file renames, a busy TiWorker)', async () => {
+    const doc = await cleanDocument();
+    Object.assign(doc.pendingReboot as object, {
+      pendingFileRenameOperations: true,
+      pendingFileRenameOperationsCount: 2,
+      tiWorkerRunning: true,
+    });
+    const result = runSysprepCheck(parseFacts(JSON.stringify(doc), 'settling.json'), context());
+    const rule = result.checks.find((c) => c.id === 'vm.no-pending-reboot');
+    expect(rule?.status).toBe('warn');
+    expect(rule?.detail).toContain('2 PendingFileRenameOperations entries');
+    expect(result.passed).toBe(true);
+  });
+
   it('skips the Teams rule when Teams was not requested, and still passes', async () => {
     const result = await check('clean-win11-25h2');
     expect(result.checks.find((c) => c.id === 'vm.teams-components')?.status).toBe('skip');
