@@ -82188,9 +82188,11 @@ async function runBuild(options) {
     ...varArgs(userVars),
     ...varArgs(owned.plain)
   ];
+  const userVarArgs = new Set(varArgs(userVars).filter((arg) => arg !== "-var"));
   let outputTail = [];
   const run = async (subcommand, args, failure) => {
-    const command = `packer ${[subcommand, ...args].join(" ")}`;
+    const shown = args.map((arg) => userVarArgs.has(arg) ? arg.replace(/=[\s\S]*$/, "=\u2026") : arg);
+    const command = `packer ${[subcommand, ...shown].join(" ")}`;
     const remaining = deadline === void 0 ? void 0 : deadline - Date.now();
     const result = await log2.group(command, async () => {
       try {

@@ -166,9 +166,12 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     ...varArgs(owned.plain),
   ];
 
+  const userVarArgs = new Set(varArgs(userVars).filter((arg) => arg !== '-var'));
   let outputTail: string[] = [];
   const run = async (subcommand: string, args: string[], failure: BuildErrorCode): Promise<PackerRun> => {
-    const command = `packer ${[subcommand, ...args].join(' ')}`;
+    // packer-vars may carry secrets: the log shows their names only.
+    const shown = args.map((arg) => (userVarArgs.has(arg) ? arg.replace(/=[\s\S]*$/, '=…') : arg));
+    const command = `packer ${[subcommand, ...shown].join(' ')}`;
     const remaining = deadline === undefined ? undefined : deadline - Date.now();
     const result = await log.group(command, async () => {
       try {

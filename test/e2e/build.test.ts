@@ -76,6 +76,10 @@ describe('build -> check -> validate -> register', () => {
     expect(buildArgs).toContain('git_commit=0123456789abcdef0123456789abcdef01234567');
     expect(buildArgs).toContain('run_url=https://github.com/contoso/cloudpc-images/actions/runs/987654');
     expect(buildArgs).toContain(`oidc_request_url=${fake.oidcRequestUrl}`);
+    // packer-vars values reach Packer but not the log.
+    expect(buildArgs).toContain('managed_image_name=win11-cpc-17');
+    expect(run.stdout).toContain('-var managed_image_name=…');
+    expect(run.stdout).not.toContain('-var managed_image_name=win11-cpc-17');
     expect(buildArgs.join(' ')).not.toContain(fake.oidcRequestToken);
     // Only the runner's own ::add-mask:: command may carry it.
     expect(run.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(fake.oidcRequestToken);
