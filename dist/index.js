@@ -72143,6 +72143,11 @@ async function prune(plan, deps, options = {}) {
     try {
       await deleteDeviceImage(graph, current.id);
     } catch (error2) {
+      if (error2 instanceof GraphError && error2.status === 404) {
+        log2.info(`Device image ${current.id} was already gone.`);
+        result.deleted.push({ image: current, outcome: "already-gone", detail: candidate.detail });
+        continue;
+      }
       const refused = error2 instanceof GraphError && error2.status >= 400 && error2.status < 500;
       const detail = `Could not delete '${current.displayName}' ${current.version} (${current.id}): ${messageOf(error2)}. ${refused ? "Windows 365 refused it; delete it in Intune if it is no longer needed." : "It is kept; the next run tries again."}`;
       log2.warning(detail);
@@ -72593,16 +72598,22 @@ async function completeRollout(input, deps) {
   const assumeRepointed = new Map(
     repoint.policies.filter((p) => p.action === "would-patch").map((p) => [p.policyId, input.deviceImageId])
   );
-  const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
-  const plan = planPrune({
-    images,
-    policies: withRepoints(policies, assumeRepointed),
-    displayName: input.displayName,
-    keep: input.keep,
-    protect: [input.deviceImageId]
-  });
-  const pruned = await prune(plan, { graph, log: log2 }, { dryRun, assumeRepointed });
-  const source = input.deleteSourceImage ? await cleanUpSourceImage(
+  let pruned;
+  try {
+    const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
+    const plan = planPrune({
+      images,
+      policies: withRepoints(policies, assumeRepointed),
+      displayName: input.displayName,
+      keep: input.keep,
+      protect: [input.deviceImageId]
+    });
+    pruned = await prune(plan, { graph, log: log2 }, { dryRun, assumeRepointed });
+  } catch (error2) {
+    log2.warning(`Pruning stopped: ${messageOf(error2)}. Nothing more was deleted; re-run to finish.`);
+    pruned = { dryRun, deleted: [], skipped: [], kept: [] };
+  }
+  const source = input.deleteSourceImage ? await cleanUpSource(
     {
       deviceImageId: input.deviceImageId,
       source: input.source,
@@ -72613,12 +72624,22 @@ async function completeRollout(input, deps) {
   ) : void 0;
   return { repoint, prune: pruned, source };
 }
+async function cleanUpSource(input, deps) {
+  try {
+    return await cleanUpSourceImage(input, deps);
+  } catch (error2) {
+    const detail = `Could not check whether the source image may be deleted: ${messageOf(error2)}. It is kept; re-run to delete it.`;
+    deps.log.warning(detail);
+    return { action: "failed", imageId: input.source.id, status: void 0, code: void 0, detail };
+  }
+}
 var init_rollout = __esm({
   "src/rollout/rollout.ts"() {
     "use strict";
     init_deviceImages();
     init_provisioningPolicies();
     init_policies();
+    init_errors2();
     init_retention();
     init_sourceCleanup();
   }

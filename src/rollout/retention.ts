@@ -299,6 +299,11 @@ export async function prune(
     try {
       await deleteDeviceImage(graph, current.id);
     } catch (error) {
+      if (error instanceof GraphError && error.status === 404) {
+        log.info(`Device image ${current.id} was already gone.`);
+        result.deleted.push({ image: current, outcome: 'already-gone', detail: candidate.detail });
+        continue;
+      }
       const refused = error instanceof GraphError && error.status >= 400 && error.status < 500;
       const detail = `Could not delete '${current.displayName}' ${current.version} (${current.id}): ${messageOf(error)}. ${refused ? 'Windows 365 refused it; delete it in Intune if it is no longer needed.' : 'It is kept; the next run tries again.'}`;
       log.warning(detail);

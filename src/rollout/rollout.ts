@@ -5,6 +5,7 @@ import { listDeviceImages } from '../graph/deviceImages.ts';
 import { listProvisioningPolicies } from '../graph/provisioningPolicies.ts';
 import type { Log } from '../util/log.ts';
 import { loadPolicies, repointPolicies, type RepointResult } from './policies.ts';
+import { messageOf } from './errors.ts';
 import { planPrune, prune, withRepoints, type PruneResult } from './retention.ts';
 import { cleanUpSourceImage, type SourceCleanupResult } from './sourceCleanup.ts';
 
@@ -56,17 +57,25 @@ export async function completeRollout(
   const assumeRepointed = new Map(
     repoint.policies.filter((p) => p.action === 'would-patch').map((p) => [p.policyId, input.deviceImageId]),
   );
-  const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
-  const plan = planPrune({
-    images,
-    policies: withRepoints(policies, assumeRepointed),
-    displayName: input.displayName,
-    keep: input.keep,
-    protect: [input.deviceImageId],
-  });
-  const pruned = await prune(plan, { graph, log }, { dryRun, assumeRepointed });
+  // Policies already point at the image: housekeeping failures from here on are reported, never thrown, so the
+  // report still says which policies changed. A re-run finishes what is left.
+  let pruned: PruneResult;
+  try {
+    const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
+    const plan = planPrune({
+      images,
+      policies: withRepoints(policies, assumeRepointed),
+      displayName: input.displayName,
+      keep: input.keep,
+      protect: [input.deviceImageId],
+    });
+    pruned = await prune(plan, { graph, log }, { dryRun, assumeRepointed });
+  } catch (error) {
+    log.warning(`Pruning stopped: ${messageOf(error)}. Nothing more was deleted; re-run to finish.`);
+    pruned = { dryRun, deleted: [], skipped: [], kept: [] };
+  }
   const source = input.deleteSourceImage
-    ? await cleanUpSourceImage(
+    ? await cleanUpSource(
         {
           deviceImageId: input.deviceImageId,
           source: input.source,
@@ -77,4 +86,18 @@ export async function completeRollout(
       )
     : undefined;
   return { repoint, prune: pruned, source };
+}
+
+/** Source clean-up that reports a failed read as a kept image instead of throwing. */
+async function cleanUpSource(
+  input: Parameters<typeof cleanUpSourceImage>[0],
+  deps: Parameters<typeof cleanUpSourceImage>[1],
+): Promise<SourceCleanupResult> {
+  try {
+    return await cleanUpSourceImage(input, deps);
+  } catch (error) {
+    const detail = `Could not check whether the source image may be deleted: ${messageOf(error)}. It is kept; re-run to delete it.`;
+    deps.log.warning(detail);
+    return { action: 'failed', imageId: input.source.id, status: undefined, code: undefined, detail };
+  }
 }
