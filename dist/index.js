@@ -72224,11 +72224,19 @@ async function planRollout(input, deps) {
   const existing = images.filter(
     (i2) => i2.displayName === input.displayName && i2.version === input.version && sameSource(i2.sourceImageResourceId, input.source.id)
   ).sort((a2, b) => (b.lastModifiedDateTime ?? "").localeCompare(a2.lastModifiedDateTime ?? ""))[0];
-  const image = plannedImage(input, existing);
+  const conflict = existing ? void 0 : images.find((i2) => i2.displayName === input.displayName && i2.version === input.version);
+  const image = conflict ? {
+    displayName: input.displayName,
+    version: input.version,
+    id: conflict.id,
+    status: conflict.status,
+    action: "stop",
+    detail: `Device image ${conflict.id} already has this display name and version but was made from ${conflict.sourceImageResourceId}: the run would stop; choose another version.`
+  } : plannedImage(input, existing);
   let freeSlot = [];
   let blockedBy;
   let remaining = images;
-  if (!existing && images.length >= limit) {
+  if (!existing && !conflict && images.length >= limit) {
     const slotPlan = planPrune({
       images,
       policies,
@@ -72255,7 +72263,8 @@ async function planRollout(input, deps) {
   }
   const target = { id: existing?.id ?? NEW_IMAGE_ID, displayName: input.displayName };
   const patchBody = policyPatchFor(target);
-  const patch = resolved.map(({ policy }) => ({
+  const stops = image.action === "stop" || blockedBy !== void 0;
+  const patch = (stops ? [] : resolved).map(({ policy }) => ({
     policyId: policy.id,
     policyName: policy.displayName,
     action: existing && pointsAt(policy, existing.id) ? "unchanged" : newerImageInUse(policy, input, images) ? "newer-kept" : "patch",

@@ -109,13 +109,26 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
         sameSource(i.sourceImageResourceId, input.source.id),
     )
     .sort((a, b) => (b.lastModifiedDateTime ?? '').localeCompare(a.lastModifiedDateTime ?? ''))[0];
-  const image = plannedImage(input, existing);
+  // Another source already holds this display name and version: the real run stops before changing anything.
+  const conflict = existing
+    ? undefined
+    : images.find((i) => i.displayName === input.displayName && i.version === input.version);
+  const image: PlannedImage = conflict
+    ? {
+        displayName: input.displayName,
+        version: input.version,
+        id: conflict.id,
+        status: conflict.status,
+        action: 'stop',
+        detail: `Device image ${conflict.id} already has this display name and version but was made from ${conflict.sourceImageResourceId}: the run would stop; choose another version.`,
+      }
+    : plannedImage(input, existing);
 
   // Room for the upload.
   let freeSlot: PruneCandidate[] = [];
   let blockedBy: SlotHolder[] | undefined;
   let remaining: DeviceImage[] = images;
-  if (!existing && images.length >= limit) {
+  if (!existing && !conflict && images.length >= limit) {
     const slotPlan = planPrune({
       images,
       policies,
@@ -146,7 +159,9 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
   // Repointing.
   const target = { id: existing?.id ?? NEW_IMAGE_ID, displayName: input.displayName };
   const patchBody = policyPatchFor(target);
-  const patch: PlannedPatch[] = resolved.map(({ policy }) => ({
+  // A run that stops (conflict, a failure it does not retry, a full tenant) changes no policy.
+  const stops = image.action === 'stop' || blockedBy !== undefined;
+  const patch: PlannedPatch[] = (stops ? [] : resolved).map(({ policy }) => ({
     policyId: policy.id,
     policyName: policy.displayName,
     action:

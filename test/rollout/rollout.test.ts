@@ -302,4 +302,33 @@ describe('dry run', () => {
     ]);
     expect((corp[1] as DeviceImage).version).toBe('1.0.1');
   });
+
+  it('plans to stop, changing and deleting nothing, when another source holds the display name and version', async () => {
+    env = await startEnv();
+    const { source } = seedFullTenant(env);
+    const other = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'someone-else' });
+    env.fake.addDeviceImage({
+      displayName: 'Corp',
+      version: '1.0.5',
+      sourceImageResourceId: other.id,
+      status: 'ready',
+    });
+    const plan = await planRollout(
+      {
+        displayName: 'Corp',
+        version: '1.0.5',
+        source: imageId(source.id),
+        policyRefs: REFS,
+        keep: 2,
+        deleteSourceImage: true,
+        uploadRetries: 1,
+      },
+      { graph: env.graph, log: env.log },
+    );
+    expect(plan.image.action).toBe('stop');
+    expect(plan.image.detail).toContain('choose another version');
+    expect(plan.patch).toEqual([]);
+    expect(plan.prune).toEqual([]);
+    expect(plan.freeSlot).toEqual([]);
+  });
 });
