@@ -8,12 +8,17 @@ import { IMAGE_CHECKS } from '../../src/pipeline/validate.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const doc = readFileSync(join(ROOT, 'docs', 'troubleshooting.md'), 'utf8');
 
-/** BuildErrorCode is a type: read its members from the source so a new code cannot go undocumented. */
-function buildErrorCodes(): string[] {
-  const source = readFileSync(join(ROOT, 'src', 'build', 'build.ts'), 'utf8');
-  const union = /export type BuildErrorCode =([^;]+);/.exec(source)?.[1] ?? '';
+/** Error codes are types: read a union's members from the source so a new code cannot go undocumented. */
+function unionMembers(file: string[], type: string): string[] {
+  const source = readFileSync(join(ROOT, 'src', ...file), 'utf8');
+  const union = new RegExp(`export type ${type} =([^;]+);`).exec(source)?.[1] ?? '';
   return [...union.matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
 }
+const buildErrorCodes = () => unionMembers(['build', 'build.ts'], 'BuildErrorCode');
+const rolloutErrorKinds = () => [
+  ...unionMembers(['pipeline', 'register.ts'], 'RegistrationErrorKind'),
+  ...unionMembers(['rollout', 'errors.ts'], 'RolloutErrorKind'),
+];
 
 /** Checks built outside IMAGE_CHECKS: read every `id: '...'` in validate.ts. */
 function validateIds(): string[] {
@@ -42,6 +47,14 @@ describe('docs/troubleshooting.md', () => {
   });
 
   it.each(buildErrorCodes())('explains build error %s', (code) => expect(documented(code)).toBe(true));
+
+  it('finds the registration and rollout error kinds in the source', () => {
+    expect(rolloutErrorKinds()).toEqual(expect.arrayContaining(['image-limit', 'conflict', 'policy-refs']));
+  });
+
+  it.each(rolloutErrorKinds())('explains registration or rollout error %s', (kind) =>
+    expect(documented(kind)).toBe(true),
+  );
 
   it('has a cause and a fix for every row', () => {
     const rows = doc.split('\n').filter((l) => /^\| `[^`]+` \|/.test(l) && !l.includes('| Cause | Fix |'));
