@@ -97,6 +97,11 @@ export async function finishRollout(
       { graph: deps.graph, images: deps.images, log: deps.log },
     ),
   );
+  const patched = rollout.repoint.policies.filter((p) => p.action === 'patched').length;
+  const deleted = rollout.prune.deleted.filter((d) => d.outcome === 'deleted').length;
+  deps.log.info(
+    `Rollout: ${config.policyRefs.length === 0 ? 'no provisioning-policies given' : `${patched} of ${config.policyRefs.length} polic(ies) pointed at the image`}; ${deleted} older image(s) deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : 'kept (delete-source-image is false)'}.`,
+  );
   return { registration, retry, rollout };
 }
 
