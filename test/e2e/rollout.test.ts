@@ -69,6 +69,9 @@ describe('the monthly job: register, repoint, prune, clean up', () => {
       (r) => r.service === 'graph' && r.method === 'GET' && r.path.endsWith(newId!),
     );
     expect(armDelete!.at).toBeGreaterThan(readyPoll.at(-2)!.at);
+    expect(run.stdout).toContain(
+      'Rollout: 1 of 1 polic(ies) pointed at the image; 1 older image(s) deleted (keep-images 2); source image deleted.',
+    );
     expect(run.summary).toContain('### Rollout');
     expect(run.summary).toContain('| Sales |');
     expect(run.summary).toContain('Existing Cloud PCs keep their current image until they are reprovisioned');
