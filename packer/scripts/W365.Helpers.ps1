@@ -141,8 +141,8 @@ function Invoke-W365VerifiedDownload {
     return $destination
 }
 
-function Get-W365RegistryValue {
-    <# Returns a registry value, or $null when the key or the value does not exist. #>
+function Get-W365RegistryKeyWithValue {
+    <# Returns the registry key when it holds the named value, else $null. #>
     param(
         [Parameter(Mandatory)] [string] $Path,
         [Parameter(Mandatory)] [string] $Name
@@ -152,6 +152,19 @@ function Get-W365RegistryValue {
     }
     $key = Get-Item -LiteralPath $Path
     if ($key.GetValueNames() -notcontains $Name) {
+        return $null
+    }
+    return $key
+}
+
+function Get-W365RegistryValue {
+    <# Returns a registry value, or $null when the key or the value does not exist. #>
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [Parameter(Mandatory)] [string] $Name
+    )
+    $key = Get-W365RegistryKeyWithValue -Path $Path -Name $Name
+    if ($null -eq $key) {
         return $null
     }
     return $key.GetValue($Name, $null, 'DoNotExpandEnvironmentNames')
@@ -163,11 +176,8 @@ function Get-W365RegistryValueKind {
         [Parameter(Mandatory)] [string] $Path,
         [Parameter(Mandatory)] [string] $Name
     )
-    if (-not (Test-Path -LiteralPath $Path)) {
-        return $null
-    }
-    $key = Get-Item -LiteralPath $Path
-    if ($key.GetValueNames() -notcontains $Name) {
+    $key = Get-W365RegistryKeyWithValue -Path $Path -Name $Name
+    if ($null -eq $key) {
         return $null
     }
     return $key.GetValueKind($Name).ToString()

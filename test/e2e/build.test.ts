@@ -34,6 +34,14 @@ async function setup(facts: string, mode = 'ok') {
   return { fake, image, env, inputs, marker };
 }
 
+/** The argument lists the fake packer was called with, one per call. */
+async function packerCalls(argsLog: string): Promise<string[][]> {
+  return (await readFile(argsLog, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as string[]);
+}
+
 const azureRequests = (f: FakeCloud) =>
   f.requests.filter((r) => r.service === 'arm' || r.service === 'graph');
 
@@ -68,10 +76,7 @@ describe('build -> check -> validate -> register', () => {
       { timeScale: SCALE, env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog } },
     );
     expect(run.code, run.stdout).toBe(0);
-    const calls = (await readFile(argsLog, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as string[]);
+    const calls = await packerCalls(argsLog);
     const buildArgs = calls.find((c) => c[0] === 'build') ?? [];
     expect(buildArgs).toContain('git_commit=0123456789abcdef0123456789abcdef01234567');
     expect(buildArgs).toContain('run_url=https://github.com/contoso/cloudpc-images/actions/runs/987654');
@@ -124,10 +129,7 @@ describe('build -> check -> validate -> register', () => {
       { env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog }, withoutOidc: true },
     );
     expect(run.code, run.stdout).toBe(0);
-    const calls = (await readFile(argsLog, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as string[]);
+    const calls = await packerCalls(argsLog);
     const validate = calls.find((c) => c[0] === 'validate') ?? [];
     expect(validate).toEqual(
       expect.arrayContaining([
@@ -147,10 +149,7 @@ describe('build -> check -> validate -> register', () => {
       { ...inputs, 'azure-environment': 'usgov', register: 'false' },
       { env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog } },
     );
-    const calls = (await readFile(argsLog, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as string[]);
+    const calls = await packerCalls(argsLog);
     expect(calls.find((c) => c[0] === 'build')).toContain('cloud_environment_name=USGovernment');
   });
 

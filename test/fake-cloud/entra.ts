@@ -95,17 +95,11 @@ export function handleEntra(ctx: Context, req: Incoming): Reply {
 
 function tokenEndpoint(ctx: Context, tenant: string, req: Incoming): Reply {
   if (!sameTenant(ctx, tenant)) return unknownTenant(ctx, tenant, req);
-  const contentType = String(req.headers['content-type'] ?? '');
-  if (!contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    return entraError(
-      400,
-      'invalid_request',
-      900144,
-      "The request body must contain the following parameter: 'grant_type'.",
-      req,
-    );
-  }
-  const form = new URLSearchParams(req.body);
+  // Entra reads only form bodies: any other content type looks like a request without grant_type.
+  const isForm = String(req.headers['content-type'] ?? '')
+    .toLowerCase()
+    .startsWith('application/x-www-form-urlencoded');
+  const form = new URLSearchParams(isForm ? req.body : '');
   const grantType = form.get('grant_type');
   if (!grantType) {
     return entraError(

@@ -366,27 +366,51 @@ function getDeviceImage(g: GraphRequest, id: string): Reply {
 
 const CREATE_FIELDS = ['displayName', 'version', 'sourceImageResourceId'];
 
+/**
+ * Graph's answer to body properties a request may not send: an unknown @odata.type, a property the type does not
+ * have, or one it has but this request cannot set. Undefined when every property may be sent.
+ */
+function checkBodyFields(
+  g: GraphRequest,
+  input: Record<string, unknown>,
+  rules: {
+    type: string;
+    writable: readonly string[];
+    known: readonly string[];
+    notWritable: (key: string) => string;
+  },
+): Reply | undefined {
+  for (const key of Object.keys(input)) {
+    if (key === '@odata.type') {
+      if (input[key] !== `#microsoft.graph.${rules.type}`) {
+        return badRequest(g, `A type named '${String(input[key])}' could not be resolved by the model.`);
+      }
+      continue;
+    }
+    if (rules.writable.includes(key)) continue;
+    return badRequest(
+      g,
+      rules.known.includes(key)
+        ? rules.notWritable(key)
+        : `The property '${key}' does not exist on type 'microsoft.graph.${rules.type}'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
+    );
+  }
+  return undefined;
+}
+
 function createDeviceImage(g: GraphRequest): Reply {
   checkQuery(g, []);
   const body = readBody(g);
   if (!body.ok) return body.reply;
   const input = body.value;
-  for (const key of Object.keys(input)) {
-    if (key === '@odata.type') {
-      if (input[key] !== '#microsoft.graph.cloudPcDeviceImage') {
-        return badRequest(g, `A type named '${String(input[key])}' could not be resolved by the model.`);
-      }
-      continue;
-    }
-    if (!CREATE_FIELDS.includes(key)) {
-      return badRequest(
-        g,
-        DEVICE_IMAGE_FIELDS.beta.includes(key)
-          ? `The property '${key}' is read-only and cannot be set when creating a cloudPcDeviceImage.`
-          : `The property '${key}' does not exist on type 'microsoft.graph.cloudPcDeviceImage'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
-      );
-    }
-  }
+  const unknown = checkBodyFields(g, input, {
+    type: 'cloudPcDeviceImage',
+    writable: CREATE_FIELDS,
+    known: DEVICE_IMAGE_FIELDS.beta,
+    notWritable: (key) =>
+      `The property '${key}' is read-only and cannot be set when creating a cloudPcDeviceImage.`,
+  });
+  if (unknown) return unknown;
   const { displayName, version, sourceImageResourceId } = input;
   if (typeof displayName !== 'string' || displayName.trim() === '') {
     return badRequest(g, "The property 'displayName' is required and must be a non-empty string.");
@@ -524,22 +548,17 @@ function patchPolicy(g: GraphRequest, id: string): Reply {
   const body = readBody(g);
   if (!body.ok) return body.reply;
   const input = body.value;
-  for (const key of Object.keys(input)) {
-    if (key === '@odata.type') {
-      if (input[key] !== '#microsoft.graph.cloudPcProvisioningPolicy') {
-        return badRequest(g, `A type named '${String(input[key])}' could not be resolved by the model.`);
-      }
-      continue;
-    }
-    if (!PATCH_FIELDS.includes(key)) {
-      return badRequest(
-        g,
-        (POLICY_FIELDS as readonly string[]).includes(key)
-          ? `The fake only lets the image of a provisioning policy be changed; '${key}' is not accepted.`
-          : `The property '${key}' does not exist on type 'microsoft.graph.cloudPcProvisioningPolicy'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
-      );
-    }
-    if (typeof input[key] !== 'string') return badRequest(g, `The property '${key}' must be a string.`);
+  const unknown = checkBodyFields(g, input, {
+    type: 'cloudPcProvisioningPolicy',
+    writable: PATCH_FIELDS,
+    known: POLICY_FIELDS,
+    notWritable: (key) =>
+      `The fake only lets the image of a provisioning policy be changed; '${key}' is not accepted.`,
+  });
+  if (unknown) return unknown;
+  for (const key of PATCH_FIELDS) {
+    if (key in input && typeof input[key] !== 'string')
+      return badRequest(g, `The property '${key}' must be a string.`);
   }
   if (Object.keys(input).filter((k) => k !== '@odata.type').length === 0) {
     return badRequest(g, 'The request body has no property to update.');
