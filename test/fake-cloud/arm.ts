@@ -119,6 +119,18 @@ function imageResource(image: ManagedImage): Record<string, unknown> {
     type: 'Microsoft.Compute/images',
     location: image.location,
     tags: { ...image.tags },
+    ...(image.createdAt === undefined
+      ? {}
+      : {
+          systemData: {
+            createdBy: 'packer@contoso.example',
+            createdByType: 'Application',
+            createdAt: image.createdAt,
+            lastModifiedBy: 'packer@contoso.example',
+            lastModifiedByType: 'Application',
+            lastModifiedAt: image.createdAt,
+          },
+        }),
     properties: {
       sourceVirtualMachine: { id: image.sourceVirtualMachineId },
       storageProfile: {

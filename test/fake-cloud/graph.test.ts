@@ -413,3 +413,71 @@ describe('Graph deviceImages', () => {
     expect(fake.snapshot()).toEqual(before);
   });
 });
+
+describe('Graph getSourceImages', () => {
+  const SOURCES = `${IMAGES}/getSourceImages`;
+
+  async function allPages(path: string): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let next: string | undefined = path;
+    let pages = 0;
+    while (next) {
+      const res = await graph.pathUnchecked(next).get();
+      expect(res.status).toBe('200');
+      const body = res.body as { value: Array<Record<string, unknown>>; '@odata.nextLink'?: string };
+      items.push(...body.value);
+      next = body['@odata.nextLink'];
+      pages += 1;
+    }
+    expect(pages).toBeGreaterThan(1);
+    return items;
+  }
+
+  it('lists, in pages, only the Windows images Windows 365 itself can read', async () => {
+    for (const name of ['a', 'b', 'c']) fake.addManagedImage({ resourceGroup: 'rg-images', name });
+    fake.addManagedImage({ resourceGroup: 'rg-images', name: 'hidden', windows365CanRead: false });
+    fake.addManagedImage({ resourceGroup: 'rg-images', name: 'linux', osType: 'Linux' });
+    const items = await allPages(SOURCES);
+    expect(items.map((i) => i.displayName).sort()).toEqual(['a', 'b', 'c']);
+    expect(items[0]).toEqual({
+      resourceId: sourceId(items[0]?.displayName as string),
+      displayName: items[0]?.displayName,
+      subscriptionId: fake.subscriptionId,
+      subscriptionDisplayName: 'Fake subscription',
+    });
+    const v1Filter = await graph.path(SOURCES).get({ queryParameters: { $filter: "displayName eq 'a'" } });
+    expect(v1Filter.status).toBe('400');
+    const betaFilter = await graph
+      .path(`${BETA_IMAGES}/getSourceImages`)
+      .get({ queryParameters: { $filter: "displayName eq 'a'" } });
+    expect((betaFilter.body as { value: unknown[] }).value).toHaveLength(1);
+  });
+
+  it('fails the upload of an image Windows 365 cannot read with sourceImageNotFound', async () => {
+    const hidden = fake.addManagedImage({ resourceGroup: 'rg-images', name: 'hidden', windows365CanRead: false });
+    const res = await create('hidden', '1.0.0', hidden.id);
+    expect(res.status).toBe('201');
+    const done = await waitForStatus((res.body as DeviceImageBody).id);
+    expect(done).toMatchObject({ status: 'failed', errorCode: 'sourceImageNotFound' });
+  });
+});
+
+describe('Graph list lag', () => {
+  it('leaves a new device image out of lists until the lag has passed; GET by id sees it at once', async () => {
+    const lagging = await startFakeCloud({ timeScale: 1200, deviceImageListLagSeconds: 60 });
+    try {
+      trustFakeCloud(lagging);
+      const client = getClient(lagging.url, federatedCredential(lagging), {
+        credentials: { scopes: [GRAPH_SCOPE] },
+      });
+      const image = lagging.addDeviceImage({ displayName: 'new', version: '1.0.0' });
+      const list = async () => ((await client.path(IMAGES).get()).body as { value: unknown[] }).value.length;
+      expect(await list()).toBe(0);
+      expect((await client.path(`${IMAGES}/${image.id}`).get()).status).toBe('200');
+      await sleep(60); // 72 virtual seconds
+      expect(await list()).toBe(1);
+    } finally {
+      await lagging.close();
+    }
+  });
+});

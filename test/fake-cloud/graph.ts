@@ -335,7 +335,11 @@ function page(
 }
 
 function listDeviceImages(g: GraphRequest): Reply {
-  const items = [...g.ctx.state.deviceImages.values()].map((i) => deviceImageView(g, i));
+  const { state, config, clock } = g.ctx;
+  const listedBefore = clock.now() - config.deviceImageListLagSeconds * 1000;
+  const items = [...state.deviceImages.values()]
+    .filter((i) => (state.deviceImageCreatedAt.get(i.id) ?? 0) <= listedBefore)
+    .map((i) => deviceImageView(g, i));
   return page(
     g,
     'deviceImages',
@@ -494,21 +498,41 @@ function retryUpload(g: GraphRequest, id: string): Reply {
   return empty(204);
 }
 
+/** cloudPcSourceDeviceImage properties of each Graph version (beta adds id and category). */
+const SOURCE_IMAGE_FIELDS: Record<GraphVersion, readonly string[]> = {
+  'v1.0': ['resourceId', 'displayName', 'subscriptionId', 'subscriptionDisplayName'],
+  beta: ['id', 'resourceId', 'displayName', 'subscriptionId', 'subscriptionDisplayName', 'category'],
+};
+
+/**
+ * The managed images Windows 365's own service principal can read (Reader on their subscription or group), paged
+ * like any Graph collection; only beta takes $filter.
+ */
 function getSourceImages(g: GraphRequest): Reply {
-  checkQuery(g, []);
-  const value = [...g.ctx.state.managedImages.values()]
-    .filter((i) => i.osType === 'Windows')
-    .map((i) => ({
-      id: i.id,
-      resourceId: i.id,
-      displayName: i.name,
-      subscriptionId: g.ctx.config.subscriptionId,
-      subscriptionDisplayName: 'Fake subscription',
-    }));
-  return json(200, {
-    '@odata.context': context(g, 'Collection(microsoft.graph.cloudPcSourceDeviceImage)'),
-    value,
-  });
+  if (g.version === 'v1.0' && g.req.query.has('$filter')) {
+    return badRequest(g, "Query option '$filter' is not allowed on this request.");
+  }
+  const items = [...g.ctx.state.managedImages.values()]
+    .filter((i) => i.osType === 'Windows' && i.windows365CanRead)
+    .map((i) => {
+      const all: Record<string, unknown> = {
+        id: i.id,
+        resourceId: i.id,
+        displayName: i.name,
+        subscriptionId: g.ctx.config.subscriptionId,
+        subscriptionDisplayName: 'Fake subscription',
+        category: 'managedImage',
+      };
+      return Object.fromEntries(SOURCE_IMAGE_FIELDS[g.version].map((f) => [f, all[f]]));
+    });
+  return page(
+    g,
+    'deviceImages/getSourceImages',
+    items,
+    'microsoft.graph.cloudPcSourceDeviceImage',
+    SOURCE_IMAGE_FIELDS[g.version],
+    g.version === 'beta' ? ['resourceId', 'displayName', 'subscriptionId'] : [],
+  );
 }
 
 function policyView(policy: ProvisioningPolicy): Record<string, unknown> {

@@ -36,6 +36,8 @@ export interface CloudConfig {
   idTokenLifetimeSeconds: number;
   graphPageSize: number;
   armDeleteSeconds: number;
+  /** Virtual seconds a new device image stays out of GET /deviceImages lists (GET by id sees it at once). */
+  deviceImageListLagSeconds: number;
 }
 
 /** Everything a service handler may use. */

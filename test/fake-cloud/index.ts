@@ -57,6 +57,8 @@ export interface FakeCloudOptions {
   graphPageSize?: number;
   /** Virtual seconds an ARM image DELETE takes (default 20). */
   armDeleteSeconds?: number;
+  /** Virtual seconds a new device image is missing from Graph's lists, as an eventually consistent list (default 0). */
+  deviceImageListLagSeconds?: number;
   tenantId?: string;
   clientId?: string;
   subscriptionId?: string;
@@ -160,6 +162,12 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     idTokenLifetimeSeconds: positive('idTokenLifetimeSeconds', options.idTokenLifetimeSeconds, 300),
     graphPageSize: Math.floor(positive('graphPageSize', options.graphPageSize, 100)),
     armDeleteSeconds: positive('armDeleteSeconds', options.armDeleteSeconds, 20, true),
+    deviceImageListLagSeconds: positive(
+      'deviceImageListLagSeconds',
+      options.deviceImageListLagSeconds,
+      0,
+      true,
+    ),
   };
   const state = new CloudState(
     config.subscriptionId,

@@ -27,6 +27,15 @@ export interface ManagedImageSpec {
   /** ARM answers 403 AuthorizationFailed to the caller for this image. */
   forbidden?: boolean;
   uploadOutcome?: UploadOutcome;
+  /**
+   * false: Windows 365's service principal has no Reader on the image (getSourceImages leaves it out, and an upload
+   * fails with sourceImageNotFound). Default true.
+   */
+  windows365CanRead?: boolean;
+  /** ISO time ARM reports as systemData.createdAt (default: the virtual time the image was added). */
+  createdAt?: string;
+  /** ARM leaves systemData out of its answer (not every API version returns it). */
+  withoutSystemData?: boolean;
 }
 
 export interface ManagedImage {
@@ -45,6 +54,9 @@ export interface ManagedImage {
   sourceVirtualMachineId: string;
   forbidden: boolean;
   uploadOutcome?: UploadOutcome;
+  windows365CanRead: boolean;
+  /** undefined: ARM answers without systemData. */
+  createdAt: string | undefined;
 }
 
 export type DeviceImageStatus = 'pending' | 'ready' | 'failed' | 'warning';
@@ -182,6 +194,8 @@ export class CloudState {
   readonly uploads = new Map<string, PendingUpload>();
   readonly policies = new Map<string, ProvisioningPolicy>();
   readonly armOperations = new Map<string, ArmOperation>();
+  /** Device image id -> virtual ms it was created: lists leave it out until the list lag has passed. */
+  readonly deviceImageCreatedAt = new Map<string, number>();
   private readonly clock: { now(): number };
   private readonly uploadMs: number;
 
@@ -236,6 +250,10 @@ export class CloudState {
         spec.sourceVirtualMachineId ??
         `/subscriptions/${this.subscriptionId}/resourceGroups/pkr-Resource-Group-${spec.name}/providers/Microsoft.Compute/virtualMachines/pkrvm${spec.name}`,
       forbidden: spec.forbidden ?? false,
+      windows365CanRead: spec.windows365CanRead ?? true,
+      createdAt: spec.withoutSystemData
+        ? undefined
+        : (spec.createdAt ?? new Date(this.clock.now()).toISOString()),
     };
     if (spec.diskEncryptionSetId !== undefined) image.diskEncryptionSetId = spec.diskEncryptionSetId;
     if (spec.uploadOutcome !== undefined) image.uploadOutcome = spec.uploadOutcome;
@@ -247,7 +265,8 @@ export class CloudState {
   uploadErrorCode(sourceImageResourceId: string): UploadOutcome | null {
     const image = this.managedImages.get(armKey(sourceImageResourceId));
     if (image?.uploadOutcome !== undefined) return image.uploadOutcome;
-    if (!image || image.provisioningState === 'Deleting') return { errorCode: 'sourceImageNotFound' };
+    if (!image || image.provisioningState === 'Deleting' || !image.windows365CanRead)
+      return { errorCode: 'sourceImageNotFound' };
     if (image.osType !== 'Windows') return { errorCode: 'osVersionNotSupported' };
     if (image.osState !== 'Generalized') return { errorCode: 'sourceImageNotGeneralized' };
     if (image.hyperVGeneration !== 'V2') return { errorCode: 'sourceImageInvalid' };
@@ -300,6 +319,7 @@ export class CloudState {
     };
     if (image.status === 'failed' && image.errorCode === null) image.errorCode = 'internalServerError';
     this.deviceImages.set(image.id, image);
+    this.deviceImageCreatedAt.set(image.id, now.getTime());
     if (image.status === 'pending') this.startUpload(image, spec.uploadOutcome);
     return structuredClone(image);
   }
