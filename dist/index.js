@@ -2912,14 +2912,14 @@ var require_request = __commonJS({
       onResponseStarted() {
         return this[kHandler].onResponseStarted?.();
       }
-      onHeaders(statusCode, headers, resume, statusText) {
+      onHeaders(statusCode, headers, resume2, statusText) {
         assert(!this.aborted);
         assert(!this.completed);
         if (channels.headers.hasSubscribers) {
           channels.headers.publish({ request: this, response: { statusCode, headers, statusText } });
         }
         try {
-          return this[kHandler].onHeaders(statusCode, headers, resume, statusText);
+          return this[kHandler].onHeaders(statusCode, headers, resume2, statusText);
         } catch (err) {
           this.abort(err);
         }
@@ -8573,7 +8573,7 @@ var require_redirect_handler = __commonJS({
       onError(error2) {
         this.handler.onError(error2);
       }
-      onHeaders(statusCode, headers, resume, statusText) {
+      onHeaders(statusCode, headers, resume2, statusText) {
         this.location = this.history.length >= this.maxRedirections || util2.isDisturbed(this.opts.body) ? null : parseLocation(statusCode, headers);
         if (this.opts.throwOnMaxRedirect && this.history.length >= this.maxRedirections) {
           if (this.request) {
@@ -8587,7 +8587,7 @@ var require_redirect_handler = __commonJS({
           this.history.push(new URL(this.opts.path, this.opts.origin));
         }
         if (!this.location) {
-          return this.handler.onHeaders(statusCode, headers, resume, statusText);
+          return this.handler.onHeaders(statusCode, headers, resume2, statusText);
         }
         const { origin, pathname, search } = util2.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
         const path12 = search ? `${pathname}${search}` : pathname;
@@ -8908,7 +8908,7 @@ var require_client = __commonJS({
         this[kQueue] = [];
         this[kRunningIdx] = 0;
         this[kPendingIdx] = 0;
-        this[kResume] = (sync) => resume(this, sync);
+        this[kResume] = (sync) => resume2(this, sync);
         this[kOnError] = (err) => onError(this, err);
       }
       get pipelining() {
@@ -8947,7 +8947,7 @@ var require_client = __commonJS({
         if (this[kResuming]) {
         } else if (util2.bodyLength(request2.body) == null && util2.isIterable(request2.body)) {
           this[kResuming] = 1;
-          queueMicrotask(() => resume(this));
+          queueMicrotask(() => resume2(this));
         } else {
           this[kResume](true);
         }
@@ -9113,7 +9113,7 @@ var require_client = __commonJS({
       client[kNeedDrain] = 0;
       client.emit("drain", client[kUrl], [client]);
     }
-    function resume(client, sync) {
+    function resume2(client, sync) {
       if (client[kResuming] === 2) {
         return;
       }
@@ -9165,7 +9165,7 @@ var require_client = __commonJS({
           client[kServerName] = request2.servername;
           client[kHTTPContext]?.destroy(new InformationalError("servername changed"), () => {
             client[kHTTPContext] = null;
-            resume(client);
+            resume2(client);
           });
         }
         if (client[kConnecting]) {
@@ -9820,14 +9820,14 @@ var require_proxy_agent = __commonJS({
       }
       [kDispatch](opts, handler2) {
         const onHeaders = handler2.onHeaders;
-        handler2.onHeaders = function(statusCode, data, resume) {
+        handler2.onHeaders = function(statusCode, data, resume2) {
           if (statusCode === 407) {
             if (typeof handler2.onError === "function") {
               handler2.onError(new InvalidArgumentError("Proxy Authentication Required (407)"));
             }
             return;
           }
-          if (onHeaders) onHeaders.call(this, statusCode, data, resume);
+          if (onHeaders) onHeaders.call(this, statusCode, data, resume2);
         };
         const {
           origin,
@@ -10228,7 +10228,7 @@ var require_retry_handler = __commonJS({
           }
         });
       }
-      checkpointResponseEnd(headers, resume) {
+      checkpointResponseEnd(headers, resume2) {
         if (this.end == null && this.opts.method !== "HEAD") {
           const contentLength = headers["content-length"];
           this.end = contentLength != null ? Number(contentLength) - 1 : null;
@@ -10237,7 +10237,7 @@ var require_retry_handler = __commonJS({
             "invalid content-length"
           );
         }
-        this.resume = this.end != null ? resume : null;
+        this.resume = this.end != null ? resume2 : null;
       }
       onRequestSent() {
         if (this.handler.onRequestSent) {
@@ -10296,17 +10296,17 @@ var require_retry_handler = __commonJS({
         const retryTimeout = retryAfterHeader > 0 ? Math.min(retryAfterHeader, maxTimeout) : Math.min(minTimeout * timeoutFactor ** (counter - 1), maxTimeout);
         setTimeout(() => cb(null), retryTimeout);
       }
-      onHeaders(statusCode, rawHeaders, resume, statusMessage) {
+      onHeaders(statusCode, rawHeaders, resume2, statusMessage) {
         const headers = parseHeaders(rawHeaders);
         this.retryCount += 1;
         if (statusCode >= 300) {
           if (!this.headersSent && this.retryOpts.statusCodes.includes(statusCode) === false) {
             this.headersSent = true;
-            this.checkpointResponseEnd(headers, resume);
+            this.checkpointResponseEnd(headers, resume2);
             return this.handler.onHeaders(
               statusCode,
               rawHeaders,
-              resume,
+              resume2,
               statusMessage
             );
           } else {
@@ -10366,7 +10366,7 @@ var require_retry_handler = __commonJS({
             );
             return false;
           }
-          this.resume = resume;
+          this.resume = resume2;
           return true;
         }
         if (this.end == null) {
@@ -10377,7 +10377,7 @@ var require_retry_handler = __commonJS({
               return this.handler.onHeaders(
                 statusCode,
                 rawHeaders,
-                resume,
+                resume2,
                 statusMessage
               );
             }
@@ -10404,7 +10404,7 @@ var require_retry_handler = __commonJS({
             this.end == null || Number.isFinite(this.end),
             "invalid content-length"
           );
-          this.resume = resume;
+          this.resume = resume2;
           this.headersSent = true;
           this.etag = headers.etag != null ? headers.etag : null;
           if (this.etag != null && this.etag.startsWith("W/")) {
@@ -10413,7 +10413,7 @@ var require_retry_handler = __commonJS({
           return this.handler.onHeaders(
             statusCode,
             rawHeaders,
-            resume,
+            resume2,
             statusMessage
           );
         }
@@ -10533,7 +10533,7 @@ var require_readable = __commonJS({
     };
     var BodyReadable = class extends Readable7 {
       constructor({
-        resume,
+        resume: resume2,
         abort,
         contentType = "",
         contentLength,
@@ -10542,7 +10542,7 @@ var require_readable = __commonJS({
       }) {
         super({
           autoDestroy: true,
-          read: resume,
+          read: resume2,
           highWaterMark
         });
         this._readableState.dataEmitted = false;
@@ -10956,7 +10956,7 @@ var require_api_request = __commonJS({
         this.abort = abort;
         this.context = context5;
       }
-      onHeaders(statusCode, rawHeaders, resume, statusMessage) {
+      onHeaders(statusCode, rawHeaders, resume2, statusMessage) {
         const { callback, opaque, abort, context: context5, responseHeaders, highWaterMark } = this;
         const headers = responseHeaders === "raw" ? util2.parseRawHeaders(rawHeaders) : util2.parseHeaders(rawHeaders);
         if (statusCode < 200) {
@@ -10969,7 +10969,7 @@ var require_api_request = __commonJS({
         const contentType = parsedHeaders["content-type"];
         const contentLength = parsedHeaders["content-length"];
         const res = new Readable7({
-          resume,
+          resume: resume2,
           abort,
           contentType,
           contentLength: this.method !== "HEAD" && contentLength ? Number(contentLength) : null,
@@ -11172,7 +11172,7 @@ var require_api_stream = __commonJS({
         this.abort = abort;
         this.context = context5;
       }
-      onHeaders(statusCode, rawHeaders, resume, statusMessage) {
+      onHeaders(statusCode, rawHeaders, resume2, statusMessage) {
         const { factory, opaque, context: context5, callback, responseHeaders } = this;
         const headers = responseHeaders === "raw" ? util2.parseRawHeaders(rawHeaders) : util2.parseHeaders(rawHeaders);
         if (statusCode < 200) {
@@ -11219,7 +11219,7 @@ var require_api_stream = __commonJS({
             }
           });
         }
-        res.on("drain", resume);
+        res.on("drain", resume2);
         this.res = res;
         const needDrain = res.writableNeedDrain !== void 0 ? res.writableNeedDrain : res._writableState?.needDrain;
         return needDrain !== true;
@@ -11303,10 +11303,10 @@ var require_api_pipeline = __commonJS({
         this[kResume] = null;
       }
       _read() {
-        const { [kResume]: resume } = this;
-        if (resume) {
+        const { [kResume]: resume2 } = this;
+        if (resume2) {
           this[kResume] = null;
-          resume();
+          resume2();
         }
       }
       _destroy(err, callback) {
@@ -11315,9 +11315,9 @@ var require_api_pipeline = __commonJS({
       }
     };
     var PipelineResponse = class extends Readable7 {
-      constructor(resume) {
+      constructor(resume2) {
         super({ autoDestroy: true });
-        this[kResume] = resume;
+        this[kResume] = resume2;
       }
       _read() {
         this[kResume]();
@@ -11404,7 +11404,7 @@ var require_api_pipeline = __commonJS({
         this.abort = abort;
         this.context = context5;
       }
-      onHeaders(statusCode, rawHeaders, resume) {
+      onHeaders(statusCode, rawHeaders, resume2) {
         const { opaque, handler: handler2, context: context5 } = this;
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -11413,7 +11413,7 @@ var require_api_pipeline = __commonJS({
           }
           return;
         }
-        this.res = new PipelineResponse(resume);
+        this.res = new PipelineResponse(resume2);
         let body;
         try {
           this.handler = null;
@@ -11949,12 +11949,12 @@ var require_mock_utils = __commonJS({
         const responseHeaders = generateKeyValues(headers);
         const responseTrailers = generateKeyValues(trailers);
         handler2.onConnect?.((err) => handler2.onError(err), null);
-        handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
+        handler2.onHeaders?.(statusCode, responseHeaders, resume2, getStatusText(statusCode));
         handler2.onData?.(Buffer.from(responseData));
         handler2.onComplete?.(responseTrailers);
         deleteMockDispatch(mockDispatches, key);
       }
-      function resume() {
+      function resume2() {
       }
       return true;
     }
@@ -12644,7 +12644,7 @@ var require_dump = __commonJS({
         this.#reason = reason;
       }
       // TODO: will require adjustment after new hooks are out
-      onHeaders(statusCode, rawHeaders, resume, statusMessage) {
+      onHeaders(statusCode, rawHeaders, resume2, statusMessage) {
         const headers = util2.parseHeaders(rawHeaders);
         const contentLength = headers["content-length"];
         if (contentLength != null && contentLength > this.#maxSize) {
@@ -12658,7 +12658,7 @@ var require_dump = __commonJS({
         return this.#handler.onHeaders(
           statusCode,
           rawHeaders,
-          resume,
+          resume2,
           statusMessage
         );
       }
@@ -15531,7 +15531,7 @@ var require_fetch = __commonJS({
             onResponseStarted() {
               timingInfo.finalNetworkResponseStartTime = coarsenedSharedCurrentTime(fetchParams.crossOriginIsolatedCapability);
             },
-            onHeaders(status, rawHeaders, resume, statusText) {
+            onHeaders(status, rawHeaders, resume2, statusText) {
               if (status < 200) {
                 return;
               }
@@ -15578,7 +15578,7 @@ var require_fetch = __commonJS({
                   }
                 }
               }
-              this.body = new Readable7({ read: resume });
+              this.body = new Readable7({ read: resume2 });
               const onError = this.onError.bind(this);
               resolve4({
                 status,
@@ -21500,7 +21500,15 @@ function parseInputs(read, context5) {
   };
   const withDefault = (name3) => get45(name3) ?? INPUTS.find((i2) => i2.name === name3)?.default ?? "";
   const imageId = get45("image-id");
-  const build = parseBuild(get45("build"), imageId !== void 0);
+  const buildText = get45("build");
+  if (!imageId && buildText === void 0) {
+    throw new InputError(
+      "image-id",
+      "is empty and build is not set.",
+      "Set image-id to the managed image resource ID to register an existing image, or set build: true to build one with Packer (build: validate only checks the template)."
+    );
+  }
+  const build = parseBuild(buildText);
   if (!imageId && build === "none") {
     throw new InputError(
       "image-id",
@@ -21519,9 +21527,8 @@ function parseInputs(read, context5) {
   if (displayName !== void 0 && new RegExp("\\p{Cc}", "u").test(displayName)) {
     throw new InputError("display-name", "contains control characters.", "Use printable characters only.");
   }
-  const explicitVersion = get45("version");
-  const version3 = explicitVersion ?? defaultVersion(context5.env, context5.now);
-  checkVersion(version3);
+  const version3 = get45("version");
+  if (version3 !== void 0) checkVersion(version3);
   const register2 = parseBoolean("register", withDefault("register"));
   const auth2 = withDefault("auth");
   if (auth2 !== "oidc" && auth2 !== "azure-cli") {
@@ -21603,6 +21610,13 @@ function parseInputs(read, context5) {
       "Use build: validate to check the template, or give image-id to plan the rollout of an existing image."
     );
   }
+  if (dryRun && build === "validate" && auth2 === "oidc" && (!tenantId || !clientId)) {
+    throw new InputError(
+      tenantId ? "client-id" : "tenant-id",
+      "is required for a dry run with build: validate: it reads the provisioning policies and device images from Graph.",
+      "Set tenant-id and client-id, or leave dry-run false to check only the template (no Azure access)."
+    );
+  }
   const policyRefs = lines(get45("provisioning-policies"));
   if ((policyRefs.length > 0 || deleteSourceImage) && !register2) {
     throw new InputError(
@@ -21621,7 +21635,7 @@ function parseInputs(read, context5) {
     buildTimeoutMinutes,
     displayName,
     version: version3,
-    versionDerived: explicitVersion === void 0,
+    versionDerived: version3 === void 0,
     register: register2,
     auth: auth2,
     tenantId,
@@ -21640,13 +21654,6 @@ function parseInputs(read, context5) {
     reportPath: get45("report-path") ?? `${reportDir.replace(/[\\/]+$/, "")}/w365-image-report.json`
   };
 }
-function defaultVersion(env, now) {
-  const year = now.getUTCFullYear();
-  const monthDay = (now.getUTCMonth() + 1) * 100 + now.getUTCDate();
-  const runNumber = env.GITHUB_RUN_NUMBER && /^\d+$/.test(env.GITHUB_RUN_NUMBER) ? Number(env.GITHUB_RUN_NUMBER) : void 0;
-  const patch = runNumber ?? now.getUTCHours() * 1e4 + now.getUTCMinutes() * 100 + now.getUTCSeconds();
-  return `${year}.${monthDay}.${patch}`;
-}
 function checkVersion(version3) {
   const fix = "Use Major.Minor.Patch with whole numbers, for example 1.0.0 or 2026.1126.42.";
   if (!/^\d+\.\d+\.\d+$/.test(version3)) {
@@ -21661,8 +21668,8 @@ function checkVersion(version3) {
     }
   }
 }
-function parseBuild(value, haveImageId) {
-  if (value === void 0) return haveImageId ? "none" : "build";
+function parseBuild(value) {
+  if (value === void 0) return "none";
   if (/^validate$/i.test(value)) return "validate";
   try {
     return parseBoolean("build", value) ? "build" : "none";
@@ -21731,7 +21738,7 @@ var init_inputs = __esm({
       },
       {
         name: "build",
-        description: "true: build the image with Packer first; validate: only packer init, fmt -check and validate (no Azure); false: use image-id. Default: true when image-id is empty, else false."
+        description: "true: build the image with Packer first; validate: only packer init, fmt -check and validate (no Azure); false: use image-id. Default: false (an empty image-id without build: true is an error)."
       },
       { name: "template", description: "Folder of the Packer template (default: the bundled packer/ template)." },
       { name: "var-file", description: "Packer variable files (-var-file), one path per line." },
@@ -21739,7 +21746,7 @@ var init_inputs = __esm({
       {
         name: "build-timeout-minutes",
         description: "Limit for the Packer build; Packer is interrupted (and cleans up) after it.",
-        default: "150"
+        default: "120"
       },
       {
         name: "display-name",
@@ -21747,7 +21754,7 @@ var init_inputs = __esm({
       },
       {
         name: "version",
-        description: "Device image version, Major.Minor.Patch. Default: YYYY.MMDD.N, N = the workflow run number (in a terminal: HHMMSS UTC)."
+        description: "Device image version, Major.Minor.Patch. Default: derived from the managed image (YYYY.MMDD.HHMMSS of its creation time), the same on every re-run."
       },
       { name: "register", description: "true: validate and register; false: validate only.", default: "true" },
       { name: "auth", description: "oidc (GitHub OIDC federated credential) or azure-cli.", default: "oidc" },
@@ -21770,7 +21777,7 @@ var init_inputs = __esm({
       {
         name: "wait-timeout-minutes",
         description: "How long to wait for Windows 365 to finish the upload.",
-        default: "240"
+        default: "180"
       },
       {
         name: "provisioning-policies",
@@ -41830,7 +41837,7 @@ var require_dist2 = __commonJS({
         req.emit("proxyConnect", connect);
         this.emit("proxyConnect", connect, req);
         if (connect.statusCode === 200) {
-          req.once("socket", resume);
+          req.once("socket", resume2);
           if (opts.secureEndpoint) {
             debug2("Upgrading socket connection to TLS");
             return tls.connect({
@@ -41854,7 +41861,7 @@ var require_dist2 = __commonJS({
     };
     HttpsProxyAgent2.protocols = ["http", "https"];
     exports.HttpsProxyAgent = HttpsProxyAgent2;
-    function resume(socket) {
+    function resume2(socket) {
       socket.resume();
     }
     function omit2(obj, ...keys) {
@@ -47663,6 +47670,14 @@ function findDeviceImages(graph, displayName, version3) {
     $filter: `displayName eq ${odataString(displayName)} and version eq ${odataString(version3)}`
   });
 }
+function findDeviceImagesNamed(graph, displayName) {
+  return graph.list(`${VIRTUAL_ENDPOINT}/deviceImages`, {
+    $filter: `displayName eq ${odataString(displayName)}`
+  });
+}
+function listSourceImages(graph) {
+  return graph.list(`${VIRTUAL_ENDPOINT}/deviceImages/getSourceImages`);
+}
 function getDeviceImage(graph, id) {
   return graph.get(`${VIRTUAL_ENDPOINT}/deviceImages/${encodeURIComponent(id)}`);
 }
@@ -47774,6 +47789,18 @@ var init_errorCodes = __esm({
 });
 
 // src/pipeline/register.ts
+async function findUploadOfSource(graph, displayName, sourceImageResourceId) {
+  const named = await findDeviceImagesNamed(graph, displayName);
+  const rank = (i2) => i2.status === "pending" ? 1 : 0;
+  return named.filter(
+    (i2) => i2.displayName === displayName && sameSource(i2.sourceImageResourceId, sourceImageResourceId) && USABLE_OR_RUNNING.includes(i2.status)
+  ).sort(
+    (a2, b) => rank(a2) - rank(b) || (b.lastModifiedDateTime ?? "").localeCompare(a2.lastModifiedDateTime ?? "")
+  )[0];
+}
+function resume(deps) {
+  return deps.resumeHint ? ` ${deps.resumeHint}` : "";
+}
 async function registerImage(input, deps) {
   const { log: log2 } = deps;
   const existing = await findOwn(input, deps);
@@ -47830,28 +47857,44 @@ async function createExactlyOnce(input, deps) {
           `Windows 365 refused the upload: ${error2.message}`
         );
       }
-      if (attempt >= CREATE_ATTEMPTS) {
-        throw new RegistrationError(
-          "create-failed",
-          `Could not start the upload after ${attempt} attempts: ${error2.message}. Re-run the job: it resumes any upload that did start.`
-        );
-      }
       const wait = retryDelayMs(error2, attempt);
       deps.log.warning(
-        `${error2.message}; checking whether the upload started before trying again in ${Math.round(wait / 1e3)} s.`
+        ambiguous ? `${error2.message}; the upload may have started: looking for it for up to ${Math.round(LIST_LAG_MS / 6e4)} minutes before anything else.` : `${error2.message}; trying again in ${Math.round(wait / 1e3)} s.`
       );
-      await deps.clock.sleep(wait);
-      const started = await findOwn(input, deps);
+      await deps.clock.sleep(wait, deps.signal);
+      const started = ambiguous ? await lookForUpload(input, deps) : void 0;
       if (started) {
         deps.log.info(
           `The earlier request did start the upload (device image ${started.id}); not sending it again.`
         );
         return started;
       }
+      if (deps.signal?.aborted) {
+        throw new RegistrationError(
+          "cancelled",
+          `Cancelled before the upload could be confirmed; nothing more was sent. Re-run: it resumes any upload that did start.${resume(deps)}`
+        );
+      }
       if (error2 instanceof GraphError && error2.status === 409) {
         throw new RegistrationError("create-failed", `Windows 365 reported a conflict: ${error2.message}`);
       }
+      if (attempt >= CREATE_ATTEMPTS) {
+        throw new RegistrationError(
+          "create-failed",
+          `Could not start the upload after ${attempt} attempts: ${error2.message}. Re-run: it resumes any upload that did start.${resume(deps)}`
+        );
+      }
     }
+  }
+}
+async function lookForUpload(input, deps) {
+  const deadline = deps.clock.now() + LIST_LAG_MS;
+  for (; ; ) {
+    const found = await findOwn(input, deps);
+    const now = deps.clock.now();
+    if (found || now >= deadline || deps.signal?.aborted) return found;
+    deps.log.debug(`Upload of '${input.displayName}' ${input.version} not listed yet; looking again.`);
+    await deps.clock.sleep(Math.min(LIST_LOOK_INTERVAL_MS, deadline - now), deps.signal);
   }
 }
 function pollDelayMs(elapsedMs) {
@@ -47909,7 +47952,7 @@ async function waitForVerdict(first, created, timeoutMs, deps) {
     if (deps.signal?.aborted) {
       throw new RegistrationError(
         "cancelled",
-        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run with the same display-name and version to resume waiting.`
+        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run to resume waiting (no second upload).${resume(deps)}`
       );
     }
     try {
@@ -47944,7 +47987,7 @@ function formatDuration(ms) {
   const s = total % 60;
   return h2 > 0 ? `${h2}h ${m}m ${s}s` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }
-var RegistrationError, CREATE_ATTEMPTS, PROGRESS_LOG_MS;
+var RegistrationError, CREATE_ATTEMPTS, LIST_LAG_MS, LIST_LOOK_INTERVAL_MS, USABLE_OR_RUNNING, PROGRESS_LOG_MS;
 var init_register = __esm({
   "src/pipeline/register.ts"() {
     "use strict";
@@ -47962,6 +48005,9 @@ var init_register = __esm({
       }
     };
     CREATE_ATTEMPTS = 5;
+    LIST_LAG_MS = 3 * 6e4;
+    LIST_LOOK_INTERVAL_MS = 15e3;
+    USABLE_OR_RUNNING = ["pending", "ready", "warning"];
     PROGRESS_LOG_MS = 10 * 6e4;
   }
 });
@@ -48126,6 +48172,31 @@ var init_publish = __esm({
   "src/pipeline/publish.ts"() {
     "use strict";
     init_report();
+  }
+});
+
+// src/azure/imageVersion.ts
+import { createHash as createHash2 } from "node:crypto";
+function versionFromImage(resourceId, image) {
+  const created = image?.systemData?.createdAt;
+  const at = created === void 0 ? void 0 : new Date(created);
+  if (at && !Number.isNaN(at.getTime())) {
+    return { version: versionFromTime(at), from: `the image's creation time ${at.toISOString()}` };
+  }
+  const digest = createHash2("sha256").update(resourceId.toLowerCase()).digest();
+  return {
+    version: `0.0.${digest.readUInt32BE(0) % 1e9}`,
+    from: "a hash of the image resource ID (Azure did not say when the image was created)"
+  };
+}
+function versionFromTime(at) {
+  const monthDay = (at.getUTCMonth() + 1) * 100 + at.getUTCDate();
+  const time = at.getUTCHours() * 1e4 + at.getUTCMinutes() * 100 + at.getUTCSeconds();
+  return `${at.getUTCFullYear()}.${monthDay}.${time}`;
+}
+var init_imageVersion = __esm({
+  "src/azure/imageVersion.ts"() {
+    "use strict";
   }
 });
 
@@ -71769,6 +71840,28 @@ var init_managedImage = __esm({
   }
 });
 
+// src/config/budget.ts
+function hostedJobBudgetWarning(config, env) {
+  if (env.GITHUB_ACTIONS !== "true" || env.RUNNER_ENVIRONMENT === "self-hosted") return void 0;
+  const build = config.build === "build" ? config.buildTimeoutMinutes : 0;
+  const wait = config.register && !config.dryRun ? config.waitTimeoutMinutes : 0;
+  const total = build + wait;
+  if (total + RESERVE_MINUTES <= HOSTED_JOB_MINUTES) return void 0;
+  const parts = [
+    build > 0 ? `build-timeout-minutes ${build}` : void 0,
+    wait > 0 ? `wait-timeout-minutes ${wait}` : void 0
+  ].filter((p) => p !== void 0);
+  return `${parts.join(" + ")} = ${total} minutes, which with about ${RESERVE_MINUTES} minutes for everything else cannot fit a GitHub-hosted job (${HOSTED_JOB_MINUTES} minutes at most): the runner would stop the job before the action can report. Lower them so they add up to ${HOSTED_JOB_MINUTES - RESERVE_MINUTES} or less (the defaults, 120 + 180, do), or run on a self-hosted runner.`;
+}
+var HOSTED_JOB_MINUTES, RESERVE_MINUTES;
+var init_budget = __esm({
+  "src/config/budget.ts"() {
+    "use strict";
+    HOSTED_JOB_MINUTES = 360;
+    RESERVE_MINUTES = 20;
+  }
+});
+
 // src/version.ts
 var TOOL_VERSION, USER_AGENT;
 var init_version = __esm({
@@ -71785,6 +71878,48 @@ function failed(checks) {
 }
 var init_checks = __esm({
   "src/pipeline/checks.ts"() {
+    "use strict";
+  }
+});
+
+// src/pipeline/resume.ts
+function resumeInputs(config, target) {
+  const inputs = [
+    ["image-id", target.imageId],
+    ["display-name", target.displayName],
+    ["version", target.version]
+  ];
+  if (config.build === "build") inputs.push(["build", "false"]);
+  inputs.push(["auth", config.auth]);
+  if (config.tenantId) inputs.push(["tenant-id", config.tenantId]);
+  if (config.clientId) inputs.push(["client-id", config.clientId]);
+  if (config.cloud !== "public") inputs.push(["azure-environment", config.cloud]);
+  if (config.armEndpoint) inputs.push(["arm-endpoint", config.armEndpoint]);
+  if (config.graphEndpoint) inputs.push(["graph-endpoint", config.graphEndpoint]);
+  if (config.authorityHost) inputs.push(["authority-host", config.authorityHost]);
+  inputs.push(["wait-timeout-minutes", String(config.waitTimeoutMinutes)]);
+  for (const policy of config.policyRefs) inputs.push(["provisioning-policies", policy]);
+  inputs.push(["keep-images", String(config.keepImages)]);
+  if (config.deleteSourceImage) inputs.push(["delete-source-image", "true"]);
+  inputs.push(["upload-retries", String(config.uploadRetries)]);
+  return inputs;
+}
+function shellQuote(value) {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+function resumeHint(config, target, env) {
+  const inputs = resumeInputs(config, target);
+  if (env.GITHUB_ACTIONS === "true") {
+    const policies = inputs.filter(([name3]) => name3 === "provisioning-policies").map(([, v]) => v);
+    const others = inputs.filter(([name3]) => name3 !== "provisioning-policies");
+    const yaml = others.map(([name3, value]) => `${name3}: ${JSON.stringify(value)}`);
+    if (policies.length > 0) yaml.push(`provisioning-policies: ${JSON.stringify(policies.join("\n"))}`);
+    return `To resume, re-run the step with: { ${yaml.join(", ")} }`;
+  }
+  return `To resume, run: w365-image ${inputs.map(([name3, value]) => `--${name3} ${shellQuote(value)}`).join(" ")}`;
+}
+var init_resume = __esm({
+  "src/pipeline/resume.ts"() {
     "use strict";
   }
 });
@@ -72221,8 +72356,9 @@ async function planRollout(input, deps) {
   const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
   const resolved = resolvePolicies(input.policyRefs, policies);
   const notes = [];
+  const sourceId = input.source?.id;
   const existing = images.filter(
-    (i2) => i2.displayName === input.displayName && i2.version === input.version && sameSource(i2.sourceImageResourceId, input.source.id)
+    (i2) => sourceId !== void 0 && i2.displayName === input.displayName && i2.version === input.version && sameSource(i2.sourceImageResourceId, sourceId)
   ).sort((a2, b) => (b.lastModifiedDateTime ?? "").localeCompare(a2.lastModifiedDateTime ?? ""))[0];
   const conflict = existing ? void 0 : images.find((i2) => i2.displayName === input.displayName && i2.version === input.version);
   const image = conflict ? {
@@ -72295,7 +72431,13 @@ async function planRollout(input, deps) {
   const prune2 = willExist ? prunePlan.delete : [];
   if (!willExist && input.keep > 0) notes.push("Nothing is pruned when the image does not become ready.");
   let source;
-  if (input.deleteSourceImage) {
+  if (input.deleteSourceImage && !input.source) {
+    source = {
+      imageId: "(the image a build would make)",
+      action: willExist ? "delete" : "keep",
+      detail: "Not checked: the image does not exist yet. A real run deletes it once the device image is ready."
+    };
+  } else if (input.deleteSourceImage && input.source) {
     let exists2 = true;
     if (deps.images) {
       const read = await deps.images.read(input.source);
@@ -72320,7 +72462,10 @@ async function planRollout(input, deps) {
   };
   function plannedImage(i2, found) {
     const base = { displayName: i2.displayName, version: i2.version, id: found?.id, status: found?.status };
-    if (!found) return { ...base, action: "upload", detail: `Upload ${i2.source.id} as a new device image.` };
+    if (!found) {
+      const what = i2.source ? i2.source.id : "the image a build would make";
+      return { ...base, action: "upload", detail: `Upload ${what} as a new device image.` };
+    }
     if (found.status === "ready" || found.status === "warning") {
       return { ...base, action: "ready", detail: `Device image ${found.id} is already ${found.status}.` };
     }
@@ -72344,7 +72489,7 @@ function syntheticImage(input) {
     id: NEW_IMAGE_ID,
     displayName: input.displayName,
     version: input.version,
-    sourceImageResourceId: input.source.id,
+    sourceImageResourceId: input.source?.id ?? "",
     status: "ready"
   };
 }
@@ -72478,7 +72623,7 @@ async function retryFailedUpload(image, options, deps, wait) {
     if (registration.outcome === "timeout") {
       return done(
         "timeout",
-        `The retried upload of ${current.id} is still ${current.status}; re-run with the same display-name and version to resume waiting.`
+        `The retried upload of ${current.id} is still ${current.status}; re-run to resume waiting (no second upload).${options.resumeHint ? ` ${options.resumeHint}` : ""}`
       );
     }
   }
@@ -72682,7 +72827,11 @@ async function finishRollout(config, target, first, deps) {
       "Retry the upload",
       () => retryFailedUpload(
         registration.deviceImage,
-        { retries: config.uploadRetries, timeoutMs: config.waitTimeoutMinutes * 6e4 },
+        {
+          retries: config.uploadRetries,
+          timeoutMs: config.waitTimeoutMinutes * 6e4,
+          resumeHint: deps.resumeHint
+        },
         { graph: deps.graph, clock: deps.clock, log: deps.log },
         // Wait on the retried image itself: a retry must never start a second upload.
         (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps)
@@ -72715,7 +72864,7 @@ async function finishRollout(config, target, first, deps) {
   );
   return { registration, retry, rollout };
 }
-async function dryRunRollout(config, target, deps) {
+async function dryRunRollout(config, target, deps, notChecked = []) {
   const plan = await planRollout(
     {
       displayName: target.displayName,
@@ -72726,13 +72875,18 @@ async function dryRunRollout(config, target, deps) {
       deleteSourceImage: config.deleteSourceImage,
       uploadRetries: config.uploadRetries
     },
-    { graph: deps.graph, images: deps.images(), log: deps.log }
+    target.source ? { graph: deps.graph, images: deps.images(), log: deps.log } : { graph: deps.graph, log: deps.log }
   );
+  const summary2 = renderRolloutPlan(plan, { title: "Dry run: what a real run would do" });
+  if (notChecked.length > 0) {
+    summary2.push("", "**Not checked in this dry run:**");
+    for (const line of notChecked) summary2.push(`- ${line}`);
+  }
   return {
     dryRun: true,
     updatedPolicies: plan.patch.filter((p) => p.action === "patch").map((p) => p.policyId),
     deletedImages: plan.prune.map((p) => p.image.id),
-    summary: renderRolloutPlan(plan, { title: "Dry run: what a real run would do" })
+    summary: summary2
   };
 }
 function rolloutSection(freed, retry, rollout) {
@@ -72968,12 +73122,56 @@ function explainReadFailure(read, id) {
     fix: "Re-run the job; if it persists, check Azure status and arm-endpoint."
   };
 }
-var PLAN_TAGS, MAX_OS_DISK_GB, IMAGE_CHECKS;
+function readerRoleCommand(image) {
+  return `az role assignment create --assignee ${WINDOWS_365_APP_ID} --role Reader --scope /subscriptions/${image.subscriptionId}/resourceGroups/${image.resourceGroup}`;
+}
+async function checkWindows365CanSee(input) {
+  const base = {
+    id: "image.windows365-can-read",
+    requirement: "R11",
+    title: "Windows 365 can see the image",
+    errorCode: "sourceImageNotFound"
+  };
+  const deadline = input.clock.now() + input.settleMs;
+  for (let looks = 1; ; looks++) {
+    let sources;
+    try {
+      sources = await input.listSourceImages();
+    } catch (error2) {
+      return {
+        ...base,
+        status: "unverified",
+        detail: `Could not ask Graph (deviceImages/getSourceImages) which images Windows 365 can see: ${error2.message}`,
+        fix: "Give this identity the Graph application permission CloudPC.Read.All or CloudPC.ReadWrite.All with admin consent (the upload needs CloudPC.ReadWrite.All anyway), check graph-endpoint, then re-run."
+      };
+    }
+    if (sources.some((s) => typeof s.resourceId === "string" && sameSource(s.resourceId, input.image.id))) {
+      return {
+        ...base,
+        status: "pass",
+        detail: `Graph getSourceImages lists the image (Windows 365 sees ${sources.length} managed image(s)).`,
+        fix: null
+      };
+    }
+    const now = input.clock.now();
+    if (now >= deadline || input.signal?.aborted) {
+      return {
+        ...base,
+        status: "fail",
+        detail: `Graph getSourceImages does not list ${input.image.id} (Windows 365 sees ${sources.length} managed image(s)${looks > 1 ? `; looked ${looks} times` : ""}): its service principal cannot read the image, so the upload would fail with sourceImageNotFound after the wait.`,
+        fix: `Give the Windows 365 service principal (app ${WINDOWS_365_APP_ID}) the Reader role on the image's resource group or subscription: ${readerRoleCommand(input.image)} (or --scope /subscriptions/${input.image.subscriptionId}). When this action calls Graph app-only (a service principal, as in a workflow), Windows 365 must also have been granted Subscriptions.Read beforehand (learn.microsoft.com/windows-365/enterprise/customer-permissions). Role assignments can take a few minutes to apply; then re-run.`
+      };
+    }
+    await input.clock.sleep(Math.min(WINDOWS_365_LOOK_INTERVAL_MS, deadline - now), input.signal);
+  }
+}
+var PLAN_TAGS, MAX_OS_DISK_GB, IMAGE_CHECKS, WINDOWS_365_LOOK_INTERVAL_MS;
 var init_validate = __esm({
   "src/pipeline/validate.ts"() {
     "use strict";
     init_resourceId();
     init_windows365();
+    init_deviceImages();
     init_checks();
     PLAN_TAGS = ["planname", "planproduct", "planpublisher"];
     MAX_OS_DISK_GB = 64;
@@ -73072,6 +73270,7 @@ var init_validate = __esm({
         }
       }
     ];
+    WINDOWS_365_LOOK_INTERVAL_MS = 3e4;
   }
 });
 
@@ -82511,6 +82710,7 @@ async function runPipeline(config, deps) {
   let location = null;
   let build = null;
   let displayName = config.displayName ?? "";
+  let version3 = config.version ?? "";
   const finish = (outcome2, message, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
@@ -82526,7 +82726,7 @@ async function runPipeline(config, deps) {
         imageId,
         build: config.build,
         displayName,
-        version: config.version,
+        version: version3,
         versionDerived: config.versionDerived,
         register: config.register,
         auth: config.auth,
@@ -82542,17 +82742,8 @@ async function runPipeline(config, deps) {
     };
   };
   const seconds = (since) => Math.round((clock.now() - since) / 1e3);
-  if (config.build !== "none") {
-    const buildStarted = clock.now();
-    const { buildStage: buildStage2 } = await Promise.resolve().then(() => (init_build2(), build_exports));
-    const stage = await buildStage2(config, { log: log2, clock, env: deps.env, signal: deps.signal });
-    timings.buildSeconds = seconds(buildStarted);
-    build = stage.build;
-    imageId = stage.imageId;
-    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
-    checks.push(...stage.checks);
-    logChecks(log2, stage.checks);
-  }
+  const budget = hostedJobBudgetWarning(config, deps.env);
+  if (budget) log2.warning(budget);
   let credential;
   const getCredential = () => credential ??= createCredential(
     {
@@ -82564,6 +82755,77 @@ async function runPipeline(config, deps) {
     },
     deps
   );
+  let graphClient;
+  const getGraph = () => graphClient ??= new GraphClient({
+    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
+    scope: cloud.graphScope,
+    credential: getCredential(),
+    clock,
+    log: log2,
+    userAgent: USER_AGENT
+  });
+  const planWithoutImage = async () => {
+    const planStarted = clock.now();
+    const notChecked = [
+      `The image checks (${["image.readable", ...IMAGE_CHECKS.map((c3) => c3.id), "image.windows365-can-read"].join(", ")}) and the sysprep-check: build: validate builds no image.`,
+      config.version === void 0 ? "The version: by default it is derived from the image once built; the plan shows it as if the image were built now." : `Whether another image already holds version ${config.version}: checked against the device images listed above.`,
+      ...config.deleteSourceImage ? ["The source image clean-up: the image does not exist yet."] : [],
+      ...config.displayName === void 0 ? [
+        "Earlier versions to keep or prune: display-name is not set, so the name comes from the image the build makes."
+      ] : []
+    ];
+    const planVersion = config.version ?? versionFromTime(new Date(clock.now()));
+    const planName = config.displayName ?? "(the managed image name)";
+    try {
+      const rollout = await log2.group(
+        "Dry run: plan the registration and rollout (no image yet)",
+        () => dryRunRollout(
+          config,
+          { displayName: planName, version: planVersion, source: void 0 },
+          {
+            graph: getGraph(),
+            clock,
+            log: log2,
+            signal: deps.signal,
+            images: () => {
+              throw new Error("A dry run with build: validate reads no managed image.");
+            }
+          },
+          notChecked
+        )
+      );
+      timings.registerSeconds = seconds(planStarted);
+      for (const line of notChecked) log2.info(`Not checked: ${line}`);
+      return finish(
+        "dry-run",
+        "Dry run: the template is valid, and Graph access, the provisioning policies, the room for the image and the retention plan were checked; the image checks need a built image. Nothing was built, uploaded, changed or deleted.",
+        { rollout }
+      );
+    } catch (error2) {
+      timings.registerSeconds = seconds(planStarted);
+      const message = error2 instanceof Error ? error2.message : String(error2);
+      const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
+      const help = explainAuthError(message);
+      return finish("error", message.split("\n")[0] ?? message, {
+        error: { kind, message: help ? `${message}
+${help}` : message }
+      });
+    }
+  };
+  if (config.build !== "none") {
+    const buildStarted = clock.now();
+    const { buildStage: buildStage2 } = await Promise.resolve().then(() => (init_build2(), build_exports));
+    const stage = await buildStage2(config, { log: log2, clock, env: deps.env, signal: deps.signal });
+    timings.buildSeconds = seconds(buildStarted);
+    build = stage.build;
+    imageId = stage.imageId;
+    if (stage.done && stage.outcome === "template-valid" && config.dryRun && config.register) {
+      return planWithoutImage();
+    }
+    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
+    checks.push(...stage.checks);
+    logChecks(log2, stage.checks);
+  }
   const validateStarted = clock.now();
   const validation = await log2.group("Validate the managed image", async () => {
     const result = await validateImage({
@@ -82585,6 +82847,27 @@ async function runPipeline(config, deps) {
         return read;
       }
     });
+    const parsed = result.imageId;
+    if (result.image && parsed && config.register) {
+      const seen = await checkWindows365CanSee({
+        image: parsed,
+        listSourceImages: () => listSourceImages(getGraph()),
+        clock,
+        settleMs: config.build === "build" ? NEW_IMAGE_SETTLE_MS : 0,
+        signal: deps.signal
+      });
+      result.checks.push(seen);
+    } else if (result.image && parsed) {
+      result.checks.push({
+        id: "image.windows365-can-read",
+        requirement: "R11",
+        title: "Windows 365 can see the image",
+        status: "skip",
+        detail: "Not checked: register is false (asking Windows 365 needs Graph access).",
+        errorCode: "sourceImageNotFound",
+        fix: null
+      });
+    }
     logChecks(log2, result.checks);
     return result;
   });
@@ -82593,27 +82876,17 @@ async function runPipeline(config, deps) {
   image = validation.imageId;
   location = validation.image?.location ?? null;
   displayName = config.displayName ?? image?.name ?? "";
-  let graphClient;
-  const getGraph = () => graphClient ??= new GraphClient({
-    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
-    scope: cloud.graphScope,
-    credential: getCredential(),
-    clock,
-    log: log2,
-    userAgent: USER_AGENT
-  });
   if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
-    const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
-      (error2) => {
-        log2.debug(`Could not look for an earlier registration: ${error2.message}`);
-        return [];
-      }
-    );
+    const earlier = await findDeviceImagesNamed(getGraph(), displayName).catch((error2) => {
+      log2.debug(`Could not look for an earlier registration: ${error2.message}`);
+      return [];
+    });
     const registered = earlier.find(
-      (d) => sameSource(d.sourceImageResourceId, sourceId) && (d.status === "ready" || d.status === "warning")
+      (d) => d.displayName === displayName && (config.version === void 0 || d.version === config.version) && sameSource(d.sourceImageResourceId, sourceId) && (d.status === "ready" || d.status === "warning")
     );
     if (registered) {
+      version3 = registered.version;
       log2.info(
         `The managed image is gone, but device image ${registered.id} made from it is already ${registered.status}: continuing the rollout.`
       );
@@ -82640,7 +82913,25 @@ async function runPipeline(config, deps) {
   }
   const graph = getGraph();
   const source = image;
-  const target = { displayName, version: config.version, source };
+  if (config.version === void 0 && !version3) {
+    const derived = versionFromImage(source.id, validation.image);
+    version3 = derived.version;
+    log2.info(`Version ${version3}, derived from ${derived.from}: every run for this image computes the same.`);
+  }
+  try {
+    const earlier = await findUploadOfSource(graph, displayName, source.id);
+    if (earlier) {
+      log2.info(
+        `Device image ${earlier.id} '${earlier.displayName}' version ${earlier.version} (${earlier.status}) was already made from this managed image by an earlier run: adopting it${earlier.version === version3 ? "" : ` with its version ${earlier.version} (this run would have used ${version3})`} instead of uploading the same image again.`
+      );
+      version3 = earlier.version;
+    }
+  } catch (error2) {
+    return finish("error", `Could not look for earlier uploads of this image: ${error2.message}`, {
+      error: { kind: "graph", message: error2.message }
+    });
+  }
+  const target = { displayName, version: version3, source };
   const stepDeps = {
     graph,
     clock,
@@ -82652,7 +82943,8 @@ async function runPipeline(config, deps) {
       endpoint: config.armEndpoint ?? cloud.armEndpoint,
       scope: cloud.armScope,
       userAgent: USER_AGENT
-    })
+    }),
+    resumeHint: resumeHint(config, { imageId: source.id, displayName, version: version3 }, deps.env)
   };
   const registerStarted = clock.now();
   const failedWith = (error2) => {
@@ -82691,7 +82983,7 @@ ${help}` : message }
       () => registerImage(
         {
           displayName,
-          version: config.version,
+          version: version3,
           sourceImageResourceId: source.id,
           timeoutMs: config.waitTimeoutMinutes * 6e4
         },
@@ -82706,7 +82998,7 @@ ${help}` : message }
   const { registration } = outcome;
   const section3 = registrationSection(registration, graph.requests, cloud);
   const extra = { registration: section3, rollout: rolloutSection(freed, outcome.retry, outcome.rollout) };
-  const name3 = `'${displayName}' ${config.version} (${registration.deviceImage.id})`;
+  const name3 = `'${displayName}' ${registration.deviceImage.version} (${registration.deviceImage.id})`;
   switch (registration.outcome) {
     case "ready":
       return finish("ready", `Device image ${name3} is ready for provisioning policies.`, extra);
@@ -82725,7 +83017,7 @@ ${help}` : message }
     case "timeout":
       return finish(
         "timeout",
-        `Device image ${name3} is still ${registration.deviceImage.status} after ${config.waitTimeoutMinutes} minutes. The upload goes on in Windows 365: re-run with the same display-name and version to resume waiting (no second upload).`,
+        `Device image ${name3} is still ${registration.deviceImage.status} after ${config.waitTimeoutMinutes} minutes. The upload goes on in Windows 365: re-run to resume waiting (no second upload). ${stepDeps.resumeHint}`,
         extra
       );
   }
@@ -82741,21 +83033,26 @@ function logChecks(log2, checks) {
     else log2.info(line);
   }
 }
+var NEW_IMAGE_SETTLE_MS;
 var init_run = __esm({
   "src/pipeline/run.ts"() {
     "use strict";
     init_clouds();
     init_credential();
+    init_imageVersion();
     init_managedImage();
+    init_budget();
     init_client();
     init_deviceImages();
     init_version();
     init_checks();
     init_register();
+    init_resume();
     init_rollout2();
     init_errors2();
     init_report();
     init_validate();
+    NEW_IMAGE_SETTLE_MS = 3 * 6e4;
   }
 });
 

@@ -18,7 +18,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'build',
     description:
-      'true: build the image with Packer first; validate: only packer init, fmt -check and validate (no Azure); false: use image-id. Default: true when image-id is empty, else false.',
+      'true: build the image with Packer first; validate: only packer init, fmt -check and validate (no Azure); false: use image-id. Default: false (an empty image-id without build: true is an error).',
   },
   { name: 'template', description: 'Folder of the Packer template (default: the bundled packer/ template).' },
   { name: 'var-file', description: 'Packer variable files (-var-file), one path per line.' },
@@ -26,7 +26,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'build-timeout-minutes',
     description: 'Limit for the Packer build; Packer is interrupted (and cleans up) after it.',
-    default: '150',
+    default: '120',
   },
   {
     name: 'display-name',
@@ -35,7 +35,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'version',
     description:
-      'Device image version, Major.Minor.Patch. Default: YYYY.MMDD.N, N = the workflow run number (in a terminal: HHMMSS UTC).',
+      'Device image version, Major.Minor.Patch. Default: derived from the managed image (YYYY.MMDD.HHMMSS of its creation time), the same on every re-run.',
   },
   { name: 'register', description: 'true: validate and register; false: validate only.', default: 'true' },
   { name: 'auth', description: 'oidc (GitHub OIDC federated credential) or azure-cli.', default: 'oidc' },
@@ -58,7 +58,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'wait-timeout-minutes',
     description: 'How long to wait for Windows 365 to finish the upload.',
-    default: '240',
+    default: '180',
   },
   {
     name: 'provisioning-policies',
@@ -113,7 +113,8 @@ export interface Config {
   buildTimeoutMinutes: number;
   /** Undefined means: use the managed image name. */
   displayName: string | undefined;
-  version: string;
+  /** Undefined means: derive it from the managed image (see imageVersion.ts). */
+  version: string | undefined;
   versionDerived: boolean;
   register: boolean;
   auth: AuthMode;
@@ -163,7 +164,16 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     get(name) ?? INPUTS.find((i) => i.name === name)?.default ?? '';
 
   const imageId = get('image-id');
-  const build = parseBuild(get('build'), imageId !== undefined);
+  const buildText = get('build');
+  // An empty image-id (an unset repository variable, say) must never start a paid build on its own.
+  if (!imageId && buildText === undefined) {
+    throw new InputError(
+      'image-id',
+      'is empty and build is not set.',
+      'Set image-id to the managed image resource ID to register an existing image, or set build: true to build one with Packer (build: validate only checks the template).',
+    );
+  }
+  const build = parseBuild(buildText);
   if (!imageId && build === 'none') {
     throw new InputError(
       'image-id',
@@ -184,9 +194,8 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     throw new InputError('display-name', 'contains control characters.', 'Use printable characters only.');
   }
 
-  const explicitVersion = get('version');
-  const version = explicitVersion ?? defaultVersion(context.env, context.now);
-  checkVersion(version);
+  const version = get('version');
+  if (version !== undefined) checkVersion(version);
 
   const register = parseBoolean('register', withDefault('register'));
 
@@ -277,6 +286,13 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
       'Use build: validate to check the template, or give image-id to plan the rollout of an existing image.',
     );
   }
+  if (dryRun && build === 'validate' && auth === 'oidc' && (!tenantId || !clientId)) {
+    throw new InputError(
+      tenantId ? 'client-id' : 'tenant-id',
+      'is required for a dry run with build: validate: it reads the provisioning policies and device images from Graph.',
+      'Set tenant-id and client-id, or leave dry-run false to check only the template (no Azure access).',
+    );
+  }
   const policyRefs = lines(get('provisioning-policies'));
   if ((policyRefs.length > 0 || deleteSourceImage) && !register) {
     throw new InputError(
@@ -296,7 +312,7 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     buildTimeoutMinutes,
     displayName,
     version,
-    versionDerived: explicitVersion === undefined,
+    versionDerived: version === undefined,
     register,
     auth,
     tenantId,
@@ -316,19 +332,6 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
   };
 }
 
-/**
- * YYYY.MMDD.N: sorts by date, and N (the run number) keeps it unique per workflow run; re-running the same run
- * on the same day gives the same version, so registration resumes instead of uploading twice.
- */
-export function defaultVersion(env: NodeJS.ProcessEnv, now: Date): string {
-  const year = now.getUTCFullYear();
-  const monthDay = (now.getUTCMonth() + 1) * 100 + now.getUTCDate();
-  const runNumber =
-    env.GITHUB_RUN_NUMBER && /^\d+$/.test(env.GITHUB_RUN_NUMBER) ? Number(env.GITHUB_RUN_NUMBER) : undefined;
-  const patch = runNumber ?? now.getUTCHours() * 10_000 + now.getUTCMinutes() * 100 + now.getUTCSeconds();
-  return `${year}.${monthDay}.${patch}`;
-}
-
 export function checkVersion(version: string): void {
   const fix = 'Use Major.Minor.Patch with whole numbers, for example 1.0.0 or 2026.1126.42.';
   if (!/^\d+\.\d+\.\d+$/.test(version)) {
@@ -344,8 +347,8 @@ export function checkVersion(version: string): void {
   }
 }
 
-function parseBuild(value: string | undefined, haveImageId: boolean): BuildSetting {
-  if (value === undefined) return haveImageId ? 'none' : 'build';
+function parseBuild(value: string | undefined): BuildSetting {
+  if (value === undefined) return 'none';
   if (/^validate$/i.test(value)) return 'validate';
   try {
     return parseBoolean('build', value) ? 'build' : 'none';

@@ -52,6 +52,26 @@ export function findDeviceImages(
   });
 }
 
+/** Every device image with this display name, whatever its version (Graph's eq may ignore case: callers compare). */
+export function findDeviceImagesNamed(graph: GraphClient, displayName: string): Promise<DeviceImage[]> {
+  return graph.list<DeviceImage>(`${VIRTUAL_ENDPOINT}/deviceImages`, {
+    $filter: `displayName eq ${odataString(displayName)}`,
+  });
+}
+
+/** cloudPcSourceDeviceImage (v1.0): a managed image Windows 365's own service principal can read. */
+export interface SourceImage {
+  resourceId: string;
+  displayName?: string | null;
+  subscriptionId?: string | null;
+  subscriptionDisplayName?: string | null;
+}
+
+/** Every managed image Windows 365 can see (all pages): the images it could upload. */
+export function listSourceImages(graph: GraphClient): Promise<SourceImage[]> {
+  return graph.list<SourceImage>(`${VIRTUAL_ENDPOINT}/deviceImages/getSourceImages`);
+}
+
 export function getDeviceImage(graph: GraphClient, id: string): Promise<DeviceImage> {
   return graph.get<DeviceImage>(`${VIRTUAL_ENDPOINT}/deviceImages/${encodeURIComponent(id)}`);
 }

@@ -1,6 +1,7 @@
 import { GraphError, GraphTransportError, retryDelayMs, type GraphClient } from '../graph/client.ts';
 import {
   findDeviceImages,
+  findDeviceImagesNamed,
   getDeviceImage,
   postDeviceImage,
   sameSource,
@@ -21,6 +22,8 @@ export interface RegisterDeps {
   log: Log;
   /** Aborted when the job is cancelled: stops waiting (the upload itself goes on in Windows 365). */
   signal?: AbortSignal | undefined;
+  /** The exact inputs (or command line) that resume this registration, for every "re-run" message. */
+  resumeHint?: string | undefined;
 }
 
 export type RegistrationOutcome = 'ready' | 'warning' | 'failed' | 'timeout';
@@ -51,6 +54,42 @@ export class RegistrationError extends Error {
 }
 
 const CREATE_ATTEMPTS = 5;
+/**
+ * After an ambiguous POST answer, how long to keep looking for the upload before sending the POST again. Graph does
+ * not document whether a new image is listed at once: this covers a list that lags by a few minutes.
+ */
+export const LIST_LAG_MS = 3 * 60_000;
+const LIST_LOOK_INTERVAL_MS = 15_000;
+const USABLE_OR_RUNNING = ['pending', 'ready', 'warning'];
+
+/**
+ * One source, one upload: the device image under this display name that an earlier run already made from the same
+ * managed image and that is pending, ready or warning, whatever its version (the usable one first, then the newest).
+ */
+export async function findUploadOfSource(
+  graph: GraphClient,
+  displayName: string,
+  sourceImageResourceId: string,
+): Promise<DeviceImage | undefined> {
+  const named = await findDeviceImagesNamed(graph, displayName);
+  const rank = (i: DeviceImage) => (i.status === 'pending' ? 1 : 0);
+  return named
+    .filter(
+      (i) =>
+        i.displayName === displayName &&
+        sameSource(i.sourceImageResourceId, sourceImageResourceId) &&
+        USABLE_OR_RUNNING.includes(i.status),
+    )
+    .sort(
+      (a, b) =>
+        rank(a) - rank(b) || (b.lastModifiedDateTime ?? '').localeCompare(a.lastModifiedDateTime ?? ''),
+    )[0];
+}
+
+/** " To resume: ..." or nothing. */
+function resume(deps: RegisterDeps): string {
+  return deps.resumeHint ? ` ${deps.resumeHint}` : '';
+}
 /** A progress line at least this often while the status stays the same. */
 const PROGRESS_LOG_MS = 10 * 60_000;
 
@@ -124,28 +163,48 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
           `Windows 365 refused the upload: ${(error as Error).message}`,
         );
       }
-      if (attempt >= CREATE_ATTEMPTS) {
-        throw new RegistrationError(
-          'create-failed',
-          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run the job: it resumes any upload that did start.`,
-        );
-      }
       const wait = retryDelayMs(error, attempt);
       deps.log.warning(
-        `${(error as Error).message}; checking whether the upload started before trying again in ${Math.round(wait / 1000)} s.`,
+        ambiguous
+          ? `${(error as Error).message}; the upload may have started: looking for it for up to ${Math.round(LIST_LAG_MS / 60_000)} minutes before anything else.`
+          : `${(error as Error).message}; trying again in ${Math.round(wait / 1000)} s.`,
       );
-      await deps.clock.sleep(wait);
-      const started = await findOwn(input, deps);
+      await deps.clock.sleep(wait, deps.signal);
+      const started = ambiguous ? await lookForUpload(input, deps) : undefined;
       if (started) {
         deps.log.info(
           `The earlier request did start the upload (device image ${started.id}); not sending it again.`,
         );
         return started;
       }
+      if (deps.signal?.aborted) {
+        throw new RegistrationError(
+          'cancelled',
+          `Cancelled before the upload could be confirmed; nothing more was sent. Re-run: it resumes any upload that did start.${resume(deps)}`,
+        );
+      }
       if (error instanceof GraphError && error.status === 409) {
         throw new RegistrationError('create-failed', `Windows 365 reported a conflict: ${error.message}`);
       }
+      if (attempt >= CREATE_ATTEMPTS) {
+        throw new RegistrationError(
+          'create-failed',
+          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run: it resumes any upload that did start.${resume(deps)}`,
+        );
+      }
     }
+  }
+}
+
+/** Looks for the upload an ambiguous POST may have started, for up to LIST_LAG_MS (lists may lag behind). */
+async function lookForUpload(input: RegisterInput, deps: RegisterDeps): Promise<DeviceImage | undefined> {
+  const deadline = deps.clock.now() + LIST_LAG_MS;
+  for (;;) {
+    const found = await findOwn(input, deps);
+    const now = deps.clock.now();
+    if (found || now >= deadline || deps.signal?.aborted) return found;
+    deps.log.debug(`Upload of '${input.displayName}' ${input.version} not listed yet; looking again.`);
+    await deps.clock.sleep(Math.min(LIST_LOOK_INTERVAL_MS, deadline - now), deps.signal);
   }
 }
 
@@ -212,7 +271,7 @@ export async function waitForVerdict(
     if (deps.signal?.aborted) {
       throw new RegistrationError(
         'cancelled',
-        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run with the same display-name and version to resume waiting.`,
+        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run to resume waiting (no second upload).${resume(deps)}`,
       );
     }
     try {

@@ -18,6 +18,8 @@ export interface RolloutStepDeps {
   log: Log;
   images: () => ManagedImageClient;
   signal?: AbortSignal | undefined;
+  /** The exact inputs (or command line) that resume this run. */
+  resumeHint?: string | undefined;
 }
 
 export interface Target {
@@ -25,6 +27,9 @@ export interface Target {
   version: string;
   source: ManagedImageId;
 }
+
+/** What a dry run plans for: with build: validate there is no image yet, so no source. */
+export type PlanTarget = Omit<Target, 'source'> & { source: ManagedImageId | undefined };
 
 /**
  * Before any upload: the named policies must all exist (nothing has changed yet), and a full tenant gets room by
@@ -72,7 +77,11 @@ export async function finishRollout(
     retry = await deps.log.group('Retry the upload', () =>
       retryFailedUpload(
         registration.deviceImage,
-        { retries: config.uploadRetries, timeoutMs: config.waitTimeoutMinutes * 60_000 },
+        {
+          retries: config.uploadRetries,
+          timeoutMs: config.waitTimeoutMinutes * 60_000,
+          resumeHint: deps.resumeHint,
+        },
         { graph: deps.graph, clock: deps.clock, log: deps.log },
         // Wait on the retried image itself: a retry must never start a second upload.
         (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps),
@@ -108,8 +117,9 @@ export async function finishRollout(
 /** A dry run: every read and check, and the list of what a real run would create, change and delete. */
 export async function dryRunRollout(
   config: Config,
-  target: Target,
+  target: PlanTarget,
   deps: RolloutStepDeps,
+  notChecked: readonly string[] = [],
 ): Promise<NonNullable<Report['rollout']>> {
   const plan = await planRollout(
     {
@@ -121,13 +131,20 @@ export async function dryRunRollout(
       deleteSourceImage: config.deleteSourceImage,
       uploadRetries: config.uploadRetries,
     },
-    { graph: deps.graph, images: deps.images(), log: deps.log },
+    target.source
+      ? { graph: deps.graph, images: deps.images(), log: deps.log }
+      : { graph: deps.graph, log: deps.log },
   );
+  const summary = renderRolloutPlan(plan, { title: 'Dry run: what a real run would do' });
+  if (notChecked.length > 0) {
+    summary.push('', '**Not checked in this dry run:**');
+    for (const line of notChecked) summary.push(`- ${line}`);
+  }
   return {
     dryRun: true,
     updatedPolicies: plan.patch.filter((p) => p.action === 'patch').map((p) => p.policyId),
     deletedImages: plan.prune.map((p) => p.image.id),
-    summary: renderRolloutPlan(plan, { title: 'Dry run: what a real run would do' }),
+    summary,
   };
 }
 

@@ -2,19 +2,25 @@ import type { TokenCredential } from '@azure/identity';
 import { CLOUDS } from '../config/clouds.ts';
 import type { Config } from '../config/inputs.ts';
 import { createCredential, explainAuthError } from '../azure/credential.ts';
+import { versionFromImage, versionFromTime } from '../azure/imageVersion.ts';
 import { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
+import { hostedJobBudgetWarning } from '../config/budget.ts';
 import { GraphClient } from '../graph/client.ts';
-import { findDeviceImages, sameSource } from '../graph/deviceImages.ts';
+import { findDeviceImagesNamed, listSourceImages, sameSource } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
 import { failed, type CheckResult } from './checks.ts';
-import { registerImage, RegistrationError } from './register.ts';
+import { findUploadOfSource, registerImage, RegistrationError } from './register.ts';
+import { resumeHint } from './resume.ts';
 import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './rollout.ts';
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
-import { validateImage } from './validate.ts';
+import { checkWindows365CanSee, IMAGE_CHECKS, validateImage } from './validate.ts';
+
+/** After a build, how long to wait for a freshly captured image to show up in Windows 365's view. */
+const NEW_IMAGE_SETTLE_MS = 3 * 60_000;
 
 export interface PipelineDeps {
   log: Log;
@@ -42,6 +48,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   let location: string | null = null;
   let build: Report['build'] = null;
   let displayName = config.displayName ?? '';
+  let version = config.version ?? '';
 
   const finish = (
     outcome: Outcome,
@@ -66,7 +73,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         imageId,
         build: config.build,
         displayName,
-        version: config.version,
+        version,
         versionDerived: config.versionDerived,
         register: config.register,
         auth: config.auth,
@@ -83,17 +90,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   };
   const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
 
-  if (config.build !== 'none') {
-    const buildStarted = clock.now();
-    const { buildStage } = await import('./build.ts');
-    const stage = await buildStage(config, { log, clock, env: deps.env, signal: deps.signal });
-    timings.buildSeconds = seconds(buildStarted);
-    build = stage.build;
-    imageId = stage.imageId;
-    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
-    checks.push(...stage.checks);
-    logChecks(log, stage.checks);
-  }
+  const budget = hostedJobBudgetWarning(config, deps.env);
+  if (budget) log.warning(budget);
 
   let credential: TokenCredential | undefined;
   const getCredential = () =>
@@ -107,6 +105,86 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       },
       deps,
     ));
+  let graphClient: GraphClient | undefined;
+  const getGraph = () =>
+    (graphClient ??= new GraphClient({
+      endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
+      scope: cloud.graphScope,
+      credential: getCredential(),
+      clock,
+      log,
+      userAgent: USER_AGENT,
+    }));
+
+  /**
+   * A dry run with build: validate has no image yet, but everything else a real run would read is checked: Graph
+   * access, the provisioning policies, the 20-image room and the retention plan. The summary says what is left.
+   */
+  const planWithoutImage = async (): Promise<Report> => {
+    const planStarted = clock.now();
+    const notChecked = [
+      `The image checks (${['image.readable', ...IMAGE_CHECKS.map((c) => c.id), 'image.windows365-can-read'].join(', ')}) and the sysprep-check: build: validate builds no image.`,
+      config.version === undefined
+        ? 'The version: by default it is derived from the image once built; the plan shows it as if the image were built now.'
+        : `Whether another image already holds version ${config.version}: checked against the device images listed above.`,
+      ...(config.deleteSourceImage ? ['The source image clean-up: the image does not exist yet.'] : []),
+      ...(config.displayName === undefined
+        ? [
+            'Earlier versions to keep or prune: display-name is not set, so the name comes from the image the build makes.',
+          ]
+        : []),
+    ];
+    const planVersion = config.version ?? versionFromTime(new Date(clock.now()));
+    const planName = config.displayName ?? '(the managed image name)';
+    try {
+      const rollout = await log.group('Dry run: plan the registration and rollout (no image yet)', () =>
+        dryRunRollout(
+          config,
+          { displayName: planName, version: planVersion, source: undefined },
+          {
+            graph: getGraph(),
+            clock,
+            log,
+            signal: deps.signal,
+            images: () => {
+              throw new Error('A dry run with build: validate reads no managed image.');
+            },
+          },
+          notChecked,
+        ),
+      );
+      timings.registerSeconds = seconds(planStarted);
+      for (const line of notChecked) log.info(`Not checked: ${line}`);
+      return finish(
+        'dry-run',
+        'Dry run: the template is valid, and Graph access, the provisioning policies, the room for the image and the retention plan were checked; the image checks need a built image. Nothing was built, uploaded, changed or deleted.',
+        { rollout },
+      );
+    } catch (error) {
+      timings.registerSeconds = seconds(planStarted);
+      const message = error instanceof Error ? error.message : String(error);
+      const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
+      const help = explainAuthError(message);
+      return finish('error', message.split('\n')[0] ?? message, {
+        error: { kind, message: help ? `${message}\n${help}` : message },
+      });
+    }
+  };
+
+  if (config.build !== 'none') {
+    const buildStarted = clock.now();
+    const { buildStage } = await import('./build.ts');
+    const stage = await buildStage(config, { log, clock, env: deps.env, signal: deps.signal });
+    timings.buildSeconds = seconds(buildStarted);
+    build = stage.build;
+    imageId = stage.imageId;
+    if (stage.done && stage.outcome === 'template-valid' && config.dryRun && config.register) {
+      return planWithoutImage();
+    }
+    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
+    checks.push(...stage.checks);
+    logChecks(log, stage.checks);
+  }
 
   const validateStarted = clock.now();
   const validation = await log.group('Validate the managed image', async () => {
@@ -129,6 +207,27 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         return read;
       },
     });
+    const parsed = result.imageId;
+    if (result.image && parsed && config.register) {
+      const seen = await checkWindows365CanSee({
+        image: parsed,
+        listSourceImages: () => listSourceImages(getGraph()),
+        clock,
+        settleMs: config.build === 'build' ? NEW_IMAGE_SETTLE_MS : 0,
+        signal: deps.signal,
+      });
+      result.checks.push(seen);
+    } else if (result.image && parsed) {
+      result.checks.push({
+        id: 'image.windows365-can-read',
+        requirement: 'R11',
+        title: 'Windows 365 can see the image',
+        status: 'skip',
+        detail: 'Not checked: register is false (asking Windows 365 needs Graph access).',
+        errorCode: 'sourceImageNotFound',
+        fix: null,
+      });
+    }
     logChecks(log, result.checks);
     return result;
   });
@@ -138,32 +237,23 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   location = validation.image?.location ?? null;
   displayName = config.displayName ?? image?.name ?? '';
 
-  let graphClient: GraphClient | undefined;
-  const getGraph = () =>
-    (graphClient ??= new GraphClient({
-      endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
-      scope: cloud.graphScope,
-      credential: getCredential(),
-      clock,
-      log,
-      userAgent: USER_AGENT,
-    }));
-
   // A re-run after a crash during the source clean-up: the managed image is gone, but Windows 365 already holds
   // its ready copy, so the rest of the rollout can still finish.
   if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
-    const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
-      (error: unknown) => {
-        log.debug(`Could not look for an earlier registration: ${(error as Error).message}`);
-        return [];
-      },
-    );
+    const earlier = await findDeviceImagesNamed(getGraph(), displayName).catch((error: unknown) => {
+      log.debug(`Could not look for an earlier registration: ${(error as Error).message}`);
+      return [];
+    });
     const registered = earlier.find(
       (d) =>
-        sameSource(d.sourceImageResourceId, sourceId) && (d.status === 'ready' || d.status === 'warning'),
+        d.displayName === displayName &&
+        (config.version === undefined || d.version === config.version) &&
+        sameSource(d.sourceImageResourceId, sourceId) &&
+        (d.status === 'ready' || d.status === 'warning'),
     );
     if (registered) {
+      version = registered.version;
       log.info(
         `The managed image is gone, but device image ${registered.id} made from it is already ${registered.status}: continuing the rollout.`,
       );
@@ -192,7 +282,26 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   const graph = getGraph();
   const source = image;
-  const target = { displayName, version: config.version, source };
+  if (config.version === undefined && !version) {
+    const derived = versionFromImage(source.id, validation.image);
+    version = derived.version;
+    log.info(`Version ${version}, derived from ${derived.from}: every run for this image computes the same.`);
+  }
+  // One source, one upload: an earlier run's upload of this very image is adopted, whatever its version.
+  try {
+    const earlier = await findUploadOfSource(graph, displayName, source.id);
+    if (earlier) {
+      log.info(
+        `Device image ${earlier.id} '${earlier.displayName}' version ${earlier.version} (${earlier.status}) was already made from this managed image by an earlier run: adopting it${earlier.version === version ? '' : ` with its version ${earlier.version} (this run would have used ${version})`} instead of uploading the same image again.`,
+      );
+      version = earlier.version;
+    }
+  } catch (error) {
+    return finish('error', `Could not look for earlier uploads of this image: ${(error as Error).message}`, {
+      error: { kind: 'graph', message: (error as Error).message },
+    });
+  }
+  const target = { displayName, version, source };
   const stepDeps = {
     graph,
     clock,
@@ -206,6 +315,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         scope: cloud.armScope,
         userAgent: USER_AGENT,
       }),
+    resumeHint: resumeHint(config, { imageId: source.id, displayName, version }, deps.env),
   };
   const registerStarted = clock.now();
   const failedWith = (error: unknown): Report => {
@@ -242,7 +352,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       registerImage(
         {
           displayName,
-          version: config.version,
+          version,
           sourceImageResourceId: source.id,
           timeoutMs: config.waitTimeoutMinutes * 60_000,
         },
@@ -257,7 +367,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   const { registration } = outcome;
   const section = registrationSection(registration, graph.requests, cloud);
   const extra = { registration: section, rollout: rolloutSection(freed, outcome.retry, outcome.rollout) };
-  const name = `'${displayName}' ${config.version} (${registration.deviceImage.id})`;
+  const name = `'${displayName}' ${registration.deviceImage.version} (${registration.deviceImage.id})`;
   switch (registration.outcome) {
     case 'ready':
       return finish('ready', `Device image ${name} is ready for provisioning policies.`, extra);
@@ -276,7 +386,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     case 'timeout':
       return finish(
         'timeout',
-        `Device image ${name} is still ${registration.deviceImage.status} after ${config.waitTimeoutMinutes} minutes. The upload goes on in Windows 365: re-run with the same display-name and version to resume waiting (no second upload).`,
+        `Device image ${name} is still ${registration.deviceImage.status} after ${config.waitTimeoutMinutes} minutes. The upload goes on in Windows 365: re-run to resume waiting (no second upload). ${stepDeps.resumeHint}`,
         extra,
       );
   }

@@ -1,6 +1,8 @@
 import type { ImageRead, ManagedImage } from '../azure/managedImage.ts';
 import { parseManagedImageId, type ManagedImageId } from '../azure/resourceId.ts';
 import { WINDOWS_365_APP_ID } from '../azure/windows365.ts';
+import { sameSource, type SourceImage } from '../graph/deviceImages.ts';
+import type { Clock } from '../util/clock.ts';
 import { failed, type CheckResult, type CheckStatus } from './checks.ts';
 
 export interface ValidationInput {
@@ -264,4 +266,70 @@ function explainReadFailure(
     detail: `Reading the image failed (${read.status ?? 'no answer'} ${read.code ?? ''}): ${read.message}`,
     fix: 'Re-run the job; if it persists, check Azure status and arm-endpoint.',
   };
+}
+
+export interface Windows365ViewInput {
+  image: ManagedImageId;
+  /** Graph getSourceImages, all pages. */
+  listSourceImages: () => Promise<SourceImage[]>;
+  clock: Clock;
+  /**
+   * How long to keep looking when the image is missing (0: look once). A freshly captured image may take a moment
+   * to show up; a role assignment missing for good never will.
+   */
+  settleMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+const WINDOWS_365_LOOK_INTERVAL_MS = 30_000;
+
+/** The `az` command that lets Windows 365's service principal read the image's resource group. */
+export function readerRoleCommand(image: ManagedImageId): string {
+  return `az role assignment create --assignee ${WINDOWS_365_APP_ID} --role Reader --scope /subscriptions/${image.subscriptionId}/resourceGroups/${image.resourceGroup}`;
+}
+
+/**
+ * R11 as Windows 365 itself sees it: image.readable proves that this workflow's identity can read the image, not
+ * that Windows 365's service principal can. Graph's getSourceImages lists exactly the managed images Windows 365
+ * can see; an image missing from it fails the upload with sourceImageNotFound, but only after the wait.
+ */
+export async function checkWindows365CanSee(input: Windows365ViewInput): Promise<CheckResult> {
+  const base = {
+    id: 'image.windows365-can-read',
+    requirement: 'R11',
+    title: 'Windows 365 can see the image',
+    errorCode: 'sourceImageNotFound',
+  };
+  const deadline = input.clock.now() + input.settleMs;
+  for (let looks = 1; ; looks++) {
+    let sources: SourceImage[];
+    try {
+      sources = await input.listSourceImages();
+    } catch (error) {
+      return {
+        ...base,
+        status: 'unverified',
+        detail: `Could not ask Graph (deviceImages/getSourceImages) which images Windows 365 can see: ${(error as Error).message}`,
+        fix: 'Give this identity the Graph application permission CloudPC.Read.All or CloudPC.ReadWrite.All with admin consent (the upload needs CloudPC.ReadWrite.All anyway), check graph-endpoint, then re-run.',
+      };
+    }
+    if (sources.some((s) => typeof s.resourceId === 'string' && sameSource(s.resourceId, input.image.id))) {
+      return {
+        ...base,
+        status: 'pass',
+        detail: `Graph getSourceImages lists the image (Windows 365 sees ${sources.length} managed image(s)).`,
+        fix: null,
+      };
+    }
+    const now = input.clock.now();
+    if (now >= deadline || input.signal?.aborted) {
+      return {
+        ...base,
+        status: 'fail',
+        detail: `Graph getSourceImages does not list ${input.image.id} (Windows 365 sees ${sources.length} managed image(s)${looks > 1 ? `; looked ${looks} times` : ''}): its service principal cannot read the image, so the upload would fail with sourceImageNotFound after the wait.`,
+        fix: `Give the Windows 365 service principal (app ${WINDOWS_365_APP_ID}) the Reader role on the image's resource group or subscription: ${readerRoleCommand(input.image)} (or --scope /subscriptions/${input.image.subscriptionId}). When this action calls Graph app-only (a service principal, as in a workflow), Windows 365 must also have been granted Subscriptions.Read beforehand (learn.microsoft.com/windows-365/enterprise/customer-permissions). Role assignments can take a few minutes to apply; then re-run.`,
+      };
+    }
+    await input.clock.sleep(Math.min(WINDOWS_365_LOOK_INTERVAL_MS, deadline - now), input.signal);
+  }
 }

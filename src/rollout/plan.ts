@@ -24,7 +24,8 @@ import {
 export interface RolloutPlanInput {
   displayName: string;
   version: string;
-  source: ManagedImageId;
+  /** undefined: the image does not exist yet (a dry run with build: validate plans for the image a build would make). */
+  source: ManagedImageId | undefined;
   /** provisioning-policies entries. */
   policyRefs: readonly string[];
   /** keep-images. */
@@ -101,12 +102,14 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
   const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
   const resolved = resolvePolicies(input.policyRefs, policies);
   const notes: string[] = [];
+  const sourceId = input.source?.id;
   const existing = images
     .filter(
       (i) =>
+        sourceId !== undefined &&
         i.displayName === input.displayName &&
         i.version === input.version &&
-        sameSource(i.sourceImageResourceId, input.source.id),
+        sameSource(i.sourceImageResourceId, sourceId),
     )
     .sort((a, b) => (b.lastModifiedDateTime ?? '').localeCompare(a.lastModifiedDateTime ?? ''))[0];
   // Another source already holds this display name and version: the real run stops before changing anything.
@@ -204,7 +207,14 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
 
   // Source image.
   let source: PlannedSourceDelete | undefined;
-  if (input.deleteSourceImage) {
+  if (input.deleteSourceImage && !input.source) {
+    source = {
+      imageId: '(the image a build would make)',
+      action: willExist ? 'delete' : 'keep',
+      detail:
+        'Not checked: the image does not exist yet. A real run deletes it once the device image is ready.',
+    };
+  } else if (input.deleteSourceImage && input.source) {
     let exists = true;
     if (deps.images) {
       const read = await deps.images.read(input.source);
@@ -238,7 +248,10 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
 
   function plannedImage(i: RolloutPlanInput, found: DeviceImage | undefined): PlannedImage {
     const base = { displayName: i.displayName, version: i.version, id: found?.id, status: found?.status };
-    if (!found) return { ...base, action: 'upload', detail: `Upload ${i.source.id} as a new device image.` };
+    if (!found) {
+      const what = i.source ? i.source.id : 'the image a build would make';
+      return { ...base, action: 'upload', detail: `Upload ${what} as a new device image.` };
+    }
     if (found.status === 'ready' || found.status === 'warning') {
       return { ...base, action: 'ready', detail: `Device image ${found.id} is already ${found.status}.` };
     }
@@ -265,7 +278,7 @@ function syntheticImage(input: RolloutPlanInput): DeviceImage {
     id: NEW_IMAGE_ID,
     displayName: input.displayName,
     version: input.version,
-    sourceImageResourceId: input.source.id,
+    sourceImageResourceId: input.source?.id ?? '',
     status: 'ready',
   };
 }

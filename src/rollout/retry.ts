@@ -17,6 +17,8 @@ export interface RetryOptions {
   dryRun?: boolean;
   /** How long to wait for Graph to show a retried upload as started before giving up (default 2 minutes). */
   settleMs?: number;
+  /** The exact inputs (or command line) that resume, appended to "re-run" advice. */
+  resumeHint?: string | undefined;
 }
 
 export interface RetryDeps {
@@ -154,7 +156,7 @@ export async function retryFailedUpload(
     if (registration.outcome === 'timeout') {
       return done(
         'timeout',
-        `The retried upload of ${current.id} is still ${current.status}; re-run with the same display-name and version to resume waiting.`,
+        `The retried upload of ${current.id} is still ${current.status}; re-run to resume waiting (no second upload).${options.resumeHint ? ` ${options.resumeHint}` : ''}`,
       );
     }
   }

@@ -26,6 +26,7 @@ async function setup(facts: string, mode = 'ok') {
   };
   const inputs = {
     ...fakeInputs(fake),
+    build: 'true',
     'subscription-id': fake.subscriptionId,
     'packer-vars':
       'managed_image_name=win11-cpc-17\nmanaged_image_resource_group_name=cloudpc-images\nlocation=westeurope',

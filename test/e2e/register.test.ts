@@ -9,7 +9,11 @@ const graphRequests = (f: FakeCloud) => f.requests.filter((r) => r.service === '
 describe('dist/index.js as a workflow step, against the fake cloud', () => {
   it('validates, registers and waits until ready', async () => {
     const f = await cloud();
-    const image = f.addManagedImage({ resourceGroup: 'images', name: 'win11-cpc' });
+    const image = f.addManagedImage({
+      resourceGroup: 'images',
+      name: 'win11-cpc',
+      createdAt: '2026-11-02T08:15:30Z',
+    });
     const run = await runAction(
       f,
       { 'image-id': image.id, 'display-name': 'Win11 Corp', ...fakeInputs(f) },
@@ -20,7 +24,8 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
     expect(run.outputs).toMatchObject({
       'image-id': image.id,
       'display-name': 'Win11 Corp',
-      version: expect.stringMatching(/^\d{4}\.\d{3,4}\.17$/),
+      // Derived from the image's creation time, not from the run.
+      version: '2026.1102.81530',
       status: 'ready',
     });
     expect(run.outputs['device-image-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -40,7 +45,8 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       outcome: 'ready',
       registration: { deviceImageId: run.outputs['device-image-id'], status: 'ready', created: true },
     });
-    expect(run.report?.checks.filter((c) => c.status === 'pass')).toHaveLength(10);
+    expect(run.report?.checks.filter((c) => c.status === 'pass')).toHaveLength(11);
+    expect(run.summary).toContain('| `image.windows365-can-read` | R11 | ✅ pass |');
     expect(run.outputs['report-path']).toMatch(/w365-image-report\.json$/);
   });
 
@@ -158,9 +164,14 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       expect(check?.fix).toBeTruthy();
       expect(run.stdout).toContain(`::error::FAIL ${checkId}`);
       expect(run.stdout).toContain('Nothing was uploaded');
-      // A missing image may be one an earlier run registered and then deleted: only that lookup is allowed.
-      expect(graphRequests(f).filter((r) => r.method !== 'GET' || !r.query.$filter)).toHaveLength(0);
-      if (checkId !== 'image.readable') expect(graphRequests(f)).toHaveLength(0);
+      // Reads only: for a missing image, whether an earlier run registered it before it was deleted; for a readable
+      // one, whether Windows 365 can see it (reported with the other failures).
+      const lookups = (r: FakeCloud['requests'][number]) =>
+        r.method === 'GET' && (r.query.$filter !== undefined || r.path.endsWith('/getSourceImages'));
+      expect(graphRequests(f).filter((r) => !lookups(r))).toHaveLength(0);
+      if (checkId !== 'image.readable') {
+        expect(graphRequests(f).every((r) => r.path.endsWith('/getSourceImages'))).toBe(true);
+      }
       expect(f.counters.deviceImageCreates).toBe(0);
     });
 
@@ -172,6 +183,7 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
         hyperVGeneration: 'V1',
         osState: 'Specialized',
         diskSizeGB: 128,
+        windows365CanRead: false,
       });
       const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) });
       expect(run.code).toBe(1);
@@ -179,8 +191,11 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
         'image.generalized',
         'image.generation',
         'image.os-disk-size',
+        'image.windows365-can-read',
       ]);
-      expect(graphRequests(f)).toHaveLength(0);
+      expect(graphRequests(f).map((r) => `${r.method} ${r.path}`)).toEqual([
+        'GET /v1.0/deviceManagement/virtualEndpoint/deviceImages/getSourceImages',
+      ]);
     });
 
     it('a tenant already holding 20 images, listing them', async () => {

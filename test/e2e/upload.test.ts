@@ -47,7 +47,11 @@ describe('Windows 365 verdicts', () => {
     const first = await runAction(f, inputs, { timeScale: SCALE });
     expect(first.code).toBe(1);
     expect(first.outputs.status).toBe('timeout');
-    expect(first.stdout).toContain('re-run with the same display-name and version to resume');
+    expect(first.stdout).toContain('re-run to resume waiting (no second upload)');
+    // The exact inputs that resume, the version included.
+    expect(first.report?.message).toContain(
+      `To resume, re-run the step with: { image-id: "${image.id}", display-name: "img", version: "2.0.0", auth: "oidc"`,
+    );
     expect(first.report?.registration?.waitedSeconds).toBeGreaterThanOrEqual(180);
     const second = await runAction(f, inputs, { timeScale: SCALE });
     expect(second.outputs.status).toBe('timeout');
@@ -114,7 +118,8 @@ describe('idempotent registration', () => {
     const first = await runAction(f, inputs, { timeScale: SCALE });
     expect(first.code, first.stdout).toBe(0);
     const filters = f.requests.filter((r) => r.query.$filter).map((r) => r.query.$filter);
-    expect(filters[0]).toBe("displayName eq 'O''Brien''s Cloud PC' and version eq '1.0.0'");
+    expect(filters).toContain("displayName eq 'O''Brien''s Cloud PC' and version eq '1.0.0'");
+    expect(filters).toContain("displayName eq 'O''Brien''s Cloud PC'");
     const second = await runAction(f, inputs, { timeScale: SCALE });
     expect(second.code).toBe(0);
     expect(second.report?.registration?.created).toBe(false);

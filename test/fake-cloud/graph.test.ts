@@ -454,7 +454,11 @@ describe('Graph getSourceImages', () => {
   });
 
   it('fails the upload of an image Windows 365 cannot read with sourceImageNotFound', async () => {
-    const hidden = fake.addManagedImage({ resourceGroup: 'rg-images', name: 'hidden', windows365CanRead: false });
+    const hidden = fake.addManagedImage({
+      resourceGroup: 'rg-images',
+      name: 'hidden',
+      windows365CanRead: false,
+    });
     const res = await create('hidden', '1.0.0', hidden.id);
     expect(res.status).toBe('201');
     const done = await waitForStatus((res.body as DeviceImageBody).id);

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkVersion,
-  defaultVersion,
-  InputError,
-  parseInputs,
-  type Config,
-} from '../../src/config/inputs.ts';
+import { versionFromImage, versionFromTime } from '../../src/azure/imageVersion.ts';
+import { hostedJobBudgetWarning } from '../../src/config/budget.ts';
+import { checkVersion, InputError, parseInputs, type Config } from '../../src/config/inputs.ts';
 
 const IMAGE =
   '/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Compute/images/img';
@@ -38,8 +34,8 @@ describe('parseInputs', () => {
       register: true,
       auth: 'oidc',
       cloud: 'public',
-      waitTimeoutMinutes: 240,
-      version: '2026.1126.42',
+      waitTimeoutMinutes: 180,
+      version: undefined,
       versionDerived: true,
       displayName: undefined,
       reportPath: '/runner/tmp/w365-image-report.json',
@@ -57,11 +53,12 @@ describe('parseInputs', () => {
     [{ 'image-id': '', build: 'false' }, 'image-id'],
     [{ ...oidc, build: 'true' }, 'build'],
     [{ ...oidc, build: 'sometimes' }, 'build'],
-    [{ ...oidc, 'image-id': '' }, 'subscription-id'],
+    [{ ...oidc, 'image-id': '', build: 'true' }, 'subscription-id'],
     [
       {
         ...oidc,
         'image-id': '',
+        build: 'true',
         'subscription-id': '11111111-2222-3333-4444-555555555555',
         'build-timeout-minutes': '-5',
       },
@@ -83,6 +80,7 @@ describe('parseInputs', () => {
       {
         ...oidc,
         'image-id': '',
+        build: 'true',
         'subscription-id': '11111111-2222-3333-4444-555555555555',
         'dry-run': 'true',
       },
@@ -94,11 +92,25 @@ describe('parseInputs', () => {
     expect(inputError(values).input).toBe(input);
   });
 
-  it('builds when no image-id is given, and only validates the template with build: validate', () => {
+  it('builds only when asked: an empty image-id without build: true is an input error naming both', () => {
+    const cases: Array<Record<string, string>> = [
+      { ...oidc, 'image-id': '' },
+      { 'image-id': '  ', auth: 'azure-cli' },
+    ];
+    for (const values of cases) {
+      const error = inputError(values);
+      expect(error.input).toBe('image-id');
+      expect(error.message).toContain('is empty and build is not set');
+      expect(error.message).toContain('set build: true');
+    }
+  });
+
+  it('builds with build: true, and only validates the template with build: validate', () => {
     const sub = '11111111-2222-3333-4444-555555555555';
     const built = parse({
       ...oidc,
       'image-id': '',
+      build: 'true',
       'subscription-id': sub,
       'var-file': 'a.pkrvars.hcl\n\n b.pkrvars.hcl ',
     });
@@ -106,7 +118,7 @@ describe('parseInputs', () => {
       build: 'build',
       imageId: '',
       varFiles: ['a.pkrvars.hcl', 'b.pkrvars.hcl'],
-      buildTimeoutMinutes: 150,
+      buildTimeoutMinutes: 120,
     });
     expect(parse({ ...oidc, 'image-id': '', build: 'validate' }).build).toBe('validate');
     expect(parse(oidc).build).toBe('none');
@@ -133,14 +145,59 @@ describe('parseInputs', () => {
   });
 });
 
-describe('version', () => {
-  it('derives YYYY.MMDD.run-number, sorting by date', () => {
-    expect(defaultVersion({ GITHUB_RUN_NUMBER: '7' }, new Date('2026-01-05T00:00:00Z'))).toBe('2026.105.7');
-    expect(defaultVersion({ GITHUB_RUN_NUMBER: '7' }, new Date('2026-12-31T00:00:00Z'))).toBe('2026.1231.7');
+describe('dry run with build: validate', () => {
+  it('needs tenant-id and client-id: it reads Graph', () => {
+    const values = { 'image-id': '', build: 'validate', 'dry-run': 'true' };
+    expect(inputError(values).input).toBe('tenant-id');
+    expect(parse({ ...values, 'tenant-id': oidc['tenant-id'], 'client-id': oidc['client-id'] }).dryRun).toBe(
+      true,
+    );
+    expect(parse({ 'image-id': '', build: 'validate' }).build).toBe('validate');
+  });
+});
+
+describe('hosted job budget', () => {
+  const hosted = { GITHUB_ACTIONS: 'true', RUNNER_ENVIRONMENT: 'github-hosted' };
+  const building = { ...oidc, 'image-id': '', build: 'true', 'subscription-id': IMAGE.split('/')[2] ?? '' };
+
+  it('lets the defaults fit a GitHub-hosted job with room to spare', () => {
+    expect(hostedJobBudgetWarning(parse(building), hosted)).toBeUndefined();
   });
 
-  it('uses the time of day outside a workflow run', () => {
-    expect(defaultVersion({}, new Date('2026-11-26T14:23:05Z'))).toBe('2026.1126.142305');
+  it('warns when build plus wait cannot fit 360 minutes, naming both inputs', () => {
+    const warning = hostedJobBudgetWarning(
+      parse({ ...building, 'build-timeout-minutes': '150', 'wait-timeout-minutes': '240' }),
+      hosted,
+    );
+    expect(warning).toContain('build-timeout-minutes 150 + wait-timeout-minutes 240 = 390 minutes');
+    expect(warning).toContain('360');
+  });
+
+  it('does not warn on self-hosted runners or in a terminal', () => {
+    const long = parse({ ...building, 'wait-timeout-minutes': '600' });
+    expect(hostedJobBudgetWarning(long, hosted)).toBeDefined();
+    expect(hostedJobBudgetWarning(long, { ...hosted, RUNNER_ENVIRONMENT: 'self-hosted' })).toBeUndefined();
+    expect(hostedJobBudgetWarning(long, {})).toBeUndefined();
+  });
+});
+
+describe('version', () => {
+  const id = IMAGE;
+
+  it('derives YYYY.MMDD.HHMMSS from the image creation time, the same on every run', () => {
+    const image = { location: 'westeurope', systemData: { createdAt: new Date('2026-01-05T09:03:07Z') } };
+    expect(versionFromImage(id, image).version).toBe('2026.105.90307');
+    expect(versionFromImage(id.toUpperCase(), image).version).toBe('2026.105.90307');
+    expect(versionFromTime(new Date('2026-12-31T23:59:59Z'))).toBe('2026.1231.235959');
+    expect(() => checkVersion(versionFromImage(id, image).version)).not.toThrow();
+  });
+
+  it('falls back to a hash of the resource ID when Azure gives no creation time', () => {
+    const a = versionFromImage(id, { location: 'westeurope' });
+    expect(a.version).toMatch(/^0\.0\.\d+$/);
+    expect(versionFromImage(id.toLowerCase(), undefined).version).toBe(a.version);
+    expect(versionFromImage(`${id}2`, undefined).version).not.toBe(a.version);
+    expect(() => checkVersion(a.version)).not.toThrow();
   });
 
   it.each(['1.0', '1.0.0.0', 'v1.0.0', '1.01.0', '1.0.-1', '1.0.2147483648', ''])('rejects %s', (v) => {
