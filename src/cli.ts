@@ -19,7 +19,7 @@ export function helpText(): string {
     `w365-image ${TOOL_VERSION}: validate an Azure managed image against the Windows 365 requirements and register it.`,
     '',
     'Usage: w365-image --image-id <resource-id> [options]',
-    '       w365-image --subscription-id <id> --var-file <file> [options]   (build with Packer, then register)',
+    '       w365-image --build true --subscription-id <id> --var-file <file> [options]   (build with Packer, then register)',
     '       w365-image sysprep-check --facts <file>                         (check a build VM; --help for more)',
     '',
     'Options (the same names as the GitHub Action inputs):',

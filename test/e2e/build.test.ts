@@ -206,3 +206,75 @@ describe('build -> check -> validate -> register', () => {
     expect(run.stdout).toContain('hashicorp/setup-packer');
   });
 });
+
+describe('build only when asked', () => {
+  it('refuses an empty image-id without build: true, before Packer or Azure', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const argsLog = join(await mkdtemp(join(tmpdir(), 'w365-args-')), 'args');
+    const { build: _build, ...unset } = inputs;
+    const run = await runAction(
+      fake,
+      { ...unset, 'image-id': '' },
+      { env: { ...env, FAKE_PACKER_ARGS_LOG: argsLog } },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("::error::Input 'image-id': is empty and build is not set.");
+    expect(run.stdout).toContain('set build: true');
+    expect(fake.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
+    // Packer was never started.
+    await expect(readFile(argsLog, 'utf8')).rejects.toThrow();
+  });
+});
+
+describe('dry run with build: validate', () => {
+  const graphWrites = (f: FakeCloud) => f.requests.filter((r) => r.service === 'graph' && r.method !== 'GET');
+
+  it('refuses a provisioning policy that does not exist', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    fake.addProvisioningPolicy({ displayName: 'Corp PCs', imageId: 'gallery-image', imageType: 'gallery' });
+    const run = await runAction(
+      fake,
+      { ...inputs, build: 'validate', 'dry-run': 'true', 'provisioning-policies': 'No Such Policy' },
+      { env, timeScale: SCALE },
+    );
+    expect(run.code).toBe(1);
+    expect(run.outputs.status).toBe('error');
+    expect(run.report?.error?.kind).toBe('policy-refs');
+    expect(run.report?.error?.message).toContain('No Such Policy');
+    expect(graphWrites(fake)).toHaveLength(0);
+  });
+
+  it('checks Graph access, the policies, the room and the retention plan, and says what it could not check', async () => {
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const policy = fake.addProvisioningPolicy({
+      displayName: 'Corp PCs',
+      imageId: 'gallery-image',
+      imageType: 'gallery',
+    });
+    for (let i = 1; i <= 4; i++) fake.addDeviceImage({ displayName: 'Win11 Corp', version: `1.0.${i}` });
+    const run = await runAction(
+      fake,
+      {
+        ...inputs,
+        build: 'validate',
+        'dry-run': 'true',
+        'provisioning-policies': 'Corp PCs',
+        'keep-images': '2',
+      },
+      { env, timeScale: SCALE },
+    );
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs.status).toBe('dry-run');
+    expect(run.report?.rollout?.updatedPolicies).toEqual([policy.id]);
+    // Keeping 2 with the new image counted as the newest: 1.0.1, 1.0.2 and 1.0.3 would go.
+    expect(run.report?.rollout?.deletedImages).toHaveLength(3);
+    expect(run.summary).toContain('Not checked in this dry run');
+    expect(run.summary).toContain('image.windows365-can-read');
+    expect(run.summary).toContain('build: validate builds no image');
+    expect(fake.requests.some((r) => r.service === 'graph' && r.path.endsWith('/provisioningPolicies'))).toBe(
+      true,
+    );
+    expect(graphWrites(fake)).toHaveLength(0);
+    expect(fake.requests.filter((r) => r.service === 'arm')).toHaveLength(0);
+  });
+});
