@@ -82950,7 +82950,12 @@ ${help}` : message }
   const failedWith = (error2) => {
     timings.registerSeconds = seconds(registerStarted);
     const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
-    const message = error2 instanceof Error ? error2.message : String(error2);
+    let message = error2 instanceof Error ? error2.message : String(error2);
+    if (/re-run/i.test(message) && !message.includes(stepDeps.resumeHint)) {
+      message = `${message}
+${stepDeps.resumeHint}`;
+      log2.info(stepDeps.resumeHint);
+    }
     const help = explainAuthError(message);
     return finish(kind === "cancelled" ? "cancelled" : "error", message.split("\n")[0] ?? message, {
       error: { kind, message: help ? `${message}

@@ -321,7 +321,12 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   const failedWith = (error: unknown): Report => {
     timings.registerSeconds = seconds(registerStarted);
     const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // Advice to re-run says exactly what to re-run with (after a build, the same inputs would build again).
+    if (/re-run/i.test(message) && !message.includes(stepDeps.resumeHint)) {
+      message = `${message}\n${stepDeps.resumeHint}`;
+      log.info(stepDeps.resumeHint);
+    }
     const help = explainAuthError(message);
     return finish(kind === 'cancelled' ? 'cancelled' : 'error', message.split('\n')[0] ?? message, {
       error: { kind, message: help ? `${message}\n${help}` : message },

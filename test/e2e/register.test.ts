@@ -209,6 +209,10 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       expect(run.report?.error?.kind).toBe('image-limit');
       expect(run.report?.error?.message).toContain('already holds 20 custom images');
       expect(run.report?.error?.message).toContain("'Old image 20' 1.0.20");
+      // "then re-run" says with what.
+      expect(run.report?.error?.message).toContain(
+        `To resume, re-run the step with: { image-id: "${image.id}"`,
+      );
       expect(creates(f)).toHaveLength(0);
     });
 
