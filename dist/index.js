@@ -72799,141 +72799,6 @@ var init_rollout = __esm({
   }
 });
 
-// src/pipeline/rollout.ts
-async function prepareRollout(config, target, deps) {
-  if (config.policyRefs.length > 0) await loadPolicies(deps.graph, config.policyRefs);
-  const room = await freeSlotIfFull(
-    { displayName: target.displayName, version: target.version, keep: config.keepImages },
-    { graph: deps.graph, log: deps.log }
-  );
-  if (room.status === "room") deps.log.info(`The tenant holds ${room.count} of ${room.limit} custom images.`);
-  if (room.status === "full") {
-    throw new RegistrationError(
-      "image-limit",
-      `The tenant already holds ${room.count} custom images, the Windows 365 limit is ${room.limit}, and none of '${target.displayName}' can be pruned (keep-images: ${config.keepImages}); nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:
-${describeSlots(
-        room.slots
-      ).map((line) => `  - ${line}`).join("\n")}`,
-      room.slots.map((s) => s.image)
-    );
-  }
-  return room.status === "freed" ? room.prune : void 0;
-}
-async function finishRollout(config, target, first, deps) {
-  let registration = first;
-  let retry;
-  if (registration.outcome === "failed" && config.uploadRetries > 0) {
-    retry = await deps.log.group(
-      "Retry the upload",
-      () => retryFailedUpload(
-        registration.deviceImage,
-        {
-          retries: config.uploadRetries,
-          timeoutMs: config.waitTimeoutMinutes * 6e4,
-          resumeHint: deps.resumeHint
-        },
-        { graph: deps.graph, clock: deps.clock, log: deps.log },
-        // Wait on the retried image itself: a retry must never start a second upload.
-        (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps)
-      )
-    );
-    deps.log.info(retry.detail);
-    if (retry.registration) registration = { ...retry.registration, created: registration.created };
-  }
-  if (registration.outcome !== "ready" && registration.outcome !== "warning") {
-    return { registration, retry, rollout: void 0 };
-  }
-  const rollout = await deps.log.group(
-    "Roll out",
-    () => completeRollout(
-      {
-        deviceImageId: registration.deviceImage.id,
-        displayName: target.displayName,
-        policyRefs: config.policyRefs,
-        keep: config.keepImages,
-        deleteSourceImage: config.deleteSourceImage,
-        source: target.source
-      },
-      { graph: deps.graph, images: deps.images, log: deps.log }
-    )
-  );
-  const patched = rollout.repoint.policies.filter((p) => p.action === "patched").length;
-  const deleted = rollout.prune.deleted.filter((d) => d.outcome === "deleted").length;
-  deps.log.info(
-    `Rollout: ${config.policyRefs.length === 0 ? "no provisioning-policies given" : `${patched} of ${config.policyRefs.length} polic(ies) pointed at the image`}; ${deleted} older image(s) deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : "kept (delete-source-image is false)"}.`
-  );
-  return { registration, retry, rollout };
-}
-async function dryRunRollout(config, target, deps, notChecked = []) {
-  const plan = await planRollout(
-    {
-      displayName: target.displayName,
-      version: target.version,
-      source: target.source,
-      policyRefs: config.policyRefs,
-      keep: config.keepImages,
-      deleteSourceImage: config.deleteSourceImage,
-      uploadRetries: config.uploadRetries
-    },
-    target.source ? { graph: deps.graph, images: deps.images(), log: deps.log } : { graph: deps.graph, log: deps.log }
-  );
-  const summary2 = renderRolloutPlan(plan, { title: "Dry run: what a real run would do" });
-  if (notChecked.length > 0) {
-    summary2.push("", "**Not checked in this dry run:**");
-    for (const line of notChecked) summary2.push(`- ${line}`);
-  }
-  return {
-    dryRun: true,
-    updatedPolicies: plan.patch.filter((p) => p.action === "patch").map((p) => p.policyId),
-    deletedImages: plan.prune.map((p) => p.image.id),
-    summary: summary2
-  };
-}
-function rolloutSection(freed, retry, rollout) {
-  const cell2 = (text) => text.replaceAll("|", "\\|");
-  const summary2 = [];
-  if (retry) summary2.push(`Upload retried ${retry.attempts.length} time(s): ${cell2(retry.detail)}`, "");
-  const policies = rollout?.repoint.policies ?? [];
-  if (policies.length > 0) {
-    summary2.push("| Provisioning policy | Before | After | Change |", "| --- | --- | --- | --- |");
-    for (const p of policies) {
-      summary2.push(
-        `| ${cell2(p.policyName)} | ${cell2(describeImage(p.from))} | ${cell2(describeImage(p.to))} | ${p.action} |`
-      );
-    }
-    summary2.push("", REPROVISION_NOTE, "");
-  }
-  const deleted = [...freed?.deleted ?? [], ...rollout?.prune.deleted ?? []];
-  const skipped = [...freed?.skipped ?? [], ...rollout?.prune.skipped ?? []];
-  for (const d of deleted)
-    summary2.push(`- Deleted device image '${cell2(d.image.displayName)}' ${d.image.version} (${d.outcome}).`);
-  for (const s of skipped)
-    summary2.push(`- Kept device image '${cell2(s.image.displayName)}' ${s.image.version}: ${cell2(s.detail)}`);
-  const source = rollout?.source;
-  if (source) {
-    summary2.push(
-      source.action === "deleted" || source.action === "already-gone" ? `- Source managed image ${source.action === "deleted" ? "deleted" : "was already gone"}: \`${source.imageId}\`` : `- Source managed image kept (${source.action}): ${"detail" in source ? cell2(source.detail) : source.imageId}`
-    );
-  }
-  return {
-    dryRun: false,
-    updatedPolicies: policies.filter((p) => p.action === "patched").map((p) => p.policyId),
-    deletedImages: deleted.filter((d) => d.outcome === "deleted").map((d) => d.image.id),
-    summary: summary2
-  };
-}
-var init_rollout2 = __esm({
-  "src/pipeline/rollout.ts"() {
-    "use strict";
-    init_plan();
-    init_policies();
-    init_retention();
-    init_retry();
-    init_rollout();
-    init_register();
-  }
-});
-
 // src/azure/resourceId.ts
 function parseManagedImageId(raw) {
   const id = raw.trim().replace(/\/+$/, "");
@@ -73122,16 +72987,14 @@ function explainReadFailure(read, id) {
     fix: "Re-run the job; if it persists, check Azure status and arm-endpoint."
   };
 }
+function windows365ViewSkipped(why) {
+  return { ...WINDOWS_365_VIEW, status: "skip", detail: `Not checked: ${why}`, fix: null };
+}
 function readerRoleCommand(image) {
   return `az role assignment create --assignee ${WINDOWS_365_APP_ID} --role Reader --scope /subscriptions/${image.subscriptionId}/resourceGroups/${image.resourceGroup}`;
 }
 async function checkWindows365CanSee(input) {
-  const base = {
-    id: "image.windows365-can-read",
-    requirement: "R11",
-    title: "Windows 365 can see the image",
-    errorCode: "sourceImageNotFound"
-  };
+  const base = WINDOWS_365_VIEW;
   const deadline = input.clock.now() + input.settleMs;
   for (let looks = 1; ; looks++) {
     let sources;
@@ -73165,7 +73028,7 @@ async function checkWindows365CanSee(input) {
     await input.clock.sleep(Math.min(WINDOWS_365_LOOK_INTERVAL_MS, deadline - now), input.signal);
   }
 }
-var PLAN_TAGS, MAX_OS_DISK_GB, IMAGE_CHECKS, WINDOWS_365_LOOK_INTERVAL_MS;
+var PLAN_TAGS, MAX_OS_DISK_GB, IMAGE_CHECKS, WINDOWS_365_LOOK_INTERVAL_MS, WINDOWS_365_VIEW;
 var init_validate = __esm({
   "src/pipeline/validate.ts"() {
     "use strict";
@@ -73271,6 +73134,161 @@ var init_validate = __esm({
       }
     ];
     WINDOWS_365_LOOK_INTERVAL_MS = 3e4;
+    WINDOWS_365_VIEW = {
+      id: "image.windows365-can-read",
+      requirement: "R11",
+      title: "Windows 365 can see the image",
+      errorCode: "sourceImageNotFound"
+    };
+  }
+});
+
+// src/pipeline/rollout.ts
+async function prepareRollout(config, target, deps) {
+  if (config.policyRefs.length > 0) await loadPolicies(deps.graph, config.policyRefs);
+  const room = await freeSlotIfFull(
+    { displayName: target.displayName, version: target.version, keep: config.keepImages },
+    { graph: deps.graph, log: deps.log }
+  );
+  if (room.status === "room") deps.log.info(`The tenant holds ${room.count} of ${room.limit} custom images.`);
+  if (room.status === "full") {
+    throw new RegistrationError(
+      "image-limit",
+      `The tenant already holds ${room.count} custom images, the Windows 365 limit is ${room.limit}, and none of '${target.displayName}' can be pruned (keep-images: ${config.keepImages}); nothing was uploaded. Delete images no provisioning policy uses (Intune > Devices > Windows 365 > Custom images), then re-run. The slots are taken by:
+${describeSlots(
+        room.slots
+      ).map((line) => `  - ${line}`).join("\n")}`,
+      room.slots.map((s) => s.image)
+    );
+  }
+  return room.status === "freed" ? room.prune : void 0;
+}
+async function finishRollout(config, target, first, deps) {
+  let registration = first;
+  let retry;
+  if (registration.outcome === "failed" && config.uploadRetries > 0) {
+    retry = await deps.log.group(
+      "Retry the upload",
+      () => retryFailedUpload(
+        registration.deviceImage,
+        {
+          retries: config.uploadRetries,
+          timeoutMs: config.waitTimeoutMinutes * 6e4,
+          resumeHint: deps.resumeHint
+        },
+        { graph: deps.graph, clock: deps.clock, log: deps.log },
+        // Wait on the retried image itself: a retry must never start a second upload.
+        (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps)
+      )
+    );
+    deps.log.info(retry.detail);
+    if (retry.registration) registration = { ...retry.registration, created: registration.created };
+  }
+  if (registration.outcome !== "ready" && registration.outcome !== "warning") {
+    return { registration, retry, rollout: void 0 };
+  }
+  const rollout = await deps.log.group(
+    "Roll out",
+    () => completeRollout(
+      {
+        deviceImageId: registration.deviceImage.id,
+        displayName: target.displayName,
+        policyRefs: config.policyRefs,
+        keep: config.keepImages,
+        deleteSourceImage: config.deleteSourceImage,
+        source: target.source
+      },
+      { graph: deps.graph, images: deps.images, log: deps.log }
+    )
+  );
+  const patched = rollout.repoint.policies.filter((p) => p.action === "patched").length;
+  const deleted = rollout.prune.deleted.filter((d) => d.outcome === "deleted").length;
+  deps.log.info(
+    `Rollout: ${config.policyRefs.length === 0 ? "no provisioning-policies given" : `${patched} of ${config.policyRefs.length} polic(ies) pointed at the image`}; ${deleted} older image(s) deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : "kept (delete-source-image is false)"}.`
+  );
+  return { registration, retry, rollout };
+}
+async function dryRunRollout(config, target, deps, notChecked = []) {
+  const plan = await planRollout(
+    {
+      displayName: target.displayName,
+      version: target.version,
+      source: target.source,
+      policyRefs: config.policyRefs,
+      keep: config.keepImages,
+      deleteSourceImage: config.deleteSourceImage,
+      uploadRetries: config.uploadRetries
+    },
+    target.source ? { graph: deps.graph, images: deps.images(), log: deps.log } : { graph: deps.graph, log: deps.log }
+  );
+  const summary2 = renderRolloutPlan(plan, { title: "Dry run: what a real run would do" });
+  if (notChecked.length > 0) {
+    summary2.push("", "**Not checked in this dry run:**");
+    for (const line of notChecked) summary2.push(`- ${line}`);
+  }
+  return {
+    dryRun: true,
+    updatedPolicies: plan.patch.filter((p) => p.action === "patch").map((p) => p.policyId),
+    deletedImages: plan.prune.map((p) => p.image.id),
+    summary: summary2
+  };
+}
+function notCheckedWithoutImage(config) {
+  const imageChecks = ["image.readable", ...IMAGE_CHECKS.map((c3) => c3.id), "image.windows365-can-read"];
+  return [
+    `The image checks (${imageChecks.join(", ")}) and the sysprep-check: build: validate builds no image.`,
+    ...config.version === void 0 ? [
+      "The version: by default it is derived from the image once built; the plan shows it as if the image were built now."
+    ] : [],
+    ...config.deleteSourceImage ? ["The source image clean-up: the image does not exist yet."] : [],
+    ...config.displayName === void 0 ? [
+      "Earlier versions to keep or prune: display-name is not set, so the name comes from the image the build makes."
+    ] : []
+  ];
+}
+function rolloutSection(freed, retry, rollout) {
+  const cell2 = (text) => text.replaceAll("|", "\\|");
+  const summary2 = [];
+  if (retry) summary2.push(`Upload retried ${retry.attempts.length} time(s): ${cell2(retry.detail)}`, "");
+  const policies = rollout?.repoint.policies ?? [];
+  if (policies.length > 0) {
+    summary2.push("| Provisioning policy | Before | After | Change |", "| --- | --- | --- | --- |");
+    for (const p of policies) {
+      summary2.push(
+        `| ${cell2(p.policyName)} | ${cell2(describeImage(p.from))} | ${cell2(describeImage(p.to))} | ${p.action} |`
+      );
+    }
+    summary2.push("", REPROVISION_NOTE, "");
+  }
+  const deleted = [...freed?.deleted ?? [], ...rollout?.prune.deleted ?? []];
+  const skipped = [...freed?.skipped ?? [], ...rollout?.prune.skipped ?? []];
+  for (const d of deleted)
+    summary2.push(`- Deleted device image '${cell2(d.image.displayName)}' ${d.image.version} (${d.outcome}).`);
+  for (const s of skipped)
+    summary2.push(`- Kept device image '${cell2(s.image.displayName)}' ${s.image.version}: ${cell2(s.detail)}`);
+  const source = rollout?.source;
+  if (source) {
+    summary2.push(
+      source.action === "deleted" || source.action === "already-gone" ? `- Source managed image ${source.action === "deleted" ? "deleted" : "was already gone"}: \`${source.imageId}\`` : `- Source managed image kept (${source.action}): ${"detail" in source ? cell2(source.detail) : source.imageId}`
+    );
+  }
+  return {
+    dryRun: false,
+    updatedPolicies: policies.filter((p) => p.action === "patched").map((p) => p.policyId),
+    deletedImages: deleted.filter((d) => d.outcome === "deleted").map((d) => d.image.id),
+    summary: summary2
+  };
+}
+var init_rollout2 = __esm({
+  "src/pipeline/rollout.ts"() {
+    "use strict";
+    init_plan();
+    init_policies();
+    init_retention();
+    init_retry();
+    init_rollout();
+    init_register();
+    init_validate();
   }
 });
 
@@ -82766,14 +82784,7 @@ async function runPipeline(config, deps) {
   });
   const planWithoutImage = async () => {
     const planStarted = clock.now();
-    const notChecked = [
-      `The image checks (${["image.readable", ...IMAGE_CHECKS.map((c3) => c3.id), "image.windows365-can-read"].join(", ")}) and the sysprep-check: build: validate builds no image.`,
-      config.version === void 0 ? "The version: by default it is derived from the image once built; the plan shows it as if the image were built now." : `Whether another image already holds version ${config.version}: checked against the device images listed above.`,
-      ...config.deleteSourceImage ? ["The source image clean-up: the image does not exist yet."] : [],
-      ...config.displayName === void 0 ? [
-        "Earlier versions to keep or prune: display-name is not set, so the name comes from the image the build makes."
-      ] : []
-    ];
+    const notChecked = notCheckedWithoutImage(config);
     const planVersion = config.version ?? versionFromTime(new Date(clock.now()));
     const planName = config.displayName ?? "(the managed image name)";
     try {
@@ -82858,15 +82869,7 @@ ${help}` : message }
       });
       result.checks.push(seen);
     } else if (result.image && parsed) {
-      result.checks.push({
-        id: "image.windows365-can-read",
-        requirement: "R11",
-        title: "Windows 365 can see the image",
-        status: "skip",
-        detail: "Not checked: register is false (asking Windows 365 needs Graph access).",
-        errorCode: "sourceImageNotFound",
-        fix: null
-      });
+      result.checks.push(windows365ViewSkipped("register is false (asking Windows 365 needs Graph access)."));
     }
     logChecks(log2, result.checks);
     return result;

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { RegistrationError, waitForVerdict, type Registration } from './register.ts';
 import type { Report } from './report.ts';
+import { IMAGE_CHECKS } from './validate.ts';
 
 export interface RolloutStepDeps {
   graph: GraphClient;
@@ -146,6 +147,25 @@ export async function dryRunRollout(
     deletedImages: plan.prune.map((p) => p.image.id),
     summary,
   };
+}
+
+/** What a dry run with build: validate cannot check, and why: everything that needs the image itself. */
+export function notCheckedWithoutImage(config: Config): string[] {
+  const imageChecks = ['image.readable', ...IMAGE_CHECKS.map((c) => c.id), 'image.windows365-can-read'];
+  return [
+    `The image checks (${imageChecks.join(', ')}) and the sysprep-check: build: validate builds no image.`,
+    ...(config.version === undefined
+      ? [
+          'The version: by default it is derived from the image once built; the plan shows it as if the image were built now.',
+        ]
+      : []),
+    ...(config.deleteSourceImage ? ['The source image clean-up: the image does not exist yet.'] : []),
+    ...(config.displayName === undefined
+      ? [
+          'Earlier versions to keep or prune: display-name is not set, so the name comes from the image the build makes.',
+        ]
+      : []),
+  ];
 }
 
 /** The report's rollout section for a real run. */

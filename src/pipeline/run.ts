@@ -14,10 +14,16 @@ import { TOOL_VERSION, USER_AGENT } from '../version.ts';
 import { failed, type CheckResult } from './checks.ts';
 import { findUploadOfSource, registerImage, RegistrationError } from './register.ts';
 import { resumeHint } from './resume.ts';
-import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './rollout.ts';
+import {
+  dryRunRollout,
+  finishRollout,
+  notCheckedWithoutImage,
+  prepareRollout,
+  rolloutSection,
+} from './rollout.ts';
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
-import { checkWindows365CanSee, IMAGE_CHECKS, validateImage } from './validate.ts';
+import { checkWindows365CanSee, validateImage, windows365ViewSkipped } from './validate.ts';
 
 /** After a build, how long to wait for a freshly captured image to show up in Windows 365's view. */
 const NEW_IMAGE_SETTLE_MS = 3 * 60_000;
@@ -122,18 +128,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
    */
   const planWithoutImage = async (): Promise<Report> => {
     const planStarted = clock.now();
-    const notChecked = [
-      `The image checks (${['image.readable', ...IMAGE_CHECKS.map((c) => c.id), 'image.windows365-can-read'].join(', ')}) and the sysprep-check: build: validate builds no image.`,
-      config.version === undefined
-        ? 'The version: by default it is derived from the image once built; the plan shows it as if the image were built now.'
-        : `Whether another image already holds version ${config.version}: checked against the device images listed above.`,
-      ...(config.deleteSourceImage ? ['The source image clean-up: the image does not exist yet.'] : []),
-      ...(config.displayName === undefined
-        ? [
-            'Earlier versions to keep or prune: display-name is not set, so the name comes from the image the build makes.',
-          ]
-        : []),
-    ];
+    const notChecked = notCheckedWithoutImage(config);
     const planVersion = config.version ?? versionFromTime(new Date(clock.now()));
     const planName = config.displayName ?? '(the managed image name)';
     try {
@@ -218,15 +213,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       });
       result.checks.push(seen);
     } else if (result.image && parsed) {
-      result.checks.push({
-        id: 'image.windows365-can-read',
-        requirement: 'R11',
-        title: 'Windows 365 can see the image',
-        status: 'skip',
-        detail: 'Not checked: register is false (asking Windows 365 needs Graph access).',
-        errorCode: 'sourceImageNotFound',
-        fix: null,
-      });
+      result.checks.push(windows365ViewSkipped('register is false (asking Windows 365 needs Graph access).'));
     }
     logChecks(log, result.checks);
     return result;

@@ -282,6 +282,17 @@ export interface Windows365ViewInput {
 }
 
 const WINDOWS_365_LOOK_INTERVAL_MS = 30_000;
+const WINDOWS_365_VIEW = {
+  id: 'image.windows365-can-read',
+  requirement: 'R11',
+  title: 'Windows 365 can see the image',
+  errorCode: 'sourceImageNotFound',
+};
+
+/** The row for a run that does not ask Windows 365 (it needs Graph), saying why. */
+export function windows365ViewSkipped(why: string): CheckResult {
+  return { ...WINDOWS_365_VIEW, status: 'skip', detail: `Not checked: ${why}`, fix: null };
+}
 
 /** The `az` command that lets Windows 365's service principal read the image's resource group. */
 export function readerRoleCommand(image: ManagedImageId): string {
@@ -294,12 +305,7 @@ export function readerRoleCommand(image: ManagedImageId): string {
  * can see; an image missing from it fails the upload with sourceImageNotFound, but only after the wait.
  */
 export async function checkWindows365CanSee(input: Windows365ViewInput): Promise<CheckResult> {
-  const base = {
-    id: 'image.windows365-can-read',
-    requirement: 'R11',
-    title: 'Windows 365 can see the image',
-    errorCode: 'sourceImageNotFound',
-  };
+  const base = WINDOWS_365_VIEW;
   const deadline = input.clock.now() + input.settleMs;
   for (let looks = 1; ; looks++) {
     let sources: SourceImage[];
