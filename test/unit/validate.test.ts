@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageRead, ManagedImage } from '../../src/azure/managedImage.ts';
-import { validateImage } from '../../src/pipeline/validate.ts';
+import { checkWindows365CanSee, validateImage } from '../../src/pipeline/validate.ts';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const ID = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/img`;
@@ -116,5 +116,78 @@ describe('validateImage', () => {
     const readable = result.checks.find((c) => c.id === 'image.readable');
     expect(readable?.fix).toContain('Microsoft.Compute/images/read');
     expect(readable?.fix).toContain('Reader on subscription');
+  });
+});
+
+describe('checkWindows365CanSee', () => {
+  const image = { id: ID, subscriptionId: SUB, resourceGroup: 'rg', name: 'img' };
+
+  /** A clock whose sleeps pass at once, counting virtual time. */
+  function instantClock() {
+    let now = 0;
+    return { now: () => now, sleep: async (ms: number) => void (now += ms) };
+  }
+
+  function lister(answers: Array<Array<{ resourceId: string }>>) {
+    let calls = 0;
+    const list = async () => answers[Math.min(calls++, answers.length - 1)] ?? [];
+    return { list, calls: () => calls };
+  }
+
+  it('passes when Graph lists the image, comparing IDs without case', async () => {
+    const graph = lister([[{ resourceId: ID.toLowerCase() }]]);
+    const check = await checkWindows365CanSee({
+      image,
+      listSourceImages: graph.list,
+      clock: instantClock(),
+      settleMs: 0,
+    });
+    expect(check).toMatchObject({ id: 'image.windows365-can-read', status: 'pass', requirement: 'R11' });
+  });
+
+  it('keeps looking for a freshly built image until it shows up, within the settle time', async () => {
+    const graph = lister([[], [], [{ resourceId: ID }]]);
+    const clock = instantClock();
+    const check = await checkWindows365CanSee({
+      image,
+      listSourceImages: graph.list,
+      clock,
+      settleMs: 180_000,
+    });
+    expect(check.status).toBe('pass');
+    expect(graph.calls()).toBe(3);
+    expect(clock.now()).toBe(60_000);
+  });
+
+  it('fails after the settle time with the role, the command and the grant', async () => {
+    const graph = lister([[{ resourceId: `${ID}-other` }]]);
+    const clock = instantClock();
+    const check = await checkWindows365CanSee({
+      image,
+      listSourceImages: graph.list,
+      clock,
+      settleMs: 90_000,
+    });
+    expect(check.status).toBe('fail');
+    expect(clock.now()).toBe(90_000);
+    expect(graph.calls()).toBe(4);
+    expect(check.detail).toContain('looked 4 times');
+    expect(check.fix).toContain(
+      `az role assignment create --assignee 0af06dc6-e4b5-4f28-818e-e78e62d137a5 --role Reader --scope /subscriptions/${SUB}/resourceGroups/rg`,
+    );
+    expect(check.fix).toContain('Subscriptions.Read');
+  });
+
+  it('is unverified, never a pass, when Graph cannot be asked', async () => {
+    const check = await checkWindows365CanSee({
+      image,
+      listSourceImages: async () => {
+        throw new Error('Graph GET .../getSourceImages failed: 403 Forbidden');
+      },
+      clock: instantClock(),
+      settleMs: 0,
+    });
+    expect(check.status).toBe('unverified');
+    expect(check.fix).toContain('CloudPC.Read.All');
   });
 });
