@@ -468,17 +468,19 @@ describe('Graph getSourceImages', () => {
 
 describe('Graph list lag', () => {
   it('leaves a new device image out of lists until the lag has passed; GET by id sees it at once', async () => {
-    const lagging = await startFakeCloud({ timeScale: 1200, deviceImageListLagSeconds: 60 });
+    // 600 virtual seconds of lag = 0.5 s: far longer than two local requests with a token already in hand.
+    const lagging = await startFakeCloud({ timeScale: 1200, deviceImageListLagSeconds: 600 });
     try {
       trustFakeCloud(lagging);
       const client = getClient(lagging.url, federatedCredential(lagging), {
         credentials: { scopes: [GRAPH_SCOPE] },
       });
-      const image = lagging.addDeviceImage({ displayName: 'new', version: '1.0.0' });
       const list = async () => ((await client.path(IMAGES).get()).body as { value: unknown[] }).value.length;
+      expect(await list()).toBe(0); // also fetches the token
+      const image = lagging.addDeviceImage({ displayName: 'new', version: '1.0.0' });
       expect(await list()).toBe(0);
       expect((await client.path(`${IMAGES}/${image.id}`).get()).status).toBe('200');
-      await sleep(60); // 72 virtual seconds
+      await sleep(600); // 720 virtual seconds
       expect(await list()).toBe(1);
     } finally {
       await lagging.close();
