@@ -82904,6 +82904,11 @@ ${help}` : message }
       }
     }
   }
+  if (config.version === void 0 && !version3 && image && validation.image) {
+    const derived = versionFromImage(image.id, validation.image);
+    version3 = derived.version;
+    log2.info(`Version ${version3}, derived from ${derived.from}: every run for this image computes the same.`);
+  }
   const failures = failed(checks).concat(checks.filter((c3) => c3.status === "unverified"));
   if (!image || failures.length > 0) {
     return finish(
@@ -82916,11 +82921,6 @@ ${help}` : message }
   }
   const graph = getGraph();
   const source = image;
-  if (config.version === void 0 && !version3) {
-    const derived = versionFromImage(source.id, validation.image);
-    version3 = derived.version;
-    log2.info(`Version ${version3}, derived from ${derived.from}: every run for this image computes the same.`);
-  }
   try {
     const earlier = await findUploadOfSource(graph, displayName, source.id);
     if (earlier) {

@@ -256,6 +256,12 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     }
   }
 
+  if (config.version === undefined && !version && image && validation.image) {
+    const derived = versionFromImage(image.id, validation.image);
+    version = derived.version;
+    log.info(`Version ${version}, derived from ${derived.from}: every run for this image computes the same.`);
+  }
+
   const failures = failed(checks).concat(checks.filter((c) => c.status === 'unverified'));
   if (!image || failures.length > 0) {
     return finish(
@@ -269,11 +275,6 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   const graph = getGraph();
   const source = image;
-  if (config.version === undefined && !version) {
-    const derived = versionFromImage(source.id, validation.image);
-    version = derived.version;
-    log.info(`Version ${version}, derived from ${derived.from}: every run for this image computes the same.`);
-  }
   // One source, one upload: an earlier run's upload of this very image is adopted, whatever its version.
   try {
     const earlier = await findUploadOfSource(graph, displayName, source.id);

@@ -73,11 +73,18 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
 
   it('register: false validates without calling Graph', async () => {
     const f = await cloud();
-    const image = f.addManagedImage({ resourceGroup: 'images', name: 'win11-cpc' });
+    const image = f.addManagedImage({
+      resourceGroup: 'images',
+      name: 'win11-cpc',
+      createdAt: '2026-03-04T05:06:07Z',
+    });
     const run = await runAction(f, { 'image-id': image.id, register: 'false', ...fakeInputs(f) });
     expect(run.code).toBe(0);
     expect(run.outputs.status).toBe('validated');
     expect(run.outputs['device-image-id']).toBe('');
+    // The version a registration of this image would use.
+    expect(run.outputs.version).toBe('2026.304.50607');
+    expect(run.report?.checks.find((c) => c.id === 'image.windows365-can-read')?.status).toBe('skip');
     expect(graphRequests(f)).toHaveLength(0);
   });
 
