@@ -47857,6 +47857,11 @@ async function createExactlyOnce(input, deps) {
           `Windows 365 refused the upload: ${error2.message}`
         );
       }
+      const giveUp = () => new RegistrationError(
+        "create-failed",
+        `Could not start the upload after ${attempt} attempts: ${error2.message}. Re-run: it resumes any upload that did start.${resume(deps)}`
+      );
+      if (!ambiguous && attempt >= CREATE_ATTEMPTS) throw giveUp();
       const wait = retryDelayMs(error2, attempt);
       deps.log.warning(
         ambiguous ? `${error2.message}; the upload may have started: looking for it for up to ${Math.round(LIST_LAG_MS / 6e4)} minutes before anything else.` : `${error2.message}; trying again in ${Math.round(wait / 1e3)} s.`
@@ -47878,12 +47883,7 @@ async function createExactlyOnce(input, deps) {
       if (error2 instanceof GraphError && error2.status === 409) {
         throw new RegistrationError("create-failed", `Windows 365 reported a conflict: ${error2.message}`);
       }
-      if (attempt >= CREATE_ATTEMPTS) {
-        throw new RegistrationError(
-          "create-failed",
-          `Could not start the upload after ${attempt} attempts: ${error2.message}. Re-run: it resumes any upload that did start.${resume(deps)}`
-        );
-      }
+      if (attempt >= CREATE_ATTEMPTS) throw giveUp();
     }
   }
 }

@@ -58,7 +58,7 @@ const CREATE_ATTEMPTS = 5;
  * After an ambiguous POST answer, how long to keep looking for the upload before sending the POST again. Graph does
  * not document whether a new image is listed at once: this covers a list that lags by a few minutes.
  */
-export const LIST_LAG_MS = 3 * 60_000;
+const LIST_LAG_MS = 3 * 60_000;
 const LIST_LOOK_INTERVAL_MS = 15_000;
 const USABLE_OR_RUNNING = ['pending', 'ready', 'warning'];
 
@@ -90,6 +90,7 @@ export async function findUploadOfSource(
 function resume(deps: RegisterDeps): string {
   return deps.resumeHint ? ` ${deps.resumeHint}` : '';
 }
+
 /** A progress line at least this often while the status stays the same. */
 const PROGRESS_LOG_MS = 10 * 60_000;
 
@@ -163,6 +164,13 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
           `Windows 365 refused the upload: ${(error as Error).message}`,
         );
       }
+      const giveUp = () =>
+        new RegistrationError(
+          'create-failed',
+          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run: it resumes any upload that did start.${resume(deps)}`,
+        );
+      // A refused request (429) started nothing: no need to look before giving up.
+      if (!ambiguous && attempt >= CREATE_ATTEMPTS) throw giveUp();
       const wait = retryDelayMs(error, attempt);
       deps.log.warning(
         ambiguous
@@ -186,12 +194,7 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       if (error instanceof GraphError && error.status === 409) {
         throw new RegistrationError('create-failed', `Windows 365 reported a conflict: ${error.message}`);
       }
-      if (attempt >= CREATE_ATTEMPTS) {
-        throw new RegistrationError(
-          'create-failed',
-          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run: it resumes any upload that did start.${resume(deps)}`,
-        );
-      }
+      if (attempt >= CREATE_ATTEMPTS) throw giveUp();
     }
   }
 }

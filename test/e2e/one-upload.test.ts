@@ -113,4 +113,31 @@ describe('one source, one upload', () => {
     expect(creates(f)).toHaveLength(1);
     expect(f.counters.deviceImageCreates).toBe(1);
   });
+
+  it('sends a second POST only after looking for 3 minutes, and gives up after 5 with the inputs that resume', async () => {
+    const scale = 600;
+    const f = await cloud({ timeScale: scale });
+    const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    f.inject({
+      kind: 'status',
+      service: 'graph',
+      method: 'POST',
+      path: /\/deviceImages$/,
+      count: 5,
+      status: 503,
+    });
+    const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) }, { timeScale: scale });
+    expect(run.code).toBe(1);
+    expect(run.report?.error?.kind).toBe('create-failed');
+    expect(run.report?.error?.message).toContain('after 5 attempts');
+    expect(run.report?.error?.message).toContain(
+      `To resume, re-run the step with: { image-id: "${image.id}"`,
+    );
+    const posts = creates(f);
+    expect(posts).toHaveLength(5);
+    for (let i = 1; i < posts.length; i++) {
+      expect((posts[i]?.at ?? 0) - (posts[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(3 * 60_000);
+    }
+    expect(f.counters.deviceImageCreates).toBe(0);
+  });
 });
