@@ -82949,16 +82949,14 @@ ${help}` : message }
     }),
     resumeHint: resumeHint(config, { imageId: source.id, displayName, version: version3 }, deps.env)
   };
+  const withResumeHint = (text) => /re-run/i.test(text) && !text.includes(stepDeps.resumeHint) ? `${text}
+${stepDeps.resumeHint}` : text;
   const registerStarted = clock.now();
   const failedWith = (error2) => {
     timings.registerSeconds = seconds(registerStarted);
     const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
-    let message = error2 instanceof Error ? error2.message : String(error2);
-    if (/re-run/i.test(message) && !message.includes(stepDeps.resumeHint)) {
-      message = `${message}
-${stepDeps.resumeHint}`;
-      log2.info(stepDeps.resumeHint);
-    }
+    const message = withResumeHint(error2 instanceof Error ? error2.message : String(error2));
+    if (message.endsWith(stepDeps.resumeHint)) log2.info(stepDeps.resumeHint);
     const help = explainAuthError(message);
     return finish(kind === "cancelled" ? "cancelled" : "error", message.split("\n")[0] ?? message, {
       error: { kind, message: help ? `${message}
@@ -83019,7 +83017,9 @@ ${help}` : message }
     case "failed":
       return finish(
         "failed",
-        `Windows 365 rejected ${name3}: ${section3.errorCode}. ${section3.cause} Fix: ${section3.fix}`,
+        withResumeHint(
+          `Windows 365 rejected ${name3}: ${section3.errorCode}. ${section3.cause} Fix: ${section3.fix}`
+        ),
         extra
       );
     case "timeout":

@@ -305,16 +305,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       }),
     resumeHint: resumeHint(config, { imageId: source.id, displayName, version }, deps.env),
   };
+  // Advice to re-run says exactly what to re-run with (after a build, the same inputs would build again).
+  const withResumeHint = (text: string): string =>
+    /re-run/i.test(text) && !text.includes(stepDeps.resumeHint) ? `${text}\n${stepDeps.resumeHint}` : text;
   const registerStarted = clock.now();
   const failedWith = (error: unknown): Report => {
     timings.registerSeconds = seconds(registerStarted);
     const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
-    let message = error instanceof Error ? error.message : String(error);
-    // Advice to re-run says exactly what to re-run with (after a build, the same inputs would build again).
-    if (/re-run/i.test(message) && !message.includes(stepDeps.resumeHint)) {
-      message = `${message}\n${stepDeps.resumeHint}`;
-      log.info(stepDeps.resumeHint);
-    }
+    const message = withResumeHint(error instanceof Error ? error.message : String(error));
+    if (message.endsWith(stepDeps.resumeHint)) log.info(stepDeps.resumeHint);
     const help = explainAuthError(message);
     return finish(kind === 'cancelled' ? 'cancelled' : 'error', message.split('\n')[0] ?? message, {
       error: { kind, message: help ? `${message}\n${help}` : message },
@@ -373,7 +372,9 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     case 'failed':
       return finish(
         'failed',
-        `Windows 365 rejected ${name}: ${section.errorCode}. ${section.cause} Fix: ${section.fix}`,
+        withResumeHint(
+          `Windows 365 rejected ${name}: ${section.errorCode}. ${section.cause} Fix: ${section.fix}`,
+        ),
         extra,
       );
     case 'timeout':

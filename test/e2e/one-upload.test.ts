@@ -140,4 +140,21 @@ describe('one source, one upload', () => {
     }
     expect(f.counters.deviceImageCreates).toBe(0);
   });
+
+  it('says what to re-run with when Windows 365 fails an upload it may retry', async () => {
+    const f = await cloud();
+    const image = f.addManagedImage({
+      resourceGroup: 'images',
+      name: 'img',
+      uploadOutcome: { errorCode: 'internalServerError' },
+    });
+    const run = await runAction(
+      f,
+      { 'image-id': image.id, 'upload-retries': '0', ...fakeInputs(f) },
+      { timeScale: SCALE },
+    );
+    expect(run.outputs.status).toBe('failed');
+    expect(run.report?.message).toContain('re-run the job');
+    expect(run.report?.message).toContain(`To resume, re-run the step with: { image-id: "${image.id}"`);
+  });
 });
