@@ -1,6 +1,7 @@
 // Measures what the README promises; prints figures, asserts nothing (these machines are noisy).
 //   cold start of dist/index.js to its first request, bundle size, peak memory,
-//   Graph requests and detection delay for a simulated 90-minute upload.
+//   Graph requests and detection delay for a simulated 90-minute upload,
+//   how fast a run stops on an image Windows 365 cannot see.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -120,5 +121,19 @@ console.log(
     `90-minute upload (clock x${timeScale}): ${graph.length} Graph requests (${report.registration.polls} polls), readiness seen ${detectionSeconds.toFixed(0)} s after it happened, peak RSS ${run.peakMb.toFixed(0)} MiB, ${(run.totalMs / 1000).toFixed(1)} s wall`,
   );
   console.log(`token requests: ${fake.counters.accessTokens}, GitHub ID tokens: ${fake.counters.idTokens}`);
+  await fake.close();
+}
+
+// An image Windows 365 cannot see: wall time from spawn until the action stops (before any upload), real clock.
+{
+  const fake = await startFakeCloud();
+  const image = fake.addManagedImage({ resourceGroup: 'bench', name: 'hidden', windows365CanRead: false });
+  const run = await runOnce(fake, actionEnv(fake, image.id, 1));
+  const posts = fake.requests.filter((r) => r.service === 'graph' && r.method === 'POST').length;
+  if (run.code !== 1 || posts !== 0)
+    throw new Error(`hidden-image run did not stop before the upload: ${run.stdout}`);
+  console.log(
+    `image Windows 365 cannot see: stopped after ${(run.totalMs / 1000).toFixed(1)} s, ${posts} POSTs`,
+  );
   await fake.close();
 }

@@ -8,12 +8,10 @@ const WINDOWS_365_APP_ID = '0af06dc6-e4b5-4f28-818e-e78e62d137a5';
 const graphWrites = (f: FakeCloud) => f.requests.filter((r) => r.service === 'graph' && r.method !== 'GET');
 
 describe('Windows 365 can see the image', () => {
-  it('fails in seconds, before any upload, when Windows 365 cannot read the image', async () => {
+  it('fails before any upload when Windows 365 cannot read the image (scripts/bench.ts times it)', async () => {
     const f = await cloud();
     const image = f.addManagedImage({ resourceGroup: 'images', name: 'hidden', windows365CanRead: false });
-    const started = Date.now();
     const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) }, { timeScale: SCALE });
-    const seconds = (Date.now() - started) / 1000;
     expect(run.code).toBe(1);
     expect(run.outputs.status).toBe('invalid');
     const check = run.report?.checks.find((c) => c.id === 'image.windows365-can-read');
@@ -28,8 +26,6 @@ describe('Windows 365 can see the image', () => {
     expect(run.report?.message).toContain('Nothing was uploaded');
     expect(graphWrites(f)).toHaveLength(0);
     expect(f.counters.deviceImageCreates).toBe(0);
-    // The action itself decides quickly (the process start dominates); no wait for the upload's verdict.
-    expect(seconds).toBeLessThan(60);
   });
 
   it('follows every page of getSourceImages', async () => {
