@@ -6,7 +6,7 @@ import type { HclBlock, Template } from './hcl.ts';
 import { walk } from './tree-sitter.ts';
 
 // ------------------------------------------------------------------------------------------
-// azure-arm field list (shared/data/azure-arm-fields.txt)
+// azure-arm field list (test/packer/data/azure-arm-fields.txt)
 // ------------------------------------------------------------------------------------------
 
 export interface ArmFields {
