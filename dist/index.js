@@ -250,8 +250,8 @@ var init_facts = __esm({
     FactsError = class extends Error {
       name = "FactsError";
       code;
-      constructor(code2, message) {
-        super(message);
+      constructor(code2, message2) {
+        super(message2);
         this.code = code2;
       }
     };
@@ -945,12 +945,12 @@ var init_utils = __esm({
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
-function issueCommand(command, properties, message) {
-  const cmd = new Command(command, properties, message);
+function issueCommand(command, properties, message2) {
+  const cmd = new Command(command, properties, message2);
   process.stdout.write(cmd.toString() + os.EOL);
 }
-function issue(name3, message = "") {
-  issueCommand(name3, {}, message);
+function issue(name3, message2 = "") {
+  issueCommand(name3, {}, message2);
 }
 function escapeData(s) {
   return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
@@ -964,13 +964,13 @@ var init_command2 = __esm({
     init_utils();
     CMD_STRING = "::";
     Command = class {
-      constructor(command, properties, message) {
+      constructor(command, properties, message2) {
         if (!command) {
           command = "missing.command";
         }
         this.command = command;
         this.properties = properties;
-        this.message = message;
+        this.message = message2;
       }
       toString() {
         let cmdStr = CMD_STRING + this.command;
@@ -1002,7 +1002,7 @@ var init_command2 = __esm({
 import * as crypto2 from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
-function issueFileCommand(command, message) {
+function issueFileCommand(command, message2) {
   const filePath = process.env[`GITHUB_${command}`];
   if (!filePath) {
     throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -1010,7 +1010,7 @@ function issueFileCommand(command, message) {
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
   }
-  fs.appendFileSync(filePath, `${toCommandValue(message)}${os2.EOL}`, {
+  fs.appendFileSync(filePath, `${toCommandValue(message2)}${os2.EOL}`, {
     encoding: "utf8"
   });
 }
@@ -1425,8 +1425,8 @@ var require_errors = __commonJS({
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
     var UndiciError = class extends Error {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "UndiciError";
         this.code = "UND_ERR";
       }
@@ -1437,10 +1437,10 @@ var require_errors = __commonJS({
     };
     var kConnectTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CONNECT_TIMEOUT");
     var ConnectTimeoutError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ConnectTimeoutError";
-        this.message = message || "Connect Timeout Error";
+        this.message = message2 || "Connect Timeout Error";
         this.code = "UND_ERR_CONNECT_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1450,10 +1450,10 @@ var require_errors = __commonJS({
     };
     var kHeadersTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_TIMEOUT");
     var HeadersTimeoutError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "HeadersTimeoutError";
-        this.message = message || "Headers Timeout Error";
+        this.message = message2 || "Headers Timeout Error";
         this.code = "UND_ERR_HEADERS_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1463,10 +1463,10 @@ var require_errors = __commonJS({
     };
     var kHeadersOverflowError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_OVERFLOW");
     var HeadersOverflowError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "HeadersOverflowError";
-        this.message = message || "Headers Overflow Error";
+        this.message = message2 || "Headers Overflow Error";
         this.code = "UND_ERR_HEADERS_OVERFLOW";
       }
       static [Symbol.hasInstance](instance) {
@@ -1476,10 +1476,10 @@ var require_errors = __commonJS({
     };
     var kBodyTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BODY_TIMEOUT");
     var BodyTimeoutError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "BodyTimeoutError";
-        this.message = message || "Body Timeout Error";
+        this.message = message2 || "Body Timeout Error";
         this.code = "UND_ERR_BODY_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1489,10 +1489,10 @@ var require_errors = __commonJS({
     };
     var kResponseStatusCodeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE_STATUS_CODE");
     var ResponseStatusCodeError = class extends UndiciError {
-      constructor(message, statusCode, headers, body) {
-        super(message);
+      constructor(message2, statusCode, headers, body) {
+        super(message2);
         this.name = "ResponseStatusCodeError";
-        this.message = message || "Response Status Code Error";
+        this.message = message2 || "Response Status Code Error";
         this.code = "UND_ERR_RESPONSE_STATUS_CODE";
         this.body = body;
         this.status = statusCode;
@@ -1506,10 +1506,10 @@ var require_errors = __commonJS({
     };
     var kInvalidArgumentError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_ARG");
     var InvalidArgumentError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "InvalidArgumentError";
-        this.message = message || "Invalid Argument Error";
+        this.message = message2 || "Invalid Argument Error";
         this.code = "UND_ERR_INVALID_ARG";
       }
       static [Symbol.hasInstance](instance) {
@@ -1519,10 +1519,10 @@ var require_errors = __commonJS({
     };
     var kInvalidReturnValueError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_RETURN_VALUE");
     var InvalidReturnValueError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "InvalidReturnValueError";
-        this.message = message || "Invalid Return Value Error";
+        this.message = message2 || "Invalid Return Value Error";
         this.code = "UND_ERR_INVALID_RETURN_VALUE";
       }
       static [Symbol.hasInstance](instance) {
@@ -1532,10 +1532,10 @@ var require_errors = __commonJS({
     };
     var kAbortError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORT");
     var AbortError3 = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
-        this.message = message || "The operation was aborted";
+        this.message = message2 || "The operation was aborted";
         this.code = "UND_ERR_ABORT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1545,10 +1545,10 @@ var require_errors = __commonJS({
     };
     var kRequestAbortedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORTED");
     var RequestAbortedError = class extends AbortError3 {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
-        this.message = message || "Request aborted";
+        this.message = message2 || "Request aborted";
         this.code = "UND_ERR_ABORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1558,10 +1558,10 @@ var require_errors = __commonJS({
     };
     var kInformationalError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INFO");
     var InformationalError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "InformationalError";
-        this.message = message || "Request information";
+        this.message = message2 || "Request information";
         this.code = "UND_ERR_INFO";
       }
       static [Symbol.hasInstance](instance) {
@@ -1571,10 +1571,10 @@ var require_errors = __commonJS({
     };
     var kRequestContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_CONTENT_LENGTH_MISMATCH");
     var RequestContentLengthMismatchError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "RequestContentLengthMismatchError";
-        this.message = message || "Request body length does not match content-length header";
+        this.message = message2 || "Request body length does not match content-length header";
         this.code = "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -1584,10 +1584,10 @@ var require_errors = __commonJS({
     };
     var kResponseContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_CONTENT_LENGTH_MISMATCH");
     var ResponseContentLengthMismatchError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ResponseContentLengthMismatchError";
-        this.message = message || "Response body length does not match content-length header";
+        this.message = message2 || "Response body length does not match content-length header";
         this.code = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -1597,10 +1597,10 @@ var require_errors = __commonJS({
     };
     var kClientDestroyedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_DESTROYED");
     var ClientDestroyedError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ClientDestroyedError";
-        this.message = message || "The client is destroyed";
+        this.message = message2 || "The client is destroyed";
         this.code = "UND_ERR_DESTROYED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1610,10 +1610,10 @@ var require_errors = __commonJS({
     };
     var kClientClosedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CLOSED");
     var ClientClosedError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ClientClosedError";
-        this.message = message || "The client is closed";
+        this.message = message2 || "The client is closed";
         this.code = "UND_ERR_CLOSED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1623,10 +1623,10 @@ var require_errors = __commonJS({
     };
     var kSocketError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_SOCKET");
     var SocketError = class extends UndiciError {
-      constructor(message, socket) {
-        super(message);
+      constructor(message2, socket) {
+        super(message2);
         this.name = "SocketError";
-        this.message = message || "Socket error";
+        this.message = message2 || "Socket error";
         this.code = "UND_ERR_SOCKET";
         this.socket = socket;
       }
@@ -1637,10 +1637,10 @@ var require_errors = __commonJS({
     };
     var kNotSupportedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_NOT_SUPPORTED");
     var NotSupportedError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "NotSupportedError";
-        this.message = message || "Not supported error";
+        this.message = message2 || "Not supported error";
         this.code = "UND_ERR_NOT_SUPPORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1650,10 +1650,10 @@ var require_errors = __commonJS({
     };
     var kBalancedPoolMissingUpstreamError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BPL_MISSING_UPSTREAM");
     var BalancedPoolMissingUpstreamError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "MissingUpstreamError";
-        this.message = message || "No upstream has been added to the BalancedPool";
+        this.message = message2 || "No upstream has been added to the BalancedPool";
         this.code = "UND_ERR_BPL_MISSING_UPSTREAM";
       }
       static [Symbol.hasInstance](instance) {
@@ -1663,8 +1663,8 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message, code2, data) {
-        super(message);
+      constructor(message2, code2, data) {
+        super(message2);
         this.name = "HTTPParserError";
         this.code = code2 ? `HPE_${code2}` : void 0;
         this.data = data ? data.toString() : void 0;
@@ -1676,10 +1676,10 @@ var require_errors = __commonJS({
     };
     var kResponseExceededMaxSizeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_EXCEEDED_MAX_SIZE");
     var ResponseExceededMaxSizeError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ResponseExceededMaxSizeError";
-        this.message = message || "Response content exceeded max size";
+        this.message = message2 || "Response content exceeded max size";
         this.code = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
       }
       static [Symbol.hasInstance](instance) {
@@ -1689,10 +1689,10 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message, code2, { headers, data }) {
-        super(message);
+      constructor(message2, code2, { headers, data }) {
+        super(message2);
         this.name = "RequestRetryError";
-        this.message = message || "Request retry error";
+        this.message = message2 || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
         this.statusCode = code2;
         this.data = data;
@@ -1705,10 +1705,10 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message, code2, { headers, data }) {
-        super(message);
+      constructor(message2, code2, { headers, data }) {
+        super(message2);
         this.name = "ResponseError";
-        this.message = message || "Response error";
+        this.message = message2 || "Response error";
         this.code = "UND_ERR_RESPONSE";
         this.statusCode = code2;
         this.data = data;
@@ -1721,10 +1721,10 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message, options) {
-        super(message, { cause, ...options ?? {} });
+      constructor(cause, message2, options) {
+        super(message2, { cause, ...options ?? {} });
         this.name = "SecureProxyConnectionError";
-        this.message = message || "Secure Proxy Connection failed";
+        this.message = message2 || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
         this.cause = cause;
       }
@@ -1735,10 +1735,10 @@ var require_errors = __commonJS({
     };
     var kMessageSizeExceededError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_WS_MESSAGE_SIZE_EXCEEDED");
     var MessageSizeExceededError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "MessageSizeExceededError";
-        this.message = message || "Max decompressed message size exceeded";
+        this.message = message2 || "Max decompressed message size exceeded";
         this.code = "UND_ERR_WS_MESSAGE_SIZE_EXCEEDED";
       }
       static [Symbol.hasInstance](instance) {
@@ -3749,14 +3749,14 @@ var require_connect = __commonJS({
       if (socket == null) {
         return;
       }
-      let message = "Connect Timeout Error";
+      let message2 = "Connect Timeout Error";
       if (Array.isArray(socket.autoSelectFamilyAttemptedAddresses)) {
-        message += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
+        message2 += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
       } else {
-        message += ` (attempted address: ${opts.hostname}:${opts.port},`;
+        message2 += ` (attempted address: ${opts.hostname}:${opts.port},`;
       }
-      message += ` timeout: ${opts.timeout}ms)`;
-      util2.destroy(socket, new ConnectTimeoutError(message));
+      message2 += ` timeout: ${opts.timeout}ms)`;
+      util2.destroy(socket, new ConnectTimeoutError(message2));
     }
     module.exports = buildConnector;
   }
@@ -4738,15 +4738,15 @@ var require_webidl = __commonJS({
     webidl.converters = {};
     webidl.util = {};
     webidl.errors = {};
-    webidl.errors.exception = function(message) {
-      return new TypeError(`${message.header}: ${message.message}`);
+    webidl.errors.exception = function(message2) {
+      return new TypeError(`${message2.header}: ${message2.message}`);
     };
     webidl.errors.conversionFailed = function(context5) {
       const plural = context5.types.length === 1 ? "" : " one of";
-      const message = `${context5.argument} could not be converted to${plural}: ${context5.types.join(", ")}.`;
+      const message2 = `${context5.argument} could not be converted to${plural}: ${context5.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context5.prefix,
-        message
+        message: message2
       });
     };
     webidl.errors.invalidArgument = function(context5) {
@@ -7071,12 +7071,12 @@ var require_client_h1 = __commonJS({
           return new ResponseContentLengthMismatchError();
         }
         const ptr = llhttp.llhttp_get_error_reason(this.ptr);
-        let message = "";
+        let message2 = "";
         if (ptr) {
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
-          message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
+          message2 = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants8.ERROR[ret], data);
+        return new HTTPParserError(message2, constants8.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -10834,9 +10834,9 @@ var require_util3 = __commonJS({
         chunks = [];
         length = 0;
       }
-      const message = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
+      const message2 = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
       if (statusCode === 204 || !contentType || !length) {
-        queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers)));
+        queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers)));
         return;
       }
       const stackTraceLimit = Error.stackTraceLimit;
@@ -10852,7 +10852,7 @@ var require_util3 = __commonJS({
       } finally {
         Error.stackTraceLimit = stackTraceLimit;
       }
-      queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers, payload)));
+      queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers, payload)));
     }
     var isContentTypeApplicationJson = (contentType) => {
       return contentType.length > 15 && contentType[11] === "/" && contentType[0] === "a" && contentType[1] === "p" && contentType[2] === "p" && contentType[3] === "l" && contentType[4] === "i" && contentType[5] === "c" && contentType[6] === "a" && contentType[7] === "t" && contentType[8] === "i" && contentType[9] === "o" && contentType[10] === "n" && contentType[12] === "j" && contentType[13] === "s" && contentType[14] === "o" && contentType[15] === "n";
@@ -11679,11 +11679,11 @@ var require_mock_errors = __commonJS({
     var { UndiciError } = require_errors();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
     var MockNotMatchedError = class _MockNotMatchedError extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         Error.captureStackTrace(this, _MockNotMatchedError);
         this.name = "MockNotMatchedError";
-        this.message = message || "The request does not match any registered mock dispatches";
+        this.message = message2 || "The request does not match any registered mock dispatches";
         this.code = "UND_MOCK_ERR_MOCK_NOT_MATCHED";
       }
       static [Symbol.hasInstance](instance) {
@@ -19332,15 +19332,15 @@ var require_websocket = __commonJS({
       this.ws[kResponse].socket.resume();
     }
     function onParserError(err) {
-      let message;
+      let message2;
       let code2;
       if (err instanceof CloseEvent) {
-        message = err.reason;
+        message2 = err.reason;
         code2 = err.code;
       } else {
-        message = err.message;
+        message2 = err.message;
       }
-      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
+      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message: message2 }));
       closeWebSocketConnection(this, code2);
     }
     module.exports = {
@@ -20311,16 +20311,16 @@ var init_lib = __esm({
     ExponentialBackoffCeiling = 10;
     ExponentialBackoffTimeSlice = 5;
     HttpClientError = class _HttpClientError extends Error {
-      constructor(message, statusCode) {
-        super(message);
+      constructor(message2, statusCode) {
+        super(message2);
         this.name = "HttpClientError";
         this.statusCode = statusCode;
         Object.setPrototypeOf(this, _HttpClientError.prototype);
       }
     };
     HttpClientResponse = class {
-      constructor(message) {
-        this.message = message;
+      constructor(message2) {
+        this.message = message2;
       }
       readBody() {
         return __awaiter(this, void 0, void 0, function* () {
@@ -21375,21 +21375,21 @@ function setOutput(name3, value) {
   process.stdout.write(os4.EOL);
   issueCommand("set-output", { name: name3 }, toCommandValue(value));
 }
-function setFailed(message) {
+function setFailed(message2) {
   process.exitCode = ExitCode.Failure;
-  error(message);
+  error(message2);
 }
-function debug(message) {
-  issueCommand("debug", {}, message);
+function debug(message2) {
+  issueCommand("debug", {}, message2);
 }
-function error(message, properties = {}) {
-  issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function error(message2, properties = {}) {
+  issueCommand("error", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
 }
-function warning(message, properties = {}) {
-  issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function warning(message2, properties = {}) {
+  issueCommand("warning", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
 }
-function info(message) {
-  process.stdout.write(message + os4.EOL);
+function info(message2) {
+  process.stdout.write(message2 + os4.EOL);
 }
 function startGroup(name3) {
   issue("group", name3);
@@ -21958,8 +21958,8 @@ var init_errors = __esm({
   "node_modules/@azure/identity/dist/esm/errors.js"() {
     CredentialUnavailableErrorName = "CredentialUnavailableError";
     CredentialUnavailableError = class extends Error {
-      constructor(message, options) {
-        super(message, options);
+      constructor(message2, options) {
+        super(message2, options);
         this.name = CredentialUnavailableErrorName;
       }
     };
@@ -22038,8 +22038,8 @@ ${errorResponse.errorDescription},`, options);
 import { EOL as EOL5 } from "node:os";
 import util from "node:util";
 import process2 from "node:process";
-function log(message, ...args) {
-  process2.stderr.write(`${util.format(message, ...args)}${EOL5}`);
+function log(message2, ...args) {
+  process2.stderr.write(`${util.format(message2, ...args)}${EOL5}`);
 }
 var init_log = __esm({
   "node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js"() {
@@ -22353,25 +22353,25 @@ function formatSuccess(scope) {
   return `SUCCESS. Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
 }
 function formatError(scope, error2) {
-  let message = "ERROR.";
+  let message2 = "ERROR.";
   if (scope?.length) {
-    message += ` Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
+    message2 += ` Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
   }
-  return `${message} Error message: ${typeof error2 === "string" ? error2 : error2.message}.`;
+  return `${message2} Error message: ${typeof error2 === "string" ? error2 : error2.message}.`;
 }
 function credentialLoggerInstance(title, parent, log2 = logger) {
   const fullTitle = parent ? `${parent.fullTitle} ${title}` : title;
-  function info2(message) {
-    log2.info(`${fullTitle} =>`, message);
+  function info2(message2) {
+    log2.info(`${fullTitle} =>`, message2);
   }
-  function warning2(message) {
-    log2.warning(`${fullTitle} =>`, message);
+  function warning2(message2) {
+    log2.warning(`${fullTitle} =>`, message2);
   }
-  function verbose(message) {
-    log2.verbose(`${fullTitle} =>`, message);
+  function verbose(message2) {
+    log2.verbose(`${fullTitle} =>`, message2);
   }
-  function error2(message) {
-    log2.error(`${fullTitle} =>`, message);
+  function error2(message2) {
+    log2.error(`${fullTitle} =>`, message2);
   }
   return {
     title,
@@ -23226,12 +23226,12 @@ var init_AuthError = __esm({
     "use strict";
     AuthError = class _AuthError extends Error {
       constructor(errorCode, correlationId, errorMessage, suberror) {
-        const message = errorMessage || (errorCode ? getDefaultErrorMessage(errorCode) : "");
-        const errorString = message ? `${errorCode}: ${message}` : errorCode;
+        const message2 = errorMessage || (errorCode ? getDefaultErrorMessage(errorCode) : "");
+        const errorString = message2 ? `${errorCode}: ${message2}` : errorCode;
         super(errorString);
         Object.setPrototypeOf(this, _AuthError.prototype);
         this.errorCode = errorCode || "";
-        this.errorMessage = message || "";
+        this.errorMessage = message2 || "";
         this.subError = suberror || "";
         this.correlationId = correlationId;
         this.name = "AuthError";
@@ -26251,16 +26251,16 @@ var init_Logger = __esm({
       /**
        * Execute callback with message.
        */
-      executeCallback(level, message, containsPii) {
+      executeCallback(level, message2, containsPii) {
         if (this.localCallback) {
-          this.localCallback(level, message, containsPii);
+          this.localCallback(level, message2, containsPii);
         }
       }
       /**
        * Logs error messages.
        */
-      error(message, correlationId) {
-        this.logMessage(message, {
+      error(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Error,
           containsPii: false,
           correlationId
@@ -26269,8 +26269,8 @@ var init_Logger = __esm({
       /**
        * Logs error messages with PII.
        */
-      errorPii(message, correlationId) {
-        this.logMessage(message, {
+      errorPii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Error,
           containsPii: true,
           correlationId
@@ -26279,8 +26279,8 @@ var init_Logger = __esm({
       /**
        * Logs warning messages.
        */
-      warning(message, correlationId) {
-        this.logMessage(message, {
+      warning(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Warning,
           containsPii: false,
           correlationId
@@ -26289,8 +26289,8 @@ var init_Logger = __esm({
       /**
        * Logs warning messages with PII.
        */
-      warningPii(message, correlationId) {
-        this.logMessage(message, {
+      warningPii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Warning,
           containsPii: true,
           correlationId
@@ -26299,8 +26299,8 @@ var init_Logger = __esm({
       /**
        * Logs info messages.
        */
-      info(message, correlationId) {
-        this.logMessage(message, {
+      info(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Info,
           containsPii: false,
           correlationId
@@ -26309,8 +26309,8 @@ var init_Logger = __esm({
       /**
        * Logs info messages with PII.
        */
-      infoPii(message, correlationId) {
-        this.logMessage(message, {
+      infoPii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Info,
           containsPii: true,
           correlationId
@@ -26319,8 +26319,8 @@ var init_Logger = __esm({
       /**
        * Logs verbose messages.
        */
-      verbose(message, correlationId) {
-        this.logMessage(message, {
+      verbose(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Verbose,
           containsPii: false,
           correlationId
@@ -26329,8 +26329,8 @@ var init_Logger = __esm({
       /**
        * Logs verbose messages with PII.
        */
-      verbosePii(message, correlationId) {
-        this.logMessage(message, {
+      verbosePii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Verbose,
           containsPii: true,
           correlationId
@@ -26339,8 +26339,8 @@ var init_Logger = __esm({
       /**
        * Logs trace messages.
        */
-      trace(message, correlationId) {
-        this.logMessage(message, {
+      trace(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Trace,
           containsPii: false,
           correlationId
@@ -26349,8 +26349,8 @@ var init_Logger = __esm({
       /**
        * Logs trace messages with PII.
        */
-      tracePii(message, correlationId) {
-        this.logMessage(message, {
+      tracePii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Trace,
           containsPii: true,
           correlationId
@@ -26405,12 +26405,12 @@ var init_CacheError = __esm({
     init_AuthError();
     CacheError = class _CacheError extends Error {
       constructor(errorCode, errorMessage) {
-        const message = errorMessage || getDefaultErrorMessage(errorCode);
-        super(message);
+        const message2 = errorMessage || getDefaultErrorMessage(errorCode);
+        super(message2);
         Object.setPrototypeOf(this, _CacheError.prototype);
         this.name = "CacheError";
         this.errorCode = errorCode;
-        this.errorMessage = message;
+        this.errorMessage = message2;
       }
     };
   }
@@ -32106,13 +32106,13 @@ var require_decode = __commonJS({
 // node_modules/jsonwebtoken/lib/JsonWebTokenError.js
 var require_JsonWebTokenError = __commonJS({
   "node_modules/jsonwebtoken/lib/JsonWebTokenError.js"(exports, module) {
-    var JsonWebTokenError = function(message, error2) {
-      Error.call(this, message);
+    var JsonWebTokenError = function(message2, error2) {
+      Error.call(this, message2);
       if (Error.captureStackTrace) {
         Error.captureStackTrace(this, this.constructor);
       }
       this.name = "JsonWebTokenError";
-      this.message = message;
+      this.message = message2;
       if (error2) this.inner = error2;
     };
     JsonWebTokenError.prototype = Object.create(Error.prototype);
@@ -32125,8 +32125,8 @@ var require_JsonWebTokenError = __commonJS({
 var require_NotBeforeError = __commonJS({
   "node_modules/jsonwebtoken/lib/NotBeforeError.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
-    var NotBeforeError = function(message, date) {
-      JsonWebTokenError.call(this, message);
+    var NotBeforeError = function(message2, date) {
+      JsonWebTokenError.call(this, message2);
       this.name = "NotBeforeError";
       this.date = date;
     };
@@ -32140,8 +32140,8 @@ var require_NotBeforeError = __commonJS({
 var require_TokenExpiredError = __commonJS({
   "node_modules/jsonwebtoken/lib/TokenExpiredError.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
-    var TokenExpiredError = function(message, expiredAt) {
-      JsonWebTokenError.call(this, message);
+    var TokenExpiredError = function(message2, expiredAt) {
+      JsonWebTokenError.call(this, message2);
       this.name = "TokenExpiredError";
       this.expiredAt = expiredAt;
     };
@@ -36369,7 +36369,7 @@ var init_DeviceCodeClient = __esm({
        * @param correlationId - correlation id to be used in the request
        */
       async executePostRequestToDeviceCodeEndpoint(deviceCodeEndpoint, queryString, headers, thumbprint, correlationId) {
-        const { body: { user_code: userCode, device_code: deviceCode, verification_uri: verificationUri, expires_in: expiresIn, interval, message } } = await this.sendPostRequest(thumbprint, deviceCodeEndpoint, {
+        const { body: { user_code: userCode, device_code: deviceCode, verification_uri: verificationUri, expires_in: expiresIn, interval, message: message2 } } = await this.sendPostRequest(thumbprint, deviceCodeEndpoint, {
           body: queryString,
           headers
         }, correlationId);
@@ -36379,7 +36379,7 @@ var init_DeviceCodeClient = __esm({
           verificationUri,
           expiresIn,
           interval,
-          message
+          message: message2
         };
       }
       /**
@@ -39213,8 +39213,8 @@ var AbortError;
 var init_AbortError = __esm({
   "node_modules/@azure/abort-controller/dist/esm/AbortError.js"() {
     AbortError = class extends Error {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
       }
     };
@@ -39361,12 +39361,12 @@ var init_msal = __esm({
 
 // node_modules/@azure/identity/dist/esm/msal/utils.js
 function ensureValidMsalToken(scopes, msalToken, getTokenOptions) {
-  const error2 = (message) => {
-    logger3.getToken.info(message);
+  const error2 = (message2) => {
+    logger3.getToken.info(message2);
     return new AuthenticationRequiredError({
       scopes: Array.isArray(scopes) ? scopes : [scopes],
       getTokenOptions,
-      message
+      message: message2
     });
   };
   if (!msalToken) {
@@ -39478,22 +39478,22 @@ var init_utils2 = __esm({
     init_msal();
     logger3 = credentialLogger("IdentityUtils");
     LatestAuthenticationRecordVersion = "1.0";
-    defaultLoggerCallback = (credLogger, platform4 = isNode ? "Node" : "Browser") => (level, message, containsPii) => {
+    defaultLoggerCallback = (credLogger, platform4 = isNode ? "Node" : "Browser") => (level, message2, containsPii) => {
       if (containsPii) {
         return;
       }
       switch (level) {
         case dist_exports.LogLevel.Error:
-          credLogger.info(`MSAL ${platform4} V2 error: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 error: ${message2}`);
           return;
         case dist_exports.LogLevel.Info:
-          credLogger.info(`MSAL ${platform4} V2 info message: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 info message: ${message2}`);
           return;
         case dist_exports.LogLevel.Verbose:
-          credLogger.info(`MSAL ${platform4} V2 verbose message: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 verbose message: ${message2}`);
           return;
         case dist_exports.LogLevel.Warning:
-          credLogger.info(`MSAL ${platform4} V2 warning: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 warning: ${message2}`);
           return;
       }
     };
@@ -39613,8 +39613,8 @@ var AbortError2;
 var init_AbortError2 = __esm({
   "node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js"() {
     AbortError2 = class extends Error {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
       }
     };
@@ -40009,8 +40009,8 @@ var init_restError = __esm({
        * Bonus property set by the throw site.
        */
       details;
-      constructor(message, options = {}) {
-        super(message);
+      constructor(message2, options = {}) {
+        super(message2);
         this.name = "RestError";
         this.code = options.code;
         this.statusCode = options.statusCode;
@@ -43213,8 +43213,8 @@ var init_operationOptionHelpers = __esm({
 function createRestError(messageOrResponse, response) {
   const resp = typeof messageOrResponse === "string" ? response : messageOrResponse;
   const internalError = resp.body?.error ?? resp.body;
-  const message = typeof messageOrResponse === "string" ? messageOrResponse : internalError?.message ?? `Unexpected status code: ${resp.status}`;
-  return new RestError(message, {
+  const message2 = typeof messageOrResponse === "string" ? messageOrResponse : internalError?.message ?? `Unexpected status code: ${resp.status}`;
+  return new RestError(message2, {
     statusCode: statusCodeToNumber(resp.status),
     code: internalError?.code,
     request: resp.request,
@@ -45475,9 +45475,9 @@ function processMultiTenantRequest(tenantId, getTokenOptions, additionallyAllowe
     resolvedTenantId = getTokenOptions?.tenantId ?? tenantId;
   }
   if (tenantId && resolvedTenantId !== tenantId && !additionallyAllowedTenantIds.includes("*") && !additionallyAllowedTenantIds.some((t) => t.localeCompare(resolvedTenantId) === 0)) {
-    const message = createConfigurationErrorMessage(resolvedTenantId);
-    logger29?.info(message);
-    throw new CredentialUnavailableError(message);
+    const message2 = createConfigurationErrorMessage(resolvedTenantId);
+    logger29?.info(message2);
+    throw new CredentialUnavailableError(message2);
   }
   return resolvedTenantId;
 }
@@ -47955,8 +47955,8 @@ var init_register = __esm({
       name = "RegistrationError";
       kind;
       images;
-      constructor(kind, message, images = []) {
-        super(message);
+      constructor(kind, message2, images = []) {
+        super(message2);
         this.kind = kind;
         this.images = images;
       }
@@ -54397,24 +54397,24 @@ function setStateError(inputs) {
   };
 }
 function appendReadableErrorMessage(currentMessage, innerMessage) {
-  let message = currentMessage;
-  if (message.slice(-1) !== ".") {
-    message = message + ".";
+  let message2 = currentMessage;
+  if (message2.slice(-1) !== ".") {
+    message2 = message2 + ".";
   }
-  return message + " " + innerMessage;
+  return message2 + " " + innerMessage;
 }
 function simplifyError(err) {
-  let message = err.message;
+  let message2 = err.message;
   let code2 = err.code;
   let curErr = err;
   while (curErr.innererror) {
     curErr = curErr.innererror;
     code2 = curErr.code;
-    message = appendReadableErrorMessage(message, curErr.message);
+    message2 = appendReadableErrorMessage(message2, curErr.message);
   }
   return {
     code: code2,
-    message
+    message: message2
   };
 }
 async function processOperationStatus(result) {
@@ -54428,8 +54428,8 @@ async function processOperationStatus(result) {
       const err = getError?.(response);
       let postfix = "";
       if (err) {
-        const { code: code2, message } = simplifyError(err);
-        postfix = `. ${code2}. ${message}`;
+        const { code: code2, message: message2 } = simplifyError(err);
+        postfix = `. ${code2}. ${message2}`;
       }
       const errStr = `The long-running operation has failed${postfix}`;
       state3.error = new Error(errStr);
@@ -71822,8 +71822,8 @@ var init_errors2 = __esm({
     RolloutError = class extends Error {
       name = "RolloutError";
       kind;
-      constructor(kind, message, options) {
-        super(message, options);
+      constructor(kind, message2, options) {
+        super(message2, options);
         this.kind = kind;
       }
     };
@@ -73158,8 +73158,8 @@ var init_manifest = __esm({
     ManifestError = class extends Error {
       name = "ManifestError";
       code;
-      constructor(code2, message) {
-        super(message);
+      constructor(code2, message2) {
+        super(message2);
         this.code = code2;
       }
     };
@@ -73333,10 +73333,10 @@ var init_uint_array = __esm({
 var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
 var init_final_error = __esm({
   "node_modules/execa/lib/return/final-error.js"() {
-    getFinalError = (originalError, message, isSync) => {
+    getFinalError = (originalError, message2, isSync) => {
       const ErrorClass = isSync ? ExecaSyncError : ExecaError;
       const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
-      return new ErrorClass(message, options);
+      return new ErrorClass(message2, options);
     };
     DiscardedError = class extends Error {
     };
@@ -74064,7 +74064,7 @@ var init_default = __esm({
     yellowBright2 = getColor(yellowBright);
     defaultVerboseFunction = ({
       type,
-      message,
+      message: message2,
       timestamp,
       piped,
       commandId,
@@ -74074,7 +74074,7 @@ var init_default = __esm({
       const timestampString = serializeTimestamp(timestamp);
       const icon = ICONS[type]({ failed: failed2, reject, piped });
       const color = COLORS[type]({ reject });
-      return `${gray2(`[${timestampString}]`)} ${gray2(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
+      return `${gray2(`[${timestampString}]`)} ${gray2(`[${commandId}]`)} ${color(icon)} ${color(message2)}`;
     };
     serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
     padField = (field, padding) => String(field).padStart(padding, "0");
@@ -74153,13 +74153,13 @@ var init_log5 = __esm({
         options
       };
     };
-    getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
+    getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message2) => getPrintedLine({ ...verboseObject, message: message2 }));
     getPrintedLine = (verboseObject) => {
       const verboseLine = defaultVerboseFunction(verboseObject);
       return { verboseLine, verboseObject };
     };
-    serializeVerboseMessage = (message) => {
-      const messageString = typeof message === "string" ? message : inspect2(message);
+    serializeVerboseMessage = (message2) => {
+      const messageString = typeof message2 === "string" ? message2 : inspect2(message2);
       return escapeLines(messageString);
     };
   }
@@ -74983,19 +74983,19 @@ const [receivedMessage] = await Promise.all([
         throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} is disconnecting.`, { cause: error2 });
       }
     };
-    handleSerializationError = ({ error: error2, methodName, isSubprocess, message }) => {
+    handleSerializationError = ({ error: error2, methodName, isSubprocess, message: message2 }) => {
       if (isSerializationError(error2)) {
-        throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${serializeInvalidMessage(message)}.`, { cause: error2 });
+        throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${serializeInvalidMessage(message2)}.`, { cause: error2 });
       }
     };
-    serializeInvalidMessage = (message) => {
+    serializeInvalidMessage = (message2) => {
       try {
-        return String(message);
+        return String(message2);
       } catch {
-        return inspect3(message);
+        return inspect3(message2);
       }
     };
-    isSerializationError = ({ code: code2, message }) => SERIALIZATION_ERROR_CODES.has(code2) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
+    isSerializationError = ({ code: code2, message: message2 }) => SERIALIZATION_ERROR_CODES.has(code2) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message2.includes(serializationErrorMessage));
     SERIALIZATION_ERROR_CODES = /* @__PURE__ */ new Set([
       // Message is `undefined`
       "ERR_MISSING_ARGS",
@@ -75115,7 +75115,7 @@ var init_incoming = __esm({
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, incomingMessages[0]);
         await scheduler.yield();
-        const message = await handleStrictRequest({
+        const message2 = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
           channel,
@@ -75123,7 +75123,7 @@ var init_incoming = __esm({
           ipcEmitter
         });
         incomingMessages.shift();
-        ipcEmitter.emit("message", message);
+        ipcEmitter.emit("message", message2);
         ipcEmitter.emit("message:done");
       }
     };
@@ -75203,16 +75203,16 @@ var init_strict = __esm({
     init_validation();
     init_forward();
     init_outgoing();
-    handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) => {
+    handleSendStrict = ({ anyProcess, channel, isSubprocess, message: message2, strict }) => {
       if (!strict) {
-        return message;
+        return message2;
       }
       const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
       const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
       return {
         id: count++,
         type: REQUEST_TYPE,
-        message,
+        message: message2,
         hasListeners
       };
     };
@@ -75231,9 +75231,9 @@ var init_strict = __esm({
       if (!isStrictRequest(wrappedMessage)) {
         return wrappedMessage;
       }
-      const { id, message } = wrappedMessage;
+      const { id, message: message2 } = wrappedMessage;
       if (!anyProcess.connected) {
-        return message;
+        return message2;
       }
       const response = { id, type: RESPONSE_TYPE2, message: hasMessageListeners(anyProcess, ipcEmitter) };
       try {
@@ -75248,7 +75248,7 @@ var init_strict = __esm({
           ipcEmitter.emit("strict:error", error2);
         }
       }
-      return message;
+      return message2;
     };
     handleStrictResponse = (wrappedMessage, anyProcess) => {
       if (wrappedMessage?.type !== RESPONSE_TYPE2) {
@@ -75342,7 +75342,7 @@ var init_send = __esm({
     init_validation();
     init_outgoing();
     init_strict();
-    sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, options) => {
+    sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message2, options) => {
       const { strict = false } = copyOptions(options);
       checkBooleanOption(strict, "strict");
       const methodName = "sendMessage";
@@ -75357,16 +75357,16 @@ var init_send = __esm({
         channel,
         methodName,
         isSubprocess,
-        message,
+        message: message2,
         strict
       });
     };
-    sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message, strict }) => {
+    sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message: message2, strict }) => {
       const wrappedMessage = handleSendStrict({
         anyProcess,
         channel,
         isSubprocess,
-        message,
+        message: message2,
         strict
       });
       const outgoingMessagesState = startSendMessage(anyProcess, wrappedMessage, strict);
@@ -75376,7 +75376,7 @@ var init_send = __esm({
           methodName,
           isSubprocess,
           wrappedMessage,
-          message,
+          message: message2,
           strict
         });
       } catch (error2) {
@@ -75386,7 +75386,7 @@ var init_send = __esm({
         endSendMessage(outgoingMessagesState);
       }
     };
-    sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message, strict = false }) => {
+    sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message: message2, strict = false }) => {
       const sendMethod = getSendMethod(anyProcess);
       try {
         await Promise.all([
@@ -75400,7 +75400,7 @@ var init_send = __esm({
           error: error2,
           methodName,
           isSubprocess,
-          message
+          message: message2
         });
         throw error2;
       }
@@ -75425,15 +75425,15 @@ var init_graceful = __esm({
     init_send();
     init_forward();
     init_validation();
-    sendAbort = (subprocess, message) => {
+    sendAbort = (subprocess, message2) => {
       const methodName = "cancelSignal";
       validateConnection(methodName, false, subprocess.connected);
       return sendOneMessage({
         anyProcess: subprocess,
         methodName,
         isSubprocess: false,
-        wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message },
-        message
+        wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message: message2 },
+        message: message2
       });
     };
     getCancelSignal = async ({ anyProcess, channel, isSubprocess, ipc }) => {
@@ -76859,13 +76859,13 @@ var init_message = __esm({
 ${originalMessage}`;
       const shortMessage = `${prefix}: ${escapedCommand}${suffix}`;
       const messageStdio = all === void 0 ? [stdio[2], stdio[1]] : [all];
-      const message = [
+      const message2 = [
         shortMessage,
         ...messageStdio,
         ...stdio.slice(3),
         ipcOutput.map((ipcMessage) => serializeIpcMessage(ipcMessage)).join("\n")
       ].map((messagePart) => escapeLines(stripFinalNewline(serializeMessagePart(messagePart)))).filter(Boolean).join("\n\n");
-      return { originalMessage, shortMessage, message };
+      return { originalMessage, shortMessage, message: message2 };
     };
     getErrorCode = (error2) => typeof error2?.code === "string" ? error2.code : void 0;
     getErrorPrefix = ({
@@ -77035,7 +77035,7 @@ var init_result = __esm({
       isSync
     }) => {
       const { exitCode, signal, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
-      const { originalMessage, shortMessage, message } = createMessages({
+      const { originalMessage, shortMessage, message: message2 } = createMessages({
         stdio,
         all,
         ipcOutput,
@@ -77055,7 +77055,7 @@ var init_result = __esm({
         timeout,
         cwd
       });
-      const error2 = getFinalError(originalError, message, isSync);
+      const error2 = getFinalError(originalError, message2, isSync);
       Object.assign(error2, getErrorProperties({
         error: error2,
         command,
@@ -79092,12 +79092,12 @@ var init_get_one = __esm({
     };
     getMessage = async (ipcEmitter, filter, { signal }) => {
       if (filter === void 0) {
-        const [message] = await once5(ipcEmitter, "message", { signal });
-        return message;
+        const [message2] = await once5(ipcEmitter, "message", { signal });
+        return message2;
       }
-      for await (const [message] of on2(ipcEmitter, "message", { signal })) {
-        if (filter(message)) {
-          return message;
+      for await (const [message2] of on2(ipcEmitter, "message", { signal })) {
+        if (filter(message2)) {
+          return message2;
         }
       }
     };
@@ -79194,9 +79194,9 @@ var init_get_each = __esm({
     };
     iterateOnMessages = async function* ({ anyProcess, waitProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state: state3, reference, signal }) {
       try {
-        for await (const [message] of on3(ipcEmitter, "message", { signal: controller.signal })) {
+        for await (const [message2] of on3(ipcEmitter, "message", { signal: controller.signal })) {
           throwIfStrictError(state3);
-          yield message;
+          yield message2;
         }
       } catch {
         throwIfStrictError(state3);
@@ -81235,8 +81235,8 @@ var init_ipc = __esm({
     init_log5();
     init_values();
     shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
-    logIpcOutput = (message, verboseInfo) => {
-      const verboseMessage = serializeVerboseMessage(message);
+    logIpcOutput = (message2, verboseInfo) => {
+      const verboseMessage = serializeVerboseMessage(message2);
       verboseLog({
         type: "ipc",
         verboseMessage,
@@ -81270,7 +81270,7 @@ var init_buffer_messages = __esm({
       const buffer = getFdSpecificValue(bufferArray, "ipc");
       const maxBuffer = getFdSpecificValue(maxBufferArray, "ipc");
       const logErrors = [];
-      for await (const message of loopOnMessages({
+      for await (const message2 of loopOnMessages({
         anyProcess: subprocess,
         channel: subprocess.channel,
         isSubprocess: false,
@@ -81280,11 +81280,11 @@ var init_buffer_messages = __esm({
       })) {
         if (buffer) {
           checkIpcMaxBuffer(ipcOutput, maxBuffer);
-          ipcOutput.push(message);
+          ipcOutput.push(message2);
         }
         if (isVerbose2) {
           try {
-            logIpcOutput(message, verboseInfo);
+            logIpcOutput(message2, verboseInfo);
           } catch (error2) {
             logErrors.push(error2);
           }
@@ -82348,8 +82348,8 @@ var init_build = __esm({
       steps;
       /** Set when the image exists although the run failed afterwards (e.g. no facts file). */
       imageId;
-      constructor(code2, message, extra = {}) {
-        super(message);
+      constructor(code2, message2, extra = {}) {
+        super(message2);
         this.code = code2;
         this.outputTail = extra.outputTail ?? [];
         this.steps = extra.steps ?? [];
@@ -82383,12 +82383,12 @@ import { join as join2 } from "node:path";
 async function buildStage(config, deps) {
   const { log: log2 } = deps;
   if (process.platform === "win32" && config.build === "build") {
-    const message = "Building needs a Linux runner (runs-on: ubuntu-latest): the template runs its sysprep-check hook through sh.";
+    const message2 = "Building needs a Linux runner (runs-on: ubuntu-latest): the template runs its sysprep-check hook through sh.";
     return {
       done: true,
       outcome: "error",
-      message,
-      error: { kind: "build:windows-runner", message },
+      message: message2,
+      error: { kind: "build:windows-runner", message: message2 },
       imageId: "",
       build: section2(config, { error: "windows-runner" })
     };
@@ -82414,19 +82414,19 @@ async function buildStage(config, deps) {
   const imageId = result.imageId ?? "";
   const imageSubscription = /^\/subscriptions\/([^/]+)\//i.exec(imageId)?.[1];
   if (imageSubscription && config.subscriptionId && imageSubscription.toLowerCase() !== config.subscriptionId.toLowerCase()) {
-    const message = `Packer built the image in subscription ${imageSubscription}, not in subscription-id ${config.subscriptionId}. With auth: azure-cli, select the subscription first (az account set --subscription ${config.subscriptionId}). Nothing was uploaded.`;
+    const message2 = `Packer built the image in subscription ${imageSubscription}, not in subscription-id ${config.subscriptionId}. With auth: azure-cli, select the subscription first (az account set --subscription ${config.subscriptionId}). Nothing was uploaded.`;
     return {
       done: true,
       outcome: "error",
-      message,
-      error: { kind: "build:subscription-mismatch", message },
+      message: message2,
+      error: { kind: "build:subscription-mismatch", message: message2 },
       imageId,
       build
     };
   }
   if (config.build === "validate") {
-    const message = "The Packer template passed init, fmt -check and validate; nothing was built.";
-    return { done: true, outcome: "template-valid", message, error: null, imageId, build };
+    const message2 = "The Packer template passed init, fmt -check and validate; nothing was built.";
+    return { done: true, outcome: "template-valid", message: message2, error: null, imageId, build };
   }
   if (!result.factsPath) return { done: false, checks: [], imageId, build };
   const factsPath = result.factsPath;
@@ -82511,14 +82511,14 @@ async function runPipeline(config, deps) {
   let location = null;
   let build = null;
   let displayName = config.displayName ?? "";
-  const finish = (outcome2, message, extra2 = {}) => {
+  const finish = (outcome2, message2, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
     return {
       schemaVersion: 1,
       tool: { name: "w365-image", version: TOOL_VERSION },
       outcome: outcome2,
-      message,
+      message: message2,
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished7).toISOString(),
       timings,
@@ -82658,11 +82658,11 @@ async function runPipeline(config, deps) {
   const failedWith = (error2) => {
     timings.registerSeconds = seconds(registerStarted);
     const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
-    const message = error2 instanceof Error ? error2.message : String(error2);
-    const help = explainAuthError(message);
-    return finish(kind === "cancelled" ? "cancelled" : "error", message.split("\n")[0] ?? message, {
-      error: { kind, message: help ? `${message}
-${help}` : message }
+    const message2 = error2 instanceof Error ? error2.message : String(error2);
+    const help = explainAuthError(message2);
+    return finish(kind === "cancelled" ? "cancelled" : "error", message2.split("\n")[0] ?? message2, {
+      error: { kind, message: help ? `${message2}
+${help}` : message2 }
     });
   };
   if (config.dryRun) {
@@ -83102,8 +83102,8 @@ var require_lib = __commonJS({
     var ExponentialBackoffCeiling2 = 10;
     var ExponentialBackoffTimeSlice2 = 5;
     var HttpClientError2 = class _HttpClientError extends Error {
-      constructor(message, statusCode) {
-        super(message);
+      constructor(message2, statusCode) {
+        super(message2);
         this.name = "HttpClientError";
         this.statusCode = statusCode;
         Object.setPrototypeOf(this, _HttpClientError.prototype);
@@ -83111,8 +83111,8 @@ var require_lib = __commonJS({
     };
     exports.HttpClientError = HttpClientError2;
     var HttpClientResponse2 = class {
-      constructor(message) {
-        this.message = message;
+      constructor(message2) {
+        this.message = message2;
       }
       readBody() {
         return __awaiter7(this, void 0, void 0, function* () {
@@ -84739,8 +84739,8 @@ var init_dist_src = __esm({
        * Response object if a response was received
        */
       response;
-      constructor(message, statusCode, options) {
-        super(message, { cause: options.cause });
+      constructor(message2, statusCode, options) {
+        super(message2, { cause: options.cause });
         this.name = "HttpError";
         this.status = Number.parseInt(statusCode);
         if (Number.isNaN(this.status)) {
@@ -84803,22 +84803,22 @@ async function fetchWrapper(requestOptions) {
       ...requestOptions.body && { duplex: "half" }
     });
   } catch (error2) {
-    let message = "Unknown Error";
+    let message2 = "Unknown Error";
     if (error2 instanceof Error) {
       if (error2.name === "AbortError") {
         error2.status = 500;
         throw error2;
       }
-      message = error2.message;
+      message2 = error2.message;
       if (error2.name === "TypeError" && "cause" in error2) {
         if (error2.cause instanceof Error) {
-          message = error2.cause.message;
+          message2 = error2.cause.message;
         } else if (typeof error2.cause === "string") {
-          message = error2.cause;
+          message2 = error2.cause;
         }
       }
     }
-    const requestError = new RequestError(message, 500, {
+    const requestError = new RequestError(message2, 500, {
       request: requestOptions
     });
     requestError.cause = error2;
@@ -88093,8 +88093,8 @@ function annotationsFor(report, options = {}) {
         }
         if (next.trim() !== "") detail.push(next.trim().replace(/^\* /, ""));
       }
-      const message = detail.length > 0 ? detail.join("\n") : title;
-      const annotation = { title: `Packer: ${title}`, message };
+      const message2 = detail.length > 0 ? detail.join("\n") : title;
+      const annotation = { title: `Packer: ${title}`, message: message2 };
       if (file) annotation.file = file;
       if (file && startLine !== void 0) annotation.startLine = startLine;
       annotations.push(annotation);
@@ -88369,6 +88369,20 @@ var init_cli = __esm({
     };
   }
 });
+
+// src/nodeVersion.ts
+var REQUIRED_NODE_MAJOR = 24;
+function unsupportedNodeMessage(version3) {
+  const major = Number.parseInt(version3.split(".")[0] ?? "", 10);
+  if (Number.isInteger(major) && major >= REQUIRED_NODE_MAJOR) return void 0;
+  return `w365-image needs Node.js ${REQUIRED_NODE_MAJOR} or newer, and this is Node.js ${version3}: in a clone of the repository, \`npm ci\` installs Node.js ${REQUIRED_NODE_MAJOR} into node_modules/.bin and the npm scripts (\`npm start\`, \`npm test\`) use it (or run \`node_modules/.bin/node dist/index.js\`); elsewhere install Node.js ${REQUIRED_NODE_MAJOR} from https://nodejs.org.`;
+}
+var message = unsupportedNodeMessage(process.versions.node);
+if (message !== void 0) {
+  process.stderr.write(`${message}
+`);
+  process.exit(2);
+}
 
 // src/index.ts
 var argv = process.argv.slice(2);
