@@ -88235,17 +88235,24 @@ var init_githubOidc = __esm({
 // src/cli.ts
 var cli_exports = {};
 __export(cli_exports, {
+  FLAG_OPTIONS: () => FLAG_OPTIONS,
+  LIST_OPTIONS: () => LIST_OPTIONS,
   UsageError: () => UsageError2,
   helpText: () => helpText,
   parseArgs: () => parseArgs,
   runCli: () => runCli
 });
+import { parseArgs as nodeParseArgs } from "node:util";
+function cliInputs() {
+  return INPUTS.filter((i2) => !i2.actionOnly);
+}
 function helpText() {
-  const options = INPUTS.filter((i2) => !i2.actionOnly);
-  const width = Math.max(...options.map((i2) => i2.name.length)) + 2;
-  const flags = options.map(
-    (i2) => `  --${i2.name.padEnd(width)}${i2.description}${i2.default !== void 0 ? ` [default: ${i2.default}]` : ""}`
-  );
+  const options = cliInputs().map((i2) => ({
+    flag: FLAG_OPTIONS.has(i2.name) ? `--[no-]${i2.name}` : `--${i2.name}`,
+    text: i2.description + (LIST_OPTIONS.has(i2.name) ? " Repeat the option for more." : "") + (i2.default !== void 0 ? ` [default: ${i2.default}]` : "")
+  }));
+  const width = Math.max(...options.map((o2) => o2.flag.length)) + 2;
+  const line = (flag, text) => `  ${flag.padEnd(width)}${text}`;
   return [
     `w365-image ${TOOL_VERSION}: validate an Azure managed image against the Windows 365 requirements and register it.`,
     "",
@@ -88254,42 +88261,79 @@ function helpText() {
     "       w365-image sysprep-check --facts <file>                         (check a build VM; --help for more)",
     "",
     "Options (the same names as the GitHub Action inputs):",
-    ...flags,
-    "  --verbose".padEnd(width + 4) + "Print debug lines.",
-    "  --help".padEnd(width + 4) + "Show this help.",
-    "  -V".padEnd(width + 4) + "Show the version of w365-image (--version is the device image version).",
+    ...options.map((o2) => line(o2.flag, o2.text)),
+    line("--verbose", "Print debug lines."),
+    line("--help", "Show this help."),
+    line("-V, --tool-version", "Show the version of w365-image (--version is the device image version)."),
     "",
     "In a terminal, auth defaults to azure-cli (run az login first); in a workflow with id-token: write, to oidc.",
     "Exit codes: 0 ready/validated, 1 failed or invalid, 2 bad usage."
   ].join("\n");
 }
 function parseArgs(argv2) {
-  const known = new Set(INPUTS.filter((i2) => !i2.actionOnly).map((i2) => i2.name));
-  const parsed = { values: /* @__PURE__ */ new Map(), help: false, version: false, verbose: false };
-  for (let i2 = 0; i2 < argv2.length; i2++) {
-    const arg = argv2[i2];
-    if (arg === "--help" || arg === "-h") parsed.help = true;
-    else if (arg === "-V") parsed.version = true;
-    else if (arg === "--verbose") parsed.verbose = true;
-    else if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name3 = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      if (!known.has(name3))
-        throw new UsageError2(`Unknown option --${name3}. Run w365-image --help for the options.`);
-      const value = eq === -1 ? argv2[i2 + 1] : arg.slice(eq + 1);
-      if (value === void 0 || eq === -1 && value.startsWith("--")) {
-        throw new UsageError2(`Option --${name3} needs a value.`);
-      }
-      if (eq === -1) i2 += 1;
-      if (parsed.values.has(name3)) throw new UsageError2(`Option --${name3} is given twice.`);
-      parsed.values.set(name3, value);
-    } else {
-      throw new UsageError2(`Unexpected argument '${arg}'. Options start with --; run w365-image --help.`);
+  const config = { ...OWN_OPTIONS };
+  for (const input of cliInputs()) {
+    config[input.name] = FLAG_OPTIONS.has(input.name) ? { type: "boolean" } : { type: "string", multiple: LIST_OPTIONS.has(input.name) };
+  }
+  const result = (() => {
+    try {
+      return nodeParseArgs({
+        args: [...argv2],
+        options: config,
+        strict: true,
+        allowNegative: true,
+        tokens: true
+      });
+    } catch (error2) {
+      throw usageErrorFrom(error2);
     }
+  })();
+  const seen = /* @__PURE__ */ new Set();
+  for (const token of result.tokens) {
+    if (token.kind !== "option" || LIST_OPTIONS.has(token.name)) continue;
+    if (seen.has(token.name)) throw new UsageError2(`Option --${token.name} is given twice.`);
+    seen.add(token.name);
+  }
+  const parsed = {
+    values: /* @__PURE__ */ new Map(),
+    help: result.values.help === true,
+    version: result.values["tool-version"] === true,
+    verbose: result.values.verbose === true
+  };
+  for (const input of cliInputs()) {
+    const value = result.values[input.name];
+    if (value === void 0) continue;
+    parsed.values.set(input.name, Array.isArray(value) ? value.join("\n") : String(value));
   }
   return parsed;
 }
+function usageErrorFrom(error2) {
+  const code2 = error2.code;
+  const message2 = error2 instanceof Error ? error2.message : String(error2);
+  const named = /'(-[^' ]+)/.exec(message2)?.[1] ?? "";
+  const name3 = named.replace(/^--?(no-)?/, "");
+  switch (code2) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new UsageError2(`Unknown option ${named}. Run w365-image --help for the options.`);
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return new UsageError2(
+        `Unexpected argument ${named || message2}. Options start with --; run w365-image --help.`
+      );
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (FLAG_OPTIONS.has(name3))
+        return new UsageError2(`Option --${name3} takes no value: --${name3} means true, --no-${name3} false.`);
+      return new UsageError2(
+        `Option --${name3} needs a value: --${name3} <value> or --${name3}=<value> (use = for a value that starts with -).`
+      );
+    default:
+      return new UsageError2(message2);
+  }
+}
 async function runCli(argv2, env = process.env) {
+  if (argv2.length === 0) {
+    console.error(helpText());
+    return 2;
+  }
   let args;
   try {
     args = parseArgs(argv2);
@@ -88351,7 +88395,7 @@ ${summary2}`);
     process.off("SIGINT", onSignal);
   }
 }
-var UsageError2;
+var LIST_OPTIONS, FLAG_OPTIONS, OWN_OPTIONS, UsageError2;
 var init_cli = __esm({
   "src/cli.ts"() {
     "use strict";
@@ -88364,6 +88408,17 @@ var init_cli = __esm({
     init_clock();
     init_log6();
     init_version();
+    LIST_OPTIONS = /* @__PURE__ */ new Set([
+      "var-file",
+      "packer-vars",
+      "provisioning-policies"
+    ]);
+    FLAG_OPTIONS = /* @__PURE__ */ new Set(["register", "delete-source-image", "dry-run"]);
+    OWN_OPTIONS = {
+      help: { type: "boolean", short: "h" },
+      "tool-version": { type: "boolean", short: "V" },
+      verbose: { type: "boolean" }
+    };
     UsageError2 = class extends Error {
       name = "UsageError";
     };
