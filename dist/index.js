@@ -21463,7 +21463,11 @@ var init_core = __esm({
 function isCloudName(value) {
   return Object.hasOwn(CLOUDS, value);
 }
-var CLOUDS;
+function cloudNamed(value) {
+  if (isCloudName(value)) return value;
+  return AZURE_LOGIN_NAMES[value.toLowerCase()];
+}
+var CLOUDS, AZURE_LOGIN_NAMES;
 var init_clouds = __esm({
   "src/config/clouds.ts"() {
     "use strict";
@@ -21488,6 +21492,10 @@ var init_clouds = __esm({
         portal: "https://portal.azure.us",
         intune: "https://intune.microsoft.us"
       }
+    };
+    AZURE_LOGIN_NAMES = {
+      azurecloud: "public",
+      azureusgovernment: "usgov"
     };
   }
 });
@@ -21575,12 +21583,13 @@ function parseInputs(read, context5) {
     );
   }
   const buildTimeoutMinutes = parseMinutes("build-timeout-minutes", withDefault("build-timeout-minutes"));
-  const cloud = withDefault("azure-environment");
-  if (!isCloudName(cloud)) {
+  const cloudInput = withDefault("azure-environment");
+  const cloud = cloudNamed(cloudInput);
+  if (!cloud) {
     throw new InputError(
       "azure-environment",
-      `'${cloud}' is not supported.`,
-      "Use 'public' or 'usgov' (Windows 365 Graph APIs are not available in DoD or China clouds)."
+      `'${cloudInput}' is not supported.`,
+      "Use 'public' or 'usgov' (azure/login's 'AzureCloud' and 'AzureUSGovernment' work too; Windows 365 Graph APIs are not available in DoD or China clouds)."
     );
   }
   const waitTimeoutMinutes = parseMinutes("wait-timeout-minutes", withDefault("wait-timeout-minutes"));
@@ -21760,7 +21769,11 @@ var init_inputs = __esm({
         name: "subscription-id",
         description: "Subscription of the managed image (default: the one in image-id)."
       },
-      { name: "azure-environment", description: "public or usgov.", default: "public" },
+      {
+        name: "azure-environment",
+        description: "public or usgov (azure/login's AzureCloud and AzureUSGovernment too).",
+        default: "public"
+      },
       {
         name: "arm-endpoint",
         description: "Advanced: override the Azure Resource Manager URL (audience unchanged)."

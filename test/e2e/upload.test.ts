@@ -219,18 +219,21 @@ describe('authentication', () => {
     expect(f.requests.some((r) => r.status === 401)).toBe(false);
   });
 
-  it('requests usgov audiences in usgov, even with endpoint overrides', async () => {
-    const f = await cloud({ cloud: 'usgov' });
-    const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
-    const run = await runAction(
-      f,
-      { 'image-id': image.id, 'azure-environment': 'usgov', ...fakeInputs(f) },
-      { timeScale: SCALE },
-    );
-    expect(run.code, run.stdout).toBe(0);
-    expect(run.summary).toContain('https://portal.azure.us/');
-    expect(run.summary).toContain('https://intune.microsoft.us/');
-  });
+  it.each(['usgov', 'AzureUSGovernment'])(
+    'requests usgov audiences with azure-environment %s, even with endpoint overrides',
+    async (environment) => {
+      const f = await cloud({ cloud: 'usgov' });
+      const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
+      const run = await runAction(
+        f,
+        { 'image-id': image.id, 'azure-environment': environment, ...fakeInputs(f) },
+        { timeScale: SCALE },
+      );
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.summary).toContain('https://portal.azure.us/');
+      expect(run.summary).toContain('https://intune.microsoft.us/');
+    },
+  );
 
   it('fails with the audience error when the cloud is wrong', async () => {
     const f = await cloud({ cloud: 'usgov' });
