@@ -48011,6 +48011,13 @@ function registrationSection(registration, graphRequests, cloud) {
 function cell(text) {
   return (text ?? "").replaceAll("|", "\\|").replaceAll("\r", "").replaceAll("\n", "<br>");
 }
+function osDescription(operatingSystem, osBuildNumber) {
+  const os8 = operatingSystem ?? "Windows";
+  const build = /^(\d{5})(?:\.\d+)?$/.exec(osBuildNumber);
+  if (!build) return `${os8} ${osBuildNumber}`;
+  const release = WINDOWS_RELEASES.find((r) => r.build === Number(build[1]));
+  return release ? `${os8} ${release.version} (build ${osBuildNumber})` : `${os8} build ${osBuildNumber}`;
+}
 function checksTable(checks) {
   return [
     "| Check | Requirement | Result | Detail | Fix |",
@@ -48068,7 +48075,7 @@ function renderSummary(report) {
         `| Fix | ${cell(r.fix)} |`
       );
     }
-    if (r.osBuildNumber) lines2.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    if (r.osBuildNumber) lines2.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     lines2.push(`| Upload | ${r.created ? "started by this run" : "resumed from an earlier run"} |`);
     lines2.push(
       `| Waited | ${formatDuration(r.waitedSeconds * 1e3)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`
@@ -48093,6 +48100,7 @@ var init_report = __esm({
   "src/pipeline/report.ts"() {
     "use strict";
     init_register();
+    init_releases();
     ICON = {
       pass: "\u2705 pass",
       fail: "\u274C fail",
@@ -87980,7 +87988,7 @@ function renderComment(report, options = {}) {
   const r = report.registration;
   if (r) {
     lines2.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
-    if (r.osBuildNumber) lines2.push(`| OS | ${cell(r.operatingSystem)} build ${cell(r.osBuildNumber)} |`);
+    if (r.osBuildNumber) lines2.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     if (r.errorCode) lines2.push(`| Error code | ${code(r.errorCode)}: ${cell(r.cause)} ${cell(r.fix)} |`);
   }
   lines2.push(`| Tool | w365-image ${cell(report.tool.version)} |`, "");

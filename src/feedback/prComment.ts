@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
-import { cell, checksTable, HEADLINE, type Report } from '../pipeline/report.ts';
+import { cell, checksTable, HEADLINE, osDescription, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
 
 /** First line of every report comment; the second line names the device image, so a matrix gets one comment each. */
@@ -109,7 +109,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   const r = report.registration;
   if (r) {
     lines.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
-    if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${cell(r.osBuildNumber)} |`);
+    if (r.osBuildNumber) lines.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     if (r.errorCode) lines.push(`| Error code | ${code(r.errorCode)}: ${cell(r.cause)} ${cell(r.fix)} |`);
   }
   lines.push(`| Tool | w365-image ${cell(report.tool.version)} |`, '');

@@ -2,6 +2,7 @@ import type { Cloud } from '../config/clouds.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
 import type { CheckResult } from './checks.ts';
 import { formatDuration, type Registration } from './register.ts';
+import { WINDOWS_RELEASES } from '../check/releases.ts';
 
 export type Outcome =
   | 'ready'
@@ -149,6 +150,18 @@ export function cell(text: string | null | undefined): string {
   return (text ?? '').replaceAll('|', '\\|').replaceAll('\r', '').replaceAll('\n', '<br>');
 }
 
+/**
+ * The OS Windows 365 reports for a device image, for example `Windows 11 Enterprise 25H2`. Graph's `osBuildNumber`
+ * holds the release label (`25H2`); when it holds a build number instead (`26200.7171`), the release table names it.
+ */
+export function osDescription(operatingSystem: string | null, osBuildNumber: string): string {
+  const os = operatingSystem ?? 'Windows';
+  const build = /^(\d{5})(?:\.\d+)?$/.exec(osBuildNumber);
+  if (!build) return `${os} ${osBuildNumber}`;
+  const release = WINDOWS_RELEASES.find((r) => r.build === Number(build[1]));
+  return release ? `${os} ${release.version} (build ${osBuildNumber})` : `${os} build ${osBuildNumber}`;
+}
+
 /** The checks table, one row a check. */
 export function checksTable(checks: readonly CheckResult[]): string[] {
   return [
@@ -210,7 +223,7 @@ export function renderSummary(report: Report): string {
         `| Fix | ${cell(r.fix)} |`,
       );
     }
-    if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    if (r.osBuildNumber) lines.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     lines.push(`| Upload | ${r.created ? 'started by this run' : 'resumed from an earlier run'} |`);
     lines.push(
       `| Waited | ${formatDuration(r.waitedSeconds * 1000)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`,

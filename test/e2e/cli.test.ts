@@ -139,6 +139,8 @@ describe('the quick start (npm start)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('using the local fake cloud');
     expect(run.stdout).toContain('## w365-image: ✅ Registered: ready in Windows 365');
+    // The sample is a 25H2 image: Windows 365 reports its release label, shown as it is.
+    expect(run.stdout).toContain('| OS | Windows 11 Enterprise 25H2 |');
     expect(run.stdout).toContain('status=ready');
   });
 });
