@@ -87934,7 +87934,8 @@ __export(prComment_exports, {
   markerKey: () => markerKey,
   postPullRequestComment: () => postPullRequestComment,
   pullRequestContext: () => pullRequestContext,
-  renderComment: () => renderComment
+  renderComment: () => renderComment,
+  skippedCommentNote: () => skippedCommentNote
 });
 import { readFileSync as readFileSync5 } from "node:fs";
 import { isAbsolute as isAbsolute2, relative, resolve as resolve3, sep as sep2 } from "node:path";
@@ -87960,6 +87961,12 @@ function pullRequestContext(env, payload, token) {
     return { reason: `no pull request in the ${env.GITHUB_EVENT_NAME ?? "current"} event` };
   const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? "").split("/");
   if (!owner || !repo || rest.length > 0) return { reason: "GITHUB_REPOSITORY is not owner/repo" };
+  const fork = forkOf(p.pull_request, `${owner}/${repo}`);
+  if (fork !== void 0)
+    return {
+      reason: `pull request #${number} comes from the fork ${fork}, and GitHub gives such runs a read-only token, so the report is in the job summary instead of a comment`,
+      fork: true
+    };
   const auth2 = token || env["INPUT_GITHUB-TOKEN"] || env.GITHUB_TOKEN;
   if (!auth2) return { reason: "no GitHub token (set the github-token input)" };
   const target = { token: auth2, repo: { owner, repo }, pullNumber: number };
@@ -87967,6 +87974,20 @@ function pullRequestContext(env, payload, token) {
   if (env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID)
     target.runUrl = `${env.GITHUB_SERVER_URL}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`;
   return target;
+}
+function forkOf(pr, repository) {
+  if (!pr || typeof pr !== "object" || !pr.head || typeof pr.head !== "object") return void 0;
+  if (pr.head.repo === null) return "a deleted repository";
+  const head = pr.head.repo?.full_name;
+  if (typeof head !== "string") return void 0;
+  const base = typeof pr.base?.repo?.full_name === "string" ? pr.base.repo.full_name : repository;
+  if (head.toLowerCase() === base.toLowerCase()) return void 0;
+  return /^[\w.-]{1,100}\/[\w.-]{1,100}$/.test(head) ? head : "another repository";
+}
+function skippedCommentNote(ctx) {
+  return "fork" in ctx && ctx.fork ? `
+> No pull request comment: ${ctx.reason}.
+` : "";
 }
 function renderComment(report, options = {}) {
   const lines2 = [
@@ -88008,7 +88029,8 @@ function renderComment(report, options = {}) {
 }
 async function postPullRequestComment(report, ctx, log2) {
   if ("reason" in ctx) {
-    log2.debug(`No pull request comment: ${ctx.reason}.`);
+    if (ctx.fork) log2.info(`No pull request comment: ${ctx.reason}.`);
+    else log2.debug(`No pull request comment: ${ctx.reason}.`);
     return { posted: false, reason: ctx.reason };
   }
   if (!ctx.token) return { posted: false, reason: "no GitHub token (set the github-token input)" };
@@ -88197,15 +88219,19 @@ async function runAction() {
     const summary2 = await writeReport(report, config.reportPath);
     for (const [name3, value] of Object.entries(outputsOf(report, config.reportPath)))
       setOutput(name3, value);
-    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(summary2).write();
-    else info(summary2);
-    const { annotationsFor: annotationsFor2, emitAnnotations: emitAnnotations2, postPullRequestComment: postPullRequestComment2, pullRequestContext: pullRequestContext2 } = await Promise.resolve().then(() => (init_prComment(), prComment_exports));
+    const {
+      annotationsFor: annotationsFor2,
+      emitAnnotations: emitAnnotations2,
+      postPullRequestComment: postPullRequestComment2,
+      pullRequestContext: pullRequestContext2,
+      skippedCommentNote: skippedCommentNote2
+    } = await Promise.resolve().then(() => (init_prComment(), prComment_exports));
+    const pullRequest = pullRequestContext2(process.env, void 0, getInput("github-token"));
+    const fullSummary = summary2 + skippedCommentNote2(pullRequest);
+    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(fullSummary).write();
+    else info(fullSummary);
     emitAnnotations2(annotationsFor2(report));
-    await postPullRequestComment2(
-      report,
-      pullRequestContext2(process.env, void 0, getInput("github-token")),
-      actionsLog
-    );
+    await postPullRequestComment2(report, pullRequest, actionsLog);
     if (!succeeded(report.outcome)) setFailed(report.message);
     else info(report.message);
   } catch (error2) {

@@ -55,6 +55,8 @@ describe('image-pr.yml', () => {
     const template = jobs.template!;
     expect(template.if).toBeUndefined();
     expect(hasIdTokenWrite(template.permissions)).toBe(false);
+    // It may comment on same-repository pull requests; a fork's token is read-only whatever the job asks for.
+    expect(template.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
     const action = template.steps?.find((s) => s.uses === './');
     expect(action?.with?.build).toBe('validate');
     expect(template.steps?.some(isAzureStep)).toBe(false);
@@ -176,8 +178,8 @@ describe('the checkers catch broken workflows', () => {
 
   it('reports id-token: write on the template job', () => {
     const mutated = pr.replace(
-      '    permissions:\n      contents: read\n    timeout-minutes: 15',
-      '    permissions:\n      contents: read\n      id-token: write\n    timeout-minutes: 15',
+      '    permissions:\n      contents: read\n      pull-requests: write\n    timeout-minutes: 15',
+      '    permissions:\n      contents: read\n      pull-requests: write\n      id-token: write\n    timeout-minutes: 15',
     );
     expect(mutated).not.toBe(pr);
     expect(securityProblems(mutated)).toEqual([
