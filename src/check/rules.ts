@@ -22,7 +22,7 @@ export interface Verdict {
 
 export interface SysprepRule {
   id: string;
-  /** PLATFORM.md requirement, e.g. R5. */
+  /** Requirement number as defined in docs/requirements.md, e.g. R5. */
   requirement: string;
   /** `error`: a fail, or facts that cannot be verified, fail the check. `warning`: reported only. */
   severity: Severity;

@@ -31,7 +31,7 @@ interface ImageCheck {
 const PLAN_TAGS = ['planname', 'planproduct', 'planpublisher'];
 const MAX_OS_DISK_GB = 64;
 
-/** Requirements Azure can show about a managed image (PLATFORM.md section 1). */
+/** Requirements Azure can show about a managed image (R-numbers: docs/requirements.md). */
 export const IMAGE_CHECKS: readonly ImageCheck[] = [
   {
     id: 'image.provisioning-state',
