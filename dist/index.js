@@ -21397,18 +21397,6 @@ function startGroup(name3) {
 function endGroup() {
   issue("endgroup");
 }
-function group(name3, fn) {
-  return __awaiter5(this, void 0, void 0, function* () {
-    startGroup(name3);
-    let result;
-    try {
-      result = yield fn();
-    } finally {
-      endGroup();
-    }
-    return result;
-  });
-}
 function getIDToken(aud) {
   return __awaiter5(this, void 0, void 0, function* () {
     return yield OidcClient.getIDToken(aud);
@@ -82810,6 +82798,30 @@ var init_clock = __esm({
 });
 
 // src/util/log.ts
+function lazyGroups(open3, close) {
+  const stack = [];
+  let openDepth;
+  return {
+    beforeLine() {
+      if (stack.length === 0 || openDepth === stack.length) return;
+      if (openDepth !== void 0) close();
+      open3(stack[stack.length - 1] ?? "");
+      openDepth = stack.length;
+    },
+    async group(title, fn) {
+      stack.push(title);
+      try {
+        return await fn();
+      } finally {
+        if (openDepth === stack.length) {
+          close();
+          openDepth = void 0;
+        }
+        stack.pop();
+      }
+    }
+  };
+}
 function consoleLog(options = {}) {
   const secrets = /* @__PURE__ */ new Set();
   const scrub = (m) => {
@@ -82817,34 +82829,58 @@ function consoleLog(options = {}) {
     for (const s of secrets) out = out.split(s).join("***");
     return out;
   };
+  const groups = lazyGroups(
+    (title) => console.log(`
+== ${title}`),
+    () => void 0
+  );
   return {
-    info: (m) => console.log(scrub(m)),
-    warning: (m) => console.error(`warning: ${scrub(m)}`),
-    error: (m) => console.error(`error: ${scrub(m)}`),
+    info: (m) => {
+      groups.beforeLine();
+      console.log(scrub(m));
+    },
+    warning: (m) => {
+      groups.beforeLine();
+      console.error(`warning: ${scrub(m)}`);
+    },
+    error: (m) => {
+      groups.beforeLine();
+      console.error(`error: ${scrub(m)}`);
+    },
     debug: (m) => {
       if (options.verbose) console.error(`debug: ${scrub(m)}`);
     },
-    group: async (title, fn) => {
-      console.log(`
-== ${title}`);
-      return fn();
-    },
+    group: (title, fn) => groups.group(title, fn),
     mask: (s) => {
       if (s) secrets.add(s);
     }
   };
 }
-var actionsLog;
+var actionGroups, actionsLog;
 var init_log6 = __esm({
   "src/util/log.ts"() {
     "use strict";
     init_core();
+    actionGroups = lazyGroups(
+      (title) => startGroup(title),
+      () => endGroup()
+    );
     actionsLog = {
-      info: (m) => info(m),
-      warning: (m) => warning(m),
-      error: (m) => error(m),
+      info: (m) => {
+        actionGroups.beforeLine();
+        info(m);
+      },
+      warning: (m) => {
+        actionGroups.beforeLine();
+        warning(m);
+      },
+      error: (m) => {
+        actionGroups.beforeLine();
+        error(m);
+      },
+      // Debug lines are hidden unless step debugging is on: they never open a group on their own.
       debug: (m) => debug(m),
-      group: (title, fn) => group(title, fn),
+      group: (title, fn) => actionGroups.group(title, fn),
       mask: (s) => setSecret(s)
     };
   }

@@ -52,8 +52,10 @@ describe('build -> check -> validate -> register', () => {
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs['image-id']).toBe(image.id);
     expect(run.outputs.status).toBe('ready');
-    expect(run.stdout).toContain('::group::Build the image with Packer');
-    expect(run.stdout).toContain('::group::Sysprep-check the build VM');
+    // One group per Packer command (GitHub does not nest groups), none of them empty.
+    expect(run.stdout).toMatch(/^::group::packer init /m);
+    expect(run.stdout).toMatch(/^::group::packer build /m);
+    expect(run.stdout).not.toMatch(/^::group::.*\n::(?:end)?group::/m);
     // The template's hook ran the bundled sysprep-check on the runner before sysprep.
     expect(run.stdout).toContain('sysprep-check');
     expect(run.report?.build).toMatchObject({ mode: 'build', imageId: image.id, error: null });
