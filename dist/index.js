@@ -347,6 +347,16 @@ var init_releases = __esm({
   }
 });
 
+// src/util/plural.ts
+function countOf(n2, singular, plural = `${singular}s`) {
+  return `${n2} ${n2 === 1 ? singular : plural}`;
+}
+var init_plural = __esm({
+  "src/util/plural.ts"() {
+    "use strict";
+  }
+});
+
 // src/check/rules.ts
 function withSection(section3, judge) {
   return section3.readable ? judge(section3.value) : unverified(section3.reason);
@@ -371,6 +381,7 @@ var init_rules = __esm({
   "src/check/rules.ts"() {
     "use strict";
     init_releases();
+    init_plural();
     RECOVERY_GPT_TYPE = "de94bba4-06d1-4d40-a16a-bfd50179d6ac";
     RECOVERY_MBR_TYPE = 39;
     MAX_START_APPS = 3e3;
@@ -507,7 +518,7 @@ var init_rules = __esm({
           if (enrollments.length === 0)
             return pass("No MDM enrollment under HKLM\\SOFTWARE\\Microsoft\\Enrollments.");
           return fail(
-            `${enrollments.length} MDM enrollment(s): ${list(
+            `${countOf(enrollments.length, "MDM enrollment")}: ${list(
               enrollments.map(
                 (e) => `${e.id} ProviderID '${e.providerId}'${e.providerId === INTUNE_PROVIDER_ID ? " (Intune)" : ""}${e.upn ? ` UPN ${e.upn}` : ""}${e.enrollmentState === null ? "" : ` EnrollmentState ${e.enrollmentState}`}`
               )
@@ -547,7 +558,9 @@ var init_rules = __esm({
             return unverified(`no partitions listed on the OS disk ${osDiskNumber ?? ""}`.trim());
           const recovery = onOsDisk.filter(isRecovery);
           if (recovery.length > 0)
-            return fail(`Recovery partition(s): ${list(recovery.map(describePartition))}.`);
+            return fail(
+              `${recovery.length === 1 ? "Recovery partition" : "Recovery partitions"}: ${list(recovery.map(describePartition))}.`
+            );
           return pass(
             `No recovery partition on ${osDiskNumber === null ? "any disk" : `disk ${osDiskNumber}`} (${onOsDisk.map((p) => `${p.partitionNumber}:${p.type}`).join(", ")}).`
           );
@@ -48006,6 +48019,9 @@ function osDescription(operatingSystem, osBuildNumber) {
   const release = WINDOWS_RELEASES.find((r) => r.build === Number(build[1]));
   return release ? `${os8} ${release.version} (build ${osBuildNumber})` : `${os8} build ${osBuildNumber}`;
 }
+function codeSpan(text) {
+  return text ? "`" + text.replaceAll("`", "'") + "`" : "";
+}
 function checksTable(checks) {
   return [
     "| Check | Requirement | Result | Detail | Fix |",
@@ -48018,14 +48034,22 @@ function checksTable(checks) {
 function renderSummary(report) {
   const lines2 = [];
   lines2.push(`## w365-image: ${HEADLINE[report.outcome]}`, "", cell(report.message), "");
+  const imageId = report.inputs.imageId || report.build?.imageId || "";
   if (report.image) {
     lines2.push(
-      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``
+      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in ${codeSpan(report.image.resourceGroup)}`
     );
+  } else if (imageId) {
+    lines2.push(`**Managed image:** ${codeSpan(imageId)}`);
   } else {
-    lines2.push(`**Managed image:** \`${report.inputs.imageId}\``);
+    lines2.push(
+      `**Managed image:** none (${report.build?.mode === "validate" ? "template checks only" : "not built"})`
+    );
   }
-  lines2.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, "");
+  const device = [cell(report.inputs.displayName), codeSpan(report.inputs.version)].filter((p) => p !== "");
+  if (report.outcome !== "template-valid" && device.length > 0)
+    lines2.push(`**Device image:** ${device.join(" ")}`);
+  lines2.push("");
   const b = report.build;
   if (b) {
     lines2.push(
@@ -48057,11 +48081,9 @@ function renderSummary(report) {
     lines2.push(`| Device image ID | \`${r.deviceImageId}\` |`);
     lines2.push(`| Status | ${r.status} |`);
     if (r.errorCode) {
-      lines2.push(
-        `| Error code | \`${r.errorCode}\` |`,
-        `| Cause | ${cell(r.cause)} |`,
-        `| Fix | ${cell(r.fix)} |`
-      );
+      lines2.push(`| Error code | \`${r.errorCode}\` |`);
+      if (r.cause && !report.message.includes(r.cause)) lines2.push(`| Cause | ${cell(r.cause)} |`);
+      if (r.fix && !report.message.includes(r.fix)) lines2.push(`| Fix | ${cell(r.fix)} |`);
     }
     if (r.osBuildNumber) lines2.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     lines2.push(`| Upload | ${r.created ? "started by this run" : "resumed from an earlier run"} |`);
@@ -72186,7 +72208,7 @@ async function freeSlotIfFull(input, deps, options = {}) {
   });
   const needed = count2 - limit + 1;
   deps.log.info(
-    `The tenant holds ${count2} of ${limit} custom images; freeing ${needed} slot(s) from older versions of '${input.displayName}'.`
+    `The tenant holds ${count2} of ${limit} custom images; freeing ${countOf(needed, "slot")} from older versions of '${input.displayName}'.`
   );
   const result = await prune(plan, deps, { dryRun: options.dryRun ?? false, limit: needed });
   if (result.deleted.length >= needed) return { status: "freed", count: count2, limit, prune: result };
@@ -72219,6 +72241,7 @@ var init_retention = __esm({
     init_deviceImages();
     init_provisioningPolicies();
     init_errors2();
+    init_plural();
     USABLE = /* @__PURE__ */ new Set(["ready", "warning"]);
   }
 });
@@ -72338,7 +72361,7 @@ async function planRollout(input, deps) {
       return help.transient && i2.uploadRetries > 0 ? {
         ...base,
         action: "retry",
-        detail: `Device image ${found.id} failed with ${found.errorCode ?? "none"}: retryUpload, up to ${i2.uploadRetries} time(s).`
+        detail: `Device image ${found.id} failed with ${found.errorCode ?? "none"}: retryUpload, up to ${countOf(i2.uploadRetries, "time")}.`
       } : {
         ...base,
         action: "stop",
@@ -72409,6 +72432,7 @@ var init_plan = __esm({
     init_provisioningPolicies();
     init_policies();
     init_retention();
+    init_plural();
     NEW_IMAGE_ID = "(new image)";
   }
 });
@@ -72720,7 +72744,7 @@ async function finishRollout(config, target, first, deps) {
   const patched = rollout.repoint.policies.filter((p) => p.action === "patched").length;
   const deleted = rollout.prune.deleted.filter((d) => d.outcome === "deleted").length;
   deps.log.info(
-    `Rollout: ${config.policyRefs.length === 0 ? "no provisioning-policies given" : `${patched} of ${config.policyRefs.length} polic(ies) pointed at the image`}; ${deleted} older image(s) deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : "kept (delete-source-image is false)"}.`
+    `Rollout: ${config.policyRefs.length === 0 ? "no provisioning-policies given" : `${patched} of ${countOf(config.policyRefs.length, "policy", "policies")} pointed at the image`}; ${countOf(deleted, "older image")} deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : "kept (delete-source-image is false)"}.`
   );
   return { registration, retry, rollout };
 }
@@ -72747,7 +72771,13 @@ async function dryRunRollout(config, target, deps) {
 function rolloutSection(freed, retry, rollout) {
   const cell2 = (text) => text.replaceAll("|", "\\|");
   const summary2 = [];
-  if (retry) summary2.push(`Upload retried ${retry.attempts.length} time(s): ${cell2(retry.detail)}`, "");
+  if (retry && retry.attempts.length > 0) {
+    const results = retry.attempts.map((a2) => `${a2.outcome}${a2.errorCode ? ` (${a2.errorCode})` : ""}`);
+    summary2.push(
+      `Upload retried ${countOf(retry.attempts.length, "time")}: ${cell2(results.join(", "))}.`,
+      ""
+    );
+  }
   const policies = rollout?.repoint.policies ?? [];
   if (policies.length > 0) {
     summary2.push("| Provisioning policy | Before | After | Change |", "| --- | --- | --- | --- |");
@@ -72786,6 +72816,7 @@ var init_rollout2 = __esm({
     init_retry();
     init_rollout();
     init_register();
+    init_plural();
   }
 });
 
@@ -72984,6 +73015,7 @@ var init_validate = __esm({
     init_resourceId();
     init_windows365();
     init_checks();
+    init_plural();
     PLAN_TAGS = ["planname", "planproduct", "planpublisher"];
     MAX_OS_DISK_GB = 64;
     IMAGE_CHECKS = [
@@ -73054,7 +73086,7 @@ var init_validate = __esm({
           const disks = image.storageProfile?.dataDisks ?? [];
           return disks.length === 0 ? { status: "pass", detail: "No data disks." } : {
             status: "fail",
-            detail: `${disks.length} data disk(s): ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? "?"} GB)`).join(", ")}.`
+            detail: `${countOf(disks.length, "data disk")}: ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? "?"} GB)`).join(", ")}.`
           };
         }
       },
@@ -82261,7 +82293,7 @@ async function runBuild(options) {
     if (result.interrupted === "timeout") {
       throw new BuildError(
         "timeout",
-        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 6e4)} minute(s); Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and started deleting its temporary resource group (pkr-Resource-Group-*)"}.${lastWords(result.tail)}`,
+        `packer ${subcommand} did not finish within ${countOf(Math.round((options.timeoutMs ?? 0) / 6e4), "minute")}; Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and started deleting its temporary resource group (pkr-Resource-Group-*)"}.${lastWords(result.tail)}`,
         { outputTail, steps }
       );
     }
@@ -82350,6 +82382,7 @@ var init_build = __esm({
     init_manifest();
     init_packer();
     init_variables();
+    init_plural();
     BuildError = class extends Error {
       name = "BuildError";
       code;
@@ -82641,7 +82674,7 @@ async function runPipeline(config, deps) {
   if (!image || failures.length > 0) {
     return finish(
       "invalid",
-      `${failures.length} check(s) failed: ${failures.map((c3) => c3.id).join(", ")}. Nothing was uploaded.`
+      `${countOf(failures.length, "check")} failed: ${failures.map((c3) => c3.id).join(", ")}. Nothing was uploaded.`
     );
   }
   if (!config.register) {
@@ -82745,8 +82778,9 @@ function onlySourceChecksFailed(checks) {
 function logChecks(log2, checks) {
   for (const c3 of checks) {
     const line = `${c3.status.toUpperCase().padEnd(4)} ${c3.id} (${c3.requirement}): ${c3.detail}`;
-    if (c3.status === "fail" || c3.status === "unverified") log2.error(`${line} Fix: ${c3.fix}`);
-    else if (c3.status === "warn") log2.warning(`${line} ${c3.fix ?? ""}`);
+    const fix = c3.fix && !c3.detail.includes(c3.fix) ? c3.fix : "";
+    if (c3.status === "fail" || c3.status === "unverified") log2.error(fix ? `${line} Fix: ${fix}` : line);
+    else if (c3.status === "warn") log2.warning(fix ? `${line} ${fix}` : line);
     else log2.info(line);
   }
 }
@@ -82765,6 +82799,7 @@ var init_run = __esm({
     init_errors2();
     init_report();
     init_validate();
+    init_plural();
   }
 });
 
@@ -88046,7 +88081,11 @@ function renderComment(report, options = {}) {
   if (r) {
     lines2.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
     if (r.osBuildNumber) lines2.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
-    if (r.errorCode) lines2.push(`| Error code | ${code(r.errorCode)}: ${cell(r.cause)} ${cell(r.fix)} |`);
+    if (r.errorCode) {
+      const said = (text) => !text || report.message.includes(text);
+      const explained = said(r.cause) && said(r.fix) ? "" : `: ${cell(r.cause)} ${cell(r.fix)}`;
+      lines2.push(`| Error code | ${code(r.errorCode)}${explained} |`);
+    }
   }
   lines2.push(`| Tool | w365-image ${cell(report.tool.version)} |`, "");
   if (report.checks.length > 0) {

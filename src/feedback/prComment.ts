@@ -142,7 +142,12 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   if (r) {
     lines.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
     if (r.osBuildNumber) lines.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
-    if (r.errorCode) lines.push(`| Error code | ${code(r.errorCode)}: ${cell(r.cause)} ${cell(r.fix)} |`);
+    if (r.errorCode) {
+      // The message above already gives the cause and the fix of a failed upload: say them once.
+      const said = (text: string | null) => !text || report.message.includes(text);
+      const explained = said(r.cause) && said(r.fix) ? '' : `: ${cell(r.cause)} ${cell(r.fix)}`;
+      lines.push(`| Error code | ${code(r.errorCode)}${explained} |`);
+    }
   }
   lines.push(`| Tool | w365-image ${cell(report.tool.version)} |`, '');
   if (report.checks.length > 0) {

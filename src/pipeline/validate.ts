@@ -2,6 +2,7 @@ import type { ImageRead, ManagedImage } from '../azure/managedImage.ts';
 import { parseManagedImageId, type ManagedImageId } from '../azure/resourceId.ts';
 import { WINDOWS_365_APP_ID } from '../azure/windows365.ts';
 import { failed, type CheckResult, type CheckStatus } from './checks.ts';
+import { countOf } from '../util/plural.ts';
 
 export interface ValidationInput {
   imageId: string;
@@ -114,7 +115,7 @@ export const IMAGE_CHECKS: readonly ImageCheck[] = [
         ? { status: 'pass', detail: 'No data disks.' }
         : {
             status: 'fail',
-            detail: `${disks.length} data disk(s): ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? '?'} GB)`).join(', ')}.`,
+            detail: `${countOf(disks.length, 'data disk')}: ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? '?'} GB)`).join(', ')}.`,
           };
     },
   },

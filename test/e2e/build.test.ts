@@ -118,6 +118,10 @@ describe('build -> check -> validate -> register', () => {
     const run = await runAction(fake, { ...anonymous, build: 'validate' }, { env, withoutOidc: true });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs.status).toBe('template-valid');
+    // No image yet: the summary says so instead of showing empty code spans.
+    expect(run.summary).toContain('**Managed image:** none (template checks only)');
+    expect(run.summary).not.toContain('**Device image:**');
+    expect(run.summary).not.toMatch(/(?<!`)``(?!`)/);
     expect(run.stdout).toContain('fmt');
     expect(fake.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
   });

@@ -138,6 +138,12 @@ describe('the quick start (npm start)', () => {
     const run = await spawnNode([resolve(import.meta.dirname, '../../scripts/start.mjs')], baseEnv);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('using the local fake cloud');
+    expect(run.stdout).toContain('with a simulated clock 60 times faster than real time');
+    // After the report's durations, a line saying they are simulated and what the run really took.
+    expect(run.stdout).toMatch(/\| Waited \| \d+m \d+s /);
+    expect(run.stdout).toMatch(
+      /Durations above are simulated \(the fake cloud's clock runs 60 times faster\); this run took \d+\.\d s of real time\.\n$/,
+    );
     expect(run.stdout).toContain('## w365-image: ✅ Registered: ready in Windows 365');
     // The sample is a 25H2 image: Windows 365 reports its release label, shown as it is.
     expect(run.stdout).toContain('| OS | Windows 11 Enterprise 25H2 |');
