@@ -88437,10 +88437,12 @@ function usageErrorFrom(error2) {
   switch (code2) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return new UsageError2(`Unknown option ${named}. Run w365-image --help for the options.`);
-    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
+      const argument = /'([^']*)'/.exec(message2)?.[1] ?? "";
       return new UsageError2(
-        `Unexpected argument ${named || message2}. Options start with --; run w365-image --help.`
+        `Unexpected argument '${argument}'. Options start with --; run w365-image --help.`
       );
+    }
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (FLAG_OPTIONS.has(name3))
         return new UsageError2(`Option --${name3} takes no value: --${name3} means true, --no-${name3} false.`);

@@ -114,10 +114,12 @@ function usageErrorFrom(error: unknown): UsageError {
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`Unknown option ${named}. Run w365-image --help for the options.`);
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const argument = /'([^']*)'/.exec(message)?.[1] ?? '';
       return new UsageError(
-        `Unexpected argument ${named || message}. Options start with --; run w365-image --help.`,
+        `Unexpected argument '${argument}'. Options start with --; run w365-image --help.`,
       );
+    }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (FLAG_OPTIONS.has(name))
         return new UsageError(`Option --${name} takes no value: --${name} means true, --no-${name} false.`);
