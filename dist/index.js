@@ -250,8 +250,8 @@ var init_facts = __esm({
     FactsError = class extends Error {
       name = "FactsError";
       code;
-      constructor(code2, message) {
-        super(message);
+      constructor(code2, message2) {
+        super(message2);
         this.code = code2;
       }
     };
@@ -347,6 +347,16 @@ var init_releases = __esm({
   }
 });
 
+// src/util/plural.ts
+function countOf(n2, singular, plural = `${singular}s`) {
+  return `${n2} ${n2 === 1 ? singular : plural}`;
+}
+var init_plural = __esm({
+  "src/util/plural.ts"() {
+    "use strict";
+  }
+});
+
 // src/check/rules.ts
 function withSection(section3, judge) {
   return section3.readable ? judge(section3.value) : unverified(section3.reason);
@@ -371,6 +381,7 @@ var init_rules = __esm({
   "src/check/rules.ts"() {
     "use strict";
     init_releases();
+    init_plural();
     RECOVERY_GPT_TYPE = "de94bba4-06d1-4d40-a16a-bfd50179d6ac";
     RECOVERY_MBR_TYPE = 39;
     MAX_START_APPS = 3e3;
@@ -507,7 +518,7 @@ var init_rules = __esm({
           if (enrollments.length === 0)
             return pass("No MDM enrollment under HKLM\\SOFTWARE\\Microsoft\\Enrollments.");
           return fail(
-            `${enrollments.length} MDM enrollment(s): ${list(
+            `${countOf(enrollments.length, "MDM enrollment")}: ${list(
               enrollments.map(
                 (e) => `${e.id} ProviderID '${e.providerId}'${e.providerId === INTUNE_PROVIDER_ID ? " (Intune)" : ""}${e.upn ? ` UPN ${e.upn}` : ""}${e.enrollmentState === null ? "" : ` EnrollmentState ${e.enrollmentState}`}`
               )
@@ -547,7 +558,9 @@ var init_rules = __esm({
             return unverified(`no partitions listed on the OS disk ${osDiskNumber ?? ""}`.trim());
           const recovery = onOsDisk.filter(isRecovery);
           if (recovery.length > 0)
-            return fail(`Recovery partition(s): ${list(recovery.map(describePartition))}.`);
+            return fail(
+              `${recovery.length === 1 ? "Recovery partition" : "Recovery partitions"}: ${list(recovery.map(describePartition))}.`
+            );
           return pass(
             `No recovery partition on ${osDiskNumber === null ? "any disk" : `disk ${osDiskNumber}`} (${onOsDisk.map((p) => `${p.partitionNumber}:${p.type}`).join(", ")}).`
           );
@@ -945,12 +958,12 @@ var init_utils = __esm({
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
-function issueCommand(command, properties, message) {
-  const cmd = new Command(command, properties, message);
+function issueCommand(command, properties, message2) {
+  const cmd = new Command(command, properties, message2);
   process.stdout.write(cmd.toString() + os.EOL);
 }
-function issue(name3, message = "") {
-  issueCommand(name3, {}, message);
+function issue(name3, message2 = "") {
+  issueCommand(name3, {}, message2);
 }
 function escapeData(s) {
   return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
@@ -964,13 +977,13 @@ var init_command2 = __esm({
     init_utils();
     CMD_STRING = "::";
     Command = class {
-      constructor(command, properties, message) {
+      constructor(command, properties, message2) {
         if (!command) {
           command = "missing.command";
         }
         this.command = command;
         this.properties = properties;
-        this.message = message;
+        this.message = message2;
       }
       toString() {
         let cmdStr = CMD_STRING + this.command;
@@ -1002,7 +1015,7 @@ var init_command2 = __esm({
 import * as crypto2 from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
-function issueFileCommand(command, message) {
+function issueFileCommand(command, message2) {
   const filePath = process.env[`GITHUB_${command}`];
   if (!filePath) {
     throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -1010,7 +1023,7 @@ function issueFileCommand(command, message) {
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
   }
-  fs.appendFileSync(filePath, `${toCommandValue(message)}${os2.EOL}`, {
+  fs.appendFileSync(filePath, `${toCommandValue(message2)}${os2.EOL}`, {
     encoding: "utf8"
   });
 }
@@ -1425,8 +1438,8 @@ var require_errors = __commonJS({
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
     var UndiciError = class extends Error {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "UndiciError";
         this.code = "UND_ERR";
       }
@@ -1437,10 +1450,10 @@ var require_errors = __commonJS({
     };
     var kConnectTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CONNECT_TIMEOUT");
     var ConnectTimeoutError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ConnectTimeoutError";
-        this.message = message || "Connect Timeout Error";
+        this.message = message2 || "Connect Timeout Error";
         this.code = "UND_ERR_CONNECT_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1450,10 +1463,10 @@ var require_errors = __commonJS({
     };
     var kHeadersTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_TIMEOUT");
     var HeadersTimeoutError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "HeadersTimeoutError";
-        this.message = message || "Headers Timeout Error";
+        this.message = message2 || "Headers Timeout Error";
         this.code = "UND_ERR_HEADERS_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1463,10 +1476,10 @@ var require_errors = __commonJS({
     };
     var kHeadersOverflowError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_OVERFLOW");
     var HeadersOverflowError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "HeadersOverflowError";
-        this.message = message || "Headers Overflow Error";
+        this.message = message2 || "Headers Overflow Error";
         this.code = "UND_ERR_HEADERS_OVERFLOW";
       }
       static [Symbol.hasInstance](instance) {
@@ -1476,10 +1489,10 @@ var require_errors = __commonJS({
     };
     var kBodyTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BODY_TIMEOUT");
     var BodyTimeoutError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "BodyTimeoutError";
-        this.message = message || "Body Timeout Error";
+        this.message = message2 || "Body Timeout Error";
         this.code = "UND_ERR_BODY_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1489,10 +1502,10 @@ var require_errors = __commonJS({
     };
     var kResponseStatusCodeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE_STATUS_CODE");
     var ResponseStatusCodeError = class extends UndiciError {
-      constructor(message, statusCode, headers, body) {
-        super(message);
+      constructor(message2, statusCode, headers, body) {
+        super(message2);
         this.name = "ResponseStatusCodeError";
-        this.message = message || "Response Status Code Error";
+        this.message = message2 || "Response Status Code Error";
         this.code = "UND_ERR_RESPONSE_STATUS_CODE";
         this.body = body;
         this.status = statusCode;
@@ -1506,10 +1519,10 @@ var require_errors = __commonJS({
     };
     var kInvalidArgumentError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_ARG");
     var InvalidArgumentError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "InvalidArgumentError";
-        this.message = message || "Invalid Argument Error";
+        this.message = message2 || "Invalid Argument Error";
         this.code = "UND_ERR_INVALID_ARG";
       }
       static [Symbol.hasInstance](instance) {
@@ -1519,10 +1532,10 @@ var require_errors = __commonJS({
     };
     var kInvalidReturnValueError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_RETURN_VALUE");
     var InvalidReturnValueError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "InvalidReturnValueError";
-        this.message = message || "Invalid Return Value Error";
+        this.message = message2 || "Invalid Return Value Error";
         this.code = "UND_ERR_INVALID_RETURN_VALUE";
       }
       static [Symbol.hasInstance](instance) {
@@ -1532,10 +1545,10 @@ var require_errors = __commonJS({
     };
     var kAbortError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORT");
     var AbortError3 = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
-        this.message = message || "The operation was aborted";
+        this.message = message2 || "The operation was aborted";
         this.code = "UND_ERR_ABORT";
       }
       static [Symbol.hasInstance](instance) {
@@ -1545,10 +1558,10 @@ var require_errors = __commonJS({
     };
     var kRequestAbortedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORTED");
     var RequestAbortedError = class extends AbortError3 {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
-        this.message = message || "Request aborted";
+        this.message = message2 || "Request aborted";
         this.code = "UND_ERR_ABORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1558,10 +1571,10 @@ var require_errors = __commonJS({
     };
     var kInformationalError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INFO");
     var InformationalError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "InformationalError";
-        this.message = message || "Request information";
+        this.message = message2 || "Request information";
         this.code = "UND_ERR_INFO";
       }
       static [Symbol.hasInstance](instance) {
@@ -1571,10 +1584,10 @@ var require_errors = __commonJS({
     };
     var kRequestContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_CONTENT_LENGTH_MISMATCH");
     var RequestContentLengthMismatchError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "RequestContentLengthMismatchError";
-        this.message = message || "Request body length does not match content-length header";
+        this.message = message2 || "Request body length does not match content-length header";
         this.code = "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -1584,10 +1597,10 @@ var require_errors = __commonJS({
     };
     var kResponseContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_CONTENT_LENGTH_MISMATCH");
     var ResponseContentLengthMismatchError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ResponseContentLengthMismatchError";
-        this.message = message || "Response body length does not match content-length header";
+        this.message = message2 || "Response body length does not match content-length header";
         this.code = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -1597,10 +1610,10 @@ var require_errors = __commonJS({
     };
     var kClientDestroyedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_DESTROYED");
     var ClientDestroyedError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ClientDestroyedError";
-        this.message = message || "The client is destroyed";
+        this.message = message2 || "The client is destroyed";
         this.code = "UND_ERR_DESTROYED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1610,10 +1623,10 @@ var require_errors = __commonJS({
     };
     var kClientClosedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CLOSED");
     var ClientClosedError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ClientClosedError";
-        this.message = message || "The client is closed";
+        this.message = message2 || "The client is closed";
         this.code = "UND_ERR_CLOSED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1623,10 +1636,10 @@ var require_errors = __commonJS({
     };
     var kSocketError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_SOCKET");
     var SocketError = class extends UndiciError {
-      constructor(message, socket) {
-        super(message);
+      constructor(message2, socket) {
+        super(message2);
         this.name = "SocketError";
-        this.message = message || "Socket error";
+        this.message = message2 || "Socket error";
         this.code = "UND_ERR_SOCKET";
         this.socket = socket;
       }
@@ -1637,10 +1650,10 @@ var require_errors = __commonJS({
     };
     var kNotSupportedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_NOT_SUPPORTED");
     var NotSupportedError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "NotSupportedError";
-        this.message = message || "Not supported error";
+        this.message = message2 || "Not supported error";
         this.code = "UND_ERR_NOT_SUPPORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -1650,10 +1663,10 @@ var require_errors = __commonJS({
     };
     var kBalancedPoolMissingUpstreamError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BPL_MISSING_UPSTREAM");
     var BalancedPoolMissingUpstreamError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "MissingUpstreamError";
-        this.message = message || "No upstream has been added to the BalancedPool";
+        this.message = message2 || "No upstream has been added to the BalancedPool";
         this.code = "UND_ERR_BPL_MISSING_UPSTREAM";
       }
       static [Symbol.hasInstance](instance) {
@@ -1663,8 +1676,8 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message, code2, data) {
-        super(message);
+      constructor(message2, code2, data) {
+        super(message2);
         this.name = "HTTPParserError";
         this.code = code2 ? `HPE_${code2}` : void 0;
         this.data = data ? data.toString() : void 0;
@@ -1676,10 +1689,10 @@ var require_errors = __commonJS({
     };
     var kResponseExceededMaxSizeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_EXCEEDED_MAX_SIZE");
     var ResponseExceededMaxSizeError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "ResponseExceededMaxSizeError";
-        this.message = message || "Response content exceeded max size";
+        this.message = message2 || "Response content exceeded max size";
         this.code = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
       }
       static [Symbol.hasInstance](instance) {
@@ -1689,10 +1702,10 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message, code2, { headers, data }) {
-        super(message);
+      constructor(message2, code2, { headers, data }) {
+        super(message2);
         this.name = "RequestRetryError";
-        this.message = message || "Request retry error";
+        this.message = message2 || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
         this.statusCode = code2;
         this.data = data;
@@ -1705,10 +1718,10 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message, code2, { headers, data }) {
-        super(message);
+      constructor(message2, code2, { headers, data }) {
+        super(message2);
         this.name = "ResponseError";
-        this.message = message || "Response error";
+        this.message = message2 || "Response error";
         this.code = "UND_ERR_RESPONSE";
         this.statusCode = code2;
         this.data = data;
@@ -1721,10 +1734,10 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message, options) {
-        super(message, { cause, ...options ?? {} });
+      constructor(cause, message2, options) {
+        super(message2, { cause, ...options ?? {} });
         this.name = "SecureProxyConnectionError";
-        this.message = message || "Secure Proxy Connection failed";
+        this.message = message2 || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
         this.cause = cause;
       }
@@ -1735,10 +1748,10 @@ var require_errors = __commonJS({
     };
     var kMessageSizeExceededError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_WS_MESSAGE_SIZE_EXCEEDED");
     var MessageSizeExceededError = class extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "MessageSizeExceededError";
-        this.message = message || "Max decompressed message size exceeded";
+        this.message = message2 || "Max decompressed message size exceeded";
         this.code = "UND_ERR_WS_MESSAGE_SIZE_EXCEEDED";
       }
       static [Symbol.hasInstance](instance) {
@@ -3749,14 +3762,14 @@ var require_connect = __commonJS({
       if (socket == null) {
         return;
       }
-      let message = "Connect Timeout Error";
+      let message2 = "Connect Timeout Error";
       if (Array.isArray(socket.autoSelectFamilyAttemptedAddresses)) {
-        message += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
+        message2 += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
       } else {
-        message += ` (attempted address: ${opts.hostname}:${opts.port},`;
+        message2 += ` (attempted address: ${opts.hostname}:${opts.port},`;
       }
-      message += ` timeout: ${opts.timeout}ms)`;
-      util2.destroy(socket, new ConnectTimeoutError(message));
+      message2 += ` timeout: ${opts.timeout}ms)`;
+      util2.destroy(socket, new ConnectTimeoutError(message2));
     }
     module.exports = buildConnector;
   }
@@ -4738,15 +4751,15 @@ var require_webidl = __commonJS({
     webidl.converters = {};
     webidl.util = {};
     webidl.errors = {};
-    webidl.errors.exception = function(message) {
-      return new TypeError(`${message.header}: ${message.message}`);
+    webidl.errors.exception = function(message2) {
+      return new TypeError(`${message2.header}: ${message2.message}`);
     };
     webidl.errors.conversionFailed = function(context5) {
       const plural = context5.types.length === 1 ? "" : " one of";
-      const message = `${context5.argument} could not be converted to${plural}: ${context5.types.join(", ")}.`;
+      const message2 = `${context5.argument} could not be converted to${plural}: ${context5.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context5.prefix,
-        message
+        message: message2
       });
     };
     webidl.errors.invalidArgument = function(context5) {
@@ -7071,12 +7084,12 @@ var require_client_h1 = __commonJS({
           return new ResponseContentLengthMismatchError();
         }
         const ptr = llhttp.llhttp_get_error_reason(this.ptr);
-        let message = "";
+        let message2 = "";
         if (ptr) {
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
-          message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
+          message2 = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants8.ERROR[ret], data);
+        return new HTTPParserError(message2, constants8.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -10834,9 +10847,9 @@ var require_util3 = __commonJS({
         chunks = [];
         length = 0;
       }
-      const message = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
+      const message2 = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
       if (statusCode === 204 || !contentType || !length) {
-        queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers)));
+        queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers)));
         return;
       }
       const stackTraceLimit = Error.stackTraceLimit;
@@ -10852,7 +10865,7 @@ var require_util3 = __commonJS({
       } finally {
         Error.stackTraceLimit = stackTraceLimit;
       }
-      queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers, payload)));
+      queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers, payload)));
     }
     var isContentTypeApplicationJson = (contentType) => {
       return contentType.length > 15 && contentType[11] === "/" && contentType[0] === "a" && contentType[1] === "p" && contentType[2] === "p" && contentType[3] === "l" && contentType[4] === "i" && contentType[5] === "c" && contentType[6] === "a" && contentType[7] === "t" && contentType[8] === "i" && contentType[9] === "o" && contentType[10] === "n" && contentType[12] === "j" && contentType[13] === "s" && contentType[14] === "o" && contentType[15] === "n";
@@ -11679,11 +11692,11 @@ var require_mock_errors = __commonJS({
     var { UndiciError } = require_errors();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
     var MockNotMatchedError = class _MockNotMatchedError extends UndiciError {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         Error.captureStackTrace(this, _MockNotMatchedError);
         this.name = "MockNotMatchedError";
-        this.message = message || "The request does not match any registered mock dispatches";
+        this.message = message2 || "The request does not match any registered mock dispatches";
         this.code = "UND_MOCK_ERR_MOCK_NOT_MATCHED";
       }
       static [Symbol.hasInstance](instance) {
@@ -19332,15 +19345,15 @@ var require_websocket = __commonJS({
       this.ws[kResponse].socket.resume();
     }
     function onParserError(err) {
-      let message;
+      let message2;
       let code2;
       if (err instanceof CloseEvent) {
-        message = err.reason;
+        message2 = err.reason;
         code2 = err.code;
       } else {
-        message = err.message;
+        message2 = err.message;
       }
-      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
+      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message: message2 }));
       closeWebSocketConnection(this, code2);
     }
     module.exports = {
@@ -20311,16 +20324,16 @@ var init_lib = __esm({
     ExponentialBackoffCeiling = 10;
     ExponentialBackoffTimeSlice = 5;
     HttpClientError = class _HttpClientError extends Error {
-      constructor(message, statusCode) {
-        super(message);
+      constructor(message2, statusCode) {
+        super(message2);
         this.name = "HttpClientError";
         this.statusCode = statusCode;
         Object.setPrototypeOf(this, _HttpClientError.prototype);
       }
     };
     HttpClientResponse = class {
-      constructor(message) {
-        this.message = message;
+      constructor(message2) {
+        this.message = message2;
       }
       readBody() {
         return __awaiter(this, void 0, void 0, function* () {
@@ -21375,39 +21388,27 @@ function setOutput(name3, value) {
   process.stdout.write(os4.EOL);
   issueCommand("set-output", { name: name3 }, toCommandValue(value));
 }
-function setFailed(message) {
+function setFailed(message2) {
   process.exitCode = ExitCode.Failure;
-  error(message);
+  error(message2);
 }
-function debug(message) {
-  issueCommand("debug", {}, message);
+function debug(message2) {
+  issueCommand("debug", {}, message2);
 }
-function error(message, properties = {}) {
-  issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function error(message2, properties = {}) {
+  issueCommand("error", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
 }
-function warning(message, properties = {}) {
-  issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function warning(message2, properties = {}) {
+  issueCommand("warning", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
 }
-function info(message) {
-  process.stdout.write(message + os4.EOL);
+function info(message2) {
+  process.stdout.write(message2 + os4.EOL);
 }
 function startGroup(name3) {
   issue("group", name3);
 }
 function endGroup() {
   issue("endgroup");
-}
-function group(name3, fn) {
-  return __awaiter5(this, void 0, void 0, function* () {
-    startGroup(name3);
-    let result;
-    try {
-      result = yield fn();
-    } finally {
-      endGroup();
-    }
-    return result;
-  });
 }
 function getIDToken(aud) {
   return __awaiter5(this, void 0, void 0, function* () {
@@ -21463,7 +21464,11 @@ var init_core = __esm({
 function isCloudName(value) {
   return Object.hasOwn(CLOUDS, value);
 }
-var CLOUDS;
+function cloudNamed(value) {
+  if (isCloudName(value)) return value;
+  return AZURE_LOGIN_NAMES[value.toLowerCase()];
+}
+var CLOUDS, AZURE_LOGIN_NAMES;
 var init_clouds = __esm({
   "src/config/clouds.ts"() {
     "use strict";
@@ -21488,6 +21493,10 @@ var init_clouds = __esm({
         portal: "https://portal.azure.us",
         intune: "https://intune.microsoft.us"
       }
+    };
+    AZURE_LOGIN_NAMES = {
+      azurecloud: "public",
+      azureusgovernment: "usgov"
     };
   }
 });
@@ -21582,12 +21591,13 @@ function parseInputs(read, context5) {
     );
   }
   const buildTimeoutMinutes = parseMinutes("build-timeout-minutes", withDefault("build-timeout-minutes"));
-  const cloud = withDefault("azure-environment");
-  if (!isCloudName(cloud)) {
+  const cloudInput = withDefault("azure-environment");
+  const cloud = cloudNamed(cloudInput);
+  if (!cloud) {
     throw new InputError(
       "azure-environment",
-      `'${cloud}' is not supported.`,
-      "Use 'public' or 'usgov' (Windows 365 Graph APIs are not available in DoD or China clouds)."
+      `'${cloudInput}' is not supported.`,
+      "Use 'public' or 'usgov' (azure/login's 'AzureCloud' and 'AzureUSGovernment' work too; Windows 365 Graph APIs are not available in DoD or China clouds)."
     );
   }
   const waitTimeoutMinutes = parseMinutes("wait-timeout-minutes", withDefault("wait-timeout-minutes"));
@@ -21767,7 +21777,11 @@ var init_inputs = __esm({
         name: "subscription-id",
         description: "Subscription of the managed image (default: the one in image-id)."
       },
-      { name: "azure-environment", description: "public or usgov.", default: "public" },
+      {
+        name: "azure-environment",
+        description: "public or usgov (azure/login's AzureCloud and AzureUSGovernment too).",
+        default: "public"
+      },
       {
         name: "arm-endpoint",
         description: "Advanced: override the Azure Resource Manager URL (audience unchanged)."
@@ -21965,8 +21979,8 @@ var init_errors = __esm({
   "node_modules/@azure/identity/dist/esm/errors.js"() {
     CredentialUnavailableErrorName = "CredentialUnavailableError";
     CredentialUnavailableError = class extends Error {
-      constructor(message, options) {
-        super(message, options);
+      constructor(message2, options) {
+        super(message2, options);
         this.name = CredentialUnavailableErrorName;
       }
     };
@@ -22045,8 +22059,8 @@ ${errorResponse.errorDescription},`, options);
 import { EOL as EOL5 } from "node:os";
 import util from "node:util";
 import process2 from "node:process";
-function log(message, ...args) {
-  process2.stderr.write(`${util.format(message, ...args)}${EOL5}`);
+function log(message2, ...args) {
+  process2.stderr.write(`${util.format(message2, ...args)}${EOL5}`);
 }
 var init_log = __esm({
   "node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js"() {
@@ -22360,25 +22374,25 @@ function formatSuccess(scope) {
   return `SUCCESS. Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
 }
 function formatError(scope, error2) {
-  let message = "ERROR.";
+  let message2 = "ERROR.";
   if (scope?.length) {
-    message += ` Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
+    message2 += ` Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
   }
-  return `${message} Error message: ${typeof error2 === "string" ? error2 : error2.message}.`;
+  return `${message2} Error message: ${typeof error2 === "string" ? error2 : error2.message}.`;
 }
 function credentialLoggerInstance(title, parent, log2 = logger) {
   const fullTitle = parent ? `${parent.fullTitle} ${title}` : title;
-  function info2(message) {
-    log2.info(`${fullTitle} =>`, message);
+  function info2(message2) {
+    log2.info(`${fullTitle} =>`, message2);
   }
-  function warning2(message) {
-    log2.warning(`${fullTitle} =>`, message);
+  function warning2(message2) {
+    log2.warning(`${fullTitle} =>`, message2);
   }
-  function verbose(message) {
-    log2.verbose(`${fullTitle} =>`, message);
+  function verbose(message2) {
+    log2.verbose(`${fullTitle} =>`, message2);
   }
-  function error2(message) {
-    log2.error(`${fullTitle} =>`, message);
+  function error2(message2) {
+    log2.error(`${fullTitle} =>`, message2);
   }
   return {
     title,
@@ -23233,12 +23247,12 @@ var init_AuthError = __esm({
     "use strict";
     AuthError = class _AuthError extends Error {
       constructor(errorCode, correlationId, errorMessage, suberror) {
-        const message = errorMessage || (errorCode ? getDefaultErrorMessage(errorCode) : "");
-        const errorString = message ? `${errorCode}: ${message}` : errorCode;
+        const message2 = errorMessage || (errorCode ? getDefaultErrorMessage(errorCode) : "");
+        const errorString = message2 ? `${errorCode}: ${message2}` : errorCode;
         super(errorString);
         Object.setPrototypeOf(this, _AuthError.prototype);
         this.errorCode = errorCode || "";
-        this.errorMessage = message || "";
+        this.errorMessage = message2 || "";
         this.subError = suberror || "";
         this.correlationId = correlationId;
         this.name = "AuthError";
@@ -26258,16 +26272,16 @@ var init_Logger = __esm({
       /**
        * Execute callback with message.
        */
-      executeCallback(level, message, containsPii) {
+      executeCallback(level, message2, containsPii) {
         if (this.localCallback) {
-          this.localCallback(level, message, containsPii);
+          this.localCallback(level, message2, containsPii);
         }
       }
       /**
        * Logs error messages.
        */
-      error(message, correlationId) {
-        this.logMessage(message, {
+      error(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Error,
           containsPii: false,
           correlationId
@@ -26276,8 +26290,8 @@ var init_Logger = __esm({
       /**
        * Logs error messages with PII.
        */
-      errorPii(message, correlationId) {
-        this.logMessage(message, {
+      errorPii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Error,
           containsPii: true,
           correlationId
@@ -26286,8 +26300,8 @@ var init_Logger = __esm({
       /**
        * Logs warning messages.
        */
-      warning(message, correlationId) {
-        this.logMessage(message, {
+      warning(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Warning,
           containsPii: false,
           correlationId
@@ -26296,8 +26310,8 @@ var init_Logger = __esm({
       /**
        * Logs warning messages with PII.
        */
-      warningPii(message, correlationId) {
-        this.logMessage(message, {
+      warningPii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Warning,
           containsPii: true,
           correlationId
@@ -26306,8 +26320,8 @@ var init_Logger = __esm({
       /**
        * Logs info messages.
        */
-      info(message, correlationId) {
-        this.logMessage(message, {
+      info(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Info,
           containsPii: false,
           correlationId
@@ -26316,8 +26330,8 @@ var init_Logger = __esm({
       /**
        * Logs info messages with PII.
        */
-      infoPii(message, correlationId) {
-        this.logMessage(message, {
+      infoPii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Info,
           containsPii: true,
           correlationId
@@ -26326,8 +26340,8 @@ var init_Logger = __esm({
       /**
        * Logs verbose messages.
        */
-      verbose(message, correlationId) {
-        this.logMessage(message, {
+      verbose(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Verbose,
           containsPii: false,
           correlationId
@@ -26336,8 +26350,8 @@ var init_Logger = __esm({
       /**
        * Logs verbose messages with PII.
        */
-      verbosePii(message, correlationId) {
-        this.logMessage(message, {
+      verbosePii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Verbose,
           containsPii: true,
           correlationId
@@ -26346,8 +26360,8 @@ var init_Logger = __esm({
       /**
        * Logs trace messages.
        */
-      trace(message, correlationId) {
-        this.logMessage(message, {
+      trace(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Trace,
           containsPii: false,
           correlationId
@@ -26356,8 +26370,8 @@ var init_Logger = __esm({
       /**
        * Logs trace messages with PII.
        */
-      tracePii(message, correlationId) {
-        this.logMessage(message, {
+      tracePii(message2, correlationId) {
+        this.logMessage(message2, {
           logLevel: LogLevel.Trace,
           containsPii: true,
           correlationId
@@ -26412,12 +26426,12 @@ var init_CacheError = __esm({
     init_AuthError();
     CacheError = class _CacheError extends Error {
       constructor(errorCode, errorMessage) {
-        const message = errorMessage || getDefaultErrorMessage(errorCode);
-        super(message);
+        const message2 = errorMessage || getDefaultErrorMessage(errorCode);
+        super(message2);
         Object.setPrototypeOf(this, _CacheError.prototype);
         this.name = "CacheError";
         this.errorCode = errorCode;
-        this.errorMessage = message;
+        this.errorMessage = message2;
       }
     };
   }
@@ -32113,13 +32127,13 @@ var require_decode = __commonJS({
 // node_modules/jsonwebtoken/lib/JsonWebTokenError.js
 var require_JsonWebTokenError = __commonJS({
   "node_modules/jsonwebtoken/lib/JsonWebTokenError.js"(exports, module) {
-    var JsonWebTokenError = function(message, error2) {
-      Error.call(this, message);
+    var JsonWebTokenError = function(message2, error2) {
+      Error.call(this, message2);
       if (Error.captureStackTrace) {
         Error.captureStackTrace(this, this.constructor);
       }
       this.name = "JsonWebTokenError";
-      this.message = message;
+      this.message = message2;
       if (error2) this.inner = error2;
     };
     JsonWebTokenError.prototype = Object.create(Error.prototype);
@@ -32132,8 +32146,8 @@ var require_JsonWebTokenError = __commonJS({
 var require_NotBeforeError = __commonJS({
   "node_modules/jsonwebtoken/lib/NotBeforeError.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
-    var NotBeforeError = function(message, date) {
-      JsonWebTokenError.call(this, message);
+    var NotBeforeError = function(message2, date) {
+      JsonWebTokenError.call(this, message2);
       this.name = "NotBeforeError";
       this.date = date;
     };
@@ -32147,8 +32161,8 @@ var require_NotBeforeError = __commonJS({
 var require_TokenExpiredError = __commonJS({
   "node_modules/jsonwebtoken/lib/TokenExpiredError.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
-    var TokenExpiredError = function(message, expiredAt) {
-      JsonWebTokenError.call(this, message);
+    var TokenExpiredError = function(message2, expiredAt) {
+      JsonWebTokenError.call(this, message2);
       this.name = "TokenExpiredError";
       this.expiredAt = expiredAt;
     };
@@ -36376,7 +36390,7 @@ var init_DeviceCodeClient = __esm({
        * @param correlationId - correlation id to be used in the request
        */
       async executePostRequestToDeviceCodeEndpoint(deviceCodeEndpoint, queryString, headers, thumbprint, correlationId) {
-        const { body: { user_code: userCode, device_code: deviceCode, verification_uri: verificationUri, expires_in: expiresIn, interval, message } } = await this.sendPostRequest(thumbprint, deviceCodeEndpoint, {
+        const { body: { user_code: userCode, device_code: deviceCode, verification_uri: verificationUri, expires_in: expiresIn, interval, message: message2 } } = await this.sendPostRequest(thumbprint, deviceCodeEndpoint, {
           body: queryString,
           headers
         }, correlationId);
@@ -36386,7 +36400,7 @@ var init_DeviceCodeClient = __esm({
           verificationUri,
           expiresIn,
           interval,
-          message
+          message: message2
         };
       }
       /**
@@ -39220,8 +39234,8 @@ var AbortError;
 var init_AbortError = __esm({
   "node_modules/@azure/abort-controller/dist/esm/AbortError.js"() {
     AbortError = class extends Error {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
       }
     };
@@ -39368,12 +39382,12 @@ var init_msal = __esm({
 
 // node_modules/@azure/identity/dist/esm/msal/utils.js
 function ensureValidMsalToken(scopes, msalToken, getTokenOptions) {
-  const error2 = (message) => {
-    logger3.getToken.info(message);
+  const error2 = (message2) => {
+    logger3.getToken.info(message2);
     return new AuthenticationRequiredError({
       scopes: Array.isArray(scopes) ? scopes : [scopes],
       getTokenOptions,
-      message
+      message: message2
     });
   };
   if (!msalToken) {
@@ -39485,22 +39499,22 @@ var init_utils2 = __esm({
     init_msal();
     logger3 = credentialLogger("IdentityUtils");
     LatestAuthenticationRecordVersion = "1.0";
-    defaultLoggerCallback = (credLogger, platform4 = isNode ? "Node" : "Browser") => (level, message, containsPii) => {
+    defaultLoggerCallback = (credLogger, platform4 = isNode ? "Node" : "Browser") => (level, message2, containsPii) => {
       if (containsPii) {
         return;
       }
       switch (level) {
         case dist_exports.LogLevel.Error:
-          credLogger.info(`MSAL ${platform4} V2 error: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 error: ${message2}`);
           return;
         case dist_exports.LogLevel.Info:
-          credLogger.info(`MSAL ${platform4} V2 info message: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 info message: ${message2}`);
           return;
         case dist_exports.LogLevel.Verbose:
-          credLogger.info(`MSAL ${platform4} V2 verbose message: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 verbose message: ${message2}`);
           return;
         case dist_exports.LogLevel.Warning:
-          credLogger.info(`MSAL ${platform4} V2 warning: ${message}`);
+          credLogger.info(`MSAL ${platform4} V2 warning: ${message2}`);
           return;
       }
     };
@@ -39620,8 +39634,8 @@ var AbortError2;
 var init_AbortError2 = __esm({
   "node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js"() {
     AbortError2 = class extends Error {
-      constructor(message) {
-        super(message);
+      constructor(message2) {
+        super(message2);
         this.name = "AbortError";
       }
     };
@@ -40016,8 +40030,8 @@ var init_restError = __esm({
        * Bonus property set by the throw site.
        */
       details;
-      constructor(message, options = {}) {
-        super(message);
+      constructor(message2, options = {}) {
+        super(message2);
         this.name = "RestError";
         this.code = options.code;
         this.statusCode = options.statusCode;
@@ -43220,8 +43234,8 @@ var init_operationOptionHelpers = __esm({
 function createRestError(messageOrResponse, response) {
   const resp = typeof messageOrResponse === "string" ? response : messageOrResponse;
   const internalError = resp.body?.error ?? resp.body;
-  const message = typeof messageOrResponse === "string" ? messageOrResponse : internalError?.message ?? `Unexpected status code: ${resp.status}`;
-  return new RestError(message, {
+  const message2 = typeof messageOrResponse === "string" ? messageOrResponse : internalError?.message ?? `Unexpected status code: ${resp.status}`;
+  return new RestError(message2, {
     statusCode: statusCodeToNumber(resp.status),
     code: internalError?.code,
     request: resp.request,
@@ -45482,9 +45496,9 @@ function processMultiTenantRequest(tenantId, getTokenOptions, additionallyAllowe
     resolvedTenantId = getTokenOptions?.tenantId ?? tenantId;
   }
   if (tenantId && resolvedTenantId !== tenantId && !additionallyAllowedTenantIds.includes("*") && !additionallyAllowedTenantIds.some((t) => t.localeCompare(resolvedTenantId) === 0)) {
-    const message = createConfigurationErrorMessage(resolvedTenantId);
-    logger29?.info(message);
-    throw new CredentialUnavailableError(message);
+    const message2 = createConfigurationErrorMessage(resolvedTenantId);
+    logger29?.info(message2);
+    throw new CredentialUnavailableError(message2);
   }
   return resolvedTenantId;
 }
@@ -47998,8 +48012,8 @@ var init_register = __esm({
       name = "RegistrationError";
       kind;
       images;
-      constructor(kind, message, images = []) {
-        super(message);
+      constructor(kind, message2, images = []) {
+        super(message2);
         this.kind = kind;
         this.images = images;
       }
@@ -48044,6 +48058,16 @@ function registrationSection(registration, graphRequests, cloud) {
 function cell(text) {
   return (text ?? "").replaceAll("|", "\\|").replaceAll("\r", "").replaceAll("\n", "<br>");
 }
+function osDescription(operatingSystem, osBuildNumber) {
+  const os8 = operatingSystem ?? "Windows";
+  const build = /^(\d{5})(?:\.\d+)?$/.exec(osBuildNumber);
+  if (!build) return `${os8} ${osBuildNumber}`;
+  const release = WINDOWS_RELEASES.find((r) => r.build === Number(build[1]));
+  return release ? `${os8} ${release.version} (build ${osBuildNumber})` : `${os8} build ${osBuildNumber}`;
+}
+function codeSpan(text) {
+  return text ? "`" + text.replaceAll("`", "'") + "`" : "";
+}
 function checksTable(checks) {
   return [
     "| Check | Requirement | Result | Detail | Fix |",
@@ -48056,14 +48080,22 @@ function checksTable(checks) {
 function renderSummary(report) {
   const lines2 = [];
   lines2.push(`## w365-image: ${HEADLINE[report.outcome]}`, "", cell(report.message), "");
+  const imageId = report.inputs.imageId || report.build?.imageId || "";
   if (report.image) {
     lines2.push(
-      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``
+      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in ${codeSpan(report.image.resourceGroup)}`
     );
+  } else if (imageId) {
+    lines2.push(`**Managed image:** ${codeSpan(imageId)}`);
   } else {
-    lines2.push(`**Managed image:** \`${report.inputs.imageId}\``);
+    lines2.push(
+      `**Managed image:** none (${report.build?.mode === "validate" ? "template checks only" : "not built"})`
+    );
   }
-  lines2.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, "");
+  const device = [cell(report.inputs.displayName), codeSpan(report.inputs.version)].filter((p) => p !== "");
+  if (report.outcome !== "template-valid" && device.length > 0)
+    lines2.push(`**Device image:** ${device.join(" ")}`);
+  lines2.push("");
   const b = report.build;
   if (b) {
     lines2.push(
@@ -48095,13 +48127,11 @@ function renderSummary(report) {
     lines2.push(`| Device image ID | \`${r.deviceImageId}\` |`);
     lines2.push(`| Status | ${r.status} |`);
     if (r.errorCode) {
-      lines2.push(
-        `| Error code | \`${r.errorCode}\` |`,
-        `| Cause | ${cell(r.cause)} |`,
-        `| Fix | ${cell(r.fix)} |`
-      );
+      lines2.push(`| Error code | \`${r.errorCode}\` |`);
+      if (r.cause && !report.message.includes(r.cause)) lines2.push(`| Cause | ${cell(r.cause)} |`);
+      if (r.fix && !report.message.includes(r.fix)) lines2.push(`| Fix | ${cell(r.fix)} |`);
     }
-    if (r.osBuildNumber) lines2.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    if (r.osBuildNumber) lines2.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     lines2.push(`| Upload | ${r.created ? "started by this run" : "resumed from an earlier run"} |`);
     lines2.push(
       `| Waited | ${formatDuration(r.waitedSeconds * 1e3)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`
@@ -48126,6 +48156,7 @@ var init_report = __esm({
   "src/pipeline/report.ts"() {
     "use strict";
     init_register();
+    init_releases();
     ICON = {
       pass: "\u2705 pass",
       fail: "\u274C fail",
@@ -54468,24 +54499,24 @@ function setStateError(inputs) {
   };
 }
 function appendReadableErrorMessage(currentMessage, innerMessage) {
-  let message = currentMessage;
-  if (message.slice(-1) !== ".") {
-    message = message + ".";
+  let message2 = currentMessage;
+  if (message2.slice(-1) !== ".") {
+    message2 = message2 + ".";
   }
-  return message + " " + innerMessage;
+  return message2 + " " + innerMessage;
 }
 function simplifyError(err) {
-  let message = err.message;
+  let message2 = err.message;
   let code2 = err.code;
   let curErr = err;
   while (curErr.innererror) {
     curErr = curErr.innererror;
     code2 = curErr.code;
-    message = appendReadableErrorMessage(message, curErr.message);
+    message2 = appendReadableErrorMessage(message2, curErr.message);
   }
   return {
     code: code2,
-    message
+    message: message2
   };
 }
 async function processOperationStatus(result) {
@@ -54499,8 +54530,8 @@ async function processOperationStatus(result) {
       const err = getError?.(response);
       let postfix = "";
       if (err) {
-        const { code: code2, message } = simplifyError(err);
-        postfix = `. ${code2}. ${message}`;
+        const { code: code2, message: message2 } = simplifyError(err);
+        postfix = `. ${code2}. ${message2}`;
       }
       const errStr = `The long-running operation has failed${postfix}`;
       state3.error = new Error(errStr);
@@ -71957,8 +71988,8 @@ var init_errors2 = __esm({
     RolloutError = class extends Error {
       name = "RolloutError";
       kind;
-      constructor(kind, message, options) {
-        super(message, options);
+      constructor(kind, message2, options) {
+        super(message2, options);
         this.kind = kind;
       }
     };
@@ -72312,7 +72343,7 @@ async function freeSlotIfFull(input, deps, options = {}) {
   });
   const needed = count2 - limit + 1;
   deps.log.info(
-    `The tenant holds ${count2} of ${limit} custom images; freeing ${needed} slot(s) from older versions of '${input.displayName}'.`
+    `The tenant holds ${count2} of ${limit} custom images; freeing ${countOf(needed, "slot")} from older versions of '${input.displayName}'.`
   );
   const result = await prune(plan, deps, { dryRun: options.dryRun ?? false, limit: needed });
   if (result.deleted.length >= needed) return { status: "freed", count: count2, limit, prune: result };
@@ -72345,6 +72376,7 @@ var init_retention = __esm({
     init_deviceImages();
     init_provisioningPolicies();
     init_errors2();
+    init_plural();
     USABLE = /* @__PURE__ */ new Set(["ready", "warning"]);
   }
 });
@@ -72474,7 +72506,7 @@ async function planRollout(input, deps) {
       return help.transient && i2.uploadRetries > 0 ? {
         ...base,
         action: "retry",
-        detail: `Device image ${found.id} failed with ${found.errorCode ?? "none"}: retryUpload, up to ${i2.uploadRetries} time(s).`
+        detail: `Device image ${found.id} failed with ${found.errorCode ?? "none"}: retryUpload, up to ${countOf(i2.uploadRetries, "time")}.`
       } : {
         ...base,
         action: "stop",
@@ -72545,6 +72577,7 @@ var init_plan = __esm({
     init_provisioningPolicies();
     init_policies();
     init_retention();
+    init_plural();
     NEW_IMAGE_ID = "(new image)";
   }
 });
@@ -73036,6 +73069,7 @@ var init_validate = __esm({
     init_windows365();
     init_deviceImages();
     init_checks();
+    init_plural();
     PLAN_TAGS = ["planname", "planproduct", "planpublisher"];
     MAX_OS_DISK_GB = 64;
     IMAGE_CHECKS = [
@@ -73106,7 +73140,7 @@ var init_validate = __esm({
           const disks = image.storageProfile?.dataDisks ?? [];
           return disks.length === 0 ? { status: "pass", detail: "No data disks." } : {
             status: "fail",
-            detail: `${disks.length} data disk(s): ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? "?"} GB)`).join(", ")}.`
+            detail: `${countOf(disks.length, "data disk")}: ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? "?"} GB)`).join(", ")}.`
           };
         }
       },
@@ -73204,7 +73238,7 @@ async function finishRollout(config, target, first, deps) {
   const patched = rollout.repoint.policies.filter((p) => p.action === "patched").length;
   const deleted = rollout.prune.deleted.filter((d) => d.outcome === "deleted").length;
   deps.log.info(
-    `Rollout: ${config.policyRefs.length === 0 ? "no provisioning-policies given" : `${patched} of ${config.policyRefs.length} polic(ies) pointed at the image`}; ${deleted} older image(s) deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : "kept (delete-source-image is false)"}.`
+    `Rollout: ${config.policyRefs.length === 0 ? "no provisioning-policies given" : `${patched} of ${countOf(config.policyRefs.length, "policy", "policies")} pointed at the image`}; ${countOf(deleted, "older image")} deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : "kept (delete-source-image is false)"}.`
   );
   return { registration, retry, rollout };
 }
@@ -73249,7 +73283,13 @@ function notCheckedWithoutImage(config) {
 function rolloutSection(freed, retry, rollout) {
   const cell2 = (text) => text.replaceAll("|", "\\|");
   const summary2 = [];
-  if (retry) summary2.push(`Upload retried ${retry.attempts.length} time(s): ${cell2(retry.detail)}`, "");
+  if (retry && retry.attempts.length > 0) {
+    const results = retry.attempts.map((a2) => `${a2.outcome}${a2.errorCode ? ` (${a2.errorCode})` : ""}`);
+    summary2.push(
+      `Upload retried ${countOf(retry.attempts.length, "time")}: ${cell2(results.join(", "))}.`,
+      ""
+    );
+  }
   const policies = rollout?.repoint.policies ?? [];
   if (policies.length > 0) {
     summary2.push("| Provisioning policy | Before | After | Change |", "| --- | --- | --- | --- |");
@@ -73289,6 +73329,7 @@ var init_rollout2 = __esm({
     init_rollout();
     init_register();
     init_validate();
+    init_plural();
   }
 });
 
@@ -73375,8 +73416,8 @@ var init_manifest = __esm({
     ManifestError = class extends Error {
       name = "ManifestError";
       code;
-      constructor(code2, message) {
-        super(message);
+      constructor(code2, message2) {
+        super(message2);
         this.code = code2;
       }
     };
@@ -73550,10 +73591,10 @@ var init_uint_array = __esm({
 var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
 var init_final_error = __esm({
   "node_modules/execa/lib/return/final-error.js"() {
-    getFinalError = (originalError, message, isSync) => {
+    getFinalError = (originalError, message2, isSync) => {
       const ErrorClass = isSync ? ExecaSyncError : ExecaError;
       const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
-      return new ErrorClass(message, options);
+      return new ErrorClass(message2, options);
     };
     DiscardedError = class extends Error {
     };
@@ -74281,7 +74322,7 @@ var init_default = __esm({
     yellowBright2 = getColor(yellowBright);
     defaultVerboseFunction = ({
       type,
-      message,
+      message: message2,
       timestamp,
       piped,
       commandId,
@@ -74291,7 +74332,7 @@ var init_default = __esm({
       const timestampString = serializeTimestamp(timestamp);
       const icon = ICONS[type]({ failed: failed2, reject, piped });
       const color = COLORS[type]({ reject });
-      return `${gray2(`[${timestampString}]`)} ${gray2(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
+      return `${gray2(`[${timestampString}]`)} ${gray2(`[${commandId}]`)} ${color(icon)} ${color(message2)}`;
     };
     serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
     padField = (field, padding) => String(field).padStart(padding, "0");
@@ -74370,13 +74411,13 @@ var init_log5 = __esm({
         options
       };
     };
-    getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
+    getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message2) => getPrintedLine({ ...verboseObject, message: message2 }));
     getPrintedLine = (verboseObject) => {
       const verboseLine = defaultVerboseFunction(verboseObject);
       return { verboseLine, verboseObject };
     };
-    serializeVerboseMessage = (message) => {
-      const messageString = typeof message === "string" ? message : inspect2(message);
+    serializeVerboseMessage = (message2) => {
+      const messageString = typeof message2 === "string" ? message2 : inspect2(message2);
       return escapeLines(messageString);
     };
   }
@@ -75200,19 +75241,19 @@ const [receivedMessage] = await Promise.all([
         throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} is disconnecting.`, { cause: error2 });
       }
     };
-    handleSerializationError = ({ error: error2, methodName, isSubprocess, message }) => {
+    handleSerializationError = ({ error: error2, methodName, isSubprocess, message: message2 }) => {
       if (isSerializationError(error2)) {
-        throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${serializeInvalidMessage(message)}.`, { cause: error2 });
+        throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${serializeInvalidMessage(message2)}.`, { cause: error2 });
       }
     };
-    serializeInvalidMessage = (message) => {
+    serializeInvalidMessage = (message2) => {
       try {
-        return String(message);
+        return String(message2);
       } catch {
-        return inspect3(message);
+        return inspect3(message2);
       }
     };
-    isSerializationError = ({ code: code2, message }) => SERIALIZATION_ERROR_CODES.has(code2) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
+    isSerializationError = ({ code: code2, message: message2 }) => SERIALIZATION_ERROR_CODES.has(code2) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message2.includes(serializationErrorMessage));
     SERIALIZATION_ERROR_CODES = /* @__PURE__ */ new Set([
       // Message is `undefined`
       "ERR_MISSING_ARGS",
@@ -75332,7 +75373,7 @@ var init_incoming = __esm({
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, incomingMessages[0]);
         await scheduler.yield();
-        const message = await handleStrictRequest({
+        const message2 = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
           channel,
@@ -75340,7 +75381,7 @@ var init_incoming = __esm({
           ipcEmitter
         });
         incomingMessages.shift();
-        ipcEmitter.emit("message", message);
+        ipcEmitter.emit("message", message2);
         ipcEmitter.emit("message:done");
       }
     };
@@ -75420,16 +75461,16 @@ var init_strict = __esm({
     init_validation();
     init_forward();
     init_outgoing();
-    handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) => {
+    handleSendStrict = ({ anyProcess, channel, isSubprocess, message: message2, strict }) => {
       if (!strict) {
-        return message;
+        return message2;
       }
       const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
       const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
       return {
         id: count++,
         type: REQUEST_TYPE,
-        message,
+        message: message2,
         hasListeners
       };
     };
@@ -75448,9 +75489,9 @@ var init_strict = __esm({
       if (!isStrictRequest(wrappedMessage)) {
         return wrappedMessage;
       }
-      const { id, message } = wrappedMessage;
+      const { id, message: message2 } = wrappedMessage;
       if (!anyProcess.connected) {
-        return message;
+        return message2;
       }
       const response = { id, type: RESPONSE_TYPE2, message: hasMessageListeners(anyProcess, ipcEmitter) };
       try {
@@ -75465,7 +75506,7 @@ var init_strict = __esm({
           ipcEmitter.emit("strict:error", error2);
         }
       }
-      return message;
+      return message2;
     };
     handleStrictResponse = (wrappedMessage, anyProcess) => {
       if (wrappedMessage?.type !== RESPONSE_TYPE2) {
@@ -75559,7 +75600,7 @@ var init_send = __esm({
     init_validation();
     init_outgoing();
     init_strict();
-    sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, options) => {
+    sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message2, options) => {
       const { strict = false } = copyOptions(options);
       checkBooleanOption(strict, "strict");
       const methodName = "sendMessage";
@@ -75574,16 +75615,16 @@ var init_send = __esm({
         channel,
         methodName,
         isSubprocess,
-        message,
+        message: message2,
         strict
       });
     };
-    sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message, strict }) => {
+    sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message: message2, strict }) => {
       const wrappedMessage = handleSendStrict({
         anyProcess,
         channel,
         isSubprocess,
-        message,
+        message: message2,
         strict
       });
       const outgoingMessagesState = startSendMessage(anyProcess, wrappedMessage, strict);
@@ -75593,7 +75634,7 @@ var init_send = __esm({
           methodName,
           isSubprocess,
           wrappedMessage,
-          message,
+          message: message2,
           strict
         });
       } catch (error2) {
@@ -75603,7 +75644,7 @@ var init_send = __esm({
         endSendMessage(outgoingMessagesState);
       }
     };
-    sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message, strict = false }) => {
+    sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message: message2, strict = false }) => {
       const sendMethod = getSendMethod(anyProcess);
       try {
         await Promise.all([
@@ -75617,7 +75658,7 @@ var init_send = __esm({
           error: error2,
           methodName,
           isSubprocess,
-          message
+          message: message2
         });
         throw error2;
       }
@@ -75642,15 +75683,15 @@ var init_graceful = __esm({
     init_send();
     init_forward();
     init_validation();
-    sendAbort = (subprocess, message) => {
+    sendAbort = (subprocess, message2) => {
       const methodName = "cancelSignal";
       validateConnection(methodName, false, subprocess.connected);
       return sendOneMessage({
         anyProcess: subprocess,
         methodName,
         isSubprocess: false,
-        wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message },
-        message
+        wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message: message2 },
+        message: message2
       });
     };
     getCancelSignal = async ({ anyProcess, channel, isSubprocess, ipc }) => {
@@ -77076,13 +77117,13 @@ var init_message = __esm({
 ${originalMessage}`;
       const shortMessage = `${prefix}: ${escapedCommand}${suffix}`;
       const messageStdio = all === void 0 ? [stdio[2], stdio[1]] : [all];
-      const message = [
+      const message2 = [
         shortMessage,
         ...messageStdio,
         ...stdio.slice(3),
         ipcOutput.map((ipcMessage) => serializeIpcMessage(ipcMessage)).join("\n")
       ].map((messagePart) => escapeLines(stripFinalNewline(serializeMessagePart(messagePart)))).filter(Boolean).join("\n\n");
-      return { originalMessage, shortMessage, message };
+      return { originalMessage, shortMessage, message: message2 };
     };
     getErrorCode = (error2) => typeof error2?.code === "string" ? error2.code : void 0;
     getErrorPrefix = ({
@@ -77252,7 +77293,7 @@ var init_result = __esm({
       isSync
     }) => {
       const { exitCode, signal, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
-      const { originalMessage, shortMessage, message } = createMessages({
+      const { originalMessage, shortMessage, message: message2 } = createMessages({
         stdio,
         all,
         ipcOutput,
@@ -77272,7 +77313,7 @@ var init_result = __esm({
         timeout,
         cwd
       });
-      const error2 = getFinalError(originalError, message, isSync);
+      const error2 = getFinalError(originalError, message2, isSync);
       Object.assign(error2, getErrorProperties({
         error: error2,
         command,
@@ -79309,12 +79350,12 @@ var init_get_one = __esm({
     };
     getMessage = async (ipcEmitter, filter, { signal }) => {
       if (filter === void 0) {
-        const [message] = await once5(ipcEmitter, "message", { signal });
-        return message;
+        const [message2] = await once5(ipcEmitter, "message", { signal });
+        return message2;
       }
-      for await (const [message] of on2(ipcEmitter, "message", { signal })) {
-        if (filter(message)) {
-          return message;
+      for await (const [message2] of on2(ipcEmitter, "message", { signal })) {
+        if (filter(message2)) {
+          return message2;
         }
       }
     };
@@ -79411,9 +79452,9 @@ var init_get_each = __esm({
     };
     iterateOnMessages = async function* ({ anyProcess, waitProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state: state3, reference, signal }) {
       try {
-        for await (const [message] of on3(ipcEmitter, "message", { signal: controller.signal })) {
+        for await (const [message2] of on3(ipcEmitter, "message", { signal: controller.signal })) {
           throwIfStrictError(state3);
-          yield message;
+          yield message2;
         }
       } catch {
         throwIfStrictError(state3);
@@ -81452,8 +81493,8 @@ var init_ipc = __esm({
     init_log5();
     init_values();
     shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
-    logIpcOutput = (message, verboseInfo) => {
-      const verboseMessage = serializeVerboseMessage(message);
+    logIpcOutput = (message2, verboseInfo) => {
+      const verboseMessage = serializeVerboseMessage(message2);
       verboseLog({
         type: "ipc",
         verboseMessage,
@@ -81487,7 +81528,7 @@ var init_buffer_messages = __esm({
       const buffer = getFdSpecificValue(bufferArray, "ipc");
       const maxBuffer = getFdSpecificValue(maxBufferArray, "ipc");
       const logErrors = [];
-      for await (const message of loopOnMessages({
+      for await (const message2 of loopOnMessages({
         anyProcess: subprocess,
         channel: subprocess.channel,
         isSubprocess: false,
@@ -81497,11 +81538,11 @@ var init_buffer_messages = __esm({
       })) {
         if (buffer) {
           checkIpcMaxBuffer(ipcOutput, maxBuffer);
-          ipcOutput.push(message);
+          ipcOutput.push(message2);
         }
         if (isVerbose2) {
           try {
-            logIpcOutput(message, verboseInfo);
+            logIpcOutput(message2, verboseInfo);
           } catch (error2) {
             logErrors.push(error2);
           }
@@ -82469,7 +82510,7 @@ async function runBuild(options) {
     if (result.interrupted === "timeout") {
       throw new BuildError(
         "timeout",
-        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 6e4)} minute(s); Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and started deleting its temporary resource group (pkr-Resource-Group-*)"}.${lastWords(result.tail)}`,
+        `packer ${subcommand} did not finish within ${countOf(Math.round((options.timeoutMs ?? 0) / 6e4), "minute")}; Packer was interrupted${result.killed ? " and then killed: check Azure for leftover resources" : " and started deleting its temporary resource group (pkr-Resource-Group-*)"}.${lastWords(result.tail)}`,
         { outputTail, steps }
       );
     }
@@ -82558,6 +82599,7 @@ var init_build = __esm({
     init_manifest();
     init_packer();
     init_variables();
+    init_plural();
     BuildError = class extends Error {
       name = "BuildError";
       code;
@@ -82565,8 +82607,8 @@ var init_build = __esm({
       steps;
       /** Set when the image exists although the run failed afterwards (e.g. no facts file). */
       imageId;
-      constructor(code2, message, extra = {}) {
-        super(message);
+      constructor(code2, message2, extra = {}) {
+        super(message2);
         this.code = code2;
         this.outputTail = extra.outputTail ?? [];
         this.steps = extra.steps ?? [];
@@ -82600,12 +82642,12 @@ import { join as join2 } from "node:path";
 async function buildStage(config, deps) {
   const { log: log2 } = deps;
   if (process.platform === "win32" && config.build === "build") {
-    const message = "Building needs a Linux runner (runs-on: ubuntu-latest): the template runs its sysprep-check hook through sh.";
+    const message2 = "Building needs a Linux runner (runs-on: ubuntu-latest): the template runs its sysprep-check hook through sh.";
     return {
       done: true,
       outcome: "error",
-      message,
-      error: { kind: "build:windows-runner", message },
+      message: message2,
+      error: { kind: "build:windows-runner", message: message2 },
       imageId: "",
       build: section2(config, { error: "windows-runner" })
     };
@@ -82631,19 +82673,19 @@ async function buildStage(config, deps) {
   const imageId = result.imageId ?? "";
   const imageSubscription = /^\/subscriptions\/([^/]+)\//i.exec(imageId)?.[1];
   if (imageSubscription && config.subscriptionId && imageSubscription.toLowerCase() !== config.subscriptionId.toLowerCase()) {
-    const message = `Packer built the image in subscription ${imageSubscription}, not in subscription-id ${config.subscriptionId}. With auth: azure-cli, select the subscription first (az account set --subscription ${config.subscriptionId}). Nothing was uploaded.`;
+    const message2 = `Packer built the image in subscription ${imageSubscription}, not in subscription-id ${config.subscriptionId}. With auth: azure-cli, select the subscription first (az account set --subscription ${config.subscriptionId}). Nothing was uploaded.`;
     return {
       done: true,
       outcome: "error",
-      message,
-      error: { kind: "build:subscription-mismatch", message },
+      message: message2,
+      error: { kind: "build:subscription-mismatch", message: message2 },
       imageId,
       build
     };
   }
   if (config.build === "validate") {
-    const message = "The Packer template passed init, fmt -check and validate; nothing was built.";
-    return { done: true, outcome: "template-valid", message, error: null, imageId, build };
+    const message2 = "The Packer template passed init, fmt -check and validate; nothing was built.";
+    return { done: true, outcome: "template-valid", message: message2, error: null, imageId, build };
   }
   if (!result.factsPath) return { done: false, checks: [], imageId, build };
   const factsPath = result.factsPath;
@@ -82729,14 +82771,14 @@ async function runPipeline(config, deps) {
   let build = null;
   let displayName = config.displayName ?? "";
   let version3 = config.version ?? "";
-  const finish = (outcome2, message, extra2 = {}) => {
+  const finish = (outcome2, message2, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
     return {
       schemaVersion: 1,
       tool: { name: "w365-image", version: TOOL_VERSION },
       outcome: outcome2,
-      message,
+      message: message2,
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished7).toISOString(),
       timings,
@@ -82814,12 +82856,12 @@ async function runPipeline(config, deps) {
       );
     } catch (error2) {
       timings.registerSeconds = seconds(planStarted);
-      const message = error2 instanceof Error ? error2.message : String(error2);
+      const message2 = error2 instanceof Error ? error2.message : String(error2);
       const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
-      const help = explainAuthError(message);
-      return finish("error", message.split("\n")[0] ?? message, {
-        error: { kind, message: help ? `${message}
-${help}` : message }
+      const help = explainAuthError(message2);
+      return finish("error", message2.split("\n")[0] ?? message2, {
+        error: { kind, message: help ? `${message2}
+${help}` : message2 }
       });
     }
   };
@@ -82913,7 +82955,7 @@ ${help}` : message }
   if (!image || failures.length > 0) {
     return finish(
       "invalid",
-      `${failures.length} check(s) failed: ${failures.map((c3) => c3.id).join(", ")}. Nothing was uploaded.`
+      `${countOf(failures.length, "check")} failed: ${failures.map((c3) => c3.id).join(", ")}. Nothing was uploaded.`
     );
   }
   if (!config.register) {
@@ -82955,12 +82997,12 @@ ${stepDeps.resumeHint}` : text;
   const failedWith = (error2) => {
     timings.registerSeconds = seconds(registerStarted);
     const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
-    const message = withResumeHint(error2 instanceof Error ? error2.message : String(error2));
-    if (message.endsWith(stepDeps.resumeHint)) log2.info(stepDeps.resumeHint);
-    const help = explainAuthError(message);
-    return finish(kind === "cancelled" ? "cancelled" : "error", message.split("\n")[0] ?? message, {
-      error: { kind, message: help ? `${message}
-${help}` : message }
+    const message2 = withResumeHint(error2 instanceof Error ? error2.message : String(error2));
+    if (message2.endsWith(stepDeps.resumeHint)) log2.info(stepDeps.resumeHint);
+    const help = explainAuthError(message2);
+    return finish(kind === "cancelled" ? "cancelled" : "error", message2.split("\n")[0] ?? message2, {
+      error: { kind, message: help ? `${message2}
+${help}` : message2 }
     });
   };
   if (config.dryRun) {
@@ -83036,8 +83078,9 @@ function onlySourceChecksFailed(checks) {
 function logChecks(log2, checks) {
   for (const c3 of checks) {
     const line = `${c3.status.toUpperCase().padEnd(4)} ${c3.id} (${c3.requirement}): ${c3.detail}`;
-    if (c3.status === "fail" || c3.status === "unverified") log2.error(`${line} Fix: ${c3.fix}`);
-    else if (c3.status === "warn") log2.warning(`${line} ${c3.fix ?? ""}`);
+    const fix = c3.fix && !c3.detail.includes(c3.fix) ? c3.fix : "";
+    if (c3.status === "fail" || c3.status === "unverified") log2.error(fix ? `${line} Fix: ${fix}` : line);
+    else if (c3.status === "warn") log2.warning(fix ? `${line} ${fix}` : line);
     else log2.info(line);
   }
 }
@@ -83060,6 +83103,7 @@ var init_run = __esm({
     init_errors2();
     init_report();
     init_validate();
+    init_plural();
     NEW_IMAGE_SETTLE_MS = 3 * 6e4;
   }
 });
@@ -83094,6 +83138,30 @@ var init_clock = __esm({
 });
 
 // src/util/log.ts
+function lazyGroups(open3, close) {
+  const stack = [];
+  let openDepth;
+  return {
+    beforeLine() {
+      if (stack.length === 0 || openDepth === stack.length) return;
+      if (openDepth !== void 0) close();
+      open3(stack[stack.length - 1] ?? "");
+      openDepth = stack.length;
+    },
+    async group(title, fn) {
+      stack.push(title);
+      try {
+        return await fn();
+      } finally {
+        if (openDepth === stack.length) {
+          close();
+          openDepth = void 0;
+        }
+        stack.pop();
+      }
+    }
+  };
+}
 function consoleLog(options = {}) {
   const secrets = /* @__PURE__ */ new Set();
   const scrub = (m) => {
@@ -83101,34 +83169,58 @@ function consoleLog(options = {}) {
     for (const s of secrets) out = out.split(s).join("***");
     return out;
   };
+  const groups = lazyGroups(
+    (title) => console.log(`
+== ${title}`),
+    () => void 0
+  );
   return {
-    info: (m) => console.log(scrub(m)),
-    warning: (m) => console.error(`warning: ${scrub(m)}`),
-    error: (m) => console.error(`error: ${scrub(m)}`),
+    info: (m) => {
+      groups.beforeLine();
+      console.log(scrub(m));
+    },
+    warning: (m) => {
+      groups.beforeLine();
+      console.error(`warning: ${scrub(m)}`);
+    },
+    error: (m) => {
+      groups.beforeLine();
+      console.error(`error: ${scrub(m)}`);
+    },
     debug: (m) => {
       if (options.verbose) console.error(`debug: ${scrub(m)}`);
     },
-    group: async (title, fn) => {
-      console.log(`
-== ${title}`);
-      return fn();
-    },
+    group: (title, fn) => groups.group(title, fn),
     mask: (s) => {
       if (s) secrets.add(s);
     }
   };
 }
-var actionsLog;
+var actionGroups, actionsLog;
 var init_log6 = __esm({
   "src/util/log.ts"() {
     "use strict";
     init_core();
+    actionGroups = lazyGroups(
+      (title) => startGroup(title),
+      () => endGroup()
+    );
     actionsLog = {
-      info: (m) => info(m),
-      warning: (m) => warning(m),
-      error: (m) => error(m),
+      info: (m) => {
+        actionGroups.beforeLine();
+        info(m);
+      },
+      warning: (m) => {
+        actionGroups.beforeLine();
+        warning(m);
+      },
+      error: (m) => {
+        actionGroups.beforeLine();
+        error(m);
+      },
+      // Debug lines are hidden unless step debugging is on: they never open a group on their own.
       debug: (m) => debug(m),
-      group: (title, fn) => group(title, fn),
+      group: (title, fn) => actionGroups.group(title, fn),
       mask: (s) => setSecret(s)
     };
   }
@@ -83407,8 +83499,8 @@ var require_lib = __commonJS({
     var ExponentialBackoffCeiling2 = 10;
     var ExponentialBackoffTimeSlice2 = 5;
     var HttpClientError2 = class _HttpClientError extends Error {
-      constructor(message, statusCode) {
-        super(message);
+      constructor(message2, statusCode) {
+        super(message2);
         this.name = "HttpClientError";
         this.statusCode = statusCode;
         Object.setPrototypeOf(this, _HttpClientError.prototype);
@@ -83416,8 +83508,8 @@ var require_lib = __commonJS({
     };
     exports.HttpClientError = HttpClientError2;
     var HttpClientResponse2 = class {
-      constructor(message) {
-        this.message = message;
+      constructor(message2) {
+        this.message = message2;
       }
       readBody() {
         return __awaiter7(this, void 0, void 0, function* () {
@@ -85044,8 +85136,8 @@ var init_dist_src = __esm({
        * Response object if a response was received
        */
       response;
-      constructor(message, statusCode, options) {
-        super(message, { cause: options.cause });
+      constructor(message2, statusCode, options) {
+        super(message2, { cause: options.cause });
         this.name = "HttpError";
         this.status = Number.parseInt(statusCode);
         if (Number.isNaN(this.status)) {
@@ -85108,22 +85200,22 @@ async function fetchWrapper(requestOptions) {
       ...requestOptions.body && { duplex: "half" }
     });
   } catch (error2) {
-    let message = "Unknown Error";
+    let message2 = "Unknown Error";
     if (error2 instanceof Error) {
       if (error2.name === "AbortError") {
         error2.status = 500;
         throw error2;
       }
-      message = error2.message;
+      message2 = error2.message;
       if (error2.name === "TypeError" && "cause" in error2) {
         if (error2.cause instanceof Error) {
-          message = error2.cause.message;
+          message2 = error2.cause.message;
         } else if (typeof error2.cause === "string") {
-          message = error2.cause;
+          message2 = error2.cause;
         }
       }
     }
-    const requestError = new RequestError(message, 500, {
+    const requestError = new RequestError(message2, 500, {
       request: requestOptions
     });
     requestError.cause = error2;
@@ -88218,7 +88310,8 @@ __export(prComment_exports, {
   markerKey: () => markerKey,
   postPullRequestComment: () => postPullRequestComment,
   pullRequestContext: () => pullRequestContext,
-  renderComment: () => renderComment
+  renderComment: () => renderComment,
+  skippedCommentNote: () => skippedCommentNote
 });
 import { readFileSync as readFileSync5 } from "node:fs";
 import { isAbsolute as isAbsolute2, relative, resolve as resolve3, sep as sep2 } from "node:path";
@@ -88244,6 +88337,12 @@ function pullRequestContext(env, payload, token) {
     return { reason: `no pull request in the ${env.GITHUB_EVENT_NAME ?? "current"} event` };
   const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? "").split("/");
   if (!owner || !repo || rest.length > 0) return { reason: "GITHUB_REPOSITORY is not owner/repo" };
+  const fork = forkOf(p.pull_request, `${owner}/${repo}`);
+  if (fork !== void 0)
+    return {
+      reason: `pull request #${number} comes from the fork ${fork}, and GitHub gives such runs a read-only token, so the report is in the job summary instead of a comment`,
+      fork: true
+    };
   const auth2 = token || env["INPUT_GITHUB-TOKEN"] || env.GITHUB_TOKEN;
   if (!auth2) return { reason: "no GitHub token (set the github-token input)" };
   const target = { token: auth2, repo: { owner, repo }, pullNumber: number };
@@ -88251,6 +88350,20 @@ function pullRequestContext(env, payload, token) {
   if (env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID)
     target.runUrl = `${env.GITHUB_SERVER_URL}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`;
   return target;
+}
+function forkOf(pr, repository) {
+  if (!pr || typeof pr !== "object" || !pr.head || typeof pr.head !== "object") return void 0;
+  if (pr.head.repo === null) return "a deleted repository";
+  const head = pr.head.repo?.full_name;
+  if (typeof head !== "string") return void 0;
+  const base = typeof pr.base?.repo?.full_name === "string" ? pr.base.repo.full_name : repository;
+  if (head.toLowerCase() === base.toLowerCase()) return void 0;
+  return /^[\w.-]{1,100}\/[\w.-]{1,100}$/.test(head) ? head : "another repository";
+}
+function skippedCommentNote(ctx) {
+  return "fork" in ctx && ctx.fork ? `
+> No pull request comment: ${ctx.reason}.
+` : "";
 }
 function renderComment(report, options = {}) {
   const lines2 = [
@@ -88272,8 +88385,12 @@ function renderComment(report, options = {}) {
   const r = report.registration;
   if (r) {
     lines2.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
-    if (r.osBuildNumber) lines2.push(`| OS | ${cell(r.operatingSystem)} build ${cell(r.osBuildNumber)} |`);
-    if (r.errorCode) lines2.push(`| Error code | ${code(r.errorCode)}: ${cell(r.cause)} ${cell(r.fix)} |`);
+    if (r.osBuildNumber) lines2.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
+    if (r.errorCode) {
+      const said = (text) => !text || report.message.includes(text);
+      const explained = said(r.cause) && said(r.fix) ? "" : `: ${cell(r.cause)} ${cell(r.fix)}`;
+      lines2.push(`| Error code | ${code(r.errorCode)}${explained} |`);
+    }
   }
   lines2.push(`| Tool | w365-image ${cell(report.tool.version)} |`, "");
   if (report.checks.length > 0) {
@@ -88292,7 +88409,8 @@ function renderComment(report, options = {}) {
 }
 async function postPullRequestComment(report, ctx, log2) {
   if ("reason" in ctx) {
-    log2.debug(`No pull request comment: ${ctx.reason}.`);
+    if (ctx.fork) log2.info(`No pull request comment: ${ctx.reason}.`);
+    else log2.debug(`No pull request comment: ${ctx.reason}.`);
     return { posted: false, reason: ctx.reason };
   }
   if (!ctx.token) return { posted: false, reason: "no GitHub token (set the github-token input)" };
@@ -88398,8 +88516,8 @@ function annotationsFor(report, options = {}) {
         }
         if (next.trim() !== "") detail.push(next.trim().replace(/^\* /, ""));
       }
-      const message = detail.length > 0 ? detail.join("\n") : title;
-      const annotation = { title: `Packer: ${title}`, message };
+      const message2 = detail.length > 0 ? detail.join("\n") : title;
+      const annotation = { title: `Packer: ${title}`, message: message2 };
       if (file) annotation.file = file;
       if (file && startLine !== void 0) annotation.startLine = startLine;
       annotations.push(annotation);
@@ -88481,15 +88599,19 @@ async function runAction() {
     const summary2 = await writeReport(report, config.reportPath);
     for (const [name3, value] of Object.entries(outputsOf(report, config.reportPath)))
       setOutput(name3, value);
-    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(summary2).write();
-    else info(summary2);
-    const { annotationsFor: annotationsFor2, emitAnnotations: emitAnnotations2, postPullRequestComment: postPullRequestComment2, pullRequestContext: pullRequestContext2 } = await Promise.resolve().then(() => (init_prComment(), prComment_exports));
+    const {
+      annotationsFor: annotationsFor2,
+      emitAnnotations: emitAnnotations2,
+      postPullRequestComment: postPullRequestComment2,
+      pullRequestContext: pullRequestContext2,
+      skippedCommentNote: skippedCommentNote2
+    } = await Promise.resolve().then(() => (init_prComment(), prComment_exports));
+    const pullRequest = pullRequestContext2(process.env, void 0, getInput("github-token"));
+    const fullSummary = summary2 + skippedCommentNote2(pullRequest);
+    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(fullSummary).write();
+    else info(fullSummary);
     emitAnnotations2(annotationsFor2(report));
-    await postPullRequestComment2(
-      report,
-      pullRequestContext2(process.env, void 0, getInput("github-token")),
-      actionsLog
-    );
+    await postPullRequestComment2(report, pullRequest, actionsLog);
     if (!succeeded(report.outcome)) setFailed(report.message);
     else info(report.message);
   } catch (error2) {
@@ -88540,17 +88662,24 @@ var init_githubOidc = __esm({
 // src/cli.ts
 var cli_exports = {};
 __export(cli_exports, {
+  FLAG_OPTIONS: () => FLAG_OPTIONS,
+  LIST_OPTIONS: () => LIST_OPTIONS,
   UsageError: () => UsageError2,
   helpText: () => helpText,
   parseArgs: () => parseArgs,
   runCli: () => runCli
 });
+import { parseArgs as nodeParseArgs } from "node:util";
+function cliInputs() {
+  return INPUTS.filter((i2) => !i2.actionOnly);
+}
 function helpText() {
-  const options = INPUTS.filter((i2) => !i2.actionOnly);
-  const width = Math.max(...options.map((i2) => i2.name.length)) + 2;
-  const flags = options.map(
-    (i2) => `  --${i2.name.padEnd(width)}${i2.description}${i2.default !== void 0 ? ` [default: ${i2.default}]` : ""}`
-  );
+  const options = cliInputs().map((i2) => ({
+    flag: FLAG_OPTIONS.has(i2.name) ? `--[no-]${i2.name}` : `--${i2.name}`,
+    text: i2.description + (LIST_OPTIONS.has(i2.name) ? " Repeat the option for more." : "") + (i2.default !== void 0 ? ` [default: ${i2.default}]` : "")
+  }));
+  const width = Math.max(...options.map((o2) => o2.flag.length)) + 2;
+  const line = (flag, text) => `  ${flag.padEnd(width)}${text}`;
   return [
     `w365-image ${TOOL_VERSION}: validate an Azure managed image against the Windows 365 requirements and register it.`,
     "",
@@ -88559,42 +88688,81 @@ function helpText() {
     "       w365-image sysprep-check --facts <file>                         (check a build VM; --help for more)",
     "",
     "Options (the same names as the GitHub Action inputs):",
-    ...flags,
-    "  --verbose".padEnd(width + 4) + "Print debug lines.",
-    "  --help".padEnd(width + 4) + "Show this help.",
-    "  -V".padEnd(width + 4) + "Show the version of w365-image (--version is the device image version).",
+    ...options.map((o2) => line(o2.flag, o2.text)),
+    line("--verbose", "Print debug lines."),
+    line("--help", "Show this help."),
+    line("-V, --tool-version", "Show the version of w365-image (--version is the device image version)."),
     "",
     "In a terminal, auth defaults to azure-cli (run az login first); in a workflow with id-token: write, to oidc.",
     "Exit codes: 0 ready/validated, 1 failed or invalid, 2 bad usage."
   ].join("\n");
 }
 function parseArgs(argv2) {
-  const known = new Set(INPUTS.filter((i2) => !i2.actionOnly).map((i2) => i2.name));
-  const parsed = { values: /* @__PURE__ */ new Map(), help: false, version: false, verbose: false };
-  for (let i2 = 0; i2 < argv2.length; i2++) {
-    const arg = argv2[i2];
-    if (arg === "--help" || arg === "-h") parsed.help = true;
-    else if (arg === "-V") parsed.version = true;
-    else if (arg === "--verbose") parsed.verbose = true;
-    else if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name3 = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      if (!known.has(name3))
-        throw new UsageError2(`Unknown option --${name3}. Run w365-image --help for the options.`);
-      const value = eq === -1 ? argv2[i2 + 1] : arg.slice(eq + 1);
-      if (value === void 0 || eq === -1 && value.startsWith("--")) {
-        throw new UsageError2(`Option --${name3} needs a value.`);
-      }
-      if (eq === -1) i2 += 1;
-      if (parsed.values.has(name3)) throw new UsageError2(`Option --${name3} is given twice.`);
-      parsed.values.set(name3, value);
-    } else {
-      throw new UsageError2(`Unexpected argument '${arg}'. Options start with --; run w365-image --help.`);
+  const config = { ...OWN_OPTIONS };
+  for (const input of cliInputs()) {
+    config[input.name] = FLAG_OPTIONS.has(input.name) ? { type: "boolean" } : { type: "string", multiple: LIST_OPTIONS.has(input.name) };
+  }
+  const result = (() => {
+    try {
+      return nodeParseArgs({
+        args: [...argv2],
+        options: config,
+        strict: true,
+        allowNegative: true,
+        tokens: true
+      });
+    } catch (error2) {
+      throw usageErrorFrom(error2);
     }
+  })();
+  const seen = /* @__PURE__ */ new Set();
+  for (const token of result.tokens) {
+    if (token.kind !== "option" || LIST_OPTIONS.has(token.name)) continue;
+    if (seen.has(token.name)) throw new UsageError2(`Option --${token.name} is given twice.`);
+    seen.add(token.name);
+  }
+  const parsed = {
+    values: /* @__PURE__ */ new Map(),
+    help: result.values.help === true,
+    version: result.values["tool-version"] === true,
+    verbose: result.values.verbose === true
+  };
+  for (const input of cliInputs()) {
+    const value = result.values[input.name];
+    if (value === void 0) continue;
+    parsed.values.set(input.name, Array.isArray(value) ? value.join("\n") : String(value));
   }
   return parsed;
 }
+function usageErrorFrom(error2) {
+  const code2 = error2.code;
+  const message2 = error2 instanceof Error ? error2.message : String(error2);
+  const named = /'(-[^' ]+)/.exec(message2)?.[1] ?? "";
+  const name3 = named.replace(/^--?(no-)?/, "");
+  switch (code2) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new UsageError2(`Unknown option ${named}. Run w365-image --help for the options.`);
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
+      const argument = /'([^']*)'/.exec(message2)?.[1] ?? "";
+      return new UsageError2(
+        `Unexpected argument '${argument}'. Options start with --; run w365-image --help.`
+      );
+    }
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (FLAG_OPTIONS.has(name3))
+        return new UsageError2(`Option --${name3} takes no value: --${name3} means true, --no-${name3} false.`);
+      return new UsageError2(
+        `Option --${name3} needs a value: --${name3} <value> or --${name3}=<value> (use = for a value that starts with -).`
+      );
+    default:
+      return new UsageError2(message2);
+  }
+}
 async function runCli(argv2, env = process.env) {
+  if (argv2.length === 0) {
+    console.error(helpText());
+    return 2;
+  }
   let args;
   try {
     args = parseArgs(argv2);
@@ -88656,7 +88824,7 @@ ${summary2}`);
     process.off("SIGINT", onSignal);
   }
 }
-var UsageError2;
+var LIST_OPTIONS, FLAG_OPTIONS, OWN_OPTIONS, UsageError2;
 var init_cli = __esm({
   "src/cli.ts"() {
     "use strict";
@@ -88669,11 +88837,36 @@ var init_cli = __esm({
     init_clock();
     init_log6();
     init_version();
+    LIST_OPTIONS = /* @__PURE__ */ new Set([
+      "var-file",
+      "packer-vars",
+      "provisioning-policies"
+    ]);
+    FLAG_OPTIONS = /* @__PURE__ */ new Set(["register", "delete-source-image", "dry-run"]);
+    OWN_OPTIONS = {
+      help: { type: "boolean", short: "h" },
+      "tool-version": { type: "boolean", short: "V" },
+      verbose: { type: "boolean" }
+    };
     UsageError2 = class extends Error {
       name = "UsageError";
     };
   }
 });
+
+// src/nodeVersion.ts
+var REQUIRED_NODE_MAJOR = 24;
+function unsupportedNodeMessage(version3) {
+  const major = Number.parseInt(version3.split(".")[0] ?? "", 10);
+  if (Number.isInteger(major) && major >= REQUIRED_NODE_MAJOR) return void 0;
+  return `w365-image needs Node.js ${REQUIRED_NODE_MAJOR} or newer, and this is Node.js ${version3}: in a clone of the repository, \`npm ci\` installs Node.js ${REQUIRED_NODE_MAJOR} into node_modules/.bin and the npm scripts (\`npm start\`, \`npm test\`) use it (or run \`node_modules/.bin/node dist/index.js\`); elsewhere install Node.js ${REQUIRED_NODE_MAJOR} from https://nodejs.org.`;
+}
+var message = unsupportedNodeMessage(process.versions.node);
+if (message !== void 0) {
+  process.stderr.write(`${message}
+`);
+  process.exit(2);
+}
 
 // src/index.ts
 var argv = process.argv.slice(2);

@@ -27,8 +27,11 @@ const { startFakeCloud } = await import('../test/fake-cloud/index.ts');
 const fake = await startFakeCloud({ timeScale: TIME_SCALE, uploadSeconds: 8 * 60 });
 const image = fake.addManagedImage({ resourceGroup: 'cloudpc-images', name: 'win11-25h2-ent-cpc-sample' });
 await mkdir(resolve(root, '.tmp'), { recursive: true });
-console.log(`No Azure options given: using the local fake cloud at ${fake.url} (clock x${TIME_SCALE}).`);
+console.log(
+  `No Azure options given: using the local fake cloud at ${fake.url}, with a simulated clock ${TIME_SCALE} times faster than real time.`,
+);
 console.log(`Sample managed image: ${image.id}\n`);
+const started = Date.now();
 const code = await run(
   [
     '--image-id',
@@ -59,4 +62,8 @@ const code = await run(
   },
 );
 await fake.close();
+// The report's durations come from the simulated clock: say so next to them.
+console.log(
+  `\nDurations above are simulated (the fake cloud's clock runs ${TIME_SCALE} times faster); this run took ${((Date.now() - started) / 1000).toFixed(1)} s of real time.`,
+);
 process.exit(code);

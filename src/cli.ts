@@ -1,3 +1,4 @@
+import { parseArgs as nodeParseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { INPUTS, InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
 import { fetchGitHubIdToken } from './azure/githubOidc.ts';
@@ -8,13 +9,29 @@ import { clockFromEnvironment } from './util/clock.ts';
 import { consoleLog } from './util/log.ts';
 import { TOOL_VERSION } from './version.ts';
 
+/** Options that may be repeated; their values join with newlines, as the action's multi-line inputs do. */
+export const LIST_OPTIONS: ReadonlySet<string> = new Set([
+  'var-file',
+  'packer-vars',
+  'provisioning-policies',
+]);
+/** true/false inputs: `--name` means true, `--no-name` false; they take no value. */
+export const FLAG_OPTIONS: ReadonlySet<string> = new Set(['register', 'delete-source-image', 'dry-run']);
+
+function cliInputs() {
+  return INPUTS.filter((i) => !i.actionOnly);
+}
+
 export function helpText(): string {
-  const options = INPUTS.filter((i) => !i.actionOnly);
-  const width = Math.max(...options.map((i) => i.name.length)) + 2;
-  const flags = options.map(
-    (i) =>
-      `  --${i.name.padEnd(width)}${i.description}${i.default !== undefined ? ` [default: ${i.default}]` : ''}`,
-  );
+  const options = cliInputs().map((i) => ({
+    flag: FLAG_OPTIONS.has(i.name) ? `--[no-]${i.name}` : `--${i.name}`,
+    text:
+      i.description +
+      (LIST_OPTIONS.has(i.name) ? ' Repeat the option for more.' : '') +
+      (i.default !== undefined ? ` [default: ${i.default}]` : ''),
+  }));
+  const width = Math.max(...options.map((o) => o.flag.length)) + 2;
+  const line = (flag: string, text: string) => `  ${flag.padEnd(width)}${text}`;
   return [
     `w365-image ${TOOL_VERSION}: validate an Azure managed image against the Windows 365 requirements and register it.`,
     '',
@@ -23,10 +40,10 @@ export function helpText(): string {
     '       w365-image sysprep-check --facts <file>                         (check a build VM; --help for more)',
     '',
     'Options (the same names as the GitHub Action inputs):',
-    ...flags,
-    '  --verbose'.padEnd(width + 4) + 'Print debug lines.',
-    '  --help'.padEnd(width + 4) + 'Show this help.',
-    '  -V'.padEnd(width + 4) + 'Show the version of w365-image (--version is the device image version).',
+    ...options.map((o) => line(o.flag, o.text)),
+    line('--verbose', 'Print debug lines.'),
+    line('--help', 'Show this help.'),
+    line('-V, --tool-version', 'Show the version of w365-image (--version is the device image version).'),
     '',
     'In a terminal, auth defaults to azure-cli (run az login first); in a workflow with id-token: write, to oidc.',
     'Exit codes: 0 ready/validated, 1 failed or invalid, 2 bad usage.',
@@ -34,37 +51,84 @@ export function helpText(): string {
 }
 
 export interface ParsedArgs {
+  /** Input name -> raw value as the action would read it (lists joined with newlines, flags 'true'/'false'). */
   values: Map<string, string>;
   help: boolean;
   version: boolean;
   verbose: boolean;
 }
 
+const OWN_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  'tool-version': { type: 'boolean', short: 'V' },
+  verbose: { type: 'boolean' },
+} as const satisfies ParseArgsOptionsConfig;
+
+/** Parses the flags with Node's util.parseArgs (strict): unknown options, stray arguments and missing values are UsageErrors. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const known = new Set(INPUTS.filter((i) => !i.actionOnly).map((i) => i.name));
-  const parsed: ParsedArgs = { values: new Map(), help: false, version: false, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h') parsed.help = true;
-    else if (arg === '-V') parsed.version = true;
-    else if (arg === '--verbose') parsed.verbose = true;
-    else if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      if (!known.has(name))
-        throw new UsageError(`Unknown option --${name}. Run w365-image --help for the options.`);
-      const value = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
-      if (value === undefined || (eq === -1 && value.startsWith('--'))) {
-        throw new UsageError(`Option --${name} needs a value.`);
-      }
-      if (eq === -1) i += 1;
-      if (parsed.values.has(name)) throw new UsageError(`Option --${name} is given twice.`);
-      parsed.values.set(name, value);
-    } else {
-      throw new UsageError(`Unexpected argument '${arg}'. Options start with --; run w365-image --help.`);
+  const config: ParseArgsOptionsConfig = { ...OWN_OPTIONS };
+  for (const input of cliInputs()) {
+    config[input.name] = FLAG_OPTIONS.has(input.name)
+      ? { type: 'boolean' }
+      : { type: 'string', multiple: LIST_OPTIONS.has(input.name) };
+  }
+  const result = (() => {
+    try {
+      return nodeParseArgs({
+        args: [...argv],
+        options: config,
+        strict: true,
+        allowNegative: true,
+        tokens: true,
+      });
+    } catch (error) {
+      throw usageErrorFrom(error);
     }
+  })();
+  const seen = new Set<string>();
+  for (const token of result.tokens) {
+    if (token.kind !== 'option' || LIST_OPTIONS.has(token.name)) continue;
+    if (seen.has(token.name)) throw new UsageError(`Option --${token.name} is given twice.`);
+    seen.add(token.name);
+  }
+  const parsed: ParsedArgs = {
+    values: new Map(),
+    help: result.values.help === true,
+    version: result.values['tool-version'] === true,
+    verbose: result.values.verbose === true,
+  };
+  for (const input of cliInputs()) {
+    const value = result.values[input.name];
+    if (value === undefined) continue;
+    parsed.values.set(input.name, Array.isArray(value) ? value.join('\n') : String(value));
   }
   return parsed;
+}
+
+/** Turns util.parseArgs' errors into this CLI's wording, naming the option. */
+function usageErrorFrom(error: unknown): UsageError {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const named = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+  const name = named.replace(/^--?(no-)?/, '');
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`Unknown option ${named}. Run w365-image --help for the options.`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const argument = /'([^']*)'/.exec(message)?.[1] ?? '';
+      return new UsageError(
+        `Unexpected argument '${argument}'. Options start with --; run w365-image --help.`,
+      );
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (FLAG_OPTIONS.has(name))
+        return new UsageError(`Option --${name} takes no value: --${name} means true, --no-${name} false.`);
+      return new UsageError(
+        `Option --${name} needs a value: --${name} <value> or --${name}=<value> (use = for a value that starts with -).`,
+      );
+    default:
+      return new UsageError(message);
+  }
 }
 
 export class UsageError extends Error {
@@ -73,6 +137,10 @@ export class UsageError extends Error {
 
 /** The CLI: same pipeline as the action, flags instead of INPUT_*, a printed report instead of a job summary. */
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv.length === 0) {
+    console.error(helpText());
+    return 2;
+  }
   let args: ParsedArgs;
   try {
     args = parseArgs(argv);

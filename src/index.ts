@@ -1,5 +1,8 @@
 // The Actions runner starts `node dist/index.js` with no arguments and GITHUB_ACTIONS=true; anything else is the CLI.
-// Each entry is imported when chosen, so the sysprep-check hook does not load the Azure clients.
+// Each entry is imported when chosen, so the sysprep-check hook does not load the Azure clients, and only after the
+// Node version check (the first import) has passed.
+import './nodeVersion.ts';
+
 const argv = process.argv.slice(2);
 if (argv[0] === 'sysprep-check') {
   const { runSysprepCheckCommand } = await import('./check/command.ts');

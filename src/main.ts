@@ -34,18 +34,21 @@ export async function runAction(): Promise<void> {
     const summary = await writeReport(report, config.reportPath);
     for (const [name, value] of Object.entries(outputsOf(report, config.reportPath)))
       core.setOutput(name, value);
-    // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.
-    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary).write();
-    else core.info(summary);
     // Pull-request feedback is loaded only now: it is the largest dependency and never needed before this point.
-    const { annotationsFor, emitAnnotations, postPullRequestComment, pullRequestContext } =
-      await import('./feedback/prComment.ts');
+    const {
+      annotationsFor,
+      emitAnnotations,
+      postPullRequestComment,
+      pullRequestContext,
+      skippedCommentNote,
+    } = await import('./feedback/prComment.ts');
+    const pullRequest = pullRequestContext(process.env, undefined, core.getInput('github-token'));
+    const fullSummary = summary + skippedCommentNote(pullRequest);
+    // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(fullSummary).write();
+    else core.info(fullSummary);
     emitAnnotations(annotationsFor(report));
-    await postPullRequestComment(
-      report,
-      pullRequestContext(process.env, undefined, core.getInput('github-token')),
-      actionsLog,
-    );
+    await postPullRequestComment(report, pullRequest, actionsLog);
     if (!succeeded(report.outcome)) core.setFailed(report.message);
     else core.info(report.message);
   } catch (error) {

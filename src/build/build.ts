@@ -18,6 +18,7 @@ import {
   varArgs,
   type ActionVariableInput,
 } from './variables.ts';
+import { countOf } from '../util/plural.ts';
 
 /** `build`: init, validate, build (creates Azure resources). `validate`: init, fmt -check, validate (no Azure). */
 export type BuildMode = 'build' | 'validate';
@@ -196,7 +197,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     if (result.interrupted === 'timeout') {
       throw new BuildError(
         'timeout',
-        `packer ${subcommand} did not finish within ${Math.round((options.timeoutMs ?? 0) / 60_000)} minute(s); Packer was interrupted${result.killed ? ' and then killed: check Azure for leftover resources' : ' and started deleting its temporary resource group (pkr-Resource-Group-*)'}.${lastWords(result.tail)}`,
+        `packer ${subcommand} did not finish within ${countOf(Math.round((options.timeoutMs ?? 0) / 60_000), 'minute')}; Packer was interrupted${result.killed ? ' and then killed: check Azure for leftover resources' : ' and started deleting its temporary resource group (pkr-Resource-Group-*)'}.${lastWords(result.tail)}`,
         { outputTail, steps },
       );
     }

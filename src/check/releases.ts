@@ -6,7 +6,8 @@
  *   https://learn.microsoft.com/windows/release-health/windows11-release-information
  * and "Windows 10 release information"
  *   https://learn.microsoft.com/windows/release-health/release-information
- * Servicing always ends on a Patch Tuesday (second Tuesday). Update this table when Microsoft publishes a release.
+ * Servicing always ends on a Patch Tuesday (second Tuesday). Update this table when Microsoft publishes a release,
+ * together with its copy of the source facts, docs/sources/windows-release-information.md (a test compares them).
  */
 export const RELEASES_AS_OF = '2026-11-26';
 

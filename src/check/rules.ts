@@ -1,6 +1,7 @@
 import type { CheckStatus } from '../pipeline/checks.ts';
 import type { Facts, Partition, Section, UserPackage } from './facts.ts';
 import { releaseName, RELEASES_AS_OF, servicingOf } from './releases.ts';
+import { countOf } from '../util/plural.ts';
 
 /** When the facts were taken: on the running build VM just before sysprep, or after sysprep/capture. */
 export type Phase = 'pre-sysprep' | 'post-capture';
@@ -22,7 +23,7 @@ export interface Verdict {
 
 export interface SysprepRule {
   id: string;
-  /** PLATFORM.md requirement, e.g. R5. */
+  /** Requirement number as defined in docs/requirements.md, e.g. R5. */
   requirement: string;
   /** `error`: a fail, or facts that cannot be verified, fail the check. `warning`: reported only. */
   severity: Severity;
@@ -189,7 +190,7 @@ export const SYSPREP_RULES: readonly SysprepRule[] = [
         if (enrollments.length === 0)
           return pass('No MDM enrollment under HKLM\\SOFTWARE\\Microsoft\\Enrollments.');
         return fail(
-          `${enrollments.length} MDM enrollment(s): ${list(
+          `${countOf(enrollments.length, 'MDM enrollment')}: ${list(
             enrollments.map(
               (e) =>
                 `${e.id} ProviderID '${e.providerId}'${e.providerId === INTUNE_PROVIDER_ID ? ' (Intune)' : ''}${e.upn ? ` UPN ${e.upn}` : ''}${e.enrollmentState === null ? '' : ` EnrollmentState ${e.enrollmentState}`}`,
@@ -232,7 +233,9 @@ export const SYSPREP_RULES: readonly SysprepRule[] = [
           return unverified(`no partitions listed on the OS disk ${osDiskNumber ?? ''}`.trim());
         const recovery = onOsDisk.filter(isRecovery);
         if (recovery.length > 0)
-          return fail(`Recovery partition(s): ${list(recovery.map(describePartition))}.`);
+          return fail(
+            `${recovery.length === 1 ? 'Recovery partition' : 'Recovery partitions'}: ${list(recovery.map(describePartition))}.`,
+          );
         return pass(
           `No recovery partition on ${osDiskNumber === null ? 'any disk' : `disk ${osDiskNumber}`} (${onOsDisk.map((p) => `${p.partitionNumber}:${p.type}`).join(', ')}).`,
         );

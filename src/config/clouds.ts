@@ -38,3 +38,15 @@ export const CLOUDS: Record<CloudName, Cloud> = {
 export function isCloudName(value: string): value is CloudName {
   return Object.hasOwn(CLOUDS, value);
 }
+
+/** azure/login's `environment` names (it compares them case-insensitively), so one variable can feed both actions. */
+const AZURE_LOGIN_NAMES: Readonly<Record<string, CloudName>> = {
+  azurecloud: 'public',
+  azureusgovernment: 'usgov',
+};
+
+/** The cloud an `azure-environment` value names: `public`/`usgov`, or azure/login's `AzureCloud`/`AzureUSGovernment`. */
+export function cloudNamed(value: string): CloudName | undefined {
+  if (isCloudName(value)) return value;
+  return AZURE_LOGIN_NAMES[value.toLowerCase()];
+}

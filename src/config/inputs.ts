@@ -1,4 +1,4 @@
-import { isCloudName, type CloudName } from './clouds.ts';
+import { cloudNamed, type CloudName } from './clouds.ts';
 
 /** One input of the action; the CLI takes the same names as `--name` flags. */
 export interface InputSpec {
@@ -48,7 +48,11 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'subscription-id',
     description: 'Subscription of the managed image (default: the one in image-id).',
   },
-  { name: 'azure-environment', description: 'public or usgov.', default: 'public' },
+  {
+    name: 'azure-environment',
+    description: "public or usgov (azure/login's AzureCloud and AzureUSGovernment too).",
+    default: 'public',
+  },
   {
     name: 'arm-endpoint',
     description: 'Advanced: override the Azure Resource Manager URL (audience unchanged).',
@@ -256,12 +260,13 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
   }
   const buildTimeoutMinutes = parseMinutes('build-timeout-minutes', withDefault('build-timeout-minutes'));
 
-  const cloud = withDefault('azure-environment');
-  if (!isCloudName(cloud)) {
+  const cloudInput = withDefault('azure-environment');
+  const cloud = cloudNamed(cloudInput);
+  if (!cloud) {
     throw new InputError(
       'azure-environment',
-      `'${cloud}' is not supported.`,
-      "Use 'public' or 'usgov' (Windows 365 Graph APIs are not available in DoD or China clouds).",
+      `'${cloudInput}' is not supported.`,
+      "Use 'public' or 'usgov' (azure/login's 'AzureCloud' and 'AzureUSGovernment' work too; Windows 365 Graph APIs are not available in DoD or China clouds).",
     );
   }
 

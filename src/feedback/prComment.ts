@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
-import { cell, checksTable, HEADLINE, type Report } from '../pipeline/report.ts';
+import { cell, checksTable, HEADLINE, osDescription, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
 
 /** First line of every report comment; the second line names the device image, so a matrix gets one comment each. */
@@ -28,6 +28,8 @@ export interface PullRequestTarget {
 /** Why no comment is posted (no pull request, no token, ...). */
 export interface NoPullRequest {
   reason: string;
+  /** A pull request from a fork: its token is read-only, so skipping is expected, not a problem to warn about. */
+  fork?: true;
 }
 
 export type CommentResult =
@@ -40,8 +42,12 @@ export function markerKey(report: Report): string {
   return `<!-- w365-image:display-name=${encodeURIComponent(name)} -->`;
 }
 
+interface RepoRef {
+  repo?: { full_name?: unknown } | null;
+}
+
 interface PayloadLike {
-  pull_request?: { number?: unknown } | null;
+  pull_request?: { number?: unknown; head?: RepoRef | null; base?: RepoRef | null } | null;
   issue?: { number?: unknown; pull_request?: unknown } | null;
   number?: unknown;
 }
@@ -77,6 +83,12 @@ export function pullRequestContext(
     return { reason: `no pull request in the ${env.GITHUB_EVENT_NAME ?? 'current'} event` };
   const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? '').split('/');
   if (!owner || !repo || rest.length > 0) return { reason: 'GITHUB_REPOSITORY is not owner/repo' };
+  const fork = forkOf(p.pull_request, `${owner}/${repo}`);
+  if (fork !== undefined)
+    return {
+      reason: `pull request #${number} comes from the fork ${fork}, and GitHub gives such runs a read-only token, so the report is in the job summary instead of a comment`,
+      fork: true,
+    };
   const auth = token || env['INPUT_GITHUB-TOKEN'] || env.GITHUB_TOKEN;
   if (!auth) return { reason: 'no GitHub token (set the github-token input)' };
   const target: PullRequestTarget = { token: auth, repo: { owner, repo }, pullNumber: number };
@@ -84,6 +96,26 @@ export function pullRequestContext(
   if (env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID)
     target.runUrl = `${env.GITHUB_SERVER_URL}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`;
   return target;
+}
+
+/**
+ * The head repository of a pull request from another repository (a fork), named safely for logs and summaries;
+ * undefined for a same-repository pull request or an event without head information.
+ */
+function forkOf(pr: PayloadLike['pull_request'], repository: string): string | undefined {
+  if (!pr || typeof pr !== 'object' || !pr.head || typeof pr.head !== 'object') return undefined;
+  // GitHub sends head.repo: null when the fork has been deleted.
+  if (pr.head.repo === null) return 'a deleted repository';
+  const head = pr.head.repo?.full_name;
+  if (typeof head !== 'string') return undefined;
+  const base = typeof pr.base?.repo?.full_name === 'string' ? pr.base.repo.full_name : repository;
+  if (head.toLowerCase() === base.toLowerCase()) return undefined;
+  return /^[\w.-]{1,100}\/[\w.-]{1,100}$/.test(head) ? head : 'another repository';
+}
+
+/** The job summary's line for a pull request comment that was skipped on purpose; empty when there is none. */
+export function skippedCommentNote(ctx: PullRequestTarget | NoPullRequest): string {
+  return 'fork' in ctx && ctx.fork ? `\n> No pull request comment: ${ctx.reason}.\n` : '';
 }
 
 const code = (text: string) => '`' + text.replaceAll('`', "'") + '`';
@@ -109,8 +141,13 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   const r = report.registration;
   if (r) {
     lines.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
-    if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${cell(r.osBuildNumber)} |`);
-    if (r.errorCode) lines.push(`| Error code | ${code(r.errorCode)}: ${cell(r.cause)} ${cell(r.fix)} |`);
+    if (r.osBuildNumber) lines.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
+    if (r.errorCode) {
+      // The message above already gives the cause and the fix of a failed upload: say them once.
+      const said = (text: string | null) => !text || report.message.includes(text);
+      const explained = said(r.cause) && said(r.fix) ? '' : `: ${cell(r.cause)} ${cell(r.fix)}`;
+      lines.push(`| Error code | ${code(r.errorCode)}${explained} |`);
+    }
   }
   lines.push(`| Tool | w365-image ${cell(report.tool.version)} |`, '');
   if (report.checks.length > 0) {
@@ -144,7 +181,8 @@ export async function postPullRequestComment(
   log: Pick<Log, 'info' | 'warning' | 'debug'>,
 ): Promise<CommentResult> {
   if ('reason' in ctx) {
-    log.debug(`No pull request comment: ${ctx.reason}.`);
+    if (ctx.fork) log.info(`No pull request comment: ${ctx.reason}.`);
+    else log.debug(`No pull request comment: ${ctx.reason}.`);
     return { posted: false, reason: ctx.reason };
   }
   if (!ctx.token) return { posted: false, reason: 'no GitHub token (set the github-token input)' };

@@ -4,7 +4,7 @@ export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip' | 'unverified';
 
 export interface CheckResult {
   id: string;
-  /** PLATFORM requirement number, e.g. R7. */
+  /** Requirement number as defined in docs/requirements.md, e.g. R7. */
   requirement: string;
   title: string;
   status: CheckStatus;

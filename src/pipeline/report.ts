@@ -2,6 +2,7 @@ import type { Cloud } from '../config/clouds.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
 import type { CheckResult } from './checks.ts';
 import { formatDuration, type Registration } from './register.ts';
+import { WINDOWS_RELEASES } from '../check/releases.ts';
 
 export type Outcome =
   | 'ready'
@@ -149,6 +150,23 @@ export function cell(text: string | null | undefined): string {
   return (text ?? '').replaceAll('|', '\\|').replaceAll('\r', '').replaceAll('\n', '<br>');
 }
 
+/**
+ * The OS Windows 365 reports for a device image, for example `Windows 11 Enterprise 25H2`. Graph's `osBuildNumber`
+ * holds the release label (`25H2`); when it holds a build number instead (`26200.7171`), the release table names it.
+ */
+export function osDescription(operatingSystem: string | null, osBuildNumber: string): string {
+  const os = operatingSystem ?? 'Windows';
+  const build = /^(\d{5})(?:\.\d+)?$/.exec(osBuildNumber);
+  if (!build) return `${os} ${osBuildNumber}`;
+  const release = WINDOWS_RELEASES.find((r) => r.build === Number(build[1]));
+  return release ? `${os} ${release.version} (build ${osBuildNumber})` : `${os} build ${osBuildNumber}`;
+}
+
+/** Inline code, or nothing for an empty value (an empty code span renders as two stray backticks). */
+export function codeSpan(text: string | null | undefined): string {
+  return text ? '`' + text.replaceAll('`', "'") + '`' : '';
+}
+
 /** The checks table, one row a check. */
 export function checksTable(checks: readonly CheckResult[]): string[] {
   return [
@@ -165,14 +183,23 @@ export function checksTable(checks: readonly CheckResult[]): string[] {
 export function renderSummary(report: Report): string {
   const lines: string[] = [];
   lines.push(`## w365-image: ${HEADLINE[report.outcome]}`, '', cell(report.message), '');
+  const imageId = report.inputs.imageId || report.build?.imageId || '';
   if (report.image) {
     lines.push(
-      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``,
+      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in ${codeSpan(report.image.resourceGroup)}`,
     );
+  } else if (imageId) {
+    lines.push(`**Managed image:** ${codeSpan(imageId)}`);
   } else {
-    lines.push(`**Managed image:** \`${report.inputs.imageId}\``);
+    lines.push(
+      `**Managed image:** none (${report.build?.mode === 'validate' ? 'template checks only' : 'not built'})`,
+    );
   }
-  lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, '');
+  // Template checks name no device image; elsewhere an empty part is left out, never shown as an empty code span.
+  const device = [cell(report.inputs.displayName), codeSpan(report.inputs.version)].filter((p) => p !== '');
+  if (report.outcome !== 'template-valid' && device.length > 0)
+    lines.push(`**Device image:** ${device.join(' ')}`);
+  lines.push('');
   const b = report.build;
   if (b) {
     lines.push(
@@ -204,13 +231,12 @@ export function renderSummary(report: Report): string {
     lines.push(`| Device image ID | \`${r.deviceImageId}\` |`);
     lines.push(`| Status | ${r.status} |`);
     if (r.errorCode) {
-      lines.push(
-        `| Error code | \`${r.errorCode}\` |`,
-        `| Cause | ${cell(r.cause)} |`,
-        `| Fix | ${cell(r.fix)} |`,
-      );
+      lines.push(`| Error code | \`${r.errorCode}\` |`);
+      // The headline message of a failed upload already gives the cause and the fix: say them once.
+      if (r.cause && !report.message.includes(r.cause)) lines.push(`| Cause | ${cell(r.cause)} |`);
+      if (r.fix && !report.message.includes(r.fix)) lines.push(`| Fix | ${cell(r.fix)} |`);
     }
-    if (r.osBuildNumber) lines.push(`| OS | ${cell(r.operatingSystem)} build ${r.osBuildNumber} |`);
+    if (r.osBuildNumber) lines.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     lines.push(`| Upload | ${r.created ? 'started by this run' : 'resumed from an earlier run'} |`);
     lines.push(
       `| Waited | ${formatDuration(r.waitedSeconds * 1000)} (${r.polls} polls, ${r.graphRequests} Graph requests) |`,

@@ -12,6 +12,7 @@ import type { Log } from '../util/log.ts';
 import { RegistrationError, waitForVerdict, type Registration } from './register.ts';
 import type { Report } from './report.ts';
 import { IMAGE_CHECKS } from './validate.ts';
+import { countOf } from '../util/plural.ts';
 
 export interface RolloutStepDeps {
   graph: GraphClient;
@@ -110,7 +111,7 @@ export async function finishRollout(
   const patched = rollout.repoint.policies.filter((p) => p.action === 'patched').length;
   const deleted = rollout.prune.deleted.filter((d) => d.outcome === 'deleted').length;
   deps.log.info(
-    `Rollout: ${config.policyRefs.length === 0 ? 'no provisioning-policies given' : `${patched} of ${config.policyRefs.length} polic(ies) pointed at the image`}; ${deleted} older image(s) deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : 'kept (delete-source-image is false)'}.`,
+    `Rollout: ${config.policyRefs.length === 0 ? 'no provisioning-policies given' : `${patched} of ${countOf(config.policyRefs.length, 'policy', 'policies')} pointed at the image`}; ${countOf(deleted, 'older image')} deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : 'kept (delete-source-image is false)'}.`,
   );
   return { registration, retry, rollout };
 }
@@ -176,7 +177,15 @@ export function rolloutSection(
 ): NonNullable<Report['rollout']> {
   const cell = (text: string) => text.replaceAll('|', '\\|');
   const summary: string[] = [];
-  if (retry) summary.push(`Upload retried ${retry.attempts.length} time(s): ${cell(retry.detail)}`, '');
+  // Without a retry the failure is already the run's message: only an actual retry is worth a line.
+  if (retry && retry.attempts.length > 0) {
+    // A retry that failed again is the run's message (with its fix): list the attempts only.
+    const results = retry.attempts.map((a) => `${a.outcome}${a.errorCode ? ` (${a.errorCode})` : ''}`);
+    summary.push(
+      `Upload retried ${countOf(retry.attempts.length, 'time')}: ${cell(results.join(', '))}.`,
+      '',
+    );
+  }
   const policies = rollout?.repoint.policies ?? [];
   if (policies.length > 0) {
     summary.push('| Provisioning policy | Before | After | Change |', '| --- | --- | --- | --- |');

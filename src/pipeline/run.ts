@@ -24,6 +24,7 @@ import {
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
 import { checkWindows365CanSee, validateImage, windows365ViewSkipped } from './validate.ts';
+import { countOf } from '../util/plural.ts';
 
 /** After a build, how long to wait for a freshly captured image to show up in Windows 365's view. */
 const NEW_IMAGE_SETTLE_MS = 3 * 60_000;
@@ -266,7 +267,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   if (!image || failures.length > 0) {
     return finish(
       'invalid',
-      `${failures.length} check(s) failed: ${failures.map((c) => c.id).join(', ')}. Nothing was uploaded.`,
+      `${countOf(failures.length, 'check')} failed: ${failures.map((c) => c.id).join(', ')}. Nothing was uploaded.`,
     );
   }
   if (!config.register) {
@@ -394,8 +395,10 @@ function onlySourceChecksFailed(checks: readonly CheckResult[]): boolean {
 function logChecks(log: Log, checks: readonly CheckResult[]): void {
   for (const c of checks) {
     const line = `${c.status.toUpperCase().padEnd(4)} ${c.id} (${c.requirement}): ${c.detail}`;
-    if (c.status === 'fail' || c.status === 'unverified') log.error(`${line} Fix: ${c.fix}`);
-    else if (c.status === 'warn') log.warning(`${line} ${c.fix ?? ''}`);
+    // A fix the detail already states is not repeated.
+    const fix = c.fix && !c.detail.includes(c.fix) ? c.fix : '';
+    if (c.status === 'fail' || c.status === 'unverified') log.error(fix ? `${line} Fix: ${fix}` : line);
+    else if (c.status === 'warn') log.warning(fix ? `${line} ${fix}` : line);
     else log.info(line);
   }
 }

@@ -4,6 +4,7 @@ import { WINDOWS_365_APP_ID } from '../azure/windows365.ts';
 import { sameSource, type SourceImage } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import { failed, type CheckResult, type CheckStatus } from './checks.ts';
+import { countOf } from '../util/plural.ts';
 
 export interface ValidationInput {
   imageId: string;
@@ -33,7 +34,7 @@ interface ImageCheck {
 const PLAN_TAGS = ['planname', 'planproduct', 'planpublisher'];
 const MAX_OS_DISK_GB = 64;
 
-/** Requirements Azure can show about a managed image (PLATFORM.md section 1). */
+/** Requirements Azure can show about a managed image (R-numbers: docs/requirements.md). */
 export const IMAGE_CHECKS: readonly ImageCheck[] = [
   {
     id: 'image.provisioning-state',
@@ -116,7 +117,7 @@ export const IMAGE_CHECKS: readonly ImageCheck[] = [
         ? { status: 'pass', detail: 'No data disks.' }
         : {
             status: 'fail',
-            detail: `${disks.length} data disk(s): ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? '?'} GB)`).join(', ')}.`,
+            detail: `${countOf(disks.length, 'data disk')}: ${disks.map((d) => `LUN ${d.lun} (${d.diskSizeGB ?? '?'} GB)`).join(', ')}.`,
           };
     },
   },

@@ -20,6 +20,7 @@ import {
   type PruneCandidate,
   type SlotHolder,
 } from './retention.ts';
+import { countOf } from '../util/plural.ts';
 
 export interface RolloutPlanInput {
   displayName: string;
@@ -261,7 +262,7 @@ export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps
         ? {
             ...base,
             action: 'retry',
-            detail: `Device image ${found.id} failed with ${found.errorCode ?? 'none'}: retryUpload, up to ${i.uploadRetries} time(s).`,
+            detail: `Device image ${found.id} failed with ${found.errorCode ?? 'none'}: retryUpload, up to ${countOf(i.uploadRetries, 'time')}.`,
           }
         : {
             ...base,

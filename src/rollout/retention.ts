@@ -15,6 +15,7 @@ import {
 } from '../graph/provisioningPolicies.ts';
 import type { Log } from '../util/log.ts';
 import { messageOf } from './errors.ts';
+import { countOf } from '../util/plural.ts';
 
 /*
  * Retention rules (planPrune):
@@ -370,7 +371,7 @@ export async function freeSlotIfFull(
   });
   const needed = count - limit + 1;
   deps.log.info(
-    `The tenant holds ${count} of ${limit} custom images; freeing ${needed} slot(s) from older versions of '${input.displayName}'.`,
+    `The tenant holds ${count} of ${limit} custom images; freeing ${countOf(needed, 'slot')} from older versions of '${input.displayName}'.`,
   );
   const result = await prune(plan, deps, { dryRun: options.dryRun ?? false, limit: needed });
   if (result.deleted.length >= needed) return { status: 'freed', count, limit, prune: result };

@@ -53,8 +53,10 @@ describe('build -> check -> validate -> register', () => {
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs['image-id']).toBe(image.id);
     expect(run.outputs.status).toBe('ready');
-    expect(run.stdout).toContain('::group::Build the image with Packer');
-    expect(run.stdout).toContain('::group::Sysprep-check the build VM');
+    // One group per Packer command (GitHub does not nest groups), none of them empty.
+    expect(run.stdout).toMatch(/^::group::packer init /m);
+    expect(run.stdout).toMatch(/^::group::packer build /m);
+    expect(run.stdout).not.toMatch(/^::group::.*\n::(?:end)?group::/m);
     // The template's hook ran the bundled sysprep-check on the runner before sysprep.
     expect(run.stdout).toContain('sysprep-check');
     expect(run.report?.build).toMatchObject({ mode: 'build', imageId: image.id, error: null });
@@ -117,6 +119,10 @@ describe('build -> check -> validate -> register', () => {
     const run = await runAction(fake, { ...anonymous, build: 'validate' }, { env, withoutOidc: true });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs.status).toBe('template-valid');
+    // No image yet: the summary says so instead of showing empty code spans.
+    expect(run.summary).toContain('**Managed image:** none (template checks only)');
+    expect(run.summary).not.toContain('**Device image:**');
+    expect(run.summary).not.toMatch(/(?<!`)``(?!`)/);
     expect(run.stdout).toContain('fmt');
     expect(fake.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
   });

@@ -21,6 +21,61 @@ describe('the CLI (dist/index.js with flags)', () => {
     expect(run.stdout).toContain('--wait-timeout-minutes');
   });
 
+  it('prints the usage and exits 2 when given no arguments', async () => {
+    const run = await spawnNode([DIST], baseEnv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage: w365-image --image-id <resource-id> [options]');
+    expect(run.stderr).not.toContain('error:');
+  });
+
+  it('takes --dry-run without a value and repeated --provisioning-policies, changing nothing', async () => {
+    fake = await startFakeCloud({ timeScale: 60, uploadSeconds: 60 });
+    const image = fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    const sales = fake.addProvisioningPolicy({
+      displayName: 'Sales',
+      imageId: 'gallery-1',
+      imageType: 'gallery',
+    });
+    const finance = fake.addProvisioningPolicy({
+      displayName: 'Finance',
+      imageId: 'gallery-1',
+      imageType: 'gallery',
+    });
+    const run = await spawnNode(
+      [
+        DIST,
+        '--image-id',
+        image.id,
+        '--version',
+        '1.0.0',
+        '--dry-run',
+        '--provisioning-policies',
+        'Sales',
+        '--provisioning-policies',
+        'Finance',
+        '--arm-endpoint',
+        fake.url,
+        '--graph-endpoint',
+        fake.url,
+        '--report-path',
+        resolve(import.meta.dirname, '../../.tmp/cli-dry-run-report.json'),
+      ],
+      {
+        ...baseEnv,
+        PATH: `${FAKE_AZ}${delimiter}${process.env.PATH}`,
+        NODE_EXTRA_CA_CERTS: fake.caFile,
+        W365_FAKE_CLOUD_URL: fake.url,
+        W365_IMAGE_TIME_SCALE: '60',
+      },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('status=dry-run');
+    const updated = /^updated-policies=(.*)$/m.exec(run.stdout)?.[1] ?? '[]';
+    expect((JSON.parse(updated) as string[]).sort()).toEqual([sales.id, finance.id].sort());
+    const writes = fake.requests.filter((r) => r.service === 'graph' && r.method !== 'GET');
+    expect(writes).toEqual([]);
+  });
+
   it('exits 2 on an unknown option, naming it', async () => {
     const run = await spawnNode([DIST, '--imag-id', 'x'], baseEnv);
     expect(run.code).toBe(2);
@@ -83,7 +138,15 @@ describe('the quick start (npm start)', () => {
     const run = await spawnNode([resolve(import.meta.dirname, '../../scripts/start.mjs')], baseEnv);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('using the local fake cloud');
+    expect(run.stdout).toContain('with a simulated clock 60 times faster than real time');
+    // After the report's durations, a line saying they are simulated and what the run really took.
+    expect(run.stdout).toMatch(/\| Waited \| \d+m \d+s /);
+    expect(run.stdout).toMatch(
+      /Durations above are simulated \(the fake cloud's clock runs 60 times faster\); this run took \d+\.\d s of real time\.\n$/,
+    );
     expect(run.stdout).toContain('## w365-image: ✅ Registered: ready in Windows 365');
+    // The sample is a 25H2 image: Windows 365 reports its release label, shown as it is.
+    expect(run.stdout).toContain('| OS | Windows 11 Enterprise 25H2 |');
     expect(run.stdout).toContain('status=ready');
   });
 });

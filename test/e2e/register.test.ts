@@ -36,6 +36,8 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
     // Log groups and the job summary.
     expect(run.stdout).toContain('::group::Validate the managed image');
     expect(run.stdout).toContain('::group::Register with Windows 365');
+    // No group is empty.
+    expect(run.stdout).not.toMatch(/^::group::.*\n::(?:end)?group::/m);
     expect(run.summary).toContain('| `image.generation` | R2 | ✅ pass |');
     expect(run.summary).toContain('Registered: ready in Windows 365');
     expect(run.summary).toContain(`https://portal.azure.com/#@${f.tenantId}/resource${image.id}`);

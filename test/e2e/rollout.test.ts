@@ -70,7 +70,7 @@ describe('the monthly job: register, repoint, prune, clean up', () => {
     );
     expect(armDelete!.at).toBeGreaterThan(readyPoll.at(-2)!.at);
     expect(run.stdout).toContain(
-      'Rollout: 1 of 1 polic(ies) pointed at the image; 1 older image(s) deleted (keep-images 2); source image deleted.',
+      'Rollout: 1 of 1 policy pointed at the image; 1 older image deleted (keep-images 2); source image deleted.',
     );
     expect(run.summary).toContain('### Rollout');
     expect(run.summary).toContain('| Sales |');

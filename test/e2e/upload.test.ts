@@ -24,6 +24,14 @@ describe('Windows 365 verdicts', () => {
     });
     expect(run.stdout).toContain(`::error::Windows 365 rejected 'img' 1.0.0`);
     expect(run.summary).toContain(`| Error code | \`${errorCode}\` |`);
+    // The cause and the fix are said once, in the message under the headline.
+    const fix = ERROR_CODES[errorCode]?.fix ?? '';
+    expect(run.summary.split(fix).length - 1, run.summary).toBe(1);
+    expect(run.summary.split(ERROR_CODES[errorCode]?.cause ?? '').length - 1).toBe(1);
+    // Only internalServerError is retried (upload-retries defaults to 1); the others have no retry line.
+    if (errorCode === 'internalServerError')
+      expect(run.summary).toContain('Upload retried 1 time: failed (internalServerError).');
+    else expect(run.summary).not.toContain('Upload retried');
   });
 
   it('reads a newer error code by name, not as unknownFutureValue', async () => {
@@ -224,18 +232,21 @@ describe('authentication', () => {
     expect(f.requests.some((r) => r.status === 401)).toBe(false);
   });
 
-  it('requests usgov audiences in usgov, even with endpoint overrides', async () => {
-    const f = await cloud({ cloud: 'usgov' });
-    const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
-    const run = await runAction(
-      f,
-      { 'image-id': image.id, 'azure-environment': 'usgov', ...fakeInputs(f) },
-      { timeScale: SCALE },
-    );
-    expect(run.code, run.stdout).toBe(0);
-    expect(run.summary).toContain('https://portal.azure.us/');
-    expect(run.summary).toContain('https://intune.microsoft.us/');
-  });
+  it.each(['usgov', 'AzureUSGovernment'])(
+    'requests usgov audiences with azure-environment %s, even with endpoint overrides',
+    async (environment) => {
+      const f = await cloud({ cloud: 'usgov' });
+      const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
+      const run = await runAction(
+        f,
+        { 'image-id': image.id, 'azure-environment': environment, ...fakeInputs(f) },
+        { timeScale: SCALE },
+      );
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.summary).toContain('https://portal.azure.us/');
+      expect(run.summary).toContain('https://intune.microsoft.us/');
+    },
+  );
 
   it('fails with the audience error when the cloud is wrong', async () => {
     const f = await cloud({ cloud: 'usgov' });

@@ -20,7 +20,13 @@ import {
   parseTop,
   type FilterClause,
 } from './odata.ts';
-import { armKey, MAX_DEVICE_IMAGES, type DeviceImage, type ProvisioningPolicy } from './state.ts';
+import {
+  armKey,
+  DEFAULT_WINDOWS,
+  MAX_DEVICE_IMAGES,
+  type DeviceImage,
+  type ProvisioningPolicy,
+} from './state.ts';
 
 type GraphVersion = 'v1.0' | 'beta';
 
@@ -456,6 +462,7 @@ function createDeviceImage(g: GraphRequest): Reply {
     sourceImageResourceId,
     status: 'pending',
     sizeInGB: source?.diskSizeGB ?? 64,
+    ...(source?.windows ?? DEFAULT_WINDOWS),
   });
   g.ctx.counters.deviceImageCreates += 1;
   return json(201, {

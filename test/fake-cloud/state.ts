@@ -36,7 +36,22 @@ export interface ManagedImageSpec {
   createdAt?: string;
   /** ARM leaves systemData out of its answer (not every API version returns it). */
   withoutSystemData?: boolean;
+  /** The Windows inside the image, as Windows 365 reports it on the device image (default: Windows 11 25H2). */
+  windows?: WindowsInImage;
 }
+
+export interface WindowsInImage {
+  operatingSystem: string;
+  /** Graph's osBuildNumber holds the release label, for example 25H2. */
+  osBuildNumber: string;
+  osVersionNumber: string;
+}
+
+export const DEFAULT_WINDOWS: WindowsInImage = {
+  operatingSystem: 'Windows 11 Enterprise',
+  osBuildNumber: '25H2',
+  osVersionNumber: '10.0.26200.7171',
+};
 
 export interface ManagedImage {
   id: string;
@@ -57,6 +72,7 @@ export interface ManagedImage {
   windows365CanRead: boolean;
   /** undefined: ARM answers without systemData. */
   createdAt: string | undefined;
+  windows?: WindowsInImage;
 }
 
 export type DeviceImageStatus = 'pending' | 'ready' | 'failed' | 'warning';
@@ -257,6 +273,7 @@ export class CloudState {
     };
     if (spec.diskEncryptionSetId !== undefined) image.diskEncryptionSetId = spec.diskEncryptionSetId;
     if (spec.uploadOutcome !== undefined) image.uploadOutcome = spec.uploadOutcome;
+    if (spec.windows !== undefined) image.windows = spec.windows;
     this.managedImages.set(armKey(id), image);
     return structuredClone(image);
   }

@@ -23,6 +23,8 @@ export interface FakeGitHub {
   maxPerPage: number;
   /** Logins the /user endpoint knows by token; other tokens get 403 like GITHUB_TOKEN. */
   users: Map<string, string>;
+  /** Tokens that may read but not write, as GITHUB_TOKEN in a fork's pull request: writes get 403. */
+  readOnlyTokens: Set<string>;
   add(issue: number, body: string, user?: FakeComment['user']): FakeComment;
   close(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<
     requests: [] as Request[],
     maxPerPage: 100,
     users: new Map<string, string>(),
+    readOnlyTokens: new Set<string>(),
   };
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -56,6 +59,11 @@ export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<
       };
       const token = /^(?:token|Bearer) (.+)$/.exec(authorization ?? '')?.[1];
       if (!token) return send(401, { message: 'Requires authentication' });
+      if (req.method !== 'GET' && state.readOnlyTokens.has(token))
+        return send(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
+        });
       const base = `http://${req.headers.host}`;
       const json = (c: FakeComment) => ({
         id: c.id,
@@ -131,6 +139,7 @@ export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<
       state.maxPerPage = n;
     },
     users: state.users,
+    readOnlyTokens: state.readOnlyTokens,
     add(issue, body, user = BOT) {
       const comment = { id: nextId++, issue, body, user };
       state.comments.push(comment);

@@ -8,6 +8,7 @@ import {
   postPullRequestComment,
   pullRequestContext,
   renderComment,
+  skippedCommentNote,
   type PullRequestTarget,
 } from '../../src/feedback/prComment.ts';
 import { BOT, startFakeGitHub, TOKEN, type FakeGitHub } from './fakeGitHub.ts';
@@ -141,6 +142,68 @@ describe('postPullRequestComment', () => {
   });
 });
 
+describe('pull requests from forks', () => {
+  const env = { GITHUB_REPOSITORY: 'octo/images', GITHUB_TOKEN: TOKEN, GITHUB_EVENT_NAME: 'pull_request' };
+  const fromFork = {
+    number: PR,
+    pull_request: {
+      number: PR,
+      head: { repo: { full_name: 'contributor/images' } },
+      base: { repo: { full_name: 'octo/images' } },
+    },
+  };
+
+  it('skips the comment without a request or a warning, and says why for the job summary', async () => {
+    gh.readOnlyTokens.add(TOKEN);
+    const ctx = pullRequestContext(env, fromFork);
+    expect(ctx).toEqual({
+      reason:
+        'pull request #7 comes from the fork contributor/images, and GitHub gives such runs a read-only token, so the report is in the job summary instead of a comment',
+      fork: true,
+    });
+    const result = await postPullRequestComment(sampleReport(), ctx, log);
+    expect(result).toMatchObject({ posted: false });
+    expect(gh.requests).toHaveLength(0);
+    expect(messages.filter((m) => m.startsWith('warning:'))).toEqual([]);
+    expect(messages).toContain(`info: No pull request comment: ${'reason' in ctx ? ctx.reason : ''}.`);
+    expect(skippedCommentNote(ctx)).toContain(
+      '> No pull request comment: pull request #7 comes from the fork',
+    );
+  });
+
+  it('treats a deleted fork as a fork and never prints an odd repository name', () => {
+    const deleted = pullRequestContext(env, { pull_request: { number: PR, head: { repo: null } } });
+    expect(deleted).toMatchObject({ fork: true });
+    expect('reason' in deleted && deleted.reason).toContain('the fork a deleted repository');
+    const odd = pullRequestContext(env, {
+      pull_request: { number: PR, head: { repo: { full_name: 'x/y\n::error::injected' } } },
+    });
+    expect('reason' in odd && odd.reason).toContain('the fork another repository');
+  });
+
+  it('comments on a same-repository pull request (any letter case), and has no summary note for it', () => {
+    const same = pullRequestContext(env, {
+      pull_request: {
+        number: PR,
+        head: { repo: { full_name: 'Octo/Images' } },
+        base: { repo: { full_name: 'octo/images' } },
+      },
+    });
+    expect(same).toMatchObject({ token: TOKEN, pullNumber: PR });
+    expect(skippedCommentNote(same)).toBe('');
+  });
+
+  it('still warns when a same-repository job cannot write (missing pull-requests: write)', async () => {
+    gh.readOnlyTokens.add(TOKEN);
+    const result = await postPullRequestComment(sampleReport(), target, log);
+    expect(result).toMatchObject({ posted: false });
+    if (!result.posted) expect(result.reason).toContain('403');
+    expect(
+      messages.some((m) => m.startsWith('warning: GitHub refused') && m.includes('pull-requests: write')),
+    ).toBe(true);
+  });
+});
+
 describe('pullRequestContext', () => {
   const env = {
     GITHUB_REPOSITORY: 'octo/images',
@@ -221,7 +284,7 @@ describe('renderComment', () => {
     expect(body).toContain('Registered: ready in Windows 365');
     expect(body).toContain('| Version | `2026.1126.42` |');
     expect(body).toContain('| Device image | `img-1` (ready) |');
-    expect(body).toContain('Windows 11 Enterprise build 26200.7000');
+    expect(body).toContain('| OS | Windows 11 Enterprise 25H2 (build 26200.7000) |');
     expect(body).toContain('OS disk is 128 GB \\| too big');
     expect(body.indexOf('image.os-disk-size')).toBeLessThan(body.indexOf('image.generalized'));
     expect(body).toContain('[Workflow run](https://github.com/octo/images/actions/runs/1)');

@@ -208,3 +208,25 @@ describe('version', () => {
     expect(() => checkVersion(v)).not.toThrow();
   });
 });
+
+describe('azure-environment', () => {
+  it.each([
+    ['public', 'public'],
+    ['usgov', 'usgov'],
+    ['AzureUSGovernment', 'usgov'],
+    ['azureusgovernment', 'usgov'],
+    ['AzureCloud', 'public'],
+  ])("takes '%s' as the %s cloud", (value, cloud) => {
+    expect(parse({ ...oidc, 'azure-environment': value }).cloud).toBe(cloud);
+  });
+
+  it.each(['AzureChinaCloud', 'AzureStack', 'USGov Virginia'])(
+    "refuses '%s', naming both spellings",
+    (value) => {
+      const error = inputError({ ...oidc, 'azure-environment': value });
+      expect(error.input).toBe('azure-environment');
+      expect(error.message).toContain(`'${value}' is not supported`);
+      expect(error.message).toContain('AzureUSGovernment');
+    },
+  );
+});

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   events,
@@ -55,6 +58,8 @@ describe('image-pr.yml', () => {
     const template = jobs.template!;
     expect(template.if).toBeUndefined();
     expect(hasIdTokenWrite(template.permissions)).toBe(false);
+    // It may comment on same-repository pull requests; a fork's token is read-only whatever the job asks for.
+    expect(template.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
     const action = template.steps?.find((s) => s.uses === './');
     expect(action?.with?.build).toBe('validate');
     expect(template.steps?.some(isAzureStep)).toBe(false);
@@ -176,8 +181,8 @@ describe('the checkers catch broken workflows', () => {
 
   it('reports id-token: write on the template job', () => {
     const mutated = pr.replace(
-      '    permissions:\n      contents: read\n    timeout-minutes: 15',
-      '    permissions:\n      contents: read\n      id-token: write\n    timeout-minutes: 15',
+      '    permissions:\n      contents: read\n      pull-requests: write\n    timeout-minutes: 15',
+      '    permissions:\n      contents: read\n      pull-requests: write\n      id-token: write\n    timeout-minutes: 15',
     );
     expect(mutated).not.toBe(pr);
     expect(securityProblems(mutated)).toEqual([
@@ -246,5 +251,69 @@ describe('the checkers catch broken workflows', () => {
     expect(unbalancedExpressions('a ${{ b }} c ${{ d }}')).toBe(false);
     expect(unbalancedExpressions('a ${{ b c ${{ d }}')).toBe(true);
     expect(unbalancedExpressions('${{ b')).toBe(true);
+  });
+});
+
+describe('release.yml', () => {
+  const wf = load(read('release.yml'));
+  const job = wf.jobs?.['major-tag'];
+  const steps = job?.steps ?? [];
+  const versionStep = steps.find((s) => s.id === 'version');
+
+  it('runs when a release is published, never on a pre-release, one at a time, with contents: write only', () => {
+    expect(events(wf)).toEqual({ release: { types: ['published'] } });
+    expect(job?.if).toBe('${{ !github.event.release.prerelease }}');
+    expect(wf.permissions).toEqual({});
+    expect(job?.permissions).toEqual({ contents: 'write' });
+    expect(wf.concurrency).toMatchObject({ group: 'release', 'cancel-in-progress': false });
+  });
+
+  it('checks the bundle before it moves the major tag, and takes the tag name only through the environment', () => {
+    const runs = steps.map((s) => s.run ?? '');
+    const bundle = runs.indexOf('npm run bundle');
+    const diff = runs.indexOf('git diff --exit-code dist/');
+    const move = runs.findIndex((r) => r.includes('git push --force origin "refs/tags/$MAJOR"'));
+    expect(bundle).toBeGreaterThan(steps.indexOf(versionStep!));
+    expect(diff).toBeGreaterThan(bundle);
+    expect(move).toBeGreaterThan(diff);
+    expect(job?.env).toEqual({ TAG: '${{ github.event.release.tag_name }}' });
+    // Release names and tags are user text: never pasted into a script.
+    for (const run of runs) expect(run).not.toContain('${{');
+  });
+
+  describe('the version check step', () => {
+    async function check(tag: string, version: string, changelog: string) {
+      const dir = await mkdtemp(join(tmpdir(), 'w365-release-'));
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'w365-image', version }));
+      await writeFile(join(dir, 'CHANGELOG.md'), changelog);
+      const output = join(dir, 'output');
+      await writeFile(output, '');
+      const run = spawnSync('bash', ['-e', '-c', versionStep?.run ?? 'exit 99'], {
+        cwd: dir,
+        env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TAG: tag, GITHUB_OUTPUT: output },
+        encoding: 'utf8',
+      });
+      return { code: run.status, stdout: run.stdout, output: await readFile(output, 'utf8') };
+    }
+    const changelog = '# Changelog\n\n## [Unreleased]\n\n## [1.2.0] - 2026-12-08\n\n- Things.\n';
+
+    it('passes v1.2.0 with a matching package.json and changelog section, and names the major tag v1', async () => {
+      const result = await check('v1.2.0', '1.2.0', changelog);
+      expect(result.code, result.stdout).toBe(0);
+      expect(result.output).toBe('major=v1\n');
+    });
+
+    it.each([
+      ['1.2.0', '1.2.0', changelog, 'is not vMAJOR.MINOR.PATCH'],
+      ['v1.2', '1.2.0', changelog, 'is not vMAJOR.MINOR.PATCH'],
+      ['v1.2.0-rc.1', '1.2.0', changelog, 'is not vMAJOR.MINOR.PATCH'],
+      ['v1.2.0', '1.1.0', changelog, 'package.json says 1.1.0 but the tag is v1.2.0'],
+      ['v1.3.0', '1.3.0', changelog, "no '## [1.3.0] - YYYY-MM-DD' section"],
+    ])('refuses tag %s (package %s)', async (tag, version, text, message) => {
+      const result = await check(tag, version, text);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(message);
+      expect(result.output).toBe('');
+    });
   });
 });

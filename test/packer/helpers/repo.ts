@@ -1,6 +1,5 @@
 // Locates the repository and the files under test. Paths are resolved from this file, so the
-// tests run from any working directory; the azure-arm field list lives in ../shared beside the
-// repository (CI clones shared/ next to it).
+// tests run from any working directory; nothing outside the repository is read.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SourceFile } from './hcl.ts';
@@ -9,7 +8,8 @@ import type { Script } from './powershell-checks.ts';
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 export const packerDir = path.join(repoRoot, 'packer');
 export const scriptsDir = path.join(packerDir, 'scripts');
-export const armFieldsPath = path.resolve(repoRoot, '..', 'shared', 'data', 'azure-arm-fields.txt');
+/** The azure-arm builder's attribute names, copied from the plugin's source (the file names its commit). */
+export const armFieldsPath = path.join(import.meta.dirname, '..', 'data', 'azure-arm-fields.txt');
 
 function relative(file: string): string {
   return path.relative(repoRoot, file).split(path.sep).join('/');

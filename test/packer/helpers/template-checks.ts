@@ -6,7 +6,7 @@ import type { HclBlock, Template } from './hcl.ts';
 import { walk } from './tree-sitter.ts';
 
 // ------------------------------------------------------------------------------------------
-// azure-arm field list (shared/data/azure-arm-fields.txt)
+// azure-arm field list (test/packer/data/azure-arm-fields.txt)
 // ------------------------------------------------------------------------------------------
 
 export interface ArmFields {
@@ -52,7 +52,7 @@ export function parseArmFields(text: string): ArmFields {
 // source "azure-arm"
 // ------------------------------------------------------------------------------------------
 
-/** Fields that would break a Windows 365 image (R7-R11, R15) or capture something else. */
+/** Fields that would break a Windows 365 image (R7-R11, R15: docs/requirements.md) or capture something else. */
 export const FORBIDDEN_AZURE_ARM_FIELDS: Record<string, string> = {
   security_type: 'Trusted Launch/confidential VM: managed images cannot be captured from them (R15)',
   secure_boot_enabled: 'Trusted Launch field (R15)',
