@@ -110,7 +110,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       log,
       clock,
       env,
-      getIdToken: (audience) => fetchGitHubIdToken(env, audience),
+      getIdToken: (audience, policy) => fetchGitHubIdToken(env, audience, policy),
       signal: cancel.signal,
     });
     const summary = await writeReport(report, config.reportPath);

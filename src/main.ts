@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
+import { fetchGitHubIdToken } from './azure/githubOidc.ts';
 import { outputsOf, writeReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
@@ -28,7 +29,8 @@ export async function runAction(): Promise<void> {
       log: actionsLog,
       clock,
       env: process.env,
-      getIdToken: (audience) => core.getIDToken(audience),
+      // Our own request rather than core.getIDToken: it follows the run's timeout, retries, deadline and cancel.
+      getIdToken: (audience, policy) => fetchGitHubIdToken(process.env, audience, policy),
       signal: cancel.signal,
     });
     const summary = await writeReport(report, config.reportPath);

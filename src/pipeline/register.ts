@@ -134,7 +134,7 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       deps.log.warning(
         `${(error as Error).message}; checking whether the upload started before trying again in ${Math.round(wait / 1000)} s.`,
       );
-      await deps.clock.sleep(wait);
+      await deps.graph.pause(wait, 'before looking for the upload again');
       const started = await findOwn(input, deps);
       if (started) {
         deps.log.info(
@@ -166,6 +166,8 @@ export async function waitForVerdict(
   const { clock, log } = deps;
   const start = clock.now();
   const deadline = start + timeoutMs;
+  // Requests of this wait may run until its own deadline, also when it started later than the run's.
+  deps.graph.policy.extendDeadline(deadline, `wait-timeout-minutes: ${Math.round(timeoutMs / 60_000)}`);
   let image = first;
   let polls = 0;
   let lastStatus = '';

@@ -2,6 +2,8 @@ import type { TokenCredential } from '@azure/identity';
 import { CLOUDS } from '../config/clouds.ts';
 import type { Config } from '../config/inputs.ts';
 import { createCredential, explainAuthError } from '../azure/credential.ts';
+import { isRunFailure, type RunFailure } from '../net/failures.ts';
+import { RequestPolicy } from '../net/policy.ts';
 import { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
 import { GraphClient } from '../graph/client.ts';
@@ -20,7 +22,7 @@ export interface PipelineDeps {
   log: Log;
   clock: Clock;
   env: NodeJS.ProcessEnv;
-  getIdToken: (audience: string) => Promise<string>;
+  getIdToken: (audience: string, policy: RequestPolicy) => Promise<string>;
   /** Aborted when the job is cancelled. */
   signal?: AbortSignal;
 }
@@ -95,6 +97,19 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     logChecks(log, stage.checks);
   }
 
+  // From here on every request and wait follows one policy. The run's deadline: wait-timeout-minutes from now for
+  // the checks, the upload request and the wait for the verdict (each wait and the rollout extend it).
+  const policy = new RequestPolicy({ clock, signal: deps.signal });
+  policy.setDeadline(
+    clock.now() + config.waitTimeoutMinutes * 60_000,
+    `wait-timeout-minutes: ${config.waitTimeoutMinutes}`,
+  );
+  /** The report for a run stopped by a RunFailure: cancelled, or an error with the fix for its cause. */
+  const stoppedBy = (failure: RunFailure): Report =>
+    finish(failure.kind === 'cancelled' ? 'cancelled' : 'error', failure.message, {
+      error: { kind: failure.kind, message: `${failure.message}\nFix: ${failure.fix}` },
+    });
+
   let credential: TokenCredential | undefined;
   const getCredential = () =>
     (credential ??= createCredential(
@@ -105,33 +120,34 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         cloud,
         authorityHost: config.authorityHost,
       },
-      deps,
+      { ...deps, policy },
     ));
 
   const validateStarted = clock.now();
-  const validation = await log.group('Validate the managed image', async () => {
-    const result = await validateImage({
-      imageId,
-      subscriptionId: config.build === 'build' ? undefined : config.subscriptionId,
-      read: async (id) => {
-        const images = new ManagedImageClient({
-          credential: getCredential(),
-          subscriptionId: id.subscriptionId,
-          endpoint: config.armEndpoint ?? cloud.armEndpoint,
-          scope: cloud.armScope,
-          userAgent: USER_AGENT,
-        });
-        const read = await images.read(id);
-        if (!read.ok && read.status === undefined) {
-          const help = explainAuthError(read.message);
-          if (help) return { ...read, message: `${read.message} — ${help}` };
-        }
-        return read;
-      },
+  let validation: Awaited<ReturnType<typeof validateImage>>;
+  try {
+    validation = await log.group('Validate the managed image', async () => {
+      const result = await validateImage({
+        imageId,
+        subscriptionId: config.build === 'build' ? undefined : config.subscriptionId,
+        read: (id) =>
+          new ManagedImageClient({
+            credential: getCredential(),
+            subscriptionId: id.subscriptionId,
+            endpoint: config.armEndpoint ?? cloud.armEndpoint,
+            scope: cloud.armScope,
+            userAgent: USER_AGENT,
+            policy,
+          }).read(id),
+      });
+      logChecks(log, result.checks);
+      return result;
     });
-    logChecks(log, result.checks);
-    return result;
-  });
+  } catch (error) {
+    if (!isRunFailure(error)) throw error;
+    timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
+    return stoppedBy(error);
+  }
   timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
   checks.push(...validation.checks);
   image = validation.imageId;
@@ -147,6 +163,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       clock,
       log,
       userAgent: USER_AGENT,
+      policy,
     }));
 
   // A re-run after a crash during the source clean-up: the managed image is gone, but Windows 365 already holds
@@ -155,10 +172,12 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     const sourceId = image.id;
     const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
       (error: unknown) => {
+        if (isRunFailure(error)) return error;
         log.debug(`Could not look for an earlier registration: ${(error as Error).message}`);
         return [];
       },
     );
+    if (isRunFailure(earlier)) return stoppedBy(earlier);
     const registered = earlier.find(
       (d) =>
         sameSource(d.sourceImageResourceId, sourceId) && (d.status === 'ready' || d.status === 'warning'),
@@ -205,11 +224,13 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         endpoint: config.armEndpoint ?? cloud.armEndpoint,
         scope: cloud.armScope,
         userAgent: USER_AGENT,
+        policy,
       }),
   };
   const registerStarted = clock.now();
   const failedWith = (error: unknown): Report => {
     timings.registerSeconds = seconds(registerStarted);
+    if (isRunFailure(error)) return stoppedBy(error);
     const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
     const message = error instanceof Error ? error.message : String(error);
     const help = explainAuthError(message);

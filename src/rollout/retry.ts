@@ -190,7 +190,7 @@ async function sendRetry(image: DeviceImage, deps: RetryDeps): Promise<SendResul
       }
       const delay = retryDelayMs(error, n);
       deps.log.warning(`${messageOf(error)}; trying retryUpload again in ${Math.round(delay / 1000)} s.`);
-      await deps.clock.sleep(delay);
+      await deps.graph.pause(delay, 'before sending retryUpload again');
     }
   }
 }
@@ -210,7 +210,10 @@ async function untilRestarted(
   const deadline = deps.clock.now() + settleMs;
   let now = known ?? (await findDeviceImageById(deps.graph, before.id));
   while (now && !restarted(before, now) && deps.clock.now() < deadline) {
-    await deps.clock.sleep(Math.min(10_000, Math.max(0, deadline - deps.clock.now())));
+    await deps.graph.pause(
+      Math.min(10_000, Math.max(0, deadline - deps.clock.now())),
+      'waiting for the retried upload to show',
+    );
     now = await findDeviceImageById(deps.graph, before.id);
   }
   return now;
