@@ -46670,6 +46670,7 @@ function createCredential(settings, deps) {
     return classifyFailures(
       new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
       deps.policy,
+      () => void 0,
       () => void 0
     );
   }
@@ -46683,8 +46684,13 @@ function createCredential(settings, deps) {
   }
   let fetched = 0;
   let subject;
+  let assertionFailure;
   const getAssertion = async () => {
-    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE, deps.policy);
+    assertionFailure = void 0;
+    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE, deps.policy).catch((error2) => {
+      assertionFailure = error2;
+      throw error2;
+    });
     deps.log.mask(token);
     fetched += 1;
     subject = tokenSubject(token);
@@ -46697,15 +46703,20 @@ function createCredential(settings, deps) {
     disableInstanceDiscovery: settings.authorityHost !== void 0,
     additionalPolicies: azurePolicies(deps.policy)
   });
-  return classifyFailures(credential, deps.policy, () => subject);
+  return classifyFailures(
+    credential,
+    deps.policy,
+    () => subject,
+    () => assertionFailure
+  );
 }
-function classifyFailures(inner, policy, subject) {
+function classifyFailures(inner, policy, subject, assertionFailure) {
   return {
     getToken: async (scopes, options) => {
       try {
         return await inner.getToken(scopes, options);
       } catch (error2) {
-        throw authFailure(error2, policy, subject());
+        throw authFailure(runFailureIn(assertionFailure()) ?? error2, policy, subject());
       }
     }
   };
@@ -46749,7 +46760,10 @@ function explainAuthError(error2) {
   const text = error2 instanceof Error ? error2.message : String(error2);
   const code2 = /AADSTS\d+/.exec(text)?.[0];
   if (code2 && AADSTS_FIXES[code2]) return `${code2}: ${AADSTS_FIXES[code2]}`;
-  if (/az(ure cli)? (login|not found|is not installed|could not be found)|Please run 'az login'/i.test(text)) {
+  if (/azure cli (could not be found|is not installed)|az: (command )?not found/i.test(text)) {
+    return "auth: azure-cli needs the Azure CLI, which is not installed or not on PATH: install it (https://aka.ms/azure-cli) and run 'az login'. In a workflow, use auth: oidc.";
+  }
+  if (/az(ure cli)? (login|not found|is not installed)|Please run 'az login'/i.test(text)) {
     return "auth: azure-cli needs a logged-in Azure CLI: run 'az login' (or azure/login in a workflow) first.";
   }
   return void 0;
@@ -47323,7 +47337,7 @@ var init_client = __esm({
             const what = `retrying Graph ${method} ${shortPath(path12)}`;
             if (wait === void 0) throw this.policy.deadlineFailure(what, error2);
             this.#log.warning(
-              `${error2.message}; retrying in ${Math.round(wait / 1e3)} s${asked !== void 0 && asked > wait ? ` (the server asked for ${Math.round(asked / 1e3)} s; waits are capped)` : ""} (attempt ${n2 + 1} of ${attempts}).`
+              `${error2.message}; retrying in ${Math.round(wait / 1e3)} s (attempt ${n2 + 1} of ${attempts}).`
             );
             await this.policy.sleep(wait, what);
           }
@@ -82296,7 +82310,7 @@ async function runPipeline(config, deps) {
     clock.now() + config.waitTimeoutMinutes * 6e4,
     `wait-timeout-minutes: ${config.waitTimeoutMinutes}`
   );
-  const stoppedBy = (failure) => finish(failure.kind === "cancelled" ? "cancelled" : "error", failure.message, {
+  const stoppedBy = (failure) => finish(failure.kind === "cancelled" ? "cancelled" : "error", `${failure.message} Fix: ${failure.fix}`, {
     error: { kind: failure.kind, message: `${failure.message}
 Fix: ${failure.fix}` }
   });

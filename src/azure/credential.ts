@@ -42,6 +42,7 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
       new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
       deps.policy,
       () => undefined,
+      () => undefined,
     );
   }
   if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
@@ -54,8 +55,14 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
   }
   let fetched = 0;
   let subject: string | undefined;
+  // MSAL wraps what the assertion callback throws and drops its type: keep it to report the real cause.
+  let assertionFailure: unknown;
   const getAssertion = async (): Promise<string> => {
-    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE, deps.policy);
+    assertionFailure = undefined;
+    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE, deps.policy).catch((error: unknown) => {
+      assertionFailure = error;
+      throw error;
+    });
     deps.log.mask(token);
     fetched += 1;
     subject = tokenSubject(token);
@@ -68,7 +75,12 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
     disableInstanceDiscovery: settings.authorityHost !== undefined,
     additionalPolicies: azurePolicies(deps.policy),
   });
-  return classifyFailures(credential, deps.policy, () => subject);
+  return classifyFailures(
+    credential,
+    deps.policy,
+    () => subject,
+    () => assertionFailure,
+  );
 }
 
 /**
@@ -80,13 +92,14 @@ function classifyFailures(
   inner: TokenCredential,
   policy: RequestPolicy,
   subject: () => string | undefined,
+  assertionFailure: () => unknown,
 ): TokenCredential {
   return {
     getToken: async (scopes, options) => {
       try {
         return await inner.getToken(scopes, options);
       } catch (error) {
-        throw authFailure(error, policy, subject());
+        throw authFailure(runFailureIn(assertionFailure()) ?? error, policy, subject());
       }
     },
   };
@@ -155,9 +168,10 @@ export function explainAuthError(error: unknown): string | undefined {
   const text = error instanceof Error ? error.message : String(error);
   const code = /AADSTS\d+/.exec(text)?.[0];
   if (code && AADSTS_FIXES[code]) return `${code}: ${AADSTS_FIXES[code]}`;
-  if (
-    /az(ure cli)? (login|not found|is not installed|could not be found)|Please run 'az login'/i.test(text)
-  ) {
+  if (/azure cli (could not be found|is not installed)|az: (command )?not found/i.test(text)) {
+    return "auth: azure-cli needs the Azure CLI, which is not installed or not on PATH: install it (https://aka.ms/azure-cli) and run 'az login'. In a workflow, use auth: oidc.";
+  }
+  if (/az(ure cli)? (login|not found|is not installed)|Please run 'az login'/i.test(text)) {
     return "auth: azure-cli needs a logged-in Azure CLI: run 'az login' (or azure/login in a workflow) first.";
   }
   return undefined;

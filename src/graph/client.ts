@@ -249,7 +249,7 @@ export class GraphClient {
         const what = `retrying Graph ${method} ${shortPath(path)}`;
         if (wait === undefined) throw this.policy.deadlineFailure(what, error);
         this.#log.warning(
-          `${(error as Error).message}; retrying in ${Math.round(wait / 1000)} s${asked !== undefined && asked > wait ? ` (the server asked for ${Math.round(asked / 1000)} s; waits are capped)` : ''} (attempt ${n + 1} of ${attempts}).`,
+          `${(error as Error).message}; retrying in ${Math.round(wait / 1000)} s (attempt ${n + 1} of ${attempts}).`,
         );
         await this.policy.sleep(wait, what);
       }

@@ -106,7 +106,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   );
   /** The report for a run stopped by a RunFailure: cancelled, or an error with the fix for its cause. */
   const stoppedBy = (failure: RunFailure): Report =>
-    finish(failure.kind === 'cancelled' ? 'cancelled' : 'error', failure.message, {
+    finish(failure.kind === 'cancelled' ? 'cancelled' : 'error', `${failure.message} Fix: ${failure.fix}`, {
       error: { kind: failure.kind, message: `${failure.message}\nFix: ${failure.fix}` },
     });
 

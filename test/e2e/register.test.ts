@@ -86,12 +86,6 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       ],
       ['a missing image', '/missing', 'image.readable', /does not exist/],
       [
-        'an unreadable image',
-        { resourceGroup: 'images', name: 'secret', forbidden: true },
-        'image.readable',
-        /does not have authorization/,
-      ],
-      [
         'a Gen1 image',
         { resourceGroup: 'images', name: 'gen1', hyperVGeneration: 'V1' },
         'image.generation',
