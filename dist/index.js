@@ -47617,6 +47617,16 @@ async function waitForVerdict(first, created, timeoutMs, deps) {
     try {
       image = await getDeviceImage(deps.graph, image.id);
     } catch (error2) {
+      if (isRunFailure(error2, "deadline")) {
+        return {
+          deviceImage: image,
+          outcome: "timeout",
+          created,
+          polls,
+          waitedMs: clock.now() - start4,
+          failure: void 0
+        };
+      }
       if (error2 instanceof GraphError && error2.status === 404) {
         throw new RegistrationError(
           "vanished",
@@ -47653,6 +47663,7 @@ var init_register = __esm({
     init_client();
     init_deviceImages();
     init_errorCodes();
+    init_failures();
     RegistrationError = class extends Error {
       name = "RegistrationError";
       kind;

@@ -3,17 +3,14 @@
  * the run's deadline came, or a service kept failing to answer. They end the run with `status: error` (or
  * `cancelled`) and a fix for that cause, never with a failed image check.
  */
-export type RunFailureKind =
-  /** Microsoft Entra ID, GitHub's OIDC endpoint, the Azure CLI or ARM refused who we are or what we may do. */
-  | 'auth'
-  /** The job was cancelled (SIGINT or SIGTERM). */
-  | 'cancelled'
-  /** A request or a server-requested wait would have run past the run's deadline (wait-timeout-minutes). */
-  | 'deadline'
-  /** A service did not answer usably after bounded retries (timeouts, dropped connections, 5xx). */
-  | 'unreachable'
-  /** Graph kept pointing the paging at pages already read, or past the page limit. */
-  | 'paging';
+/**
+ * auth: Entra ID, GitHub's OIDC endpoint, the Azure CLI or ARM refused who we are or what we may do.
+ * cancelled: the job was cancelled (SIGINT or SIGTERM).
+ * deadline: a request or a server-requested wait would have run past the run's deadline (wait-timeout-minutes).
+ * unreachable: a service did not answer usably after bounded retries (timeouts, dropped connections, 5xx).
+ * paging: Graph kept pointing the paging at pages already read, or past the page limit.
+ */
+export type RunFailureKind = 'auth' | 'cancelled' | 'deadline' | 'unreachable' | 'paging';
 
 export class RunFailure extends Error {
   override name = 'RunFailure';

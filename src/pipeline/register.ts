@@ -8,6 +8,7 @@ import {
   type NewDeviceImage,
 } from '../graph/deviceImages.ts';
 import { explainErrorCode, type ErrorCodeHelp } from '../graph/errorCodes.ts';
+import { isRunFailure } from '../net/failures.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 
@@ -220,6 +221,17 @@ export async function waitForVerdict(
     try {
       image = await getDeviceImage(deps.graph, image.id);
     } catch (error) {
+      // The last poll could not finish before the deadline: the verdict is still unknown, as on a timeout.
+      if (isRunFailure(error, 'deadline')) {
+        return {
+          deviceImage: image,
+          outcome: 'timeout',
+          created,
+          polls,
+          waitedMs: clock.now() - start,
+          failure: undefined,
+        };
+      }
       if (error instanceof GraphError && error.status === 404) {
         throw new RegistrationError(
           'vanished',

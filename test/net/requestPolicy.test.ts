@@ -263,6 +263,21 @@ describe('GitHub OIDC and Entra ID failures', () => {
     expect(env.fake.requests.filter((r) => r.service === 'graph')).toHaveLength(0);
   });
 
+  it('retries an Entra ID token or discovery request that never answers', async () => {
+    const env = await start({ policy: { timeoutMs: 1_000 } });
+    env.fake.inject({ kind: 'hang', service: 'entra', count: 1 });
+    expect(await listDeviceImages(env.graph)).toEqual([]);
+    expect(env.fake.requests.filter((r) => r.service === 'entra').map((r) => r.injected)).toContain('hang');
+  });
+
+  it('ends at the deadline when Entra ID never answers', async () => {
+    const env = await start();
+    env.policy.setDeadline(env.policy.clock.now() + 1_000, 'wait-timeout-minutes: 1');
+    env.fake.inject({ kind: 'hang', service: 'entra', count: 100 });
+    expect((await failure(listDeviceImages(env.graph))).kind).toBe('deadline');
+    expect(env.fake.requests.filter((r) => r.service === 'graph')).toHaveLength(0);
+  });
+
   it('an OIDC 500 that lasts stops the Graph call with an auth error, not a retry storm', async () => {
     const env = await start({ scale: 100, policy: { attempts: 2 } });
     env.fake.inject({ kind: 'status', status: 500, service: 'github', count: 100 });
