@@ -46676,11 +46676,15 @@ function createCredential(settings, deps) {
   }
   if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new AuthSetupError(
-      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set). Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli."
+      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set).",
+      "Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli."
     );
   }
   if (!settings.tenantId || !settings.clientId) {
-    throw new AuthSetupError("auth: oidc needs both tenant-id and client-id.");
+    throw new AuthSetupError(
+      "auth: oidc needs both tenant-id and client-id.",
+      "Set tenant-id and client-id to the app registration with the workflow's federated credential."
+    );
   }
   let fetched = 0;
   let subject;
@@ -46776,8 +46780,11 @@ var init_credential = __esm({
     init_esm8();
     init_failures();
     GITHUB_TOKEN_AUDIENCE = "api://AzureADTokenExchange";
-    AuthSetupError = class extends Error {
+    AuthSetupError = class extends RunFailure {
       name = "AuthSetupError";
+      constructor(message, fix) {
+        super("auth", message, fix);
+      }
     };
     AADSTS_FIXES = {
       AADSTS700024: "The client assertion expired. This tool fetches a fresh GitHub token for every request; if you see this, check the runner clock.",
@@ -87939,7 +87946,8 @@ async function runAction() {
     if (!succeeded(report.outcome)) setFailed(report.message);
     else info(report.message);
   } catch (error2) {
-    if (error2 instanceof InputError || error2 instanceof AuthSetupError) setFailed(error2.message);
+    if (error2 instanceof InputError) setFailed(error2.message);
+    else if (error2 instanceof AuthSetupError) setFailed(`${error2.message} Fix: ${error2.fix}`);
     else
       setFailed(
         `Unexpected error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`
@@ -88071,7 +88079,7 @@ ${summary2}`);
       return 2;
     }
     if (error2 instanceof AuthSetupError) {
-      console.error(`error: ${error2.message}`);
+      console.error(`error: ${error2.message} Fix: ${error2.fix}`);
       return 1;
     }
     console.error(`error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`);

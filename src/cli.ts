@@ -124,7 +124,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       return 2;
     }
     if (error instanceof AuthSetupError) {
-      console.error(`error: ${error.message}`);
+      console.error(`error: ${error.message} Fix: ${error.fix}`);
       return 1;
     }
     console.error(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -51,7 +51,8 @@ export async function runAction(): Promise<void> {
     if (!succeeded(report.outcome)) core.setFailed(report.message);
     else core.info(report.message);
   } catch (error) {
-    if (error instanceof InputError || error instanceof AuthSetupError) core.setFailed(error.message);
+    if (error instanceof InputError) core.setFailed(error.message);
+    else if (error instanceof AuthSetupError) core.setFailed(`${error.message} Fix: ${error.fix}`);
     else
       core.setFailed(
         `Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

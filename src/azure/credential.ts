@@ -26,9 +26,12 @@ export interface CredentialDeps {
   policy: RequestPolicy;
 }
 
-/** Raised before any request when the credential cannot work at all; the message says how to fix it. */
-export class AuthSetupError extends Error {
+/** Raised before any request when the credential cannot work at all: an 'auth' failure, with its fix. */
+export class AuthSetupError extends RunFailure {
   override name = 'AuthSetupError';
+  constructor(message: string, fix: string) {
+    super('auth', message, fix);
+  }
 }
 
 /**
@@ -47,11 +50,15 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
   }
   if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new AuthSetupError(
-      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set). Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli.",
+      'auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set).',
+      "Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli.",
     );
   }
   if (!settings.tenantId || !settings.clientId) {
-    throw new AuthSetupError('auth: oidc needs both tenant-id and client-id.');
+    throw new AuthSetupError(
+      'auth: oidc needs both tenant-id and client-id.',
+      "Set tenant-id and client-id to the app registration with the workflow's federated credential.",
+    );
   }
   let fetched = 0;
   let subject: string | undefined;

@@ -197,6 +197,8 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) }, { withoutOidc: true });
       expect(run.code).toBe(1);
       expect(run.stdout).toContain('id-token: write');
+      expect(run.outputs.status).toBe('error');
+      expect(run.report?.error?.kind).toBe('auth');
       expect(f.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
     });
 
