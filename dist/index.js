@@ -72336,7 +72336,10 @@ async function cleanUpSourceImage(input, deps) {
       `device image ${others.map((i2) => `'${i2.displayName}' ${i2.version} (${i2.id}, ${i2.status})`).join(", ")} was also made from it and may still need it.`
     );
   }
-  const read = await images.read(input.source);
+  const read = await images.read(input.source).catch((error2) => {
+    if (isRunFailure(error2, "cancelled")) throw error2;
+    return { ok: false, status: void 0, code: void 0, message: messageOf(error2) };
+  });
   if (!read.ok && read.status === 404) {
     log2.info(`The source image ${imageId} was already deleted.`);
     return { action: "already-gone", imageId };
@@ -72364,6 +72367,8 @@ var init_sourceCleanup = __esm({
     "use strict";
     init_deviceImages();
     init_errorCodes();
+    init_failures();
+    init_errors2();
   }
 });
 
