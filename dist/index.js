@@ -26700,7 +26700,7 @@ var init_policy = __esm({
     init_clock();
     init_failures();
     REQUEST_TIMEOUT_MS = 6e4;
-    MAX_SERVER_WAIT_MS = 5 * 6e4;
+    MAX_SERVER_WAIT_MS = 10 * 6e4;
     MAX_ATTEMPTS = 6;
     RequestPolicy = class {
       clock;

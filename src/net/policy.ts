@@ -1,10 +1,16 @@
 import { MAX_TIMER_MS, type Clock } from '../util/clock.ts';
 import { cancelled, RunFailure } from './failures.ts';
 
-/** Real milliseconds one HTTP attempt may take, answer body included (.NET's HttpClient default is 100 s). */
+/**
+ * Real milliseconds one HTTP attempt may take, answer body included. Below .NET HttpClient's 100 s default
+ * (https://learn.microsoft.com/dotnet/api/system.net.http.httpclient.timeout): Graph and ARM answer in seconds.
+ */
 export const REQUEST_TIMEOUT_MS = 60_000;
-/** The longest wait a server may ask for (Retry-After) before a retry: minutes, not hours. */
-export const MAX_SERVER_WAIT_MS = 5 * 60_000;
+/**
+ * The longest wait a server may ask for (Retry-After) before a retry: minutes, not hours. Graph has been seen asking
+ * for 315 s and SharePoint for 300 s (https://learn.microsoft.com/answers/questions/648796), so 10 minutes.
+ */
+export const MAX_SERVER_WAIT_MS = 10 * 60_000;
 /** Attempts of a request that is safe to repeat. */
 export const MAX_ATTEMPTS = 6;
 

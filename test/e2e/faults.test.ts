@@ -85,7 +85,7 @@ describe('a cancelled job ends within seconds as cancelled', () => {
     const run = await runAction(
       f,
       { 'image-id': image.id, ...fakeInputs(f) },
-      { interruptWhenOutput: 'retrying in 300 s' },
+      { interruptWhenOutput: 'retrying in 600 s' },
     );
     expectRunError(run, 'cancelled');
     expect(graphRequests(f)).toHaveLength(1);

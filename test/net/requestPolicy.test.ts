@@ -108,9 +108,9 @@ describe('Graph requests under faults', () => {
   });
 
   it.each([
-    ['a day', '86400', 300],
-    ['past the 32-bit timer range', '99999999999999', 300],
-  ])('caps a Retry-After of %s at five minutes', async (_name, retryAfter, expected) => {
+    ['a day', '86400', 600],
+    ['past the 32-bit timer range', '99999999999999', 600],
+  ])('caps a Retry-After of %s at ten minutes', async (_name, retryAfter, expected) => {
     const env = await start({ scale: 3_000 });
     env.fake.inject({ kind: 'status', status: 429, retryAfter, service: 'graph', count: 1 });
     await listDeviceImages(env.graph);
@@ -172,6 +172,24 @@ describe('Graph requests under faults', () => {
     expect(creates(env.fake)).toHaveLength(1);
     expect(env.fake.counters.deviceImageCreates).toBe(1);
     expect(env.log.lines.join('\n')).toContain('did start the upload');
+  });
+});
+
+describe('unusable answers to the upload POST', () => {
+  it('an HTML page instead of the new device image is ambiguous: look, then POST once more', async () => {
+    const env = await start({ scale: 100, fake: { uploadSeconds: 60 } });
+    const source = env.fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    env.fake.inject({ kind: 'html', status: 201, service: 'graph', method: 'POST', count: 1 });
+    const registration = await registerImage(
+      { displayName: 'Corp', version: '1.0.0', sourceImageResourceId: source.id, timeoutMs: 10 * 60_000 },
+      { graph: env.graph, clock: env.policy.clock, log: env.log },
+    );
+    expect(registration.outcome).toBe('ready');
+    expect(registration.deviceImage.id).toMatch(/^[0-9a-f-]{36}$/);
+    // The HTML answer created nothing; the look-up found nothing; the second POST created the one image.
+    expect(creates(env.fake).map((r) => r.injected)).toEqual(['html', undefined]);
+    expect(env.fake.counters.deviceImageCreates).toBe(1);
+    expect(env.log.lines.join('\n')).toContain('answered without the id of a device image');
   });
 });
 
