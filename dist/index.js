@@ -46668,7 +46668,11 @@ function createCredential(settings, deps) {
   const authorityHost = settings.authorityHost ?? settings.cloud.authorityHost;
   if (settings.auth === "azure-cli") {
     return classifyFailures(
-      new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
+      new AzureCliCredential({
+        ...settings.tenantId ? { tenantId: settings.tenantId } : {},
+        // Without it a hung `az` (a prompt, a broken proxy) would wait for ever.
+        processTimeoutInMs: deps.policy.timeoutMs
+      }),
       deps.policy,
       () => void 0,
       () => void 0

@@ -42,7 +42,11 @@ export function createCredential(settings: CredentialSettings, deps: CredentialD
   const authorityHost = settings.authorityHost ?? settings.cloud.authorityHost;
   if (settings.auth === 'azure-cli') {
     return classifyFailures(
-      new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {}),
+      new AzureCliCredential({
+        ...(settings.tenantId ? { tenantId: settings.tenantId } : {}),
+        // Without it a hung `az` (a prompt, a broken proxy) would wait for ever.
+        processTimeoutInMs: deps.policy.timeoutMs,
+      }),
       deps.policy,
       () => undefined,
       () => undefined,
