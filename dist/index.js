@@ -47534,6 +47534,7 @@ async function createExactlyOnce(input, deps) {
     try {
       return await postDeviceImage(deps.graph, body);
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       const refused = error2 instanceof GraphError && error2.status === 429;
       const ambiguous = error2 instanceof GraphTransportError || error2 instanceof GraphError && (error2.status >= 500 || error2.status === 409);
       if (!refused && !ambiguous) {
@@ -71701,6 +71702,7 @@ async function repointPolicies(policies, deviceImageId, deps, options = {}) {
     try {
       await patchProvisioningPolicyImage(graph, policy.id, patch);
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       const done = results.filter((r) => r.action === "patched").map((r) => `'${r.policyName}'`);
       throw new RolloutError(
         "policy-update-failed",
@@ -71734,6 +71736,7 @@ var init_policies = __esm({
     init_deviceImages();
     init_provisioningPolicies();
     init_errors2();
+    init_failures();
     PolicyRefError = class extends RolloutError {
       name = "PolicyRefError";
       unknown;
@@ -71913,6 +71916,7 @@ async function prune(plan, deps, options = {}) {
     try {
       await deleteDeviceImage(graph, current.id);
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       if (error2 instanceof GraphError && error2.status === 404) {
         log2.info(`Device image ${current.id} was already gone.`);
         result.deleted.push({ image: current, outcome: "already-gone", detail: candidate.detail });
@@ -71980,6 +71984,7 @@ var init_retention = __esm({
     init_deviceImages();
     init_provisioningPolicies();
     init_errors2();
+    init_failures();
     USABLE = /* @__PURE__ */ new Set(["ready", "warning"]);
   }
 });
@@ -72259,6 +72264,7 @@ async function sendRetry(image, deps) {
       await retryDeviceImageUpload(deps.graph, image.id);
       return { kind: "sent", image: void 0 };
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       if (error2 instanceof GraphError && error2.status === 404) return { kind: "vanished" };
       const ambiguous = error2 instanceof GraphTransportError || error2 instanceof GraphError && (error2.status >= 500 || error2.status === 429);
       const now = await findDeviceImageById(deps.graph, image.id);
@@ -72304,6 +72310,7 @@ var init_retry = __esm({
     init_deviceImages();
     init_errorCodes();
     init_errors2();
+    init_failures();
     SEND_ATTEMPTS = 4;
   }
 });
@@ -72397,6 +72404,7 @@ async function completeRollout(input, deps) {
     });
     pruned = await prune(plan, { graph, log: log2 }, { dryRun, assumeRepointed });
   } catch (error2) {
+    if (isRunFailure(error2, "cancelled")) throw error2;
     log2.warning(`Pruning stopped: ${messageOf(error2)}. Nothing more was deleted; re-run to finish.`);
     pruned = { dryRun, deleted: [], skipped: [], kept: [] };
   }
@@ -72415,6 +72423,7 @@ async function cleanUpSource(input, deps) {
   try {
     return await cleanUpSourceImage(input, deps);
   } catch (error2) {
+    if (isRunFailure(error2, "cancelled")) throw error2;
     const detail = `Could not check whether the source image may be deleted: ${messageOf(error2)}. It is kept; re-run to delete it.`;
     deps.log.warning(detail);
     return { action: "failed", imageId: input.source.id, status: void 0, code: void 0, detail };
@@ -72429,6 +72438,7 @@ var init_rollout = __esm({
     init_errors2();
     init_retention();
     init_sourceCleanup();
+    init_failures();
   }
 });
 

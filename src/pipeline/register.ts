@@ -115,6 +115,8 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
     try {
       return await postDeviceImage(deps.graph, body);
     } catch (error) {
+      // Cancelled, past the deadline or refused sign-in: stop; a re-run looks for an upload this POST started.
+      if (isRunFailure(error)) throw error;
       const refused = error instanceof GraphError && error.status === 429;
       const ambiguous =
         error instanceof GraphTransportError ||

@@ -5,6 +5,7 @@ import type { Registration, RegistrationOutcome } from '../pipeline/register.ts'
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { messageOf } from './errors.ts';
+import { isRunFailure } from '../net/failures.ts';
 
 /** Waits for Windows 365's verdict on an upload: the pipeline passes register.ts's waiter. */
 export type UploadWaiter = (image: DeviceImage, timeoutMs: number) => Promise<Registration>;
@@ -175,6 +176,7 @@ async function sendRetry(image: DeviceImage, deps: RetryDeps): Promise<SendResul
       await retryDeviceImageUpload(deps.graph, image.id);
       return { kind: 'sent', image: undefined };
     } catch (error) {
+      if (isRunFailure(error)) throw error;
       if (error instanceof GraphError && error.status === 404) return { kind: 'vanished' };
       const ambiguous =
         error instanceof GraphTransportError ||

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FakeCloud } from '../fake-cloud/index.ts';
-import { DIST, fakeInputs, runAction, spawnNode, useFakeCloud, type ActionRun } from './harness.ts';
+import { DIST, fakeInputs, runAction, SCALE, spawnNode, useFakeCloud, type ActionRun } from './harness.ts';
 
 const cloud = useFakeCloud();
 
@@ -76,6 +76,24 @@ describe('a cancelled job ends within seconds as cancelled', () => {
     expectRunError(run, 'cancelled');
     expect(run.stdout).toContain('Received SIGINT');
     expect(f.counters.deviceImageCreates).toBe(0);
+  });
+
+  it('while a policy PATCH of the rollout hangs', { timeout: 30_000 }, async () => {
+    const f = await cloud({ uploadSeconds: 60 });
+    const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    const policy = f.addProvisioningPolicy({
+      displayName: 'Sales',
+      imageId: 'MicrosoftWindowsDesktop_windows-ent-cpc_win11-24h2-ent-cpc',
+      imageType: 'gallery',
+    });
+    f.inject({ kind: 'hang', service: 'graph', method: 'PATCH', count: 100 });
+    const run = await runAction(
+      f,
+      { 'image-id': image.id, 'provisioning-policies': policy.id, ...fakeInputs(f) },
+      { timeScale: SCALE, interruptWhen: hanging },
+    );
+    expectRunError(run, 'cancelled');
+    expect(f.counters.deviceImageCreates).toBe(1);
   });
 
   it('while backing off for a Retry-After of a day', { timeout: 30_000 }, async () => {
