@@ -212,6 +212,17 @@ describe('ARM requests under faults', () => {
     expect(refused.fix).toContain('Reader');
   });
 
+  it('ARM that keeps failing is unreachable, not a fact about the image', async () => {
+    const env = await start();
+    env.fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
+    env.fake.inject({ kind: 'status', status: 503, retryAfter: '0', service: 'arm', count: 100 });
+    const stopped = await failure(env.images.read(idOf(env, 'img')));
+    expect(stopped.kind).toBe('unreachable');
+    expect(stopped.message).toContain('503');
+    // The SDK's own bounded retries (3), no more.
+    expect(env.fake.requests.filter((r) => r.service === 'arm')).toHaveLength(4);
+  });
+
   it('caps a Retry-After at the deadline and stops there', async () => {
     const env = await start();
     env.fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
