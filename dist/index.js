@@ -1045,80 +1045,8 @@ var init_file_command = __esm({
 });
 
 // node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-  const usingSsl = reqUrl.protocol === "https:";
-  if (checkBypass(reqUrl)) {
-    return void 0;
-  }
-  const proxyVar = (() => {
-    if (usingSsl) {
-      return process.env["https_proxy"] || process.env["HTTPS_PROXY"];
-    } else {
-      return process.env["http_proxy"] || process.env["HTTP_PROXY"];
-    }
-  })();
-  if (proxyVar) {
-    try {
-      return new DecodedURL(proxyVar);
-    } catch (_a) {
-      if (!proxyVar.startsWith("http://") && !proxyVar.startsWith("https://"))
-        return new DecodedURL(`http://${proxyVar}`);
-    }
-  } else {
-    return void 0;
-  }
-}
-function checkBypass(reqUrl) {
-  if (!reqUrl.hostname) {
-    return false;
-  }
-  const reqHost = reqUrl.hostname;
-  if (isLoopbackAddress(reqHost)) {
-    return true;
-  }
-  const noProxy = process.env["no_proxy"] || process.env["NO_PROXY"] || "";
-  if (!noProxy) {
-    return false;
-  }
-  let reqPort;
-  if (reqUrl.port) {
-    reqPort = Number(reqUrl.port);
-  } else if (reqUrl.protocol === "http:") {
-    reqPort = 80;
-  } else if (reqUrl.protocol === "https:") {
-    reqPort = 443;
-  }
-  const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-  if (typeof reqPort === "number") {
-    upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-  }
-  for (const upperNoProxyItem of noProxy.split(",").map((x) => x.trim().toUpperCase()).filter((x) => x)) {
-    if (upperNoProxyItem === "*" || upperReqHosts.some((x) => x === upperNoProxyItem || x.endsWith(`.${upperNoProxyItem}`) || upperNoProxyItem.startsWith(".") && x.endsWith(`${upperNoProxyItem}`))) {
-      return true;
-    }
-  }
-  return false;
-}
-function isLoopbackAddress(host) {
-  const hostLower = host.toLowerCase();
-  return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
-}
-var DecodedURL;
 var init_proxy = __esm({
   "node_modules/@actions/http-client/lib/proxy.js"() {
-    DecodedURL = class extends URL {
-      constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-      }
-      get username() {
-        return this._decodedUsername;
-      }
-      get password() {
-        return this._decodedPassword;
-      }
-    };
   }
 });
 
@@ -1128,8 +1056,8 @@ var require_tunnel = __commonJS({
     "use strict";
     var net = __require("net");
     var tls = __require("tls");
-    var http4 = __require("http");
-    var https3 = __require("https");
+    var http3 = __require("http");
+    var https2 = __require("https");
     var events = __require("events");
     var assert = __require("assert");
     var util2 = __require("util");
@@ -1139,24 +1067,24 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttps = httpsOverHttps2;
     function httpOverHttp2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http4.request;
+      agent.request = http3.request;
       return agent;
     }
     function httpsOverHttp2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http4.request;
+      agent.request = http3.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
     function httpOverHttps2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https3.request;
+      agent.request = https2.request;
       return agent;
     }
     function httpsOverHttps2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https3.request;
+      agent.request = https2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
@@ -1165,7 +1093,7 @@ var require_tunnel = __commonJS({
       var self = this;
       self.options = options || {};
       self.proxyOptions = self.options.proxy || {};
-      self.maxSockets = self.options.maxSockets || http4.Agent.defaultMaxSockets;
+      self.maxSockets = self.options.maxSockets || http3.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
       self.on("free", function onFree(socket, host, port, localAddress) {
@@ -8709,7 +8637,7 @@ var require_client = __commonJS({
     "use strict";
     var assert = __require("node:assert");
     var net = __require("node:net");
-    var http4 = __require("node:http");
+    var http3 = __require("node:http");
     var util2 = require_util();
     var { channels } = require_diagnostics();
     var Request = require_request();
@@ -8898,7 +8826,7 @@ var require_client = __commonJS({
         this[kUrl] = util2.parseOrigin(url);
         this[kConnector] = connect2;
         this[kPipelining] = pipelining != null ? pipelining : 1;
-        this[kMaxHeadersSize] = maxHeaderSize || http4.maxHeaderSize;
+        this[kMaxHeadersSize] = maxHeaderSize || http3.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
         this[kKeepAliveMaxTimeout] = keepAliveMaxTimeout == null ? 6e5 : keepAliveMaxTimeout;
         this[kKeepAliveTimeoutThreshold] = keepAliveTimeoutThreshold == null ? 2e3 : keepAliveTimeoutThreshold;
@@ -9705,7 +9633,7 @@ var require_agent = __commonJS({
     function defaultFactory(origin, opts) {
       return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent3 = class extends DispatcherBase {
+    var Agent = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -9780,7 +9708,7 @@ var require_agent = __commonJS({
         await Promise.all(destroyPromises);
       }
     };
-    module.exports = Agent3;
+    module.exports = Agent;
   }
 });
 
@@ -9790,7 +9718,7 @@ var require_proxy_agent = __commonJS({
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var { URL: URL2 } = __require("node:url");
-    var Agent3 = require_agent();
+    var Agent = require_agent();
     var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors();
@@ -9905,7 +9833,7 @@ var require_proxy_agent = __commonJS({
           return agentFactory(origin2, options);
         };
         this[kClient] = clientFactory(url, { connect });
-        this[kAgent] = new Agent3({
+        this[kAgent] = new Agent({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -10014,7 +9942,7 @@ var require_env_http_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
     var ProxyAgent2 = require_proxy_agent();
-    var Agent3 = require_agent();
+    var Agent = require_agent();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
@@ -10034,7 +9962,7 @@ var require_env_http_proxy_agent = __commonJS({
           });
         }
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent3(agentOpts);
+        this[kNoProxyAgent] = new Agent(agentOpts);
         const HTTP_PROXY2 = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY2) {
           this[kHttpProxyAgent] = new ProxyAgent2({ ...agentOpts, uri: HTTP_PROXY2 });
@@ -12379,7 +12307,7 @@ var require_mock_agent = __commonJS({
   "node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
-    var Agent3 = require_agent();
+    var Agent = require_agent();
     var {
       kAgent,
       kMockAgentSet,
@@ -12406,7 +12334,7 @@ var require_mock_agent = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent3(opts);
+        const agent = opts?.agent ? opts.agent : new Agent(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = buildMockOptions(opts);
@@ -12510,9 +12438,9 @@ var require_global2 = __commonJS({
     "use strict";
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors();
-    var Agent3 = require_agent();
+    var Agent = require_agent();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent3());
+      setGlobalDispatcher(new Agent());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -20102,7 +20030,7 @@ var require_undici = __commonJS({
     var Dispatcher = require_dispatcher();
     var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
-    var Agent3 = require_agent();
+    var Agent = require_agent();
     var ProxyAgent2 = require_proxy_agent();
     var EnvHttpProxyAgent = require_env_http_proxy_agent();
     var RetryAgent = require_retry_agent();
@@ -20125,7 +20053,7 @@ var require_undici = __commonJS({
     module.exports.Client = Client;
     module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
-    module.exports.Agent = Agent3;
+    module.exports.Agent = Agent;
     module.exports.ProxyAgent = ProxyAgent2;
     module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
     module.exports.RetryAgent = RetryAgent;
@@ -20237,41 +20165,12 @@ var require_undici = __commonJS({
 });
 
 // node_modules/@actions/http-client/lib/index.js
-import * as http from "http";
-import * as https from "https";
-var tunnel, import_undici, __awaiter, HttpCodes, Headers2, MediaTypes, HttpRedirectCodes, HttpResponseRetryCodes, RetryableHttpVerbs, ExponentialBackoffCeiling, ExponentialBackoffTimeSlice, HttpClientError, HttpClientResponse, HttpClient, lowercaseKeys;
+var tunnel, import_undici, HttpCodes, Headers2, MediaTypes, HttpRedirectCodes, HttpResponseRetryCodes;
 var init_lib = __esm({
   "node_modules/@actions/http-client/lib/index.js"() {
     init_proxy();
     tunnel = __toESM(require_tunnel2(), 1);
     import_undici = __toESM(require_undici(), 1);
-    __awaiter = function(thisArg, _arguments, P, generator) {
-      function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
-        });
-      }
-      return new (P || (P = Promise))(function(resolve4, reject) {
-        function fulfilled(value) {
-          try {
-            step(generator.next(value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function rejected(value) {
-          try {
-            step(generator["throw"](value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
-        }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-      });
-    };
     (function(HttpCodes2) {
       HttpCodes2[HttpCodes2["OK"] = 200] = "OK";
       HttpCodes2[HttpCodes2["MultipleChoices"] = 300] = "MultipleChoices";
@@ -20320,716 +20219,31 @@ var init_lib = __esm({
       HttpCodes.ServiceUnavailable,
       HttpCodes.GatewayTimeout
     ];
-    RetryableHttpVerbs = ["OPTIONS", "GET", "DELETE", "HEAD"];
-    ExponentialBackoffCeiling = 10;
-    ExponentialBackoffTimeSlice = 5;
-    HttpClientError = class _HttpClientError extends Error {
-      constructor(message2, statusCode) {
-        super(message2);
-        this.name = "HttpClientError";
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, _HttpClientError.prototype);
-      }
-    };
-    HttpClientResponse = class {
-      constructor(message2) {
-        this.message = message2;
-      }
-      readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
-            let output = Buffer.alloc(0);
-            this.message.on("data", (chunk) => {
-              output = Buffer.concat([output, chunk]);
-            });
-            this.message.on("end", () => {
-              resolve4(output.toString());
-            });
-          }));
-        });
-      }
-      readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
-            const chunks = [];
-            this.message.on("data", (chunk) => {
-              chunks.push(chunk);
-            });
-            this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
-            });
-          }));
-        });
-      }
-    };
-    HttpClient = class {
-      constructor(userAgent2, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent2);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-          if (requestOptions.ignoreSslError != null) {
-            this._ignoreSslError = requestOptions.ignoreSslError;
-          }
-          this._socketTimeout = requestOptions.socketTimeout;
-          if (requestOptions.allowRedirects != null) {
-            this._allowRedirects = requestOptions.allowRedirects;
-          }
-          if (requestOptions.allowRedirectDowngrade != null) {
-            this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-          }
-          if (requestOptions.maxRedirects != null) {
-            this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-          }
-          if (requestOptions.keepAlive != null) {
-            this._keepAlive = requestOptions.keepAlive;
-          }
-          if (requestOptions.allowRetries != null) {
-            this._allowRetries = requestOptions.allowRetries;
-          }
-          if (requestOptions.maxRetries != null) {
-            this._maxRetries = requestOptions.maxRetries;
-          }
-        }
-      }
-      options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("OPTIONS", requestUrl, null, additionalHeaders || {});
-        });
-      }
-      get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("GET", requestUrl, null, additionalHeaders || {});
-        });
-      }
-      del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("DELETE", requestUrl, null, additionalHeaders || {});
-        });
-      }
-      post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("POST", requestUrl, data, additionalHeaders || {});
-        });
-      }
-      patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("PATCH", requestUrl, data, additionalHeaders || {});
-        });
-      }
-      put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("PUT", requestUrl, data, additionalHeaders || {});
-        });
-      }
-      head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request("HEAD", requestUrl, null, additionalHeaders || {});
-        });
-      }
-      sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-      }
-      /**
-       * Gets a typed object from an endpoint
-       * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-       */
-      getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes.ApplicationJson);
-          const res = yield this.get(requestUrl, additionalHeaders);
-          return this._processResponse(res, this.requestOptions);
-        });
-      }
-      postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-          const data = JSON.stringify(obj, null, 2);
-          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes.ApplicationJson);
-          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-          const res = yield this.post(requestUrl, data, additionalHeaders);
-          return this._processResponse(res, this.requestOptions);
-        });
-      }
-      putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-          const data = JSON.stringify(obj, null, 2);
-          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes.ApplicationJson);
-          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-          const res = yield this.put(requestUrl, data, additionalHeaders);
-          return this._processResponse(res, this.requestOptions);
-        });
-      }
-      patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-          const data = JSON.stringify(obj, null, 2);
-          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes.ApplicationJson);
-          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-          const res = yield this.patch(requestUrl, data, additionalHeaders);
-          return this._processResponse(res, this.requestOptions);
-        });
-      }
-      /**
-       * Makes a raw http request.
-       * All other methods such as get, post, patch, and request ultimately call this.
-       * Prefer get, del, post and patch
-       */
-      request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-          if (this._disposed) {
-            throw new Error("Client has already been disposed.");
-          }
-          const parsedUrl = new URL(requestUrl);
-          let info2 = this._prepareRequest(verb, parsedUrl, headers);
-          const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
-          let numTries = 0;
-          let response;
-          do {
-            response = yield this.requestRaw(info2, data);
-            if (response && response.message && response.message.statusCode === HttpCodes.Unauthorized) {
-              let authenticationHandler;
-              for (const handler2 of this.handlers) {
-                if (handler2.canHandleAuthentication(response)) {
-                  authenticationHandler = handler2;
-                  break;
-                }
-              }
-              if (authenticationHandler) {
-                return authenticationHandler.handleAuthentication(this, info2, data);
-              } else {
-                return response;
-              }
-            }
-            let redirectsRemaining = this._maxRedirects;
-            while (response.message.statusCode && HttpRedirectCodes.includes(response.message.statusCode) && this._allowRedirects && redirectsRemaining > 0) {
-              const redirectUrl = response.message.headers["location"];
-              if (!redirectUrl) {
-                break;
-              }
-              const parsedRedirectUrl = new URL(redirectUrl);
-              if (parsedUrl.protocol === "https:" && parsedUrl.protocol !== parsedRedirectUrl.protocol && !this._allowRedirectDowngrade) {
-                throw new Error("Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.");
-              }
-              yield response.readBody();
-              if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                for (const header in headers) {
-                  if (header.toLowerCase() === "authorization") {
-                    delete headers[header];
-                  }
-                }
-              }
-              info2 = this._prepareRequest(verb, parsedRedirectUrl, headers);
-              response = yield this.requestRaw(info2, data);
-              redirectsRemaining--;
-            }
-            if (!response.message.statusCode || !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-              return response;
-            }
-            numTries += 1;
-            if (numTries < maxTries) {
-              yield response.readBody();
-              yield this._performExponentialBackoff(numTries);
-            }
-          } while (numTries < maxTries);
-          return response;
-        });
-      }
-      /**
-       * Needs to be called if keepAlive is set to true in request options.
-       */
-      dispose() {
-        if (this._agent) {
-          this._agent.destroy();
-        }
-        this._disposed = true;
-      }
-      /**
-       * Raw request.
-       * @param info
-       * @param data
-       */
-      requestRaw(info2, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
-            function callbackForResult(err, res) {
-              if (err) {
-                reject(err);
-              } else if (!res) {
-                reject(new Error("Unknown error"));
-              } else {
-                resolve4(res);
-              }
-            }
-            this.requestRawWithCallback(info2, data, callbackForResult);
-          });
-        });
-      }
-      /**
-       * Raw request with callback.
-       * @param info
-       * @param data
-       * @param onResult
-       */
-      requestRawWithCallback(info2, data, onResult) {
-        if (typeof data === "string") {
-          if (!info2.options.headers) {
-            info2.options.headers = {};
-          }
-          info2.options.headers["Content-Length"] = Buffer.byteLength(data, "utf8");
-        }
-        let callbackCalled = false;
-        function handleResult2(err, res) {
-          if (!callbackCalled) {
-            callbackCalled = true;
-            onResult(err, res);
-          }
-        }
-        const req = info2.httpModule.request(info2.options, (msg) => {
-          const res = new HttpClientResponse(msg);
-          handleResult2(void 0, res);
-        });
-        let socket;
-        req.on("socket", (sock) => {
-          socket = sock;
-        });
-        req.setTimeout(this._socketTimeout || 3 * 6e4, () => {
-          if (socket) {
-            socket.end();
-          }
-          handleResult2(new Error(`Request timeout: ${info2.options.path}`));
-        });
-        req.on("error", function(err) {
-          handleResult2(err);
-        });
-        if (data && typeof data === "string") {
-          req.write(data, "utf8");
-        }
-        if (data && typeof data !== "string") {
-          data.on("close", function() {
-            req.end();
-          });
-          data.pipe(req);
-        } else {
-          req.end();
-        }
-      }
-      /**
-       * Gets an http agent. This function is useful when you need an http agent that handles
-       * routing through a proxy server - depending upon the url and proxy environment variables.
-       * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-       */
-      getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-      }
-      getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-          return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-      }
-      _prepareRequest(method, requestUrl, headers) {
-        const info2 = {};
-        info2.parsedUrl = requestUrl;
-        const usingSsl = info2.parsedUrl.protocol === "https:";
-        info2.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info2.options = {};
-        info2.options.host = info2.parsedUrl.hostname;
-        info2.options.port = info2.parsedUrl.port ? parseInt(info2.parsedUrl.port) : defaultPort;
-        info2.options.path = (info2.parsedUrl.pathname || "") + (info2.parsedUrl.search || "");
-        info2.options.method = method;
-        info2.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-          info2.options.headers["user-agent"] = this.userAgent;
-        }
-        info2.options.agent = this._getAgent(info2.parsedUrl);
-        if (this.handlers) {
-          for (const handler2 of this.handlers) {
-            handler2.prepareRequest(info2.options);
-          }
-        }
-        return info2;
-      }
-      _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-          return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-      }
-      /**
-       * Gets an existing header value or returns a default.
-       * Handles converting number header values to strings since HTTP headers must be strings.
-       * Note: This returns string | string[] since some headers can have multiple values.
-       * For headers that must always be a single string (like Content-Type), use the
-       * specialized _getExistingOrDefaultContentTypeHeader method instead.
-       */
-      _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-          if (headerValue) {
-            clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
-          }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== void 0) {
-          return typeof additionalValue === "number" ? additionalValue.toString() : additionalValue;
-        }
-        if (clientHeader !== void 0) {
-          return clientHeader;
-        }
-        return _default;
-      }
-      /**
-       * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-       * Always returns a single string (not an array) since Content-Type should be a single value.
-       * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-       * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-       * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-       */
-      _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers2.ContentType];
-          if (headerValue) {
-            if (typeof headerValue === "number") {
-              clientHeader = String(headerValue);
-            } else if (Array.isArray(headerValue)) {
-              clientHeader = headerValue.join(", ");
-            } else {
-              clientHeader = headerValue;
-            }
-          }
-        }
-        const additionalValue = additionalHeaders[Headers2.ContentType];
-        if (additionalValue !== void 0) {
-          if (typeof additionalValue === "number") {
-            return String(additionalValue);
-          } else if (Array.isArray(additionalValue)) {
-            return additionalValue.join(", ");
-          } else {
-            return additionalValue;
-          }
-        }
-        if (clientHeader !== void 0) {
-          return clientHeader;
-        }
-        return _default;
-      }
-      _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-          agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-          agent = this._agent;
-        }
-        if (agent) {
-          return agent;
-        }
-        const usingSsl = parsedUrl.protocol === "https:";
-        let maxSockets = 100;
-        if (this.requestOptions) {
-          maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        if (proxyUrl && proxyUrl.hostname) {
-          const agentOptions = {
-            maxSockets,
-            keepAlive: this._keepAlive,
-            proxy: Object.assign(Object.assign({}, (proxyUrl.username || proxyUrl.password) && {
-              proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-            }), { host: proxyUrl.hostname, port: proxyUrl.port })
-          };
-          let tunnelAgent;
-          const overHttps = proxyUrl.protocol === "https:";
-          if (usingSsl) {
-            tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-          } else {
-            tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-          }
-          agent = tunnelAgent(agentOptions);
-          this._proxyAgent = agent;
-        }
-        if (!agent) {
-          const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-          this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-          agent.options = Object.assign(agent.options || {}, {
-            rejectUnauthorized: false
-          });
-        }
-        return agent;
-      }
-      _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-          proxyAgent = this._proxyAgentDispatcher;
-        }
-        if (proxyAgent) {
-          return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === "https:";
-        proxyAgent = new import_undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, (proxyUrl.username || proxyUrl.password) && {
-          token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString("base64")}`
-        }));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-          proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-            rejectUnauthorized: false
-          });
-        }
-        return proxyAgent;
-      }
-      _getUserAgentWithOrchestrationId(userAgent2) {
-        const baseUserAgent = userAgent2 || "actions/http-client";
-        const orchId = process.env["ACTIONS_ORCHESTRATION_ID"];
-        if (orchId) {
-          const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, "_");
-          return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-      }
-      _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-          retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-          const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
-        });
-      }
-      _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter(this, void 0, void 0, function* () {
-            const statusCode = res.message.statusCode || 0;
-            const response = {
-              statusCode,
-              result: null,
-              headers: {}
-            };
-            if (statusCode === HttpCodes.NotFound) {
-              resolve4(response);
-            }
-            function dateTimeDeserializer(key, value) {
-              if (typeof value === "string") {
-                const a2 = new Date(value);
-                if (!isNaN(a2.valueOf())) {
-                  return a2;
-                }
-              }
-              return value;
-            }
-            let obj;
-            let contents;
-            try {
-              contents = yield res.readBody();
-              if (contents && contents.length > 0) {
-                if (options && options.deserializeDates) {
-                  obj = JSON.parse(contents, dateTimeDeserializer);
-                } else {
-                  obj = JSON.parse(contents);
-                }
-                response.result = obj;
-              }
-              response.headers = res.message.headers;
-            } catch (err) {
-            }
-            if (statusCode > 299) {
-              let msg;
-              if (obj && obj.message) {
-                msg = obj.message;
-              } else if (contents && contents.length > 0) {
-                msg = contents;
-              } else {
-                msg = `Failed request: (${statusCode})`;
-              }
-              const err = new HttpClientError(msg, statusCode);
-              err.result = response.result;
-              reject(err);
-            } else {
-              resolve4(response);
-            }
-          }));
-        });
-      }
-    };
-    lowercaseKeys = (obj) => Object.keys(obj).reduce((c3, k) => (c3[k.toLowerCase()] = obj[k], c3), {});
   }
 });
 
 // node_modules/@actions/http-client/lib/auth.js
-var __awaiter2, BearerCredentialHandler;
 var init_auth = __esm({
   "node_modules/@actions/http-client/lib/auth.js"() {
-    __awaiter2 = function(thisArg, _arguments, P, generator) {
-      function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
-        });
-      }
-      return new (P || (P = Promise))(function(resolve4, reject) {
-        function fulfilled(value) {
-          try {
-            step(generator.next(value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function rejected(value) {
-          try {
-            step(generator["throw"](value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
-        }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-      });
-    };
-    BearerCredentialHandler = class {
-      constructor(token) {
-        this.token = token;
-      }
-      // currently implements pre-authorization
-      // TODO: support preAuth = false where it hooks on 401
-      prepareRequest(options) {
-        if (!options.headers) {
-          throw Error("The request has no headers");
-        }
-        options.headers["Authorization"] = `Bearer ${this.token}`;
-      }
-      // This handler cannot handle 401
-      canHandleAuthentication() {
-        return false;
-      }
-      handleAuthentication() {
-        return __awaiter2(this, void 0, void 0, function* () {
-          throw new Error("not implemented");
-        });
-      }
-    };
   }
 });
 
 // node_modules/@actions/core/lib/oidc-utils.js
-var __awaiter3, OidcClient;
 var init_oidc_utils = __esm({
   "node_modules/@actions/core/lib/oidc-utils.js"() {
     init_lib();
     init_auth();
     init_core();
-    __awaiter3 = function(thisArg, _arguments, P, generator) {
-      function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
-        });
-      }
-      return new (P || (P = Promise))(function(resolve4, reject) {
-        function fulfilled(value) {
-          try {
-            step(generator.next(value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function rejected(value) {
-          try {
-            step(generator["throw"](value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
-        }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-      });
-    };
-    OidcClient = class _OidcClient {
-      static createHttpClient(allowRetry = true, maxRetry = 10) {
-        const requestOptions = {
-          allowRetries: allowRetry,
-          maxRetries: maxRetry
-        };
-        return new HttpClient("actions/oidc-client", [new BearerCredentialHandler(_OidcClient.getRequestToken())], requestOptions);
-      }
-      static getRequestToken() {
-        const token = process.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
-        if (!token) {
-          throw new Error("Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable");
-        }
-        return token;
-      }
-      static getIDTokenUrl() {
-        const runtimeUrl = process.env["ACTIONS_ID_TOKEN_REQUEST_URL"];
-        if (!runtimeUrl) {
-          throw new Error("Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable");
-        }
-        return runtimeUrl;
-      }
-      static getCall(id_token_url) {
-        return __awaiter3(this, void 0, void 0, function* () {
-          var _a;
-          const httpclient = _OidcClient.createHttpClient();
-          const res = yield httpclient.getJson(id_token_url).catch((error2) => {
-            throw new Error(`Failed to get ID Token. 
- 
-        Error Code : ${error2.statusCode}
- 
-        Error Message: ${error2.message}`);
-          });
-          const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
-          if (!id_token) {
-            throw new Error("Response json body do not have ID Token field");
-          }
-          return id_token;
-        });
-      }
-      static getIDToken(audience) {
-        return __awaiter3(this, void 0, void 0, function* () {
-          try {
-            let id_token_url = _OidcClient.getIDTokenUrl();
-            if (audience) {
-              const encodedAudience = encodeURIComponent(audience);
-              id_token_url = `${id_token_url}&audience=${encodedAudience}`;
-            }
-            debug(`ID token url is ${id_token_url}`);
-            const id_token = yield _OidcClient.getCall(id_token_url);
-            setSecret(id_token);
-            return id_token;
-          } catch (error2) {
-            throw new Error(`Error message: ${error2.message}`);
-          }
-        });
-      }
-    };
   }
 });
 
 // node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
-var __awaiter4, access, appendFile, writeFile, SUMMARY_ENV_VAR, Summary, _summary, summary;
+var __awaiter, access, appendFile, writeFile, SUMMARY_ENV_VAR, Summary, _summary, summary;
 var init_summary = __esm({
   "node_modules/@actions/core/lib/summary.js"() {
-    __awaiter4 = function(thisArg, _arguments, P, generator) {
+    __awaiter = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
         return value instanceof P ? value : new P(function(resolve4) {
           resolve4(value);
@@ -21069,7 +20283,7 @@ var init_summary = __esm({
        * @returns step summary file path
        */
       filePath() {
-        return __awaiter4(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
           if (this._filePath) {
             return this._filePath;
           }
@@ -21110,7 +20324,7 @@ var init_summary = __esm({
        * @returns {Promise<Summary>} summary instance
        */
       write(options) {
-        return __awaiter4(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
           const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
           const filePath = yield this.filePath();
           const writeFunc = overwrite ? writeFile : appendFile;
@@ -21124,7 +20338,7 @@ var init_summary = __esm({
        * @returns {Summary} summary instance
        */
       clear() {
-        return __awaiter4(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
           return this.emptyBuffer().write({ overwrite: true });
         });
       }
@@ -21410,12 +20624,7 @@ function startGroup(name3) {
 function endGroup() {
   issue("endgroup");
 }
-function getIDToken(aud) {
-  return __awaiter5(this, void 0, void 0, function* () {
-    return yield OidcClient.getIDToken(aud);
-  });
-}
-var __awaiter5, ExitCode;
+var ExitCode;
 var init_core = __esm({
   "node_modules/@actions/core/lib/core.js"() {
     init_command2();
@@ -21426,33 +20635,6 @@ var init_core = __esm({
     init_summary();
     init_path_utils();
     init_platform();
-    __awaiter5 = function(thisArg, _arguments, P, generator) {
-      function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
-        });
-      }
-      return new (P || (P = Promise))(function(resolve4, reject) {
-        function fulfilled(value) {
-          try {
-            step(generator.next(value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function rejected(value) {
-          try {
-            step(generator["throw"](value));
-          } catch (e) {
-            reject(e);
-          }
-        }
-        function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
-        }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-      });
-    };
     (function(ExitCode2) {
       ExitCode2[ExitCode2["Success"] = 0] = "Success";
       ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
@@ -21842,214 +21024,14 @@ var init_inputs = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/constants.js
-var SDK_VERSION, DeveloperSignOnClientId, DefaultTenantId, AzureAuthorityHosts, DefaultAuthorityHost, DefaultAuthority, ALL_TENANTS, CACHE_CAE_SUFFIX, CACHE_NON_CAE_SUFFIX, DEFAULT_TOKEN_CACHE_NAME;
-var init_constants = __esm({
-  "node_modules/@azure/identity/dist/esm/constants.js"() {
-    SDK_VERSION = `4.13.1`;
-    DeveloperSignOnClientId = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
-    DefaultTenantId = "common";
-    (function(AzureAuthorityHosts2) {
-      AzureAuthorityHosts2["AzureChina"] = "https://login.chinacloudapi.cn";
-      AzureAuthorityHosts2["AzureGermany"] = "https://login.microsoftonline.de";
-      AzureAuthorityHosts2["AzureGovernment"] = "https://login.microsoftonline.us";
-      AzureAuthorityHosts2["AzurePublicCloud"] = "https://login.microsoftonline.com";
-    })(AzureAuthorityHosts || (AzureAuthorityHosts = {}));
-    DefaultAuthorityHost = AzureAuthorityHosts.AzurePublicCloud;
-    DefaultAuthority = "login.microsoftonline.com";
-    ALL_TENANTS = ["*"];
-    CACHE_CAE_SUFFIX = "cae";
-    CACHE_NON_CAE_SUFFIX = "nocae";
-    DEFAULT_TOKEN_CACHE_NAME = "msal.cache";
-  }
-});
-
-// node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js
-function generatePluginConfiguration(options) {
-  const config = {
-    cache: {},
-    broker: {
-      ...options.brokerOptions,
-      isEnabled: options.brokerOptions?.enabled ?? false,
-      enableMsaPassthrough: options.brokerOptions?.legacyEnableMsaPassthrough ?? false
-    }
-  };
-  if (options.tokenCachePersistenceOptions?.enabled) {
-    if (persistenceProvider === void 0) {
-      throw new Error([
-        "Persistent token caching was requested, but no persistence provider was configured.",
-        "You must install the identity-cache-persistence plugin package (`npm install --save @azure/identity-cache-persistence`)",
-        "and enable it by importing `useIdentityPlugin` from `@azure/identity` and calling",
-        "`useIdentityPlugin(cachePersistencePlugin)` before using `tokenCachePersistenceOptions`."
-      ].join(" "));
-    }
-    const cacheBaseName = options.tokenCachePersistenceOptions.name || DEFAULT_TOKEN_CACHE_NAME;
-    config.cache.cachePlugin = persistenceProvider({
-      name: `${cacheBaseName}.${CACHE_NON_CAE_SUFFIX}`,
-      ...options.tokenCachePersistenceOptions
-    });
-    config.cache.cachePluginCae = persistenceProvider({
-      name: `${cacheBaseName}.${CACHE_CAE_SUFFIX}`,
-      ...options.tokenCachePersistenceOptions
-    });
-  }
-  if (options.brokerOptions?.enabled) {
-    config.broker.nativeBrokerPlugin = getBrokerPlugin(options.isVSCodeCredential || false);
-  }
-  return config;
-}
-function getBrokerPlugin(isVSCodePlugin) {
-  const { credentialName: credentialName6, packageName, pluginVar, brokerInfo } = brokerConfig[isVSCodePlugin ? "vsCode" : "native"];
-  if (brokerInfo === void 0) {
-    throw new Error(brokerErrorTemplates.missing(credentialName6, packageName, pluginVar));
-  }
-  if (brokerInfo.broker.isBrokerAvailable === false) {
-    throw new Error(brokerErrorTemplates.unavailable(credentialName6, packageName));
-  }
-  return brokerInfo.broker;
-}
-var persistenceProvider, nativeBrokerInfo, vsCodeBrokerInfo, brokerErrorTemplates, brokerConfig, msalPlugins;
-var init_msalPlugins = __esm({
-  "node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js"() {
-    init_constants();
-    persistenceProvider = void 0;
-    nativeBrokerInfo = void 0;
-    vsCodeBrokerInfo = void 0;
-    brokerErrorTemplates = {
-      missing: (credentialName6, packageName, pluginVar) => [
-        `${credentialName6} was requested, but no plugin was configured or no authentication record was found.`,
-        `You must install the ${packageName} plugin package (npm install --save ${packageName})`,
-        "and enable it by importing `useIdentityPlugin` from `@azure/identity` and calling",
-        `useIdentityPlugin(${pluginVar}) before using enableBroker.`
-      ].join(" "),
-      unavailable: (credentialName6, packageName) => [
-        `${credentialName6} was requested, and the plugin is configured, but the broker is unavailable.`,
-        `Ensure the ${credentialName6} plugin is properly installed and configured.`,
-        "Check for missing native dependencies and ensure the package is properly installed.",
-        `See the README for prerequisites on installing and using ${packageName}.`
-      ].join(" ")
-    };
-    brokerConfig = {
-      vsCode: {
-        credentialName: "Visual Studio Code Credential",
-        packageName: "@azure/identity-vscode",
-        pluginVar: "vsCodePlugin",
-        get brokerInfo() {
-          return vsCodeBrokerInfo;
-        }
-      },
-      native: {
-        credentialName: "Broker for WAM",
-        packageName: "@azure/identity-broker",
-        pluginVar: "nativeBrokerPlugin",
-        get brokerInfo() {
-          return nativeBrokerInfo;
-        }
-      }
-    };
-    msalPlugins = {
-      generatePluginConfiguration
-    };
-  }
-});
-
-// node_modules/@azure/identity/dist/esm/plugins/consumer.js
-var init_consumer = __esm({
-  "node_modules/@azure/identity/dist/esm/plugins/consumer.js"() {
-    init_msalPlugins();
-  }
-});
-
-// node_modules/@azure/identity/dist/esm/errors.js
-function isErrorResponse(errorResponse) {
-  return errorResponse && typeof errorResponse.error === "string" && typeof errorResponse.error_description === "string";
-}
-function convertOAuthErrorResponseToErrorResponse(errorBody) {
-  return {
-    error: errorBody.error,
-    errorDescription: errorBody.error_description,
-    correlationId: errorBody.correlation_id,
-    errorCodes: errorBody.error_codes,
-    timestamp: errorBody.timestamp,
-    traceId: errorBody.trace_id
-  };
-}
-var CredentialUnavailableErrorName, CredentialUnavailableError, AuthenticationErrorName, AuthenticationError, AuthenticationRequiredError;
-var init_errors = __esm({
-  "node_modules/@azure/identity/dist/esm/errors.js"() {
-    CredentialUnavailableErrorName = "CredentialUnavailableError";
-    CredentialUnavailableError = class extends Error {
-      constructor(message2, options) {
-        super(message2, options);
-        this.name = CredentialUnavailableErrorName;
-      }
-    };
-    AuthenticationErrorName = "AuthenticationError";
-    AuthenticationError = class extends Error {
-      /**
-       * The HTTP status code returned from the authentication request.
-       */
-      statusCode;
-      /**
-       * The error response details.
-       */
-      errorResponse;
-      constructor(statusCode, errorBody, options) {
-        let errorResponse = {
-          error: "unknown",
-          errorDescription: "An unknown error occurred and no additional details are available."
-        };
-        if (isErrorResponse(errorBody)) {
-          errorResponse = convertOAuthErrorResponseToErrorResponse(errorBody);
-        } else if (typeof errorBody === "string") {
-          try {
-            const oauthErrorResponse = JSON.parse(errorBody);
-            errorResponse = convertOAuthErrorResponseToErrorResponse(oauthErrorResponse);
-          } catch (e) {
-            if (statusCode === 400) {
-              errorResponse = {
-                error: "invalid_request",
-                errorDescription: `The service indicated that the request was invalid.
-
-${errorBody}`
-              };
-            } else {
-              errorResponse = {
-                error: "unknown_error",
-                errorDescription: `An unknown error has occurred. Response body:
-
-${errorBody}`
-              };
-            }
-          }
-        } else {
-          errorResponse = {
-            error: "unknown_error",
-            errorDescription: "An unknown error occurred and no additional details are available."
-          };
-        }
-        super(`${errorResponse.error} Status code: ${statusCode}
-More details:
-${errorResponse.errorDescription},`, options);
-        this.statusCode = statusCode;
-        this.errorResponse = errorResponse;
-        this.name = AuthenticationErrorName;
-      }
-    };
-    AuthenticationRequiredError = class extends Error {
-      /**
-       * The list of scopes for which the token will have access.
-       */
-      scopes;
-      /**
-       * The options passed to the getToken request.
-       */
-      getTokenOptions;
-      constructor(options) {
-        super(options.message, options.cause ? { cause: options.cause } : void 0);
-        this.scopes = options.scopes;
-        this.getTokenOptions = options.getTokenOptions;
-        this.name = "AuthenticationRequiredError";
+// node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js
+var AbortError;
+var init_AbortError = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js"() {
+    AbortError = class extends Error {
+      constructor(message2) {
+        super(message2);
+        this.name = "AbortError";
       }
     };
   }
@@ -22343,6 +21325,3980 @@ var init_logger = __esm({
   }
 });
 
+// node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js
+function normalizeName(name3) {
+  return name3.toLowerCase();
+}
+function normalizeValue(value) {
+  return String(value).trim().replace(/[\r\n]/g, "");
+}
+function* headerIterator(map) {
+  for (const entry of map.values()) {
+    yield [entry.name, entry.value];
+  }
+}
+function createHttpHeaders(rawHeaders) {
+  return new HttpHeadersImpl(rawHeaders);
+}
+var HttpHeadersImpl;
+var init_httpHeaders = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js"() {
+    HttpHeadersImpl = class {
+      _headersMap;
+      constructor(rawHeaders) {
+        this._headersMap = /* @__PURE__ */ new Map();
+        if (rawHeaders) {
+          for (const headerName of Object.keys(rawHeaders)) {
+            this.set(headerName, rawHeaders[headerName]);
+          }
+        }
+      }
+      /**
+       * Set a header in this collection with the provided name and value. The name is
+       * case-insensitive.
+       * @param name - The name of the header to set. This value is case-insensitive.
+       * @param value - The value of the header to set.
+       */
+      set(name3, value) {
+        this._headersMap.set(normalizeName(name3), { name: name3, value: normalizeValue(value) });
+      }
+      /**
+       * Get the header value for the provided header name, or undefined if no header exists in this
+       * collection with the provided name.
+       * @param name - The name of the header. This value is case-insensitive.
+       */
+      get(name3) {
+        return this._headersMap.get(normalizeName(name3))?.value;
+      }
+      /**
+       * Get whether or not this header collection contains a header entry for the provided header name.
+       * @param name - The name of the header to set. This value is case-insensitive.
+       */
+      has(name3) {
+        return this._headersMap.has(normalizeName(name3));
+      }
+      /**
+       * Remove the header with the provided headerName.
+       * @param name - The name of the header to remove.
+       */
+      delete(name3) {
+        this._headersMap.delete(normalizeName(name3));
+      }
+      /**
+       * Get the JSON object representation of this HTTP header collection.
+       */
+      toJSON(options = {}) {
+        const result = {};
+        if (options.preserveCase) {
+          for (const entry of this._headersMap.values()) {
+            result[entry.name] = entry.value;
+          }
+        } else {
+          for (const [normalizedName, entry] of this._headersMap) {
+            result[normalizedName] = entry.value;
+          }
+        }
+        return result;
+      }
+      /**
+       * Get the string representation of this HTTP header collection.
+       */
+      toString() {
+        return JSON.stringify(this.toJSON({ preserveCase: true }));
+      }
+      /**
+       * Iterate over tuples of header [name, value] pairs.
+       */
+      [Symbol.iterator]() {
+        return headerIterator(this._headersMap);
+      }
+    };
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
+function randomUUID2() {
+  return crypto.randomUUID();
+}
+var init_uuidUtils = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js
+function createPipelineRequest(options) {
+  return new PipelineRequestImpl(options);
+}
+var PipelineRequestImpl;
+var init_pipelineRequest = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js"() {
+    init_httpHeaders();
+    init_uuidUtils();
+    PipelineRequestImpl = class {
+      url;
+      method;
+      headers;
+      timeout;
+      withCredentials;
+      body;
+      multipartBody;
+      formData;
+      streamResponseStatusCodes;
+      enableBrowserStreams;
+      proxySettings;
+      disableKeepAlive;
+      abortSignal;
+      requestId;
+      allowInsecureConnection;
+      onUploadProgress;
+      onDownloadProgress;
+      requestOverrides;
+      authSchemes;
+      constructor(options) {
+        this.url = options.url;
+        this.body = options.body;
+        this.headers = options.headers ?? createHttpHeaders();
+        this.method = options.method ?? "GET";
+        this.timeout = options.timeout ?? 0;
+        this.multipartBody = options.multipartBody;
+        this.formData = options.formData;
+        this.disableKeepAlive = options.disableKeepAlive ?? false;
+        this.proxySettings = options.proxySettings;
+        this.streamResponseStatusCodes = options.streamResponseStatusCodes;
+        this.withCredentials = options.withCredentials ?? false;
+        this.abortSignal = options.abortSignal;
+        this.onUploadProgress = options.onUploadProgress;
+        this.onDownloadProgress = options.onDownloadProgress;
+        this.requestId = options.requestId || randomUUID2();
+        this.allowInsecureConnection = options.allowInsecureConnection ?? false;
+        this.enableBrowserStreams = options.enableBrowserStreams ?? false;
+        this.requestOverrides = options.requestOverrides;
+        this.authSchemes = options.authSchemes;
+      }
+    };
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js
+function createEmptyPipeline() {
+  return HttpPipeline.create();
+}
+var ValidPhaseNames, HttpPipeline;
+var init_pipeline = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js"() {
+    ValidPhaseNames = /* @__PURE__ */ new Set(["Deserialize", "Serialize", "Retry", "Sign"]);
+    HttpPipeline = class _HttpPipeline {
+      _policies = [];
+      _orderedPolicies;
+      constructor(policies) {
+        this._policies = policies?.slice(0) ?? [];
+        this._orderedPolicies = void 0;
+      }
+      addPolicy(policy, options = {}) {
+        if (options.phase && options.afterPhase) {
+          throw new Error("Policies inside a phase cannot specify afterPhase.");
+        }
+        if (options.phase && !ValidPhaseNames.has(options.phase)) {
+          throw new Error(`Invalid phase name: ${options.phase}`);
+        }
+        if (options.afterPhase && !ValidPhaseNames.has(options.afterPhase)) {
+          throw new Error(`Invalid afterPhase name: ${options.afterPhase}`);
+        }
+        this._policies.push({
+          policy,
+          options
+        });
+        this._orderedPolicies = void 0;
+      }
+      removePolicy(options) {
+        const removedPolicies = [];
+        this._policies = this._policies.filter((policyDescriptor) => {
+          if (options.name && policyDescriptor.policy.name === options.name || options.phase && policyDescriptor.options.phase === options.phase) {
+            removedPolicies.push(policyDescriptor.policy);
+            return false;
+          } else {
+            return true;
+          }
+        });
+        this._orderedPolicies = void 0;
+        return removedPolicies;
+      }
+      sendRequest(httpClient2, request2) {
+        const policies = this.getOrderedPolicies();
+        const pipeline = policies.reduceRight((next, policy) => {
+          return (req) => {
+            return policy.sendRequest(req, next);
+          };
+        }, (req) => httpClient2.sendRequest(req));
+        return pipeline(request2);
+      }
+      getOrderedPolicies() {
+        if (!this._orderedPolicies) {
+          this._orderedPolicies = this.orderPolicies();
+        }
+        return this._orderedPolicies;
+      }
+      clone() {
+        return new _HttpPipeline(this._policies);
+      }
+      static create() {
+        return new _HttpPipeline();
+      }
+      orderPolicies() {
+        const result = [];
+        const policyMap = /* @__PURE__ */ new Map();
+        function createPhase(name3) {
+          return {
+            name: name3,
+            policies: /* @__PURE__ */ new Set(),
+            hasRun: false,
+            hasAfterPolicies: false
+          };
+        }
+        const serializePhase = createPhase("Serialize");
+        const noPhase = createPhase("None");
+        const deserializePhase = createPhase("Deserialize");
+        const retryPhase = createPhase("Retry");
+        const signPhase = createPhase("Sign");
+        const orderedPhases = [serializePhase, noPhase, deserializePhase, retryPhase, signPhase];
+        function getPhase(phase) {
+          if (phase === "Retry") {
+            return retryPhase;
+          } else if (phase === "Serialize") {
+            return serializePhase;
+          } else if (phase === "Deserialize") {
+            return deserializePhase;
+          } else if (phase === "Sign") {
+            return signPhase;
+          } else {
+            return noPhase;
+          }
+        }
+        for (const descriptor of this._policies) {
+          const policy = descriptor.policy;
+          const options = descriptor.options;
+          const policyName = policy.name;
+          if (policyMap.has(policyName)) {
+            throw new Error("Duplicate policy names not allowed in pipeline");
+          }
+          const node = {
+            policy,
+            dependsOn: /* @__PURE__ */ new Set(),
+            dependants: /* @__PURE__ */ new Set()
+          };
+          if (options.afterPhase) {
+            node.afterPhase = getPhase(options.afterPhase);
+            node.afterPhase.hasAfterPolicies = true;
+          }
+          policyMap.set(policyName, node);
+          const phase = getPhase(options.phase);
+          phase.policies.add(node);
+        }
+        for (const descriptor of this._policies) {
+          const { policy, options } = descriptor;
+          const policyName = policy.name;
+          const node = policyMap.get(policyName);
+          if (!node) {
+            throw new Error(`Missing node for policy ${policyName}`);
+          }
+          if (options.afterPolicies) {
+            for (const afterPolicyName of options.afterPolicies) {
+              const afterNode = policyMap.get(afterPolicyName);
+              if (afterNode) {
+                node.dependsOn.add(afterNode);
+                afterNode.dependants.add(node);
+              }
+            }
+          }
+          if (options.beforePolicies) {
+            for (const beforePolicyName of options.beforePolicies) {
+              const beforeNode = policyMap.get(beforePolicyName);
+              if (beforeNode) {
+                beforeNode.dependsOn.add(node);
+                node.dependants.add(beforeNode);
+              }
+            }
+          }
+        }
+        function walkPhase(phase) {
+          phase.hasRun = true;
+          for (const node of phase.policies) {
+            if (node.afterPhase && (!node.afterPhase.hasRun || node.afterPhase.policies.size)) {
+              continue;
+            }
+            if (node.dependsOn.size === 0) {
+              result.push(node.policy);
+              for (const dependant of node.dependants) {
+                dependant.dependsOn.delete(node);
+              }
+              policyMap.delete(node.policy.name);
+              phase.policies.delete(node);
+            }
+          }
+        }
+        function walkPhases() {
+          for (const phase of orderedPhases) {
+            walkPhase(phase);
+            if (phase.policies.size > 0 && phase !== noPhase) {
+              if (!noPhase.hasRun) {
+                walkPhase(noPhase);
+              }
+              return;
+            }
+            if (phase.hasAfterPolicies) {
+              walkPhase(noPhase);
+            }
+          }
+        }
+        let iteration = 0;
+        while (policyMap.size > 0) {
+          iteration++;
+          const initialResultLength = result.length;
+          walkPhases();
+          if (result.length <= initialResultLength && iteration > 1) {
+            throw new Error("Cannot satisfy policy dependencies due to requirements cycle.");
+          }
+        }
+        return result;
+      }
+    };
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js
+function isObject2(input) {
+  return typeof input === "object" && input !== null && !Array.isArray(input) && !(input instanceof RegExp) && !(input instanceof Date);
+}
+var init_object = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js
+function isError(e) {
+  if (isObject2(e)) {
+    const hasName = typeof e.name === "string";
+    const hasMessage = typeof e.message === "string";
+    return hasName && hasMessage;
+  }
+  return false;
+}
+var init_error = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js"() {
+    init_object();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js
+import { inspect } from "node:util";
+var custom;
+var init_inspect = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js"() {
+    custom = inspect.custom;
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js
+var RedactedString, defaultAllowedHeaderNames, defaultAllowedQueryParameters, Sanitizer;
+var init_sanitizer = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js"() {
+    init_object();
+    RedactedString = "REDACTED";
+    defaultAllowedHeaderNames = [
+      "x-ms-client-request-id",
+      "x-ms-return-client-request-id",
+      "x-ms-useragent",
+      "x-ms-correlation-request-id",
+      "x-ms-request-id",
+      "client-request-id",
+      "ms-cv",
+      "return-client-request-id",
+      "traceparent",
+      "Access-Control-Allow-Credentials",
+      "Access-Control-Allow-Headers",
+      "Access-Control-Allow-Methods",
+      "Access-Control-Allow-Origin",
+      "Access-Control-Expose-Headers",
+      "Access-Control-Max-Age",
+      "Access-Control-Request-Headers",
+      "Access-Control-Request-Method",
+      "Origin",
+      "Accept",
+      "Accept-Encoding",
+      "Cache-Control",
+      "Connection",
+      "Content-Length",
+      "Content-Type",
+      "Date",
+      "ETag",
+      "Expires",
+      "If-Match",
+      "If-Modified-Since",
+      "If-None-Match",
+      "If-Unmodified-Since",
+      "Last-Modified",
+      "Pragma",
+      "Request-Id",
+      "Retry-After",
+      "Server",
+      "Transfer-Encoding",
+      "User-Agent",
+      "WWW-Authenticate"
+    ];
+    defaultAllowedQueryParameters = ["api-version"];
+    Sanitizer = class {
+      allowedHeaderNames;
+      allowedQueryParameters;
+      constructor({ additionalAllowedHeaderNames: allowedHeaderNames = [], additionalAllowedQueryParameters: allowedQueryParameters = [] } = {}) {
+        allowedHeaderNames = defaultAllowedHeaderNames.concat(allowedHeaderNames);
+        allowedQueryParameters = defaultAllowedQueryParameters.concat(allowedQueryParameters);
+        this.allowedHeaderNames = new Set(allowedHeaderNames.map((n2) => n2.toLowerCase()));
+        this.allowedQueryParameters = new Set(allowedQueryParameters.map((p) => p.toLowerCase()));
+      }
+      /**
+       * Sanitizes an object for logging.
+       * @param obj - The object to sanitize
+       * @returns - The sanitized object as a string
+       */
+      sanitize(obj) {
+        const seen = /* @__PURE__ */ new Set();
+        return JSON.stringify(obj, (key, value) => {
+          if (value instanceof Error) {
+            return {
+              ...value,
+              name: value.name,
+              message: value.message
+            };
+          }
+          if (key === "headers" && isObject2(value)) {
+            return this.sanitizeHeaders(value);
+          } else if (key === "url" && typeof value === "string") {
+            return this.sanitizeUrl(value);
+          } else if (key === "query" && isObject2(value)) {
+            return this.sanitizeQuery(value);
+          } else if (key === "body") {
+            return void 0;
+          } else if (key === "response") {
+            return void 0;
+          } else if (key === "operationSpec") {
+            return void 0;
+          } else if (Array.isArray(value) || isObject2(value)) {
+            if (seen.has(value)) {
+              return "[Circular]";
+            }
+            seen.add(value);
+          }
+          return value;
+        }, 2);
+      }
+      /**
+       * Sanitizes a URL for logging.
+       * @param value - The URL to sanitize
+       * @returns - The sanitized URL as a string
+       */
+      sanitizeUrl(value) {
+        if (typeof value !== "string" || value === null || value === "") {
+          return value;
+        }
+        const url = new URL(value);
+        if (!url.search) {
+          return value;
+        }
+        for (const [key] of url.searchParams) {
+          if (!this.allowedQueryParameters.has(key.toLowerCase())) {
+            url.searchParams.set(key, RedactedString);
+          }
+        }
+        return url.toString();
+      }
+      sanitizeHeaders(obj) {
+        const sanitized = {};
+        for (const key of Object.keys(obj)) {
+          if (this.allowedHeaderNames.has(key.toLowerCase())) {
+            sanitized[key] = obj[key];
+          } else {
+            sanitized[key] = RedactedString;
+          }
+        }
+        return sanitized;
+      }
+      sanitizeQuery(value) {
+        if (typeof value !== "object" || value === null) {
+          return value;
+        }
+        const sanitized = {};
+        for (const k of Object.keys(value)) {
+          if (this.allowedQueryParameters.has(k.toLowerCase())) {
+            sanitized[k] = value[k];
+          } else {
+            sanitized[k] = RedactedString;
+          }
+        }
+        return sanitized;
+      }
+    };
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/restError.js
+function isRestError(e) {
+  if (e instanceof RestError) {
+    return true;
+  }
+  return isError(e) && e.name === "RestError";
+}
+var errorSanitizer, RestError;
+var init_restError = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/restError.js"() {
+    init_error();
+    init_inspect();
+    init_sanitizer();
+    errorSanitizer = new Sanitizer();
+    RestError = class _RestError extends Error {
+      /**
+       * Something went wrong when making the request.
+       * This means the actual request failed for some reason,
+       * such as a DNS issue or the connection being lost.
+       */
+      static REQUEST_SEND_ERROR = "REQUEST_SEND_ERROR";
+      /**
+       * This means that parsing the response from the server failed.
+       * It may have been malformed.
+       */
+      static PARSE_ERROR = "PARSE_ERROR";
+      /**
+       * The code of the error itself (use statics on RestError if possible.)
+       */
+      code;
+      /**
+       * The HTTP status code of the request (if applicable.)
+       */
+      statusCode;
+      /**
+       * The request that was made.
+       * This property is non-enumerable.
+       */
+      request;
+      /**
+       * The response received (if any.)
+       * This property is non-enumerable.
+       */
+      response;
+      /**
+       * Bonus property set by the throw site.
+       */
+      details;
+      constructor(message2, options = {}) {
+        super(message2);
+        this.name = "RestError";
+        this.code = options.code;
+        this.statusCode = options.statusCode;
+        Object.defineProperty(this, "request", { value: options.request, enumerable: false });
+        Object.defineProperty(this, "response", { value: options.response, enumerable: false });
+        const agent = this.request?.agent ? {
+          maxFreeSockets: this.request.agent.maxFreeSockets,
+          maxSockets: this.request.agent.maxSockets
+        } : void 0;
+        Object.defineProperty(this, custom, {
+          value: () => {
+            return `RestError: ${this.message} 
+ ${errorSanitizer.sanitize({
+              ...this,
+              request: { ...this.request, agent },
+              response: this.response
+            })}`;
+          },
+          enumerable: false
+        });
+        Object.setPrototypeOf(this, _RestError.prototype);
+      }
+    };
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js
+function uint8ArrayToString(bytes, format2) {
+  return Buffer.from(bytes).toString(format2);
+}
+function stringToUint8Array(value, format2) {
+  return Buffer.from(value, format2);
+}
+var init_bytesEncoding = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/log.js
+var logger;
+var init_log2 = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/log.js"() {
+    init_logger();
+    logger = createClientLogger("ts-http-runtime");
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js
+import http from "node:http";
+import https from "node:https";
+import zlib from "node:zlib";
+import { Transform } from "node:stream";
+function isReadableStream(body) {
+  return body && typeof body.pipe === "function";
+}
+function isStreamComplete(stream) {
+  if (stream.readable === false) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve4) => {
+    const handler2 = () => {
+      resolve4();
+      stream.removeListener("close", handler2);
+      stream.removeListener("end", handler2);
+      stream.removeListener("error", handler2);
+    };
+    stream.on("close", handler2);
+    stream.on("end", handler2);
+    stream.on("error", handler2);
+  });
+}
+function isArrayBuffer(body) {
+  return body && typeof body.byteLength === "number";
+}
+function getResponseHeaders(res) {
+  const headers = createHttpHeaders();
+  for (const header of Object.keys(res.headers)) {
+    const value = res.headers[header];
+    if (Array.isArray(value)) {
+      if (value.length > 0) {
+        headers.set(header, value[0]);
+      }
+    } else if (value) {
+      headers.set(header, value);
+    }
+  }
+  return headers;
+}
+function getDecodedResponseStream(stream, headers) {
+  const contentEncoding = headers.get("Content-Encoding");
+  if (contentEncoding === "gzip") {
+    const unzip = zlib.createGunzip();
+    stream.pipe(unzip);
+    return unzip;
+  } else if (contentEncoding === "deflate") {
+    const inflate = zlib.createInflate();
+    stream.pipe(inflate);
+    return inflate;
+  }
+  return stream;
+}
+function streamToText(stream) {
+  return new Promise((resolve4, reject) => {
+    const buffer = [];
+    stream.on("data", (chunk) => {
+      if (Buffer.isBuffer(chunk)) {
+        buffer.push(chunk);
+      } else {
+        buffer.push(Buffer.from(chunk));
+      }
+    });
+    stream.on("end", () => {
+      resolve4(Buffer.concat(buffer).toString("utf8"));
+    });
+    stream.on("error", (e) => {
+      if (e && e?.name === "AbortError") {
+        reject(e);
+      } else {
+        reject(new RestError(`Error reading response as text: ${e.message}`, {
+          code: RestError.PARSE_ERROR
+        }));
+      }
+    });
+  });
+}
+function getBodyLength(body) {
+  if (!body) {
+    return 0;
+  } else if (Buffer.isBuffer(body)) {
+    return body.length;
+  } else if (isReadableStream(body)) {
+    return null;
+  } else if (isArrayBuffer(body)) {
+    return body.byteLength;
+  } else if (typeof body === "string") {
+    return Buffer.from(body).length;
+  } else {
+    return null;
+  }
+}
+function createNodeHttpClient() {
+  return new NodeHttpClient();
+}
+var DEFAULT_TLS_SETTINGS, ReportTransform, NodeHttpClient;
+var init_nodeHttpClient = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js"() {
+    init_AbortError();
+    init_httpHeaders();
+    init_restError();
+    init_log2();
+    init_sanitizer();
+    DEFAULT_TLS_SETTINGS = {};
+    ReportTransform = class extends Transform {
+      loadedBytes = 0;
+      progressCallback;
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+      _transform(chunk, _encoding, callback) {
+        this.push(chunk);
+        this.loadedBytes += chunk.length;
+        try {
+          this.progressCallback({ loadedBytes: this.loadedBytes });
+          callback();
+        } catch (e) {
+          callback(e);
+        }
+      }
+      constructor(progressCallback) {
+        super();
+        this.progressCallback = progressCallback;
+      }
+    };
+    NodeHttpClient = class {
+      cachedHttpAgent;
+      cachedHttpsAgents = /* @__PURE__ */ new WeakMap();
+      /**
+       * Makes a request over an underlying transport layer and returns the response.
+       * @param request - The request to be made.
+       */
+      async sendRequest(request2) {
+        const abortController = new AbortController();
+        let abortListener;
+        if (request2.abortSignal) {
+          if (request2.abortSignal.aborted) {
+            throw new AbortError("The operation was aborted. Request has already been canceled.");
+          }
+          abortListener = (event) => {
+            if (event.type === "abort") {
+              abortController.abort();
+            }
+          };
+          request2.abortSignal.addEventListener("abort", abortListener);
+        }
+        let timeoutId;
+        if (request2.timeout > 0) {
+          timeoutId = setTimeout(() => {
+            const sanitizer = new Sanitizer();
+            logger.info(`request to '${sanitizer.sanitizeUrl(request2.url)}' timed out. canceling...`);
+            abortController.abort();
+          }, request2.timeout);
+        }
+        const acceptEncoding = request2.headers.get("Accept-Encoding");
+        const shouldDecompress = acceptEncoding?.includes("gzip") || acceptEncoding?.includes("deflate");
+        let body = typeof request2.body === "function" ? request2.body() : request2.body;
+        if (body && !request2.headers.has("Content-Length")) {
+          const bodyLength = getBodyLength(body);
+          if (bodyLength !== null) {
+            request2.headers.set("Content-Length", bodyLength);
+          }
+        }
+        let responseStream;
+        try {
+          if (body && request2.onUploadProgress) {
+            const onUploadProgress = request2.onUploadProgress;
+            const uploadReportStream = new ReportTransform(onUploadProgress);
+            uploadReportStream.on("error", (e) => {
+              logger.error("Error in upload progress", e);
+            });
+            if (isReadableStream(body)) {
+              body.pipe(uploadReportStream);
+            } else {
+              uploadReportStream.end(body);
+            }
+            body = uploadReportStream;
+          }
+          const res = await this.makeRequest(request2, abortController, body);
+          if (timeoutId !== void 0) {
+            clearTimeout(timeoutId);
+          }
+          const headers = getResponseHeaders(res);
+          const status = res.statusCode ?? 0;
+          const response = {
+            status,
+            headers,
+            request: request2
+          };
+          if (request2.method === "HEAD") {
+            res.resume();
+            return response;
+          }
+          responseStream = shouldDecompress ? getDecodedResponseStream(res, headers) : res;
+          const onDownloadProgress = request2.onDownloadProgress;
+          if (onDownloadProgress) {
+            const downloadReportStream = new ReportTransform(onDownloadProgress);
+            downloadReportStream.on("error", (e) => {
+              logger.error("Error in download progress", e);
+            });
+            responseStream.pipe(downloadReportStream);
+            responseStream = downloadReportStream;
+          }
+          if (
+            // Value of POSITIVE_INFINITY in streamResponseStatusCodes is considered as any status code
+            request2.streamResponseStatusCodes?.has(Number.POSITIVE_INFINITY) || request2.streamResponseStatusCodes?.has(response.status)
+          ) {
+            response.readableStreamBody = responseStream;
+          } else {
+            response.bodyAsText = await streamToText(responseStream);
+          }
+          return response;
+        } finally {
+          if (request2.abortSignal && abortListener) {
+            let uploadStreamDone = Promise.resolve();
+            if (isReadableStream(body)) {
+              uploadStreamDone = isStreamComplete(body);
+            }
+            let downloadStreamDone = Promise.resolve();
+            if (isReadableStream(responseStream)) {
+              downloadStreamDone = isStreamComplete(responseStream);
+            }
+            Promise.all([uploadStreamDone, downloadStreamDone]).then(() => {
+              if (abortListener) {
+                request2.abortSignal?.removeEventListener("abort", abortListener);
+              }
+            }).catch((e) => {
+              logger.warning("Error when cleaning up abortListener on httpRequest", e);
+            });
+          }
+        }
+      }
+      makeRequest(request2, abortController, body) {
+        const url = new URL(request2.url);
+        const isInsecure = url.protocol !== "https:";
+        if (isInsecure && !request2.allowInsecureConnection) {
+          throw new Error(`Cannot connect to ${request2.url} while allowInsecureConnection is false.`);
+        }
+        const agent = request2.agent ?? this.getOrCreateAgent(request2, isInsecure);
+        const options = {
+          agent,
+          hostname: url.hostname,
+          path: `${url.pathname}${url.search}`,
+          port: url.port,
+          method: request2.method,
+          headers: request2.headers.toJSON({ preserveCase: true }),
+          ...request2.requestOverrides
+        };
+        return new Promise((resolve4, reject) => {
+          const req = isInsecure ? http.request(options, resolve4) : https.request(options, resolve4);
+          req.once("error", (err) => {
+            reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request: request2 }));
+          });
+          abortController.signal.addEventListener("abort", () => {
+            const abortError = new AbortError("The operation was aborted. Rejecting from abort signal callback while making request.");
+            req.destroy(abortError);
+            reject(abortError);
+          });
+          if (body && isReadableStream(body)) {
+            body.pipe(req);
+          } else if (body) {
+            if (typeof body === "string" || Buffer.isBuffer(body)) {
+              req.end(body);
+            } else if (isArrayBuffer(body)) {
+              req.end(ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.from(body));
+            } else {
+              logger.error("Unrecognized body type", body);
+              reject(new RestError("Unrecognized body type"));
+            }
+          } else {
+            req.end();
+          }
+        });
+      }
+      getOrCreateAgent(request2, isInsecure) {
+        const disableKeepAlive = request2.disableKeepAlive;
+        if (isInsecure) {
+          if (disableKeepAlive) {
+            return http.globalAgent;
+          }
+          if (!this.cachedHttpAgent) {
+            this.cachedHttpAgent = new http.Agent({ keepAlive: true });
+          }
+          return this.cachedHttpAgent;
+        } else {
+          if (disableKeepAlive && !request2.tlsSettings) {
+            return https.globalAgent;
+          }
+          const tlsSettings = request2.tlsSettings ?? DEFAULT_TLS_SETTINGS;
+          let agent = this.cachedHttpsAgents.get(tlsSettings);
+          if (agent && agent.options.keepAlive === !disableKeepAlive) {
+            return agent;
+          }
+          logger.info("No cached TLS Agent exist, creating a new Agent");
+          agent = new https.Agent({
+            // keepAlive is true if disableKeepAlive is false.
+            keepAlive: !disableKeepAlive,
+            // Since we are spreading, if no tslSettings were provided, nothing is added to the agent options.
+            ...tlsSettings
+          });
+          this.cachedHttpsAgents.set(tlsSettings, agent);
+          return agent;
+        }
+      }
+    };
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js
+function createDefaultHttpClient() {
+  return createNodeHttpClient();
+}
+var init_defaultHttpClient = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js"() {
+    init_nodeHttpClient();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js
+function logPolicy(options = {}) {
+  const logger29 = options.logger ?? logger.info;
+  const sanitizer = new Sanitizer({
+    additionalAllowedHeaderNames: options.additionalAllowedHeaderNames,
+    additionalAllowedQueryParameters: options.additionalAllowedQueryParameters
+  });
+  return {
+    name: logPolicyName,
+    async sendRequest(request2, next) {
+      if (!logger29.enabled) {
+        return next(request2);
+      }
+      logger29(`Request: ${sanitizer.sanitize(request2)}`);
+      const response = await next(request2);
+      logger29(`Response status code: ${response.status}`);
+      logger29(`Headers: ${sanitizer.sanitize(response.headers)}`);
+      return response;
+    }
+  };
+}
+var logPolicyName;
+var init_logPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js"() {
+    init_log2();
+    init_sanitizer();
+    logPolicyName = "logPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js
+import os5 from "node:os";
+import process4 from "node:process";
+function getHeaderName() {
+  return "User-Agent";
+}
+async function setPlatformSpecificData(map) {
+  if (process4 && process4.versions) {
+    const osInfo = `${os5.type()} ${os5.release()}; ${os5.arch()}`;
+    if (process4.versions.bun) {
+      map.set("Bun", `${process4.versions.bun} (${osInfo})`);
+    } else if (process4.versions.deno) {
+      map.set("Deno", `${process4.versions.deno} (${osInfo})`);
+    } else if (process4.versions.node) {
+      map.set("Node", `${process4.versions.node} (${osInfo})`);
+    }
+  }
+}
+var init_userAgentPlatform = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/constants.js
+var SDK_VERSION, DEFAULT_RETRY_POLICY_COUNT;
+var init_constants = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/constants.js"() {
+    SDK_VERSION = "0.3.6";
+    DEFAULT_RETRY_POLICY_COUNT = 3;
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js
+function getUserAgentString(telemetryInfo) {
+  const parts = [];
+  for (const [key, value] of telemetryInfo) {
+    const token = value ? `${key}/${value}` : key;
+    parts.push(token);
+  }
+  return parts.join(" ");
+}
+function getUserAgentHeaderName() {
+  return getHeaderName();
+}
+async function getUserAgentValue(prefix) {
+  const runtimeInfo = /* @__PURE__ */ new Map();
+  runtimeInfo.set("ts-http-runtime", SDK_VERSION);
+  await setPlatformSpecificData(runtimeInfo);
+  const defaultAgent = getUserAgentString(runtimeInfo);
+  const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
+  return userAgentValue;
+}
+var init_userAgent = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js"() {
+    init_userAgentPlatform();
+    init_constants();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js
+function userAgentPolicy(options = {}) {
+  const userAgentValue = getUserAgentValue(options.userAgentPrefix);
+  return {
+    name: userAgentPolicyName,
+    async sendRequest(request2, next) {
+      if (!request2.headers.has(UserAgentHeaderName)) {
+        request2.headers.set(UserAgentHeaderName, await userAgentValue);
+      }
+      return next(request2);
+    }
+  };
+}
+var UserAgentHeaderName, userAgentPolicyName;
+var init_userAgentPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js"() {
+    init_userAgent();
+    UserAgentHeaderName = getUserAgentHeaderName();
+    userAgentPolicyName = "userAgentPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js
+function getRandomIntegerInclusive(min, max) {
+  min = Math.ceil(min);
+  max = Math.floor(max);
+  const offset = Math.floor(Math.random() * (max - min + 1));
+  return offset + min;
+}
+var init_random = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js
+function calculateRetryDelay(retryAttempt, config) {
+  const exponentialDelay = config.retryDelayInMs * Math.pow(2, retryAttempt);
+  const clampedDelay = Math.min(config.maxRetryDelayInMs, exponentialDelay);
+  const retryAfterInMs = clampedDelay / 2 + getRandomIntegerInclusive(0, clampedDelay / 2);
+  return { retryAfterInMs };
+}
+var init_delay = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js"() {
+    init_random();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
+function delay(delayInMs, value, options) {
+  return new Promise((resolve4, reject) => {
+    let timer = void 0;
+    let onAborted = void 0;
+    const rejectOnAbort = () => {
+      return reject(new AbortError(options?.abortErrorMsg ? options?.abortErrorMsg : StandardAbortMessage));
+    };
+    const removeListeners = () => {
+      if (options?.abortSignal && onAborted) {
+        options.abortSignal.removeEventListener("abort", onAborted);
+      }
+    };
+    onAborted = () => {
+      if (timer) {
+        clearTimeout(timer);
+      }
+      removeListeners();
+      return rejectOnAbort();
+    };
+    if (options?.abortSignal && options.abortSignal.aborted) {
+      return rejectOnAbort();
+    }
+    timer = setTimeout(() => {
+      removeListeners();
+      resolve4(value);
+    }, delayInMs);
+    if (options?.abortSignal) {
+      options.abortSignal.addEventListener("abort", onAborted);
+    }
+  });
+}
+function parseHeaderValueAsNumber(response, headerName) {
+  const value = response.headers.get(headerName);
+  if (!value)
+    return;
+  const valueAsNum = Number(value);
+  if (Number.isNaN(valueAsNum))
+    return;
+  return valueAsNum;
+}
+var StandardAbortMessage;
+var init_helpers = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js"() {
+    init_AbortError();
+    StandardAbortMessage = "The operation was aborted.";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js
+function getRetryAfterInMs(response) {
+  if (!(response && [429, 503].includes(response.status)))
+    return void 0;
+  try {
+    for (const header of AllRetryAfterHeaders) {
+      const retryAfterValue = parseHeaderValueAsNumber(response, header);
+      if (retryAfterValue === 0 || retryAfterValue) {
+        const multiplyingFactor = header === RetryAfterHeader ? 1e3 : 1;
+        return retryAfterValue * multiplyingFactor;
+      }
+    }
+    const retryAfterHeader = response.headers.get(RetryAfterHeader);
+    if (!retryAfterHeader)
+      return;
+    const date = Date.parse(retryAfterHeader);
+    const diff = date - Date.now();
+    return Number.isFinite(diff) ? Math.max(0, diff) : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function isThrottlingRetryResponse(response) {
+  return Number.isFinite(getRetryAfterInMs(response));
+}
+function throttlingRetryStrategy() {
+  return {
+    name: "throttlingRetryStrategy",
+    retry({ response }) {
+      const retryAfterInMs = getRetryAfterInMs(response);
+      if (!Number.isFinite(retryAfterInMs)) {
+        return { skipStrategy: true };
+      }
+      return {
+        retryAfterInMs
+      };
+    }
+  };
+}
+var RetryAfterHeader, AllRetryAfterHeaders;
+var init_throttlingRetryStrategy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js"() {
+    init_helpers();
+    RetryAfterHeader = "Retry-After";
+    AllRetryAfterHeaders = ["retry-after-ms", "x-ms-retry-after-ms", RetryAfterHeader];
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js
+function exponentialRetryStrategy(options = {}) {
+  const retryInterval = options.retryDelayInMs ?? DEFAULT_CLIENT_RETRY_INTERVAL;
+  const maxRetryInterval = options.maxRetryDelayInMs ?? DEFAULT_CLIENT_MAX_RETRY_INTERVAL;
+  return {
+    name: "exponentialRetryStrategy",
+    retry({ retryCount, response, responseError }) {
+      const matchedSystemError = isSystemError(responseError);
+      const ignoreSystemErrors = matchedSystemError && options.ignoreSystemErrors;
+      const isExponential = isExponentialRetryResponse(response);
+      const ignoreExponentialResponse = isExponential && options.ignoreHttpStatusCodes;
+      const unknownResponse = response && (isThrottlingRetryResponse(response) || !isExponential);
+      if (unknownResponse || ignoreExponentialResponse || ignoreSystemErrors) {
+        return { skipStrategy: true };
+      }
+      if (responseError && !matchedSystemError && !isExponential) {
+        return { errorToThrow: responseError };
+      }
+      return calculateRetryDelay(retryCount, {
+        retryDelayInMs: retryInterval,
+        maxRetryDelayInMs: maxRetryInterval
+      });
+    }
+  };
+}
+function isExponentialRetryResponse(response) {
+  return Boolean(response && response.status !== void 0 && (response.status >= 500 || response.status === 408) && response.status !== 501 && response.status !== 505);
+}
+function isSystemError(err) {
+  if (!err) {
+    return false;
+  }
+  return err.code === "ETIMEDOUT" || err.code === "ESOCKETTIMEDOUT" || err.code === "ECONNREFUSED" || err.code === "ECONNRESET" || err.code === "ENOENT" || err.code === "ENOTFOUND";
+}
+var DEFAULT_CLIENT_RETRY_INTERVAL, DEFAULT_CLIENT_MAX_RETRY_INTERVAL;
+var init_exponentialRetryStrategy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js"() {
+    init_delay();
+    init_throttlingRetryStrategy();
+    DEFAULT_CLIENT_RETRY_INTERVAL = 1e3;
+    DEFAULT_CLIENT_MAX_RETRY_INTERVAL = 1e3 * 64;
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js
+function retryPolicy(strategies, options = { maxRetries: DEFAULT_RETRY_POLICY_COUNT }) {
+  const logger29 = options.logger || retryPolicyLogger;
+  return {
+    name: retryPolicyName,
+    async sendRequest(request2, next) {
+      let response;
+      let responseError;
+      let retryCount = -1;
+      retryRequest: while (true) {
+        retryCount += 1;
+        response = void 0;
+        responseError = void 0;
+        try {
+          logger29.info(`Retry ${retryCount}: Attempting to send request`, request2.requestId);
+          response = await next(request2);
+          logger29.info(`Retry ${retryCount}: Received a response from request`, request2.requestId);
+        } catch (e) {
+          logger29.error(`Retry ${retryCount}: Received an error from request`, request2.requestId);
+          if (!isRestError(e)) {
+            throw e;
+          }
+          responseError = e;
+          response = e.response;
+        }
+        if (request2.abortSignal?.aborted) {
+          logger29.error(`Retry ${retryCount}: Request aborted.`);
+          const abortError = new AbortError();
+          throw abortError;
+        }
+        if (retryCount >= (options.maxRetries ?? DEFAULT_RETRY_POLICY_COUNT)) {
+          logger29.info(`Retry ${retryCount}: Maximum retries reached. Returning the last received response, or throwing the last received error.`);
+          if (responseError) {
+            throw responseError;
+          } else if (response) {
+            return response;
+          } else {
+            throw new Error("Maximum retries reached with no response or error to throw");
+          }
+        }
+        logger29.info(`Retry ${retryCount}: Processing ${strategies.length} retry strategies.`);
+        strategiesLoop: for (const strategy of strategies) {
+          const strategyLogger = strategy.logger || logger29;
+          strategyLogger.info(`Retry ${retryCount}: Processing retry strategy ${strategy.name}.`);
+          const modifiers = strategy.retry({
+            retryCount,
+            response,
+            responseError
+          });
+          if (modifiers.skipStrategy) {
+            strategyLogger.info(`Retry ${retryCount}: Skipped.`);
+            continue strategiesLoop;
+          }
+          const { errorToThrow, retryAfterInMs, redirectTo } = modifiers;
+          if (errorToThrow) {
+            strategyLogger.error(`Retry ${retryCount}: Retry strategy ${strategy.name} throws error:`, errorToThrow);
+            throw errorToThrow;
+          }
+          if (retryAfterInMs || retryAfterInMs === 0) {
+            strategyLogger.info(`Retry ${retryCount}: Retry strategy ${strategy.name} retries after ${retryAfterInMs}`);
+            await delay(retryAfterInMs, void 0, { abortSignal: request2.abortSignal });
+            continue retryRequest;
+          }
+          if (redirectTo) {
+            strategyLogger.info(`Retry ${retryCount}: Retry strategy ${strategy.name} redirects to ${redirectTo}`);
+            request2.url = redirectTo;
+            continue retryRequest;
+          }
+        }
+        if (responseError) {
+          logger29.info(`None of the retry strategies could work with the received error. Throwing it.`);
+          throw responseError;
+        }
+        if (response) {
+          logger29.info(`None of the retry strategies could work with the received response. Returning it.`);
+          return response;
+        }
+      }
+    }
+  };
+}
+var retryPolicyLogger, retryPolicyName;
+var init_retryPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js"() {
+    init_helpers();
+    init_restError();
+    init_AbortError();
+    init_logger();
+    init_constants();
+    retryPolicyLogger = createClientLogger("ts-http-runtime retryPolicy");
+    retryPolicyName = "retryPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js
+function defaultRetryPolicy(options = {}) {
+  return {
+    name: defaultRetryPolicyName,
+    sendRequest: retryPolicy([throttlingRetryStrategy(), exponentialRetryStrategy(options)], {
+      maxRetries: options.maxRetries ?? DEFAULT_RETRY_POLICY_COUNT
+    }).sendRequest
+  };
+}
+var defaultRetryPolicyName;
+var init_defaultRetryPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js"() {
+    init_exponentialRetryStrategy();
+    init_throttlingRetryStrategy();
+    init_retryPolicy();
+    init_constants();
+    defaultRetryPolicyName = "defaultRetryPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/formData.js
+function convertBodyToFormDataMap(body) {
+  if (typeof FormData !== "undefined" && body instanceof FormData) {
+    const formDataMap = {};
+    for (const [key, value] of body.entries()) {
+      const existing = formDataMap[key];
+      if (Array.isArray(existing)) {
+        existing.push(value);
+      } else {
+        formDataMap[key] = existing !== void 0 ? [existing, value] : [value];
+      }
+    }
+    return formDataMap;
+  }
+  return void 0;
+}
+var init_formData = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/formData.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js
+function formDataPolicy() {
+  return {
+    name: formDataPolicyName,
+    async sendRequest(request2, next) {
+      const converted = convertBodyToFormDataMap(request2.body);
+      if (converted) {
+        request2.formData = converted;
+        request2.body = void 0;
+      }
+      if (request2.formData) {
+        const contentType = request2.headers.get("Content-Type");
+        if (contentType && contentType.indexOf("application/x-www-form-urlencoded") !== -1) {
+          request2.body = wwwFormUrlEncode(request2.formData);
+        } else {
+          await prepareFormData(request2.formData, request2);
+        }
+        request2.formData = void 0;
+      }
+      return next(request2);
+    }
+  };
+}
+function wwwFormUrlEncode(formData) {
+  const urlSearchParams = new URLSearchParams();
+  for (const [key, value] of Object.entries(formData)) {
+    if (Array.isArray(value)) {
+      for (const subValue of value) {
+        urlSearchParams.append(key, subValue.toString());
+      }
+    } else {
+      urlSearchParams.append(key, value.toString());
+    }
+  }
+  return urlSearchParams.toString();
+}
+async function prepareFormData(formData, request2) {
+  const contentType = request2.headers.get("Content-Type");
+  if (contentType && !contentType.startsWith("multipart/form-data")) {
+    return;
+  }
+  request2.headers.set("Content-Type", contentType ?? "multipart/form-data");
+  const parts = [];
+  for (const [fieldName, values] of Object.entries(formData)) {
+    for (const value of Array.isArray(values) ? values : [values]) {
+      if (typeof value === "string") {
+        parts.push({
+          headers: createHttpHeaders({
+            "Content-Disposition": `form-data; name="${fieldName}"`
+          }),
+          body: stringToUint8Array(value, "utf-8")
+        });
+      } else if (value === void 0 || value === null || typeof value !== "object") {
+        throw new Error(`Unexpected value for key ${fieldName}: ${value}. Value should be serialized to string first.`);
+      } else {
+        const fileName = value.name || "blob";
+        const headers = createHttpHeaders();
+        headers.set("Content-Disposition", `form-data; name="${fieldName}"; filename="${fileName}"`);
+        headers.set("Content-Type", value.type || "application/octet-stream");
+        parts.push({
+          headers,
+          body: value
+        });
+      }
+    }
+  }
+  request2.multipartBody = { parts };
+}
+var formDataPolicyName;
+var init_formDataPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js"() {
+    init_bytesEncoding();
+    init_formData();
+    init_httpHeaders();
+    formDataPolicyName = "formDataPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js
+function agentPolicy(agent) {
+  return {
+    name: agentPolicyName,
+    sendRequest: async (req, next) => {
+      if (!req.agent) {
+        req.agent = agent;
+      }
+      return next(req);
+    }
+  };
+}
+var agentPolicyName;
+var init_agentPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js"() {
+    agentPolicyName = "agentPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js
+function tlsPolicy(tlsSettings) {
+  return {
+    name: tlsPolicyName,
+    sendRequest: async (req, next) => {
+      if (!req.tlsSettings) {
+        req.tlsSettings = tlsSettings;
+      }
+      return next(req);
+    }
+  };
+}
+var tlsPolicyName;
+var init_tlsPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js"() {
+    tlsPolicyName = "tlsPolicy";
+  }
+});
+
+// node_modules/ms/index.js
+var require_ms = __commonJS({
+  "node_modules/ms/index.js"(exports, module) {
+    var s = 1e3;
+    var m = s * 60;
+    var h2 = m * 60;
+    var d = h2 * 24;
+    var w = d * 7;
+    var y = d * 365.25;
+    module.exports = function(val, options) {
+      options = options || {};
+      var type = typeof val;
+      if (type === "string" && val.length > 0) {
+        return parse4(val);
+      } else if (type === "number" && isFinite(val)) {
+        return options.long ? fmtLong(val) : fmtShort(val);
+      }
+      throw new Error(
+        "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
+      );
+    };
+    function parse4(str) {
+      str = String(str);
+      if (str.length > 100) {
+        return;
+      }
+      var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
+        str
+      );
+      if (!match) {
+        return;
+      }
+      var n2 = parseFloat(match[1]);
+      var type = (match[2] || "ms").toLowerCase();
+      switch (type) {
+        case "years":
+        case "year":
+        case "yrs":
+        case "yr":
+        case "y":
+          return n2 * y;
+        case "weeks":
+        case "week":
+        case "w":
+          return n2 * w;
+        case "days":
+        case "day":
+        case "d":
+          return n2 * d;
+        case "hours":
+        case "hour":
+        case "hrs":
+        case "hr":
+        case "h":
+          return n2 * h2;
+        case "minutes":
+        case "minute":
+        case "mins":
+        case "min":
+        case "m":
+          return n2 * m;
+        case "seconds":
+        case "second":
+        case "secs":
+        case "sec":
+        case "s":
+          return n2 * s;
+        case "milliseconds":
+        case "millisecond":
+        case "msecs":
+        case "msec":
+        case "ms":
+          return n2;
+        default:
+          return void 0;
+      }
+    }
+    function fmtShort(ms) {
+      var msAbs = Math.abs(ms);
+      if (msAbs >= d) {
+        return Math.round(ms / d) + "d";
+      }
+      if (msAbs >= h2) {
+        return Math.round(ms / h2) + "h";
+      }
+      if (msAbs >= m) {
+        return Math.round(ms / m) + "m";
+      }
+      if (msAbs >= s) {
+        return Math.round(ms / s) + "s";
+      }
+      return ms + "ms";
+    }
+    function fmtLong(ms) {
+      var msAbs = Math.abs(ms);
+      if (msAbs >= d) {
+        return plural(ms, msAbs, d, "day");
+      }
+      if (msAbs >= h2) {
+        return plural(ms, msAbs, h2, "hour");
+      }
+      if (msAbs >= m) {
+        return plural(ms, msAbs, m, "minute");
+      }
+      if (msAbs >= s) {
+        return plural(ms, msAbs, s, "second");
+      }
+      return ms + " ms";
+    }
+    function plural(ms, msAbs, n2, name3) {
+      var isPlural = msAbs >= n2 * 1.5;
+      return Math.round(ms / n2) + " " + name3 + (isPlural ? "s" : "");
+    }
+  }
+});
+
+// node_modules/debug/src/common.js
+var require_common = __commonJS({
+  "node_modules/debug/src/common.js"(exports, module) {
+    function setup(env) {
+      createDebug.debug = createDebug;
+      createDebug.default = createDebug;
+      createDebug.coerce = coerce;
+      createDebug.disable = disable2;
+      createDebug.enable = enable2;
+      createDebug.enabled = enabled2;
+      createDebug.humanize = require_ms();
+      createDebug.destroy = destroy2;
+      Object.keys(env).forEach((key) => {
+        createDebug[key] = env[key];
+      });
+      createDebug.names = [];
+      createDebug.skips = [];
+      createDebug.formatters = {};
+      function selectColor(namespace) {
+        let hash = 0;
+        for (let i2 = 0; i2 < namespace.length; i2++) {
+          hash = (hash << 5) - hash + namespace.charCodeAt(i2);
+          hash |= 0;
+        }
+        return createDebug.colors[Math.abs(hash) % createDebug.colors.length];
+      }
+      createDebug.selectColor = selectColor;
+      function createDebug(namespace) {
+        let prevTime;
+        let enableOverride = null;
+        let namespacesCache;
+        let enabledCache;
+        function debug2(...args) {
+          if (!debug2.enabled) {
+            return;
+          }
+          const self = debug2;
+          const curr = Number(/* @__PURE__ */ new Date());
+          const ms = curr - (prevTime || curr);
+          self.diff = ms;
+          self.prev = prevTime;
+          self.curr = curr;
+          prevTime = curr;
+          args[0] = createDebug.coerce(args[0]);
+          if (typeof args[0] !== "string") {
+            args.unshift("%O");
+          }
+          let index = 0;
+          args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format2) => {
+            if (match === "%%") {
+              return "%";
+            }
+            index++;
+            const formatter = createDebug.formatters[format2];
+            if (typeof formatter === "function") {
+              const val = args[index];
+              match = formatter.call(self, val);
+              args.splice(index, 1);
+              index--;
+            }
+            return match;
+          });
+          createDebug.formatArgs.call(self, args);
+          const logFn = self.log || createDebug.log;
+          logFn.apply(self, args);
+        }
+        debug2.namespace = namespace;
+        debug2.useColors = createDebug.useColors();
+        debug2.color = createDebug.selectColor(namespace);
+        debug2.extend = extend2;
+        debug2.destroy = createDebug.destroy;
+        Object.defineProperty(debug2, "enabled", {
+          enumerable: true,
+          configurable: false,
+          get: () => {
+            if (enableOverride !== null) {
+              return enableOverride;
+            }
+            if (namespacesCache !== createDebug.namespaces) {
+              namespacesCache = createDebug.namespaces;
+              enabledCache = createDebug.enabled(namespace);
+            }
+            return enabledCache;
+          },
+          set: (v) => {
+            enableOverride = v;
+          }
+        });
+        if (typeof createDebug.init === "function") {
+          createDebug.init(debug2);
+        }
+        return debug2;
+      }
+      function extend2(namespace, delimiter2) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
+        newDebug.log = this.log;
+        return newDebug;
+      }
+      function enable2(namespaces) {
+        createDebug.save(namespaces);
+        createDebug.namespaces = namespaces;
+        createDebug.names = [];
+        createDebug.skips = [];
+        const split = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
+        for (const ns of split) {
+          if (ns[0] === "-") {
+            createDebug.skips.push(ns.slice(1));
+          } else {
+            createDebug.names.push(ns);
+          }
+        }
+      }
+      function matchesTemplate(search, template) {
+        let searchIndex = 0;
+        let templateIndex = 0;
+        let starIndex = -1;
+        let matchIndex = 0;
+        while (searchIndex < search.length) {
+          if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === "*")) {
+            if (template[templateIndex] === "*") {
+              starIndex = templateIndex;
+              matchIndex = searchIndex;
+              templateIndex++;
+            } else {
+              searchIndex++;
+              templateIndex++;
+            }
+          } else if (starIndex !== -1) {
+            templateIndex = starIndex + 1;
+            matchIndex++;
+            searchIndex = matchIndex;
+          } else {
+            return false;
+          }
+        }
+        while (templateIndex < template.length && template[templateIndex] === "*") {
+          templateIndex++;
+        }
+        return templateIndex === template.length;
+      }
+      function disable2() {
+        const namespaces = [
+          ...createDebug.names,
+          ...createDebug.skips.map((namespace) => "-" + namespace)
+        ].join(",");
+        createDebug.enable("");
+        return namespaces;
+      }
+      function enabled2(name3) {
+        for (const skip of createDebug.skips) {
+          if (matchesTemplate(name3, skip)) {
+            return false;
+          }
+        }
+        for (const ns of createDebug.names) {
+          if (matchesTemplate(name3, ns)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      function coerce(val) {
+        if (val instanceof Error) {
+          return val.stack || val.message;
+        }
+        return val;
+      }
+      function destroy2() {
+        console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
+      }
+      createDebug.enable(createDebug.load());
+      return createDebug;
+    }
+    module.exports = setup;
+  }
+});
+
+// node_modules/debug/src/browser.js
+var require_browser = __commonJS({
+  "node_modules/debug/src/browser.js"(exports, module) {
+    exports.formatArgs = formatArgs;
+    exports.save = save;
+    exports.load = load2;
+    exports.useColors = useColors;
+    exports.storage = localstorage();
+    exports.destroy = /* @__PURE__ */ (() => {
+      let warned = false;
+      return () => {
+        if (!warned) {
+          warned = true;
+          console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
+        }
+      };
+    })();
+    exports.colors = [
+      "#0000CC",
+      "#0000FF",
+      "#0033CC",
+      "#0033FF",
+      "#0066CC",
+      "#0066FF",
+      "#0099CC",
+      "#0099FF",
+      "#00CC00",
+      "#00CC33",
+      "#00CC66",
+      "#00CC99",
+      "#00CCCC",
+      "#00CCFF",
+      "#3300CC",
+      "#3300FF",
+      "#3333CC",
+      "#3333FF",
+      "#3366CC",
+      "#3366FF",
+      "#3399CC",
+      "#3399FF",
+      "#33CC00",
+      "#33CC33",
+      "#33CC66",
+      "#33CC99",
+      "#33CCCC",
+      "#33CCFF",
+      "#6600CC",
+      "#6600FF",
+      "#6633CC",
+      "#6633FF",
+      "#66CC00",
+      "#66CC33",
+      "#9900CC",
+      "#9900FF",
+      "#9933CC",
+      "#9933FF",
+      "#99CC00",
+      "#99CC33",
+      "#CC0000",
+      "#CC0033",
+      "#CC0066",
+      "#CC0099",
+      "#CC00CC",
+      "#CC00FF",
+      "#CC3300",
+      "#CC3333",
+      "#CC3366",
+      "#CC3399",
+      "#CC33CC",
+      "#CC33FF",
+      "#CC6600",
+      "#CC6633",
+      "#CC9900",
+      "#CC9933",
+      "#CCCC00",
+      "#CCCC33",
+      "#FF0000",
+      "#FF0033",
+      "#FF0066",
+      "#FF0099",
+      "#FF00CC",
+      "#FF00FF",
+      "#FF3300",
+      "#FF3333",
+      "#FF3366",
+      "#FF3399",
+      "#FF33CC",
+      "#FF33FF",
+      "#FF6600",
+      "#FF6633",
+      "#FF9900",
+      "#FF9933",
+      "#FFCC00",
+      "#FFCC33"
+    ];
+    function useColors() {
+      if (typeof window !== "undefined" && window.process && (window.process.type === "renderer" || window.process.__nwjs)) {
+        return true;
+      }
+      if (typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
+        return false;
+      }
+      let m;
+      return typeof document !== "undefined" && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance || // Is firebug? http://stackoverflow.com/a/398120/376773
+      typeof window !== "undefined" && window.console && (window.console.firebug || window.console.exception && window.console.table) || // Is firefox >= v31?
+      // https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
+      typeof navigator !== "undefined" && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31 || // Double check webkit in userAgent just in case we are in a worker
+      typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/);
+    }
+    function formatArgs(args) {
+      args[0] = (this.useColors ? "%c" : "") + this.namespace + (this.useColors ? " %c" : " ") + args[0] + (this.useColors ? "%c " : " ") + "+" + module.exports.humanize(this.diff);
+      if (!this.useColors) {
+        return;
+      }
+      const c3 = "color: " + this.color;
+      args.splice(1, 0, c3, "color: inherit");
+      let index = 0;
+      let lastC = 0;
+      args[0].replace(/%[a-zA-Z%]/g, (match) => {
+        if (match === "%%") {
+          return;
+        }
+        index++;
+        if (match === "%c") {
+          lastC = index;
+        }
+      });
+      args.splice(lastC, 0, c3);
+    }
+    exports.log = console.debug || console.log || (() => {
+    });
+    function save(namespaces) {
+      try {
+        if (namespaces) {
+          exports.storage.setItem("debug", namespaces);
+        } else {
+          exports.storage.removeItem("debug");
+        }
+      } catch (error2) {
+      }
+    }
+    function load2() {
+      let r;
+      try {
+        r = exports.storage.getItem("debug") || exports.storage.getItem("DEBUG");
+      } catch (error2) {
+      }
+      if (!r && typeof process !== "undefined" && "env" in process) {
+        r = process.env.DEBUG;
+      }
+      return r;
+    }
+    function localstorage() {
+      try {
+        return localStorage;
+      } catch (error2) {
+      }
+    }
+    module.exports = require_common()(exports);
+    var { formatters } = module.exports;
+    formatters.j = function(v) {
+      try {
+        return JSON.stringify(v);
+      } catch (error2) {
+        return "[UnexpectedJSONParseError]: " + error2.message;
+      }
+    };
+  }
+});
+
+// node_modules/debug/src/node.js
+var require_node = __commonJS({
+  "node_modules/debug/src/node.js"(exports, module) {
+    var tty3 = __require("tty");
+    var util2 = __require("util");
+    exports.init = init;
+    exports.log = log2;
+    exports.formatArgs = formatArgs;
+    exports.save = save;
+    exports.load = load2;
+    exports.useColors = useColors;
+    exports.destroy = util2.deprecate(
+      () => {
+      },
+      "Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`."
+    );
+    exports.colors = [6, 2, 3, 4, 5, 1];
+    try {
+      const supportsColor = __require("supports-color");
+      if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
+        exports.colors = [
+          20,
+          21,
+          26,
+          27,
+          32,
+          33,
+          38,
+          39,
+          40,
+          41,
+          42,
+          43,
+          44,
+          45,
+          56,
+          57,
+          62,
+          63,
+          68,
+          69,
+          74,
+          75,
+          76,
+          77,
+          78,
+          79,
+          80,
+          81,
+          92,
+          93,
+          98,
+          99,
+          112,
+          113,
+          128,
+          129,
+          134,
+          135,
+          148,
+          149,
+          160,
+          161,
+          162,
+          163,
+          164,
+          165,
+          166,
+          167,
+          168,
+          169,
+          170,
+          171,
+          172,
+          173,
+          178,
+          179,
+          184,
+          185,
+          196,
+          197,
+          198,
+          199,
+          200,
+          201,
+          202,
+          203,
+          204,
+          205,
+          206,
+          207,
+          208,
+          209,
+          214,
+          215,
+          220,
+          221
+        ];
+      }
+    } catch (error2) {
+    }
+    exports.inspectOpts = Object.keys(process.env).filter((key) => {
+      return /^debug_/i.test(key);
+    }).reduce((obj, key) => {
+      const prop = key.substring(6).toLowerCase().replace(/_([a-z])/g, (_, k) => {
+        return k.toUpperCase();
+      });
+      let val = process.env[key];
+      if (/^(yes|on|true|enabled)$/i.test(val)) {
+        val = true;
+      } else if (/^(no|off|false|disabled)$/i.test(val)) {
+        val = false;
+      } else if (val === "null") {
+        val = null;
+      } else {
+        val = Number(val);
+      }
+      obj[prop] = val;
+      return obj;
+    }, {});
+    function useColors() {
+      return "colors" in exports.inspectOpts ? Boolean(exports.inspectOpts.colors) : tty3.isatty(process.stderr.fd);
+    }
+    function formatArgs(args) {
+      const { namespace: name3, useColors: useColors2 } = this;
+      if (useColors2) {
+        const c3 = this.color;
+        const colorCode = "\x1B[3" + (c3 < 8 ? c3 : "8;5;" + c3);
+        const prefix = `  ${colorCode};1m${name3} \x1B[0m`;
+        args[0] = prefix + args[0].split("\n").join("\n" + prefix);
+        args.push(colorCode + "m+" + module.exports.humanize(this.diff) + "\x1B[0m");
+      } else {
+        args[0] = getDate() + name3 + " " + args[0];
+      }
+    }
+    function getDate() {
+      if (exports.inspectOpts.hideDate) {
+        return "";
+      }
+      return (/* @__PURE__ */ new Date()).toISOString() + " ";
+    }
+    function log2(...args) {
+      return process.stderr.write(util2.formatWithOptions(exports.inspectOpts, ...args) + "\n");
+    }
+    function save(namespaces) {
+      if (namespaces) {
+        process.env.DEBUG = namespaces;
+      } else {
+        delete process.env.DEBUG;
+      }
+    }
+    function load2() {
+      return process.env.DEBUG;
+    }
+    function init(debug2) {
+      debug2.inspectOpts = {};
+      const keys = Object.keys(exports.inspectOpts);
+      for (let i2 = 0; i2 < keys.length; i2++) {
+        debug2.inspectOpts[keys[i2]] = exports.inspectOpts[keys[i2]];
+      }
+    }
+    module.exports = require_common()(exports);
+    var { formatters } = module.exports;
+    formatters.o = function(v) {
+      this.inspectOpts.colors = this.useColors;
+      return util2.inspect(v, this.inspectOpts).split("\n").map((str) => str.trim()).join(" ");
+    };
+    formatters.O = function(v) {
+      this.inspectOpts.colors = this.useColors;
+      return util2.inspect(v, this.inspectOpts);
+    };
+  }
+});
+
+// node_modules/debug/src/index.js
+var require_src = __commonJS({
+  "node_modules/debug/src/index.js"(exports, module) {
+    if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
+      module.exports = require_browser();
+    } else {
+      module.exports = require_node();
+    }
+  }
+});
+
+// node_modules/agent-base/dist/helpers.js
+var require_helpers = __commonJS({
+  "node_modules/agent-base/dist/helpers.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o2, k2, desc);
+    }) : (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o2[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
+      Object.defineProperty(o2, "default", { enumerable: true, value: v });
+    }) : function(o2, v) {
+      o2["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || function(mod) {
+      if (mod && mod.__esModule) return mod;
+      var result = {};
+      if (mod != null) {
+        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+      }
+      __setModuleDefault(result, mod);
+      return result;
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.req = exports.json = exports.toBuffer = void 0;
+    var http3 = __importStar(__require("http"));
+    var https2 = __importStar(__require("https"));
+    async function toBuffer(stream) {
+      let length = 0;
+      const chunks = [];
+      for await (const chunk of stream) {
+        length += chunk.length;
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks, length);
+    }
+    exports.toBuffer = toBuffer;
+    async function json(stream) {
+      const buf = await toBuffer(stream);
+      const str = buf.toString("utf8");
+      try {
+        return JSON.parse(str);
+      } catch (_err) {
+        const err = _err;
+        err.message += ` (input: ${str})`;
+        throw err;
+      }
+    }
+    exports.json = json;
+    function req(url, opts = {}) {
+      const href = typeof url === "string" ? url : url.href;
+      const req2 = (href.startsWith("https:") ? https2 : http3).request(url, opts);
+      const promise = new Promise((resolve4, reject) => {
+        req2.once("response", resolve4).once("error", reject).end();
+      });
+      req2.then = promise.then.bind(promise);
+      return req2;
+    }
+    exports.req = req;
+  }
+});
+
+// node_modules/agent-base/dist/index.js
+var require_dist = __commonJS({
+  "node_modules/agent-base/dist/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o2, k2, desc);
+    }) : (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o2[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
+      Object.defineProperty(o2, "default", { enumerable: true, value: v });
+    }) : function(o2, v) {
+      o2["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || function(mod) {
+      if (mod && mod.__esModule) return mod;
+      var result = {};
+      if (mod != null) {
+        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+      }
+      __setModuleDefault(result, mod);
+      return result;
+    };
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Agent = void 0;
+    var net = __importStar(__require("net"));
+    var http3 = __importStar(__require("http"));
+    var https_1 = __require("https");
+    __exportStar(require_helpers(), exports);
+    var INTERNAL = /* @__PURE__ */ Symbol("AgentBaseInternalState");
+    var Agent = class extends http3.Agent {
+      constructor(opts) {
+        super(opts);
+        this[INTERNAL] = {};
+      }
+      /**
+       * Determine whether this is an `http` or `https` request.
+       */
+      isSecureEndpoint(options) {
+        if (options) {
+          if (typeof options.secureEndpoint === "boolean") {
+            return options.secureEndpoint;
+          }
+          if (typeof options.protocol === "string") {
+            return options.protocol === "https:";
+          }
+        }
+        const { stack } = new Error();
+        if (typeof stack !== "string")
+          return false;
+        return stack.split("\n").some((l) => l.indexOf("(https.js:") !== -1 || l.indexOf("node:https:") !== -1);
+      }
+      // In order to support async signatures in `connect()` and Node's native
+      // connection pooling in `http.Agent`, the array of sockets for each origin
+      // has to be updated synchronously. This is so the length of the array is
+      // accurate when `addRequest()` is next called. We achieve this by creating a
+      // fake socket and adding it to `sockets[origin]` and incrementing
+      // `totalSocketCount`.
+      incrementSockets(name3) {
+        if (this.maxSockets === Infinity && this.maxTotalSockets === Infinity) {
+          return null;
+        }
+        if (!this.sockets[name3]) {
+          this.sockets[name3] = [];
+        }
+        const fakeSocket = new net.Socket({ writable: false });
+        this.sockets[name3].push(fakeSocket);
+        this.totalSocketCount++;
+        return fakeSocket;
+      }
+      decrementSockets(name3, socket) {
+        if (!this.sockets[name3] || socket === null) {
+          return;
+        }
+        const sockets = this.sockets[name3];
+        const index = sockets.indexOf(socket);
+        if (index !== -1) {
+          sockets.splice(index, 1);
+          this.totalSocketCount--;
+          if (sockets.length === 0) {
+            delete this.sockets[name3];
+          }
+        }
+      }
+      // In order to properly update the socket pool, we need to call `getName()` on
+      // the core `https.Agent` if it is a secureEndpoint.
+      getName(options) {
+        const secureEndpoint = this.isSecureEndpoint(options);
+        if (secureEndpoint) {
+          return https_1.Agent.prototype.getName.call(this, options);
+        }
+        return super.getName(options);
+      }
+      createSocket(req, options, cb) {
+        const connectOpts = {
+          ...options,
+          secureEndpoint: this.isSecureEndpoint(options)
+        };
+        const name3 = this.getName(connectOpts);
+        const fakeSocket = this.incrementSockets(name3);
+        Promise.resolve().then(() => this.connect(req, connectOpts)).then((socket) => {
+          this.decrementSockets(name3, fakeSocket);
+          if (socket instanceof http3.Agent) {
+            try {
+              return socket.addRequest(req, connectOpts);
+            } catch (err) {
+              return cb(err);
+            }
+          }
+          this[INTERNAL].currentSocket = socket;
+          super.createSocket(req, options, cb);
+        }, (err) => {
+          this.decrementSockets(name3, fakeSocket);
+          cb(err);
+        });
+      }
+      createConnection() {
+        const socket = this[INTERNAL].currentSocket;
+        this[INTERNAL].currentSocket = void 0;
+        if (!socket) {
+          throw new Error("No socket was returned in the `connect()` function");
+        }
+        return socket;
+      }
+      get defaultPort() {
+        return this[INTERNAL].defaultPort ?? (this.protocol === "https:" ? 443 : 80);
+      }
+      set defaultPort(v) {
+        if (this[INTERNAL]) {
+          this[INTERNAL].defaultPort = v;
+        }
+      }
+      get protocol() {
+        return this[INTERNAL].protocol ?? (this.isSecureEndpoint() ? "https:" : "http:");
+      }
+      set protocol(v) {
+        if (this[INTERNAL]) {
+          this[INTERNAL].protocol = v;
+        }
+      }
+    };
+    exports.Agent = Agent;
+  }
+});
+
+// node_modules/https-proxy-agent/dist/parse-proxy-response.js
+var require_parse_proxy_response = __commonJS({
+  "node_modules/https-proxy-agent/dist/parse-proxy-response.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.parseProxyResponse = void 0;
+    var debug_1 = __importDefault(require_src());
+    var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
+    function parseProxyResponse(socket) {
+      return new Promise((resolve4, reject) => {
+        let buffersLength = 0;
+        const buffers = [];
+        function read() {
+          const b = socket.read();
+          if (b)
+            ondata(b);
+          else
+            socket.once("readable", read);
+        }
+        function cleanup() {
+          socket.removeListener("end", onend);
+          socket.removeListener("error", onerror);
+          socket.removeListener("readable", read);
+        }
+        function onend() {
+          cleanup();
+          debug2("onend");
+          reject(new Error("Proxy connection ended before receiving CONNECT response"));
+        }
+        function onerror(err) {
+          cleanup();
+          debug2("onerror %o", err);
+          reject(err);
+        }
+        function ondata(b) {
+          buffers.push(b);
+          buffersLength += b.length;
+          const buffered = Buffer.concat(buffers, buffersLength);
+          const endOfHeaders = buffered.indexOf("\r\n\r\n");
+          if (endOfHeaders === -1) {
+            debug2("have not received end of HTTP headers yet...");
+            read();
+            return;
+          }
+          const headerParts = buffered.slice(0, endOfHeaders).toString("ascii").split("\r\n");
+          const firstLine2 = headerParts.shift();
+          if (!firstLine2) {
+            socket.destroy();
+            return reject(new Error("No header received from proxy CONNECT response"));
+          }
+          const firstLineParts = firstLine2.split(" ");
+          const statusCode = +firstLineParts[1];
+          const statusText = firstLineParts.slice(2).join(" ");
+          const headers = {};
+          for (const header of headerParts) {
+            if (!header)
+              continue;
+            const firstColon = header.indexOf(":");
+            if (firstColon === -1) {
+              socket.destroy();
+              return reject(new Error(`Invalid header from proxy CONNECT response: "${header}"`));
+            }
+            const key = header.slice(0, firstColon).toLowerCase();
+            const value = header.slice(firstColon + 1).trimStart();
+            const current = headers[key];
+            if (typeof current === "string") {
+              headers[key] = [current, value];
+            } else if (Array.isArray(current)) {
+              current.push(value);
+            } else {
+              headers[key] = value;
+            }
+          }
+          debug2("got proxy server response: %o %o", firstLine2, headers);
+          cleanup();
+          resolve4({
+            connect: {
+              statusCode,
+              statusText,
+              headers
+            },
+            buffered
+          });
+        }
+        socket.on("error", onerror);
+        socket.on("end", onend);
+        read();
+      });
+    }
+    exports.parseProxyResponse = parseProxyResponse;
+  }
+});
+
+// node_modules/https-proxy-agent/dist/index.js
+var require_dist2 = __commonJS({
+  "node_modules/https-proxy-agent/dist/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o2, k2, desc);
+    }) : (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o2[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
+      Object.defineProperty(o2, "default", { enumerable: true, value: v });
+    }) : function(o2, v) {
+      o2["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || function(mod) {
+      if (mod && mod.__esModule) return mod;
+      var result = {};
+      if (mod != null) {
+        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+      }
+      __setModuleDefault(result, mod);
+      return result;
+    };
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.HttpsProxyAgent = void 0;
+    var net = __importStar(__require("net"));
+    var tls = __importStar(__require("tls"));
+    var assert_1 = __importDefault(__require("assert"));
+    var debug_1 = __importDefault(require_src());
+    var agent_base_1 = require_dist();
+    var url_1 = __require("url");
+    var parse_proxy_response_1 = require_parse_proxy_response();
+    var debug2 = (0, debug_1.default)("https-proxy-agent");
+    var setServernameFromNonIpHost = (options) => {
+      if (options.servername === void 0 && options.host && !net.isIP(options.host)) {
+        return {
+          ...options,
+          servername: options.host
+        };
+      }
+      return options;
+    };
+    var HttpsProxyAgent2 = class extends agent_base_1.Agent {
+      constructor(proxy, opts) {
+        super(opts);
+        this.options = { path: void 0 };
+        this.proxy = typeof proxy === "string" ? new url_1.URL(proxy) : proxy;
+        this.proxyHeaders = opts?.headers ?? {};
+        debug2("Creating new HttpsProxyAgent instance: %o", this.proxy.href);
+        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
+        const port = this.proxy.port ? parseInt(this.proxy.port, 10) : this.proxy.protocol === "https:" ? 443 : 80;
+        this.connectOpts = {
+          // Attempt to negotiate http/1.1 for proxy servers that support http/2
+          ALPNProtocols: ["http/1.1"],
+          ...opts ? omit2(opts, "headers") : null,
+          host,
+          port
+        };
+      }
+      /**
+       * Called when the node-core HTTP client library is creating a
+       * new HTTP request.
+       */
+      async connect(req, opts) {
+        const { proxy } = this;
+        if (!opts.host) {
+          throw new TypeError('No "host" provided');
+        }
+        let socket;
+        if (proxy.protocol === "https:") {
+          debug2("Creating `tls.Socket`: %o", this.connectOpts);
+          socket = tls.connect(setServernameFromNonIpHost(this.connectOpts));
+        } else {
+          debug2("Creating `net.Socket`: %o", this.connectOpts);
+          socket = net.connect(this.connectOpts);
+        }
+        const headers = typeof this.proxyHeaders === "function" ? this.proxyHeaders() : { ...this.proxyHeaders };
+        const host = net.isIPv6(opts.host) ? `[${opts.host}]` : opts.host;
+        let payload = `CONNECT ${host}:${opts.port} HTTP/1.1\r
+`;
+        if (proxy.username || proxy.password) {
+          const auth2 = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+          headers["Proxy-Authorization"] = `Basic ${Buffer.from(auth2).toString("base64")}`;
+        }
+        headers.Host = `${host}:${opts.port}`;
+        if (!headers["Proxy-Connection"]) {
+          headers["Proxy-Connection"] = this.keepAlive ? "Keep-Alive" : "close";
+        }
+        for (const name3 of Object.keys(headers)) {
+          payload += `${name3}: ${headers[name3]}\r
+`;
+        }
+        const proxyResponsePromise = (0, parse_proxy_response_1.parseProxyResponse)(socket);
+        socket.write(`${payload}\r
+`);
+        const { connect, buffered } = await proxyResponsePromise;
+        req.emit("proxyConnect", connect);
+        this.emit("proxyConnect", connect, req);
+        if (connect.statusCode === 200) {
+          req.once("socket", resume2);
+          if (opts.secureEndpoint) {
+            debug2("Upgrading socket connection to TLS");
+            return tls.connect({
+              ...omit2(setServernameFromNonIpHost(opts), "host", "path", "port"),
+              socket
+            });
+          }
+          return socket;
+        }
+        socket.destroy();
+        const fakeSocket = new net.Socket({ writable: false });
+        fakeSocket.readable = true;
+        req.once("socket", (s) => {
+          debug2("Replaying proxy buffer for failed request");
+          (0, assert_1.default)(s.listenerCount("data") > 0);
+          s.push(buffered);
+          s.push(null);
+        });
+        return fakeSocket;
+      }
+    };
+    HttpsProxyAgent2.protocols = ["http", "https"];
+    exports.HttpsProxyAgent = HttpsProxyAgent2;
+    function resume2(socket) {
+      socket.resume();
+    }
+    function omit2(obj, ...keys) {
+      const ret = {};
+      let key;
+      for (key in obj) {
+        if (!keys.includes(key)) {
+          ret[key] = obj[key];
+        }
+      }
+      return ret;
+    }
+  }
+});
+
+// node_modules/http-proxy-agent/dist/index.js
+var require_dist3 = __commonJS({
+  "node_modules/http-proxy-agent/dist/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o2, k2, desc);
+    }) : (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o2[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
+      Object.defineProperty(o2, "default", { enumerable: true, value: v });
+    }) : function(o2, v) {
+      o2["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || function(mod) {
+      if (mod && mod.__esModule) return mod;
+      var result = {};
+      if (mod != null) {
+        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+      }
+      __setModuleDefault(result, mod);
+      return result;
+    };
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.HttpProxyAgent = void 0;
+    var net = __importStar(__require("net"));
+    var tls = __importStar(__require("tls"));
+    var debug_1 = __importDefault(require_src());
+    var events_1 = __require("events");
+    var agent_base_1 = require_dist();
+    var url_1 = __require("url");
+    var debug2 = (0, debug_1.default)("http-proxy-agent");
+    var HttpProxyAgent2 = class extends agent_base_1.Agent {
+      constructor(proxy, opts) {
+        super(opts);
+        this.proxy = typeof proxy === "string" ? new url_1.URL(proxy) : proxy;
+        this.proxyHeaders = opts?.headers ?? {};
+        debug2("Creating new HttpProxyAgent instance: %o", this.proxy.href);
+        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
+        const port = this.proxy.port ? parseInt(this.proxy.port, 10) : this.proxy.protocol === "https:" ? 443 : 80;
+        this.connectOpts = {
+          ...opts ? omit2(opts, "headers") : null,
+          host,
+          port
+        };
+      }
+      addRequest(req, opts) {
+        req._header = null;
+        this.setRequestProps(req, opts);
+        super.addRequest(req, opts);
+      }
+      setRequestProps(req, opts) {
+        const { proxy } = this;
+        const protocol = opts.secureEndpoint ? "https:" : "http:";
+        const hostname = req.getHeader("host") || "localhost";
+        const base = `${protocol}//${hostname}`;
+        const url = new url_1.URL(req.path, base);
+        if (opts.port !== 80) {
+          url.port = String(opts.port);
+        }
+        req.path = String(url);
+        const headers = typeof this.proxyHeaders === "function" ? this.proxyHeaders() : { ...this.proxyHeaders };
+        if (proxy.username || proxy.password) {
+          const auth2 = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+          headers["Proxy-Authorization"] = `Basic ${Buffer.from(auth2).toString("base64")}`;
+        }
+        if (!headers["Proxy-Connection"]) {
+          headers["Proxy-Connection"] = this.keepAlive ? "Keep-Alive" : "close";
+        }
+        for (const name3 of Object.keys(headers)) {
+          const value = headers[name3];
+          if (value) {
+            req.setHeader(name3, value);
+          }
+        }
+      }
+      async connect(req, opts) {
+        req._header = null;
+        if (!req.path.includes("://")) {
+          this.setRequestProps(req, opts);
+        }
+        let first;
+        let endOfHeaders;
+        debug2("Regenerating stored HTTP header string for request");
+        req._implicitHeader();
+        if (req.outputData && req.outputData.length > 0) {
+          debug2("Patching connection write() output buffer with updated header");
+          first = req.outputData[0].data;
+          endOfHeaders = first.indexOf("\r\n\r\n") + 4;
+          req.outputData[0].data = req._header + first.substring(endOfHeaders);
+          debug2("Output buffer: %o", req.outputData[0].data);
+        }
+        let socket;
+        if (this.proxy.protocol === "https:") {
+          debug2("Creating `tls.Socket`: %o", this.connectOpts);
+          socket = tls.connect(this.connectOpts);
+        } else {
+          debug2("Creating `net.Socket`: %o", this.connectOpts);
+          socket = net.connect(this.connectOpts);
+        }
+        await (0, events_1.once)(socket, "connect");
+        return socket;
+      }
+    };
+    HttpProxyAgent2.protocols = ["http", "https"];
+    exports.HttpProxyAgent = HttpProxyAgent2;
+    function omit2(obj, ...keys) {
+      const ret = {};
+      let key;
+      for (key in obj) {
+        if (!keys.includes(key)) {
+          ret[key] = obj[key];
+        }
+      }
+      return ret;
+    }
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js
+function getEnvironmentValue(name3) {
+  if (process.env[name3]) {
+    return process.env[name3];
+  } else if (process.env[name3.toLowerCase()]) {
+    return process.env[name3.toLowerCase()];
+  }
+  return void 0;
+}
+function loadEnvironmentProxyValue() {
+  if (!process) {
+    return void 0;
+  }
+  const httpsProxy = getEnvironmentValue(HTTPS_PROXY);
+  const allProxy = getEnvironmentValue(ALL_PROXY);
+  const httpProxy = getEnvironmentValue(HTTP_PROXY);
+  return httpsProxy || allProxy || httpProxy;
+}
+function isBypassed(uri, noProxyList, bypassedMap) {
+  if (noProxyList.length === 0) {
+    return false;
+  }
+  const host = new URL(uri).hostname;
+  if (bypassedMap?.has(host)) {
+    return bypassedMap.get(host);
+  }
+  let isBypassedFlag = false;
+  for (const pattern of noProxyList) {
+    if (pattern[0] === ".") {
+      if (host.endsWith(pattern)) {
+        isBypassedFlag = true;
+      } else {
+        if (host.length === pattern.length - 1 && host === pattern.slice(1)) {
+          isBypassedFlag = true;
+        }
+      }
+    } else {
+      if (host === pattern) {
+        isBypassedFlag = true;
+      }
+    }
+  }
+  bypassedMap?.set(host, isBypassedFlag);
+  return isBypassedFlag;
+}
+function loadNoProxy() {
+  const noProxy = getEnvironmentValue(NO_PROXY);
+  noProxyListLoaded = true;
+  if (noProxy) {
+    return noProxy.split(",").map((item) => item.trim()).filter((item) => item.length);
+  }
+  return [];
+}
+function getDefaultProxySettingsInternal() {
+  const envProxy = loadEnvironmentProxyValue();
+  return envProxy ? new URL(envProxy) : void 0;
+}
+function getUrlFromProxySettings(settings) {
+  let parsedProxyUrl;
+  try {
+    parsedProxyUrl = new URL(settings.host);
+  } catch {
+    throw new Error(`Expecting a valid host string in proxy settings, but found "${settings.host}".`);
+  }
+  parsedProxyUrl.port = String(settings.port);
+  if (settings.username) {
+    parsedProxyUrl.username = settings.username;
+  }
+  if (settings.password) {
+    parsedProxyUrl.password = settings.password;
+  }
+  return parsedProxyUrl;
+}
+function setProxyAgentOnRequest(request2, cachedAgents, proxyUrl) {
+  if (request2.agent) {
+    return;
+  }
+  const url = new URL(request2.url);
+  const isInsecure = url.protocol !== "https:";
+  if (request2.tlsSettings) {
+    logger.warning("TLS settings are not supported in combination with custom Proxy, certificates provided to the client will be ignored.");
+  }
+  if (isInsecure) {
+    if (!cachedAgents.httpProxyAgent) {
+      cachedAgents.httpProxyAgent = new import_http_proxy_agent.HttpProxyAgent(proxyUrl);
+    }
+    request2.agent = cachedAgents.httpProxyAgent;
+  } else {
+    if (!cachedAgents.httpsProxyAgent) {
+      cachedAgents.httpsProxyAgent = new import_https_proxy_agent.HttpsProxyAgent(proxyUrl);
+    }
+    request2.agent = cachedAgents.httpsProxyAgent;
+  }
+}
+function proxyPolicy(proxySettings, options) {
+  if (!noProxyListLoaded) {
+    globalNoProxyList.push(...loadNoProxy());
+  }
+  const defaultProxy = proxySettings ? getUrlFromProxySettings(proxySettings) : getDefaultProxySettingsInternal();
+  const cachedAgents = {};
+  return {
+    name: proxyPolicyName,
+    async sendRequest(request2, next) {
+      if (!request2.proxySettings && defaultProxy && !isBypassed(request2.url, options?.customNoProxyList ?? globalNoProxyList, options?.customNoProxyList ? void 0 : globalBypassedMap)) {
+        setProxyAgentOnRequest(request2, cachedAgents, defaultProxy);
+      } else if (request2.proxySettings) {
+        setProxyAgentOnRequest(request2, cachedAgents, getUrlFromProxySettings(request2.proxySettings));
+      }
+      return next(request2);
+    }
+  };
+}
+var import_https_proxy_agent, import_http_proxy_agent, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, proxyPolicyName, globalNoProxyList, noProxyListLoaded, globalBypassedMap;
+var init_proxyPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js"() {
+    import_https_proxy_agent = __toESM(require_dist2(), 1);
+    import_http_proxy_agent = __toESM(require_dist3(), 1);
+    init_log2();
+    HTTPS_PROXY = "HTTPS_PROXY";
+    HTTP_PROXY = "HTTP_PROXY";
+    ALL_PROXY = "ALL_PROXY";
+    NO_PROXY = "NO_PROXY";
+    proxyPolicyName = "proxyPolicy";
+    globalNoProxyList = [];
+    noProxyListLoaded = false;
+    globalBypassedMap = /* @__PURE__ */ new Map();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js
+function decompressResponsePolicy() {
+  return {
+    name: decompressResponsePolicyName,
+    async sendRequest(request2, next) {
+      if (request2.method !== "HEAD") {
+        request2.headers.set("Accept-Encoding", "gzip,deflate");
+      }
+      return next(request2);
+    }
+  };
+}
+var decompressResponsePolicyName;
+var init_decompressResponsePolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js"() {
+    decompressResponsePolicyName = "decompressResponsePolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js
+function redirectPolicy(options = {}) {
+  const { maxRetries = 20, allowCrossOriginRedirects = false } = options;
+  return {
+    name: redirectPolicyName,
+    async sendRequest(request2, next) {
+      const response = await next(request2);
+      return handleRedirect(next, response, maxRetries, allowCrossOriginRedirects);
+    }
+  };
+}
+async function handleRedirect(next, response, maxRetries, allowCrossOriginRedirects, currentRetries = 0) {
+  const { request: request2, status, headers } = response;
+  const locationHeader = headers.get("location");
+  if (locationHeader && (status === 300 || status === 301 && allowedRedirect.includes(request2.method) || status === 302 && allowedRedirect.includes(request2.method) || status === 303 && request2.method === "POST" || status === 307) && currentRetries < maxRetries) {
+    const url = new URL(locationHeader, request2.url);
+    if (!allowCrossOriginRedirects) {
+      const originalUrl = new URL(request2.url);
+      if (url.origin !== originalUrl.origin) {
+        logger.verbose(`Skipping cross-origin redirect from ${originalUrl.origin} to ${url.origin}.`);
+        return response;
+      }
+    }
+    request2.url = url.toString();
+    if (status === 303) {
+      request2.method = "GET";
+      request2.headers.delete("Content-Length");
+      delete request2.body;
+    }
+    request2.headers.delete("Authorization");
+    const res = await next(request2);
+    return handleRedirect(next, res, maxRetries, allowCrossOriginRedirects, currentRetries + 1);
+  }
+  return response;
+}
+var redirectPolicyName, allowedRedirect;
+var init_redirectPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js"() {
+    init_log2();
+    redirectPolicyName = "redirectPolicy";
+    allowedRedirect = ["GET", "HEAD"];
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js
+function addPlatformPolicies(pipeline, options) {
+  if (options.agent) {
+    pipeline.addPolicy(agentPolicy(options.agent));
+  }
+  if (options.tlsOptions) {
+    pipeline.addPolicy(tlsPolicy(options.tlsOptions));
+  }
+  pipeline.addPolicy(proxyPolicy(options.proxyOptions));
+  pipeline.addPolicy(decompressResponsePolicy());
+  pipeline.addPolicy(redirectPolicy(options.redirectOptions), { afterPhase: "Retry" });
+}
+var init_platformPolicies = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js"() {
+    init_agentPolicy();
+    init_tlsPolicy();
+    init_proxyPolicy();
+    init_decompressResponsePolicy();
+    init_redirectPolicy();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js
+import { Readable } from "stream";
+function isNodeReadableStream(x) {
+  return x instanceof Readable;
+}
+function isWebReadableStream(x) {
+  return x instanceof ReadableStream;
+}
+var init_typeGuards_node = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js
+function isBinaryBody(body) {
+  return body !== void 0 && (body instanceof Uint8Array || isReadableStream2(body) || typeof body === "function" || body instanceof Blob);
+}
+function isReadableStream2(x) {
+  return isNodeReadableStream(x) || isWebReadableStream(x);
+}
+function isBlob(x) {
+  return x instanceof Blob;
+}
+var init_typeGuards = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js"() {
+    init_typeGuards_node();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js
+import { Readable as Readable2 } from "stream";
+async function* streamAsyncIterator() {
+  const reader = this.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) {
+        return;
+      }
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+function makeAsyncIterable(webStream) {
+  if (!webStream[Symbol.asyncIterator]) {
+    webStream[Symbol.asyncIterator] = streamAsyncIterator.bind(webStream);
+  }
+  if (!webStream.values) {
+    webStream.values = streamAsyncIterator.bind(webStream);
+  }
+}
+function ensureNodeStream(stream) {
+  if (stream instanceof ReadableStream) {
+    makeAsyncIterable(stream);
+    return Readable2.fromWeb(stream);
+  } else {
+    return stream;
+  }
+}
+function toStream(source) {
+  if (source instanceof Uint8Array) {
+    return Readable2.from(Buffer.from(source));
+  } else if (isBlob(source)) {
+    return ensureNodeStream(source.stream());
+  } else {
+    return ensureNodeStream(source);
+  }
+}
+async function concat(sources) {
+  return function() {
+    const streams = sources.map((x) => typeof x === "function" ? x() : x).map(toStream);
+    return Readable2.from((async function* () {
+      for (const stream of streams) {
+        for await (const chunk of stream) {
+          yield chunk;
+        }
+      }
+    })());
+  };
+}
+var init_concat = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js"() {
+    init_typeGuards();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js
+function generateBoundary() {
+  return `----AzSDKFormBoundary${randomUUID2()}`;
+}
+function encodeHeaders(headers) {
+  let result = "";
+  for (const [key, value] of headers) {
+    result += `${key}: ${value}\r
+`;
+  }
+  return result;
+}
+function getLength(source) {
+  if (source instanceof Uint8Array) {
+    return source.byteLength;
+  } else if (isBlob(source)) {
+    return source.size === -1 ? void 0 : source.size;
+  } else {
+    return void 0;
+  }
+}
+function getTotalLength(sources) {
+  let total = 0;
+  for (const source of sources) {
+    const partLength = getLength(source);
+    if (partLength === void 0) {
+      return void 0;
+    } else {
+      total += partLength;
+    }
+  }
+  return total;
+}
+async function buildRequestBody(request2, parts, boundary) {
+  const sources = [
+    stringToUint8Array(`--${boundary}`, "utf-8"),
+    ...parts.flatMap((part) => [
+      stringToUint8Array("\r\n", "utf-8"),
+      stringToUint8Array(encodeHeaders(part.headers), "utf-8"),
+      stringToUint8Array("\r\n", "utf-8"),
+      part.body,
+      stringToUint8Array(`\r
+--${boundary}`, "utf-8")
+    ]),
+    stringToUint8Array("--\r\n\r\n", "utf-8")
+  ];
+  const contentLength = getTotalLength(sources);
+  if (contentLength) {
+    request2.headers.set("Content-Length", contentLength);
+  }
+  request2.body = await concat(sources);
+}
+function assertValidBoundary(boundary) {
+  if (boundary.length > maxBoundaryLength) {
+    throw new Error(`Multipart boundary "${boundary}" exceeds maximum length of 70 characters`);
+  }
+  if (Array.from(boundary).some((x) => !validBoundaryCharacters.has(x))) {
+    throw new Error(`Multipart boundary "${boundary}" contains invalid characters`);
+  }
+}
+function multipartPolicy() {
+  return {
+    name: multipartPolicyName,
+    async sendRequest(request2, next) {
+      if (!request2.multipartBody) {
+        return next(request2);
+      }
+      if (request2.body) {
+        throw new Error("multipartBody and regular body cannot be set at the same time");
+      }
+      let boundary = request2.multipartBody.boundary;
+      const contentTypeHeader = request2.headers.get("Content-Type") ?? "multipart/mixed";
+      const parsedHeader = contentTypeHeader.match(/^(multipart\/[^ ;]+)(?:; *boundary=(.+))?$/);
+      if (!parsedHeader) {
+        throw new Error(`Got multipart request body, but content-type header was not multipart: ${contentTypeHeader}`);
+      }
+      const [, contentType, parsedBoundary] = parsedHeader;
+      if (parsedBoundary && boundary && parsedBoundary !== boundary) {
+        throw new Error(`Multipart boundary was specified as ${parsedBoundary} in the header, but got ${boundary} in the request body`);
+      }
+      boundary ??= parsedBoundary;
+      if (boundary) {
+        assertValidBoundary(boundary);
+      } else {
+        boundary = generateBoundary();
+      }
+      request2.headers.set("Content-Type", `${contentType}; boundary=${boundary}`);
+      await buildRequestBody(request2, request2.multipartBody.parts, boundary);
+      request2.multipartBody = void 0;
+      return next(request2);
+    }
+  };
+}
+var multipartPolicyName, maxBoundaryLength, validBoundaryCharacters;
+var init_multipartPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js"() {
+    init_bytesEncoding();
+    init_typeGuards();
+    init_uuidUtils();
+    init_concat();
+    multipartPolicyName = "multipartPolicy";
+    maxBoundaryLength = 70;
+    validBoundaryCharacters = new Set(`abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'()+,-./:=?`);
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js
+function createPipelineFromOptions(options) {
+  const pipeline = createEmptyPipeline();
+  addPlatformPolicies(pipeline, options);
+  pipeline.addPolicy(formDataPolicy(), { beforePolicies: [multipartPolicyName] });
+  pipeline.addPolicy(userAgentPolicy(options.userAgentOptions));
+  pipeline.addPolicy(multipartPolicy(), { afterPhase: "Deserialize" });
+  pipeline.addPolicy(defaultRetryPolicy(options.retryOptions), { phase: "Retry" });
+  pipeline.addPolicy(logPolicy(options.loggingOptions), { afterPhase: "Sign" });
+  return pipeline;
+}
+var init_createPipelineFromOptions = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js"() {
+    init_logPolicy();
+    init_pipeline();
+    init_userAgentPolicy();
+    init_defaultRetryPolicy();
+    init_formDataPolicy();
+    init_platformPolicies();
+    init_multipartPolicy();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js
+function apiVersionPolicy(options) {
+  return {
+    name: apiVersionPolicyName,
+    sendRequest: (req, next) => {
+      const url = new URL(req.url);
+      if (!url.searchParams.get("api-version") && options.apiVersion) {
+        req.url = `${req.url}${Array.from(url.searchParams.keys()).length > 0 ? "&" : "?"}api-version=${options.apiVersion}`;
+      }
+      return next(req);
+    }
+  };
+}
+var apiVersionPolicyName;
+var init_apiVersionPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js"() {
+    apiVersionPolicyName = "ApiVersionPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js
+function isOAuth2TokenCredential(credential) {
+  return "getOAuth2Token" in credential;
+}
+function isBearerTokenCredential(credential) {
+  return "getBearerToken" in credential;
+}
+function isBasicCredential(credential) {
+  return "username" in credential && "password" in credential;
+}
+function isApiKeyCredential(credential) {
+  return "key" in credential;
+}
+var init_credentials = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js
+function allowInsecureConnection(request2, options) {
+  if (options.allowInsecureConnection && request2.allowInsecureConnection) {
+    const url = new URL(request2.url);
+    if (url.hostname === "localhost" || url.hostname === "127.0.0.1") {
+      return true;
+    }
+  }
+  return false;
+}
+function emitInsecureConnectionWarning() {
+  const warning2 = "Sending token over insecure transport. Assume any token issued is compromised.";
+  logger.warning(warning2);
+  if (!insecureConnectionWarningEmmitted) {
+    insecureConnectionWarningEmmitted = true;
+    emitNodeWarning(warning2);
+  }
+}
+function ensureSecureConnection(request2, options) {
+  if (!request2.url.toLowerCase().startsWith("https://")) {
+    if (allowInsecureConnection(request2, options)) {
+      emitInsecureConnectionWarning();
+    } else {
+      throw new Error("Authentication is not permitted for non-TLS protected (non-https) URLs when allowInsecureConnection is false.");
+    }
+  }
+}
+var insecureConnectionWarningEmmitted;
+var init_checkInsecureConnection = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js"() {
+    init_log2();
+    init_env();
+    insecureConnectionWarningEmmitted = false;
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js
+function apiKeyAuthenticationPolicy(options) {
+  return {
+    name: apiKeyAuthenticationPolicyName,
+    async sendRequest(request2, next) {
+      ensureSecureConnection(request2, options);
+      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "apiKey");
+      if (!scheme) {
+        return next(request2);
+      }
+      if (scheme.apiKeyLocation !== "header") {
+        throw new Error(`Unsupported API key location: ${scheme.apiKeyLocation}`);
+      }
+      request2.headers.set(scheme.name, options.credential.key);
+      return next(request2);
+    }
+  };
+}
+var apiKeyAuthenticationPolicyName;
+var init_apiKeyAuthenticationPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js"() {
+    init_checkInsecureConnection();
+    apiKeyAuthenticationPolicyName = "apiKeyAuthenticationPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js
+function basicAuthenticationPolicy(options) {
+  return {
+    name: basicAuthenticationPolicyName,
+    async sendRequest(request2, next) {
+      ensureSecureConnection(request2, options);
+      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "http" && x.scheme === "basic");
+      if (!scheme) {
+        return next(request2);
+      }
+      const { username, password } = options.credential;
+      const headerValue = uint8ArrayToString(stringToUint8Array(`${username}:${password}`, "utf-8"), "base64");
+      request2.headers.set("Authorization", `Basic ${headerValue}`);
+      return next(request2);
+    }
+  };
+}
+var basicAuthenticationPolicyName;
+var init_basicAuthenticationPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js"() {
+    init_bytesEncoding();
+    init_checkInsecureConnection();
+    basicAuthenticationPolicyName = "bearerAuthenticationPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js
+function bearerAuthenticationPolicy(options) {
+  return {
+    name: bearerAuthenticationPolicyName,
+    async sendRequest(request2, next) {
+      ensureSecureConnection(request2, options);
+      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "http" && x.scheme === "bearer");
+      if (!scheme) {
+        return next(request2);
+      }
+      const token = await options.credential.getBearerToken({
+        abortSignal: request2.abortSignal
+      });
+      request2.headers.set("Authorization", `Bearer ${token}`);
+      return next(request2);
+    }
+  };
+}
+var bearerAuthenticationPolicyName;
+var init_bearerAuthenticationPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js"() {
+    init_checkInsecureConnection();
+    bearerAuthenticationPolicyName = "bearerAuthenticationPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js
+function oauth2AuthenticationPolicy(options) {
+  return {
+    name: oauth2AuthenticationPolicyName,
+    async sendRequest(request2, next) {
+      ensureSecureConnection(request2, options);
+      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "oauth2");
+      if (!scheme) {
+        return next(request2);
+      }
+      const token = await options.credential.getOAuth2Token(scheme.flows, {
+        abortSignal: request2.abortSignal
+      });
+      request2.headers.set("Authorization", `Bearer ${token}`);
+      return next(request2);
+    }
+  };
+}
+var oauth2AuthenticationPolicyName;
+var init_oauth2AuthenticationPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js"() {
+    init_checkInsecureConnection();
+    oauth2AuthenticationPolicyName = "oauth2AuthenticationPolicy";
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js
+function createDefaultPipeline(options = {}) {
+  const pipeline = createPipelineFromOptions(options);
+  pipeline.addPolicy(apiVersionPolicy(options));
+  const { credential, authSchemes, allowInsecureConnection: allowInsecureConnection2 } = options;
+  if (credential) {
+    if (isApiKeyCredential(credential)) {
+      pipeline.addPolicy(apiKeyAuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
+    } else if (isBasicCredential(credential)) {
+      pipeline.addPolicy(basicAuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
+    } else if (isBearerTokenCredential(credential)) {
+      pipeline.addPolicy(bearerAuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
+    } else if (isOAuth2TokenCredential(credential)) {
+      pipeline.addPolicy(oauth2AuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
+    }
+  }
+  return pipeline;
+}
+function getCachedDefaultHttpsClient() {
+  if (!cachedHttpClient) {
+    cachedHttpClient = createDefaultHttpClient();
+  }
+  return cachedHttpClient;
+}
+var cachedHttpClient;
+var init_clientHelpers = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js"() {
+    init_defaultHttpClient();
+    init_createPipelineFromOptions();
+    init_apiVersionPolicy();
+    init_credentials();
+    init_apiKeyAuthenticationPolicy();
+    init_basicAuthenticationPolicy();
+    init_bearerAuthenticationPolicy();
+    init_oauth2AuthenticationPolicy();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js
+function getHeaderValue(descriptor, headerName) {
+  if (descriptor.headers) {
+    const actualHeaderName = Object.keys(descriptor.headers).find((x) => x.toLowerCase() === headerName.toLowerCase());
+    if (actualHeaderName) {
+      return descriptor.headers[actualHeaderName];
+    }
+  }
+  return void 0;
+}
+function getPartContentType(descriptor) {
+  const contentTypeHeader = getHeaderValue(descriptor, "content-type");
+  if (contentTypeHeader) {
+    return contentTypeHeader;
+  }
+  if (descriptor.contentType === null) {
+    return void 0;
+  }
+  if (descriptor.contentType) {
+    return descriptor.contentType;
+  }
+  const { body } = descriptor;
+  if (body === null || body === void 0) {
+    return void 0;
+  }
+  if (typeof body === "string" || typeof body === "number" || typeof body === "boolean") {
+    return "text/plain; charset=UTF-8";
+  }
+  if (body instanceof Blob) {
+    return body.type || "application/octet-stream";
+  }
+  if (isBinaryBody(body)) {
+    return "application/octet-stream";
+  }
+  return "application/json";
+}
+function escapeDispositionField(value) {
+  return JSON.stringify(value);
+}
+function getContentDisposition(descriptor) {
+  const contentDispositionHeader = getHeaderValue(descriptor, "content-disposition");
+  if (contentDispositionHeader) {
+    return contentDispositionHeader;
+  }
+  if (descriptor.dispositionType === void 0 && descriptor.name === void 0 && descriptor.filename === void 0) {
+    return void 0;
+  }
+  const dispositionType = descriptor.dispositionType ?? "form-data";
+  let disposition = dispositionType;
+  if (descriptor.name) {
+    disposition += `; name=${escapeDispositionField(descriptor.name)}`;
+  }
+  let filename = void 0;
+  if (descriptor.filename) {
+    filename = descriptor.filename;
+  } else if (typeof File !== "undefined" && descriptor.body instanceof File) {
+    const filenameFromFile = descriptor.body.name;
+    if (filenameFromFile !== "") {
+      filename = filenameFromFile;
+    }
+  }
+  if (filename) {
+    disposition += `; filename=${escapeDispositionField(filename)}`;
+  }
+  return disposition;
+}
+function normalizeBody(body, contentType) {
+  if (body === void 0) {
+    return new Uint8Array([]);
+  }
+  if (isBinaryBody(body)) {
+    return body;
+  }
+  if (typeof body === "string" || typeof body === "number" || typeof body === "boolean") {
+    return stringToUint8Array(String(body), "utf-8");
+  }
+  if (contentType && /application\/(.+\+)?json(;.+)?/i.test(String(contentType))) {
+    return stringToUint8Array(JSON.stringify(body), "utf-8");
+  }
+  throw new RestError(`Unsupported body/content-type combination: ${body}, ${contentType}`);
+}
+function buildBodyPart(descriptor) {
+  const contentType = getPartContentType(descriptor);
+  const contentDisposition = getContentDisposition(descriptor);
+  const headers = createHttpHeaders(descriptor.headers ?? {});
+  if (contentType) {
+    headers.set("content-type", contentType);
+  }
+  if (contentDisposition) {
+    headers.set("content-disposition", contentDisposition);
+  }
+  const body = normalizeBody(descriptor.body, contentType);
+  return {
+    headers,
+    body
+  };
+}
+function buildMultipartBody(parts) {
+  return { parts: parts.map(buildBodyPart) };
+}
+var init_multipart = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js"() {
+    init_restError();
+    init_httpHeaders();
+    init_bytesEncoding();
+    init_typeGuards();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js
+async function sendRequest(method, url, pipeline, options = {}, customHttpClient) {
+  const httpClient2 = customHttpClient ?? getCachedDefaultHttpsClient();
+  const request2 = buildPipelineRequest(method, url, options);
+  try {
+    const response = await pipeline.sendRequest(httpClient2, request2);
+    const headers = response.headers.toJSON();
+    const stream = response.readableStreamBody ?? response.browserStreamBody;
+    const parsedBody = options.responseAsStream || stream !== void 0 ? void 0 : getResponseBody(response);
+    const body = stream ?? parsedBody;
+    if (options?.onResponse) {
+      options.onResponse({ ...response, request: request2, rawHeaders: headers, parsedBody });
+    }
+    return {
+      request: request2,
+      headers,
+      status: `${response.status}`,
+      body
+    };
+  } catch (e) {
+    if (isRestError(e) && e.response && options.onResponse) {
+      const { response } = e;
+      const rawHeaders = response.headers.toJSON();
+      options?.onResponse({ ...response, request: request2, rawHeaders }, e);
+    }
+    throw e;
+  }
+}
+function getRequestContentType(options = {}) {
+  if (options.contentType) {
+    return options.contentType;
+  }
+  const headerContentType = options.headers?.["content-type"];
+  if (typeof headerContentType === "string") {
+    return headerContentType;
+  }
+  return getContentType(options.body);
+}
+function getContentType(body) {
+  if (body === void 0) {
+    return void 0;
+  }
+  if (ArrayBuffer.isView(body)) {
+    return "application/octet-stream";
+  }
+  if (isBlob(body) && body.type) {
+    return body.type;
+  }
+  if (typeof body === "string") {
+    try {
+      JSON.parse(body);
+      return "application/json";
+    } catch (error2) {
+      return void 0;
+    }
+  }
+  return "application/json";
+}
+function buildPipelineRequest(method, url, options = {}) {
+  const requestContentType = getRequestContentType(options);
+  const { body, multipartBody } = getRequestBody(options.body, requestContentType);
+  const headers = createHttpHeaders({
+    ...options.headers ? options.headers : {},
+    accept: options.accept ?? options.headers?.accept ?? "application/json",
+    ...requestContentType && {
+      "content-type": requestContentType
+    }
+  });
+  const { allowInsecureConnection: allowInsecureConnection2, abortSignal, onUploadProgress, onDownloadProgress, timeout, responseAsStream, url: _url, method: _method, body: _body, multipartBody: _multiBody, headers: _headers, ...rest } = options;
+  const request2 = createPipelineRequest({
+    url,
+    method,
+    body,
+    multipartBody,
+    headers,
+    allowInsecureConnection: allowInsecureConnection2,
+    abortSignal,
+    onUploadProgress,
+    onDownloadProgress,
+    timeout,
+    enableBrowserStreams: true,
+    streamResponseStatusCodes: responseAsStream ? /* @__PURE__ */ new Set([Number.POSITIVE_INFINITY]) : void 0
+  });
+  Object.assign(request2, rest);
+  return request2;
+}
+function getRequestBody(body, contentType = "") {
+  if (body === void 0) {
+    return { body: void 0 };
+  }
+  if (typeof FormData !== "undefined" && body instanceof FormData) {
+    return { body };
+  }
+  if (isBlob(body)) {
+    return { body };
+  }
+  if (isReadableStream2(body)) {
+    return { body };
+  }
+  if (typeof body === "function") {
+    return { body };
+  }
+  if (ArrayBuffer.isView(body)) {
+    return {
+      body: body instanceof Uint8Array ? body : JSON.stringify(body)
+    };
+  }
+  const firstType = contentType.split(";")[0];
+  switch (firstType) {
+    case "application/json":
+      return { body: JSON.stringify(body) };
+    case "multipart/form-data":
+      if (Array.isArray(body)) {
+        return { multipartBody: buildMultipartBody(body) };
+      }
+      return { body: JSON.stringify(body) };
+    case "text/plain":
+      return { body: String(body) };
+    default:
+      if (typeof body === "string") {
+        return { body };
+      }
+      return { body: JSON.stringify(body) };
+  }
+}
+function getResponseBody(response) {
+  const contentType = response.headers.get("content-type") ?? "";
+  const firstType = contentType.split(";")[0];
+  const bodyToParse = response.bodyAsText ?? "";
+  if (firstType === "text/plain") {
+    return String(bodyToParse);
+  }
+  try {
+    return bodyToParse ? JSON.parse(bodyToParse) : void 0;
+  } catch (error2) {
+    if (firstType === "application/json") {
+      throw createParseError(response, error2);
+    }
+    return String(bodyToParse);
+  }
+}
+function createParseError(response, err) {
+  const msg = `Error "${err}" occurred while parsing the response body - ${response.bodyAsText}.`;
+  const errCode = err.code ?? RestError.PARSE_ERROR;
+  return new RestError(msg, {
+    code: errCode,
+    statusCode: response.status,
+    request: response.request,
+    response
+  });
+}
+var init_sendRequest = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js"() {
+    init_restError();
+    init_httpHeaders();
+    init_pipelineRequest();
+    init_clientHelpers();
+    init_typeGuards();
+    init_multipart();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js
+function isQueryParameterWithOptions(x) {
+  if (typeof x !== "object" || x === null || !Object.hasOwn(x, "value")) {
+    return false;
+  }
+  const value = x.value;
+  return typeof value?.toString === "function";
+}
+function buildRequestUrl(endpoint2, routePath, pathParameters, options = {}) {
+  if (routePath.startsWith("https://") || routePath.startsWith("http://")) {
+    return routePath;
+  }
+  endpoint2 = buildBaseUrl(endpoint2, options);
+  const updatedRoutePath = buildRoutePath(routePath, pathParameters, options);
+  const requestUrl = appendQueryParams(appendPath(endpoint2, updatedRoutePath), options);
+  const url = new URL(requestUrl);
+  return url.toString();
+}
+function appendPath(endpoint2, pathToAppend) {
+  const endpointSearchStart = endpoint2.indexOf("?");
+  const pathSearchStart = pathToAppend.indexOf("?");
+  const endpointParts = endpointSearchStart !== -1 ? [endpoint2.substring(0, endpointSearchStart), endpoint2.substring(endpointSearchStart + 1)] : [endpoint2, ""];
+  const pathParts = pathSearchStart !== -1 ? [pathToAppend.substring(0, pathSearchStart), pathToAppend.substring(pathSearchStart + 1)] : [pathToAppend, ""];
+  const combinedSearch = [endpointParts[1], pathParts[1].replaceAll("?", "&")].filter(Boolean).join("&");
+  const baseEndpoint = endpointParts[0].replace(/(^[^:]+:\/\/[^/]+)\/\/+/, "$1/");
+  const basePathToAppend = pathParts[0];
+  let combinedUrl = baseEndpoint;
+  if (!baseEndpoint.endsWith("/") && !basePathToAppend.startsWith("/") && basePathToAppend !== "") {
+    combinedUrl += `/${basePathToAppend}`;
+  } else if (baseEndpoint.endsWith("/") && basePathToAppend.startsWith("/")) {
+    combinedUrl += basePathToAppend.substring(1);
+  } else {
+    combinedUrl += basePathToAppend;
+  }
+  if (combinedSearch) {
+    combinedUrl += `?${combinedSearch}`;
+  }
+  return combinedUrl;
+}
+function getQueryParamValue(key, allowReserved, style, param) {
+  let separator;
+  if (style === "pipeDelimited") {
+    separator = "|";
+  } else if (style === "spaceDelimited") {
+    separator = "%20";
+  } else {
+    separator = ",";
+  }
+  let paramValues;
+  if (Array.isArray(param)) {
+    paramValues = param;
+  } else if (typeof param === "object" && param.toString === Object.prototype.toString) {
+    paramValues = Object.entries(param).flat();
+  } else {
+    paramValues = [param];
+  }
+  const value = paramValues.map((p) => {
+    if (p === null || p === void 0) {
+      return "";
+    }
+    if (!p.toString || typeof p.toString !== "function") {
+      throw new Error(`Query parameters must be able to be represented as string, ${key} can't`);
+    }
+    const rawValue = p.toISOString !== void 0 ? p.toISOString() : p.toString();
+    return allowReserved ? rawValue : encodeURIComponent(rawValue);
+  }).join(separator);
+  return `${allowReserved ? key : encodeURIComponent(key)}=${value}`;
+}
+function simpleParseQueryParams(queryString) {
+  const result = /* @__PURE__ */ new Map();
+  if (!queryString || queryString[0] !== "?") {
+    return result;
+  }
+  queryString = queryString.slice(1);
+  const pairs = queryString.split("&");
+  for (const pair of pairs) {
+    const eqIndex = pair.indexOf("=");
+    const name3 = eqIndex === -1 ? pair : pair.substring(0, eqIndex);
+    const value = eqIndex === -1 ? "" : pair.substring(eqIndex + 1);
+    const existingValue = result.get(name3);
+    if (existingValue !== void 0) {
+      if (Array.isArray(existingValue)) {
+        existingValue.push(value);
+      } else {
+        result.set(name3, [existingValue, value]);
+      }
+    } else {
+      result.set(name3, value);
+    }
+  }
+  return result;
+}
+function appendQueryParams(url, options = {}) {
+  if (!options.queryParameters) {
+    return url;
+  }
+  const parsedUrl = new URL(url);
+  const queryParams = options.queryParameters;
+  const existingParams = simpleParseQueryParams(parsedUrl.search);
+  const newParamStrings = [];
+  for (const key of Object.keys(queryParams)) {
+    const param = queryParams[key];
+    if (param === void 0 || param === null) {
+      continue;
+    }
+    const hasMetadata = isQueryParameterWithOptions(param);
+    const rawValue = hasMetadata ? param.value : param;
+    const explode = hasMetadata ? param.explode ?? false : false;
+    const style = hasMetadata && param.style ? param.style : "form";
+    if (explode) {
+      if (Array.isArray(rawValue)) {
+        for (const item of rawValue) {
+          newParamStrings.push(getQueryParamValue(key, options.skipUrlEncoding ?? false, style, item));
+        }
+      } else if (rawValue !== null && typeof rawValue === "object") {
+        for (const [actualKey, value] of Object.entries(rawValue)) {
+          newParamStrings.push(getQueryParamValue(actualKey, options.skipUrlEncoding ?? false, style, value));
+        }
+      } else {
+        throw new Error("explode can only be set to true for objects and arrays");
+      }
+    } else {
+      newParamStrings.push(getQueryParamValue(key, options.skipUrlEncoding ?? false, style, rawValue));
+    }
+  }
+  for (const paramString of newParamStrings) {
+    const eqIndex = paramString.indexOf("=");
+    const name3 = paramString.substring(0, eqIndex);
+    const value = paramString.substring(eqIndex + 1);
+    const existingValue = existingParams.get(name3);
+    if (existingValue !== void 0) {
+      if (Array.isArray(existingValue)) {
+        if (!existingValue.includes(value)) {
+          existingValue.push(value);
+        }
+      } else if (existingValue !== value) {
+        existingParams.set(name3, [existingValue, value]);
+      }
+    } else {
+      existingParams.set(name3, value);
+    }
+  }
+  const searchPieces = [];
+  for (const [name3, value] of existingParams) {
+    if (Array.isArray(value)) {
+      for (const subValue of value) {
+        searchPieces.push(`${name3}=${subValue}`);
+      }
+    } else {
+      searchPieces.push(`${name3}=${value}`);
+    }
+  }
+  parsedUrl.search = searchPieces.length ? `?${searchPieces.join("&")}` : "";
+  return parsedUrl.toString();
+}
+function buildBaseUrl(endpoint2, options) {
+  if (!options.pathParameters) {
+    return endpoint2;
+  }
+  const pathParams = options.pathParameters;
+  for (const [key, param] of Object.entries(pathParams)) {
+    if (param === void 0 || param === null) {
+      throw new Error(`Path parameters ${key} must not be undefined or null`);
+    }
+    if (!param.toString || typeof param.toString !== "function") {
+      throw new Error(`Path parameters must be able to be represented as string, ${key} can't`);
+    }
+    let value = param.toISOString !== void 0 ? param.toISOString() : String(param);
+    if (!options.skipUrlEncoding) {
+      value = encodeURIComponent(param);
+    }
+    endpoint2 = replaceAll(endpoint2, `{${key}}`, value) ?? "";
+  }
+  return endpoint2;
+}
+function buildRoutePath(routePath, pathParameters, options = {}) {
+  for (const pathParam of pathParameters) {
+    const allowReserved = typeof pathParam === "object" && (pathParam.allowReserved ?? false);
+    let value = typeof pathParam === "object" ? pathParam.value : pathParam;
+    if (!options.skipUrlEncoding && !allowReserved) {
+      value = encodeURIComponent(value);
+    }
+    routePath = routePath.replace(/\{[\w-]+\}/, String(value));
+  }
+  return routePath;
+}
+function replaceAll(value, searchValue, replaceValue) {
+  return !value || !searchValue ? value : value.split(searchValue).join(replaceValue || "");
+}
+var init_urlHelpers = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js
+function getClient(endpoint2, clientOptions = {}) {
+  const pipeline = clientOptions.pipeline ?? createDefaultPipeline(clientOptions);
+  if (clientOptions.additionalPolicies?.length) {
+    for (const { policy, position } of clientOptions.additionalPolicies) {
+      const afterPhase = position === "perRetry" ? "Sign" : void 0;
+      pipeline.addPolicy(policy, {
+        afterPhase
+      });
+    }
+  }
+  const { allowInsecureConnection: allowInsecureConnection2, httpClient: httpClient2 } = clientOptions;
+  const endpointUrl = clientOptions.endpoint ?? endpoint2;
+  const client = (path12, ...args) => {
+    const getUrl = (requestOptions) => buildRequestUrl(endpointUrl, path12, args, { allowInsecureConnection: allowInsecureConnection2, ...requestOptions });
+    return {
+      get: (requestOptions = {}) => {
+        return buildOperation("GET", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      post: (requestOptions = {}) => {
+        return buildOperation("POST", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      put: (requestOptions = {}) => {
+        return buildOperation("PUT", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      patch: (requestOptions = {}) => {
+        return buildOperation("PATCH", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      delete: (requestOptions = {}) => {
+        return buildOperation("DELETE", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      head: (requestOptions = {}) => {
+        return buildOperation("HEAD", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      options: (requestOptions = {}) => {
+        return buildOperation("OPTIONS", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      },
+      trace: (requestOptions = {}) => {
+        return buildOperation("TRACE", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
+      }
+    };
+  };
+  return {
+    path: client,
+    pathUnchecked: client,
+    pipeline
+  };
+}
+function buildOperation(method, url, pipeline, options, allowInsecureConnection2, httpClient2) {
+  allowInsecureConnection2 = options.allowInsecureConnection ?? allowInsecureConnection2;
+  return {
+    then: function(onFulfilled, onrejected) {
+      return sendRequest(method, url, pipeline, { ...options, allowInsecureConnection: allowInsecureConnection2 }, httpClient2).then(onFulfilled, onrejected);
+    },
+    async asBrowserStream() {
+      if (isNodeLike) {
+        throw new Error("`asBrowserStream` is supported only in the browser environment. Use `asNodeStream` instead to obtain the response body stream. If you require a Web stream of the response in Node, consider using `Readable.toWeb` on the result of `asNodeStream`.");
+      } else {
+        return sendRequest(method, url, pipeline, { ...options, allowInsecureConnection: allowInsecureConnection2, responseAsStream: true }, httpClient2);
+      }
+    },
+    async asNodeStream() {
+      if (isNodeLike) {
+        return sendRequest(method, url, pipeline, { ...options, allowInsecureConnection: allowInsecureConnection2, responseAsStream: true }, httpClient2);
+      } else {
+        throw new Error("`isNodeStream` is not supported in the browser environment. Use `asBrowserStream` to obtain the response body stream.");
+      }
+    }
+  };
+}
+var init_getClient = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js"() {
+    init_clientHelpers();
+    init_sendRequest();
+    init_urlHelpers();
+    init_env();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js
+function operationOptionsToRequestParameters(options) {
+  return {
+    allowInsecureConnection: options.requestOptions?.allowInsecureConnection,
+    timeout: options.requestOptions?.timeout,
+    skipUrlEncoding: options.requestOptions?.skipUrlEncoding,
+    abortSignal: options.abortSignal,
+    onUploadProgress: options.requestOptions?.onUploadProgress,
+    onDownloadProgress: options.requestOptions?.onDownloadProgress,
+    headers: { ...options.requestOptions?.headers },
+    onResponse: options.onResponse
+  };
+}
+var init_operationOptionHelpers = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js
+function createRestError(messageOrResponse, response) {
+  const resp = typeof messageOrResponse === "string" ? response : messageOrResponse;
+  const internalError = resp.body?.error ?? resp.body;
+  const message2 = typeof messageOrResponse === "string" ? messageOrResponse : internalError?.message ?? `Unexpected status code: ${resp.status}`;
+  return new RestError(message2, {
+    statusCode: statusCodeToNumber(resp.status),
+    code: internalError?.code,
+    request: resp.request,
+    response: toPipelineResponse(resp)
+  });
+}
+function toPipelineResponse(errorResponse) {
+  return {
+    headers: createHttpHeaders(errorResponse.headers),
+    request: errorResponse.request,
+    status: statusCodeToNumber(errorResponse.status) ?? -1,
+    ...typeof errorResponse.body === "string" ? { bodyAsText: errorResponse.body } : {}
+  };
+}
+function statusCodeToNumber(statusCode) {
+  const status = Number.parseInt(statusCode);
+  return Number.isNaN(status) ? void 0 : status;
+}
+var init_restError2 = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js"() {
+    init_restError();
+    init_httpHeaders();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/index.js
+var init_esm = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/index.js"() {
+    init_AbortError();
+    init_logger();
+    init_httpHeaders();
+    init_pipelineRequest();
+    init_pipeline();
+    init_restError();
+    init_bytesEncoding();
+    init_defaultHttpClient();
+    init_getClient();
+    init_operationOptionHelpers();
+    init_restError2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js
+function createEmptyPipeline2() {
+  return createEmptyPipeline();
+}
+var init_pipeline2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js"() {
+    init_esm();
+  }
+});
+
 // node_modules/@typespec/ts-http-runtime/dist/esm/logger/internal.js
 var init_internal = __esm({
   "node_modules/@typespec/ts-http-runtime/dist/esm/logger/internal.js"() {
@@ -22351,14 +25307,14 @@ var init_internal = __esm({
 });
 
 // node_modules/@azure/logger/dist/esm/index.js
-function getLogLevel() {
+function getLogLevel2() {
   return context2.getLogLevel();
 }
 function createClientLogger2(namespace) {
   return context2.createClientLogger(namespace);
 }
 var context2, AzureLogger;
-var init_esm = __esm({
+var init_esm2 = __esm({
   "node_modules/@azure/logger/dist/esm/index.js"() {
     init_internal();
     context2 = createLoggerContext({
@@ -22369,53 +25325,465 @@ var init_esm = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/logging.js
-function formatSuccess(scope) {
-  return `SUCCESS. Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
+// node_modules/@azure/core-rest-pipeline/dist/esm/log.js
+var logger2;
+var init_log3 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/log.js"() {
+    init_esm2();
+    logger2 = createClientLogger2("core-rest-pipeline");
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js
+var init_exponentialRetryPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js"() {
+    init_exponentialRetryStrategy();
+    init_retryPolicy();
+    init_constants();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js
+var init_systemErrorRetryPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js"() {
+    init_exponentialRetryStrategy();
+    init_retryPolicy();
+    init_constants();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js
+var init_throttlingRetryPolicy = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js"() {
+    init_throttlingRetryStrategy();
+    init_retryPolicy();
+    init_constants();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js
+var init_internal2 = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js"() {
+    init_agentPolicy();
+    init_decompressResponsePolicy();
+    init_defaultRetryPolicy();
+    init_exponentialRetryPolicy();
+    init_retryPolicy();
+    init_systemErrorRetryPolicy();
+    init_throttlingRetryPolicy();
+    init_formDataPolicy();
+    init_logPolicy();
+    init_multipartPolicy();
+    init_proxyPolicy();
+    init_redirectPolicy();
+    init_tlsPolicy();
+    init_userAgentPolicy();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js
+function logPolicy2(options = {}) {
+  return logPolicy({
+    logger: logger2.info,
+    ...options
+  });
 }
-function formatError(scope, error2) {
-  let message2 = "ERROR.";
-  if (scope?.length) {
-    message2 += ` Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
+var init_logPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js"() {
+    init_log3();
+    init_internal2();
   }
-  return `${message2} Error message: ${typeof error2 === "string" ? error2 : error2.message}.`;
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js
+function redirectPolicy2(options = {}) {
+  return redirectPolicy(options);
 }
-function credentialLoggerInstance(title, parent, log2 = logger) {
-  const fullTitle = parent ? `${parent.fullTitle} ${title}` : title;
-  function info2(message2) {
-    log2.info(`${fullTitle} =>`, message2);
+var init_redirectPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js"() {
+    init_internal2();
   }
-  function warning2(message2) {
-    log2.warning(`${fullTitle} =>`, message2);
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js
+import os6 from "node:os";
+import process5 from "node:process";
+function getHeaderName2() {
+  return "User-Agent";
+}
+async function setPlatformSpecificData2(map) {
+  if (process5 && process5.versions) {
+    const osInfo = `${os6.type()} ${os6.release()}; ${os6.arch()}`;
+    if (process5.versions.bun) {
+      map.set("Bun", `${process5.versions.bun} (${osInfo})`);
+    } else if (process5.versions.deno) {
+      map.set("Deno", `${process5.versions.deno} (${osInfo})`);
+    } else if (process5.versions.node) {
+      map.set("Node", `${process5.versions.node} (${osInfo})`);
+    }
   }
-  function verbose(message2) {
-    log2.verbose(`${fullTitle} =>`, message2);
+}
+var init_userAgentPlatform2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js"() {
   }
-  function error2(message2) {
-    log2.error(`${fullTitle} =>`, message2);
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/constants.js
+var SDK_VERSION2;
+var init_constants2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/constants.js"() {
+    SDK_VERSION2 = "1.24.0";
   }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js
+function getUserAgentString2(telemetryInfo) {
+  const parts = [];
+  for (const [key, value] of telemetryInfo) {
+    const token = value ? `${key}/${value}` : key;
+    parts.push(token);
+  }
+  return parts.join(" ");
+}
+function getUserAgentHeaderName2() {
+  return getHeaderName2();
+}
+async function getUserAgentValue2(prefix) {
+  const runtimeInfo = /* @__PURE__ */ new Map();
+  runtimeInfo.set("core-rest-pipeline", SDK_VERSION2);
+  await setPlatformSpecificData2(runtimeInfo);
+  const defaultAgent = getUserAgentString2(runtimeInfo);
+  const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
+  return userAgentValue;
+}
+var init_userAgent2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js"() {
+    init_userAgentPlatform2();
+    init_constants2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js
+function userAgentPolicy2(options = {}) {
+  const userAgentValue = getUserAgentValue2(options.userAgentPrefix);
   return {
-    title,
-    fullTitle,
-    info: info2,
-    warning: warning2,
-    verbose,
-    error: error2
+    name: userAgentPolicyName2,
+    async sendRequest(request2, next) {
+      if (!request2.headers.has(UserAgentHeaderName2)) {
+        request2.headers.set(UserAgentHeaderName2, await userAgentValue);
+      }
+      return next(request2);
+    }
   };
 }
-function credentialLogger(title, log2 = logger) {
-  const credLogger = credentialLoggerInstance(title, void 0, log2);
+var UserAgentHeaderName2, userAgentPolicyName2;
+var init_userAgentPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js"() {
+    init_userAgent2();
+    UserAgentHeaderName2 = getUserAgentHeaderName2();
+    userAgentPolicyName2 = "userAgentPolicy";
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js
+var init_createFile = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js"() {
+    init_file();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js
+function hasRawContent(x) {
+  return typeof x[rawContent] === "function";
+}
+function getRawContent(blob) {
+  if (hasRawContent(blob)) {
+    return blob[rawContent]();
+  } else {
+    return blob;
+  }
+}
+var rawContent;
+var init_file = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js"() {
+    init_createFile();
+    rawContent = /* @__PURE__ */ Symbol("rawContent");
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js
+function multipartPolicy2() {
+  const tspPolicy = multipartPolicy();
   return {
-    ...credLogger,
-    parent: log2,
-    getToken: credentialLoggerInstance("=> getToken()", credLogger, log2)
+    name: multipartPolicyName2,
+    sendRequest: async (request2, next) => {
+      if (request2.multipartBody) {
+        for (const part of request2.multipartBody.parts) {
+          if (hasRawContent(part.body)) {
+            part.body = getRawContent(part.body);
+          }
+        }
+      }
+      return tspPolicy.sendRequest(request2, next);
+    }
   };
 }
-var logger;
-var init_logging = __esm({
-  "node_modules/@azure/identity/dist/esm/util/logging.js"() {
-    init_esm();
-    logger = createClientLogger2("identity");
+var multipartPolicyName2;
+var init_multipartPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js"() {
+    init_internal2();
+    init_file();
+    multipartPolicyName2 = multipartPolicyName;
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js
+function decompressResponsePolicy2() {
+  return decompressResponsePolicy();
+}
+var init_decompressResponsePolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js
+function defaultRetryPolicy2(options = {}) {
+  return defaultRetryPolicy(options);
+}
+var init_defaultRetryPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js
+function formDataPolicy2() {
+  return formDataPolicy();
+}
+var init_formDataPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
+var init_sha256 = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js"() {
+  }
+});
+
+// node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js
+var init_internal3 = __esm({
+  "node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js"() {
+    init_delay();
+    init_random();
+    init_object();
+    init_error();
+    init_sha256();
+    init_uuidUtils();
+    init_env();
+    init_bytesEncoding();
+    init_sanitizer();
+  }
+});
+
+// node_modules/@azure/core-util/dist/esm/aborterUtils.js
+var init_aborterUtils = __esm({
+  "node_modules/@azure/core-util/dist/esm/aborterUtils.js"() {
+  }
+});
+
+// node_modules/@azure/abort-controller/dist/esm/AbortError.js
+var AbortError2;
+var init_AbortError2 = __esm({
+  "node_modules/@azure/abort-controller/dist/esm/AbortError.js"() {
+    AbortError2 = class extends Error {
+      constructor(message2) {
+        super(message2);
+        this.name = "AbortError";
+      }
+    };
+  }
+});
+
+// node_modules/@azure/abort-controller/dist/esm/index.js
+var init_esm3 = __esm({
+  "node_modules/@azure/abort-controller/dist/esm/index.js"() {
+    init_AbortError2();
+  }
+});
+
+// node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
+function createAbortablePromise(buildPromise, options) {
+  const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
+  return new Promise((resolve4, reject) => {
+    function rejectOnAbort() {
+      reject(new AbortError2(abortErrorMsg ?? "The operation was aborted."));
+    }
+    function removeListeners() {
+      abortSignal?.removeEventListener("abort", onAbort);
+    }
+    function onAbort() {
+      cleanupBeforeAbort?.();
+      removeListeners();
+      rejectOnAbort();
+    }
+    if (abortSignal?.aborted) {
+      return rejectOnAbort();
+    }
+    try {
+      buildPromise((x) => {
+        removeListeners();
+        resolve4(x);
+      }, (x) => {
+        removeListeners();
+        reject(x);
+      });
+    } catch (err) {
+      reject(err);
+    }
+    abortSignal?.addEventListener("abort", onAbort);
+  });
+}
+var init_createAbortablePromise = __esm({
+  "node_modules/@azure/core-util/dist/esm/createAbortablePromise.js"() {
+    init_esm3();
+  }
+});
+
+// node_modules/@azure/core-util/dist/esm/delay.js
+function delay2(timeInMs, options) {
+  let token;
+  const { abortSignal, abortErrorMsg } = options ?? {};
+  return createAbortablePromise((resolve4) => {
+    token = setTimeout(resolve4, timeInMs);
+  }, {
+    cleanupBeforeAbort: () => clearTimeout(token),
+    abortSignal,
+    abortErrorMsg: abortErrorMsg ?? StandardAbortMessage2
+  });
+}
+var StandardAbortMessage2;
+var init_delay2 = __esm({
+  "node_modules/@azure/core-util/dist/esm/delay.js"() {
+    init_createAbortablePromise();
+    init_internal3();
+    StandardAbortMessage2 = "The delay was aborted.";
+  }
+});
+
+// node_modules/@azure/core-util/dist/esm/error.js
+function getErrorMessage(e) {
+  if (isError(e)) {
+    return e.message;
+  } else {
+    let stringified;
+    try {
+      if (typeof e === "object" && e) {
+        stringified = JSON.stringify(e);
+      } else {
+        stringified = String(e);
+      }
+    } catch (err) {
+      stringified = "[unable to stringify input]";
+    }
+    return `Unknown error ${stringified}`;
+  }
+}
+var init_error2 = __esm({
+  "node_modules/@azure/core-util/dist/esm/error.js"() {
+    init_internal3();
+  }
+});
+
+// node_modules/@azure/core-util/dist/esm/typeGuards.js
+function isDefined(thing) {
+  return typeof thing !== "undefined" && thing !== null;
+}
+function isObjectWithProperties(thing, properties) {
+  if (!isDefined(thing) || typeof thing !== "object") {
+    return false;
+  }
+  for (const property of properties) {
+    if (!objectHasProperty(thing, property)) {
+      return false;
+    }
+  }
+  return true;
+}
+function objectHasProperty(thing, property) {
+  return isDefined(thing) && typeof thing === "object" && property in thing;
+}
+var init_typeGuards2 = __esm({
+  "node_modules/@azure/core-util/dist/esm/typeGuards.js"() {
+  }
+});
+
+// node_modules/@azure/core-util/dist/esm/index.js
+function isError2(e) {
+  return isError(e);
+}
+var isNode, isNodeLike2;
+var init_esm4 = __esm({
+  "node_modules/@azure/core-util/dist/esm/index.js"() {
+    init_internal3();
+    init_aborterUtils();
+    init_createAbortablePromise();
+    init_delay2();
+    init_error2();
+    init_typeGuards2();
+    isNode = isNodeLike;
+    isNodeLike2 = isNodeLike;
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js
+function proxyPolicy2(proxySettings, options) {
+  return proxyPolicy(proxySettings, options);
+}
+var init_proxyPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js
+function setClientRequestIdPolicy(requestIdHeaderName = "x-ms-client-request-id") {
+  return {
+    name: setClientRequestIdPolicyName,
+    async sendRequest(request2, next) {
+      if (!request2.headers.has(requestIdHeaderName)) {
+        request2.headers.set(requestIdHeaderName, request2.requestId);
+      }
+      return next(request2);
+    }
+  };
+}
+var setClientRequestIdPolicyName;
+var init_setClientRequestIdPolicy = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js"() {
+    setClientRequestIdPolicyName = "setClientRequestIdPolicy";
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js
+function agentPolicy2(agent) {
+  return agentPolicy(agent);
+}
+var init_agentPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js
+function tlsPolicy2(tlsSettings) {
+  return tlsPolicy(tlsSettings);
+}
+var init_tlsPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js"() {
+    init_internal2();
   }
 });
 
@@ -22590,10 +25958,1198 @@ var init_tracingClient = __esm({
 });
 
 // node_modules/@azure/core-tracing/dist/esm/index.js
-var init_esm2 = __esm({
+var init_esm5 = __esm({
   "node_modules/@azure/core-tracing/dist/esm/index.js"() {
     init_instrumenter();
     init_tracingClient();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/restError.js
+function isRestError2(e) {
+  return isRestError(e);
+}
+var RestError2;
+var init_restError3 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/restError.js"() {
+    init_esm();
+    RestError2 = RestError;
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js
+function tracingPolicy(options = {}) {
+  const userAgentPromise = getUserAgentValue2(options.userAgentPrefix);
+  const sanitizer = new Sanitizer({
+    additionalAllowedQueryParameters: options.additionalAllowedQueryParameters
+  });
+  const tracingClient2 = tryCreateTracingClient();
+  return {
+    name: tracingPolicyName,
+    async sendRequest(request2, next) {
+      if (!tracingClient2) {
+        return next(request2);
+      }
+      const userAgent2 = await userAgentPromise;
+      const spanAttributes = {
+        "http.url": sanitizer.sanitizeUrl(request2.url),
+        "http.method": request2.method,
+        "http.user_agent": userAgent2,
+        requestId: request2.requestId
+      };
+      if (userAgent2) {
+        spanAttributes["http.user_agent"] = userAgent2;
+      }
+      const { span, tracingContext } = tryCreateSpan(tracingClient2, request2, spanAttributes) ?? {};
+      if (!span || !tracingContext) {
+        return next(request2);
+      }
+      try {
+        const response = await tracingClient2.withContext(tracingContext, next, request2);
+        tryProcessResponse(span, response);
+        return response;
+      } catch (err) {
+        tryProcessError(span, err);
+        throw err;
+      }
+    }
+  };
+}
+function tryCreateTracingClient() {
+  try {
+    return createTracingClient({
+      namespace: "",
+      packageName: "@azure/core-rest-pipeline",
+      packageVersion: SDK_VERSION2
+    });
+  } catch (e) {
+    logger2.warning(`Error when creating the TracingClient: ${getErrorMessage(e)}`);
+    return void 0;
+  }
+}
+function tryCreateSpan(tracingClient2, request2, spanAttributes) {
+  try {
+    const { span, updatedOptions } = tracingClient2.startSpan(`HTTP ${request2.method}`, { tracingOptions: request2.tracingOptions }, {
+      spanKind: "client",
+      spanAttributes
+    });
+    if (!span.isRecording()) {
+      span.end();
+      return void 0;
+    }
+    const headers = tracingClient2.createRequestHeaders(updatedOptions.tracingOptions.tracingContext);
+    for (const [key, value] of Object.entries(headers)) {
+      request2.headers.set(key, value);
+    }
+    return { span, tracingContext: updatedOptions.tracingOptions.tracingContext };
+  } catch (e) {
+    logger2.warning(`Skipping creating a tracing span due to an error: ${getErrorMessage(e)}`);
+    return void 0;
+  }
+}
+function tryProcessError(span, error2) {
+  try {
+    span.setStatus({
+      status: "error",
+      error: isError2(error2) ? error2 : void 0
+    });
+    if (isRestError2(error2) && error2.statusCode) {
+      span.setAttribute("http.status_code", error2.statusCode);
+    }
+    span.end();
+  } catch (e) {
+    logger2.warning(`Skipping tracing span processing due to an error: ${getErrorMessage(e)}`);
+  }
+}
+function tryProcessResponse(span, response) {
+  try {
+    span.setAttribute("http.status_code", response.status);
+    const serviceRequestId = response.headers.get("x-ms-request-id");
+    if (serviceRequestId) {
+      span.setAttribute("serviceRequestId", serviceRequestId);
+    }
+    if (response.status >= 400) {
+      span.setStatus({
+        status: "error"
+      });
+    }
+    span.end();
+  } catch (e) {
+    logger2.warning(`Skipping tracing span processing due to an error: ${getErrorMessage(e)}`);
+  }
+}
+var tracingPolicyName;
+var init_tracingPolicy = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js"() {
+    init_esm5();
+    init_constants2();
+    init_userAgent2();
+    init_log3();
+    init_esm4();
+    init_restError3();
+    init_internal3();
+    tracingPolicyName = "tracingPolicy";
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js
+function wrapAbortSignalLike(abortSignalLike) {
+  if (abortSignalLike instanceof AbortSignal) {
+    return { abortSignal: abortSignalLike };
+  }
+  if (abortSignalLike.aborted) {
+    return {
+      abortSignal: AbortSignal.abort("reason" in abortSignalLike ? abortSignalLike.reason : void 0)
+    };
+  }
+  const controller = new AbortController();
+  let needsCleanup = true;
+  function cleanup() {
+    if (needsCleanup) {
+      abortSignalLike.removeEventListener("abort", listener);
+      needsCleanup = false;
+    }
+  }
+  function listener() {
+    controller.abort("reason" in abortSignalLike ? abortSignalLike.reason : void 0);
+    cleanup();
+  }
+  abortSignalLike.addEventListener("abort", listener);
+  return { abortSignal: controller.signal, cleanup };
+}
+var init_wrapAbortSignal = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js"() {
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js
+function wrapAbortSignalLikePolicy() {
+  return {
+    name: wrapAbortSignalLikePolicyName,
+    sendRequest: async (request2, next) => {
+      if (!request2.abortSignal) {
+        return next(request2);
+      }
+      const { abortSignal, cleanup } = wrapAbortSignalLike(request2.abortSignal);
+      request2.abortSignal = abortSignal;
+      try {
+        return await next(request2);
+      } finally {
+        cleanup?.();
+      }
+    }
+  };
+}
+var wrapAbortSignalLikePolicyName;
+var init_wrapAbortSignalLikePolicy = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js"() {
+    init_wrapAbortSignal();
+    wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
+function createPipelineFromOptions2(options) {
+  const pipeline = createEmptyPipeline2();
+  if (isNodeLike2) {
+    if (options.agent) {
+      pipeline.addPolicy(agentPolicy2(options.agent));
+    }
+    if (options.tlsOptions) {
+      pipeline.addPolicy(tlsPolicy2(options.tlsOptions));
+    }
+    pipeline.addPolicy(proxyPolicy2(options.proxyOptions));
+    pipeline.addPolicy(decompressResponsePolicy2());
+  }
+  pipeline.addPolicy(wrapAbortSignalLikePolicy());
+  pipeline.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
+  pipeline.addPolicy(userAgentPolicy2(options.userAgentOptions));
+  pipeline.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
+  pipeline.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
+  pipeline.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
+  pipeline.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
+    afterPhase: "Retry"
+  });
+  if (isNodeLike2) {
+    pipeline.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
+  }
+  pipeline.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
+  return pipeline;
+}
+var init_createPipelineFromOptions2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js"() {
+    init_logPolicy2();
+    init_pipeline2();
+    init_redirectPolicy2();
+    init_userAgentPolicy2();
+    init_multipartPolicy2();
+    init_decompressResponsePolicy2();
+    init_defaultRetryPolicy2();
+    init_formDataPolicy2();
+    init_esm4();
+    init_proxyPolicy2();
+    init_setClientRequestIdPolicy();
+    init_agentPolicy2();
+    init_tlsPolicy2();
+    init_tracingPolicy();
+    init_wrapAbortSignalLikePolicy();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
+function createDefaultHttpClient2() {
+  const client = createDefaultHttpClient();
+  return {
+    async sendRequest(request2) {
+      const { abortSignal, cleanup } = request2.abortSignal ? wrapAbortSignalLike(request2.abortSignal) : {};
+      try {
+        request2.abortSignal = abortSignal;
+        return await client.sendRequest(request2);
+      } finally {
+        cleanup?.();
+      }
+    }
+  };
+}
+var init_defaultHttpClient2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js"() {
+    init_esm();
+    init_wrapAbortSignal();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js
+function createHttpHeaders2(rawHeaders) {
+  return createHttpHeaders(rawHeaders);
+}
+var init_httpHeaders2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js"() {
+    init_esm();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js
+function createPipelineRequest2(options) {
+  return createPipelineRequest(options);
+}
+var init_pipelineRequest2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js"() {
+    init_esm();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js
+var init_exponentialRetryPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js
+var init_systemErrorRetryPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js
+var init_throttlingRetryPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js"() {
+    init_internal2();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js
+var retryPolicyLogger2;
+var init_retryPolicy2 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js"() {
+    init_esm2();
+    init_constants2();
+    init_internal2();
+    retryPolicyLogger2 = createClientLogger2("core-rest-pipeline retryPolicy");
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js
+async function beginRefresh(getAccessToken, retryIntervalInMs, refreshTimeout) {
+  async function tryGetAccessToken() {
+    if (Date.now() < refreshTimeout) {
+      try {
+        return await getAccessToken();
+      } catch {
+        return null;
+      }
+    } else {
+      const finalToken = await getAccessToken();
+      if (finalToken === null) {
+        throw new Error("Failed to refresh access token.");
+      }
+      return finalToken;
+    }
+  }
+  let token = await tryGetAccessToken();
+  while (token === null) {
+    await delay2(retryIntervalInMs);
+    token = await tryGetAccessToken();
+  }
+  return token;
+}
+function createTokenCycler(credential, tokenCyclerOptions) {
+  let refreshWorker = null;
+  let token = null;
+  let tenantId;
+  const options = {
+    ...DEFAULT_CYCLER_OPTIONS,
+    ...tokenCyclerOptions
+  };
+  const cycler = {
+    /**
+     * Produces true if a refresh job is currently in progress.
+     */
+    get isRefreshing() {
+      return refreshWorker !== null;
+    },
+    /**
+     * Produces true if the cycler SHOULD refresh (we are within the refresh
+     * window and not already refreshing)
+     */
+    get shouldRefresh() {
+      if (token === null) {
+        return true;
+      }
+      if (cycler.isRefreshing) {
+        return false;
+      }
+      if (token.refreshAfterTimestamp && token.refreshAfterTimestamp < Date.now()) {
+        return true;
+      }
+      return token.expiresOnTimestamp - options.refreshWindowInMs < Date.now();
+    },
+    /**
+     * Produces true if the cycler MUST refresh (null or nearly-expired
+     * token).
+     */
+    get mustRefresh() {
+      return token === null || token.expiresOnTimestamp - options.forcedRefreshWindowInMs < Date.now();
+    }
+  };
+  function refresh(scopes, getTokenOptions) {
+    if (!cycler.isRefreshing) {
+      const tryGetAccessToken = () => credential.getToken(scopes, getTokenOptions);
+      refreshWorker = beginRefresh(
+        tryGetAccessToken,
+        options.retryIntervalInMs,
+        // If we don't have a token, then we should timeout immediately
+        token?.expiresOnTimestamp ?? Date.now()
+      ).then((_token) => {
+        refreshWorker = null;
+        token = _token;
+        tenantId = getTokenOptions.tenantId;
+        return token;
+      }).catch((reason) => {
+        refreshWorker = null;
+        token = null;
+        tenantId = void 0;
+        throw reason;
+      });
+    }
+    return refreshWorker;
+  }
+  return async (scopes, tokenOptions) => {
+    const hasClaimChallenge = Boolean(tokenOptions.claims);
+    const tenantIdChanged = tenantId !== tokenOptions.tenantId;
+    if (hasClaimChallenge) {
+      token = null;
+    }
+    const mustRefresh = tenantIdChanged || hasClaimChallenge || cycler.mustRefresh;
+    if (mustRefresh) {
+      return refresh(scopes, tokenOptions);
+    }
+    if (cycler.shouldRefresh) {
+      refresh(scopes, tokenOptions);
+    }
+    return token;
+  };
+}
+var DEFAULT_CYCLER_OPTIONS;
+var init_tokenCycler = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js"() {
+    init_esm4();
+    DEFAULT_CYCLER_OPTIONS = {
+      forcedRefreshWindowInMs: 1e3,
+      // Force waiting for a refresh 1s before the token expires
+      retryIntervalInMs: 3e3,
+      // Allow refresh attempts every 3s
+      refreshWindowInMs: 1e3 * 60 * 2
+      // Start refreshing 2m before expiry
+    };
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js
+async function trySendRequest(request2, next) {
+  try {
+    return [await next(request2), void 0];
+  } catch (e) {
+    if (isRestError2(e) && e.response) {
+      return [e.response, e];
+    } else {
+      throw e;
+    }
+  }
+}
+async function defaultAuthorizeRequest(options) {
+  const { scopes, getAccessToken, request: request2 } = options;
+  const getTokenOptions = {
+    abortSignal: request2.abortSignal,
+    tracingOptions: request2.tracingOptions,
+    enableCae: true
+  };
+  const accessToken = await getAccessToken(scopes, getTokenOptions);
+  if (accessToken) {
+    options.request.headers.set("Authorization", `Bearer ${accessToken.token}`);
+  }
+}
+function isChallengeResponse(response) {
+  return response.status === 401 && response.headers.has("WWW-Authenticate");
+}
+async function authorizeRequestOnCaeChallenge(onChallengeOptions, caeClaims) {
+  const { scopes } = onChallengeOptions;
+  const accessToken = await onChallengeOptions.getAccessToken(scopes, {
+    enableCae: true,
+    claims: caeClaims
+  });
+  if (!accessToken) {
+    return false;
+  }
+  onChallengeOptions.request.headers.set("Authorization", `${accessToken.tokenType ?? "Bearer"} ${accessToken.token}`);
+  return true;
+}
+function bearerTokenAuthenticationPolicy(options) {
+  const { credential, scopes, challengeCallbacks } = options;
+  const logger29 = options.logger || logger2;
+  const callbacks = {
+    authorizeRequest: challengeCallbacks?.authorizeRequest?.bind(challengeCallbacks) ?? defaultAuthorizeRequest,
+    authorizeRequestOnChallenge: challengeCallbacks?.authorizeRequestOnChallenge?.bind(challengeCallbacks)
+  };
+  const getAccessToken = credential ? createTokenCycler(
+    credential
+    /* , options */
+  ) : () => Promise.resolve(null);
+  return {
+    name: bearerTokenAuthenticationPolicyName,
+    /**
+     * If there's no challenge parameter:
+     * - It will try to retrieve the token using the cache, or the credential's getToken.
+     * - Then it will try the next policy with or without the retrieved token.
+     *
+     * It uses the challenge parameters to:
+     * - Skip a first attempt to get the token from the credential if there's no cached token,
+     *   since it expects the token to be retrievable only after the challenge.
+     * - Prepare the outgoing request if the `prepareRequest` method has been provided.
+     * - Send an initial request to receive the challenge if it fails.
+     * - Process a challenge if the response contains it.
+     * - Retrieve a token with the challenge information, then re-send the request.
+     */
+    async sendRequest(request2, next) {
+      if (!request2.url.toLowerCase().startsWith("https://")) {
+        throw new Error("Bearer token authentication is not permitted for non-TLS protected (non-https) URLs.");
+      }
+      await callbacks.authorizeRequest({
+        scopes: Array.isArray(scopes) ? scopes : [scopes],
+        request: request2,
+        getAccessToken,
+        logger: logger29
+      });
+      let response;
+      let error2;
+      let shouldSendRequest;
+      [response, error2] = await trySendRequest(request2, next);
+      if (isChallengeResponse(response)) {
+        let claims = getCaeChallengeClaims(response.headers.get("WWW-Authenticate"));
+        if (claims) {
+          let parsedClaim;
+          try {
+            parsedClaim = atob(claims);
+          } catch (e) {
+            logger29.warning(`The WWW-Authenticate header contains "claims" that cannot be parsed. Unable to perform the Continuous Access Evaluation authentication flow. Unparsable claims: ${claims}`);
+            return response;
+          }
+          shouldSendRequest = await authorizeRequestOnCaeChallenge({
+            scopes: Array.isArray(scopes) ? scopes : [scopes],
+            response,
+            request: request2,
+            getAccessToken,
+            logger: logger29
+          }, parsedClaim);
+          if (shouldSendRequest) {
+            [response, error2] = await trySendRequest(request2, next);
+          }
+        } else if (callbacks.authorizeRequestOnChallenge) {
+          shouldSendRequest = await callbacks.authorizeRequestOnChallenge({
+            scopes: Array.isArray(scopes) ? scopes : [scopes],
+            request: request2,
+            response,
+            getAccessToken,
+            logger: logger29
+          });
+          if (shouldSendRequest) {
+            [response, error2] = await trySendRequest(request2, next);
+          }
+          if (isChallengeResponse(response)) {
+            claims = getCaeChallengeClaims(response.headers.get("WWW-Authenticate") ?? "");
+            if (claims) {
+              let parsedClaim;
+              try {
+                parsedClaim = atob(claims);
+              } catch (e) {
+                logger29.warning(`The WWW-Authenticate header contains "claims" that cannot be parsed. Unable to perform the Continuous Access Evaluation authentication flow. Unparsable claims: ${claims}`);
+                return response;
+              }
+              shouldSendRequest = await authorizeRequestOnCaeChallenge({
+                scopes: Array.isArray(scopes) ? scopes : [scopes],
+                response,
+                request: request2,
+                getAccessToken,
+                logger: logger29
+              }, parsedClaim);
+              if (shouldSendRequest) {
+                [response, error2] = await trySendRequest(request2, next);
+              }
+            }
+          }
+        }
+      }
+      if (error2) {
+        throw error2;
+      } else {
+        return response;
+      }
+    }
+  };
+}
+function parseChallenges(challenges) {
+  const challengeRegex = /(\w+)\s+((?:\w+=(?:"[^"]*"|[^,]*),?\s*)+)/g;
+  const paramRegex = /(\w+)="([^"]*)"/g;
+  const parsedChallenges = [];
+  let match;
+  while ((match = challengeRegex.exec(challenges)) !== null) {
+    const scheme = match[1];
+    const paramsString = match[2];
+    const params = {};
+    let paramMatch;
+    while ((paramMatch = paramRegex.exec(paramsString)) !== null) {
+      params[paramMatch[1]] = paramMatch[2];
+    }
+    parsedChallenges.push({ scheme, params });
+  }
+  return parsedChallenges;
+}
+function getCaeChallengeClaims(challenges) {
+  if (!challenges) {
+    return;
+  }
+  const parsedChallenges = parseChallenges(challenges);
+  return parsedChallenges.find((x) => x.scheme === "Bearer" && x.params.claims && x.params.error === "insufficient_claims")?.params.claims;
+}
+var bearerTokenAuthenticationPolicyName;
+var init_bearerTokenAuthenticationPolicy = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js"() {
+    init_tokenCycler();
+    init_log3();
+    init_restError3();
+    bearerTokenAuthenticationPolicyName = "bearerTokenAuthenticationPolicy";
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js
+var init_ndJsonPolicy = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js"() {
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js
+var init_auxiliaryAuthenticationHeaderPolicy = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js"() {
+    init_tokenCycler();
+    init_log3();
+  }
+});
+
+// node_modules/@azure/core-rest-pipeline/dist/esm/index.js
+var init_esm6 = __esm({
+  "node_modules/@azure/core-rest-pipeline/dist/esm/index.js"() {
+    init_pipeline2();
+    init_createPipelineFromOptions2();
+    init_defaultHttpClient2();
+    init_httpHeaders2();
+    init_pipelineRequest2();
+    init_restError3();
+    init_decompressResponsePolicy2();
+    init_exponentialRetryPolicy2();
+    init_setClientRequestIdPolicy();
+    init_logPolicy2();
+    init_multipartPolicy2();
+    init_proxyPolicy2();
+    init_redirectPolicy2();
+    init_systemErrorRetryPolicy2();
+    init_throttlingRetryPolicy2();
+    init_retryPolicy2();
+    init_tracingPolicy();
+    init_defaultRetryPolicy2();
+    init_userAgentPolicy2();
+    init_tlsPolicy2();
+    init_formDataPolicy2();
+    init_bearerTokenAuthenticationPolicy();
+    init_ndJsonPolicy();
+    init_auxiliaryAuthenticationHeaderPolicy();
+    init_agentPolicy2();
+    init_file();
+  }
+});
+
+// src/net/failures.ts
+function cancelled(what) {
+  return new RunFailure("cancelled", `Cancelled ${what}.`, CANCEL_FIX);
+}
+function isRunFailure(error2, kind) {
+  return error2 instanceof RunFailure && (kind === void 0 || error2.kind === kind);
+}
+var RunFailure, CANCEL_FIX;
+var init_failures = __esm({
+  "src/net/failures.ts"() {
+    "use strict";
+    RunFailure = class extends Error {
+      name = "RunFailure";
+      kind;
+      /** What to do about it, for the report and the log. */
+      fix;
+      constructor(kind, message2, fix, options) {
+        super(message2, options);
+        this.kind = kind;
+        this.fix = fix;
+      }
+    };
+    CANCEL_FIX = "Re-run the job. An upload that already started goes on in Windows 365; a re-run with the same display-name and version resumes it.";
+  }
+});
+
+// src/util/clock.ts
+function systemClock(scale = 1) {
+  if (!(scale > 0) || !Number.isFinite(scale))
+    throw new Error(`Clock scale must be a positive number, got ${scale}`);
+  const origin = Date.now();
+  return {
+    now: () => origin + (Date.now() - origin) * scale,
+    sleep: (ms, signal) => new Promise((resolve4) => {
+      if (signal?.aborted) return resolve4();
+      const end = Date.now() + (Number.isFinite(ms) || ms === Infinity ? Math.max(0, ms) : 0) / scale;
+      let timer;
+      const arm = () => {
+        const left = end - Date.now();
+        if (left <= 0) return done();
+        timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      };
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve4();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+      arm();
+    })
+  };
+}
+function clockFromEnvironment(env = process.env) {
+  const raw = env.W365_IMAGE_TIME_SCALE;
+  return systemClock(raw ? Number(raw) : 1);
+}
+var MAX_TIMER_MS;
+var init_clock = __esm({
+  "src/util/clock.ts"() {
+    "use strict";
+    MAX_TIMER_MS = 2 ** 31 - 1;
+  }
+});
+
+// src/net/policy.ts
+function boundedWaitMs(serverWaitMs, attempt, capMs) {
+  if (serverWaitMs !== void 0 && Number.isFinite(serverWaitMs))
+    return Math.min(Math.max(0, serverWaitMs), capMs);
+  const base = Math.min(6e4, 2e3 * 2 ** Math.max(0, attempt - 1));
+  return Math.min(base / 2 + Math.random() * (base / 2), capMs);
+}
+function parseRetryAfter(header, now) {
+  const value = header?.trim();
+  if (!value) return void 0;
+  if (/^\d{1,15}(\.\d{1,6})?$/.test(value)) return Number(value) * 1e3;
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) return void 0;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? void 0 : Math.max(0, date - now);
+}
+var REQUEST_TIMEOUT_MS, MAX_SERVER_WAIT_MS, MAX_ATTEMPTS, RequestPolicy;
+var init_policy = __esm({
+  "src/net/policy.ts"() {
+    "use strict";
+    init_clock();
+    init_failures();
+    REQUEST_TIMEOUT_MS = 6e4;
+    MAX_SERVER_WAIT_MS = 10 * 6e4;
+    MAX_ATTEMPTS = 6;
+    RequestPolicy = class {
+      clock;
+      signal;
+      timeoutMs;
+      maxServerWaitMs;
+      attempts;
+      #deadline;
+      /** The deadline's input, for messages. */
+      #deadlineNote = "";
+      constructor(options) {
+        this.clock = options.clock;
+        this.signal = options.signal;
+        this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+        this.maxServerWaitMs = options.maxServerWaitMs ?? MAX_SERVER_WAIT_MS;
+        this.attempts = options.attempts ?? MAX_ATTEMPTS;
+      }
+      /** Clock time after which no request or wait may go on (undefined: none). */
+      get deadline() {
+        return this.#deadline;
+      }
+      /** Sets the run's deadline (clock ms); `note` says where it comes from, for messages. */
+      setDeadline(at, note) {
+        this.#deadline = at;
+        this.#deadlineNote = note;
+      }
+      /** Lets requests and waits go on until `at` at least, when the run has a deadline at all. */
+      extendDeadline(at, note) {
+        if (this.#deadline !== void 0 && at > this.#deadline) {
+          this.#deadline = at;
+          this.#deadlineNote = note;
+        }
+      }
+      remainingMs() {
+        return this.#deadline === void 0 ? Infinity : this.#deadline - this.clock.now();
+      }
+      /** Throws when the run must not start another request or wait: cancelled, or past its deadline. */
+      check(what) {
+        if (this.signal?.aborted) throw cancelled(`while ${what}`);
+        if (this.remainingMs() <= 0) throw this.deadlineFailure(what);
+      }
+      deadlineFailure(what, cause) {
+        return new RunFailure(
+          "deadline",
+          `Stopped ${what}: the run reached its deadline (${this.#deadlineNote || "its time limit"}).`,
+          "Re-run the job (an upload that already started is resumed, not repeated); if a service is slow, raise wait-timeout-minutes.",
+          { cause }
+        );
+      }
+      /**
+       * How long to wait before the next attempt: the server's wait (capped), else exponential back-off from 2 s.
+       * Undefined when that wait would end past the deadline: waiting would be pointless.
+       */
+      retryWaitMs(serverWaitMs, attempt) {
+        const wait = boundedWaitMs(serverWaitMs, attempt, this.maxServerWaitMs);
+        return wait < this.remainingMs() ? wait : void 0;
+      }
+      /** Waits on the run's clock; a cancel ends the wait at once and throws. */
+      async sleep(ms, what) {
+        this.check(what);
+        await this.clock.sleep(Math.min(ms, this.maxServerWaitMs, Math.max(0, this.remainingMs())), this.signal);
+        if (this.signal?.aborted) throw cancelled(`while ${what}`);
+      }
+      /** A signal for one attempt that aborts on cancel, on the attempt timeout (real time) and at the deadline. */
+      attempt() {
+        const controller = new AbortController();
+        let stopped;
+        const stop = (reason) => {
+          if (controller.signal.aborted) return;
+          stopped = reason;
+          controller.abort(new Error(`request stopped: ${reason}`));
+        };
+        const onCancel = () => stop("cancelled");
+        if (this.signal?.aborted) stop("cancelled");
+        this.signal?.addEventListener("abort", onCancel, { once: true });
+        const timer = setTimeout(() => stop("timeout"), Math.min(this.timeoutMs, MAX_TIMER_MS));
+        const finished7 = new AbortController();
+        const remaining = this.remainingMs();
+        if (Number.isFinite(remaining)) {
+          if (remaining <= 0) stop("deadline");
+          else
+            void this.clock.sleep(remaining, finished7.signal).then(() => {
+              if (!finished7.signal.aborted) stop("deadline");
+            });
+        }
+        return {
+          signal: controller.signal,
+          get stopped() {
+            return stopped;
+          },
+          done: () => {
+            clearTimeout(timer);
+            this.signal?.removeEventListener("abort", onCancel);
+            finished7.abort();
+          }
+        };
+      }
+    };
+  }
+});
+
+// src/net/azurePolicies.ts
+function azurePolicies(policy) {
+  return [
+    {
+      position: "perCall",
+      policy: {
+        name: "w365RunSignal",
+        sendRequest: async (request2, next) => {
+          if (!policy.signal) return next(request2);
+          const original = request2.abortSignal;
+          request2.abortSignal = original ? AbortSignal.any([asSignal(original), policy.signal]) : policy.signal;
+          try {
+            return await next(request2);
+          } catch (error2) {
+            if (policy.signal.aborted && !isRunFailure(error2)) throw cancelled(`during ${describe2(request2)}`);
+            throw error2;
+          } finally {
+            request2.abortSignal = original;
+          }
+        }
+      }
+    },
+    {
+      position: "perRetry",
+      policy: {
+        name: "w365Attempt",
+        sendRequest: async (request2, next) => {
+          policy.check(describe2(request2));
+          const attempt = policy.attempt();
+          const original = request2.abortSignal;
+          request2.abortSignal = original ? AbortSignal.any([asSignal(original), attempt.signal]) : attempt.signal;
+          try {
+            return boundServerWaits(await next(request2), policy);
+          } catch (error2) {
+            if (attempt.stopped === "cancelled") throw cancelled(`during ${describe2(request2)}`);
+            if (attempt.stopped === "deadline") throw policy.deadlineFailure(describe2(request2), error2);
+            if (attempt.stopped === "timeout") {
+              throw new RestError2(
+                `${describe2(request2)}: no answer within ${Math.round(policy.timeoutMs / 1e3)} s`,
+                { code: "ETIMEDOUT", request: request2 }
+              );
+            }
+            throw error2;
+          } finally {
+            attempt.done();
+            request2.abortSignal = original;
+          }
+        }
+      }
+    }
+  ];
+}
+function boundServerWaits(response, policy) {
+  const { headers } = response;
+  const raw = ["retry-after-ms", "x-ms-retry-after-ms", "retry-after"].filter((h2) => headers.has(h2));
+  if (raw.length === 0) return response;
+  let asked;
+  for (const name3 of raw) {
+    const value = headers.get(name3) ?? "";
+    const ms = parseRetryAfter(value, Date.now());
+    asked ??= ms === void 0 || name3 === "retry-after" ? ms : ms / 1e3;
+    headers.delete(name3);
+  }
+  const throttled = response.status === 429 || response.status === 503;
+  if (asked === void 0 || !Number.isFinite(asked)) {
+    if (throttled) headers.set("retry-after", String(UNREADABLE_RETRY_AFTER_SECONDS));
+    return response;
+  }
+  const bounded = Math.min(asked, policy.maxServerWaitMs, Math.max(0, policy.remainingMs()));
+  headers.set("retry-after", String(Math.ceil(bounded / 1e3)));
+  return response;
+}
+function asSignal(like) {
+  if (like instanceof AbortSignal) return like;
+  const controller = new AbortController();
+  if (like.aborted) controller.abort();
+  else like.addEventListener("abort", () => controller.abort(), { once: true });
+  return controller.signal;
+}
+function describe2(request2) {
+  const url = new URL(request2.url);
+  return `${request2.method} ${url.host}${url.pathname}`;
+}
+var UNREADABLE_RETRY_AFTER_SECONDS;
+var init_azurePolicies = __esm({
+  "src/net/azurePolicies.ts"() {
+    "use strict";
+    init_esm6();
+    init_failures();
+    init_policy();
+    UNREADABLE_RETRY_AFTER_SECONDS = 5;
+  }
+});
+
+// node_modules/@azure/identity/dist/esm/constants.js
+var SDK_VERSION3, DeveloperSignOnClientId, DefaultTenantId, AzureAuthorityHosts, DefaultAuthorityHost, DefaultAuthority, ALL_TENANTS, CACHE_CAE_SUFFIX, CACHE_NON_CAE_SUFFIX, DEFAULT_TOKEN_CACHE_NAME;
+var init_constants3 = __esm({
+  "node_modules/@azure/identity/dist/esm/constants.js"() {
+    SDK_VERSION3 = `4.13.1`;
+    DeveloperSignOnClientId = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+    DefaultTenantId = "common";
+    (function(AzureAuthorityHosts2) {
+      AzureAuthorityHosts2["AzureChina"] = "https://login.chinacloudapi.cn";
+      AzureAuthorityHosts2["AzureGermany"] = "https://login.microsoftonline.de";
+      AzureAuthorityHosts2["AzureGovernment"] = "https://login.microsoftonline.us";
+      AzureAuthorityHosts2["AzurePublicCloud"] = "https://login.microsoftonline.com";
+    })(AzureAuthorityHosts || (AzureAuthorityHosts = {}));
+    DefaultAuthorityHost = AzureAuthorityHosts.AzurePublicCloud;
+    DefaultAuthority = "login.microsoftonline.com";
+    ALL_TENANTS = ["*"];
+    CACHE_CAE_SUFFIX = "cae";
+    CACHE_NON_CAE_SUFFIX = "nocae";
+    DEFAULT_TOKEN_CACHE_NAME = "msal.cache";
+  }
+});
+
+// node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js
+function generatePluginConfiguration(options) {
+  const config = {
+    cache: {},
+    broker: {
+      ...options.brokerOptions,
+      isEnabled: options.brokerOptions?.enabled ?? false,
+      enableMsaPassthrough: options.brokerOptions?.legacyEnableMsaPassthrough ?? false
+    }
+  };
+  if (options.tokenCachePersistenceOptions?.enabled) {
+    if (persistenceProvider === void 0) {
+      throw new Error([
+        "Persistent token caching was requested, but no persistence provider was configured.",
+        "You must install the identity-cache-persistence plugin package (`npm install --save @azure/identity-cache-persistence`)",
+        "and enable it by importing `useIdentityPlugin` from `@azure/identity` and calling",
+        "`useIdentityPlugin(cachePersistencePlugin)` before using `tokenCachePersistenceOptions`."
+      ].join(" "));
+    }
+    const cacheBaseName = options.tokenCachePersistenceOptions.name || DEFAULT_TOKEN_CACHE_NAME;
+    config.cache.cachePlugin = persistenceProvider({
+      name: `${cacheBaseName}.${CACHE_NON_CAE_SUFFIX}`,
+      ...options.tokenCachePersistenceOptions
+    });
+    config.cache.cachePluginCae = persistenceProvider({
+      name: `${cacheBaseName}.${CACHE_CAE_SUFFIX}`,
+      ...options.tokenCachePersistenceOptions
+    });
+  }
+  if (options.brokerOptions?.enabled) {
+    config.broker.nativeBrokerPlugin = getBrokerPlugin(options.isVSCodeCredential || false);
+  }
+  return config;
+}
+function getBrokerPlugin(isVSCodePlugin) {
+  const { credentialName: credentialName6, packageName, pluginVar, brokerInfo } = brokerConfig[isVSCodePlugin ? "vsCode" : "native"];
+  if (brokerInfo === void 0) {
+    throw new Error(brokerErrorTemplates.missing(credentialName6, packageName, pluginVar));
+  }
+  if (brokerInfo.broker.isBrokerAvailable === false) {
+    throw new Error(brokerErrorTemplates.unavailable(credentialName6, packageName));
+  }
+  return brokerInfo.broker;
+}
+var persistenceProvider, nativeBrokerInfo, vsCodeBrokerInfo, brokerErrorTemplates, brokerConfig, msalPlugins;
+var init_msalPlugins = __esm({
+  "node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js"() {
+    init_constants3();
+    persistenceProvider = void 0;
+    nativeBrokerInfo = void 0;
+    vsCodeBrokerInfo = void 0;
+    brokerErrorTemplates = {
+      missing: (credentialName6, packageName, pluginVar) => [
+        `${credentialName6} was requested, but no plugin was configured or no authentication record was found.`,
+        `You must install the ${packageName} plugin package (npm install --save ${packageName})`,
+        "and enable it by importing `useIdentityPlugin` from `@azure/identity` and calling",
+        `useIdentityPlugin(${pluginVar}) before using enableBroker.`
+      ].join(" "),
+      unavailable: (credentialName6, packageName) => [
+        `${credentialName6} was requested, and the plugin is configured, but the broker is unavailable.`,
+        `Ensure the ${credentialName6} plugin is properly installed and configured.`,
+        "Check for missing native dependencies and ensure the package is properly installed.",
+        `See the README for prerequisites on installing and using ${packageName}.`
+      ].join(" ")
+    };
+    brokerConfig = {
+      vsCode: {
+        credentialName: "Visual Studio Code Credential",
+        packageName: "@azure/identity-vscode",
+        pluginVar: "vsCodePlugin",
+        get brokerInfo() {
+          return vsCodeBrokerInfo;
+        }
+      },
+      native: {
+        credentialName: "Broker for WAM",
+        packageName: "@azure/identity-broker",
+        pluginVar: "nativeBrokerPlugin",
+        get brokerInfo() {
+          return nativeBrokerInfo;
+        }
+      }
+    };
+    msalPlugins = {
+      generatePluginConfiguration
+    };
+  }
+});
+
+// node_modules/@azure/identity/dist/esm/plugins/consumer.js
+var init_consumer = __esm({
+  "node_modules/@azure/identity/dist/esm/plugins/consumer.js"() {
+    init_msalPlugins();
+  }
+});
+
+// node_modules/@azure/identity/dist/esm/errors.js
+function isErrorResponse(errorResponse) {
+  return errorResponse && typeof errorResponse.error === "string" && typeof errorResponse.error_description === "string";
+}
+function convertOAuthErrorResponseToErrorResponse(errorBody) {
+  return {
+    error: errorBody.error,
+    errorDescription: errorBody.error_description,
+    correlationId: errorBody.correlation_id,
+    errorCodes: errorBody.error_codes,
+    timestamp: errorBody.timestamp,
+    traceId: errorBody.trace_id
+  };
+}
+var CredentialUnavailableErrorName, CredentialUnavailableError, AuthenticationErrorName, AuthenticationError, AuthenticationRequiredError;
+var init_errors = __esm({
+  "node_modules/@azure/identity/dist/esm/errors.js"() {
+    CredentialUnavailableErrorName = "CredentialUnavailableError";
+    CredentialUnavailableError = class extends Error {
+      constructor(message2, options) {
+        super(message2, options);
+        this.name = CredentialUnavailableErrorName;
+      }
+    };
+    AuthenticationErrorName = "AuthenticationError";
+    AuthenticationError = class extends Error {
+      /**
+       * The HTTP status code returned from the authentication request.
+       */
+      statusCode;
+      /**
+       * The error response details.
+       */
+      errorResponse;
+      constructor(statusCode, errorBody, options) {
+        let errorResponse = {
+          error: "unknown",
+          errorDescription: "An unknown error occurred and no additional details are available."
+        };
+        if (isErrorResponse(errorBody)) {
+          errorResponse = convertOAuthErrorResponseToErrorResponse(errorBody);
+        } else if (typeof errorBody === "string") {
+          try {
+            const oauthErrorResponse = JSON.parse(errorBody);
+            errorResponse = convertOAuthErrorResponseToErrorResponse(oauthErrorResponse);
+          } catch (e) {
+            if (statusCode === 400) {
+              errorResponse = {
+                error: "invalid_request",
+                errorDescription: `The service indicated that the request was invalid.
+
+${errorBody}`
+              };
+            } else {
+              errorResponse = {
+                error: "unknown_error",
+                errorDescription: `An unknown error has occurred. Response body:
+
+${errorBody}`
+              };
+            }
+          }
+        } else {
+          errorResponse = {
+            error: "unknown_error",
+            errorDescription: "An unknown error occurred and no additional details are available."
+          };
+        }
+        super(`${errorResponse.error} Status code: ${statusCode}
+More details:
+${errorResponse.errorDescription},`, options);
+        this.statusCode = statusCode;
+        this.errorResponse = errorResponse;
+        this.name = AuthenticationErrorName;
+      }
+    };
+    AuthenticationRequiredError = class extends Error {
+      /**
+       * The list of scopes for which the token will have access.
+       */
+      scopes;
+      /**
+       * The options passed to the getToken request.
+       */
+      getTokenOptions;
+      constructor(options) {
+        super(options.message, options.cause ? { cause: options.cause } : void 0);
+        this.scopes = options.scopes;
+        this.getTokenOptions = options.getTokenOptions;
+        this.name = "AuthenticationRequiredError";
+      }
+    };
+  }
+});
+
+// node_modules/@azure/identity/dist/esm/util/logging.js
+function formatSuccess(scope) {
+  return `SUCCESS. Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
+}
+function formatError(scope, error2) {
+  let message2 = "ERROR.";
+  if (scope?.length) {
+    message2 += ` Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
+  }
+  return `${message2} Error message: ${typeof error2 === "string" ? error2 : error2.message}.`;
+}
+function credentialLoggerInstance(title, parent, log2 = logger3) {
+  const fullTitle = parent ? `${parent.fullTitle} ${title}` : title;
+  function info2(message2) {
+    log2.info(`${fullTitle} =>`, message2);
+  }
+  function warning2(message2) {
+    log2.warning(`${fullTitle} =>`, message2);
+  }
+  function verbose(message2) {
+    log2.verbose(`${fullTitle} =>`, message2);
+  }
+  function error2(message2) {
+    log2.error(`${fullTitle} =>`, message2);
+  }
+  return {
+    title,
+    fullTitle,
+    info: info2,
+    warning: warning2,
+    verbose,
+    error: error2
+  };
+}
+function credentialLogger(title, log2 = logger3) {
+  const credLogger = credentialLoggerInstance(title, void 0, log2);
+  return {
+    ...credLogger,
+    parent: log2,
+    getToken: credentialLoggerInstance("=> getToken()", credLogger, log2)
+  };
+}
+var logger3;
+var init_logging = __esm({
+  "node_modules/@azure/identity/dist/esm/util/logging.js"() {
+    init_esm2();
+    logger3 = createClientLogger2("identity");
   }
 });
 
@@ -22601,24 +27157,24 @@ var init_esm2 = __esm({
 var tracingClient;
 var init_tracing = __esm({
   "node_modules/@azure/identity/dist/esm/util/tracing.js"() {
-    init_constants();
-    init_esm2();
+    init_constants3();
+    init_esm5();
     tracingClient = createTracingClient({
       namespace: "Microsoft.AAD",
       packageName: "@azure/identity",
-      packageVersion: SDK_VERSION
+      packageVersion: SDK_VERSION3
     });
   }
 });
 
 // node_modules/@azure/identity/dist/esm/credentials/chainedTokenCredential.js
-var logger2;
+var logger4;
 var init_chainedTokenCredential = __esm({
   "node_modules/@azure/identity/dist/esm/credentials/chainedTokenCredential.js"() {
     init_errors();
     init_logging();
     init_tracing();
-    logger2 = credentialLogger("ChainedTokenCredential");
+    logger4 = credentialLogger("ChainedTokenCredential");
   }
 });
 
@@ -24400,7 +28956,7 @@ var init_RegionDiscovery = __esm({
 // node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs
 var TimeUtils_exports = {};
 __export(TimeUtils_exports, {
-  delay: () => delay,
+  delay: () => delay3,
   isCacheExpired: () => isCacheExpired,
   isTokenExpired: () => isTokenExpired,
   nowSeconds: () => nowSeconds,
@@ -24433,7 +28989,7 @@ function wasClockTurnedBack(cachedAt) {
   const cachedAtSec = Number(cachedAt);
   return cachedAtSec > nowSeconds();
 }
-function delay(t, value) {
+function delay3(t, value) {
   return new Promise((resolve4) => setTimeout(() => resolve4(value), t));
 }
 var init_TimeUtils = __esm({
@@ -30376,7 +34932,7 @@ var init_Configuration = __esm({
 });
 
 // node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs
-import { randomUUID as randomUUID2 } from "node:crypto";
+import { randomUUID as randomUUID3 } from "node:crypto";
 var GuidGenerator;
 var init_GuidGenerator = __esm({
   "node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs"() {
@@ -30387,7 +34943,7 @@ var init_GuidGenerator = __esm({
        * cryptographic pseudorandom number generator.
        */
       generateGuid() {
-        return randomUUID2();
+        return randomUUID3();
       }
       /**
        * verifies if a string is  GUID
@@ -32169,122 +36725,6 @@ var require_TokenExpiredError = __commonJS({
     TokenExpiredError.prototype = Object.create(JsonWebTokenError.prototype);
     TokenExpiredError.prototype.constructor = TokenExpiredError;
     module.exports = TokenExpiredError;
-  }
-});
-
-// node_modules/ms/index.js
-var require_ms = __commonJS({
-  "node_modules/ms/index.js"(exports, module) {
-    var s = 1e3;
-    var m = s * 60;
-    var h2 = m * 60;
-    var d = h2 * 24;
-    var w = d * 7;
-    var y = d * 365.25;
-    module.exports = function(val, options) {
-      options = options || {};
-      var type = typeof val;
-      if (type === "string" && val.length > 0) {
-        return parse4(val);
-      } else if (type === "number" && isFinite(val)) {
-        return options.long ? fmtLong(val) : fmtShort(val);
-      }
-      throw new Error(
-        "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
-      );
-    };
-    function parse4(str) {
-      str = String(str);
-      if (str.length > 100) {
-        return;
-      }
-      var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
-        str
-      );
-      if (!match) {
-        return;
-      }
-      var n2 = parseFloat(match[1]);
-      var type = (match[2] || "ms").toLowerCase();
-      switch (type) {
-        case "years":
-        case "year":
-        case "yrs":
-        case "yr":
-        case "y":
-          return n2 * y;
-        case "weeks":
-        case "week":
-        case "w":
-          return n2 * w;
-        case "days":
-        case "day":
-        case "d":
-          return n2 * d;
-        case "hours":
-        case "hour":
-        case "hrs":
-        case "hr":
-        case "h":
-          return n2 * h2;
-        case "minutes":
-        case "minute":
-        case "mins":
-        case "min":
-        case "m":
-          return n2 * m;
-        case "seconds":
-        case "second":
-        case "secs":
-        case "sec":
-        case "s":
-          return n2 * s;
-        case "milliseconds":
-        case "millisecond":
-        case "msecs":
-        case "msec":
-        case "ms":
-          return n2;
-        default:
-          return void 0;
-      }
-    }
-    function fmtShort(ms) {
-      var msAbs = Math.abs(ms);
-      if (msAbs >= d) {
-        return Math.round(ms / d) + "d";
-      }
-      if (msAbs >= h2) {
-        return Math.round(ms / h2) + "h";
-      }
-      if (msAbs >= m) {
-        return Math.round(ms / m) + "m";
-      }
-      if (msAbs >= s) {
-        return Math.round(ms / s) + "s";
-      }
-      return ms + "ms";
-    }
-    function fmtLong(ms) {
-      var msAbs = Math.abs(ms);
-      if (msAbs >= d) {
-        return plural(ms, msAbs, d, "day");
-      }
-      if (msAbs >= h2) {
-        return plural(ms, msAbs, h2, "hour");
-      }
-      if (msAbs >= m) {
-        return plural(ms, msAbs, m, "minute");
-      }
-      if (msAbs >= s) {
-        return plural(ms, msAbs, s, "second");
-      }
-      return ms + " ms";
-    }
-    function plural(ms, msAbs, n2, name3) {
-      var isPlural = msAbs >= n2 * 1.5;
-      return Math.round(ms / n2) + " " + name3 + (isPlural ? "s" : "");
-    }
   }
 });
 
@@ -38990,389 +43430,6 @@ var init_dist = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js
-function getRandomIntegerInclusive(min, max) {
-  min = Math.ceil(min);
-  max = Math.floor(max);
-  const offset = Math.floor(Math.random() * (max - min + 1));
-  return offset + min;
-}
-var init_random = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js
-function calculateRetryDelay(retryAttempt, config) {
-  const exponentialDelay = config.retryDelayInMs * Math.pow(2, retryAttempt);
-  const clampedDelay = Math.min(config.maxRetryDelayInMs, exponentialDelay);
-  const retryAfterInMs = clampedDelay / 2 + getRandomIntegerInclusive(0, clampedDelay / 2);
-  return { retryAfterInMs };
-}
-var init_delay = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js"() {
-    init_random();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js
-function isObject2(input) {
-  return typeof input === "object" && input !== null && !Array.isArray(input) && !(input instanceof RegExp) && !(input instanceof Date);
-}
-var init_object = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js
-function isError(e) {
-  if (isObject2(e)) {
-    const hasName = typeof e.name === "string";
-    const hasMessage = typeof e.message === "string";
-    return hasName && hasMessage;
-  }
-  return false;
-}
-var init_error = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js"() {
-    init_object();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
-var init_sha256 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
-function randomUUID3() {
-  return crypto.randomUUID();
-}
-var init_uuidUtils = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js
-function uint8ArrayToString(bytes, format2) {
-  return Buffer.from(bytes).toString(format2);
-}
-function stringToUint8Array(value, format2) {
-  return Buffer.from(value, format2);
-}
-var init_bytesEncoding = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js
-var RedactedString, defaultAllowedHeaderNames, defaultAllowedQueryParameters, Sanitizer;
-var init_sanitizer = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js"() {
-    init_object();
-    RedactedString = "REDACTED";
-    defaultAllowedHeaderNames = [
-      "x-ms-client-request-id",
-      "x-ms-return-client-request-id",
-      "x-ms-useragent",
-      "x-ms-correlation-request-id",
-      "x-ms-request-id",
-      "client-request-id",
-      "ms-cv",
-      "return-client-request-id",
-      "traceparent",
-      "Access-Control-Allow-Credentials",
-      "Access-Control-Allow-Headers",
-      "Access-Control-Allow-Methods",
-      "Access-Control-Allow-Origin",
-      "Access-Control-Expose-Headers",
-      "Access-Control-Max-Age",
-      "Access-Control-Request-Headers",
-      "Access-Control-Request-Method",
-      "Origin",
-      "Accept",
-      "Accept-Encoding",
-      "Cache-Control",
-      "Connection",
-      "Content-Length",
-      "Content-Type",
-      "Date",
-      "ETag",
-      "Expires",
-      "If-Match",
-      "If-Modified-Since",
-      "If-None-Match",
-      "If-Unmodified-Since",
-      "Last-Modified",
-      "Pragma",
-      "Request-Id",
-      "Retry-After",
-      "Server",
-      "Transfer-Encoding",
-      "User-Agent",
-      "WWW-Authenticate"
-    ];
-    defaultAllowedQueryParameters = ["api-version"];
-    Sanitizer = class {
-      allowedHeaderNames;
-      allowedQueryParameters;
-      constructor({ additionalAllowedHeaderNames: allowedHeaderNames = [], additionalAllowedQueryParameters: allowedQueryParameters = [] } = {}) {
-        allowedHeaderNames = defaultAllowedHeaderNames.concat(allowedHeaderNames);
-        allowedQueryParameters = defaultAllowedQueryParameters.concat(allowedQueryParameters);
-        this.allowedHeaderNames = new Set(allowedHeaderNames.map((n2) => n2.toLowerCase()));
-        this.allowedQueryParameters = new Set(allowedQueryParameters.map((p) => p.toLowerCase()));
-      }
-      /**
-       * Sanitizes an object for logging.
-       * @param obj - The object to sanitize
-       * @returns - The sanitized object as a string
-       */
-      sanitize(obj) {
-        const seen = /* @__PURE__ */ new Set();
-        return JSON.stringify(obj, (key, value) => {
-          if (value instanceof Error) {
-            return {
-              ...value,
-              name: value.name,
-              message: value.message
-            };
-          }
-          if (key === "headers" && isObject2(value)) {
-            return this.sanitizeHeaders(value);
-          } else if (key === "url" && typeof value === "string") {
-            return this.sanitizeUrl(value);
-          } else if (key === "query" && isObject2(value)) {
-            return this.sanitizeQuery(value);
-          } else if (key === "body") {
-            return void 0;
-          } else if (key === "response") {
-            return void 0;
-          } else if (key === "operationSpec") {
-            return void 0;
-          } else if (Array.isArray(value) || isObject2(value)) {
-            if (seen.has(value)) {
-              return "[Circular]";
-            }
-            seen.add(value);
-          }
-          return value;
-        }, 2);
-      }
-      /**
-       * Sanitizes a URL for logging.
-       * @param value - The URL to sanitize
-       * @returns - The sanitized URL as a string
-       */
-      sanitizeUrl(value) {
-        if (typeof value !== "string" || value === null || value === "") {
-          return value;
-        }
-        const url = new URL(value);
-        if (!url.search) {
-          return value;
-        }
-        for (const [key] of url.searchParams) {
-          if (!this.allowedQueryParameters.has(key.toLowerCase())) {
-            url.searchParams.set(key, RedactedString);
-          }
-        }
-        return url.toString();
-      }
-      sanitizeHeaders(obj) {
-        const sanitized = {};
-        for (const key of Object.keys(obj)) {
-          if (this.allowedHeaderNames.has(key.toLowerCase())) {
-            sanitized[key] = obj[key];
-          } else {
-            sanitized[key] = RedactedString;
-          }
-        }
-        return sanitized;
-      }
-      sanitizeQuery(value) {
-        if (typeof value !== "object" || value === null) {
-          return value;
-        }
-        const sanitized = {};
-        for (const k of Object.keys(value)) {
-          if (this.allowedQueryParameters.has(k.toLowerCase())) {
-            sanitized[k] = value[k];
-          } else {
-            sanitized[k] = RedactedString;
-          }
-        }
-        return sanitized;
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js
-var init_internal2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js"() {
-    init_delay();
-    init_random();
-    init_object();
-    init_error();
-    init_sha256();
-    init_uuidUtils();
-    init_env();
-    init_bytesEncoding();
-    init_sanitizer();
-  }
-});
-
-// node_modules/@azure/core-util/dist/esm/aborterUtils.js
-var init_aborterUtils = __esm({
-  "node_modules/@azure/core-util/dist/esm/aborterUtils.js"() {
-  }
-});
-
-// node_modules/@azure/abort-controller/dist/esm/AbortError.js
-var AbortError;
-var init_AbortError = __esm({
-  "node_modules/@azure/abort-controller/dist/esm/AbortError.js"() {
-    AbortError = class extends Error {
-      constructor(message2) {
-        super(message2);
-        this.name = "AbortError";
-      }
-    };
-  }
-});
-
-// node_modules/@azure/abort-controller/dist/esm/index.js
-var init_esm3 = __esm({
-  "node_modules/@azure/abort-controller/dist/esm/index.js"() {
-    init_AbortError();
-  }
-});
-
-// node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
-function createAbortablePromise(buildPromise, options) {
-  const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
-  return new Promise((resolve4, reject) => {
-    function rejectOnAbort() {
-      reject(new AbortError(abortErrorMsg ?? "The operation was aborted."));
-    }
-    function removeListeners() {
-      abortSignal?.removeEventListener("abort", onAbort);
-    }
-    function onAbort() {
-      cleanupBeforeAbort?.();
-      removeListeners();
-      rejectOnAbort();
-    }
-    if (abortSignal?.aborted) {
-      return rejectOnAbort();
-    }
-    try {
-      buildPromise((x) => {
-        removeListeners();
-        resolve4(x);
-      }, (x) => {
-        removeListeners();
-        reject(x);
-      });
-    } catch (err) {
-      reject(err);
-    }
-    abortSignal?.addEventListener("abort", onAbort);
-  });
-}
-var init_createAbortablePromise = __esm({
-  "node_modules/@azure/core-util/dist/esm/createAbortablePromise.js"() {
-    init_esm3();
-  }
-});
-
-// node_modules/@azure/core-util/dist/esm/delay.js
-function delay2(timeInMs, options) {
-  let token;
-  const { abortSignal, abortErrorMsg } = options ?? {};
-  return createAbortablePromise((resolve4) => {
-    token = setTimeout(resolve4, timeInMs);
-  }, {
-    cleanupBeforeAbort: () => clearTimeout(token),
-    abortSignal,
-    abortErrorMsg: abortErrorMsg ?? StandardAbortMessage
-  });
-}
-var StandardAbortMessage;
-var init_delay2 = __esm({
-  "node_modules/@azure/core-util/dist/esm/delay.js"() {
-    init_createAbortablePromise();
-    init_internal2();
-    StandardAbortMessage = "The delay was aborted.";
-  }
-});
-
-// node_modules/@azure/core-util/dist/esm/error.js
-function getErrorMessage(e) {
-  if (isError(e)) {
-    return e.message;
-  } else {
-    let stringified;
-    try {
-      if (typeof e === "object" && e) {
-        stringified = JSON.stringify(e);
-      } else {
-        stringified = String(e);
-      }
-    } catch (err) {
-      stringified = "[unable to stringify input]";
-    }
-    return `Unknown error ${stringified}`;
-  }
-}
-var init_error2 = __esm({
-  "node_modules/@azure/core-util/dist/esm/error.js"() {
-    init_internal2();
-  }
-});
-
-// node_modules/@azure/core-util/dist/esm/typeGuards.js
-function isDefined(thing) {
-  return typeof thing !== "undefined" && thing !== null;
-}
-function isObjectWithProperties(thing, properties) {
-  if (!isDefined(thing) || typeof thing !== "object") {
-    return false;
-  }
-  for (const property of properties) {
-    if (!objectHasProperty(thing, property)) {
-      return false;
-    }
-  }
-  return true;
-}
-function objectHasProperty(thing, property) {
-  return isDefined(thing) && typeof thing === "object" && property in thing;
-}
-var init_typeGuards = __esm({
-  "node_modules/@azure/core-util/dist/esm/typeGuards.js"() {
-  }
-});
-
-// node_modules/@azure/core-util/dist/esm/index.js
-function isError2(e) {
-  return isError(e);
-}
-var isNode, isNodeLike2;
-var init_esm4 = __esm({
-  "node_modules/@azure/core-util/dist/esm/index.js"() {
-    init_internal2();
-    init_aborterUtils();
-    init_createAbortablePromise();
-    init_delay2();
-    init_error2();
-    init_typeGuards();
-    isNode = isNodeLike;
-    isNodeLike2 = isNodeLike;
-  }
-});
-
 // node_modules/@azure/identity/dist/esm/msal/msal.js
 var init_msal = __esm({
   "node_modules/@azure/identity/dist/esm/msal/msal.js"() {
@@ -39383,7 +43440,7 @@ var init_msal = __esm({
 // node_modules/@azure/identity/dist/esm/msal/utils.js
 function ensureValidMsalToken(scopes, msalToken, getTokenOptions) {
   const error2 = (message2) => {
-    logger3.getToken.info(message2);
+    logger5.getToken.info(message2);
     return new AuthenticationRequiredError({
       scopes: Array.isArray(scopes) ? scopes : [scopes],
       getTokenOptions,
@@ -39445,17 +43502,17 @@ function handleMsalError(scopes, error2, getTokenOptions) {
     const msalError = error2;
     switch (msalError.errorCode) {
       case "endpoints_resolution_error":
-        logger3.info(formatError(scopes, error2.message));
+        logger5.info(formatError(scopes, error2.message));
         return new CredentialUnavailableError(error2.message);
       case "device_code_polling_cancelled":
-        return new AbortError("The authentication has been aborted by the caller.");
+        return new AbortError2("The authentication has been aborted by the caller.");
       case "consent_required":
       case "interaction_required":
       case "login_required":
-        logger3.info(formatError(scopes, `Authentication returned errorCode ${msalError.errorCode}`));
+        logger5.info(formatError(scopes, `Authentication returned errorCode ${msalError.errorCode}`));
         break;
       default:
-        logger3.info(formatError(scopes, `Failed to acquire token: ${error2.message}`));
+        logger5.info(formatError(scopes, `Failed to acquire token: ${error2.message}`));
         break;
     }
   }
@@ -39463,7 +43520,7 @@ function handleMsalError(scopes, error2, getTokenOptions) {
     return error2;
   }
   if (error2.name === "NativeAuthError") {
-    logger3.info(formatError(scopes, `Error from the native broker: ${error2.message} with status code: ${error2.statusCode}`));
+    logger5.info(formatError(scopes, `Error from the native broker: ${error2.message} with status code: ${error2.statusCode}`));
     return error2;
   }
   return new AuthenticationRequiredError({ scopes, getTokenOptions, message: error2.message });
@@ -39488,16 +43545,16 @@ function msalToPublic(clientId, account) {
   };
   return record;
 }
-var logger3, LatestAuthenticationRecordVersion, defaultLoggerCallback;
+var logger5, LatestAuthenticationRecordVersion, defaultLoggerCallback;
 var init_utils2 = __esm({
   "node_modules/@azure/identity/dist/esm/msal/utils.js"() {
     init_errors();
     init_logging();
-    init_constants();
+    init_constants3();
     init_esm4();
     init_esm3();
     init_msal();
-    logger3 = credentialLogger("IdentityUtils");
+    logger5 = credentialLogger("IdentityUtils");
     LatestAuthenticationRecordVersion = "1.0";
     defaultLoggerCallback = (credLogger, platform4 = isNode ? "Node" : "Browser") => (level, message2, containsPii) => {
       if (containsPii) {
@@ -39626,4599 +43683,6 @@ var init_serializer = __esm({
       TimeSpan: "TimeSpan",
       UnixTime: "UnixTime"
     };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js
-var AbortError2;
-var init_AbortError2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js"() {
-    AbortError2 = class extends Error {
-      constructor(message2) {
-        super(message2);
-        this.name = "AbortError";
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js
-function normalizeName(name3) {
-  return name3.toLowerCase();
-}
-function normalizeValue(value) {
-  return String(value).trim().replace(/[\r\n]/g, "");
-}
-function* headerIterator(map) {
-  for (const entry of map.values()) {
-    yield [entry.name, entry.value];
-  }
-}
-function createHttpHeaders(rawHeaders) {
-  return new HttpHeadersImpl(rawHeaders);
-}
-var HttpHeadersImpl;
-var init_httpHeaders = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js"() {
-    HttpHeadersImpl = class {
-      _headersMap;
-      constructor(rawHeaders) {
-        this._headersMap = /* @__PURE__ */ new Map();
-        if (rawHeaders) {
-          for (const headerName of Object.keys(rawHeaders)) {
-            this.set(headerName, rawHeaders[headerName]);
-          }
-        }
-      }
-      /**
-       * Set a header in this collection with the provided name and value. The name is
-       * case-insensitive.
-       * @param name - The name of the header to set. This value is case-insensitive.
-       * @param value - The value of the header to set.
-       */
-      set(name3, value) {
-        this._headersMap.set(normalizeName(name3), { name: name3, value: normalizeValue(value) });
-      }
-      /**
-       * Get the header value for the provided header name, or undefined if no header exists in this
-       * collection with the provided name.
-       * @param name - The name of the header. This value is case-insensitive.
-       */
-      get(name3) {
-        return this._headersMap.get(normalizeName(name3))?.value;
-      }
-      /**
-       * Get whether or not this header collection contains a header entry for the provided header name.
-       * @param name - The name of the header to set. This value is case-insensitive.
-       */
-      has(name3) {
-        return this._headersMap.has(normalizeName(name3));
-      }
-      /**
-       * Remove the header with the provided headerName.
-       * @param name - The name of the header to remove.
-       */
-      delete(name3) {
-        this._headersMap.delete(normalizeName(name3));
-      }
-      /**
-       * Get the JSON object representation of this HTTP header collection.
-       */
-      toJSON(options = {}) {
-        const result = {};
-        if (options.preserveCase) {
-          for (const entry of this._headersMap.values()) {
-            result[entry.name] = entry.value;
-          }
-        } else {
-          for (const [normalizedName, entry] of this._headersMap) {
-            result[normalizedName] = entry.value;
-          }
-        }
-        return result;
-      }
-      /**
-       * Get the string representation of this HTTP header collection.
-       */
-      toString() {
-        return JSON.stringify(this.toJSON({ preserveCase: true }));
-      }
-      /**
-       * Iterate over tuples of header [name, value] pairs.
-       */
-      [Symbol.iterator]() {
-        return headerIterator(this._headersMap);
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js
-function createPipelineRequest(options) {
-  return new PipelineRequestImpl(options);
-}
-var PipelineRequestImpl;
-var init_pipelineRequest = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js"() {
-    init_httpHeaders();
-    init_uuidUtils();
-    PipelineRequestImpl = class {
-      url;
-      method;
-      headers;
-      timeout;
-      withCredentials;
-      body;
-      multipartBody;
-      formData;
-      streamResponseStatusCodes;
-      enableBrowserStreams;
-      proxySettings;
-      disableKeepAlive;
-      abortSignal;
-      requestId;
-      allowInsecureConnection;
-      onUploadProgress;
-      onDownloadProgress;
-      requestOverrides;
-      authSchemes;
-      constructor(options) {
-        this.url = options.url;
-        this.body = options.body;
-        this.headers = options.headers ?? createHttpHeaders();
-        this.method = options.method ?? "GET";
-        this.timeout = options.timeout ?? 0;
-        this.multipartBody = options.multipartBody;
-        this.formData = options.formData;
-        this.disableKeepAlive = options.disableKeepAlive ?? false;
-        this.proxySettings = options.proxySettings;
-        this.streamResponseStatusCodes = options.streamResponseStatusCodes;
-        this.withCredentials = options.withCredentials ?? false;
-        this.abortSignal = options.abortSignal;
-        this.onUploadProgress = options.onUploadProgress;
-        this.onDownloadProgress = options.onDownloadProgress;
-        this.requestId = options.requestId || randomUUID3();
-        this.allowInsecureConnection = options.allowInsecureConnection ?? false;
-        this.enableBrowserStreams = options.enableBrowserStreams ?? false;
-        this.requestOverrides = options.requestOverrides;
-        this.authSchemes = options.authSchemes;
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js
-function createEmptyPipeline() {
-  return HttpPipeline.create();
-}
-var ValidPhaseNames, HttpPipeline;
-var init_pipeline = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js"() {
-    ValidPhaseNames = /* @__PURE__ */ new Set(["Deserialize", "Serialize", "Retry", "Sign"]);
-    HttpPipeline = class _HttpPipeline {
-      _policies = [];
-      _orderedPolicies;
-      constructor(policies) {
-        this._policies = policies?.slice(0) ?? [];
-        this._orderedPolicies = void 0;
-      }
-      addPolicy(policy, options = {}) {
-        if (options.phase && options.afterPhase) {
-          throw new Error("Policies inside a phase cannot specify afterPhase.");
-        }
-        if (options.phase && !ValidPhaseNames.has(options.phase)) {
-          throw new Error(`Invalid phase name: ${options.phase}`);
-        }
-        if (options.afterPhase && !ValidPhaseNames.has(options.afterPhase)) {
-          throw new Error(`Invalid afterPhase name: ${options.afterPhase}`);
-        }
-        this._policies.push({
-          policy,
-          options
-        });
-        this._orderedPolicies = void 0;
-      }
-      removePolicy(options) {
-        const removedPolicies = [];
-        this._policies = this._policies.filter((policyDescriptor) => {
-          if (options.name && policyDescriptor.policy.name === options.name || options.phase && policyDescriptor.options.phase === options.phase) {
-            removedPolicies.push(policyDescriptor.policy);
-            return false;
-          } else {
-            return true;
-          }
-        });
-        this._orderedPolicies = void 0;
-        return removedPolicies;
-      }
-      sendRequest(httpClient2, request2) {
-        const policies = this.getOrderedPolicies();
-        const pipeline = policies.reduceRight((next, policy) => {
-          return (req) => {
-            return policy.sendRequest(req, next);
-          };
-        }, (req) => httpClient2.sendRequest(req));
-        return pipeline(request2);
-      }
-      getOrderedPolicies() {
-        if (!this._orderedPolicies) {
-          this._orderedPolicies = this.orderPolicies();
-        }
-        return this._orderedPolicies;
-      }
-      clone() {
-        return new _HttpPipeline(this._policies);
-      }
-      static create() {
-        return new _HttpPipeline();
-      }
-      orderPolicies() {
-        const result = [];
-        const policyMap = /* @__PURE__ */ new Map();
-        function createPhase(name3) {
-          return {
-            name: name3,
-            policies: /* @__PURE__ */ new Set(),
-            hasRun: false,
-            hasAfterPolicies: false
-          };
-        }
-        const serializePhase = createPhase("Serialize");
-        const noPhase = createPhase("None");
-        const deserializePhase = createPhase("Deserialize");
-        const retryPhase = createPhase("Retry");
-        const signPhase = createPhase("Sign");
-        const orderedPhases = [serializePhase, noPhase, deserializePhase, retryPhase, signPhase];
-        function getPhase(phase) {
-          if (phase === "Retry") {
-            return retryPhase;
-          } else if (phase === "Serialize") {
-            return serializePhase;
-          } else if (phase === "Deserialize") {
-            return deserializePhase;
-          } else if (phase === "Sign") {
-            return signPhase;
-          } else {
-            return noPhase;
-          }
-        }
-        for (const descriptor of this._policies) {
-          const policy = descriptor.policy;
-          const options = descriptor.options;
-          const policyName = policy.name;
-          if (policyMap.has(policyName)) {
-            throw new Error("Duplicate policy names not allowed in pipeline");
-          }
-          const node = {
-            policy,
-            dependsOn: /* @__PURE__ */ new Set(),
-            dependants: /* @__PURE__ */ new Set()
-          };
-          if (options.afterPhase) {
-            node.afterPhase = getPhase(options.afterPhase);
-            node.afterPhase.hasAfterPolicies = true;
-          }
-          policyMap.set(policyName, node);
-          const phase = getPhase(options.phase);
-          phase.policies.add(node);
-        }
-        for (const descriptor of this._policies) {
-          const { policy, options } = descriptor;
-          const policyName = policy.name;
-          const node = policyMap.get(policyName);
-          if (!node) {
-            throw new Error(`Missing node for policy ${policyName}`);
-          }
-          if (options.afterPolicies) {
-            for (const afterPolicyName of options.afterPolicies) {
-              const afterNode = policyMap.get(afterPolicyName);
-              if (afterNode) {
-                node.dependsOn.add(afterNode);
-                afterNode.dependants.add(node);
-              }
-            }
-          }
-          if (options.beforePolicies) {
-            for (const beforePolicyName of options.beforePolicies) {
-              const beforeNode = policyMap.get(beforePolicyName);
-              if (beforeNode) {
-                beforeNode.dependsOn.add(node);
-                node.dependants.add(beforeNode);
-              }
-            }
-          }
-        }
-        function walkPhase(phase) {
-          phase.hasRun = true;
-          for (const node of phase.policies) {
-            if (node.afterPhase && (!node.afterPhase.hasRun || node.afterPhase.policies.size)) {
-              continue;
-            }
-            if (node.dependsOn.size === 0) {
-              result.push(node.policy);
-              for (const dependant of node.dependants) {
-                dependant.dependsOn.delete(node);
-              }
-              policyMap.delete(node.policy.name);
-              phase.policies.delete(node);
-            }
-          }
-        }
-        function walkPhases() {
-          for (const phase of orderedPhases) {
-            walkPhase(phase);
-            if (phase.policies.size > 0 && phase !== noPhase) {
-              if (!noPhase.hasRun) {
-                walkPhase(noPhase);
-              }
-              return;
-            }
-            if (phase.hasAfterPolicies) {
-              walkPhase(noPhase);
-            }
-          }
-        }
-        let iteration = 0;
-        while (policyMap.size > 0) {
-          iteration++;
-          const initialResultLength = result.length;
-          walkPhases();
-          if (result.length <= initialResultLength && iteration > 1) {
-            throw new Error("Cannot satisfy policy dependencies due to requirements cycle.");
-          }
-        }
-        return result;
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js
-import { inspect } from "node:util";
-var custom;
-var init_inspect = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js"() {
-    custom = inspect.custom;
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/restError.js
-function isRestError(e) {
-  if (e instanceof RestError) {
-    return true;
-  }
-  return isError(e) && e.name === "RestError";
-}
-var errorSanitizer, RestError;
-var init_restError = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/restError.js"() {
-    init_error();
-    init_inspect();
-    init_sanitizer();
-    errorSanitizer = new Sanitizer();
-    RestError = class _RestError extends Error {
-      /**
-       * Something went wrong when making the request.
-       * This means the actual request failed for some reason,
-       * such as a DNS issue or the connection being lost.
-       */
-      static REQUEST_SEND_ERROR = "REQUEST_SEND_ERROR";
-      /**
-       * This means that parsing the response from the server failed.
-       * It may have been malformed.
-       */
-      static PARSE_ERROR = "PARSE_ERROR";
-      /**
-       * The code of the error itself (use statics on RestError if possible.)
-       */
-      code;
-      /**
-       * The HTTP status code of the request (if applicable.)
-       */
-      statusCode;
-      /**
-       * The request that was made.
-       * This property is non-enumerable.
-       */
-      request;
-      /**
-       * The response received (if any.)
-       * This property is non-enumerable.
-       */
-      response;
-      /**
-       * Bonus property set by the throw site.
-       */
-      details;
-      constructor(message2, options = {}) {
-        super(message2);
-        this.name = "RestError";
-        this.code = options.code;
-        this.statusCode = options.statusCode;
-        Object.defineProperty(this, "request", { value: options.request, enumerable: false });
-        Object.defineProperty(this, "response", { value: options.response, enumerable: false });
-        const agent = this.request?.agent ? {
-          maxFreeSockets: this.request.agent.maxFreeSockets,
-          maxSockets: this.request.agent.maxSockets
-        } : void 0;
-        Object.defineProperty(this, custom, {
-          value: () => {
-            return `RestError: ${this.message} 
- ${errorSanitizer.sanitize({
-              ...this,
-              request: { ...this.request, agent },
-              response: this.response
-            })}`;
-          },
-          enumerable: false
-        });
-        Object.setPrototypeOf(this, _RestError.prototype);
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/log.js
-var logger4;
-var init_log2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/log.js"() {
-    init_logger();
-    logger4 = createClientLogger("ts-http-runtime");
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js
-import http3 from "node:http";
-import https2 from "node:https";
-import zlib from "node:zlib";
-import { Transform } from "node:stream";
-function isReadableStream(body) {
-  return body && typeof body.pipe === "function";
-}
-function isStreamComplete(stream) {
-  if (stream.readable === false) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve4) => {
-    const handler2 = () => {
-      resolve4();
-      stream.removeListener("close", handler2);
-      stream.removeListener("end", handler2);
-      stream.removeListener("error", handler2);
-    };
-    stream.on("close", handler2);
-    stream.on("end", handler2);
-    stream.on("error", handler2);
-  });
-}
-function isArrayBuffer(body) {
-  return body && typeof body.byteLength === "number";
-}
-function getResponseHeaders(res) {
-  const headers = createHttpHeaders();
-  for (const header of Object.keys(res.headers)) {
-    const value = res.headers[header];
-    if (Array.isArray(value)) {
-      if (value.length > 0) {
-        headers.set(header, value[0]);
-      }
-    } else if (value) {
-      headers.set(header, value);
-    }
-  }
-  return headers;
-}
-function getDecodedResponseStream(stream, headers) {
-  const contentEncoding = headers.get("Content-Encoding");
-  if (contentEncoding === "gzip") {
-    const unzip = zlib.createGunzip();
-    stream.pipe(unzip);
-    return unzip;
-  } else if (contentEncoding === "deflate") {
-    const inflate = zlib.createInflate();
-    stream.pipe(inflate);
-    return inflate;
-  }
-  return stream;
-}
-function streamToText(stream) {
-  return new Promise((resolve4, reject) => {
-    const buffer = [];
-    stream.on("data", (chunk) => {
-      if (Buffer.isBuffer(chunk)) {
-        buffer.push(chunk);
-      } else {
-        buffer.push(Buffer.from(chunk));
-      }
-    });
-    stream.on("end", () => {
-      resolve4(Buffer.concat(buffer).toString("utf8"));
-    });
-    stream.on("error", (e) => {
-      if (e && e?.name === "AbortError") {
-        reject(e);
-      } else {
-        reject(new RestError(`Error reading response as text: ${e.message}`, {
-          code: RestError.PARSE_ERROR
-        }));
-      }
-    });
-  });
-}
-function getBodyLength(body) {
-  if (!body) {
-    return 0;
-  } else if (Buffer.isBuffer(body)) {
-    return body.length;
-  } else if (isReadableStream(body)) {
-    return null;
-  } else if (isArrayBuffer(body)) {
-    return body.byteLength;
-  } else if (typeof body === "string") {
-    return Buffer.from(body).length;
-  } else {
-    return null;
-  }
-}
-function createNodeHttpClient() {
-  return new NodeHttpClient();
-}
-var DEFAULT_TLS_SETTINGS, ReportTransform, NodeHttpClient;
-var init_nodeHttpClient = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js"() {
-    init_AbortError2();
-    init_httpHeaders();
-    init_restError();
-    init_log2();
-    init_sanitizer();
-    DEFAULT_TLS_SETTINGS = {};
-    ReportTransform = class extends Transform {
-      loadedBytes = 0;
-      progressCallback;
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-      _transform(chunk, _encoding, callback) {
-        this.push(chunk);
-        this.loadedBytes += chunk.length;
-        try {
-          this.progressCallback({ loadedBytes: this.loadedBytes });
-          callback();
-        } catch (e) {
-          callback(e);
-        }
-      }
-      constructor(progressCallback) {
-        super();
-        this.progressCallback = progressCallback;
-      }
-    };
-    NodeHttpClient = class {
-      cachedHttpAgent;
-      cachedHttpsAgents = /* @__PURE__ */ new WeakMap();
-      /**
-       * Makes a request over an underlying transport layer and returns the response.
-       * @param request - The request to be made.
-       */
-      async sendRequest(request2) {
-        const abortController = new AbortController();
-        let abortListener;
-        if (request2.abortSignal) {
-          if (request2.abortSignal.aborted) {
-            throw new AbortError2("The operation was aborted. Request has already been canceled.");
-          }
-          abortListener = (event) => {
-            if (event.type === "abort") {
-              abortController.abort();
-            }
-          };
-          request2.abortSignal.addEventListener("abort", abortListener);
-        }
-        let timeoutId;
-        if (request2.timeout > 0) {
-          timeoutId = setTimeout(() => {
-            const sanitizer = new Sanitizer();
-            logger4.info(`request to '${sanitizer.sanitizeUrl(request2.url)}' timed out. canceling...`);
-            abortController.abort();
-          }, request2.timeout);
-        }
-        const acceptEncoding = request2.headers.get("Accept-Encoding");
-        const shouldDecompress = acceptEncoding?.includes("gzip") || acceptEncoding?.includes("deflate");
-        let body = typeof request2.body === "function" ? request2.body() : request2.body;
-        if (body && !request2.headers.has("Content-Length")) {
-          const bodyLength = getBodyLength(body);
-          if (bodyLength !== null) {
-            request2.headers.set("Content-Length", bodyLength);
-          }
-        }
-        let responseStream;
-        try {
-          if (body && request2.onUploadProgress) {
-            const onUploadProgress = request2.onUploadProgress;
-            const uploadReportStream = new ReportTransform(onUploadProgress);
-            uploadReportStream.on("error", (e) => {
-              logger4.error("Error in upload progress", e);
-            });
-            if (isReadableStream(body)) {
-              body.pipe(uploadReportStream);
-            } else {
-              uploadReportStream.end(body);
-            }
-            body = uploadReportStream;
-          }
-          const res = await this.makeRequest(request2, abortController, body);
-          if (timeoutId !== void 0) {
-            clearTimeout(timeoutId);
-          }
-          const headers = getResponseHeaders(res);
-          const status = res.statusCode ?? 0;
-          const response = {
-            status,
-            headers,
-            request: request2
-          };
-          if (request2.method === "HEAD") {
-            res.resume();
-            return response;
-          }
-          responseStream = shouldDecompress ? getDecodedResponseStream(res, headers) : res;
-          const onDownloadProgress = request2.onDownloadProgress;
-          if (onDownloadProgress) {
-            const downloadReportStream = new ReportTransform(onDownloadProgress);
-            downloadReportStream.on("error", (e) => {
-              logger4.error("Error in download progress", e);
-            });
-            responseStream.pipe(downloadReportStream);
-            responseStream = downloadReportStream;
-          }
-          if (
-            // Value of POSITIVE_INFINITY in streamResponseStatusCodes is considered as any status code
-            request2.streamResponseStatusCodes?.has(Number.POSITIVE_INFINITY) || request2.streamResponseStatusCodes?.has(response.status)
-          ) {
-            response.readableStreamBody = responseStream;
-          } else {
-            response.bodyAsText = await streamToText(responseStream);
-          }
-          return response;
-        } finally {
-          if (request2.abortSignal && abortListener) {
-            let uploadStreamDone = Promise.resolve();
-            if (isReadableStream(body)) {
-              uploadStreamDone = isStreamComplete(body);
-            }
-            let downloadStreamDone = Promise.resolve();
-            if (isReadableStream(responseStream)) {
-              downloadStreamDone = isStreamComplete(responseStream);
-            }
-            Promise.all([uploadStreamDone, downloadStreamDone]).then(() => {
-              if (abortListener) {
-                request2.abortSignal?.removeEventListener("abort", abortListener);
-              }
-            }).catch((e) => {
-              logger4.warning("Error when cleaning up abortListener on httpRequest", e);
-            });
-          }
-        }
-      }
-      makeRequest(request2, abortController, body) {
-        const url = new URL(request2.url);
-        const isInsecure = url.protocol !== "https:";
-        if (isInsecure && !request2.allowInsecureConnection) {
-          throw new Error(`Cannot connect to ${request2.url} while allowInsecureConnection is false.`);
-        }
-        const agent = request2.agent ?? this.getOrCreateAgent(request2, isInsecure);
-        const options = {
-          agent,
-          hostname: url.hostname,
-          path: `${url.pathname}${url.search}`,
-          port: url.port,
-          method: request2.method,
-          headers: request2.headers.toJSON({ preserveCase: true }),
-          ...request2.requestOverrides
-        };
-        return new Promise((resolve4, reject) => {
-          const req = isInsecure ? http3.request(options, resolve4) : https2.request(options, resolve4);
-          req.once("error", (err) => {
-            reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request: request2 }));
-          });
-          abortController.signal.addEventListener("abort", () => {
-            const abortError = new AbortError2("The operation was aborted. Rejecting from abort signal callback while making request.");
-            req.destroy(abortError);
-            reject(abortError);
-          });
-          if (body && isReadableStream(body)) {
-            body.pipe(req);
-          } else if (body) {
-            if (typeof body === "string" || Buffer.isBuffer(body)) {
-              req.end(body);
-            } else if (isArrayBuffer(body)) {
-              req.end(ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.from(body));
-            } else {
-              logger4.error("Unrecognized body type", body);
-              reject(new RestError("Unrecognized body type"));
-            }
-          } else {
-            req.end();
-          }
-        });
-      }
-      getOrCreateAgent(request2, isInsecure) {
-        const disableKeepAlive = request2.disableKeepAlive;
-        if (isInsecure) {
-          if (disableKeepAlive) {
-            return http3.globalAgent;
-          }
-          if (!this.cachedHttpAgent) {
-            this.cachedHttpAgent = new http3.Agent({ keepAlive: true });
-          }
-          return this.cachedHttpAgent;
-        } else {
-          if (disableKeepAlive && !request2.tlsSettings) {
-            return https2.globalAgent;
-          }
-          const tlsSettings = request2.tlsSettings ?? DEFAULT_TLS_SETTINGS;
-          let agent = this.cachedHttpsAgents.get(tlsSettings);
-          if (agent && agent.options.keepAlive === !disableKeepAlive) {
-            return agent;
-          }
-          logger4.info("No cached TLS Agent exist, creating a new Agent");
-          agent = new https2.Agent({
-            // keepAlive is true if disableKeepAlive is false.
-            keepAlive: !disableKeepAlive,
-            // Since we are spreading, if no tslSettings were provided, nothing is added to the agent options.
-            ...tlsSettings
-          });
-          this.cachedHttpsAgents.set(tlsSettings, agent);
-          return agent;
-        }
-      }
-    };
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js
-function createDefaultHttpClient() {
-  return createNodeHttpClient();
-}
-var init_defaultHttpClient = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js"() {
-    init_nodeHttpClient();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js
-function logPolicy(options = {}) {
-  const logger29 = options.logger ?? logger4.info;
-  const sanitizer = new Sanitizer({
-    additionalAllowedHeaderNames: options.additionalAllowedHeaderNames,
-    additionalAllowedQueryParameters: options.additionalAllowedQueryParameters
-  });
-  return {
-    name: logPolicyName,
-    async sendRequest(request2, next) {
-      if (!logger29.enabled) {
-        return next(request2);
-      }
-      logger29(`Request: ${sanitizer.sanitize(request2)}`);
-      const response = await next(request2);
-      logger29(`Response status code: ${response.status}`);
-      logger29(`Headers: ${sanitizer.sanitize(response.headers)}`);
-      return response;
-    }
-  };
-}
-var logPolicyName;
-var init_logPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js"() {
-    init_log2();
-    init_sanitizer();
-    logPolicyName = "logPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js
-import os5 from "node:os";
-import process4 from "node:process";
-function getHeaderName() {
-  return "User-Agent";
-}
-async function setPlatformSpecificData(map) {
-  if (process4 && process4.versions) {
-    const osInfo = `${os5.type()} ${os5.release()}; ${os5.arch()}`;
-    if (process4.versions.bun) {
-      map.set("Bun", `${process4.versions.bun} (${osInfo})`);
-    } else if (process4.versions.deno) {
-      map.set("Deno", `${process4.versions.deno} (${osInfo})`);
-    } else if (process4.versions.node) {
-      map.set("Node", `${process4.versions.node} (${osInfo})`);
-    }
-  }
-}
-var init_userAgentPlatform = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/constants.js
-var SDK_VERSION2, DEFAULT_RETRY_POLICY_COUNT;
-var init_constants2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/constants.js"() {
-    SDK_VERSION2 = "0.3.6";
-    DEFAULT_RETRY_POLICY_COUNT = 3;
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js
-function getUserAgentString(telemetryInfo) {
-  const parts = [];
-  for (const [key, value] of telemetryInfo) {
-    const token = value ? `${key}/${value}` : key;
-    parts.push(token);
-  }
-  return parts.join(" ");
-}
-function getUserAgentHeaderName() {
-  return getHeaderName();
-}
-async function getUserAgentValue(prefix) {
-  const runtimeInfo = /* @__PURE__ */ new Map();
-  runtimeInfo.set("ts-http-runtime", SDK_VERSION2);
-  await setPlatformSpecificData(runtimeInfo);
-  const defaultAgent = getUserAgentString(runtimeInfo);
-  const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
-  return userAgentValue;
-}
-var init_userAgent = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js"() {
-    init_userAgentPlatform();
-    init_constants2();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js
-function userAgentPolicy(options = {}) {
-  const userAgentValue = getUserAgentValue(options.userAgentPrefix);
-  return {
-    name: userAgentPolicyName,
-    async sendRequest(request2, next) {
-      if (!request2.headers.has(UserAgentHeaderName)) {
-        request2.headers.set(UserAgentHeaderName, await userAgentValue);
-      }
-      return next(request2);
-    }
-  };
-}
-var UserAgentHeaderName, userAgentPolicyName;
-var init_userAgentPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js"() {
-    init_userAgent();
-    UserAgentHeaderName = getUserAgentHeaderName();
-    userAgentPolicyName = "userAgentPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
-function delay3(delayInMs, value, options) {
-  return new Promise((resolve4, reject) => {
-    let timer = void 0;
-    let onAborted = void 0;
-    const rejectOnAbort = () => {
-      return reject(new AbortError2(options?.abortErrorMsg ? options?.abortErrorMsg : StandardAbortMessage2));
-    };
-    const removeListeners = () => {
-      if (options?.abortSignal && onAborted) {
-        options.abortSignal.removeEventListener("abort", onAborted);
-      }
-    };
-    onAborted = () => {
-      if (timer) {
-        clearTimeout(timer);
-      }
-      removeListeners();
-      return rejectOnAbort();
-    };
-    if (options?.abortSignal && options.abortSignal.aborted) {
-      return rejectOnAbort();
-    }
-    timer = setTimeout(() => {
-      removeListeners();
-      resolve4(value);
-    }, delayInMs);
-    if (options?.abortSignal) {
-      options.abortSignal.addEventListener("abort", onAborted);
-    }
-  });
-}
-function parseHeaderValueAsNumber(response, headerName) {
-  const value = response.headers.get(headerName);
-  if (!value)
-    return;
-  const valueAsNum = Number(value);
-  if (Number.isNaN(valueAsNum))
-    return;
-  return valueAsNum;
-}
-var StandardAbortMessage2;
-var init_helpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js"() {
-    init_AbortError2();
-    StandardAbortMessage2 = "The operation was aborted.";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js
-function getRetryAfterInMs(response) {
-  if (!(response && [429, 503].includes(response.status)))
-    return void 0;
-  try {
-    for (const header of AllRetryAfterHeaders) {
-      const retryAfterValue = parseHeaderValueAsNumber(response, header);
-      if (retryAfterValue === 0 || retryAfterValue) {
-        const multiplyingFactor = header === RetryAfterHeader ? 1e3 : 1;
-        return retryAfterValue * multiplyingFactor;
-      }
-    }
-    const retryAfterHeader = response.headers.get(RetryAfterHeader);
-    if (!retryAfterHeader)
-      return;
-    const date = Date.parse(retryAfterHeader);
-    const diff = date - Date.now();
-    return Number.isFinite(diff) ? Math.max(0, diff) : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function isThrottlingRetryResponse(response) {
-  return Number.isFinite(getRetryAfterInMs(response));
-}
-function throttlingRetryStrategy() {
-  return {
-    name: "throttlingRetryStrategy",
-    retry({ response }) {
-      const retryAfterInMs = getRetryAfterInMs(response);
-      if (!Number.isFinite(retryAfterInMs)) {
-        return { skipStrategy: true };
-      }
-      return {
-        retryAfterInMs
-      };
-    }
-  };
-}
-var RetryAfterHeader, AllRetryAfterHeaders;
-var init_throttlingRetryStrategy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js"() {
-    init_helpers();
-    RetryAfterHeader = "Retry-After";
-    AllRetryAfterHeaders = ["retry-after-ms", "x-ms-retry-after-ms", RetryAfterHeader];
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js
-function exponentialRetryStrategy(options = {}) {
-  const retryInterval = options.retryDelayInMs ?? DEFAULT_CLIENT_RETRY_INTERVAL;
-  const maxRetryInterval = options.maxRetryDelayInMs ?? DEFAULT_CLIENT_MAX_RETRY_INTERVAL;
-  return {
-    name: "exponentialRetryStrategy",
-    retry({ retryCount, response, responseError }) {
-      const matchedSystemError = isSystemError(responseError);
-      const ignoreSystemErrors = matchedSystemError && options.ignoreSystemErrors;
-      const isExponential = isExponentialRetryResponse(response);
-      const ignoreExponentialResponse = isExponential && options.ignoreHttpStatusCodes;
-      const unknownResponse = response && (isThrottlingRetryResponse(response) || !isExponential);
-      if (unknownResponse || ignoreExponentialResponse || ignoreSystemErrors) {
-        return { skipStrategy: true };
-      }
-      if (responseError && !matchedSystemError && !isExponential) {
-        return { errorToThrow: responseError };
-      }
-      return calculateRetryDelay(retryCount, {
-        retryDelayInMs: retryInterval,
-        maxRetryDelayInMs: maxRetryInterval
-      });
-    }
-  };
-}
-function isExponentialRetryResponse(response) {
-  return Boolean(response && response.status !== void 0 && (response.status >= 500 || response.status === 408) && response.status !== 501 && response.status !== 505);
-}
-function isSystemError(err) {
-  if (!err) {
-    return false;
-  }
-  return err.code === "ETIMEDOUT" || err.code === "ESOCKETTIMEDOUT" || err.code === "ECONNREFUSED" || err.code === "ECONNRESET" || err.code === "ENOENT" || err.code === "ENOTFOUND";
-}
-var DEFAULT_CLIENT_RETRY_INTERVAL, DEFAULT_CLIENT_MAX_RETRY_INTERVAL;
-var init_exponentialRetryStrategy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js"() {
-    init_delay();
-    init_throttlingRetryStrategy();
-    DEFAULT_CLIENT_RETRY_INTERVAL = 1e3;
-    DEFAULT_CLIENT_MAX_RETRY_INTERVAL = 1e3 * 64;
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js
-function retryPolicy(strategies, options = { maxRetries: DEFAULT_RETRY_POLICY_COUNT }) {
-  const logger29 = options.logger || retryPolicyLogger;
-  return {
-    name: retryPolicyName,
-    async sendRequest(request2, next) {
-      let response;
-      let responseError;
-      let retryCount = -1;
-      retryRequest: while (true) {
-        retryCount += 1;
-        response = void 0;
-        responseError = void 0;
-        try {
-          logger29.info(`Retry ${retryCount}: Attempting to send request`, request2.requestId);
-          response = await next(request2);
-          logger29.info(`Retry ${retryCount}: Received a response from request`, request2.requestId);
-        } catch (e) {
-          logger29.error(`Retry ${retryCount}: Received an error from request`, request2.requestId);
-          if (!isRestError(e)) {
-            throw e;
-          }
-          responseError = e;
-          response = e.response;
-        }
-        if (request2.abortSignal?.aborted) {
-          logger29.error(`Retry ${retryCount}: Request aborted.`);
-          const abortError = new AbortError2();
-          throw abortError;
-        }
-        if (retryCount >= (options.maxRetries ?? DEFAULT_RETRY_POLICY_COUNT)) {
-          logger29.info(`Retry ${retryCount}: Maximum retries reached. Returning the last received response, or throwing the last received error.`);
-          if (responseError) {
-            throw responseError;
-          } else if (response) {
-            return response;
-          } else {
-            throw new Error("Maximum retries reached with no response or error to throw");
-          }
-        }
-        logger29.info(`Retry ${retryCount}: Processing ${strategies.length} retry strategies.`);
-        strategiesLoop: for (const strategy of strategies) {
-          const strategyLogger = strategy.logger || logger29;
-          strategyLogger.info(`Retry ${retryCount}: Processing retry strategy ${strategy.name}.`);
-          const modifiers = strategy.retry({
-            retryCount,
-            response,
-            responseError
-          });
-          if (modifiers.skipStrategy) {
-            strategyLogger.info(`Retry ${retryCount}: Skipped.`);
-            continue strategiesLoop;
-          }
-          const { errorToThrow, retryAfterInMs, redirectTo } = modifiers;
-          if (errorToThrow) {
-            strategyLogger.error(`Retry ${retryCount}: Retry strategy ${strategy.name} throws error:`, errorToThrow);
-            throw errorToThrow;
-          }
-          if (retryAfterInMs || retryAfterInMs === 0) {
-            strategyLogger.info(`Retry ${retryCount}: Retry strategy ${strategy.name} retries after ${retryAfterInMs}`);
-            await delay3(retryAfterInMs, void 0, { abortSignal: request2.abortSignal });
-            continue retryRequest;
-          }
-          if (redirectTo) {
-            strategyLogger.info(`Retry ${retryCount}: Retry strategy ${strategy.name} redirects to ${redirectTo}`);
-            request2.url = redirectTo;
-            continue retryRequest;
-          }
-        }
-        if (responseError) {
-          logger29.info(`None of the retry strategies could work with the received error. Throwing it.`);
-          throw responseError;
-        }
-        if (response) {
-          logger29.info(`None of the retry strategies could work with the received response. Returning it.`);
-          return response;
-        }
-      }
-    }
-  };
-}
-var retryPolicyLogger, retryPolicyName;
-var init_retryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js"() {
-    init_helpers();
-    init_restError();
-    init_AbortError2();
-    init_logger();
-    init_constants2();
-    retryPolicyLogger = createClientLogger("ts-http-runtime retryPolicy");
-    retryPolicyName = "retryPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js
-function defaultRetryPolicy(options = {}) {
-  return {
-    name: defaultRetryPolicyName,
-    sendRequest: retryPolicy([throttlingRetryStrategy(), exponentialRetryStrategy(options)], {
-      maxRetries: options.maxRetries ?? DEFAULT_RETRY_POLICY_COUNT
-    }).sendRequest
-  };
-}
-var defaultRetryPolicyName;
-var init_defaultRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js"() {
-    init_exponentialRetryStrategy();
-    init_throttlingRetryStrategy();
-    init_retryPolicy();
-    init_constants2();
-    defaultRetryPolicyName = "defaultRetryPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/formData.js
-function convertBodyToFormDataMap(body) {
-  if (typeof FormData !== "undefined" && body instanceof FormData) {
-    const formDataMap = {};
-    for (const [key, value] of body.entries()) {
-      const existing = formDataMap[key];
-      if (Array.isArray(existing)) {
-        existing.push(value);
-      } else {
-        formDataMap[key] = existing !== void 0 ? [existing, value] : [value];
-      }
-    }
-    return formDataMap;
-  }
-  return void 0;
-}
-var init_formData = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/formData.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js
-function formDataPolicy() {
-  return {
-    name: formDataPolicyName,
-    async sendRequest(request2, next) {
-      const converted = convertBodyToFormDataMap(request2.body);
-      if (converted) {
-        request2.formData = converted;
-        request2.body = void 0;
-      }
-      if (request2.formData) {
-        const contentType = request2.headers.get("Content-Type");
-        if (contentType && contentType.indexOf("application/x-www-form-urlencoded") !== -1) {
-          request2.body = wwwFormUrlEncode(request2.formData);
-        } else {
-          await prepareFormData(request2.formData, request2);
-        }
-        request2.formData = void 0;
-      }
-      return next(request2);
-    }
-  };
-}
-function wwwFormUrlEncode(formData) {
-  const urlSearchParams = new URLSearchParams();
-  for (const [key, value] of Object.entries(formData)) {
-    if (Array.isArray(value)) {
-      for (const subValue of value) {
-        urlSearchParams.append(key, subValue.toString());
-      }
-    } else {
-      urlSearchParams.append(key, value.toString());
-    }
-  }
-  return urlSearchParams.toString();
-}
-async function prepareFormData(formData, request2) {
-  const contentType = request2.headers.get("Content-Type");
-  if (contentType && !contentType.startsWith("multipart/form-data")) {
-    return;
-  }
-  request2.headers.set("Content-Type", contentType ?? "multipart/form-data");
-  const parts = [];
-  for (const [fieldName, values] of Object.entries(formData)) {
-    for (const value of Array.isArray(values) ? values : [values]) {
-      if (typeof value === "string") {
-        parts.push({
-          headers: createHttpHeaders({
-            "Content-Disposition": `form-data; name="${fieldName}"`
-          }),
-          body: stringToUint8Array(value, "utf-8")
-        });
-      } else if (value === void 0 || value === null || typeof value !== "object") {
-        throw new Error(`Unexpected value for key ${fieldName}: ${value}. Value should be serialized to string first.`);
-      } else {
-        const fileName = value.name || "blob";
-        const headers = createHttpHeaders();
-        headers.set("Content-Disposition", `form-data; name="${fieldName}"; filename="${fileName}"`);
-        headers.set("Content-Type", value.type || "application/octet-stream");
-        parts.push({
-          headers,
-          body: value
-        });
-      }
-    }
-  }
-  request2.multipartBody = { parts };
-}
-var formDataPolicyName;
-var init_formDataPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js"() {
-    init_bytesEncoding();
-    init_formData();
-    init_httpHeaders();
-    formDataPolicyName = "formDataPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js
-function agentPolicy(agent) {
-  return {
-    name: agentPolicyName,
-    sendRequest: async (req, next) => {
-      if (!req.agent) {
-        req.agent = agent;
-      }
-      return next(req);
-    }
-  };
-}
-var agentPolicyName;
-var init_agentPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js"() {
-    agentPolicyName = "agentPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js
-function tlsPolicy(tlsSettings) {
-  return {
-    name: tlsPolicyName,
-    sendRequest: async (req, next) => {
-      if (!req.tlsSettings) {
-        req.tlsSettings = tlsSettings;
-      }
-      return next(req);
-    }
-  };
-}
-var tlsPolicyName;
-var init_tlsPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js"() {
-    tlsPolicyName = "tlsPolicy";
-  }
-});
-
-// node_modules/debug/src/common.js
-var require_common = __commonJS({
-  "node_modules/debug/src/common.js"(exports, module) {
-    function setup(env) {
-      createDebug.debug = createDebug;
-      createDebug.default = createDebug;
-      createDebug.coerce = coerce;
-      createDebug.disable = disable2;
-      createDebug.enable = enable2;
-      createDebug.enabled = enabled2;
-      createDebug.humanize = require_ms();
-      createDebug.destroy = destroy2;
-      Object.keys(env).forEach((key) => {
-        createDebug[key] = env[key];
-      });
-      createDebug.names = [];
-      createDebug.skips = [];
-      createDebug.formatters = {};
-      function selectColor(namespace) {
-        let hash = 0;
-        for (let i2 = 0; i2 < namespace.length; i2++) {
-          hash = (hash << 5) - hash + namespace.charCodeAt(i2);
-          hash |= 0;
-        }
-        return createDebug.colors[Math.abs(hash) % createDebug.colors.length];
-      }
-      createDebug.selectColor = selectColor;
-      function createDebug(namespace) {
-        let prevTime;
-        let enableOverride = null;
-        let namespacesCache;
-        let enabledCache;
-        function debug2(...args) {
-          if (!debug2.enabled) {
-            return;
-          }
-          const self = debug2;
-          const curr = Number(/* @__PURE__ */ new Date());
-          const ms = curr - (prevTime || curr);
-          self.diff = ms;
-          self.prev = prevTime;
-          self.curr = curr;
-          prevTime = curr;
-          args[0] = createDebug.coerce(args[0]);
-          if (typeof args[0] !== "string") {
-            args.unshift("%O");
-          }
-          let index = 0;
-          args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format2) => {
-            if (match === "%%") {
-              return "%";
-            }
-            index++;
-            const formatter = createDebug.formatters[format2];
-            if (typeof formatter === "function") {
-              const val = args[index];
-              match = formatter.call(self, val);
-              args.splice(index, 1);
-              index--;
-            }
-            return match;
-          });
-          createDebug.formatArgs.call(self, args);
-          const logFn = self.log || createDebug.log;
-          logFn.apply(self, args);
-        }
-        debug2.namespace = namespace;
-        debug2.useColors = createDebug.useColors();
-        debug2.color = createDebug.selectColor(namespace);
-        debug2.extend = extend2;
-        debug2.destroy = createDebug.destroy;
-        Object.defineProperty(debug2, "enabled", {
-          enumerable: true,
-          configurable: false,
-          get: () => {
-            if (enableOverride !== null) {
-              return enableOverride;
-            }
-            if (namespacesCache !== createDebug.namespaces) {
-              namespacesCache = createDebug.namespaces;
-              enabledCache = createDebug.enabled(namespace);
-            }
-            return enabledCache;
-          },
-          set: (v) => {
-            enableOverride = v;
-          }
-        });
-        if (typeof createDebug.init === "function") {
-          createDebug.init(debug2);
-        }
-        return debug2;
-      }
-      function extend2(namespace, delimiter2) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
-        newDebug.log = this.log;
-        return newDebug;
-      }
-      function enable2(namespaces) {
-        createDebug.save(namespaces);
-        createDebug.namespaces = namespaces;
-        createDebug.names = [];
-        createDebug.skips = [];
-        const split = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
-        for (const ns of split) {
-          if (ns[0] === "-") {
-            createDebug.skips.push(ns.slice(1));
-          } else {
-            createDebug.names.push(ns);
-          }
-        }
-      }
-      function matchesTemplate(search, template) {
-        let searchIndex = 0;
-        let templateIndex = 0;
-        let starIndex = -1;
-        let matchIndex = 0;
-        while (searchIndex < search.length) {
-          if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === "*")) {
-            if (template[templateIndex] === "*") {
-              starIndex = templateIndex;
-              matchIndex = searchIndex;
-              templateIndex++;
-            } else {
-              searchIndex++;
-              templateIndex++;
-            }
-          } else if (starIndex !== -1) {
-            templateIndex = starIndex + 1;
-            matchIndex++;
-            searchIndex = matchIndex;
-          } else {
-            return false;
-          }
-        }
-        while (templateIndex < template.length && template[templateIndex] === "*") {
-          templateIndex++;
-        }
-        return templateIndex === template.length;
-      }
-      function disable2() {
-        const namespaces = [
-          ...createDebug.names,
-          ...createDebug.skips.map((namespace) => "-" + namespace)
-        ].join(",");
-        createDebug.enable("");
-        return namespaces;
-      }
-      function enabled2(name3) {
-        for (const skip of createDebug.skips) {
-          if (matchesTemplate(name3, skip)) {
-            return false;
-          }
-        }
-        for (const ns of createDebug.names) {
-          if (matchesTemplate(name3, ns)) {
-            return true;
-          }
-        }
-        return false;
-      }
-      function coerce(val) {
-        if (val instanceof Error) {
-          return val.stack || val.message;
-        }
-        return val;
-      }
-      function destroy2() {
-        console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
-      }
-      createDebug.enable(createDebug.load());
-      return createDebug;
-    }
-    module.exports = setup;
-  }
-});
-
-// node_modules/debug/src/browser.js
-var require_browser = __commonJS({
-  "node_modules/debug/src/browser.js"(exports, module) {
-    exports.formatArgs = formatArgs;
-    exports.save = save;
-    exports.load = load2;
-    exports.useColors = useColors;
-    exports.storage = localstorage();
-    exports.destroy = /* @__PURE__ */ (() => {
-      let warned = false;
-      return () => {
-        if (!warned) {
-          warned = true;
-          console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
-        }
-      };
-    })();
-    exports.colors = [
-      "#0000CC",
-      "#0000FF",
-      "#0033CC",
-      "#0033FF",
-      "#0066CC",
-      "#0066FF",
-      "#0099CC",
-      "#0099FF",
-      "#00CC00",
-      "#00CC33",
-      "#00CC66",
-      "#00CC99",
-      "#00CCCC",
-      "#00CCFF",
-      "#3300CC",
-      "#3300FF",
-      "#3333CC",
-      "#3333FF",
-      "#3366CC",
-      "#3366FF",
-      "#3399CC",
-      "#3399FF",
-      "#33CC00",
-      "#33CC33",
-      "#33CC66",
-      "#33CC99",
-      "#33CCCC",
-      "#33CCFF",
-      "#6600CC",
-      "#6600FF",
-      "#6633CC",
-      "#6633FF",
-      "#66CC00",
-      "#66CC33",
-      "#9900CC",
-      "#9900FF",
-      "#9933CC",
-      "#9933FF",
-      "#99CC00",
-      "#99CC33",
-      "#CC0000",
-      "#CC0033",
-      "#CC0066",
-      "#CC0099",
-      "#CC00CC",
-      "#CC00FF",
-      "#CC3300",
-      "#CC3333",
-      "#CC3366",
-      "#CC3399",
-      "#CC33CC",
-      "#CC33FF",
-      "#CC6600",
-      "#CC6633",
-      "#CC9900",
-      "#CC9933",
-      "#CCCC00",
-      "#CCCC33",
-      "#FF0000",
-      "#FF0033",
-      "#FF0066",
-      "#FF0099",
-      "#FF00CC",
-      "#FF00FF",
-      "#FF3300",
-      "#FF3333",
-      "#FF3366",
-      "#FF3399",
-      "#FF33CC",
-      "#FF33FF",
-      "#FF6600",
-      "#FF6633",
-      "#FF9900",
-      "#FF9933",
-      "#FFCC00",
-      "#FFCC33"
-    ];
-    function useColors() {
-      if (typeof window !== "undefined" && window.process && (window.process.type === "renderer" || window.process.__nwjs)) {
-        return true;
-      }
-      if (typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
-        return false;
-      }
-      let m;
-      return typeof document !== "undefined" && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance || // Is firebug? http://stackoverflow.com/a/398120/376773
-      typeof window !== "undefined" && window.console && (window.console.firebug || window.console.exception && window.console.table) || // Is firefox >= v31?
-      // https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
-      typeof navigator !== "undefined" && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31 || // Double check webkit in userAgent just in case we are in a worker
-      typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/);
-    }
-    function formatArgs(args) {
-      args[0] = (this.useColors ? "%c" : "") + this.namespace + (this.useColors ? " %c" : " ") + args[0] + (this.useColors ? "%c " : " ") + "+" + module.exports.humanize(this.diff);
-      if (!this.useColors) {
-        return;
-      }
-      const c3 = "color: " + this.color;
-      args.splice(1, 0, c3, "color: inherit");
-      let index = 0;
-      let lastC = 0;
-      args[0].replace(/%[a-zA-Z%]/g, (match) => {
-        if (match === "%%") {
-          return;
-        }
-        index++;
-        if (match === "%c") {
-          lastC = index;
-        }
-      });
-      args.splice(lastC, 0, c3);
-    }
-    exports.log = console.debug || console.log || (() => {
-    });
-    function save(namespaces) {
-      try {
-        if (namespaces) {
-          exports.storage.setItem("debug", namespaces);
-        } else {
-          exports.storage.removeItem("debug");
-        }
-      } catch (error2) {
-      }
-    }
-    function load2() {
-      let r;
-      try {
-        r = exports.storage.getItem("debug") || exports.storage.getItem("DEBUG");
-      } catch (error2) {
-      }
-      if (!r && typeof process !== "undefined" && "env" in process) {
-        r = process.env.DEBUG;
-      }
-      return r;
-    }
-    function localstorage() {
-      try {
-        return localStorage;
-      } catch (error2) {
-      }
-    }
-    module.exports = require_common()(exports);
-    var { formatters } = module.exports;
-    formatters.j = function(v) {
-      try {
-        return JSON.stringify(v);
-      } catch (error2) {
-        return "[UnexpectedJSONParseError]: " + error2.message;
-      }
-    };
-  }
-});
-
-// node_modules/debug/src/node.js
-var require_node = __commonJS({
-  "node_modules/debug/src/node.js"(exports, module) {
-    var tty3 = __require("tty");
-    var util2 = __require("util");
-    exports.init = init;
-    exports.log = log2;
-    exports.formatArgs = formatArgs;
-    exports.save = save;
-    exports.load = load2;
-    exports.useColors = useColors;
-    exports.destroy = util2.deprecate(
-      () => {
-      },
-      "Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`."
-    );
-    exports.colors = [6, 2, 3, 4, 5, 1];
-    try {
-      const supportsColor = __require("supports-color");
-      if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
-        exports.colors = [
-          20,
-          21,
-          26,
-          27,
-          32,
-          33,
-          38,
-          39,
-          40,
-          41,
-          42,
-          43,
-          44,
-          45,
-          56,
-          57,
-          62,
-          63,
-          68,
-          69,
-          74,
-          75,
-          76,
-          77,
-          78,
-          79,
-          80,
-          81,
-          92,
-          93,
-          98,
-          99,
-          112,
-          113,
-          128,
-          129,
-          134,
-          135,
-          148,
-          149,
-          160,
-          161,
-          162,
-          163,
-          164,
-          165,
-          166,
-          167,
-          168,
-          169,
-          170,
-          171,
-          172,
-          173,
-          178,
-          179,
-          184,
-          185,
-          196,
-          197,
-          198,
-          199,
-          200,
-          201,
-          202,
-          203,
-          204,
-          205,
-          206,
-          207,
-          208,
-          209,
-          214,
-          215,
-          220,
-          221
-        ];
-      }
-    } catch (error2) {
-    }
-    exports.inspectOpts = Object.keys(process.env).filter((key) => {
-      return /^debug_/i.test(key);
-    }).reduce((obj, key) => {
-      const prop = key.substring(6).toLowerCase().replace(/_([a-z])/g, (_, k) => {
-        return k.toUpperCase();
-      });
-      let val = process.env[key];
-      if (/^(yes|on|true|enabled)$/i.test(val)) {
-        val = true;
-      } else if (/^(no|off|false|disabled)$/i.test(val)) {
-        val = false;
-      } else if (val === "null") {
-        val = null;
-      } else {
-        val = Number(val);
-      }
-      obj[prop] = val;
-      return obj;
-    }, {});
-    function useColors() {
-      return "colors" in exports.inspectOpts ? Boolean(exports.inspectOpts.colors) : tty3.isatty(process.stderr.fd);
-    }
-    function formatArgs(args) {
-      const { namespace: name3, useColors: useColors2 } = this;
-      if (useColors2) {
-        const c3 = this.color;
-        const colorCode = "\x1B[3" + (c3 < 8 ? c3 : "8;5;" + c3);
-        const prefix = `  ${colorCode};1m${name3} \x1B[0m`;
-        args[0] = prefix + args[0].split("\n").join("\n" + prefix);
-        args.push(colorCode + "m+" + module.exports.humanize(this.diff) + "\x1B[0m");
-      } else {
-        args[0] = getDate() + name3 + " " + args[0];
-      }
-    }
-    function getDate() {
-      if (exports.inspectOpts.hideDate) {
-        return "";
-      }
-      return (/* @__PURE__ */ new Date()).toISOString() + " ";
-    }
-    function log2(...args) {
-      return process.stderr.write(util2.formatWithOptions(exports.inspectOpts, ...args) + "\n");
-    }
-    function save(namespaces) {
-      if (namespaces) {
-        process.env.DEBUG = namespaces;
-      } else {
-        delete process.env.DEBUG;
-      }
-    }
-    function load2() {
-      return process.env.DEBUG;
-    }
-    function init(debug2) {
-      debug2.inspectOpts = {};
-      const keys = Object.keys(exports.inspectOpts);
-      for (let i2 = 0; i2 < keys.length; i2++) {
-        debug2.inspectOpts[keys[i2]] = exports.inspectOpts[keys[i2]];
-      }
-    }
-    module.exports = require_common()(exports);
-    var { formatters } = module.exports;
-    formatters.o = function(v) {
-      this.inspectOpts.colors = this.useColors;
-      return util2.inspect(v, this.inspectOpts).split("\n").map((str) => str.trim()).join(" ");
-    };
-    formatters.O = function(v) {
-      this.inspectOpts.colors = this.useColors;
-      return util2.inspect(v, this.inspectOpts);
-    };
-  }
-});
-
-// node_modules/debug/src/index.js
-var require_src = __commonJS({
-  "node_modules/debug/src/index.js"(exports, module) {
-    if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
-      module.exports = require_browser();
-    } else {
-      module.exports = require_node();
-    }
-  }
-});
-
-// node_modules/agent-base/dist/helpers.js
-var require_helpers = __commonJS({
-  "node_modules/agent-base/dist/helpers.js"(exports) {
-    "use strict";
-    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      var desc = Object.getOwnPropertyDescriptor(m, k);
-      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
-        desc = { enumerable: true, get: function() {
-          return m[k];
-        } };
-      }
-      Object.defineProperty(o2, k2, desc);
-    }) : (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      o2[k2] = m[k];
-    }));
-    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
-      Object.defineProperty(o2, "default", { enumerable: true, value: v });
-    }) : function(o2, v) {
-      o2["default"] = v;
-    });
-    var __importStar = exports && exports.__importStar || function(mod) {
-      if (mod && mod.__esModule) return mod;
-      var result = {};
-      if (mod != null) {
-        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
-      }
-      __setModuleDefault(result, mod);
-      return result;
-    };
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.req = exports.json = exports.toBuffer = void 0;
-    var http4 = __importStar(__require("http"));
-    var https3 = __importStar(__require("https"));
-    async function toBuffer(stream) {
-      let length = 0;
-      const chunks = [];
-      for await (const chunk of stream) {
-        length += chunk.length;
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks, length);
-    }
-    exports.toBuffer = toBuffer;
-    async function json(stream) {
-      const buf = await toBuffer(stream);
-      const str = buf.toString("utf8");
-      try {
-        return JSON.parse(str);
-      } catch (_err) {
-        const err = _err;
-        err.message += ` (input: ${str})`;
-        throw err;
-      }
-    }
-    exports.json = json;
-    function req(url, opts = {}) {
-      const href = typeof url === "string" ? url : url.href;
-      const req2 = (href.startsWith("https:") ? https3 : http4).request(url, opts);
-      const promise = new Promise((resolve4, reject) => {
-        req2.once("response", resolve4).once("error", reject).end();
-      });
-      req2.then = promise.then.bind(promise);
-      return req2;
-    }
-    exports.req = req;
-  }
-});
-
-// node_modules/agent-base/dist/index.js
-var require_dist = __commonJS({
-  "node_modules/agent-base/dist/index.js"(exports) {
-    "use strict";
-    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      var desc = Object.getOwnPropertyDescriptor(m, k);
-      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
-        desc = { enumerable: true, get: function() {
-          return m[k];
-        } };
-      }
-      Object.defineProperty(o2, k2, desc);
-    }) : (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      o2[k2] = m[k];
-    }));
-    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
-      Object.defineProperty(o2, "default", { enumerable: true, value: v });
-    }) : function(o2, v) {
-      o2["default"] = v;
-    });
-    var __importStar = exports && exports.__importStar || function(mod) {
-      if (mod && mod.__esModule) return mod;
-      var result = {};
-      if (mod != null) {
-        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
-      }
-      __setModuleDefault(result, mod);
-      return result;
-    };
-    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
-      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
-    };
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.Agent = void 0;
-    var net = __importStar(__require("net"));
-    var http4 = __importStar(__require("http"));
-    var https_1 = __require("https");
-    __exportStar(require_helpers(), exports);
-    var INTERNAL = /* @__PURE__ */ Symbol("AgentBaseInternalState");
-    var Agent3 = class extends http4.Agent {
-      constructor(opts) {
-        super(opts);
-        this[INTERNAL] = {};
-      }
-      /**
-       * Determine whether this is an `http` or `https` request.
-       */
-      isSecureEndpoint(options) {
-        if (options) {
-          if (typeof options.secureEndpoint === "boolean") {
-            return options.secureEndpoint;
-          }
-          if (typeof options.protocol === "string") {
-            return options.protocol === "https:";
-          }
-        }
-        const { stack } = new Error();
-        if (typeof stack !== "string")
-          return false;
-        return stack.split("\n").some((l) => l.indexOf("(https.js:") !== -1 || l.indexOf("node:https:") !== -1);
-      }
-      // In order to support async signatures in `connect()` and Node's native
-      // connection pooling in `http.Agent`, the array of sockets for each origin
-      // has to be updated synchronously. This is so the length of the array is
-      // accurate when `addRequest()` is next called. We achieve this by creating a
-      // fake socket and adding it to `sockets[origin]` and incrementing
-      // `totalSocketCount`.
-      incrementSockets(name3) {
-        if (this.maxSockets === Infinity && this.maxTotalSockets === Infinity) {
-          return null;
-        }
-        if (!this.sockets[name3]) {
-          this.sockets[name3] = [];
-        }
-        const fakeSocket = new net.Socket({ writable: false });
-        this.sockets[name3].push(fakeSocket);
-        this.totalSocketCount++;
-        return fakeSocket;
-      }
-      decrementSockets(name3, socket) {
-        if (!this.sockets[name3] || socket === null) {
-          return;
-        }
-        const sockets = this.sockets[name3];
-        const index = sockets.indexOf(socket);
-        if (index !== -1) {
-          sockets.splice(index, 1);
-          this.totalSocketCount--;
-          if (sockets.length === 0) {
-            delete this.sockets[name3];
-          }
-        }
-      }
-      // In order to properly update the socket pool, we need to call `getName()` on
-      // the core `https.Agent` if it is a secureEndpoint.
-      getName(options) {
-        const secureEndpoint = this.isSecureEndpoint(options);
-        if (secureEndpoint) {
-          return https_1.Agent.prototype.getName.call(this, options);
-        }
-        return super.getName(options);
-      }
-      createSocket(req, options, cb) {
-        const connectOpts = {
-          ...options,
-          secureEndpoint: this.isSecureEndpoint(options)
-        };
-        const name3 = this.getName(connectOpts);
-        const fakeSocket = this.incrementSockets(name3);
-        Promise.resolve().then(() => this.connect(req, connectOpts)).then((socket) => {
-          this.decrementSockets(name3, fakeSocket);
-          if (socket instanceof http4.Agent) {
-            try {
-              return socket.addRequest(req, connectOpts);
-            } catch (err) {
-              return cb(err);
-            }
-          }
-          this[INTERNAL].currentSocket = socket;
-          super.createSocket(req, options, cb);
-        }, (err) => {
-          this.decrementSockets(name3, fakeSocket);
-          cb(err);
-        });
-      }
-      createConnection() {
-        const socket = this[INTERNAL].currentSocket;
-        this[INTERNAL].currentSocket = void 0;
-        if (!socket) {
-          throw new Error("No socket was returned in the `connect()` function");
-        }
-        return socket;
-      }
-      get defaultPort() {
-        return this[INTERNAL].defaultPort ?? (this.protocol === "https:" ? 443 : 80);
-      }
-      set defaultPort(v) {
-        if (this[INTERNAL]) {
-          this[INTERNAL].defaultPort = v;
-        }
-      }
-      get protocol() {
-        return this[INTERNAL].protocol ?? (this.isSecureEndpoint() ? "https:" : "http:");
-      }
-      set protocol(v) {
-        if (this[INTERNAL]) {
-          this[INTERNAL].protocol = v;
-        }
-      }
-    };
-    exports.Agent = Agent3;
-  }
-});
-
-// node_modules/https-proxy-agent/dist/parse-proxy-response.js
-var require_parse_proxy_response = __commonJS({
-  "node_modules/https-proxy-agent/dist/parse-proxy-response.js"(exports) {
-    "use strict";
-    var __importDefault = exports && exports.__importDefault || function(mod) {
-      return mod && mod.__esModule ? mod : { "default": mod };
-    };
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.parseProxyResponse = void 0;
-    var debug_1 = __importDefault(require_src());
-    var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
-    function parseProxyResponse(socket) {
-      return new Promise((resolve4, reject) => {
-        let buffersLength = 0;
-        const buffers = [];
-        function read() {
-          const b = socket.read();
-          if (b)
-            ondata(b);
-          else
-            socket.once("readable", read);
-        }
-        function cleanup() {
-          socket.removeListener("end", onend);
-          socket.removeListener("error", onerror);
-          socket.removeListener("readable", read);
-        }
-        function onend() {
-          cleanup();
-          debug2("onend");
-          reject(new Error("Proxy connection ended before receiving CONNECT response"));
-        }
-        function onerror(err) {
-          cleanup();
-          debug2("onerror %o", err);
-          reject(err);
-        }
-        function ondata(b) {
-          buffers.push(b);
-          buffersLength += b.length;
-          const buffered = Buffer.concat(buffers, buffersLength);
-          const endOfHeaders = buffered.indexOf("\r\n\r\n");
-          if (endOfHeaders === -1) {
-            debug2("have not received end of HTTP headers yet...");
-            read();
-            return;
-          }
-          const headerParts = buffered.slice(0, endOfHeaders).toString("ascii").split("\r\n");
-          const firstLine = headerParts.shift();
-          if (!firstLine) {
-            socket.destroy();
-            return reject(new Error("No header received from proxy CONNECT response"));
-          }
-          const firstLineParts = firstLine.split(" ");
-          const statusCode = +firstLineParts[1];
-          const statusText = firstLineParts.slice(2).join(" ");
-          const headers = {};
-          for (const header of headerParts) {
-            if (!header)
-              continue;
-            const firstColon = header.indexOf(":");
-            if (firstColon === -1) {
-              socket.destroy();
-              return reject(new Error(`Invalid header from proxy CONNECT response: "${header}"`));
-            }
-            const key = header.slice(0, firstColon).toLowerCase();
-            const value = header.slice(firstColon + 1).trimStart();
-            const current = headers[key];
-            if (typeof current === "string") {
-              headers[key] = [current, value];
-            } else if (Array.isArray(current)) {
-              current.push(value);
-            } else {
-              headers[key] = value;
-            }
-          }
-          debug2("got proxy server response: %o %o", firstLine, headers);
-          cleanup();
-          resolve4({
-            connect: {
-              statusCode,
-              statusText,
-              headers
-            },
-            buffered
-          });
-        }
-        socket.on("error", onerror);
-        socket.on("end", onend);
-        read();
-      });
-    }
-    exports.parseProxyResponse = parseProxyResponse;
-  }
-});
-
-// node_modules/https-proxy-agent/dist/index.js
-var require_dist2 = __commonJS({
-  "node_modules/https-proxy-agent/dist/index.js"(exports) {
-    "use strict";
-    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      var desc = Object.getOwnPropertyDescriptor(m, k);
-      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
-        desc = { enumerable: true, get: function() {
-          return m[k];
-        } };
-      }
-      Object.defineProperty(o2, k2, desc);
-    }) : (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      o2[k2] = m[k];
-    }));
-    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
-      Object.defineProperty(o2, "default", { enumerable: true, value: v });
-    }) : function(o2, v) {
-      o2["default"] = v;
-    });
-    var __importStar = exports && exports.__importStar || function(mod) {
-      if (mod && mod.__esModule) return mod;
-      var result = {};
-      if (mod != null) {
-        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
-      }
-      __setModuleDefault(result, mod);
-      return result;
-    };
-    var __importDefault = exports && exports.__importDefault || function(mod) {
-      return mod && mod.__esModule ? mod : { "default": mod };
-    };
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.HttpsProxyAgent = void 0;
-    var net = __importStar(__require("net"));
-    var tls = __importStar(__require("tls"));
-    var assert_1 = __importDefault(__require("assert"));
-    var debug_1 = __importDefault(require_src());
-    var agent_base_1 = require_dist();
-    var url_1 = __require("url");
-    var parse_proxy_response_1 = require_parse_proxy_response();
-    var debug2 = (0, debug_1.default)("https-proxy-agent");
-    var setServernameFromNonIpHost = (options) => {
-      if (options.servername === void 0 && options.host && !net.isIP(options.host)) {
-        return {
-          ...options,
-          servername: options.host
-        };
-      }
-      return options;
-    };
-    var HttpsProxyAgent2 = class extends agent_base_1.Agent {
-      constructor(proxy, opts) {
-        super(opts);
-        this.options = { path: void 0 };
-        this.proxy = typeof proxy === "string" ? new url_1.URL(proxy) : proxy;
-        this.proxyHeaders = opts?.headers ?? {};
-        debug2("Creating new HttpsProxyAgent instance: %o", this.proxy.href);
-        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
-        const port = this.proxy.port ? parseInt(this.proxy.port, 10) : this.proxy.protocol === "https:" ? 443 : 80;
-        this.connectOpts = {
-          // Attempt to negotiate http/1.1 for proxy servers that support http/2
-          ALPNProtocols: ["http/1.1"],
-          ...opts ? omit2(opts, "headers") : null,
-          host,
-          port
-        };
-      }
-      /**
-       * Called when the node-core HTTP client library is creating a
-       * new HTTP request.
-       */
-      async connect(req, opts) {
-        const { proxy } = this;
-        if (!opts.host) {
-          throw new TypeError('No "host" provided');
-        }
-        let socket;
-        if (proxy.protocol === "https:") {
-          debug2("Creating `tls.Socket`: %o", this.connectOpts);
-          socket = tls.connect(setServernameFromNonIpHost(this.connectOpts));
-        } else {
-          debug2("Creating `net.Socket`: %o", this.connectOpts);
-          socket = net.connect(this.connectOpts);
-        }
-        const headers = typeof this.proxyHeaders === "function" ? this.proxyHeaders() : { ...this.proxyHeaders };
-        const host = net.isIPv6(opts.host) ? `[${opts.host}]` : opts.host;
-        let payload = `CONNECT ${host}:${opts.port} HTTP/1.1\r
-`;
-        if (proxy.username || proxy.password) {
-          const auth2 = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-          headers["Proxy-Authorization"] = `Basic ${Buffer.from(auth2).toString("base64")}`;
-        }
-        headers.Host = `${host}:${opts.port}`;
-        if (!headers["Proxy-Connection"]) {
-          headers["Proxy-Connection"] = this.keepAlive ? "Keep-Alive" : "close";
-        }
-        for (const name3 of Object.keys(headers)) {
-          payload += `${name3}: ${headers[name3]}\r
-`;
-        }
-        const proxyResponsePromise = (0, parse_proxy_response_1.parseProxyResponse)(socket);
-        socket.write(`${payload}\r
-`);
-        const { connect, buffered } = await proxyResponsePromise;
-        req.emit("proxyConnect", connect);
-        this.emit("proxyConnect", connect, req);
-        if (connect.statusCode === 200) {
-          req.once("socket", resume2);
-          if (opts.secureEndpoint) {
-            debug2("Upgrading socket connection to TLS");
-            return tls.connect({
-              ...omit2(setServernameFromNonIpHost(opts), "host", "path", "port"),
-              socket
-            });
-          }
-          return socket;
-        }
-        socket.destroy();
-        const fakeSocket = new net.Socket({ writable: false });
-        fakeSocket.readable = true;
-        req.once("socket", (s) => {
-          debug2("Replaying proxy buffer for failed request");
-          (0, assert_1.default)(s.listenerCount("data") > 0);
-          s.push(buffered);
-          s.push(null);
-        });
-        return fakeSocket;
-      }
-    };
-    HttpsProxyAgent2.protocols = ["http", "https"];
-    exports.HttpsProxyAgent = HttpsProxyAgent2;
-    function resume2(socket) {
-      socket.resume();
-    }
-    function omit2(obj, ...keys) {
-      const ret = {};
-      let key;
-      for (key in obj) {
-        if (!keys.includes(key)) {
-          ret[key] = obj[key];
-        }
-      }
-      return ret;
-    }
-  }
-});
-
-// node_modules/http-proxy-agent/dist/index.js
-var require_dist3 = __commonJS({
-  "node_modules/http-proxy-agent/dist/index.js"(exports) {
-    "use strict";
-    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      var desc = Object.getOwnPropertyDescriptor(m, k);
-      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
-        desc = { enumerable: true, get: function() {
-          return m[k];
-        } };
-      }
-      Object.defineProperty(o2, k2, desc);
-    }) : (function(o2, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      o2[k2] = m[k];
-    }));
-    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
-      Object.defineProperty(o2, "default", { enumerable: true, value: v });
-    }) : function(o2, v) {
-      o2["default"] = v;
-    });
-    var __importStar = exports && exports.__importStar || function(mod) {
-      if (mod && mod.__esModule) return mod;
-      var result = {};
-      if (mod != null) {
-        for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
-      }
-      __setModuleDefault(result, mod);
-      return result;
-    };
-    var __importDefault = exports && exports.__importDefault || function(mod) {
-      return mod && mod.__esModule ? mod : { "default": mod };
-    };
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.HttpProxyAgent = void 0;
-    var net = __importStar(__require("net"));
-    var tls = __importStar(__require("tls"));
-    var debug_1 = __importDefault(require_src());
-    var events_1 = __require("events");
-    var agent_base_1 = require_dist();
-    var url_1 = __require("url");
-    var debug2 = (0, debug_1.default)("http-proxy-agent");
-    var HttpProxyAgent2 = class extends agent_base_1.Agent {
-      constructor(proxy, opts) {
-        super(opts);
-        this.proxy = typeof proxy === "string" ? new url_1.URL(proxy) : proxy;
-        this.proxyHeaders = opts?.headers ?? {};
-        debug2("Creating new HttpProxyAgent instance: %o", this.proxy.href);
-        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
-        const port = this.proxy.port ? parseInt(this.proxy.port, 10) : this.proxy.protocol === "https:" ? 443 : 80;
-        this.connectOpts = {
-          ...opts ? omit2(opts, "headers") : null,
-          host,
-          port
-        };
-      }
-      addRequest(req, opts) {
-        req._header = null;
-        this.setRequestProps(req, opts);
-        super.addRequest(req, opts);
-      }
-      setRequestProps(req, opts) {
-        const { proxy } = this;
-        const protocol = opts.secureEndpoint ? "https:" : "http:";
-        const hostname = req.getHeader("host") || "localhost";
-        const base = `${protocol}//${hostname}`;
-        const url = new url_1.URL(req.path, base);
-        if (opts.port !== 80) {
-          url.port = String(opts.port);
-        }
-        req.path = String(url);
-        const headers = typeof this.proxyHeaders === "function" ? this.proxyHeaders() : { ...this.proxyHeaders };
-        if (proxy.username || proxy.password) {
-          const auth2 = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-          headers["Proxy-Authorization"] = `Basic ${Buffer.from(auth2).toString("base64")}`;
-        }
-        if (!headers["Proxy-Connection"]) {
-          headers["Proxy-Connection"] = this.keepAlive ? "Keep-Alive" : "close";
-        }
-        for (const name3 of Object.keys(headers)) {
-          const value = headers[name3];
-          if (value) {
-            req.setHeader(name3, value);
-          }
-        }
-      }
-      async connect(req, opts) {
-        req._header = null;
-        if (!req.path.includes("://")) {
-          this.setRequestProps(req, opts);
-        }
-        let first;
-        let endOfHeaders;
-        debug2("Regenerating stored HTTP header string for request");
-        req._implicitHeader();
-        if (req.outputData && req.outputData.length > 0) {
-          debug2("Patching connection write() output buffer with updated header");
-          first = req.outputData[0].data;
-          endOfHeaders = first.indexOf("\r\n\r\n") + 4;
-          req.outputData[0].data = req._header + first.substring(endOfHeaders);
-          debug2("Output buffer: %o", req.outputData[0].data);
-        }
-        let socket;
-        if (this.proxy.protocol === "https:") {
-          debug2("Creating `tls.Socket`: %o", this.connectOpts);
-          socket = tls.connect(this.connectOpts);
-        } else {
-          debug2("Creating `net.Socket`: %o", this.connectOpts);
-          socket = net.connect(this.connectOpts);
-        }
-        await (0, events_1.once)(socket, "connect");
-        return socket;
-      }
-    };
-    HttpProxyAgent2.protocols = ["http", "https"];
-    exports.HttpProxyAgent = HttpProxyAgent2;
-    function omit2(obj, ...keys) {
-      const ret = {};
-      let key;
-      for (key in obj) {
-        if (!keys.includes(key)) {
-          ret[key] = obj[key];
-        }
-      }
-      return ret;
-    }
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js
-function getEnvironmentValue(name3) {
-  if (process.env[name3]) {
-    return process.env[name3];
-  } else if (process.env[name3.toLowerCase()]) {
-    return process.env[name3.toLowerCase()];
-  }
-  return void 0;
-}
-function loadEnvironmentProxyValue() {
-  if (!process) {
-    return void 0;
-  }
-  const httpsProxy = getEnvironmentValue(HTTPS_PROXY);
-  const allProxy = getEnvironmentValue(ALL_PROXY);
-  const httpProxy = getEnvironmentValue(HTTP_PROXY);
-  return httpsProxy || allProxy || httpProxy;
-}
-function isBypassed(uri, noProxyList, bypassedMap) {
-  if (noProxyList.length === 0) {
-    return false;
-  }
-  const host = new URL(uri).hostname;
-  if (bypassedMap?.has(host)) {
-    return bypassedMap.get(host);
-  }
-  let isBypassedFlag = false;
-  for (const pattern of noProxyList) {
-    if (pattern[0] === ".") {
-      if (host.endsWith(pattern)) {
-        isBypassedFlag = true;
-      } else {
-        if (host.length === pattern.length - 1 && host === pattern.slice(1)) {
-          isBypassedFlag = true;
-        }
-      }
-    } else {
-      if (host === pattern) {
-        isBypassedFlag = true;
-      }
-    }
-  }
-  bypassedMap?.set(host, isBypassedFlag);
-  return isBypassedFlag;
-}
-function loadNoProxy() {
-  const noProxy = getEnvironmentValue(NO_PROXY);
-  noProxyListLoaded = true;
-  if (noProxy) {
-    return noProxy.split(",").map((item) => item.trim()).filter((item) => item.length);
-  }
-  return [];
-}
-function getDefaultProxySettingsInternal() {
-  const envProxy = loadEnvironmentProxyValue();
-  return envProxy ? new URL(envProxy) : void 0;
-}
-function getUrlFromProxySettings(settings) {
-  let parsedProxyUrl;
-  try {
-    parsedProxyUrl = new URL(settings.host);
-  } catch {
-    throw new Error(`Expecting a valid host string in proxy settings, but found "${settings.host}".`);
-  }
-  parsedProxyUrl.port = String(settings.port);
-  if (settings.username) {
-    parsedProxyUrl.username = settings.username;
-  }
-  if (settings.password) {
-    parsedProxyUrl.password = settings.password;
-  }
-  return parsedProxyUrl;
-}
-function setProxyAgentOnRequest(request2, cachedAgents, proxyUrl) {
-  if (request2.agent) {
-    return;
-  }
-  const url = new URL(request2.url);
-  const isInsecure = url.protocol !== "https:";
-  if (request2.tlsSettings) {
-    logger4.warning("TLS settings are not supported in combination with custom Proxy, certificates provided to the client will be ignored.");
-  }
-  if (isInsecure) {
-    if (!cachedAgents.httpProxyAgent) {
-      cachedAgents.httpProxyAgent = new import_http_proxy_agent.HttpProxyAgent(proxyUrl);
-    }
-    request2.agent = cachedAgents.httpProxyAgent;
-  } else {
-    if (!cachedAgents.httpsProxyAgent) {
-      cachedAgents.httpsProxyAgent = new import_https_proxy_agent.HttpsProxyAgent(proxyUrl);
-    }
-    request2.agent = cachedAgents.httpsProxyAgent;
-  }
-}
-function proxyPolicy(proxySettings, options) {
-  if (!noProxyListLoaded) {
-    globalNoProxyList.push(...loadNoProxy());
-  }
-  const defaultProxy = proxySettings ? getUrlFromProxySettings(proxySettings) : getDefaultProxySettingsInternal();
-  const cachedAgents = {};
-  return {
-    name: proxyPolicyName,
-    async sendRequest(request2, next) {
-      if (!request2.proxySettings && defaultProxy && !isBypassed(request2.url, options?.customNoProxyList ?? globalNoProxyList, options?.customNoProxyList ? void 0 : globalBypassedMap)) {
-        setProxyAgentOnRequest(request2, cachedAgents, defaultProxy);
-      } else if (request2.proxySettings) {
-        setProxyAgentOnRequest(request2, cachedAgents, getUrlFromProxySettings(request2.proxySettings));
-      }
-      return next(request2);
-    }
-  };
-}
-var import_https_proxy_agent, import_http_proxy_agent, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, proxyPolicyName, globalNoProxyList, noProxyListLoaded, globalBypassedMap;
-var init_proxyPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js"() {
-    import_https_proxy_agent = __toESM(require_dist2(), 1);
-    import_http_proxy_agent = __toESM(require_dist3(), 1);
-    init_log2();
-    HTTPS_PROXY = "HTTPS_PROXY";
-    HTTP_PROXY = "HTTP_PROXY";
-    ALL_PROXY = "ALL_PROXY";
-    NO_PROXY = "NO_PROXY";
-    proxyPolicyName = "proxyPolicy";
-    globalNoProxyList = [];
-    noProxyListLoaded = false;
-    globalBypassedMap = /* @__PURE__ */ new Map();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js
-function decompressResponsePolicy() {
-  return {
-    name: decompressResponsePolicyName,
-    async sendRequest(request2, next) {
-      if (request2.method !== "HEAD") {
-        request2.headers.set("Accept-Encoding", "gzip,deflate");
-      }
-      return next(request2);
-    }
-  };
-}
-var decompressResponsePolicyName;
-var init_decompressResponsePolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js"() {
-    decompressResponsePolicyName = "decompressResponsePolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js
-function redirectPolicy(options = {}) {
-  const { maxRetries = 20, allowCrossOriginRedirects = false } = options;
-  return {
-    name: redirectPolicyName,
-    async sendRequest(request2, next) {
-      const response = await next(request2);
-      return handleRedirect(next, response, maxRetries, allowCrossOriginRedirects);
-    }
-  };
-}
-async function handleRedirect(next, response, maxRetries, allowCrossOriginRedirects, currentRetries = 0) {
-  const { request: request2, status, headers } = response;
-  const locationHeader = headers.get("location");
-  if (locationHeader && (status === 300 || status === 301 && allowedRedirect.includes(request2.method) || status === 302 && allowedRedirect.includes(request2.method) || status === 303 && request2.method === "POST" || status === 307) && currentRetries < maxRetries) {
-    const url = new URL(locationHeader, request2.url);
-    if (!allowCrossOriginRedirects) {
-      const originalUrl = new URL(request2.url);
-      if (url.origin !== originalUrl.origin) {
-        logger4.verbose(`Skipping cross-origin redirect from ${originalUrl.origin} to ${url.origin}.`);
-        return response;
-      }
-    }
-    request2.url = url.toString();
-    if (status === 303) {
-      request2.method = "GET";
-      request2.headers.delete("Content-Length");
-      delete request2.body;
-    }
-    request2.headers.delete("Authorization");
-    const res = await next(request2);
-    return handleRedirect(next, res, maxRetries, allowCrossOriginRedirects, currentRetries + 1);
-  }
-  return response;
-}
-var redirectPolicyName, allowedRedirect;
-var init_redirectPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js"() {
-    init_log2();
-    redirectPolicyName = "redirectPolicy";
-    allowedRedirect = ["GET", "HEAD"];
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js
-function addPlatformPolicies(pipeline, options) {
-  if (options.agent) {
-    pipeline.addPolicy(agentPolicy(options.agent));
-  }
-  if (options.tlsOptions) {
-    pipeline.addPolicy(tlsPolicy(options.tlsOptions));
-  }
-  pipeline.addPolicy(proxyPolicy(options.proxyOptions));
-  pipeline.addPolicy(decompressResponsePolicy());
-  pipeline.addPolicy(redirectPolicy(options.redirectOptions), { afterPhase: "Retry" });
-}
-var init_platformPolicies = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js"() {
-    init_agentPolicy();
-    init_tlsPolicy();
-    init_proxyPolicy();
-    init_decompressResponsePolicy();
-    init_redirectPolicy();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js
-import { Readable } from "stream";
-function isNodeReadableStream(x) {
-  return x instanceof Readable;
-}
-function isWebReadableStream(x) {
-  return x instanceof ReadableStream;
-}
-var init_typeGuards_node = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js
-function isBinaryBody(body) {
-  return body !== void 0 && (body instanceof Uint8Array || isReadableStream2(body) || typeof body === "function" || body instanceof Blob);
-}
-function isReadableStream2(x) {
-  return isNodeReadableStream(x) || isWebReadableStream(x);
-}
-function isBlob(x) {
-  return x instanceof Blob;
-}
-var init_typeGuards2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js"() {
-    init_typeGuards_node();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js
-import { Readable as Readable2 } from "stream";
-async function* streamAsyncIterator() {
-  const reader = this.getReader();
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) {
-        return;
-      }
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-function makeAsyncIterable(webStream) {
-  if (!webStream[Symbol.asyncIterator]) {
-    webStream[Symbol.asyncIterator] = streamAsyncIterator.bind(webStream);
-  }
-  if (!webStream.values) {
-    webStream.values = streamAsyncIterator.bind(webStream);
-  }
-}
-function ensureNodeStream(stream) {
-  if (stream instanceof ReadableStream) {
-    makeAsyncIterable(stream);
-    return Readable2.fromWeb(stream);
-  } else {
-    return stream;
-  }
-}
-function toStream(source) {
-  if (source instanceof Uint8Array) {
-    return Readable2.from(Buffer.from(source));
-  } else if (isBlob(source)) {
-    return ensureNodeStream(source.stream());
-  } else {
-    return ensureNodeStream(source);
-  }
-}
-async function concat(sources) {
-  return function() {
-    const streams = sources.map((x) => typeof x === "function" ? x() : x).map(toStream);
-    return Readable2.from((async function* () {
-      for (const stream of streams) {
-        for await (const chunk of stream) {
-          yield chunk;
-        }
-      }
-    })());
-  };
-}
-var init_concat = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js"() {
-    init_typeGuards2();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js
-function generateBoundary() {
-  return `----AzSDKFormBoundary${randomUUID3()}`;
-}
-function encodeHeaders(headers) {
-  let result = "";
-  for (const [key, value] of headers) {
-    result += `${key}: ${value}\r
-`;
-  }
-  return result;
-}
-function getLength(source) {
-  if (source instanceof Uint8Array) {
-    return source.byteLength;
-  } else if (isBlob(source)) {
-    return source.size === -1 ? void 0 : source.size;
-  } else {
-    return void 0;
-  }
-}
-function getTotalLength(sources) {
-  let total = 0;
-  for (const source of sources) {
-    const partLength = getLength(source);
-    if (partLength === void 0) {
-      return void 0;
-    } else {
-      total += partLength;
-    }
-  }
-  return total;
-}
-async function buildRequestBody(request2, parts, boundary) {
-  const sources = [
-    stringToUint8Array(`--${boundary}`, "utf-8"),
-    ...parts.flatMap((part) => [
-      stringToUint8Array("\r\n", "utf-8"),
-      stringToUint8Array(encodeHeaders(part.headers), "utf-8"),
-      stringToUint8Array("\r\n", "utf-8"),
-      part.body,
-      stringToUint8Array(`\r
---${boundary}`, "utf-8")
-    ]),
-    stringToUint8Array("--\r\n\r\n", "utf-8")
-  ];
-  const contentLength = getTotalLength(sources);
-  if (contentLength) {
-    request2.headers.set("Content-Length", contentLength);
-  }
-  request2.body = await concat(sources);
-}
-function assertValidBoundary(boundary) {
-  if (boundary.length > maxBoundaryLength) {
-    throw new Error(`Multipart boundary "${boundary}" exceeds maximum length of 70 characters`);
-  }
-  if (Array.from(boundary).some((x) => !validBoundaryCharacters.has(x))) {
-    throw new Error(`Multipart boundary "${boundary}" contains invalid characters`);
-  }
-}
-function multipartPolicy() {
-  return {
-    name: multipartPolicyName,
-    async sendRequest(request2, next) {
-      if (!request2.multipartBody) {
-        return next(request2);
-      }
-      if (request2.body) {
-        throw new Error("multipartBody and regular body cannot be set at the same time");
-      }
-      let boundary = request2.multipartBody.boundary;
-      const contentTypeHeader = request2.headers.get("Content-Type") ?? "multipart/mixed";
-      const parsedHeader = contentTypeHeader.match(/^(multipart\/[^ ;]+)(?:; *boundary=(.+))?$/);
-      if (!parsedHeader) {
-        throw new Error(`Got multipart request body, but content-type header was not multipart: ${contentTypeHeader}`);
-      }
-      const [, contentType, parsedBoundary] = parsedHeader;
-      if (parsedBoundary && boundary && parsedBoundary !== boundary) {
-        throw new Error(`Multipart boundary was specified as ${parsedBoundary} in the header, but got ${boundary} in the request body`);
-      }
-      boundary ??= parsedBoundary;
-      if (boundary) {
-        assertValidBoundary(boundary);
-      } else {
-        boundary = generateBoundary();
-      }
-      request2.headers.set("Content-Type", `${contentType}; boundary=${boundary}`);
-      await buildRequestBody(request2, request2.multipartBody.parts, boundary);
-      request2.multipartBody = void 0;
-      return next(request2);
-    }
-  };
-}
-var multipartPolicyName, maxBoundaryLength, validBoundaryCharacters;
-var init_multipartPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js"() {
-    init_bytesEncoding();
-    init_typeGuards2();
-    init_uuidUtils();
-    init_concat();
-    multipartPolicyName = "multipartPolicy";
-    maxBoundaryLength = 70;
-    validBoundaryCharacters = new Set(`abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'()+,-./:=?`);
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js
-function createPipelineFromOptions(options) {
-  const pipeline = createEmptyPipeline();
-  addPlatformPolicies(pipeline, options);
-  pipeline.addPolicy(formDataPolicy(), { beforePolicies: [multipartPolicyName] });
-  pipeline.addPolicy(userAgentPolicy(options.userAgentOptions));
-  pipeline.addPolicy(multipartPolicy(), { afterPhase: "Deserialize" });
-  pipeline.addPolicy(defaultRetryPolicy(options.retryOptions), { phase: "Retry" });
-  pipeline.addPolicy(logPolicy(options.loggingOptions), { afterPhase: "Sign" });
-  return pipeline;
-}
-var init_createPipelineFromOptions = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js"() {
-    init_logPolicy();
-    init_pipeline();
-    init_userAgentPolicy();
-    init_defaultRetryPolicy();
-    init_formDataPolicy();
-    init_platformPolicies();
-    init_multipartPolicy();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js
-function apiVersionPolicy(options) {
-  return {
-    name: apiVersionPolicyName,
-    sendRequest: (req, next) => {
-      const url = new URL(req.url);
-      if (!url.searchParams.get("api-version") && options.apiVersion) {
-        req.url = `${req.url}${Array.from(url.searchParams.keys()).length > 0 ? "&" : "?"}api-version=${options.apiVersion}`;
-      }
-      return next(req);
-    }
-  };
-}
-var apiVersionPolicyName;
-var init_apiVersionPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js"() {
-    apiVersionPolicyName = "ApiVersionPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js
-function isOAuth2TokenCredential(credential) {
-  return "getOAuth2Token" in credential;
-}
-function isBearerTokenCredential(credential) {
-  return "getBearerToken" in credential;
-}
-function isBasicCredential(credential) {
-  return "username" in credential && "password" in credential;
-}
-function isApiKeyCredential(credential) {
-  return "key" in credential;
-}
-var init_credentials = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js
-function allowInsecureConnection(request2, options) {
-  if (options.allowInsecureConnection && request2.allowInsecureConnection) {
-    const url = new URL(request2.url);
-    if (url.hostname === "localhost" || url.hostname === "127.0.0.1") {
-      return true;
-    }
-  }
-  return false;
-}
-function emitInsecureConnectionWarning() {
-  const warning2 = "Sending token over insecure transport. Assume any token issued is compromised.";
-  logger4.warning(warning2);
-  if (!insecureConnectionWarningEmmitted) {
-    insecureConnectionWarningEmmitted = true;
-    emitNodeWarning(warning2);
-  }
-}
-function ensureSecureConnection(request2, options) {
-  if (!request2.url.toLowerCase().startsWith("https://")) {
-    if (allowInsecureConnection(request2, options)) {
-      emitInsecureConnectionWarning();
-    } else {
-      throw new Error("Authentication is not permitted for non-TLS protected (non-https) URLs when allowInsecureConnection is false.");
-    }
-  }
-}
-var insecureConnectionWarningEmmitted;
-var init_checkInsecureConnection = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js"() {
-    init_log2();
-    init_env();
-    insecureConnectionWarningEmmitted = false;
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js
-function apiKeyAuthenticationPolicy(options) {
-  return {
-    name: apiKeyAuthenticationPolicyName,
-    async sendRequest(request2, next) {
-      ensureSecureConnection(request2, options);
-      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "apiKey");
-      if (!scheme) {
-        return next(request2);
-      }
-      if (scheme.apiKeyLocation !== "header") {
-        throw new Error(`Unsupported API key location: ${scheme.apiKeyLocation}`);
-      }
-      request2.headers.set(scheme.name, options.credential.key);
-      return next(request2);
-    }
-  };
-}
-var apiKeyAuthenticationPolicyName;
-var init_apiKeyAuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js"() {
-    init_checkInsecureConnection();
-    apiKeyAuthenticationPolicyName = "apiKeyAuthenticationPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js
-function basicAuthenticationPolicy(options) {
-  return {
-    name: basicAuthenticationPolicyName,
-    async sendRequest(request2, next) {
-      ensureSecureConnection(request2, options);
-      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "http" && x.scheme === "basic");
-      if (!scheme) {
-        return next(request2);
-      }
-      const { username, password } = options.credential;
-      const headerValue = uint8ArrayToString(stringToUint8Array(`${username}:${password}`, "utf-8"), "base64");
-      request2.headers.set("Authorization", `Basic ${headerValue}`);
-      return next(request2);
-    }
-  };
-}
-var basicAuthenticationPolicyName;
-var init_basicAuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js"() {
-    init_bytesEncoding();
-    init_checkInsecureConnection();
-    basicAuthenticationPolicyName = "bearerAuthenticationPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js
-function bearerAuthenticationPolicy(options) {
-  return {
-    name: bearerAuthenticationPolicyName,
-    async sendRequest(request2, next) {
-      ensureSecureConnection(request2, options);
-      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "http" && x.scheme === "bearer");
-      if (!scheme) {
-        return next(request2);
-      }
-      const token = await options.credential.getBearerToken({
-        abortSignal: request2.abortSignal
-      });
-      request2.headers.set("Authorization", `Bearer ${token}`);
-      return next(request2);
-    }
-  };
-}
-var bearerAuthenticationPolicyName;
-var init_bearerAuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js"() {
-    init_checkInsecureConnection();
-    bearerAuthenticationPolicyName = "bearerAuthenticationPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js
-function oauth2AuthenticationPolicy(options) {
-  return {
-    name: oauth2AuthenticationPolicyName,
-    async sendRequest(request2, next) {
-      ensureSecureConnection(request2, options);
-      const scheme = (request2.authSchemes ?? options.authSchemes)?.find((x) => x.kind === "oauth2");
-      if (!scheme) {
-        return next(request2);
-      }
-      const token = await options.credential.getOAuth2Token(scheme.flows, {
-        abortSignal: request2.abortSignal
-      });
-      request2.headers.set("Authorization", `Bearer ${token}`);
-      return next(request2);
-    }
-  };
-}
-var oauth2AuthenticationPolicyName;
-var init_oauth2AuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js"() {
-    init_checkInsecureConnection();
-    oauth2AuthenticationPolicyName = "oauth2AuthenticationPolicy";
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js
-function createDefaultPipeline(options = {}) {
-  const pipeline = createPipelineFromOptions(options);
-  pipeline.addPolicy(apiVersionPolicy(options));
-  const { credential, authSchemes, allowInsecureConnection: allowInsecureConnection2 } = options;
-  if (credential) {
-    if (isApiKeyCredential(credential)) {
-      pipeline.addPolicy(apiKeyAuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
-    } else if (isBasicCredential(credential)) {
-      pipeline.addPolicy(basicAuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
-    } else if (isBearerTokenCredential(credential)) {
-      pipeline.addPolicy(bearerAuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
-    } else if (isOAuth2TokenCredential(credential)) {
-      pipeline.addPolicy(oauth2AuthenticationPolicy({ authSchemes, credential, allowInsecureConnection: allowInsecureConnection2 }));
-    }
-  }
-  return pipeline;
-}
-function getCachedDefaultHttpsClient() {
-  if (!cachedHttpClient) {
-    cachedHttpClient = createDefaultHttpClient();
-  }
-  return cachedHttpClient;
-}
-var cachedHttpClient;
-var init_clientHelpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js"() {
-    init_defaultHttpClient();
-    init_createPipelineFromOptions();
-    init_apiVersionPolicy();
-    init_credentials();
-    init_apiKeyAuthenticationPolicy();
-    init_basicAuthenticationPolicy();
-    init_bearerAuthenticationPolicy();
-    init_oauth2AuthenticationPolicy();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js
-function getHeaderValue(descriptor, headerName) {
-  if (descriptor.headers) {
-    const actualHeaderName = Object.keys(descriptor.headers).find((x) => x.toLowerCase() === headerName.toLowerCase());
-    if (actualHeaderName) {
-      return descriptor.headers[actualHeaderName];
-    }
-  }
-  return void 0;
-}
-function getPartContentType(descriptor) {
-  const contentTypeHeader = getHeaderValue(descriptor, "content-type");
-  if (contentTypeHeader) {
-    return contentTypeHeader;
-  }
-  if (descriptor.contentType === null) {
-    return void 0;
-  }
-  if (descriptor.contentType) {
-    return descriptor.contentType;
-  }
-  const { body } = descriptor;
-  if (body === null || body === void 0) {
-    return void 0;
-  }
-  if (typeof body === "string" || typeof body === "number" || typeof body === "boolean") {
-    return "text/plain; charset=UTF-8";
-  }
-  if (body instanceof Blob) {
-    return body.type || "application/octet-stream";
-  }
-  if (isBinaryBody(body)) {
-    return "application/octet-stream";
-  }
-  return "application/json";
-}
-function escapeDispositionField(value) {
-  return JSON.stringify(value);
-}
-function getContentDisposition(descriptor) {
-  const contentDispositionHeader = getHeaderValue(descriptor, "content-disposition");
-  if (contentDispositionHeader) {
-    return contentDispositionHeader;
-  }
-  if (descriptor.dispositionType === void 0 && descriptor.name === void 0 && descriptor.filename === void 0) {
-    return void 0;
-  }
-  const dispositionType = descriptor.dispositionType ?? "form-data";
-  let disposition = dispositionType;
-  if (descriptor.name) {
-    disposition += `; name=${escapeDispositionField(descriptor.name)}`;
-  }
-  let filename = void 0;
-  if (descriptor.filename) {
-    filename = descriptor.filename;
-  } else if (typeof File !== "undefined" && descriptor.body instanceof File) {
-    const filenameFromFile = descriptor.body.name;
-    if (filenameFromFile !== "") {
-      filename = filenameFromFile;
-    }
-  }
-  if (filename) {
-    disposition += `; filename=${escapeDispositionField(filename)}`;
-  }
-  return disposition;
-}
-function normalizeBody(body, contentType) {
-  if (body === void 0) {
-    return new Uint8Array([]);
-  }
-  if (isBinaryBody(body)) {
-    return body;
-  }
-  if (typeof body === "string" || typeof body === "number" || typeof body === "boolean") {
-    return stringToUint8Array(String(body), "utf-8");
-  }
-  if (contentType && /application\/(.+\+)?json(;.+)?/i.test(String(contentType))) {
-    return stringToUint8Array(JSON.stringify(body), "utf-8");
-  }
-  throw new RestError(`Unsupported body/content-type combination: ${body}, ${contentType}`);
-}
-function buildBodyPart(descriptor) {
-  const contentType = getPartContentType(descriptor);
-  const contentDisposition = getContentDisposition(descriptor);
-  const headers = createHttpHeaders(descriptor.headers ?? {});
-  if (contentType) {
-    headers.set("content-type", contentType);
-  }
-  if (contentDisposition) {
-    headers.set("content-disposition", contentDisposition);
-  }
-  const body = normalizeBody(descriptor.body, contentType);
-  return {
-    headers,
-    body
-  };
-}
-function buildMultipartBody(parts) {
-  return { parts: parts.map(buildBodyPart) };
-}
-var init_multipart = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js"() {
-    init_restError();
-    init_httpHeaders();
-    init_bytesEncoding();
-    init_typeGuards2();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js
-async function sendRequest(method, url, pipeline, options = {}, customHttpClient) {
-  const httpClient2 = customHttpClient ?? getCachedDefaultHttpsClient();
-  const request2 = buildPipelineRequest(method, url, options);
-  try {
-    const response = await pipeline.sendRequest(httpClient2, request2);
-    const headers = response.headers.toJSON();
-    const stream = response.readableStreamBody ?? response.browserStreamBody;
-    const parsedBody = options.responseAsStream || stream !== void 0 ? void 0 : getResponseBody(response);
-    const body = stream ?? parsedBody;
-    if (options?.onResponse) {
-      options.onResponse({ ...response, request: request2, rawHeaders: headers, parsedBody });
-    }
-    return {
-      request: request2,
-      headers,
-      status: `${response.status}`,
-      body
-    };
-  } catch (e) {
-    if (isRestError(e) && e.response && options.onResponse) {
-      const { response } = e;
-      const rawHeaders = response.headers.toJSON();
-      options?.onResponse({ ...response, request: request2, rawHeaders }, e);
-    }
-    throw e;
-  }
-}
-function getRequestContentType(options = {}) {
-  if (options.contentType) {
-    return options.contentType;
-  }
-  const headerContentType = options.headers?.["content-type"];
-  if (typeof headerContentType === "string") {
-    return headerContentType;
-  }
-  return getContentType(options.body);
-}
-function getContentType(body) {
-  if (body === void 0) {
-    return void 0;
-  }
-  if (ArrayBuffer.isView(body)) {
-    return "application/octet-stream";
-  }
-  if (isBlob(body) && body.type) {
-    return body.type;
-  }
-  if (typeof body === "string") {
-    try {
-      JSON.parse(body);
-      return "application/json";
-    } catch (error2) {
-      return void 0;
-    }
-  }
-  return "application/json";
-}
-function buildPipelineRequest(method, url, options = {}) {
-  const requestContentType = getRequestContentType(options);
-  const { body, multipartBody } = getRequestBody(options.body, requestContentType);
-  const headers = createHttpHeaders({
-    ...options.headers ? options.headers : {},
-    accept: options.accept ?? options.headers?.accept ?? "application/json",
-    ...requestContentType && {
-      "content-type": requestContentType
-    }
-  });
-  const { allowInsecureConnection: allowInsecureConnection2, abortSignal, onUploadProgress, onDownloadProgress, timeout, responseAsStream, url: _url, method: _method, body: _body, multipartBody: _multiBody, headers: _headers, ...rest } = options;
-  const request2 = createPipelineRequest({
-    url,
-    method,
-    body,
-    multipartBody,
-    headers,
-    allowInsecureConnection: allowInsecureConnection2,
-    abortSignal,
-    onUploadProgress,
-    onDownloadProgress,
-    timeout,
-    enableBrowserStreams: true,
-    streamResponseStatusCodes: responseAsStream ? /* @__PURE__ */ new Set([Number.POSITIVE_INFINITY]) : void 0
-  });
-  Object.assign(request2, rest);
-  return request2;
-}
-function getRequestBody(body, contentType = "") {
-  if (body === void 0) {
-    return { body: void 0 };
-  }
-  if (typeof FormData !== "undefined" && body instanceof FormData) {
-    return { body };
-  }
-  if (isBlob(body)) {
-    return { body };
-  }
-  if (isReadableStream2(body)) {
-    return { body };
-  }
-  if (typeof body === "function") {
-    return { body };
-  }
-  if (ArrayBuffer.isView(body)) {
-    return {
-      body: body instanceof Uint8Array ? body : JSON.stringify(body)
-    };
-  }
-  const firstType = contentType.split(";")[0];
-  switch (firstType) {
-    case "application/json":
-      return { body: JSON.stringify(body) };
-    case "multipart/form-data":
-      if (Array.isArray(body)) {
-        return { multipartBody: buildMultipartBody(body) };
-      }
-      return { body: JSON.stringify(body) };
-    case "text/plain":
-      return { body: String(body) };
-    default:
-      if (typeof body === "string") {
-        return { body };
-      }
-      return { body: JSON.stringify(body) };
-  }
-}
-function getResponseBody(response) {
-  const contentType = response.headers.get("content-type") ?? "";
-  const firstType = contentType.split(";")[0];
-  const bodyToParse = response.bodyAsText ?? "";
-  if (firstType === "text/plain") {
-    return String(bodyToParse);
-  }
-  try {
-    return bodyToParse ? JSON.parse(bodyToParse) : void 0;
-  } catch (error2) {
-    if (firstType === "application/json") {
-      throw createParseError(response, error2);
-    }
-    return String(bodyToParse);
-  }
-}
-function createParseError(response, err) {
-  const msg = `Error "${err}" occurred while parsing the response body - ${response.bodyAsText}.`;
-  const errCode = err.code ?? RestError.PARSE_ERROR;
-  return new RestError(msg, {
-    code: errCode,
-    statusCode: response.status,
-    request: response.request,
-    response
-  });
-}
-var init_sendRequest = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js"() {
-    init_restError();
-    init_httpHeaders();
-    init_pipelineRequest();
-    init_clientHelpers();
-    init_typeGuards2();
-    init_multipart();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js
-function isQueryParameterWithOptions(x) {
-  if (typeof x !== "object" || x === null || !Object.hasOwn(x, "value")) {
-    return false;
-  }
-  const value = x.value;
-  return typeof value?.toString === "function";
-}
-function buildRequestUrl(endpoint2, routePath, pathParameters, options = {}) {
-  if (routePath.startsWith("https://") || routePath.startsWith("http://")) {
-    return routePath;
-  }
-  endpoint2 = buildBaseUrl(endpoint2, options);
-  const updatedRoutePath = buildRoutePath(routePath, pathParameters, options);
-  const requestUrl = appendQueryParams(appendPath(endpoint2, updatedRoutePath), options);
-  const url = new URL(requestUrl);
-  return url.toString();
-}
-function appendPath(endpoint2, pathToAppend) {
-  const endpointSearchStart = endpoint2.indexOf("?");
-  const pathSearchStart = pathToAppend.indexOf("?");
-  const endpointParts = endpointSearchStart !== -1 ? [endpoint2.substring(0, endpointSearchStart), endpoint2.substring(endpointSearchStart + 1)] : [endpoint2, ""];
-  const pathParts = pathSearchStart !== -1 ? [pathToAppend.substring(0, pathSearchStart), pathToAppend.substring(pathSearchStart + 1)] : [pathToAppend, ""];
-  const combinedSearch = [endpointParts[1], pathParts[1].replaceAll("?", "&")].filter(Boolean).join("&");
-  const baseEndpoint = endpointParts[0].replace(/(^[^:]+:\/\/[^/]+)\/\/+/, "$1/");
-  const basePathToAppend = pathParts[0];
-  let combinedUrl = baseEndpoint;
-  if (!baseEndpoint.endsWith("/") && !basePathToAppend.startsWith("/") && basePathToAppend !== "") {
-    combinedUrl += `/${basePathToAppend}`;
-  } else if (baseEndpoint.endsWith("/") && basePathToAppend.startsWith("/")) {
-    combinedUrl += basePathToAppend.substring(1);
-  } else {
-    combinedUrl += basePathToAppend;
-  }
-  if (combinedSearch) {
-    combinedUrl += `?${combinedSearch}`;
-  }
-  return combinedUrl;
-}
-function getQueryParamValue(key, allowReserved, style, param) {
-  let separator;
-  if (style === "pipeDelimited") {
-    separator = "|";
-  } else if (style === "spaceDelimited") {
-    separator = "%20";
-  } else {
-    separator = ",";
-  }
-  let paramValues;
-  if (Array.isArray(param)) {
-    paramValues = param;
-  } else if (typeof param === "object" && param.toString === Object.prototype.toString) {
-    paramValues = Object.entries(param).flat();
-  } else {
-    paramValues = [param];
-  }
-  const value = paramValues.map((p) => {
-    if (p === null || p === void 0) {
-      return "";
-    }
-    if (!p.toString || typeof p.toString !== "function") {
-      throw new Error(`Query parameters must be able to be represented as string, ${key} can't`);
-    }
-    const rawValue = p.toISOString !== void 0 ? p.toISOString() : p.toString();
-    return allowReserved ? rawValue : encodeURIComponent(rawValue);
-  }).join(separator);
-  return `${allowReserved ? key : encodeURIComponent(key)}=${value}`;
-}
-function simpleParseQueryParams(queryString) {
-  const result = /* @__PURE__ */ new Map();
-  if (!queryString || queryString[0] !== "?") {
-    return result;
-  }
-  queryString = queryString.slice(1);
-  const pairs = queryString.split("&");
-  for (const pair of pairs) {
-    const eqIndex = pair.indexOf("=");
-    const name3 = eqIndex === -1 ? pair : pair.substring(0, eqIndex);
-    const value = eqIndex === -1 ? "" : pair.substring(eqIndex + 1);
-    const existingValue = result.get(name3);
-    if (existingValue !== void 0) {
-      if (Array.isArray(existingValue)) {
-        existingValue.push(value);
-      } else {
-        result.set(name3, [existingValue, value]);
-      }
-    } else {
-      result.set(name3, value);
-    }
-  }
-  return result;
-}
-function appendQueryParams(url, options = {}) {
-  if (!options.queryParameters) {
-    return url;
-  }
-  const parsedUrl = new URL(url);
-  const queryParams = options.queryParameters;
-  const existingParams = simpleParseQueryParams(parsedUrl.search);
-  const newParamStrings = [];
-  for (const key of Object.keys(queryParams)) {
-    const param = queryParams[key];
-    if (param === void 0 || param === null) {
-      continue;
-    }
-    const hasMetadata = isQueryParameterWithOptions(param);
-    const rawValue = hasMetadata ? param.value : param;
-    const explode = hasMetadata ? param.explode ?? false : false;
-    const style = hasMetadata && param.style ? param.style : "form";
-    if (explode) {
-      if (Array.isArray(rawValue)) {
-        for (const item of rawValue) {
-          newParamStrings.push(getQueryParamValue(key, options.skipUrlEncoding ?? false, style, item));
-        }
-      } else if (rawValue !== null && typeof rawValue === "object") {
-        for (const [actualKey, value] of Object.entries(rawValue)) {
-          newParamStrings.push(getQueryParamValue(actualKey, options.skipUrlEncoding ?? false, style, value));
-        }
-      } else {
-        throw new Error("explode can only be set to true for objects and arrays");
-      }
-    } else {
-      newParamStrings.push(getQueryParamValue(key, options.skipUrlEncoding ?? false, style, rawValue));
-    }
-  }
-  for (const paramString of newParamStrings) {
-    const eqIndex = paramString.indexOf("=");
-    const name3 = paramString.substring(0, eqIndex);
-    const value = paramString.substring(eqIndex + 1);
-    const existingValue = existingParams.get(name3);
-    if (existingValue !== void 0) {
-      if (Array.isArray(existingValue)) {
-        if (!existingValue.includes(value)) {
-          existingValue.push(value);
-        }
-      } else if (existingValue !== value) {
-        existingParams.set(name3, [existingValue, value]);
-      }
-    } else {
-      existingParams.set(name3, value);
-    }
-  }
-  const searchPieces = [];
-  for (const [name3, value] of existingParams) {
-    if (Array.isArray(value)) {
-      for (const subValue of value) {
-        searchPieces.push(`${name3}=${subValue}`);
-      }
-    } else {
-      searchPieces.push(`${name3}=${value}`);
-    }
-  }
-  parsedUrl.search = searchPieces.length ? `?${searchPieces.join("&")}` : "";
-  return parsedUrl.toString();
-}
-function buildBaseUrl(endpoint2, options) {
-  if (!options.pathParameters) {
-    return endpoint2;
-  }
-  const pathParams = options.pathParameters;
-  for (const [key, param] of Object.entries(pathParams)) {
-    if (param === void 0 || param === null) {
-      throw new Error(`Path parameters ${key} must not be undefined or null`);
-    }
-    if (!param.toString || typeof param.toString !== "function") {
-      throw new Error(`Path parameters must be able to be represented as string, ${key} can't`);
-    }
-    let value = param.toISOString !== void 0 ? param.toISOString() : String(param);
-    if (!options.skipUrlEncoding) {
-      value = encodeURIComponent(param);
-    }
-    endpoint2 = replaceAll(endpoint2, `{${key}}`, value) ?? "";
-  }
-  return endpoint2;
-}
-function buildRoutePath(routePath, pathParameters, options = {}) {
-  for (const pathParam of pathParameters) {
-    const allowReserved = typeof pathParam === "object" && (pathParam.allowReserved ?? false);
-    let value = typeof pathParam === "object" ? pathParam.value : pathParam;
-    if (!options.skipUrlEncoding && !allowReserved) {
-      value = encodeURIComponent(value);
-    }
-    routePath = routePath.replace(/\{[\w-]+\}/, String(value));
-  }
-  return routePath;
-}
-function replaceAll(value, searchValue, replaceValue) {
-  return !value || !searchValue ? value : value.split(searchValue).join(replaceValue || "");
-}
-var init_urlHelpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js
-function getClient(endpoint2, clientOptions = {}) {
-  const pipeline = clientOptions.pipeline ?? createDefaultPipeline(clientOptions);
-  if (clientOptions.additionalPolicies?.length) {
-    for (const { policy, position } of clientOptions.additionalPolicies) {
-      const afterPhase = position === "perRetry" ? "Sign" : void 0;
-      pipeline.addPolicy(policy, {
-        afterPhase
-      });
-    }
-  }
-  const { allowInsecureConnection: allowInsecureConnection2, httpClient: httpClient2 } = clientOptions;
-  const endpointUrl = clientOptions.endpoint ?? endpoint2;
-  const client = (path12, ...args) => {
-    const getUrl = (requestOptions) => buildRequestUrl(endpointUrl, path12, args, { allowInsecureConnection: allowInsecureConnection2, ...requestOptions });
-    return {
-      get: (requestOptions = {}) => {
-        return buildOperation("GET", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      post: (requestOptions = {}) => {
-        return buildOperation("POST", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      put: (requestOptions = {}) => {
-        return buildOperation("PUT", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      patch: (requestOptions = {}) => {
-        return buildOperation("PATCH", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      delete: (requestOptions = {}) => {
-        return buildOperation("DELETE", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      head: (requestOptions = {}) => {
-        return buildOperation("HEAD", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      options: (requestOptions = {}) => {
-        return buildOperation("OPTIONS", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      },
-      trace: (requestOptions = {}) => {
-        return buildOperation("TRACE", getUrl(requestOptions), pipeline, requestOptions, allowInsecureConnection2, httpClient2);
-      }
-    };
-  };
-  return {
-    path: client,
-    pathUnchecked: client,
-    pipeline
-  };
-}
-function buildOperation(method, url, pipeline, options, allowInsecureConnection2, httpClient2) {
-  allowInsecureConnection2 = options.allowInsecureConnection ?? allowInsecureConnection2;
-  return {
-    then: function(onFulfilled, onrejected) {
-      return sendRequest(method, url, pipeline, { ...options, allowInsecureConnection: allowInsecureConnection2 }, httpClient2).then(onFulfilled, onrejected);
-    },
-    async asBrowserStream() {
-      if (isNodeLike) {
-        throw new Error("`asBrowserStream` is supported only in the browser environment. Use `asNodeStream` instead to obtain the response body stream. If you require a Web stream of the response in Node, consider using `Readable.toWeb` on the result of `asNodeStream`.");
-      } else {
-        return sendRequest(method, url, pipeline, { ...options, allowInsecureConnection: allowInsecureConnection2, responseAsStream: true }, httpClient2);
-      }
-    },
-    async asNodeStream() {
-      if (isNodeLike) {
-        return sendRequest(method, url, pipeline, { ...options, allowInsecureConnection: allowInsecureConnection2, responseAsStream: true }, httpClient2);
-      } else {
-        throw new Error("`isNodeStream` is not supported in the browser environment. Use `asBrowserStream` to obtain the response body stream.");
-      }
-    }
-  };
-}
-var init_getClient = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js"() {
-    init_clientHelpers();
-    init_sendRequest();
-    init_urlHelpers();
-    init_env();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js
-function operationOptionsToRequestParameters(options) {
-  return {
-    allowInsecureConnection: options.requestOptions?.allowInsecureConnection,
-    timeout: options.requestOptions?.timeout,
-    skipUrlEncoding: options.requestOptions?.skipUrlEncoding,
-    abortSignal: options.abortSignal,
-    onUploadProgress: options.requestOptions?.onUploadProgress,
-    onDownloadProgress: options.requestOptions?.onDownloadProgress,
-    headers: { ...options.requestOptions?.headers },
-    onResponse: options.onResponse
-  };
-}
-var init_operationOptionHelpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js"() {
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js
-function createRestError(messageOrResponse, response) {
-  const resp = typeof messageOrResponse === "string" ? response : messageOrResponse;
-  const internalError = resp.body?.error ?? resp.body;
-  const message2 = typeof messageOrResponse === "string" ? messageOrResponse : internalError?.message ?? `Unexpected status code: ${resp.status}`;
-  return new RestError(message2, {
-    statusCode: statusCodeToNumber(resp.status),
-    code: internalError?.code,
-    request: resp.request,
-    response: toPipelineResponse(resp)
-  });
-}
-function toPipelineResponse(errorResponse) {
-  return {
-    headers: createHttpHeaders(errorResponse.headers),
-    request: errorResponse.request,
-    status: statusCodeToNumber(errorResponse.status) ?? -1,
-    ...typeof errorResponse.body === "string" ? { bodyAsText: errorResponse.body } : {}
-  };
-}
-function statusCodeToNumber(statusCode) {
-  const status = Number.parseInt(statusCode);
-  return Number.isNaN(status) ? void 0 : status;
-}
-var init_restError2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js"() {
-    init_restError();
-    init_httpHeaders();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/index.js
-var init_esm5 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/index.js"() {
-    init_AbortError2();
-    init_logger();
-    init_httpHeaders();
-    init_pipelineRequest();
-    init_pipeline();
-    init_restError();
-    init_bytesEncoding();
-    init_defaultHttpClient();
-    init_getClient();
-    init_operationOptionHelpers();
-    init_restError2();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js
-function createEmptyPipeline2() {
-  return createEmptyPipeline();
-}
-var init_pipeline2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js"() {
-    init_esm5();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/log.js
-var logger5;
-var init_log3 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/log.js"() {
-    init_esm();
-    logger5 = createClientLogger2("core-rest-pipeline");
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js
-var init_exponentialRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js"() {
-    init_exponentialRetryStrategy();
-    init_retryPolicy();
-    init_constants2();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js
-var init_systemErrorRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js"() {
-    init_exponentialRetryStrategy();
-    init_retryPolicy();
-    init_constants2();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js
-var init_throttlingRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js"() {
-    init_throttlingRetryStrategy();
-    init_retryPolicy();
-    init_constants2();
-  }
-});
-
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js
-var init_internal3 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js"() {
-    init_agentPolicy();
-    init_decompressResponsePolicy();
-    init_defaultRetryPolicy();
-    init_exponentialRetryPolicy();
-    init_retryPolicy();
-    init_systemErrorRetryPolicy();
-    init_throttlingRetryPolicy();
-    init_formDataPolicy();
-    init_logPolicy();
-    init_multipartPolicy();
-    init_proxyPolicy();
-    init_redirectPolicy();
-    init_tlsPolicy();
-    init_userAgentPolicy();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js
-function logPolicy2(options = {}) {
-  return logPolicy({
-    logger: logger5.info,
-    ...options
-  });
-}
-var init_logPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js"() {
-    init_log3();
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js
-function redirectPolicy2(options = {}) {
-  return redirectPolicy(options);
-}
-var init_redirectPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js
-import os6 from "node:os";
-import process5 from "node:process";
-function getHeaderName2() {
-  return "User-Agent";
-}
-async function setPlatformSpecificData2(map) {
-  if (process5 && process5.versions) {
-    const osInfo = `${os6.type()} ${os6.release()}; ${os6.arch()}`;
-    if (process5.versions.bun) {
-      map.set("Bun", `${process5.versions.bun} (${osInfo})`);
-    } else if (process5.versions.deno) {
-      map.set("Deno", `${process5.versions.deno} (${osInfo})`);
-    } else if (process5.versions.node) {
-      map.set("Node", `${process5.versions.node} (${osInfo})`);
-    }
-  }
-}
-var init_userAgentPlatform2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js"() {
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/constants.js
-var SDK_VERSION3;
-var init_constants3 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/constants.js"() {
-    SDK_VERSION3 = "1.24.0";
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js
-function getUserAgentString2(telemetryInfo) {
-  const parts = [];
-  for (const [key, value] of telemetryInfo) {
-    const token = value ? `${key}/${value}` : key;
-    parts.push(token);
-  }
-  return parts.join(" ");
-}
-function getUserAgentHeaderName2() {
-  return getHeaderName2();
-}
-async function getUserAgentValue2(prefix) {
-  const runtimeInfo = /* @__PURE__ */ new Map();
-  runtimeInfo.set("core-rest-pipeline", SDK_VERSION3);
-  await setPlatformSpecificData2(runtimeInfo);
-  const defaultAgent = getUserAgentString2(runtimeInfo);
-  const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
-  return userAgentValue;
-}
-var init_userAgent2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js"() {
-    init_userAgentPlatform2();
-    init_constants3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js
-function userAgentPolicy2(options = {}) {
-  const userAgentValue = getUserAgentValue2(options.userAgentPrefix);
-  return {
-    name: userAgentPolicyName2,
-    async sendRequest(request2, next) {
-      if (!request2.headers.has(UserAgentHeaderName2)) {
-        request2.headers.set(UserAgentHeaderName2, await userAgentValue);
-      }
-      return next(request2);
-    }
-  };
-}
-var UserAgentHeaderName2, userAgentPolicyName2;
-var init_userAgentPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js"() {
-    init_userAgent2();
-    UserAgentHeaderName2 = getUserAgentHeaderName2();
-    userAgentPolicyName2 = "userAgentPolicy";
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js
-var init_createFile = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js"() {
-    init_file();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js
-function hasRawContent(x) {
-  return typeof x[rawContent] === "function";
-}
-function getRawContent(blob) {
-  if (hasRawContent(blob)) {
-    return blob[rawContent]();
-  } else {
-    return blob;
-  }
-}
-var rawContent;
-var init_file = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js"() {
-    init_createFile();
-    rawContent = /* @__PURE__ */ Symbol("rawContent");
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js
-function multipartPolicy2() {
-  const tspPolicy = multipartPolicy();
-  return {
-    name: multipartPolicyName2,
-    sendRequest: async (request2, next) => {
-      if (request2.multipartBody) {
-        for (const part of request2.multipartBody.parts) {
-          if (hasRawContent(part.body)) {
-            part.body = getRawContent(part.body);
-          }
-        }
-      }
-      return tspPolicy.sendRequest(request2, next);
-    }
-  };
-}
-var multipartPolicyName2;
-var init_multipartPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js"() {
-    init_internal3();
-    init_file();
-    multipartPolicyName2 = multipartPolicyName;
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js
-function decompressResponsePolicy2() {
-  return decompressResponsePolicy();
-}
-var init_decompressResponsePolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js
-function defaultRetryPolicy2(options = {}) {
-  return defaultRetryPolicy(options);
-}
-var init_defaultRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js
-function formDataPolicy2() {
-  return formDataPolicy();
-}
-var init_formDataPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js
-function proxyPolicy2(proxySettings, options) {
-  return proxyPolicy(proxySettings, options);
-}
-var init_proxyPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js
-function setClientRequestIdPolicy(requestIdHeaderName = "x-ms-client-request-id") {
-  return {
-    name: setClientRequestIdPolicyName,
-    async sendRequest(request2, next) {
-      if (!request2.headers.has(requestIdHeaderName)) {
-        request2.headers.set(requestIdHeaderName, request2.requestId);
-      }
-      return next(request2);
-    }
-  };
-}
-var setClientRequestIdPolicyName;
-var init_setClientRequestIdPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js"() {
-    setClientRequestIdPolicyName = "setClientRequestIdPolicy";
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js
-function agentPolicy2(agent) {
-  return agentPolicy(agent);
-}
-var init_agentPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js
-function tlsPolicy2(tlsSettings) {
-  return tlsPolicy(tlsSettings);
-}
-var init_tlsPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/restError.js
-function isRestError2(e) {
-  return isRestError(e);
-}
-var RestError2;
-var init_restError3 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/restError.js"() {
-    init_esm5();
-    RestError2 = RestError;
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js
-function tracingPolicy(options = {}) {
-  const userAgentPromise = getUserAgentValue2(options.userAgentPrefix);
-  const sanitizer = new Sanitizer({
-    additionalAllowedQueryParameters: options.additionalAllowedQueryParameters
-  });
-  const tracingClient2 = tryCreateTracingClient();
-  return {
-    name: tracingPolicyName,
-    async sendRequest(request2, next) {
-      if (!tracingClient2) {
-        return next(request2);
-      }
-      const userAgent2 = await userAgentPromise;
-      const spanAttributes = {
-        "http.url": sanitizer.sanitizeUrl(request2.url),
-        "http.method": request2.method,
-        "http.user_agent": userAgent2,
-        requestId: request2.requestId
-      };
-      if (userAgent2) {
-        spanAttributes["http.user_agent"] = userAgent2;
-      }
-      const { span, tracingContext } = tryCreateSpan(tracingClient2, request2, spanAttributes) ?? {};
-      if (!span || !tracingContext) {
-        return next(request2);
-      }
-      try {
-        const response = await tracingClient2.withContext(tracingContext, next, request2);
-        tryProcessResponse(span, response);
-        return response;
-      } catch (err) {
-        tryProcessError(span, err);
-        throw err;
-      }
-    }
-  };
-}
-function tryCreateTracingClient() {
-  try {
-    return createTracingClient({
-      namespace: "",
-      packageName: "@azure/core-rest-pipeline",
-      packageVersion: SDK_VERSION3
-    });
-  } catch (e) {
-    logger5.warning(`Error when creating the TracingClient: ${getErrorMessage(e)}`);
-    return void 0;
-  }
-}
-function tryCreateSpan(tracingClient2, request2, spanAttributes) {
-  try {
-    const { span, updatedOptions } = tracingClient2.startSpan(`HTTP ${request2.method}`, { tracingOptions: request2.tracingOptions }, {
-      spanKind: "client",
-      spanAttributes
-    });
-    if (!span.isRecording()) {
-      span.end();
-      return void 0;
-    }
-    const headers = tracingClient2.createRequestHeaders(updatedOptions.tracingOptions.tracingContext);
-    for (const [key, value] of Object.entries(headers)) {
-      request2.headers.set(key, value);
-    }
-    return { span, tracingContext: updatedOptions.tracingOptions.tracingContext };
-  } catch (e) {
-    logger5.warning(`Skipping creating a tracing span due to an error: ${getErrorMessage(e)}`);
-    return void 0;
-  }
-}
-function tryProcessError(span, error2) {
-  try {
-    span.setStatus({
-      status: "error",
-      error: isError2(error2) ? error2 : void 0
-    });
-    if (isRestError2(error2) && error2.statusCode) {
-      span.setAttribute("http.status_code", error2.statusCode);
-    }
-    span.end();
-  } catch (e) {
-    logger5.warning(`Skipping tracing span processing due to an error: ${getErrorMessage(e)}`);
-  }
-}
-function tryProcessResponse(span, response) {
-  try {
-    span.setAttribute("http.status_code", response.status);
-    const serviceRequestId = response.headers.get("x-ms-request-id");
-    if (serviceRequestId) {
-      span.setAttribute("serviceRequestId", serviceRequestId);
-    }
-    if (response.status >= 400) {
-      span.setStatus({
-        status: "error"
-      });
-    }
-    span.end();
-  } catch (e) {
-    logger5.warning(`Skipping tracing span processing due to an error: ${getErrorMessage(e)}`);
-  }
-}
-var tracingPolicyName;
-var init_tracingPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js"() {
-    init_esm2();
-    init_constants3();
-    init_userAgent2();
-    init_log3();
-    init_esm4();
-    init_restError3();
-    init_internal2();
-    tracingPolicyName = "tracingPolicy";
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js
-function wrapAbortSignalLike(abortSignalLike) {
-  if (abortSignalLike instanceof AbortSignal) {
-    return { abortSignal: abortSignalLike };
-  }
-  if (abortSignalLike.aborted) {
-    return {
-      abortSignal: AbortSignal.abort("reason" in abortSignalLike ? abortSignalLike.reason : void 0)
-    };
-  }
-  const controller = new AbortController();
-  let needsCleanup = true;
-  function cleanup() {
-    if (needsCleanup) {
-      abortSignalLike.removeEventListener("abort", listener);
-      needsCleanup = false;
-    }
-  }
-  function listener() {
-    controller.abort("reason" in abortSignalLike ? abortSignalLike.reason : void 0);
-    cleanup();
-  }
-  abortSignalLike.addEventListener("abort", listener);
-  return { abortSignal: controller.signal, cleanup };
-}
-var init_wrapAbortSignal = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js"() {
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js
-function wrapAbortSignalLikePolicy() {
-  return {
-    name: wrapAbortSignalLikePolicyName,
-    sendRequest: async (request2, next) => {
-      if (!request2.abortSignal) {
-        return next(request2);
-      }
-      const { abortSignal, cleanup } = wrapAbortSignalLike(request2.abortSignal);
-      request2.abortSignal = abortSignal;
-      try {
-        return await next(request2);
-      } finally {
-        cleanup?.();
-      }
-    }
-  };
-}
-var wrapAbortSignalLikePolicyName;
-var init_wrapAbortSignalLikePolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js"() {
-    init_wrapAbortSignal();
-    wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
-function createPipelineFromOptions2(options) {
-  const pipeline = createEmptyPipeline2();
-  if (isNodeLike2) {
-    if (options.agent) {
-      pipeline.addPolicy(agentPolicy2(options.agent));
-    }
-    if (options.tlsOptions) {
-      pipeline.addPolicy(tlsPolicy2(options.tlsOptions));
-    }
-    pipeline.addPolicy(proxyPolicy2(options.proxyOptions));
-    pipeline.addPolicy(decompressResponsePolicy2());
-  }
-  pipeline.addPolicy(wrapAbortSignalLikePolicy());
-  pipeline.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
-  pipeline.addPolicy(userAgentPolicy2(options.userAgentOptions));
-  pipeline.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
-  pipeline.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
-  pipeline.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
-  pipeline.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
-    afterPhase: "Retry"
-  });
-  if (isNodeLike2) {
-    pipeline.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
-  }
-  pipeline.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
-  return pipeline;
-}
-var init_createPipelineFromOptions2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js"() {
-    init_logPolicy2();
-    init_pipeline2();
-    init_redirectPolicy2();
-    init_userAgentPolicy2();
-    init_multipartPolicy2();
-    init_decompressResponsePolicy2();
-    init_defaultRetryPolicy2();
-    init_formDataPolicy2();
-    init_esm4();
-    init_proxyPolicy2();
-    init_setClientRequestIdPolicy();
-    init_agentPolicy2();
-    init_tlsPolicy2();
-    init_tracingPolicy();
-    init_wrapAbortSignalLikePolicy();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
-function createDefaultHttpClient2() {
-  const client = createDefaultHttpClient();
-  return {
-    async sendRequest(request2) {
-      const { abortSignal, cleanup } = request2.abortSignal ? wrapAbortSignalLike(request2.abortSignal) : {};
-      try {
-        request2.abortSignal = abortSignal;
-        return await client.sendRequest(request2);
-      } finally {
-        cleanup?.();
-      }
-    }
-  };
-}
-var init_defaultHttpClient2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js"() {
-    init_esm5();
-    init_wrapAbortSignal();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js
-function createHttpHeaders2(rawHeaders) {
-  return createHttpHeaders(rawHeaders);
-}
-var init_httpHeaders2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js"() {
-    init_esm5();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js
-function createPipelineRequest2(options) {
-  return createPipelineRequest(options);
-}
-var init_pipelineRequest2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js"() {
-    init_esm5();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js
-var init_exponentialRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js
-var init_systemErrorRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js
-var init_throttlingRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js"() {
-    init_internal3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js
-var retryPolicyLogger2;
-var init_retryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js"() {
-    init_esm();
-    init_constants3();
-    init_internal3();
-    retryPolicyLogger2 = createClientLogger2("core-rest-pipeline retryPolicy");
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js
-async function beginRefresh(getAccessToken, retryIntervalInMs, refreshTimeout) {
-  async function tryGetAccessToken() {
-    if (Date.now() < refreshTimeout) {
-      try {
-        return await getAccessToken();
-      } catch {
-        return null;
-      }
-    } else {
-      const finalToken = await getAccessToken();
-      if (finalToken === null) {
-        throw new Error("Failed to refresh access token.");
-      }
-      return finalToken;
-    }
-  }
-  let token = await tryGetAccessToken();
-  while (token === null) {
-    await delay2(retryIntervalInMs);
-    token = await tryGetAccessToken();
-  }
-  return token;
-}
-function createTokenCycler(credential, tokenCyclerOptions) {
-  let refreshWorker = null;
-  let token = null;
-  let tenantId;
-  const options = {
-    ...DEFAULT_CYCLER_OPTIONS,
-    ...tokenCyclerOptions
-  };
-  const cycler = {
-    /**
-     * Produces true if a refresh job is currently in progress.
-     */
-    get isRefreshing() {
-      return refreshWorker !== null;
-    },
-    /**
-     * Produces true if the cycler SHOULD refresh (we are within the refresh
-     * window and not already refreshing)
-     */
-    get shouldRefresh() {
-      if (token === null) {
-        return true;
-      }
-      if (cycler.isRefreshing) {
-        return false;
-      }
-      if (token.refreshAfterTimestamp && token.refreshAfterTimestamp < Date.now()) {
-        return true;
-      }
-      return token.expiresOnTimestamp - options.refreshWindowInMs < Date.now();
-    },
-    /**
-     * Produces true if the cycler MUST refresh (null or nearly-expired
-     * token).
-     */
-    get mustRefresh() {
-      return token === null || token.expiresOnTimestamp - options.forcedRefreshWindowInMs < Date.now();
-    }
-  };
-  function refresh(scopes, getTokenOptions) {
-    if (!cycler.isRefreshing) {
-      const tryGetAccessToken = () => credential.getToken(scopes, getTokenOptions);
-      refreshWorker = beginRefresh(
-        tryGetAccessToken,
-        options.retryIntervalInMs,
-        // If we don't have a token, then we should timeout immediately
-        token?.expiresOnTimestamp ?? Date.now()
-      ).then((_token) => {
-        refreshWorker = null;
-        token = _token;
-        tenantId = getTokenOptions.tenantId;
-        return token;
-      }).catch((reason) => {
-        refreshWorker = null;
-        token = null;
-        tenantId = void 0;
-        throw reason;
-      });
-    }
-    return refreshWorker;
-  }
-  return async (scopes, tokenOptions) => {
-    const hasClaimChallenge = Boolean(tokenOptions.claims);
-    const tenantIdChanged = tenantId !== tokenOptions.tenantId;
-    if (hasClaimChallenge) {
-      token = null;
-    }
-    const mustRefresh = tenantIdChanged || hasClaimChallenge || cycler.mustRefresh;
-    if (mustRefresh) {
-      return refresh(scopes, tokenOptions);
-    }
-    if (cycler.shouldRefresh) {
-      refresh(scopes, tokenOptions);
-    }
-    return token;
-  };
-}
-var DEFAULT_CYCLER_OPTIONS;
-var init_tokenCycler = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js"() {
-    init_esm4();
-    DEFAULT_CYCLER_OPTIONS = {
-      forcedRefreshWindowInMs: 1e3,
-      // Force waiting for a refresh 1s before the token expires
-      retryIntervalInMs: 3e3,
-      // Allow refresh attempts every 3s
-      refreshWindowInMs: 1e3 * 60 * 2
-      // Start refreshing 2m before expiry
-    };
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js
-async function trySendRequest(request2, next) {
-  try {
-    return [await next(request2), void 0];
-  } catch (e) {
-    if (isRestError2(e) && e.response) {
-      return [e.response, e];
-    } else {
-      throw e;
-    }
-  }
-}
-async function defaultAuthorizeRequest(options) {
-  const { scopes, getAccessToken, request: request2 } = options;
-  const getTokenOptions = {
-    abortSignal: request2.abortSignal,
-    tracingOptions: request2.tracingOptions,
-    enableCae: true
-  };
-  const accessToken = await getAccessToken(scopes, getTokenOptions);
-  if (accessToken) {
-    options.request.headers.set("Authorization", `Bearer ${accessToken.token}`);
-  }
-}
-function isChallengeResponse(response) {
-  return response.status === 401 && response.headers.has("WWW-Authenticate");
-}
-async function authorizeRequestOnCaeChallenge(onChallengeOptions, caeClaims) {
-  const { scopes } = onChallengeOptions;
-  const accessToken = await onChallengeOptions.getAccessToken(scopes, {
-    enableCae: true,
-    claims: caeClaims
-  });
-  if (!accessToken) {
-    return false;
-  }
-  onChallengeOptions.request.headers.set("Authorization", `${accessToken.tokenType ?? "Bearer"} ${accessToken.token}`);
-  return true;
-}
-function bearerTokenAuthenticationPolicy(options) {
-  const { credential, scopes, challengeCallbacks } = options;
-  const logger29 = options.logger || logger5;
-  const callbacks = {
-    authorizeRequest: challengeCallbacks?.authorizeRequest?.bind(challengeCallbacks) ?? defaultAuthorizeRequest,
-    authorizeRequestOnChallenge: challengeCallbacks?.authorizeRequestOnChallenge?.bind(challengeCallbacks)
-  };
-  const getAccessToken = credential ? createTokenCycler(
-    credential
-    /* , options */
-  ) : () => Promise.resolve(null);
-  return {
-    name: bearerTokenAuthenticationPolicyName,
-    /**
-     * If there's no challenge parameter:
-     * - It will try to retrieve the token using the cache, or the credential's getToken.
-     * - Then it will try the next policy with or without the retrieved token.
-     *
-     * It uses the challenge parameters to:
-     * - Skip a first attempt to get the token from the credential if there's no cached token,
-     *   since it expects the token to be retrievable only after the challenge.
-     * - Prepare the outgoing request if the `prepareRequest` method has been provided.
-     * - Send an initial request to receive the challenge if it fails.
-     * - Process a challenge if the response contains it.
-     * - Retrieve a token with the challenge information, then re-send the request.
-     */
-    async sendRequest(request2, next) {
-      if (!request2.url.toLowerCase().startsWith("https://")) {
-        throw new Error("Bearer token authentication is not permitted for non-TLS protected (non-https) URLs.");
-      }
-      await callbacks.authorizeRequest({
-        scopes: Array.isArray(scopes) ? scopes : [scopes],
-        request: request2,
-        getAccessToken,
-        logger: logger29
-      });
-      let response;
-      let error2;
-      let shouldSendRequest;
-      [response, error2] = await trySendRequest(request2, next);
-      if (isChallengeResponse(response)) {
-        let claims = getCaeChallengeClaims(response.headers.get("WWW-Authenticate"));
-        if (claims) {
-          let parsedClaim;
-          try {
-            parsedClaim = atob(claims);
-          } catch (e) {
-            logger29.warning(`The WWW-Authenticate header contains "claims" that cannot be parsed. Unable to perform the Continuous Access Evaluation authentication flow. Unparsable claims: ${claims}`);
-            return response;
-          }
-          shouldSendRequest = await authorizeRequestOnCaeChallenge({
-            scopes: Array.isArray(scopes) ? scopes : [scopes],
-            response,
-            request: request2,
-            getAccessToken,
-            logger: logger29
-          }, parsedClaim);
-          if (shouldSendRequest) {
-            [response, error2] = await trySendRequest(request2, next);
-          }
-        } else if (callbacks.authorizeRequestOnChallenge) {
-          shouldSendRequest = await callbacks.authorizeRequestOnChallenge({
-            scopes: Array.isArray(scopes) ? scopes : [scopes],
-            request: request2,
-            response,
-            getAccessToken,
-            logger: logger29
-          });
-          if (shouldSendRequest) {
-            [response, error2] = await trySendRequest(request2, next);
-          }
-          if (isChallengeResponse(response)) {
-            claims = getCaeChallengeClaims(response.headers.get("WWW-Authenticate") ?? "");
-            if (claims) {
-              let parsedClaim;
-              try {
-                parsedClaim = atob(claims);
-              } catch (e) {
-                logger29.warning(`The WWW-Authenticate header contains "claims" that cannot be parsed. Unable to perform the Continuous Access Evaluation authentication flow. Unparsable claims: ${claims}`);
-                return response;
-              }
-              shouldSendRequest = await authorizeRequestOnCaeChallenge({
-                scopes: Array.isArray(scopes) ? scopes : [scopes],
-                response,
-                request: request2,
-                getAccessToken,
-                logger: logger29
-              }, parsedClaim);
-              if (shouldSendRequest) {
-                [response, error2] = await trySendRequest(request2, next);
-              }
-            }
-          }
-        }
-      }
-      if (error2) {
-        throw error2;
-      } else {
-        return response;
-      }
-    }
-  };
-}
-function parseChallenges(challenges) {
-  const challengeRegex = /(\w+)\s+((?:\w+=(?:"[^"]*"|[^,]*),?\s*)+)/g;
-  const paramRegex = /(\w+)="([^"]*)"/g;
-  const parsedChallenges = [];
-  let match;
-  while ((match = challengeRegex.exec(challenges)) !== null) {
-    const scheme = match[1];
-    const paramsString = match[2];
-    const params = {};
-    let paramMatch;
-    while ((paramMatch = paramRegex.exec(paramsString)) !== null) {
-      params[paramMatch[1]] = paramMatch[2];
-    }
-    parsedChallenges.push({ scheme, params });
-  }
-  return parsedChallenges;
-}
-function getCaeChallengeClaims(challenges) {
-  if (!challenges) {
-    return;
-  }
-  const parsedChallenges = parseChallenges(challenges);
-  return parsedChallenges.find((x) => x.scheme === "Bearer" && x.params.claims && x.params.error === "insufficient_claims")?.params.claims;
-}
-var bearerTokenAuthenticationPolicyName;
-var init_bearerTokenAuthenticationPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js"() {
-    init_tokenCycler();
-    init_log3();
-    init_restError3();
-    bearerTokenAuthenticationPolicyName = "bearerTokenAuthenticationPolicy";
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js
-var init_ndJsonPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js"() {
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js
-var init_auxiliaryAuthenticationHeaderPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js"() {
-    init_tokenCycler();
-    init_log3();
-  }
-});
-
-// node_modules/@azure/core-rest-pipeline/dist/esm/index.js
-var init_esm6 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/index.js"() {
-    init_pipeline2();
-    init_createPipelineFromOptions2();
-    init_defaultHttpClient2();
-    init_httpHeaders2();
-    init_pipelineRequest2();
-    init_restError3();
-    init_decompressResponsePolicy2();
-    init_exponentialRetryPolicy2();
-    init_setClientRequestIdPolicy();
-    init_logPolicy2();
-    init_multipartPolicy2();
-    init_proxyPolicy2();
-    init_redirectPolicy2();
-    init_systemErrorRetryPolicy2();
-    init_throttlingRetryPolicy2();
-    init_retryPolicy2();
-    init_tracingPolicy();
-    init_defaultRetryPolicy2();
-    init_userAgentPolicy2();
-    init_tlsPolicy2();
-    init_formDataPolicy2();
-    init_bearerTokenAuthenticationPolicy();
-    init_ndJsonPolicy();
-    init_auxiliaryAuthenticationHeaderPolicy();
-    init_agentPolicy2();
-    init_file();
   }
 });
 
@@ -44919,7 +44383,7 @@ var init_urlHelpers2 = __esm({
 var logger6;
 var init_log4 = __esm({
   "node_modules/@azure/core-client/dist/esm/log.js"() {
-    init_esm();
+    init_esm2();
     logger6 = createClientLogger2("core-client");
   }
 });
@@ -45191,7 +44655,7 @@ var init_identityClient = __esm({
     init_esm6();
     init_errors();
     init_identityTokenEndpoint();
-    init_constants();
+    init_constants3();
     init_tracing();
     init_logging();
     init_utils4();
@@ -45204,7 +44668,7 @@ var init_identityClient = __esm({
       // used for WorkloadIdentity
       tokenCredentialOptions;
       constructor(options) {
-        const packageDetails = `azsdk-js-identity/${SDK_VERSION}`;
+        const packageDetails = `azsdk-js-identity/${SDK_VERSION3}`;
         const userAgentPrefix = options?.userAgentOptions?.userAgentPrefix ? `${options.userAgentOptions.userAgentPrefix} ${packageDetails}` : `${packageDetails}`;
         const baseUri = getIdentityClientAuthorityHost(options);
         if (!baseUri.startsWith("https:")) {
@@ -45230,7 +44694,7 @@ var init_identityClient = __esm({
         }
       }
       async sendTokenRequest(request2) {
-        logger.info(`IdentityClient: sending token request to [${request2.url}]`);
+        logger3.info(`IdentityClient: sending token request to [${request2.url}]`);
         const response = await this.sendRequest(request2);
         if (response.bodyAsText && (response.status === 200 || response.status === 201)) {
           const parsedBody = JSON.parse(response.bodyAsText);
@@ -45247,11 +44711,11 @@ var init_identityClient = __esm({
             },
             refreshToken: parsedBody.refresh_token
           };
-          logger.info(`IdentityClient: [${request2.url}] token acquired, expires on ${token.accessToken.expiresOnTimestamp}`);
+          logger3.info(`IdentityClient: [${request2.url}] token acquired, expires on ${token.accessToken.expiresOnTimestamp}`);
           return token;
         } else {
           const error2 = new AuthenticationError(response.status, response.bodyAsText);
-          logger.warning(`IdentityClient: authentication error. HTTP status: ${response.status}, ${error2.errorResponse.errorDescription}`);
+          logger3.warning(`IdentityClient: authentication error. HTTP status: ${response.status}, ${error2.errorResponse.errorDescription}`);
           throw error2;
         }
       }
@@ -45259,7 +44723,7 @@ var init_identityClient = __esm({
         if (refreshToken === void 0) {
           return null;
         }
-        logger.info(`IdentityClient: refreshing access token with client ID: ${clientId}, scopes: ${scopes} started`);
+        logger3.info(`IdentityClient: refreshing access token with client ID: ${clientId}, scopes: ${scopes} started`);
         const refreshParams = {
           grant_type: "refresh_token",
           client_id: clientId,
@@ -45285,14 +44749,14 @@ var init_identityClient = __esm({
               tracingOptions: updatedOptions.tracingOptions
             });
             const response = await this.sendTokenRequest(request2);
-            logger.info(`IdentityClient: refreshed token for client ID: ${clientId}`);
+            logger3.info(`IdentityClient: refreshed token for client ID: ${clientId}`);
             return response;
           } catch (err) {
             if (err.name === AuthenticationErrorName && err.errorResponse.error === "interaction_required") {
-              logger.info(`IdentityClient: interaction required for client ID: ${clientId}`);
+              logger3.info(`IdentityClient: interaction required for client ID: ${clientId}`);
               return null;
             } else {
-              logger.warning(`IdentityClient: failed refreshing token for client ID: ${clientId}: ${err}`);
+              logger3.warning(`IdentityClient: failed refreshing token for client ID: ${clientId}: ${err}`);
               throw err;
             }
           }
@@ -45401,9 +44865,9 @@ var init_identityClient = __esm({
           }
           const base64Metadata = accessToken.split(".")[1];
           const { appid, upn, tid, oid } = JSON.parse(Buffer.from(base64Metadata, "base64").toString("utf8"));
-          logger.info(`[Authenticated account] Client ID: ${appid}. Tenant ID: ${tid}. User Principal Name: ${upn || unavailableUpn}. Object ID (user): ${oid}`);
+          logger3.info(`[Authenticated account] Client ID: ${appid}. Tenant ID: ${tid}. User Principal Name: ${upn || unavailableUpn}. Object ID (user): ${oid}`);
         } catch (e) {
-          logger.warning("allowLoggingAccountIdentifiers was set, but we couldn't log the account information. Error:", e.message);
+          logger3.warning("allowLoggingAccountIdentifiers was set, but we couldn't log the account information. Error:", e.message);
         }
       }
     };
@@ -45540,7 +45004,7 @@ function resolveAdditionallyAllowedTenantIds(additionallyAllowedTenants) {
 }
 var init_tenantIdUtils = __esm({
   "node_modules/@azure/identity/dist/esm/util/tenantIdUtils.js"() {
-    init_constants();
+    init_constants3();
     init_logging();
     init_processMultiTenantRequest();
   }
@@ -46164,7 +45628,7 @@ function generateMsalConfiguration(clientId, tenantId, msalClientOptions = {}) {
       networkClient: httpClient2,
       loggerOptions: {
         loggerCallback: defaultLoggerCallback(msalClientOptions.logger ?? msalLogger),
-        logLevel: getMSALLogLevel(getLogLevel()),
+        logLevel: getMSALLogLevel(getLogLevel2()),
         piiLoggingEnabled: msalClientOptions.loggingOptions?.enableUnsafeSupportLogging
       }
     }
@@ -46558,7 +46022,7 @@ var init_msalClient = __esm({
     init_errors();
     init_identityClient();
     init_regionalAuthority();
-    init_esm();
+    init_esm2();
     init_tenantIdUtils();
     msalLogger = credentialLogger("MsalClient");
   }
@@ -46755,7 +46219,7 @@ var init_tokenExchangeMsi = __esm({
 var logger15;
 var init_managedIdentityCredential = __esm({
   "node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/index.js"() {
-    init_esm();
+    init_esm2();
     init_dist();
     init_identityClient();
     init_errors();
@@ -47052,7 +46516,7 @@ var init_brokerCredential = __esm({
     init_scopeUtils();
     init_tracing();
     init_msalClient();
-    init_constants();
+    init_constants3();
     init_errors();
     logger20 = credentialLogger("BrokerCredential");
   }
@@ -47092,7 +46556,7 @@ var init_interactiveBrowserCredential = __esm({
     init_scopeUtils();
     init_tracing();
     init_msalClient();
-    init_constants();
+    init_constants3();
     logger22 = credentialLogger("InteractiveBrowserCredential");
   }
 });
@@ -47106,7 +46570,7 @@ var init_deviceCodeCredential = __esm({
     init_scopeUtils();
     init_tracing();
     init_msalClient();
-    init_constants();
+    init_constants3();
     logger23 = credentialLogger("DeviceCodeCredential");
   }
 });
@@ -47188,7 +46652,7 @@ var init_esm8 = __esm({
     init_onBehalfOfCredential();
     init_workloadIdentityCredential();
     init_logging();
-    init_constants();
+    init_constants3();
     init_tokenProvider();
   }
 });
@@ -47197,31 +46661,94 @@ var init_esm8 = __esm({
 function createCredential(settings, deps) {
   const authorityHost = settings.authorityHost ?? settings.cloud.authorityHost;
   if (settings.auth === "azure-cli") {
-    return new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {});
+    return classifyFailures(
+      new AzureCliCredential({
+        ...settings.tenantId ? { tenantId: settings.tenantId } : {},
+        // Without it a hung `az` (a prompt, a broken proxy) would wait for ever.
+        processTimeoutInMs: deps.policy.timeoutMs
+      }),
+      deps.policy,
+      () => void 0,
+      () => void 0
+    );
   }
   if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new AuthSetupError(
-      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set). Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli."
+      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set).",
+      "Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli."
     );
   }
   if (!settings.tenantId || !settings.clientId) {
-    throw new AuthSetupError("auth: oidc needs both tenant-id and client-id.");
+    throw new AuthSetupError(
+      "auth: oidc needs both tenant-id and client-id.",
+      "Set tenant-id and client-id to the app registration with the workflow's federated credential."
+    );
   }
   let fetched = 0;
+  let subject;
+  let assertionFailure;
   const getAssertion = async () => {
-    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE);
+    assertionFailure = void 0;
+    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE, deps.policy).catch((error2) => {
+      assertionFailure = error2;
+      throw error2;
+    });
     deps.log.mask(token);
     fetched += 1;
-    deps.log.debug(
-      `Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${tokenSubject(token)})`
-    );
+    subject = tokenSubject(token);
+    deps.log.debug(`Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${subject})`);
     return token;
   };
-  return new ClientAssertionCredential(settings.tenantId, settings.clientId, getAssertion, {
+  const credential = new ClientAssertionCredential(settings.tenantId, settings.clientId, getAssertion, {
     authorityHost,
     // A custom authority (a sovereign cloud mirror or a local fake) is not in Microsoft's instance list.
-    disableInstanceDiscovery: settings.authorityHost !== void 0
+    disableInstanceDiscovery: settings.authorityHost !== void 0,
+    additionalPolicies: azurePolicies(deps.policy)
   });
+  return classifyFailures(
+    credential,
+    deps.policy,
+    () => subject,
+    () => assertionFailure
+  );
+}
+function classifyFailures(inner, policy, subject, assertionFailure) {
+  return {
+    getToken: async (scopes, options) => {
+      try {
+        return await inner.getToken(scopes, options);
+      } catch (error2) {
+        throw authFailure(runFailureIn(assertionFailure()) ?? error2, policy, subject());
+      }
+    }
+  };
+}
+function authFailure(error2, policy, subject) {
+  const known = runFailureIn(error2);
+  if (known) return known;
+  if (policy.signal?.aborted)
+    return new RunFailure("cancelled", "Cancelled while signing in.", "Re-run the job.", { cause: error2 });
+  if (policy.remainingMs() <= 0) return policy.deadlineFailure("while signing in", error2);
+  const message2 = firstLine(error2 instanceof Error ? error2.message : String(error2));
+  const help = explainAuthError(message2);
+  const seen = subject && /AADSTS70021/.test(message2) ? ` This job's GitHub token has subject '${subject}'.` : "";
+  return new RunFailure(
+    "auth",
+    `Signing in failed: ${message2}`,
+    (help ?? "Check tenant-id, client-id and azure-environment, and the federated credential of the app.") + seen,
+    { cause: error2 }
+  );
+}
+function runFailureIn(error2) {
+  let current = error2;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (isRunFailure(current)) return current;
+    current = current.cause;
+  }
+  return void 0;
+}
+function firstLine(text) {
+  return (text.split("\n").find((l) => l.trim() !== "") ?? text).trim();
 }
 function tokenSubject(jwt2) {
   try {
@@ -47235,6 +46762,9 @@ function explainAuthError(error2) {
   const text = error2 instanceof Error ? error2.message : String(error2);
   const code2 = /AADSTS\d+/.exec(text)?.[0];
   if (code2 && AADSTS_FIXES[code2]) return `${code2}: ${AADSTS_FIXES[code2]}`;
+  if (/azure cli (could not be found|is not installed)|az: (command )?not found/i.test(text)) {
+    return "auth: azure-cli needs the Azure CLI, which is not installed or not on PATH: install it (https://aka.ms/azure-cli) and run 'az login'. In a workflow, use auth: oidc.";
+  }
   if (/az(ure cli)? (login|not found|is not installed)|Please run 'az login'/i.test(text)) {
     return "auth: azure-cli needs a logged-in Azure CLI: run 'az login' (or azure/login in a workflow) first.";
   }
@@ -47244,10 +46774,15 @@ var GITHUB_TOKEN_AUDIENCE, AuthSetupError, AADSTS_FIXES;
 var init_credential = __esm({
   "src/azure/credential.ts"() {
     "use strict";
+    init_azurePolicies();
     init_esm8();
+    init_failures();
     GITHUB_TOKEN_AUDIENCE = "api://AzureADTokenExchange";
-    AuthSetupError = class extends Error {
+    AuthSetupError = class extends RunFailure {
       name = "AuthSetupError";
+      constructor(message2, fix) {
+        super("auth", message2, fix);
+      }
     };
     AADSTS_FIXES = {
       AADSTS700024: "The client assertion expired. This tool fetches a fresh GitHub token for every request; if you see this, check the runner clock.",
@@ -47261,6 +46796,96 @@ var init_credential = __esm({
   }
 });
 
+// src/azure/githubOidc.ts
+async function fetchGitHubIdToken(env, audience, policy) {
+  const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (!url || !token)
+    throw new RunFailure(
+      "auth",
+      "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set.",
+      "Give the job 'permissions: id-token: write'; in a terminal use auth: azure-cli."
+    );
+  const request2 = new URL(url);
+  request2.searchParams.set("audience", audience);
+  const what = "requesting a GitHub OIDC token";
+  for (let n2 = 1; ; n2++) {
+    try {
+      return await attemptOnce(request2, token, policy);
+    } catch (error2) {
+      if (!(error2 instanceof TransientOidcError)) throw error2;
+      const wait = n2 < policy.attempts ? policy.retryWaitMs(error2.retryAfterMs, n2) : void 0;
+      if (wait === void 0) {
+        throw new RunFailure(
+          "auth",
+          `GitHub OIDC token request failed after ${n2} attempt(s): ${error2.message}`,
+          OIDC_FIX_UNAVAILABLE
+        );
+      }
+      await policy.sleep(wait, what);
+    }
+  }
+}
+async function attemptOnce(request2, token, policy) {
+  policy.check("requesting a GitHub OIDC token");
+  const attempt = policy.attempt();
+  try {
+    const response = await fetch(request2, {
+      headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+      signal: attempt.signal
+    });
+    const text = await response.text();
+    if (response.status >= 500 || response.status === 429 || response.status === 408) {
+      throw new TransientOidcError(
+        `${response.status} ${response.statusText}`,
+        parseRetryAfter(response.headers.get("retry-after"), policy.clock.now())
+      );
+    }
+    if (!response.ok) {
+      throw new RunFailure(
+        "auth",
+        `GitHub refused the OIDC token request: ${response.status} ${response.statusText}.`,
+        response.status === 401 || response.status === 403 ? "The job's token for OIDC requests was refused. Give the job 'permissions: id-token: write' and re-run it (the token is valid only while the job runs); pull requests from forks never get one." : "ACTIONS_ID_TOKEN_REQUEST_URL does not point at a GitHub OIDC token endpoint: do not override it."
+      );
+    }
+    let value;
+    try {
+      value = JSON.parse(text).value;
+    } catch {
+      throw new TransientOidcError(`${response.status} with a body that is not JSON`);
+    }
+    if (typeof value !== "string" || value === "")
+      throw new TransientOidcError(`${response.status} without a token in the answer`);
+    return value;
+  } catch (error2) {
+    if (attempt.stopped === "cancelled") throw cancelled("while requesting a GitHub OIDC token");
+    if (attempt.stopped === "deadline") throw policy.deadlineFailure("requesting a GitHub OIDC token", error2);
+    if (attempt.stopped === "timeout")
+      throw new TransientOidcError(`no answer within ${Math.round(policy.timeoutMs / 1e3)} s`);
+    if (isRunFailure(error2) || error2 instanceof TransientOidcError) throw error2;
+    const cause = error2.cause;
+    throw new TransientOidcError(`no answer (${cause?.code ?? cause?.message ?? error2.message})`);
+  } finally {
+    attempt.done();
+  }
+}
+var TransientOidcError, OIDC_FIX_UNAVAILABLE;
+var init_githubOidc = __esm({
+  "src/azure/githubOidc.ts"() {
+    "use strict";
+    init_failures();
+    init_policy();
+    TransientOidcError = class extends Error {
+      retryAfterMs;
+      constructor(message2, retryAfterMs2) {
+        super(message2);
+        this.retryAfterMs = retryAfterMs2;
+      }
+    };
+    OIDC_FIX_UNAVAILABLE = "GitHub's OIDC token endpoint did not answer: check https://www.githubstatus.com (Actions) and re-run the job.";
+  }
+});
+
 // node_modules/@azure-rest/core-client/dist/esm/restError.js
 function createRestError2(messageOrResponse, response) {
   if (typeof messageOrResponse === "string") {
@@ -47271,7 +46896,7 @@ function createRestError2(messageOrResponse, response) {
 }
 var init_restError4 = __esm({
   "node_modules/@azure-rest/core-client/dist/esm/restError.js"() {
-    init_esm5();
+    init_esm();
   }
 });
 
@@ -47411,7 +47036,7 @@ function operationOptionsToRequestParameters2(options) {
 }
 var init_operationOptionHelpers2 = __esm({
   "node_modules/@azure-rest/core-client/dist/esm/operationOptionHelpers.js"() {
-    init_esm5();
+    init_esm();
   }
 });
 
@@ -47488,7 +47113,7 @@ var init_getClient2 = __esm({
   "node_modules/@azure-rest/core-client/dist/esm/getClient.js"() {
     init_esm9();
     init_clientHelpers2();
-    init_esm5();
+    init_esm();
   }
 });
 
@@ -47505,24 +47130,37 @@ var init_esm10 = __esm({
 
 // src/graph/client.ts
 function retryDelayMs(error2, attempt) {
-  if (error2 instanceof GraphError && error2.retryAfterMs !== void 0) return error2.retryAfterMs;
-  const base = Math.min(6e4, 2e3 * 2 ** (attempt - 1));
-  return base / 2 + Math.random() * (base / 2);
+  const asked = error2 instanceof GraphError ? error2.retryAfterMs : void 0;
+  return boundedWaitMs(asked, attempt, MAX_SERVER_WAIT_MS);
 }
 function retryAfterMs(header, clock) {
-  if (header === void 0 || header.trim() === "") return void 0;
-  if (/^\d+(\.\d+)?$/.test(header.trim())) return Number(header) * 1e3;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? void 0 : Math.max(0, date - clock.now());
+  return parseRetryAfter(header, clock.now());
+}
+function jsonObject(response, method, path12) {
+  const body = response.body;
+  if (typeof body === "object" && body !== null && !Array.isArray(body)) return body;
+  const type = response.headers["content-type"] ?? "no content type";
+  throw new GraphTransportError(
+    `Graph ${method} ${shortPath(path12)}: answered ${response.status} with no JSON object (${type.split(";")[0]}).`
+  );
+}
+function nextLinkOf(value, path12) {
+  if (value === void 0 || value === null) return void 0;
+  if (typeof value !== "string" || !URL.canParse(value))
+    throw new Error(`Graph GET ${shortPath(path12)} returned an @odata.nextLink that is not a URL.`);
+  return value;
 }
 function shortPath(path12) {
   return path12.replace(/^https?:\/\/[^/]+/, "").replace(/\?.*$/, "");
 }
-var GraphError, GraphTransportError, RETRYABLE, GraphClient;
+var GraphError, GraphTransportError, MAX_PAGES, RETRYABLE, GraphClient;
 var init_client = __esm({
   "src/graph/client.ts"() {
     "use strict";
     init_esm10();
+    init_azurePolicies();
+    init_failures();
+    init_policy();
     GraphError = class extends Error {
       name = "GraphError";
       status;
@@ -47544,25 +47182,27 @@ var init_client = __esm({
     GraphTransportError = class extends Error {
       name = "GraphTransportError";
     };
+    MAX_PAGES = 200;
     RETRYABLE = /* @__PURE__ */ new Set([429, 500, 502, 503, 504]);
     GraphClient = class {
       #client;
       #origin;
       #clock;
       #log;
-      #maxAttempts;
+      policy;
       /** HTTP requests sent, retries included. */
       requests = 0;
       constructor(options) {
         this.#origin = new URL(options.endpoint).origin;
         this.#clock = options.clock;
         this.#log = options.log;
-        this.#maxAttempts = options.maxAttempts ?? 8;
+        this.policy = options.policy ?? new RequestPolicy({ clock: options.clock });
         this.#client = getClient2(options.endpoint, options.credential, {
           credentials: { scopes: [options.scope] },
           retryOptions: { maxRetries: 0 },
           userAgentOptions: { userAgentPrefix: options.userAgent },
           additionalPolicies: [
+            ...azurePolicies(this.policy),
             {
               position: "perCall",
               policy: {
@@ -47579,27 +47219,50 @@ var init_client = __esm({
       }
       /** GET with retries. */
       async get(path12, query) {
-        const response = await this.#withRetries("GET", path12, () => this.#send("GET", path12, { query }));
+        const response = await this.#withRetries("GET", path12, () => this.#sendForJson(path12, query));
         return response.body;
       }
-      /** GET every page of a collection, following @odata.nextLink. */
+      /**
+       * GET every page of a collection, following @odata.nextLink: at most MAX_PAGES pages, never the same link twice
+       * (a link back to a page already read would loop for ever).
+       */
       async list(path12, query) {
         const items = [];
+        const first = new URL(path12, this.#origin);
+        for (const [name3, value] of Object.entries(query ?? {})) first.searchParams.set(name3, value);
+        const seen = /* @__PURE__ */ new Set([first.href]);
         let next = path12;
-        let first = true;
+        let pages = 0;
         while (next) {
           const url = next;
-          const page = await this.#withRetries("GET", url, () => this.#send("GET", url, first ? { query } : {}));
+          const pageQuery = pages === 0 ? query : void 0;
+          const page = await this.#withRetries("GET", url, () => this.#sendForJson(url, pageQuery));
+          pages += 1;
           const body = page.body;
           if (!Array.isArray(body.value)) throw new Error(`Graph GET ${path12} returned no 'value' array.`);
           items.push(...body.value);
-          next = body["@odata.nextLink"];
-          if (next !== void 0 && new URL(next).origin !== this.#origin) {
+          next = nextLinkOf(body["@odata.nextLink"], path12);
+          if (next === void 0) break;
+          if (new URL(next).origin !== this.#origin) {
             throw new Error(
               `Graph returned a nextLink to another host (${new URL(next).origin}); refusing to follow it.`
             );
           }
-          first = false;
+          if (seen.has(next)) {
+            throw new RunFailure(
+              "paging",
+              `Graph GET ${shortPath(path12)}: page ${pages} links back to a page already read; stopped instead of looping.`,
+              "A Graph service fault: re-run later. If it persists, report it to Microsoft with the request-id from the debug log."
+            );
+          }
+          if (pages >= MAX_PAGES) {
+            throw new RunFailure(
+              "paging",
+              `Graph GET ${shortPath(path12)}: still more pages after ${MAX_PAGES} pages (${items.length} items); stopped.`,
+              "A Graph service fault or an unexpectedly large tenant: re-run later, and report it if it persists."
+            );
+          }
+          seen.add(next);
         }
         return items;
       }
@@ -47625,6 +47288,12 @@ var init_client = __esm({
         const response = await this.#send("POST", path12, body === void 0 ? {} : { body });
         return response.body;
       }
+      /** A GET whose 2xx answer must be a JSON object; anything else counts as a lost answer (retried). */
+      async #sendForJson(path12, query) {
+        const response = await this.#send("GET", path12, { query });
+        jsonObject(response, "GET", path12);
+        return response;
+      }
       async #send(method, path12, options) {
         this.requests += 1;
         const resource = this.#client.pathUnchecked(path12);
@@ -47636,10 +47305,12 @@ var init_client = __esm({
         try {
           response = await (method === "GET" ? resource.get(params) : method === "POST" ? resource.post(params) : method === "PATCH" ? resource.patch(params) : resource.delete(params));
         } catch (error2) {
+          if (isRunFailure(error2)) throw error2;
           const e = error2;
           if (e.statusCode === void 0) {
             throw new GraphTransportError(
-              `Graph ${method} ${shortPath(path12)}: no answer (${e.code ?? e.message ?? "connection failed"})`
+              `Graph ${method} ${shortPath(path12)}: no answer (${e.code === "ETIMEDOUT" ? e.message : e.code ?? e.message ?? "connection failed"})`,
+              { cause: error2 }
             );
           }
           throw error2;
@@ -47653,18 +47324,27 @@ var init_client = __esm({
           retryAfterMs(response.headers["retry-after"], this.#clock)
         );
       }
+      /** Waits before a repeat (a POST's look-again, a back-off): capped, bounded by the deadline, ended by a cancel. */
+      async pause(ms, what) {
+        if (ms >= this.policy.remainingMs()) throw this.policy.deadlineFailure(what);
+        await this.policy.sleep(ms, what);
+      }
       async #withRetries(method, path12, attempt) {
+        const attempts = this.policy.attempts;
         for (let n2 = 1; ; n2++) {
           try {
             return await attempt(n2);
           } catch (error2) {
             const retryable = error2 instanceof GraphTransportError || error2 instanceof GraphError && RETRYABLE.has(error2.status);
-            if (!retryable || n2 >= this.#maxAttempts) throw error2;
-            const wait = retryDelayMs(error2, n2);
+            if (!retryable || n2 >= attempts) throw error2;
+            const asked = error2 instanceof GraphError ? error2.retryAfterMs : void 0;
+            const wait = this.policy.retryWaitMs(asked, n2);
+            const what = `retrying Graph ${method} ${shortPath(path12)}`;
+            if (wait === void 0) throw this.policy.deadlineFailure(what, error2);
             this.#log.warning(
-              `${error2.message}; retrying in ${Math.round(wait / 1e3)} s (attempt ${n2 + 1} of ${this.#maxAttempts}).`
+              `${error2.message}; retrying in ${Math.round(wait / 1e3)} s (attempt ${n2 + 1} of ${attempts}).`
             );
-            await this.#clock.sleep(wait);
+            await this.policy.sleep(wait, what);
           }
         }
       }
@@ -47695,8 +47375,13 @@ function listSourceImages(graph) {
 function getDeviceImage(graph, id) {
   return graph.get(`${VIRTUAL_ENDPOINT}/deviceImages/${encodeURIComponent(id)}`);
 }
-function postDeviceImage(graph, image) {
-  return graph.postOnce(`${VIRTUAL_ENDPOINT}/deviceImages`, image);
+async function postDeviceImage(graph, image) {
+  const created = await graph.postOnce(`${VIRTUAL_ENDPOINT}/deviceImages`, image);
+  const id = created?.id;
+  if (typeof created !== "object" || typeof id !== "string" || id === "") {
+    throw new GraphTransportError("Graph POST /deviceImages answered without the id of a device image.");
+  }
+  return created;
 }
 function sameSource(a2, b) {
   return a2.toLowerCase() === b.toLowerCase();
@@ -47863,6 +47548,7 @@ async function createExactlyOnce(input, deps) {
     try {
       return await postDeviceImage(deps.graph, body);
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       const refused = error2 instanceof GraphError && error2.status === 429;
       const ambiguous = error2 instanceof GraphTransportError || error2 instanceof GraphError && (error2.status >= 500 || error2.status === 409);
       if (!refused && !ambiguous) {
@@ -47880,7 +47566,7 @@ async function createExactlyOnce(input, deps) {
       deps.log.warning(
         ambiguous ? `${error2.message}; the upload may have started: looking for it for up to ${Math.round(LIST_LAG_MS / 6e4)} minutes before anything else.` : `${error2.message}; trying again in ${Math.round(wait / 1e3)} s.`
       );
-      await deps.clock.sleep(wait, deps.signal);
+      await deps.graph.pause(wait, "before looking for the upload again");
       const started = ambiguous ? await lookForUpload(input, deps) : void 0;
       if (started) {
         deps.log.info(
@@ -47908,7 +47594,10 @@ async function lookForUpload(input, deps) {
     const now = deps.clock.now();
     if (found || now >= deadline || deps.signal?.aborted) return found;
     deps.log.debug(`Upload of '${input.displayName}' ${input.version} not listed yet; looking again.`);
-    await deps.clock.sleep(Math.min(LIST_LOOK_INTERVAL_MS, deadline - now), deps.signal);
+    await deps.graph.pause(
+      Math.min(LIST_LOOK_INTERVAL_MS, deadline - now),
+      "before looking for the upload again"
+    );
   }
 }
 function pollDelayMs(elapsedMs) {
@@ -47920,6 +47609,7 @@ async function waitForVerdict(first, created, timeoutMs, deps) {
   const { clock, log: log2 } = deps;
   const start4 = clock.now();
   const deadline = start4 + timeoutMs;
+  deps.graph.policy.extendDeadline(deadline, `wait-timeout-minutes: ${Math.round(timeoutMs / 6e4)}`);
   let image = first;
   let polls = 0;
   let lastStatus = "";
@@ -47972,6 +47662,16 @@ async function waitForVerdict(first, created, timeoutMs, deps) {
     try {
       image = await getDeviceImage(deps.graph, image.id);
     } catch (error2) {
+      if (isRunFailure(error2, "deadline")) {
+        return {
+          deviceImage: image,
+          outcome: "timeout",
+          created,
+          polls,
+          waitedMs: clock.now() - start4,
+          failure: void 0
+        };
+      }
       if (error2 instanceof GraphError && error2.status === 404) {
         throw new RegistrationError(
           "vanished",
@@ -48008,6 +47708,7 @@ var init_register = __esm({
     init_client();
     init_deviceImages();
     init_errorCodes();
+    init_failures();
     RegistrationError = class extends Error {
       name = "RegistrationError";
       kind;
@@ -48262,7 +47963,7 @@ var init_cloudSettingHelpers = __esm({
 var logger27;
 var init_logger2 = __esm({
   "node_modules/@azure/arm-compute/dist/esm/logger.js"() {
-    init_esm();
+    init_esm2();
     logger27 = createClientLogger2("arm-compute");
   }
 });
@@ -54466,7 +54167,7 @@ var init_pagingHelpers = __esm({
 var logger28;
 var init_logger3 = __esm({
   "node_modules/@azure/core-lro/dist/esm/logger.js"() {
-    init_esm();
+    init_esm2();
     logger28 = createClientLogger2("core-lro");
   }
 });
@@ -54774,7 +54475,7 @@ function toOperationStatus(statusCode) {
     return "failed";
   }
 }
-function parseRetryAfter({ rawResponse }) {
+function parseRetryAfter2({ rawResponse }) {
   const retryAfter = rawResponse.headers["retry-after"];
   if (retryAfter !== void 0) {
     const retryAfterInSeconds = parseInt(retryAfter);
@@ -55088,7 +54789,7 @@ function createHttpPoller(lro, options) {
     isOperationError,
     getOperationLocation,
     getResourceLocation,
-    getPollingInterval: parseRetryAfter,
+    getPollingInterval: parseRetryAfter2,
     getError: getErrorFromResponse,
     resolveOnUnsuccessful
   })({
@@ -71830,27 +71531,70 @@ var init_esm12 = __esm({
   }
 });
 
+// src/azure/windows365.ts
+var WINDOWS_365_APP_ID;
+var init_windows365 = __esm({
+  "src/azure/windows365.ts"() {
+    "use strict";
+    WINDOWS_365_APP_ID = "0af06dc6-e4b5-4f28-818e-e78e62d137a5";
+  }
+});
+
 // src/azure/managedImage.ts
 var ManagedImageClient;
 var init_managedImage = __esm({
   "src/azure/managedImage.ts"() {
     "use strict";
     init_esm12();
+    init_azurePolicies();
+    init_failures();
+    init_policy();
+    init_clock();
+    init_windows365();
     ManagedImageClient = class {
       #compute;
+      #policy;
       constructor(options) {
+        this.#policy = options.policy ?? new RequestPolicy({ clock: systemClock() });
         this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, {
           endpoint: options.endpoint,
           credentials: { scopes: [options.scope] },
-          userAgentOptions: { userAgentPrefix: options.userAgent }
+          userAgentOptions: { userAgentPrefix: options.userAgent },
+          additionalPolicies: azurePolicies(this.#policy)
         });
       }
+      /**
+       * Reads the image. `ok: false` only for answers that are facts about the image ID (404 and other 4xx); refused
+       * credentials or permissions, a cancel, the deadline and a service that keeps failing throw a RunFailure.
+       */
       async read(id) {
         try {
           return { ok: true, image: await this.#compute.images.get(id.resourceGroup, id.name) };
         } catch (error2) {
+          if (isRunFailure(error2)) throw error2;
           const e = error2;
-          return { ok: false, status: e.statusCode, code: e.code, message: e.message ?? String(error2) };
+          const message2 = e.message ?? String(error2);
+          const status = e.statusCode;
+          if (status === 401 || status === 403) {
+            throw new RunFailure(
+              "auth",
+              `Azure Resource Manager refused to show image ${id.id} to this identity (${status} ${e.code ?? ""}): ${message2}`.replace(
+                " )",
+                ")"
+              ),
+              status === 403 ? `Give the identity the Reader role (Microsoft.Compute/images/read) on the image or its resource group ${id.resourceGroup}; the Windows 365 service principal (app ${WINDOWS_365_APP_ID}) also needs Reader on subscription ${id.subscriptionId}.` : "Check tenant-id, client-id and azure-environment: the token is not valid for this subscription.",
+              { cause: error2 }
+            );
+          }
+          if (status !== void 0 && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+            return { ok: false, status, code: e.code, message: message2 };
+          }
+          throw new RunFailure(
+            "unreachable",
+            `Azure Resource Manager did not answer usably for image ${id.id} (${status ?? "no answer"} ${e.code ?? ""}): ${message2}`,
+            "Re-run the job; if it persists, check Azure status (https://azure.status.microsoft) and arm-endpoint.",
+            { cause: error2 }
+          );
         }
       }
       /** Deletes the image and waits for ARM's long-running operation to finish. A 404 means it was already gone. */
@@ -71858,10 +71602,13 @@ var init_managedImage = __esm({
         try {
           await this.#compute.images.delete(id.resourceGroup, id.name, {
             ...options.pollIntervalMs !== void 0 ? { updateIntervalInMs: options.pollIntervalMs } : {},
-            ...options.abortSignal ? { abortSignal: options.abortSignal } : {}
+            ...options.abortSignal || this.#policy.signal ? { abortSignal: options.abortSignal ?? this.#policy.signal } : {}
           }).pollUntilDone();
           return { ok: true, notFound: false };
         } catch (error2) {
+          if (isRunFailure(error2, "cancelled") || this.#policy.signal?.aborted) {
+            throw isRunFailure(error2) ? error2 : new RunFailure("cancelled", "Cancelled while deleting the source image.", "Re-run the job.");
+          }
           const e = error2;
           if (e.statusCode === 404) return { ok: true, notFound: true };
           return { ok: false, status: e.statusCode, code: e.code, message: e.message ?? String(error2) };
@@ -72097,6 +71844,7 @@ async function repointPolicies(policies, deviceImageId, deps, options = {}) {
     try {
       await patchProvisioningPolicyImage(graph, policy.id, patch);
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       const done = results.filter((r) => r.action === "patched").map((r) => `'${r.policyName}'`);
       throw new RolloutError(
         "policy-update-failed",
@@ -72130,6 +71878,7 @@ var init_policies = __esm({
     init_deviceImages();
     init_provisioningPolicies();
     init_errors2();
+    init_failures();
     PolicyRefError = class extends RolloutError {
       name = "PolicyRefError";
       unknown;
@@ -72309,6 +72058,7 @@ async function prune(plan, deps, options = {}) {
     try {
       await deleteDeviceImage(graph, current.id);
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       if (error2 instanceof GraphError && error2.status === 404) {
         log2.info(`Device image ${current.id} was already gone.`);
         result.deleted.push({ image: current, outcome: "already-gone", detail: candidate.detail });
@@ -72377,6 +72127,7 @@ var init_retention = __esm({
     init_provisioningPolicies();
     init_errors2();
     init_plural();
+    init_failures();
     USABLE = /* @__PURE__ */ new Set(["ready", "warning"]);
   }
 });
@@ -72667,6 +72418,7 @@ async function sendRetry(image, deps) {
       await retryDeviceImageUpload(deps.graph, image.id);
       return { kind: "sent", image: void 0 };
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       if (error2 instanceof GraphError && error2.status === 404) return { kind: "vanished" };
       const ambiguous = error2 instanceof GraphTransportError || error2 instanceof GraphError && (error2.status >= 500 || error2.status === 429);
       const now = await findDeviceImageById(deps.graph, image.id);
@@ -72680,7 +72432,7 @@ async function sendRetry(image, deps) {
       }
       const delay4 = retryDelayMs(error2, n2);
       deps.log.warning(`${messageOf(error2)}; trying retryUpload again in ${Math.round(delay4 / 1e3)} s.`);
-      await deps.clock.sleep(delay4);
+      await deps.graph.pause(delay4, "before sending retryUpload again");
     }
   }
 }
@@ -72691,7 +72443,10 @@ async function untilRestarted(before, known, settleMs, deps) {
   const deadline = deps.clock.now() + settleMs;
   let now = known ?? await findDeviceImageById(deps.graph, before.id);
   while (now && !restarted(before, now) && deps.clock.now() < deadline) {
-    await deps.clock.sleep(Math.min(1e4, Math.max(0, deadline - deps.clock.now())));
+    await deps.graph.pause(
+      Math.min(1e4, Math.max(0, deadline - deps.clock.now())),
+      "waiting for the retried upload to show"
+    );
     now = await findDeviceImageById(deps.graph, before.id);
   }
   return now;
@@ -72709,6 +72464,7 @@ var init_retry = __esm({
     init_deviceImages();
     init_errorCodes();
     init_errors2();
+    init_failures();
     SEND_ATTEMPTS = 4;
   }
 });
@@ -72745,7 +72501,10 @@ async function cleanUpSourceImage(input, deps) {
       `device image ${others.map((i2) => `'${i2.displayName}' ${i2.version} (${i2.id}, ${i2.status})`).join(", ")} was also made from it and may still need it.`
     );
   }
-  const read = await images.read(input.source);
+  const read = await images.read(input.source).catch((error2) => {
+    if (isRunFailure(error2, "cancelled")) throw error2;
+    return { ok: false, status: void 0, code: void 0, message: messageOf(error2) };
+  });
   if (!read.ok && read.status === 404) {
     log2.info(`The source image ${imageId} was already deleted.`);
     return { action: "already-gone", imageId };
@@ -72773,6 +72532,8 @@ var init_sourceCleanup = __esm({
     "use strict";
     init_deviceImages();
     init_errorCodes();
+    init_failures();
+    init_errors2();
   }
 });
 
@@ -72797,6 +72558,7 @@ async function completeRollout(input, deps) {
     });
     pruned = await prune(plan, { graph, log: log2 }, { dryRun, assumeRepointed });
   } catch (error2) {
+    if (isRunFailure(error2, "cancelled")) throw error2;
     log2.warning(`Pruning stopped: ${messageOf(error2)}. Nothing more was deleted; re-run to finish.`);
     pruned = { dryRun, deleted: [], skipped: [], kept: [] };
   }
@@ -72815,6 +72577,7 @@ async function cleanUpSource(input, deps) {
   try {
     return await cleanUpSourceImage(input, deps);
   } catch (error2) {
+    if (isRunFailure(error2, "cancelled")) throw error2;
     const detail = `Could not check whether the source image may be deleted: ${messageOf(error2)}. It is kept; re-run to delete it.`;
     deps.log.warning(detail);
     return { action: "failed", imageId: input.source.id, status: void 0, code: void 0, detail };
@@ -72829,6 +72592,7 @@ var init_rollout = __esm({
     init_errors2();
     init_retention();
     init_sourceCleanup();
+    init_failures();
   }
 });
 
@@ -72903,15 +72667,6 @@ var init_resourceId = __esm({
     EXAMPLE = "/subscriptions/<subscription-id>/resourceGroups/<group>/providers/Microsoft.Compute/images/<name>";
     MANAGED_IMAGE = /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourceGroups\/([-\w.()]{1,90})\/providers\/Microsoft\.Compute\/images\/([^/]+)$/i;
     IMAGE_NAME = /^[a-z0-9](?:[\w.-]{0,78}[a-z0-9_])?$/i;
-  }
-});
-
-// src/azure/windows365.ts
-var WINDOWS_365_APP_ID;
-var init_windows365 = __esm({
-  "src/azure/windows365.ts"() {
-    "use strict";
-    WINDOWS_365_APP_ID = "0af06dc6-e4b5-4f28-818e-e78e62d137a5";
   }
 });
 
@@ -73034,6 +72789,7 @@ async function checkWindows365CanSee(input) {
     try {
       sources = await input.listSourceImages();
     } catch (error2) {
+      if (isRunFailure(error2)) throw error2;
       return {
         ...base,
         status: "unverified",
@@ -73045,7 +72801,7 @@ async function checkWindows365CanSee(input) {
       return {
         ...base,
         status: "pass",
-        detail: `Graph getSourceImages lists the image (Windows 365 sees ${sources.length} managed image(s)).`,
+        detail: `Graph getSourceImages lists the image (Windows 365 sees ${countOf(sources.length, "managed image")}).`,
         fix: null
       };
     }
@@ -73054,7 +72810,7 @@ async function checkWindows365CanSee(input) {
       return {
         ...base,
         status: "fail",
-        detail: `Graph getSourceImages does not list ${input.image.id} (Windows 365 sees ${sources.length} managed image(s)${looks > 1 ? `; looked ${looks} times` : ""}): its service principal cannot read the image, so the upload would fail with sourceImageNotFound after the wait.`,
+        detail: `Graph getSourceImages does not list ${input.image.id} (Windows 365 sees ${countOf(sources.length, "managed image")}${looks > 1 ? `; looked ${looks} times` : ""}): its service principal cannot read the image, so the upload would fail with sourceImageNotFound after the wait.`,
         fix: `Give the Windows 365 service principal (app ${WINDOWS_365_APP_ID}) the Reader role on the image's resource group or subscription: ${readerRoleCommand(input.image)} (or --scope /subscriptions/${input.image.subscriptionId}). When this action calls Graph app-only (a service principal, as in a workflow), Windows 365 must also have been granted Subscriptions.Read beforehand (learn.microsoft.com/windows-365/enterprise/customer-permissions). Role assignments can take a few minutes to apply; then re-run.`
       };
     }
@@ -73068,6 +72824,7 @@ var init_validate = __esm({
     init_resourceId();
     init_windows365();
     init_deviceImages();
+    init_failures();
     init_checks();
     init_plural();
     PLAN_TAGS = ["planname", "planproduct", "planpublisher"];
@@ -73201,6 +72958,10 @@ async function finishRollout(config, target, first, deps) {
   let registration = first;
   let retry;
   if (registration.outcome === "failed" && config.uploadRetries > 0) {
+    deps.graph.policy.extendDeadline(
+      deps.clock.now() + config.waitTimeoutMinutes * 6e4,
+      `wait-timeout-minutes: ${config.waitTimeoutMinutes}`
+    );
     retry = await deps.log.group(
       "Retry the upload",
       () => retryFailedUpload(
@@ -73221,6 +72982,10 @@ async function finishRollout(config, target, first, deps) {
   if (registration.outcome !== "ready" && registration.outcome !== "warning") {
     return { registration, retry, rollout: void 0 };
   }
+  deps.graph.policy.extendDeadline(
+    deps.clock.now() + ROLLOUT_ALLOWANCE_MS,
+    "the rollout allowance of 30 minutes"
+  );
   const rollout = await deps.log.group(
     "Roll out",
     () => completeRollout(
@@ -73319,6 +73084,7 @@ function rolloutSection(freed, retry, rollout) {
     summary: summary2
   };
 }
+var ROLLOUT_ALLOWANCE_MS;
 var init_rollout2 = __esm({
   "src/pipeline/rollout.ts"() {
     "use strict";
@@ -73330,6 +73096,7 @@ var init_rollout2 = __esm({
     init_register();
     init_validate();
     init_plural();
+    ROLLOUT_ALLOWANCE_MS = 30 * 6e4;
   }
 });
 
@@ -82804,6 +82571,15 @@ async function runPipeline(config, deps) {
   const seconds = (since) => Math.round((clock.now() - since) / 1e3);
   const budget = hostedJobBudgetWarning(config, deps.env);
   if (budget) log2.warning(budget);
+  const policy = new RequestPolicy({ clock, signal: deps.signal });
+  policy.setDeadline(
+    clock.now() + config.waitTimeoutMinutes * 6e4,
+    `wait-timeout-minutes: ${config.waitTimeoutMinutes}`
+  );
+  const stoppedBy = (failure) => finish(failure.kind === "cancelled" ? "cancelled" : "error", `${failure.message} Fix: ${failure.fix}`, {
+    error: { kind: failure.kind, message: `${failure.message}
+Fix: ${failure.fix}` }
+  });
   let credential;
   const getCredential = () => credential ??= createCredential(
     {
@@ -82813,7 +82589,7 @@ async function runPipeline(config, deps) {
       cloud,
       authorityHost: config.authorityHost
     },
-    deps
+    { ...deps, policy }
   );
   let graphClient;
   const getGraph = () => graphClient ??= new GraphClient({
@@ -82822,7 +82598,8 @@ async function runPipeline(config, deps) {
     credential: getCredential(),
     clock,
     log: log2,
-    userAgent: USER_AGENT
+    userAgent: USER_AGENT,
+    policy
   });
   const planWithoutImage = async () => {
     const planStarted = clock.now();
@@ -82856,6 +82633,7 @@ async function runPipeline(config, deps) {
       );
     } catch (error2) {
       timings.registerSeconds = seconds(planStarted);
+      if (isRunFailure(error2)) return stoppedBy(error2);
       const message2 = error2 instanceof Error ? error2.message : String(error2);
       const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
       const help = explainAuthError(message2);
@@ -82880,42 +82658,44 @@ ${help}` : message2 }
     logChecks(log2, stage.checks);
   }
   const validateStarted = clock.now();
-  const validation = await log2.group("Validate the managed image", async () => {
-    const result = await validateImage({
-      imageId,
-      subscriptionId: config.build === "build" ? void 0 : config.subscriptionId,
-      read: async (id) => {
-        const images = new ManagedImageClient({
+  let validation;
+  try {
+    validation = await log2.group("Validate the managed image", async () => {
+      const result = await validateImage({
+        imageId,
+        subscriptionId: config.build === "build" ? void 0 : config.subscriptionId,
+        read: (id) => new ManagedImageClient({
           credential: getCredential(),
           subscriptionId: id.subscriptionId,
           endpoint: config.armEndpoint ?? cloud.armEndpoint,
           scope: cloud.armScope,
-          userAgent: USER_AGENT
-        });
-        const read = await images.read(id);
-        if (!read.ok && read.status === void 0) {
-          const help = explainAuthError(read.message);
-          if (help) return { ...read, message: `${read.message} \u2014 ${help}` };
-        }
-        return read;
-      }
-    });
-    const parsed = result.imageId;
-    if (result.image && parsed && config.register) {
-      const seen = await checkWindows365CanSee({
-        image: parsed,
-        listSourceImages: () => listSourceImages(getGraph()),
-        clock,
-        settleMs: config.build === "build" ? NEW_IMAGE_SETTLE_MS : 0,
-        signal: deps.signal
+          userAgent: USER_AGENT,
+          policy
+        }).read(id)
       });
-      result.checks.push(seen);
-    } else if (result.image && parsed) {
-      result.checks.push(windows365ViewSkipped("register is false (asking Windows 365 needs Graph access)."));
-    }
-    logChecks(log2, result.checks);
-    return result;
-  });
+      const parsed = result.imageId;
+      if (result.image && parsed && config.register) {
+        const seen = await checkWindows365CanSee({
+          image: parsed,
+          listSourceImages: () => listSourceImages(getGraph()),
+          clock,
+          settleMs: config.build === "build" ? NEW_IMAGE_SETTLE_MS : 0,
+          signal: deps.signal
+        });
+        result.checks.push(seen);
+      } else if (result.image && parsed) {
+        result.checks.push(
+          windows365ViewSkipped("register is false (asking Windows 365 needs Graph access).")
+        );
+      }
+      logChecks(log2, result.checks);
+      return result;
+    });
+  } catch (error2) {
+    if (!isRunFailure(error2)) throw error2;
+    timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
+    return stoppedBy(error2);
+  }
   timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
   checks.push(...validation.checks);
   image = validation.imageId;
@@ -82924,9 +82704,11 @@ ${help}` : message2 }
   if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
     const earlier = await findDeviceImagesNamed(getGraph(), displayName).catch((error2) => {
+      if (isRunFailure(error2)) return error2;
       log2.debug(`Could not look for an earlier registration: ${error2.message}`);
       return [];
     });
+    if (isRunFailure(earlier)) return stoppedBy(earlier);
     const registered = earlier.find(
       (d) => d.displayName === displayName && (config.version === void 0 || d.version === config.version) && sameSource(d.sourceImageResourceId, sourceId) && (d.status === "ready" || d.status === "warning")
     );
@@ -82987,7 +82769,8 @@ ${help}` : message2 }
       subscriptionId: source.subscriptionId,
       endpoint: config.armEndpoint ?? cloud.armEndpoint,
       scope: cloud.armScope,
-      userAgent: USER_AGENT
+      userAgent: USER_AGENT,
+      policy
     }),
     resumeHint: resumeHint(config, { imageId: source.id, displayName, version: version3 }, deps.env)
   };
@@ -82996,6 +82779,7 @@ ${stepDeps.resumeHint}` : text;
   const registerStarted = clock.now();
   const failedWith = (error2) => {
     timings.registerSeconds = seconds(registerStarted);
+    if (isRunFailure(error2)) return stoppedBy(error2);
     const kind = error2 instanceof RegistrationError || error2 instanceof RolloutError ? error2.kind : "graph";
     const message2 = withResumeHint(error2 instanceof Error ? error2.message : String(error2));
     if (message2.endsWith(stepDeps.resumeHint)) log2.info(stepDeps.resumeHint);
@@ -83091,6 +82875,8 @@ var init_run = __esm({
     init_clouds();
     init_credential();
     init_imageVersion();
+    init_failures();
+    init_policy();
     init_managedImage();
     init_budget();
     init_client();
@@ -83105,35 +82891,6 @@ var init_run = __esm({
     init_validate();
     init_plural();
     NEW_IMAGE_SETTLE_MS = 3 * 6e4;
-  }
-});
-
-// src/util/clock.ts
-function systemClock(scale = 1) {
-  if (!(scale > 0) || !Number.isFinite(scale))
-    throw new Error(`Clock scale must be a positive number, got ${scale}`);
-  const origin = Date.now();
-  return {
-    now: () => origin + (Date.now() - origin) * scale,
-    sleep: (ms, signal) => new Promise((resolve4) => {
-      if (signal?.aborted) return resolve4();
-      const timer = setTimeout(done, Math.max(0, ms / scale));
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve4();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    })
-  };
-}
-function clockFromEnvironment(env = process.env) {
-  const raw = env.W365_IMAGE_TIME_SCALE;
-  return systemClock(raw ? Number(raw) : 1);
-}
-var init_clock = __esm({
-  "src/util/clock.ts"() {
-    "use strict";
   }
 });
 
@@ -83288,10 +83045,10 @@ var require_proxy = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.getProxyUrl = getProxyUrl2;
-    exports.checkBypass = checkBypass2;
+    exports.checkBypass = checkBypass;
     function getProxyUrl2(reqUrl) {
       const usingSsl = reqUrl.protocol === "https:";
-      if (checkBypass2(reqUrl)) {
+      if (checkBypass(reqUrl)) {
         return void 0;
       }
       const proxyVar = (() => {
@@ -83303,21 +83060,21 @@ var require_proxy = __commonJS({
       })();
       if (proxyVar) {
         try {
-          return new DecodedURL2(proxyVar);
+          return new DecodedURL(proxyVar);
         } catch (_a) {
           if (!proxyVar.startsWith("http://") && !proxyVar.startsWith("https://"))
-            return new DecodedURL2(`http://${proxyVar}`);
+            return new DecodedURL(`http://${proxyVar}`);
         }
       } else {
         return void 0;
       }
     }
-    function checkBypass2(reqUrl) {
+    function checkBypass(reqUrl) {
       if (!reqUrl.hostname) {
         return false;
       }
       const reqHost = reqUrl.hostname;
-      if (isLoopbackAddress2(reqHost)) {
+      if (isLoopbackAddress(reqHost)) {
         return true;
       }
       const noProxy = process.env["no_proxy"] || process.env["NO_PROXY"] || "";
@@ -83343,11 +83100,11 @@ var require_proxy = __commonJS({
       }
       return false;
     }
-    function isLoopbackAddress2(host) {
+    function isLoopbackAddress(host) {
       const hostLower = host.toLowerCase();
       return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
     }
-    var DecodedURL2 = class extends URL {
+    var DecodedURL = class extends URL {
       constructor(url, base) {
         super(url, base);
         this._decodedUsername = decodeURIComponent(super.username);
@@ -83404,7 +83161,7 @@ var require_lib = __commonJS({
         return result;
       };
     })();
-    var __awaiter7 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
+    var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
         return value instanceof P ? value : new P(function(resolve4) {
           resolve4(value);
@@ -83435,8 +83192,8 @@ var require_lib = __commonJS({
     exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
     exports.getProxyUrl = getProxyUrl2;
     exports.isHttps = isHttps;
-    var http4 = __importStar(__require("http"));
-    var https3 = __importStar(__require("https"));
+    var http3 = __importStar(__require("http"));
+    var https2 = __importStar(__require("https"));
     var pm = __importStar(require_proxy());
     var tunnel2 = __importStar(require_tunnel2());
     var undici_1 = require_undici();
@@ -83495,10 +83252,10 @@ var require_lib = __commonJS({
       HttpCodes2.ServiceUnavailable,
       HttpCodes2.GatewayTimeout
     ];
-    var RetryableHttpVerbs2 = ["OPTIONS", "GET", "DELETE", "HEAD"];
-    var ExponentialBackoffCeiling2 = 10;
-    var ExponentialBackoffTimeSlice2 = 5;
-    var HttpClientError2 = class _HttpClientError extends Error {
+    var RetryableHttpVerbs = ["OPTIONS", "GET", "DELETE", "HEAD"];
+    var ExponentialBackoffCeiling = 10;
+    var ExponentialBackoffTimeSlice = 5;
+    var HttpClientError = class _HttpClientError extends Error {
       constructor(message2, statusCode) {
         super(message2);
         this.name = "HttpClientError";
@@ -83506,14 +83263,14 @@ var require_lib = __commonJS({
         Object.setPrototypeOf(this, _HttpClientError.prototype);
       }
     };
-    exports.HttpClientError = HttpClientError2;
-    var HttpClientResponse2 = class {
+    exports.HttpClientError = HttpClientError;
+    var HttpClientResponse = class {
       constructor(message2) {
         this.message = message2;
       }
       readBody() {
-        return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
@@ -83525,8 +83282,8 @@ var require_lib = __commonJS({
         });
       }
       readBodyBuffer() {
-        return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
@@ -83538,7 +83295,7 @@ var require_lib = __commonJS({
         });
       }
     };
-    exports.HttpClientResponse = HttpClientResponse2;
+    exports.HttpClientResponse = HttpClientResponse;
     function isHttps(requestUrl) {
       const parsedUrl = new URL(requestUrl);
       return parsedUrl.protocol === "https:";
@@ -83582,42 +83339,42 @@ var require_lib = __commonJS({
         }
       }
       options(requestUrl, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("OPTIONS", requestUrl, null, additionalHeaders || {});
         });
       }
       get(requestUrl, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("GET", requestUrl, null, additionalHeaders || {});
         });
       }
       del(requestUrl, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("DELETE", requestUrl, null, additionalHeaders || {});
         });
       }
       post(requestUrl, data, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("POST", requestUrl, data, additionalHeaders || {});
         });
       }
       patch(requestUrl, data, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("PATCH", requestUrl, data, additionalHeaders || {});
         });
       }
       put(requestUrl, data, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("PUT", requestUrl, data, additionalHeaders || {});
         });
       }
       head(requestUrl, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request("HEAD", requestUrl, null, additionalHeaders || {});
         });
       }
       sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return this.request(verb, requestUrl, stream, additionalHeaders);
         });
       }
@@ -83626,14 +83383,14 @@ var require_lib = __commonJS({
        * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
        */
       getJson(requestUrl_1) {
-        return __awaiter7(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+        return __awaiter3(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
           additionalHeaders[Headers3.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers3.Accept, MediaTypes2.ApplicationJson);
           const res = yield this.get(requestUrl, additionalHeaders);
           return this._processResponse(res, this.requestOptions);
         });
       }
       postJson(requestUrl_1, obj_1) {
-        return __awaiter7(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return __awaiter3(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
           const data = JSON.stringify(obj, null, 2);
           additionalHeaders[Headers3.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers3.Accept, MediaTypes2.ApplicationJson);
           additionalHeaders[Headers3.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
@@ -83642,7 +83399,7 @@ var require_lib = __commonJS({
         });
       }
       putJson(requestUrl_1, obj_1) {
-        return __awaiter7(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return __awaiter3(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
           const data = JSON.stringify(obj, null, 2);
           additionalHeaders[Headers3.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers3.Accept, MediaTypes2.ApplicationJson);
           additionalHeaders[Headers3.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
@@ -83651,7 +83408,7 @@ var require_lib = __commonJS({
         });
       }
       patchJson(requestUrl_1, obj_1) {
-        return __awaiter7(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return __awaiter3(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
           const data = JSON.stringify(obj, null, 2);
           additionalHeaders[Headers3.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers3.Accept, MediaTypes2.ApplicationJson);
           additionalHeaders[Headers3.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
@@ -83665,13 +83422,13 @@ var require_lib = __commonJS({
        * Prefer get, del, post and patch
        */
       request(verb, requestUrl, data, headers) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           if (this._disposed) {
             throw new Error("Client has already been disposed.");
           }
           const parsedUrl = new URL(requestUrl);
           let info2 = this._prepareRequest(verb, parsedUrl, headers);
-          const maxTries = this._allowRetries && RetryableHttpVerbs2.includes(verb) ? this._maxRetries + 1 : 1;
+          const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
           let numTries = 0;
           let response;
           do {
@@ -83739,7 +83496,7 @@ var require_lib = __commonJS({
        * @param data
        */
       requestRaw(info2, data) {
-        return __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
           return new Promise((resolve4, reject) => {
             function callbackForResult(err, res) {
               if (err) {
@@ -83775,7 +83532,7 @@ var require_lib = __commonJS({
           }
         }
         const req = info2.httpModule.request(info2.options, (msg) => {
-          const res = new HttpClientResponse2(msg);
+          const res = new HttpClientResponse(msg);
           handleResult2(void 0, res);
         });
         let socket;
@@ -83825,7 +83582,7 @@ var require_lib = __commonJS({
         const info2 = {};
         info2.parsedUrl = requestUrl;
         const usingSsl = info2.parsedUrl.protocol === "https:";
-        info2.httpModule = usingSsl ? https3 : http4;
+        info2.httpModule = usingSsl ? https2 : http3;
         const defaultPort = usingSsl ? 443 : 80;
         info2.options = {};
         info2.options.host = info2.parsedUrl.hostname;
@@ -83846,9 +83603,9 @@ var require_lib = __commonJS({
       }
       _mergeHeaders(headers) {
         if (this.requestOptions && this.requestOptions.headers) {
-          return Object.assign({}, lowercaseKeys3(this.requestOptions.headers), lowercaseKeys3(headers || {}));
+          return Object.assign({}, lowercaseKeys2(this.requestOptions.headers), lowercaseKeys2(headers || {}));
         }
-        return lowercaseKeys3(headers || {});
+        return lowercaseKeys2(headers || {});
       }
       /**
        * Gets an existing header value or returns a default.
@@ -83860,7 +83617,7 @@ var require_lib = __commonJS({
       _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys3(this.requestOptions.headers)[header];
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[header];
           if (headerValue) {
             clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
           }
@@ -83884,7 +83641,7 @@ var require_lib = __commonJS({
       _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys3(this.requestOptions.headers)[Headers3.ContentType];
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[Headers3.ContentType];
           if (headerValue) {
             if (typeof headerValue === "number") {
               clientHeader = String(headerValue);
@@ -83926,7 +83683,7 @@ var require_lib = __commonJS({
         const usingSsl = parsedUrl.protocol === "https:";
         let maxSockets = 100;
         if (this.requestOptions) {
-          maxSockets = this.requestOptions.maxSockets || http4.globalAgent.maxSockets;
+          maxSockets = this.requestOptions.maxSockets || http3.globalAgent.maxSockets;
         }
         if (proxyUrl && proxyUrl.hostname) {
           const agentOptions = {
@@ -83948,7 +83705,7 @@ var require_lib = __commonJS({
         }
         if (!agent) {
           const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https3.Agent(options) : new http4.Agent(options);
+          agent = usingSsl ? new https2.Agent(options) : new http3.Agent(options);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -83988,15 +83745,15 @@ var require_lib = __commonJS({
         return baseUserAgent;
       }
       _performExponentialBackoff(retryNumber) {
-        return __awaiter7(this, void 0, void 0, function* () {
-          retryNumber = Math.min(ExponentialBackoffCeiling2, retryNumber);
-          const ms = ExponentialBackoffTimeSlice2 * Math.pow(2, retryNumber);
+        return __awaiter3(this, void 0, void 0, function* () {
+          retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+          const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
           return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
         });
       }
       _processResponse(res, options) {
-        return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter7(this, void 0, void 0, function* () {
+        return __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve4, reject) => __awaiter3(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -84039,7 +83796,7 @@ var require_lib = __commonJS({
               } else {
                 msg = `Failed request: (${statusCode})`;
               }
-              const err = new HttpClientError2(msg, statusCode);
+              const err = new HttpClientError(msg, statusCode);
               err.result = response.result;
               reject(err);
             } else {
@@ -84050,7 +83807,7 @@ var require_lib = __commonJS({
       }
     };
     exports.HttpClient = HttpClient4;
-    var lowercaseKeys3 = (obj) => Object.keys(obj).reduce((c3, k) => (c3[k.toLowerCase()] = obj[k], c3), {});
+    var lowercaseKeys2 = (obj) => Object.keys(obj).reduce((c3, k) => (c3[k.toLowerCase()] = obj[k], c3), {});
   }
 });
 
@@ -84073,7 +83830,7 @@ function getProxyAgentDispatcher(destinationUrl) {
 }
 function getProxyFetch(destinationUrl) {
   const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
-  const proxyFetch = (url, opts) => __awaiter6(this, void 0, void 0, function* () {
+  const proxyFetch = (url, opts) => __awaiter2(this, void 0, void 0, function* () {
     return (0, import_undici2.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
   });
   return proxyFetch;
@@ -84094,12 +83851,12 @@ function getUserAgentWithOrchestrationId(baseUserAgent) {
   }
   return baseUserAgent;
 }
-var httpClient, import_undici2, __awaiter6;
+var httpClient, import_undici2, __awaiter2;
 var init_utils7 = __esm({
   "node_modules/@actions/github/lib/internal/utils.js"() {
     httpClient = __toESM(require_lib(), 1);
     import_undici2 = __toESM(require_undici(), 1);
-    __awaiter6 = function(thisArg, _arguments, P, generator) {
+    __awaiter2 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
         return value instanceof P ? value : new P(function(resolve4) {
           resolve4(value);
@@ -84271,7 +84028,7 @@ var init_before_after_hook = __esm({
 });
 
 // node_modules/@octokit/endpoint/dist-bundle/index.js
-function lowercaseKeys2(object) {
+function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
@@ -84315,7 +84072,7 @@ function merge(defaults2, route, options) {
   } else {
     options = Object.assign({}, route);
   }
-  options.headers = lowercaseKeys2(options.headers);
+  options.headers = lowercaseKeys(options.headers);
   removeUndefinedProperties(options);
   removeUndefinedProperties(options.headers);
   const mergedOptions = mergeDeep(defaults2 || {}, options);
@@ -88593,7 +88350,8 @@ async function runAction() {
       log: actionsLog,
       clock,
       env: process.env,
-      getIdToken: (audience) => getIDToken(audience),
+      // Our own request rather than core.getIDToken: it follows the run's timeout, retries, deadline and cancel.
+      getIdToken: (audience, policy) => fetchGitHubIdToken(process.env, audience, policy),
       signal: cancel2.signal
     });
     const summary2 = await writeReport(report, config.reportPath);
@@ -88615,7 +88373,8 @@ async function runAction() {
     if (!succeeded(report.outcome)) setFailed(report.message);
     else info(report.message);
   } catch (error2) {
-    if (error2 instanceof InputError || error2 instanceof AuthSetupError) setFailed(error2.message);
+    if (error2 instanceof InputError) setFailed(error2.message);
+    else if (error2 instanceof AuthSetupError) setFailed(`${error2.message} Fix: ${error2.fix}`);
     else
       setFailed(
         `Unexpected error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`
@@ -88628,34 +88387,12 @@ var init_main2 = __esm({
     init_core();
     init_inputs();
     init_credential();
+    init_githubOidc();
     init_publish();
     init_report();
     init_run();
     init_clock();
     init_log6();
-  }
-});
-
-// src/azure/githubOidc.ts
-async function fetchGitHubIdToken(env, audience) {
-  const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
-  const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-  if (!url || !token)
-    throw new Error("ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set.");
-  const request2 = new URL(url);
-  request2.searchParams.set("audience", audience);
-  const response = await fetch(request2, {
-    headers: { Authorization: `Bearer ${token}`, Accept: "application/json" }
-  });
-  if (!response.ok)
-    throw new Error(`GitHub OIDC token request failed: ${response.status} ${response.statusText}`);
-  const body = await response.json();
-  if (typeof body.value !== "string") throw new Error("GitHub OIDC token response has no value.");
-  return body.value;
-}
-var init_githubOidc = __esm({
-  "src/azure/githubOidc.ts"() {
-    "use strict";
   }
 });
 
@@ -88800,7 +88537,7 @@ async function runCli(argv2, env = process.env) {
       log: log2,
       clock,
       env,
-      getIdToken: (audience) => fetchGitHubIdToken(env, audience),
+      getIdToken: (audience, policy) => fetchGitHubIdToken(env, audience, policy),
       signal: cancel2.signal
     });
     const summary2 = await writeReport(report, config.reportPath);
@@ -88815,7 +88552,7 @@ ${summary2}`);
       return 2;
     }
     if (error2 instanceof AuthSetupError) {
-      console.error(`error: ${error2.message}`);
+      console.error(`error: ${error2.message} Fix: ${error2.fix}`);
       return 1;
     }
     console.error(`error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`);

@@ -137,3 +137,51 @@ console.log(
   );
   await fake.close();
 }
+
+// Faults: how long after a SIGINT the step ends during a hung request and during a day-long Retry-After, and how
+// long a hung request lives with wait-timeout-minutes: 1 (clock x60: the deadline is 1 s of wall time).
+{
+  const fake = await startFakeCloud();
+  const image = fake.addManagedImage({ resourceGroup: 'bench', name: 'faults' });
+  const cancelAfter = async (fault: Parameters<FakeCloud['inject']>[0], ready: (out: string) => boolean) => {
+    fake.inject(fault);
+    const child = spawn(process.execPath, [dist], {
+      env: actionEnv(fake, image.id, 1),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let sent: number | undefined;
+    const tick = setInterval(() => {
+      if (sent === undefined && ready(stdout)) {
+        sent = performance.now();
+        child.kill('SIGINT');
+      }
+    }, 5);
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    await new Promise((done) => child.on('close', done));
+    clearInterval(tick);
+    return sent === undefined ? NaN : performance.now() - sent;
+  };
+  const hung = await cancelAfter({ kind: 'hang', service: 'graph', count: 1_000 }, () =>
+    fake.requests.some((r) => r.injected === 'hang'),
+  );
+  const backoff = await cancelAfter(
+    { kind: 'status', status: 429, retryAfterSeconds: 86_400, service: 'graph', count: 1_000 },
+    (out) => out.includes('retrying in'),
+  );
+  console.log(
+    `SIGINT to exit: ${hung.toFixed(0)} ms during a hung request, ${backoff.toFixed(0)} ms during a Retry-After of a day`,
+  );
+  await fake.close();
+  const deadlineFake = await startFakeCloud({ timeScale: 60 });
+  const deadlineImage = deadlineFake.addManagedImage({ resourceGroup: 'bench', name: 'deadline' });
+  deadlineFake.inject({ kind: 'hang', service: 'arm', count: 1_000 });
+  const run = await runOnce(
+    deadlineFake,
+    actionEnv(deadlineFake, deadlineImage.id, 60, { 'INPUT_WAIT-TIMEOUT-MINUTES': '1' }),
+  );
+  console.log(
+    `a hung request with wait-timeout-minutes: 1 (clock x60) ends the step after ${(run.totalMs / 1000).toFixed(1)} s wall (exit ${run.code})`,
+  );
+  await deadlineFake.close();
+}

@@ -178,7 +178,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       log,
       clock,
       env,
-      getIdToken: (audience) => fetchGitHubIdToken(env, audience),
+      getIdToken: (audience, policy) => fetchGitHubIdToken(env, audience, policy),
       signal: cancel.signal,
     });
     const summary = await writeReport(report, config.reportPath);
@@ -192,7 +192,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       return 2;
     }
     if (error instanceof AuthSetupError) {
-      console.error(`error: ${error.message}`);
+      console.error(`error: ${error.message} Fix: ${error.fix}`);
       return 1;
     }
     console.error(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
+import { fetchGitHubIdToken } from './azure/githubOidc.ts';
 import { outputsOf, writeReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
@@ -28,7 +29,8 @@ export async function runAction(): Promise<void> {
       log: actionsLog,
       clock,
       env: process.env,
-      getIdToken: (audience) => core.getIDToken(audience),
+      // Our own request rather than core.getIDToken: it follows the run's timeout, retries, deadline and cancel.
+      getIdToken: (audience, policy) => fetchGitHubIdToken(process.env, audience, policy),
       signal: cancel.signal,
     });
     const summary = await writeReport(report, config.reportPath);
@@ -52,7 +54,8 @@ export async function runAction(): Promise<void> {
     if (!succeeded(report.outcome)) core.setFailed(report.message);
     else core.info(report.message);
   } catch (error) {
-    if (error instanceof InputError || error instanceof AuthSetupError) core.setFailed(error.message);
+    if (error instanceof InputError) core.setFailed(error.message);
+    else if (error instanceof AuthSetupError) core.setFailed(`${error.message} Fix: ${error.fix}`);
     else
       core.setFailed(
         `Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

@@ -1,6 +1,9 @@
+import { azurePolicies } from '../net/azurePolicies.ts';
 import { AzureCliCredential, ClientAssertionCredential, type TokenCredential } from '@azure/identity';
 import type { Cloud } from '../config/clouds.ts';
 import type { AuthMode } from '../config/inputs.ts';
+import { isRunFailure, RunFailure } from '../net/failures.ts';
+import type { RequestPolicy } from '../net/policy.ts';
 import type { Log } from '../util/log.ts';
 
 export const GITHUB_TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
@@ -17,13 +20,18 @@ export interface CredentialSettings {
 export interface CredentialDeps {
   env: NodeJS.ProcessEnv;
   log: Log;
-  /** Returns a new GitHub ID token for the audience (core.getIDToken in the action). */
-  getIdToken: (audience: string) => Promise<string>;
+  /** Returns a new GitHub ID token for the audience, following the run's request policy. */
+  getIdToken: (audience: string, policy: RequestPolicy) => Promise<string>;
+  /** The run's request policy: Entra ID and discovery requests follow it too. */
+  policy: RequestPolicy;
 }
 
-/** Raised before any request when the credential cannot work at all; the message says how to fix it. */
-export class AuthSetupError extends Error {
+/** Raised before any request when the credential cannot work at all: an 'auth' failure, with its fix. */
+export class AuthSetupError extends RunFailure {
   override name = 'AuthSetupError';
+  constructor(message: string, fix: string) {
+    super('auth', message, fix);
+  }
 }
 
 /**
@@ -33,31 +41,112 @@ export class AuthSetupError extends Error {
 export function createCredential(settings: CredentialSettings, deps: CredentialDeps): TokenCredential {
   const authorityHost = settings.authorityHost ?? settings.cloud.authorityHost;
   if (settings.auth === 'azure-cli') {
-    return new AzureCliCredential(settings.tenantId ? { tenantId: settings.tenantId } : {});
+    return classifyFailures(
+      new AzureCliCredential({
+        ...(settings.tenantId ? { tenantId: settings.tenantId } : {}),
+        // Without it a hung `az` (a prompt, a broken proxy) would wait for ever.
+        processTimeoutInMs: deps.policy.timeoutMs,
+      }),
+      deps.policy,
+      () => undefined,
+      () => undefined,
+    );
   }
   if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new AuthSetupError(
-      "auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set). Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli.",
+      'auth: oidc needs a GitHub OIDC token, but this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set).',
+      "Give the job 'permissions: id-token: write' (and 'contents: read'). Pull requests from forks never get it: run registration only on pushes, schedules or same-repository pull requests. In a terminal use auth: azure-cli.",
     );
   }
   if (!settings.tenantId || !settings.clientId) {
-    throw new AuthSetupError('auth: oidc needs both tenant-id and client-id.');
+    throw new AuthSetupError(
+      'auth: oidc needs both tenant-id and client-id.',
+      "Set tenant-id and client-id to the app registration with the workflow's federated credential.",
+    );
   }
   let fetched = 0;
+  let subject: string | undefined;
+  // MSAL wraps what the assertion callback throws and drops its type: keep it to report the real cause.
+  let assertionFailure: unknown;
   const getAssertion = async (): Promise<string> => {
-    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE);
+    assertionFailure = undefined;
+    const token = await deps.getIdToken(GITHUB_TOKEN_AUDIENCE, deps.policy).catch((error: unknown) => {
+      assertionFailure = error;
+      throw error;
+    });
     deps.log.mask(token);
     fetched += 1;
-    deps.log.debug(
-      `Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${tokenSubject(token)})`,
-    );
+    subject = tokenSubject(token);
+    deps.log.debug(`Fetched GitHub ID token #${fetched} for ${GITHUB_TOKEN_AUDIENCE} (subject ${subject})`);
     return token;
   };
-  return new ClientAssertionCredential(settings.tenantId, settings.clientId, getAssertion, {
+  const credential = new ClientAssertionCredential(settings.tenantId, settings.clientId, getAssertion, {
     authorityHost,
     // A custom authority (a sovereign cloud mirror or a local fake) is not in Microsoft's instance list.
     disableInstanceDiscovery: settings.authorityHost !== undefined,
+    additionalPolicies: azurePolicies(deps.policy),
   });
+  return classifyFailures(
+    credential,
+    deps.policy,
+    () => subject,
+    () => assertionFailure,
+  );
+}
+
+/**
+ * Every failure to get a token becomes a RunFailure where it happens: 'auth' with the fix for its cause (an AADSTS
+ * code, GitHub's OIDC endpoint, the Azure CLI), or the cancel or deadline that stopped it. The pipeline then ends
+ * with status error, never with a failed image check.
+ */
+function classifyFailures(
+  inner: TokenCredential,
+  policy: RequestPolicy,
+  subject: () => string | undefined,
+  assertionFailure: () => unknown,
+): TokenCredential {
+  return {
+    getToken: async (scopes, options) => {
+      try {
+        return await inner.getToken(scopes, options);
+      } catch (error) {
+        throw authFailure(runFailureIn(assertionFailure()) ?? error, policy, subject());
+      }
+    },
+  };
+}
+
+export function authFailure(error: unknown, policy: RequestPolicy, subject?: string): RunFailure {
+  const known = runFailureIn(error);
+  if (known) return known;
+  if (policy.signal?.aborted)
+    return new RunFailure('cancelled', 'Cancelled while signing in.', 'Re-run the job.', { cause: error });
+  if (policy.remainingMs() <= 0) return policy.deadlineFailure('while signing in', error);
+  const message = firstLine(error instanceof Error ? error.message : String(error));
+  const help = explainAuthError(message);
+  const seen =
+    subject && /AADSTS70021/.test(message) ? ` This job's GitHub token has subject '${subject}'.` : '';
+  return new RunFailure(
+    'auth',
+    `Signing in failed: ${message}`,
+    (help ?? 'Check tenant-id, client-id and azure-environment, and the federated credential of the app.') +
+      seen,
+    { cause: error },
+  );
+}
+
+/** A RunFailure our own code threw inside the SDK (OIDC fetch, request policy), however deep it was wrapped. */
+function runFailureIn(error: unknown): RunFailure | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (isRunFailure(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim();
 }
 
 /** The `sub` claim of a JWT, for explaining federated-credential mismatches. Never logs the token itself. */
@@ -90,6 +179,9 @@ export function explainAuthError(error: unknown): string | undefined {
   const text = error instanceof Error ? error.message : String(error);
   const code = /AADSTS\d+/.exec(text)?.[0];
   if (code && AADSTS_FIXES[code]) return `${code}: ${AADSTS_FIXES[code]}`;
+  if (/azure cli (could not be found|is not installed)|az: (command )?not found/i.test(text)) {
+    return "auth: azure-cli needs the Azure CLI, which is not installed or not on PATH: install it (https://aka.ms/azure-cli) and run 'az login'. In a workflow, use auth: oidc.";
+  }
   if (/az(ure cli)? (login|not found|is not installed)|Please run 'az login'/i.test(text)) {
     return "auth: azure-cli needs a logged-in Azure CLI: run 'az login' (or azure/login in a workflow) first.";
   }

@@ -1,4 +1,4 @@
-import { GraphError, type GraphClient } from './client.ts';
+import { GraphError, GraphTransportError, type GraphClient } from './client.ts';
 
 export const VIRTUAL_ENDPOINT = '/v1.0/deviceManagement/virtualEndpoint';
 export const VIRTUAL_ENDPOINT_BETA = '/beta/deviceManagement/virtualEndpoint';
@@ -76,9 +76,17 @@ export function getDeviceImage(graph: GraphClient, id: string): Promise<DeviceIm
   return graph.get<DeviceImage>(`${VIRTUAL_ENDPOINT}/deviceImages/${encodeURIComponent(id)}`);
 }
 
-/** A single POST: starts an upload. Callers must guard against repeating it. */
-export function postDeviceImage(graph: GraphClient, image: NewDeviceImage): Promise<DeviceImage> {
-  return graph.postOnce<DeviceImage>(`${VIRTUAL_ENDPOINT}/deviceImages`, image);
+/**
+ * A single POST: starts an upload. Callers must guard against repeating it. An answer without the new image's id
+ * (an HTML page, an empty body) is as ambiguous as no answer: the upload may have started.
+ */
+export async function postDeviceImage(graph: GraphClient, image: NewDeviceImage): Promise<DeviceImage> {
+  const created = await graph.postOnce<unknown>(`${VIRTUAL_ENDPOINT}/deviceImages`, image);
+  const id = (created as { id?: unknown } | null)?.id;
+  if (typeof created !== 'object' || typeof id !== 'string' || id === '') {
+    throw new GraphTransportError('Graph POST /deviceImages answered without the id of a device image.');
+  }
+  return created as DeviceImage;
 }
 
 export function sameSource(a: string, b: string): boolean {

@@ -9,6 +9,7 @@ import {
   type NewDeviceImage,
 } from '../graph/deviceImages.ts';
 import { explainErrorCode, type ErrorCodeHelp } from '../graph/errorCodes.ts';
+import { isRunFailure } from '../net/failures.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 
@@ -154,6 +155,8 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
     try {
       return await postDeviceImage(deps.graph, body);
     } catch (error) {
+      // Cancelled, past the deadline or refused sign-in: stop; a re-run looks for an upload this POST started.
+      if (isRunFailure(error)) throw error;
       const refused = error instanceof GraphError && error.status === 429;
       const ambiguous =
         error instanceof GraphTransportError ||
@@ -177,7 +180,7 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
           ? `${(error as Error).message}; the upload may have started: looking for it for up to ${Math.round(LIST_LAG_MS / 60_000)} minutes before anything else.`
           : `${(error as Error).message}; trying again in ${Math.round(wait / 1000)} s.`,
       );
-      await deps.clock.sleep(wait, deps.signal);
+      await deps.graph.pause(wait, 'before looking for the upload again');
       const started = ambiguous ? await lookForUpload(input, deps) : undefined;
       if (started) {
         deps.log.info(
@@ -207,7 +210,10 @@ async function lookForUpload(input: RegisterInput, deps: RegisterDeps): Promise<
     const now = deps.clock.now();
     if (found || now >= deadline || deps.signal?.aborted) return found;
     deps.log.debug(`Upload of '${input.displayName}' ${input.version} not listed yet; looking again.`);
-    await deps.clock.sleep(Math.min(LIST_LOOK_INTERVAL_MS, deadline - now), deps.signal);
+    await deps.graph.pause(
+      Math.min(LIST_LOOK_INTERVAL_MS, deadline - now),
+      'before looking for the upload again',
+    );
   }
 }
 
@@ -228,6 +234,8 @@ export async function waitForVerdict(
   const { clock, log } = deps;
   const start = clock.now();
   const deadline = start + timeoutMs;
+  // Requests of this wait may run until its own deadline, also when it started later than the run's.
+  deps.graph.policy.extendDeadline(deadline, `wait-timeout-minutes: ${Math.round(timeoutMs / 60_000)}`);
   let image = first;
   let polls = 0;
   let lastStatus = '';
@@ -280,6 +288,17 @@ export async function waitForVerdict(
     try {
       image = await getDeviceImage(deps.graph, image.id);
     } catch (error) {
+      // The last poll could not finish before the deadline: the verdict is still unknown, as on a timeout.
+      if (isRunFailure(error, 'deadline')) {
+        return {
+          deviceImage: image,
+          outcome: 'timeout',
+          created,
+          polls,
+          waitedMs: clock.now() - start,
+          failure: undefined,
+        };
+      }
       if (error instanceof GraphError && error.status === 404) {
         throw new RegistrationError(
           'vanished',

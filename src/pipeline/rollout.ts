@@ -14,6 +14,9 @@ import type { Report } from './report.ts';
 import { IMAGE_CHECKS } from './validate.ts';
 import { countOf } from '../util/plural.ts';
 
+/** How long the rollout (policy changes, pruning, the source delete) may take once the image is ready. */
+const ROLLOUT_ALLOWANCE_MS = 30 * 60_000;
+
 export interface RolloutStepDeps {
   graph: GraphClient;
   clock: Clock;
@@ -76,6 +79,10 @@ export async function finishRollout(
   let registration = first;
   let retry: RetryResult | undefined;
   if (registration.outcome === 'failed' && config.uploadRetries > 0) {
+    deps.graph.policy.extendDeadline(
+      deps.clock.now() + config.waitTimeoutMinutes * 60_000,
+      `wait-timeout-minutes: ${config.waitTimeoutMinutes}`,
+    );
     retry = await deps.log.group('Retry the upload', () =>
       retryFailedUpload(
         registration.deviceImage,
@@ -95,6 +102,11 @@ export async function finishRollout(
   if (registration.outcome !== 'ready' && registration.outcome !== 'warning') {
     return { registration, retry, rollout: undefined };
   }
+  // A ready image is rolled out even when it became ready just before the deadline: the rollout has its own time.
+  deps.graph.policy.extendDeadline(
+    deps.clock.now() + ROLLOUT_ALLOWANCE_MS,
+    'the rollout allowance of 30 minutes',
+  );
   const rollout = await deps.log.group('Roll out', () =>
     completeRollout(
       {

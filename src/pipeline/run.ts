@@ -3,6 +3,8 @@ import { CLOUDS } from '../config/clouds.ts';
 import type { Config } from '../config/inputs.ts';
 import { createCredential, explainAuthError } from '../azure/credential.ts';
 import { versionFromImage, versionFromTime } from '../azure/imageVersion.ts';
+import { isRunFailure, type RunFailure } from '../net/failures.ts';
+import { RequestPolicy } from '../net/policy.ts';
 import { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
 import { hostedJobBudgetWarning } from '../config/budget.ts';
@@ -33,7 +35,7 @@ export interface PipelineDeps {
   log: Log;
   clock: Clock;
   env: NodeJS.ProcessEnv;
-  getIdToken: (audience: string) => Promise<string>;
+  getIdToken: (audience: string, policy: RequestPolicy) => Promise<string>;
   /** Aborted when the job is cancelled. */
   signal?: AbortSignal;
 }
@@ -100,6 +102,19 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   const budget = hostedJobBudgetWarning(config, deps.env);
   if (budget) log.warning(budget);
 
+  // From here on every request and wait follows one policy. The run's deadline: wait-timeout-minutes from now for
+  // the checks, the upload request and the wait for the verdict (each wait and the rollout extend it).
+  const policy = new RequestPolicy({ clock, signal: deps.signal });
+  policy.setDeadline(
+    clock.now() + config.waitTimeoutMinutes * 60_000,
+    `wait-timeout-minutes: ${config.waitTimeoutMinutes}`,
+  );
+  /** The report for a run stopped by a RunFailure: cancelled, or an error with the fix for its cause. */
+  const stoppedBy = (failure: RunFailure): Report =>
+    finish(failure.kind === 'cancelled' ? 'cancelled' : 'error', `${failure.message} Fix: ${failure.fix}`, {
+      error: { kind: failure.kind, message: `${failure.message}\nFix: ${failure.fix}` },
+    });
+
   let credential: TokenCredential | undefined;
   const getCredential = () =>
     (credential ??= createCredential(
@@ -110,7 +125,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         cloud,
         authorityHost: config.authorityHost,
       },
-      deps,
+      { ...deps, policy },
     ));
   let graphClient: GraphClient | undefined;
   const getGraph = () =>
@@ -121,6 +136,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       clock,
       log,
       userAgent: USER_AGENT,
+      policy,
     }));
 
   /**
@@ -158,6 +174,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       );
     } catch (error) {
       timings.registerSeconds = seconds(planStarted);
+      if (isRunFailure(error)) return stoppedBy(error);
       const message = error instanceof Error ? error.message : String(error);
       const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
       const help = explainAuthError(message);
@@ -183,42 +200,45 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   }
 
   const validateStarted = clock.now();
-  const validation = await log.group('Validate the managed image', async () => {
-    const result = await validateImage({
-      imageId,
-      subscriptionId: config.build === 'build' ? undefined : config.subscriptionId,
-      read: async (id) => {
-        const images = new ManagedImageClient({
-          credential: getCredential(),
-          subscriptionId: id.subscriptionId,
-          endpoint: config.armEndpoint ?? cloud.armEndpoint,
-          scope: cloud.armScope,
-          userAgent: USER_AGENT,
-        });
-        const read = await images.read(id);
-        if (!read.ok && read.status === undefined) {
-          const help = explainAuthError(read.message);
-          if (help) return { ...read, message: `${read.message} — ${help}` };
-        }
-        return read;
-      },
-    });
-    const parsed = result.imageId;
-    if (result.image && parsed && config.register) {
-      const seen = await checkWindows365CanSee({
-        image: parsed,
-        listSourceImages: () => listSourceImages(getGraph()),
-        clock,
-        settleMs: config.build === 'build' ? NEW_IMAGE_SETTLE_MS : 0,
-        signal: deps.signal,
+  let validation: Awaited<ReturnType<typeof validateImage>>;
+  try {
+    validation = await log.group('Validate the managed image', async () => {
+      const result = await validateImage({
+        imageId,
+        subscriptionId: config.build === 'build' ? undefined : config.subscriptionId,
+        read: (id) =>
+          new ManagedImageClient({
+            credential: getCredential(),
+            subscriptionId: id.subscriptionId,
+            endpoint: config.armEndpoint ?? cloud.armEndpoint,
+            scope: cloud.armScope,
+            userAgent: USER_AGENT,
+            policy,
+          }).read(id),
       });
-      result.checks.push(seen);
-    } else if (result.image && parsed) {
-      result.checks.push(windows365ViewSkipped('register is false (asking Windows 365 needs Graph access).'));
-    }
-    logChecks(log, result.checks);
-    return result;
-  });
+      const parsed = result.imageId;
+      if (result.image && parsed && config.register) {
+        const seen = await checkWindows365CanSee({
+          image: parsed,
+          listSourceImages: () => listSourceImages(getGraph()),
+          clock,
+          settleMs: config.build === 'build' ? NEW_IMAGE_SETTLE_MS : 0,
+          signal: deps.signal,
+        });
+        result.checks.push(seen);
+      } else if (result.image && parsed) {
+        result.checks.push(
+          windows365ViewSkipped('register is false (asking Windows 365 needs Graph access).'),
+        );
+      }
+      logChecks(log, result.checks);
+      return result;
+    });
+  } catch (error) {
+    if (!isRunFailure(error)) throw error;
+    timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
+    return stoppedBy(error);
+  }
   timings.validateSeconds = Math.round((clock.now() - validateStarted) / 100) / 10;
   checks.push(...validation.checks);
   image = validation.imageId;
@@ -230,9 +250,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
     const earlier = await findDeviceImagesNamed(getGraph(), displayName).catch((error: unknown) => {
+      if (isRunFailure(error)) return error;
       log.debug(`Could not look for an earlier registration: ${(error as Error).message}`);
       return [];
     });
+    if (isRunFailure(earlier)) return stoppedBy(earlier);
     const registered = earlier.find(
       (d) =>
         d.displayName === displayName &&
@@ -303,6 +325,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         endpoint: config.armEndpoint ?? cloud.armEndpoint,
         scope: cloud.armScope,
         userAgent: USER_AGENT,
+        policy,
       }),
     resumeHint: resumeHint(config, { imageId: source.id, displayName, version }, deps.env),
   };
@@ -312,6 +335,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   const registerStarted = clock.now();
   const failedWith = (error: unknown): Report => {
     timings.registerSeconds = seconds(registerStarted);
+    if (isRunFailure(error)) return stoppedBy(error);
     const kind = error instanceof RegistrationError || error instanceof RolloutError ? error.kind : 'graph';
     const message = withResumeHint(error instanceof Error ? error.message : String(error));
     if (message.endsWith(stepDeps.resumeHint)) log.info(stepDeps.resumeHint);

@@ -2,6 +2,7 @@ import type { ImageRead, ManagedImage } from '../azure/managedImage.ts';
 import { parseManagedImageId, type ManagedImageId } from '../azure/resourceId.ts';
 import { WINDOWS_365_APP_ID } from '../azure/windows365.ts';
 import { sameSource, type SourceImage } from '../graph/deviceImages.ts';
+import { isRunFailure } from '../net/failures.ts';
 import type { Clock } from '../util/clock.ts';
 import { failed, type CheckResult, type CheckStatus } from './checks.ts';
 import { countOf } from '../util/plural.ts';
@@ -313,6 +314,8 @@ export async function checkWindows365CanSee(input: Windows365ViewInput): Promise
     try {
       sources = await input.listSourceImages();
     } catch (error) {
+      // Sign-in failures, a cancel and the deadline stop the run as errors: they say nothing about the image.
+      if (isRunFailure(error)) throw error;
       return {
         ...base,
         status: 'unverified',
@@ -324,7 +327,7 @@ export async function checkWindows365CanSee(input: Windows365ViewInput): Promise
       return {
         ...base,
         status: 'pass',
-        detail: `Graph getSourceImages lists the image (Windows 365 sees ${sources.length} managed image(s)).`,
+        detail: `Graph getSourceImages lists the image (Windows 365 sees ${countOf(sources.length, 'managed image')}).`,
         fix: null,
       };
     }
@@ -333,7 +336,7 @@ export async function checkWindows365CanSee(input: Windows365ViewInput): Promise
       return {
         ...base,
         status: 'fail',
-        detail: `Graph getSourceImages does not list ${input.image.id} (Windows 365 sees ${sources.length} managed image(s)${looks > 1 ? `; looked ${looks} times` : ''}): its service principal cannot read the image, so the upload would fail with sourceImageNotFound after the wait.`,
+        detail: `Graph getSourceImages does not list ${input.image.id} (Windows 365 sees ${countOf(sources.length, 'managed image')}${looks > 1 ? `; looked ${looks} times` : ''}): its service principal cannot read the image, so the upload would fail with sourceImageNotFound after the wait.`,
         fix: `Give the Windows 365 service principal (app ${WINDOWS_365_APP_ID}) the Reader role on the image's resource group or subscription: ${readerRoleCommand(input.image)} (or --scope /subscriptions/${input.image.subscriptionId}). When this action calls Graph app-only (a service principal, as in a workflow), Windows 365 must also have been granted Subscriptions.Read beforehand (learn.microsoft.com/windows-365/enterprise/customer-permissions). Role assignments can take a few minutes to apply; then re-run.`,
       };
     }

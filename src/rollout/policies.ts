@@ -14,6 +14,7 @@ import {
 } from '../graph/provisioningPolicies.ts';
 import type { Log } from '../util/log.ts';
 import { messageOf, RolloutError } from './errors.ts';
+import { isRunFailure } from '../net/failures.ts';
 
 export interface ResolvedPolicy {
   /** The provisioning-policies entry, as written. */
@@ -238,6 +239,7 @@ export async function repointPolicies(
     try {
       await patchProvisioningPolicyImage(graph, policy.id, patch);
     } catch (error) {
+      if (isRunFailure(error)) throw error;
       const done = results.filter((r) => r.action === 'patched').map((r) => `'${r.policyName}'`);
       throw new RolloutError(
         'policy-update-failed',

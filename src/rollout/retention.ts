@@ -16,6 +16,7 @@ import {
 import type { Log } from '../util/log.ts';
 import { messageOf } from './errors.ts';
 import { countOf } from '../util/plural.ts';
+import { isRunFailure } from '../net/failures.ts';
 
 /*
  * Retention rules (planPrune):
@@ -300,6 +301,7 @@ export async function prune(
     try {
       await deleteDeviceImage(graph, current.id);
     } catch (error) {
+      if (isRunFailure(error)) throw error;
       if (error instanceof GraphError && error.status === 404) {
         log.info(`Device image ${current.id} was already gone.`);
         result.deleted.push({ image: current, outcome: 'already-gone', detail: candidate.detail });

@@ -5,6 +5,7 @@ import type { Registration, RegistrationOutcome } from '../pipeline/register.ts'
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { messageOf } from './errors.ts';
+import { isRunFailure } from '../net/failures.ts';
 
 /** Waits for Windows 365's verdict on an upload: the pipeline passes register.ts's waiter. */
 export type UploadWaiter = (image: DeviceImage, timeoutMs: number) => Promise<Registration>;
@@ -177,6 +178,7 @@ async function sendRetry(image: DeviceImage, deps: RetryDeps): Promise<SendResul
       await retryDeviceImageUpload(deps.graph, image.id);
       return { kind: 'sent', image: undefined };
     } catch (error) {
+      if (isRunFailure(error)) throw error;
       if (error instanceof GraphError && error.status === 404) return { kind: 'vanished' };
       const ambiguous =
         error instanceof GraphTransportError ||
@@ -192,7 +194,7 @@ async function sendRetry(image: DeviceImage, deps: RetryDeps): Promise<SendResul
       }
       const delay = retryDelayMs(error, n);
       deps.log.warning(`${messageOf(error)}; trying retryUpload again in ${Math.round(delay / 1000)} s.`);
-      await deps.clock.sleep(delay);
+      await deps.graph.pause(delay, 'before sending retryUpload again');
     }
   }
 }
@@ -212,7 +214,10 @@ async function untilRestarted(
   const deadline = deps.clock.now() + settleMs;
   let now = known ?? (await findDeviceImageById(deps.graph, before.id));
   while (now && !restarted(before, now) && deps.clock.now() < deadline) {
-    await deps.clock.sleep(Math.min(10_000, Math.max(0, deadline - deps.clock.now())));
+    await deps.graph.pause(
+      Math.min(10_000, Math.max(0, deadline - deps.clock.now())),
+      'waiting for the retried upload to show',
+    );
     now = await findDeviceImageById(deps.graph, before.id);
   }
   return now;

@@ -8,6 +8,7 @@ import { loadPolicies, repointPolicies, type RepointResult } from './policies.ts
 import { messageOf } from './errors.ts';
 import { planPrune, prune, withRepoints, type PruneResult } from './retention.ts';
 import { cleanUpSourceImage, type SourceCleanupResult } from './sourceCleanup.ts';
+import { isRunFailure } from '../net/failures.ts';
 
 export interface CompleteRolloutInput {
   /** The ready device image to roll out. */
@@ -71,6 +72,7 @@ export async function completeRollout(
     });
     pruned = await prune(plan, { graph, log }, { dryRun, assumeRepointed });
   } catch (error) {
+    if (isRunFailure(error, 'cancelled')) throw error;
     log.warning(`Pruning stopped: ${messageOf(error)}. Nothing more was deleted; re-run to finish.`);
     pruned = { dryRun, deleted: [], skipped: [], kept: [] };
   }
@@ -96,6 +98,7 @@ async function cleanUpSource(
   try {
     return await cleanUpSourceImage(input, deps);
   } catch (error) {
+    if (isRunFailure(error, 'cancelled')) throw error;
     const detail = `Could not check whether the source image may be deleted: ${messageOf(error)}. It is kept; re-run to delete it.`;
     deps.log.warning(detail);
     return { action: 'failed', imageId: input.source.id, status: undefined, code: undefined, detail };

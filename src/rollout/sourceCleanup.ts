@@ -3,6 +3,8 @@ import type { ManagedImageId } from '../azure/resourceId.ts';
 import type { GraphClient } from '../graph/client.ts';
 import { findDeviceImageById, listDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import { explainErrorCode } from '../graph/errorCodes.ts';
+import { isRunFailure } from '../net/failures.ts';
+import { messageOf } from './errors.ts';
 import type { Log } from '../util/log.ts';
 
 export interface SourceCleanupInput {
@@ -92,7 +94,11 @@ export async function cleanUpSourceImage(
     );
   }
 
-  const read = await images.read(input.source);
+  // Only a 404 matters here; any other read failure (but a cancel) leaves the answer to the delete itself.
+  const read = await images.read(input.source).catch((error: unknown) => {
+    if (isRunFailure(error, 'cancelled')) throw error;
+    return { ok: false as const, status: undefined, code: undefined, message: messageOf(error) };
+  });
   if (!read.ok && read.status === 404) {
     log.info(`The source image ${imageId} was already deleted.`);
     return { action: 'already-gone', imageId };

@@ -6,6 +6,9 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** Node fires a timer longer than this at once (it overflows a signed 32-bit integer). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The real clock, optionally running `scale` times faster than wall time. Only tests and the benchmark set a scale
  * (environment variable W365_IMAGE_TIME_SCALE), to run a multi-hour upload against the local fake in seconds.
@@ -19,13 +22,21 @@ export function systemClock(scale = 1): Clock {
     sleep: (ms, signal) =>
       new Promise((resolve) => {
         if (signal?.aborted) return resolve();
-        const timer = setTimeout(done, Math.max(0, ms / scale));
+        // NaN or a negative wait is no wait; a wait past Node's timer range is chained, never fired at once.
+        const end = Date.now() + (Number.isFinite(ms) || ms === Infinity ? Math.max(0, ms) : 0) / scale;
+        let timer: NodeJS.Timeout | undefined;
+        const arm = () => {
+          const left = end - Date.now();
+          if (left <= 0) return done();
+          timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        };
         function done() {
           clearTimeout(timer);
           signal?.removeEventListener('abort', done);
           resolve();
         }
         signal?.addEventListener('abort', done, { once: true });
+        arm();
       }),
   };
 }

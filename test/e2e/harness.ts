@@ -52,6 +52,8 @@ export interface RunOptions {
   interruptWhenOutput?: string;
   /** SIGKILLs the action (a crashed runner) as soon as this holds for the fake's state. */
   killWhen?: (fake: FakeCloud) => boolean;
+  /** Sends SIGINT (a cancelled job) once this holds for the fake's state, e.g. while a request hangs. */
+  interruptWhen?: (fake: FakeCloud) => boolean;
 }
 
 /** The inputs that point the action at the fake with OIDC. */
@@ -99,12 +101,13 @@ export async function runAction(
   for (const [name, value] of Object.entries(inputs))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   Object.assign(env, options.env);
-  const { killWhen } = options;
+  const { killWhen, interruptWhen } = options;
   const { code, stdout, stderr } = await spawnNode(
     [DIST],
     env,
     options.interruptWhenOutput,
     killWhen && (() => killWhen(fake)),
+    interruptWhen && (() => interruptWhen(fake)),
   );
   const reportPath = join(dir, 'w365-image-report.json');
   const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
@@ -122,6 +125,7 @@ export function spawnNode(
   env: Record<string, string | undefined>,
   interruptWhenOutput?: string,
   killWhen?: () => boolean,
+  interruptWhen?: () => boolean,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, {
@@ -144,9 +148,18 @@ export function spawnNode(
           if (killWhen()) child.kill('SIGKILL');
         }, 2)
       : undefined;
+    const interrupter = interruptWhen
+      ? setInterval(() => {
+          if (!interrupted && interruptWhen()) {
+            interrupted = true;
+            child.kill('SIGINT');
+          }
+        }, 10)
+      : undefined;
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(watcher);
+      clearInterval(interrupter);
       resolvePromise({ code, stdout, stderr });
     });
   });

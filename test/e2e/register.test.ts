@@ -101,12 +101,6 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       ],
       ['a missing image', '/missing', 'image.readable', /does not exist/],
       [
-        'an unreadable image',
-        { resourceGroup: 'images', name: 'secret', forbidden: true },
-        'image.readable',
-        /does not have authorization/,
-      ],
-      [
         'a Gen1 image',
         { resourceGroup: 'images', name: 'gen1', hyperVGeneration: 'V1' },
         'image.generation',
@@ -231,6 +225,8 @@ describe('dist/index.js as a workflow step, against the fake cloud', () => {
       const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) }, { withoutOidc: true });
       expect(run.code).toBe(1);
       expect(run.stdout).toContain('id-token: write');
+      expect(run.outputs.status).toBe('error');
+      expect(run.report?.error?.kind).toBe('auth');
       expect(f.requests.filter((r) => r.service !== 'control')).toHaveLength(0);
     });
 

@@ -253,9 +253,12 @@ describe('authentication', () => {
     const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
     const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) });
     expect(run.code).toBe(1);
-    const readable = run.report?.checks.find((c) => c.id === 'image.readable');
-    expect(readable?.detail).toContain('AADSTS500011');
-    expect(readable?.detail).toContain('azure-environment');
+    // An authentication failure, not a fact about the image.
+    expect(run.outputs.status).toBe('error');
+    expect(run.report?.error?.kind).toBe('auth');
+    expect(run.report?.error?.message).toContain('AADSTS500011');
+    expect(run.report?.error?.message).toContain('azure-environment');
+    expect(run.report?.checks.find((c) => c.id === 'image.readable')).toBeUndefined();
     expect(f.counters.deviceImageCreates).toBe(0);
   });
 
@@ -264,8 +267,12 @@ describe('authentication', () => {
     const image = f.addManagedImage({ resourceGroup: 'images', name: 'img' });
     const run = await runAction(f, { 'image-id': image.id, ...fakeInputs(f) });
     expect(run.code).toBe(1);
-    const detail = run.report?.checks.find((c) => c.id === 'image.readable')?.detail;
-    expect(detail).toContain('AADSTS70021');
-    expect(detail).toContain('repo:ORG/REPO:environment:ENV');
+    expect(run.outputs.status).toBe('error');
+    const message = run.report?.error?.message;
+    expect(message).toContain('AADSTS70021');
+    expect(message).toContain('repo:ORG/REPO:environment:ENV');
+    expect(message).toContain("subject 'repo:contoso/cloudpc-images:ref:refs/heads/main'");
+    expect(run.stdout).not.toContain('FAIL image.readable');
+    expect(run.summary).not.toContain('does not meet');
   });
 });

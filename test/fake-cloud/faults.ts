@@ -15,9 +15,22 @@ interface FaultMatch {
 }
 
 export type Fault =
-  | (FaultMatch & { kind: 'status'; status: 429 | 500 | 502 | 503; retryAfterSeconds?: number })
+  | (FaultMatch & {
+      kind: 'status';
+      status: 401 | 403 | 429 | 500 | 502 | 503;
+      retryAfterSeconds?: number;
+      /** A Retry-After header sent as is (absurd, huge or not a number), instead of retryAfterSeconds. */
+      retryAfter?: string;
+    })
   | (FaultMatch & { kind: 'drop' })
-  | (FaultMatch & { kind: 'after'; status?: 500 | 'drop' });
+  /** Accepts the request and never answers (the connection stays open until the client gives up). */
+  | (FaultMatch & { kind: 'hang' })
+  /** An HTML page instead of the service's JSON, as a proxy or a gateway sends (default status 200). */
+  | (FaultMatch & { kind: 'html'; status?: number })
+  /** Graph lists: the page's @odata.nextLink points back at the page itself. */
+  | (FaultMatch & { kind: 'self-link' })
+  /** Handles the request (the change happens), then answers 500, drops the connection, or never answers. */
+  | (FaultMatch & { kind: 'after'; status?: 500 | 'drop' | 'hang' });
 
 /** Faults waiting for requests, applied in the order they were injected. */
 export class FaultQueue {
@@ -52,6 +65,8 @@ function matchesFault(fault: Fault, service: ServiceName, req: Incoming): boolea
 }
 
 const REASONS: Record<number, [string, string]> = {
+  401: ['Unauthorized', 'Bad credentials'],
+  403: ['Forbidden', 'The caller is not allowed to do this.'],
   429: ['TooManyRequests', 'Too many requests. Please retry after the time in the Retry-After header.'],
   500: ['InternalServerError', 'An internal server error occurred.'],
   502: ['BadGateway', 'The gateway received an invalid response.'],
@@ -64,10 +79,11 @@ export function faultReply(
   req: Incoming,
   status: number,
   retryAfterSeconds?: number,
+  retryAfter?: string,
 ): Reply {
   const [code, message] = REASONS[status] ?? ['Error', `Injected error ${status}.`];
   const headers: Record<string, string> = {};
-  if (status === 429 || status === 503) headers['Retry-After'] = String(retryAfterSeconds ?? 1);
+  if (status === 429 || status === 503) headers['Retry-After'] = retryAfter ?? String(retryAfterSeconds ?? 1);
   let reply: Reply;
   switch (service) {
     case 'graph':
@@ -94,4 +110,13 @@ export function faultReply(
   }
   reply.headers = { ...reply.headers, ...headers };
   return reply;
+}
+
+/** The HTML error page a gateway in front of the service might send. */
+export function htmlReply(status: number): Reply {
+  return {
+    status,
+    headers: { 'Content-Type': 'text/html; charset=utf-8' },
+    raw: `<!DOCTYPE html><html><head><title>${status}</title></head><body><h1>Service temporarily unavailable</h1></body></html>`,
+  };
 }

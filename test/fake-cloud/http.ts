@@ -19,6 +19,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Serialized as JSON when present. */
   body?: unknown;
+  /** Sent as is instead of `body` (fault injection: HTML pages). */
+  raw?: string;
 }
 
 export interface CloudConfig {

@@ -6,7 +6,7 @@ import { handleArm } from './arm.ts';
 import { createVirtualClock } from './clock.ts';
 import { handleControl } from './control.ts';
 import { handleEntra } from './entra.ts';
-import { FaultQueue, faultReply, type Fault } from './faults.ts';
+import { FaultQueue, faultReply, htmlReply, type Fault } from './faults.ts';
 import { handleGithub, OIDC_TOKEN_PATH } from './github-oidc.ts';
 import { handleGraph } from './graph.ts';
 import type { CloudConfig, Context, Incoming, Reply } from './http.ts';
@@ -123,8 +123,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, reply: Reply): void {
   const headers: Record<string, string> = { ...(reply.headers ?? {}) };
-  let payload: string | undefined;
-  if (reply.body !== undefined) {
+  let payload: string | undefined = reply.raw;
+  if (payload === undefined && reply.body !== undefined) {
     payload = JSON.stringify(reply.body);
     headers['Content-Type'] ??= 'application/json; charset=utf-8';
   }
@@ -255,9 +255,20 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === 'hang') {
+      record.injected = 'hang';
+      return;
+    }
+    if (fault?.kind === 'html') {
+      record.injected = 'html';
+      const reply = htmlReply(fault.status ?? 200);
+      record.status = reply.status;
+      send(res, reply);
+      return;
+    }
     if (fault?.kind === 'status') {
       record.injected = `status:${fault.status}`;
-      const reply = faultReply(service, incoming, fault.status, fault.retryAfterSeconds);
+      const reply = faultReply(service, incoming, fault.status, fault.retryAfterSeconds, fault.retryAfter);
       record.status = reply.status;
       send(res, reply);
       return;
@@ -281,8 +292,19 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
         req.socket.destroy();
         return;
       }
+      if (fault.status === 'hang') {
+        record.injected = 'after:hang';
+        return;
+      }
       record.injected = `after:${fault.status ?? 500}`;
       reply = faultReply(service, incoming, fault.status ?? 500);
+    }
+    if (
+      fault?.kind === 'self-link' &&
+      Array.isArray((reply.body as { value?: unknown } | undefined)?.value)
+    ) {
+      record.injected = 'self-link';
+      (reply.body as Record<string, unknown>)['@odata.nextLink'] = `${config.url}${req.url ?? '/'}`;
     }
     record.status = reply.status;
     send(res, reply);

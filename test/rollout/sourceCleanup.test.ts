@@ -56,6 +56,24 @@ describe('cleanUpSourceImage', () => {
     });
   }
 
+  it('a source the identity may not read or delete is kept with a warning; the ready rollout does not fail', async () => {
+    env = await startEnv();
+    const source = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'locked', forbidden: true });
+    const device = env.fake.addDeviceImage({
+      displayName: 'Corp',
+      version: '1.0.0',
+      sourceImageResourceId: source.id,
+      status: 'ready',
+    });
+    const result = await cleanUpSourceImage(
+      { deviceImageId: device.id, source: imageId(source.id), pollIntervalMs: 10 },
+      deps(),
+    );
+    expect(result).toMatchObject({ action: 'failed', status: 403 });
+    expect(managedIds()).toEqual([source.id]);
+    expect(env.log.lines.some((l) => l.startsWith('warning: Could not delete the source image'))).toBe(true);
+  });
+
   it('keeps a source another upload still needs, or that the device image was not made from', async () => {
     const { source, device } = await seed('ready');
     env.fake.addDeviceImage({

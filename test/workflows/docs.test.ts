@@ -18,6 +18,7 @@ const buildErrorCodes = () => unionMembers(['build', 'build.ts'], 'BuildErrorCod
 const rolloutErrorKinds = () => [
   ...unionMembers(['pipeline', 'register.ts'], 'RegistrationErrorKind'),
   ...unionMembers(['rollout', 'errors.ts'], 'RolloutErrorKind'),
+  ...unionMembers(['net', 'failures.ts'], 'RunFailureKind'),
 ];
 
 /** Checks built outside IMAGE_CHECKS: read every `id: '...'` in validate.ts. */
@@ -49,7 +50,9 @@ describe('docs/troubleshooting.md', () => {
   it.each(buildErrorCodes())('explains build error %s', (code) => expect(documented(code)).toBe(true));
 
   it('finds the registration and rollout error kinds in the source', () => {
-    expect(rolloutErrorKinds()).toEqual(expect.arrayContaining(['image-limit', 'conflict', 'policy-refs']));
+    expect(rolloutErrorKinds()).toEqual(
+      expect.arrayContaining(['image-limit', 'conflict', 'policy-refs', 'auth', 'deadline']),
+    );
   });
 
   it.each(rolloutErrorKinds())('explains registration or rollout error %s', (kind) =>
