@@ -15,6 +15,7 @@ import {
   parsePackerVars,
   PackerVarsError,
   sensitiveEnv,
+  UnsafePathError,
   varArgs,
   type ActionVariableInput,
 } from './variables.ts';
@@ -85,7 +86,8 @@ export type BuildErrorCode =
   | 'timeout'
   | 'cancelled'
   | 'manifest-missing'
-  | 'facts-missing';
+  | 'facts-missing'
+  | 'unsafe-path';
 
 export class BuildError extends Error {
   override name = 'BuildError';
@@ -136,7 +138,11 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       { requireAuth: options.mode === 'build' },
     );
   } catch (error) {
-    if (error instanceof PackerVarsError || error instanceof ActionVariablesError) {
+    if (
+      error instanceof PackerVarsError ||
+      error instanceof ActionVariablesError ||
+      error instanceof UnsafePathError
+    ) {
       throw new BuildError(error.code, error.message);
     }
     throw error;
