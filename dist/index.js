@@ -50,12 +50,25 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 ));
 
 // src/check/facts.ts
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 async function readFacts(path12) {
   let text;
   try {
-    text = await readFile(path12, "utf8");
+    const file = await open(path12, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info2 = await file.stat();
+      if (!info2.isFile()) throw new Error("not a regular file");
+      if (info2.size > MAX_FACTS_BYTES) throw tooLarge(path12, info2.size);
+      const buffer = Buffer.alloc(MAX_FACTS_BYTES + 1);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_FACTS_BYTES) throw tooLarge(path12, bytesRead);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await file.close();
+    }
   } catch (error2) {
+    if (error2 instanceof FactsError) throw error2;
     throw new FactsError(
       "facts-unreadable",
       `Cannot read the facts file ${path12}: ${error2.message}. Pass the file packer/scripts/facts.ps1 wrote (Packer downloads it to <output_directory>/<facts_file_name>).`
@@ -63,7 +76,26 @@ async function readFacts(path12) {
   }
   return parseFacts(text, path12);
 }
+function tooLarge(source, bytes) {
+  return new FactsError(
+    "facts-too-large",
+    `The facts file ${source} has ${bytes} bytes or more; a facts document has at most ${MAX_FACTS_BYTES} (8 MiB). Pass the file packer/scripts/facts.ps1 wrote; do not edit it by hand.`
+  );
+}
+function nestingDepth(document2, limit) {
+  let deepest = 0;
+  const stack = [[document2, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop();
+    if (typeof value !== "object" || value === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 function parseFacts(text, source) {
+  if (text.length > MAX_FACTS_BYTES) throw tooLarge(source, text.length);
   let document2;
   try {
     document2 = JSON.parse(text.replace(/^\uFEFF/, ""));
@@ -71,6 +103,12 @@ function parseFacts(text, source) {
     throw new FactsError(
       "facts-invalid-json",
       `The facts file ${source} is not valid JSON (${error2.message}). Re-run the build so packer/scripts/facts.ps1 writes it again; do not edit it by hand.`
+    );
+  }
+  if (nestingDepth(document2, MAX_FACTS_DEPTH) > MAX_FACTS_DEPTH) {
+    throw new FactsError(
+      "facts-too-deep",
+      `The facts file ${source} nests arrays or objects more than ${MAX_FACTS_DEPTH} levels deep; a facts document has at most 5. Pass the file packer/scripts/facts.ps1 wrote; do not edit it by hand.`
     );
   }
   if (!isObject(document2)) {
@@ -82,7 +120,7 @@ function parseFacts(text, source) {
   if (document2.schemaVersion !== FACTS_SCHEMA_VERSION) {
     throw new FactsError(
       "facts-schema-version",
-      `The facts file ${source} has schemaVersion ${JSON.stringify(document2.schemaVersion) ?? "missing"}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`
+      `The facts file ${source} has schemaVersion ${schemaVersionText(document2.schemaVersion)}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`
     );
   }
   const join3 = isObject(document2.join) ? document2.join : {};
@@ -220,7 +258,7 @@ function section(parent, name3, read) {
   if (!isObject(raw))
     return { readable: false, reason: `section '${name3}' is ${describe(raw)}, not an object` };
   if (typeof raw.error === "string" && raw.error !== "") {
-    return { readable: false, reason: `the VM could not read '${name3}': ${raw.error}` };
+    return { readable: false, reason: `the VM could not read '${name3}': ${truncate(raw.error, 500)}` };
   }
   try {
     return { readable: true, value: read(new Reader(name3, raw)) };
@@ -235,18 +273,32 @@ function isObject(value) {
 function isString(value) {
   return typeof value === "string";
 }
+function schemaVersionText(value) {
+  if (value === void 0) return "missing";
+  return typeof value === "number" ? String(value) : describe(value);
+}
+function isBoundedString(value) {
+  return typeof value === "string" && value.length <= MAX_FACT_STRING;
+}
+function truncate(text, max) {
+  return text.length > max ? `${text.slice(0, max)}\u2026 (${text.length} characters)` : text;
+}
 function describe(value) {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string")
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}\u2026` : value)}`;
-  return `a ${typeof value} (${JSON.stringify(value)})`.replace(/ \(undefined\)$/, "");
+    return value.length > 40 ? `the string ${JSON.stringify(value.slice(0, 40))}\u2026 (${value.length} characters)` : `the string ${JSON.stringify(value)}`;
+  if (typeof value === "object") return "an object";
+  return truncate(`a ${typeof value} (${String(value)})`, 80);
 }
-var FACTS_SCHEMA_VERSION, FactsError, ShapeError, Reader;
+var FACTS_SCHEMA_VERSION, MAX_FACTS_BYTES, MAX_FACTS_DEPTH, MAX_FACT_STRING, FactsError, ShapeError, Reader;
 var init_facts = __esm({
   "src/check/facts.ts"() {
     "use strict";
     FACTS_SCHEMA_VERSION = 1;
+    MAX_FACTS_BYTES = 8 * 1024 * 1024;
+    MAX_FACTS_DEPTH = 32;
+    MAX_FACT_STRING = 4096;
     FactsError = class extends Error {
       name = "FactsError";
       code;
@@ -277,7 +329,7 @@ var init_facts = __esm({
         return v;
       }
       string(name3, required = false) {
-        return this.typed(name3, isString, "a string", required);
+        return this.typed(name3, isBoundedString, `a string of at most ${MAX_FACT_STRING} characters`, required);
       }
       boolean(name3, required = false) {
         return this.typed(name3, (v) => typeof v === "boolean", "a boolean", required);
@@ -301,6 +353,10 @@ var init_facts = __esm({
       }
       self(guard, what) {
         if (!guard(this.value)) throw new ShapeError(`${this.path} is ${describe(this.value)}, not ${what}`);
+        if (typeof this.value === "string" && this.value.length > MAX_FACT_STRING)
+          throw new ShapeError(
+            `${this.path} is ${describe(this.value)}, longer than ${MAX_FACT_STRING} characters`
+          );
         return this.value;
       }
     };
@@ -3234,9 +3290,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -3274,12 +3330,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -5546,8 +5602,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6859,7 +6915,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants8 = require_constants2();
+    var constants11 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util2.addListener;
@@ -6934,7 +6990,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants8.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants11.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -7029,11 +7085,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants8.ERROR.OK) {
+          if (ret !== constants11.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants8.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants11.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants8.ERROR.PAUSED) {
+            } else if (ret === constants11.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -7056,10 +7112,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants8.ERROR.OK) {
+        if (ret === constants11.ERROR.OK) {
           return null;
         }
-        if (ret === constants8.ERROR.PAUSED || ret === constants8.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants11.ERROR.PAUSED || ret === constants11.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -7076,7 +7132,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants8.ERROR[ret], data);
+        return new HTTPParserError(message, constants11.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -7256,7 +7312,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants8.ERROR.PAUSED : 0;
+        return pause ? constants11.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -7278,7 +7334,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants8.ERROR.PAUSED;
+          return constants11.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -7314,13 +7370,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util2.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants11.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants11.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants11.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -7798,12 +7854,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -8473,12 +8529,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -8957,16 +9013,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
             const request2 = requests[i2];
@@ -8977,7 +9033,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -9028,7 +9084,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -9040,7 +9096,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -9376,8 +9432,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c3) => c3.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -10646,7 +10702,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError3());
           }
@@ -10659,7 +10715,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError3());
             } else {
-              resolve4(null);
+              resolve5(null);
             }
           }).on("error", noop5).on("data", function(chunk) {
             limit -= chunk.length;
@@ -10678,7 +10734,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -10695,7 +10751,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -10765,18 +10821,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body, resolve: resolve5, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length));
+          resolve5(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length)));
+          resolve5(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve5(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -11033,9 +11089,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11258,9 +11314,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11545,9 +11601,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11639,9 +11695,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -15504,7 +15560,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -15580,7 +15636,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable7({ read: resume });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -15623,7 +15679,7 @@ var require_fetch = __commonJS({
               for (let i2 = 0; i2 < rawHeaders.length; i2 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i2]), rawHeaders[i2 + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -19364,8 +19420,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay4(ms) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms).unref();
       });
     }
     module.exports = {
@@ -20234,11 +20290,11 @@ var init_lib = __esm({
     import_undici = __toESM(require_undici(), 1);
     __awaiter = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20254,7 +20310,7 @@ var init_lib = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -20324,26 +20380,26 @@ var init_lib = __esm({
       }
       readBody() {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output.toString());
+              resolve5(output.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve5(Buffer.concat(chunks));
             });
           }));
         });
@@ -20546,14 +20602,14 @@ var init_lib = __esm({
        */
       requestRaw(info2, data) {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve5(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -20797,12 +20853,12 @@ var init_lib = __esm({
         return __awaiter(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
+          return new Promise((resolve5) => setTimeout(() => resolve5(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter(this, void 0, void 0, function* () {
+          return new Promise((resolve5, reject) => __awaiter(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -20810,7 +20866,7 @@ var init_lib = __esm({
               headers: {}
             };
             if (statusCode === HttpCodes.NotFound) {
-              resolve4(response);
+              resolve5(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -20849,7 +20905,7 @@ var init_lib = __esm({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve5(response);
             }
           }));
         });
@@ -20865,11 +20921,11 @@ var init_auth = __esm({
   "node_modules/@actions/http-client/lib/auth.js"() {
     __awaiter2 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20885,7 +20941,7 @@ var init_auth = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -20924,11 +20980,11 @@ var init_oidc_utils = __esm({
     init_core();
     __awaiter3 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20944,7 +21000,7 @@ var init_oidc_utils = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -21012,17 +21068,17 @@ var init_oidc_utils = __esm({
 
 // node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
-import { constants, promises } from "fs";
+import { constants as constants2, promises } from "fs";
 var __awaiter4, access, appendFile, writeFile, SUMMARY_ENV_VAR, Summary, _summary, summary;
 var init_summary = __esm({
   "node_modules/@actions/core/lib/summary.js"() {
     __awaiter4 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -21038,7 +21094,7 @@ var init_summary = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -21065,7 +21121,7 @@ var init_summary = __esm({
             throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
           }
           try {
-            yield access(pathFromEnv, constants.R_OK | constants.W_OK);
+            yield access(pathFromEnv, constants2.R_OK | constants2.W_OK);
           } catch (_a) {
             throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
           }
@@ -21308,10 +21364,10 @@ var init_path_utils = __esm({
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink, IS_WINDOWS, READONLY;
+var chmod, copyFile, lstat, mkdir, open2, readdir, rename, rm, rmdir, stat, symlink, unlink, IS_WINDOWS, READONLY;
 var init_io_util = __esm({
   "node_modules/@actions/io/lib/io-util.js"() {
-    ({ chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises);
+    ({ chmod, copyFile, lstat, mkdir, open: open2, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises);
     IS_WINDOWS = process.platform === "win32";
     READONLY = fs2.constants.O_RDONLY;
   }
@@ -21427,11 +21483,11 @@ var init_core = __esm({
     init_platform();
     __awaiter5 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -21447,7 +21503,7 @@ var init_core = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -21494,6 +21550,7 @@ var init_clouds = __esm({
 
 // src/config/inputs.ts
 function parseInputs(read, context5) {
+  checkInputLimits(read);
   const get45 = (name3) => {
     const value = read(name3).trim();
     return value === "" ? void 0 : value;
@@ -21719,7 +21776,36 @@ function parseEndpoint(name3, value) {
   }
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
-var INPUTS, InputError, GUID, DOMAIN, INT32_MAX;
+function quoted(value) {
+  const flat = value.replace(new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g"), " ");
+  return flat.length <= QUOTED_PREFIX ? `'${flat}'` : `'${flat.slice(0, QUOTED_PREFIX)}\u2026'`;
+}
+function checkInputLimits(read) {
+  for (const spec of INPUTS) {
+    const value = read(spec.name).trim();
+    const max = INPUT_MAX_LENGTH[spec.name] ?? 1024;
+    if (value.length > max) {
+      const start4 = SECRET_INPUTS.has(spec.name) ? "" : ` (it starts ${quoted(value)})`;
+      throw new InputError(
+        spec.name,
+        `is ${value.length} characters long${start4}; the limit is ${max}.`,
+        "Shorten it; check that the workflow passes the value you meant."
+      );
+    }
+    const range = NUMERIC_INPUTS[spec.name];
+    if (range && value !== "") {
+      const number = Number(value);
+      if (!DECIMAL.test(value) || number < range.min || number > range.max) {
+        throw new InputError(
+          spec.name,
+          `${quoted(value)} is not a plain decimal number of ${range.unit} from ${range.min} to ${range.max}.`,
+          `Write digits only (an optional decimal point, no sign, exponent or hex), such as ${spec.default ?? range.min}.`
+        );
+      }
+    }
+  }
+}
+var INPUTS, InputError, GUID, DOMAIN, INT32_MAX, INPUT_MAX_LENGTH, SECRET_INPUTS, NUMERIC_INPUTS, DECIMAL, QUOTED_PREFIX;
 var init_inputs = __esm({
   "src/config/inputs.ts"() {
     "use strict";
@@ -21818,6 +21904,42 @@ var init_inputs = __esm({
     GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
     DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
     INT32_MAX = 2147483647;
+    INPUT_MAX_LENGTH = {
+      "image-id": 300,
+      build: 16,
+      template: 4096,
+      "var-file": 16384,
+      "packer-vars": 65536,
+      "build-timeout-minutes": 16,
+      "display-name": 256,
+      version: 32,
+      register: 16,
+      auth: 16,
+      "tenant-id": 253,
+      "client-id": 36,
+      "subscription-id": 36,
+      "azure-environment": 32,
+      "arm-endpoint": 2048,
+      "graph-endpoint": 2048,
+      "authority-host": 2048,
+      "wait-timeout-minutes": 16,
+      "provisioning-policies": 16384,
+      "keep-images": 16,
+      "delete-source-image": 16,
+      "upload-retries": 16,
+      "dry-run": 16,
+      "github-token": 1024,
+      "report-path": 4096
+    };
+    SECRET_INPUTS = /* @__PURE__ */ new Set(["github-token"]);
+    NUMERIC_INPUTS = {
+      "build-timeout-minutes": { min: 1, max: 10080, unit: "minutes" },
+      "wait-timeout-minutes": { min: 1, max: 10080, unit: "minutes" },
+      "keep-images": { min: 0, max: 999, unit: "versions" },
+      "upload-retries": { min: 0, max: 999, unit: "retries" }
+    };
+    DECIMAL = /^\d{1,6}(\.\d{1,3})?$/;
+    QUOTED_PREFIX = 40;
   }
 });
 
@@ -24413,7 +24535,7 @@ function wasClockTurnedBack(cachedAt) {
   return cachedAtSec > nowSeconds();
 }
 function delay(t, value) {
-  return new Promise((resolve4) => setTimeout(() => resolve4(value), t));
+  return new Promise((resolve5) => setTimeout(() => resolve5(value), t));
 }
 var init_TimeUtils = __esm({
   "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs"() {
@@ -33166,10 +33288,10 @@ var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
-    var constants8 = require_constants6();
+    var constants11 = require_constants6();
     var SemVer = require_semver();
-    var truncate = (version3, truncation, options) => {
-      if (!constants8.RELEASE_TYPES.includes(truncation)) {
+    var truncate2 = (version3, truncation, options) => {
+      if (!constants11.RELEASE_TYPES.includes(truncation)) {
         return null;
       }
       const clonedVersion = cloneInputVersion(version3, options);
@@ -33198,7 +33320,7 @@ var require_truncate = __commonJS({
     var isPrerelease = (type) => {
       return type.startsWith("pre");
     };
-    module.exports = truncate;
+    module.exports = truncate2;
   }
 });
 
@@ -34409,7 +34531,7 @@ var require_semver2 = __commonJS({
   "node_modules/semver/index.js"(exports, module) {
     "use strict";
     var internalRe = require_re();
-    var constants8 = require_constants6();
+    var constants11 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
     var parse4 = require_parse2();
@@ -34435,7 +34557,7 @@ var require_semver2 = __commonJS({
     var lte = require_lte();
     var cmp = require_cmp();
     var coerce = require_coerce();
-    var truncate = require_truncate();
+    var truncate2 = require_truncate();
     var Comparator = require_comparator();
     var Range = require_range();
     var satisfies = require_satisfies();
@@ -34474,7 +34596,7 @@ var require_semver2 = __commonJS({
       lte,
       cmp,
       coerce,
-      truncate,
+      truncate: truncate2,
       Comparator,
       Range,
       satisfies,
@@ -34493,8 +34615,8 @@ var require_semver2 = __commonJS({
       re: internalRe.re,
       src: internalRe.src,
       tokens: internalRe.t,
-      SEMVER_SPEC_VERSION: constants8.SEMVER_SPEC_VERSION,
-      RELEASE_TYPES: constants8.RELEASE_TYPES,
+      SEMVER_SPEC_VERSION: constants11.SEMVER_SPEC_VERSION,
+      RELEASE_TYPES: constants11.RELEASE_TYPES,
       compareIdentifiers: identifiers.compareIdentifiers,
       rcompareIdentifiers: identifiers.rcompareIdentifiers
     };
@@ -36172,7 +36294,7 @@ var init_LoopbackClient = __esm({
         if (this.server) {
           throw NodeAuthError.createLoopbackServerAlreadyExistsError();
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           this.server = http2.createServer((req, res) => {
             const method = req.method?.toUpperCase();
             if (method !== "GET" && method !== "POST") {
@@ -36189,7 +36311,7 @@ var init_LoopbackClient = __esm({
               return;
             } else if (url === Constants_exports.FORWARD_SLASH) {
               if (method === "POST") {
-                this.handlePostRequest(req, res, resolve4, successTemplate, errorTemplate);
+                this.handlePostRequest(req, res, resolve5, successTemplate, errorTemplate);
                 return;
               }
               res.end(successTemplate || "Auth code was successfully acquired. You can close this window now.");
@@ -36213,7 +36335,7 @@ var init_LoopbackClient = __esm({
               if (authCodeResponse.error) {
                 res.end(errorTemplate || `Error occurred: ${authCodeResponse.error}`);
               }
-              resolve4(authCodeResponse);
+              resolve5(authCodeResponse);
             } else {
               res.writeHead(200);
               res.end();
@@ -36233,7 +36355,7 @@ var init_LoopbackClient = __esm({
       /**
        * Handles POST requests for form_post response mode
        */
-      handlePostRequest(req, res, resolve4, successTemplate, errorTemplate) {
+      handlePostRequest(req, res, resolve5, successTemplate, errorTemplate) {
         const contentType = req.headers["content-type"]?.split(";")[0]?.trim();
         if (contentType !== "application/x-www-form-urlencoded") {
           res.writeHead(415);
@@ -36264,7 +36386,7 @@ var init_LoopbackClient = __esm({
             res.writeHead(200);
             res.end(successTemplate || "Auth code was successfully acquired. You can close this window now.");
           }
-          resolve4(authCodeResponse);
+          resolve5(authCodeResponse);
         });
       }
       /**
@@ -36731,7 +36853,7 @@ var init_PublicClientApplication = __esm({
        * @returns
        */
       async waitForRedirectUri(loopbackClient, correlationId) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           let ticks = 0;
           const id = setInterval(() => {
             if (LOOPBACK_SERVER_CONSTANTS.TIMEOUT_MS / LOOPBACK_SERVER_CONSTANTS.INTERVAL_MS < ticks) {
@@ -36742,7 +36864,7 @@ var init_PublicClientApplication = __esm({
             try {
               const r = loopbackClient.getRedirectUri();
               clearInterval(id);
-              resolve4(r);
+              resolve5(r);
               return;
             } catch (e) {
               if (e instanceof AuthError && e.errorCode === NodeAuthErrorMessage.noLoopbackServerExists.code) {
@@ -37803,8 +37925,8 @@ var init_DefaultManagedIdentityRetryPolicy = __esm({
         if (DEFAULT_MANAGED_IDENTITY_HTTP_STATUS_CODES_TO_RETRY_ON.includes(httpStatusCode) && currentRetry < DEFAULT_MANAGED_IDENTITY_MAX_RETRIES) {
           const retryAfterDelay = this.linearRetryStrategy.calculateDelay(retryAfterHeader, _DefaultManagedIdentityRetryPolicy.DEFAULT_MANAGED_IDENTITY_RETRY_DELAY_MS);
           logger29.verbose(`Retrying request in ${retryAfterDelay}ms (retry attempt: ${currentRetry + 1})`, "");
-          await new Promise((resolve4) => {
-            return setTimeout(resolve4, retryAfterDelay);
+          await new Promise((resolve5) => {
+            return setTimeout(resolve5, retryAfterDelay);
           });
           return true;
         }
@@ -37942,7 +38064,7 @@ var init_AppService = __esm({
 });
 
 // node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AzureArc.mjs
-import { accessSync, constants as constants3, statSync, readFileSync } from "fs";
+import { accessSync, constants as constants4, statSync, readFileSync } from "fs";
 import path from "path";
 var ARC_API_VERSION, DEFAULT_AZURE_ARC_IDENTITY_ENDPOINT, HIMDS_EXECUTABLE_HELPER_STRING, SUPPORTED_AZURE_ARC_PLATFORMS, AZURE_ARC_FILE_DETECTION, AzureArc;
 var init_AzureArc = __esm({
@@ -37997,7 +38119,7 @@ var init_AzureArc = __esm({
         if (!identityEndpoint || !imdsEndpoint) {
           const fileDetectionPath = AZURE_ARC_FILE_DETECTION[process.platform];
           try {
-            accessSync(fileDetectionPath, constants3.F_OK | constants3.R_OK);
+            accessSync(fileDetectionPath, constants4.F_OK | constants4.R_OK);
             identityEndpoint = DEFAULT_AZURE_ARC_IDENTITY_ENDPOINT;
             imdsEndpoint = HIMDS_EXECUTABLE_HELPER_STRING;
           } catch (err) {
@@ -38368,8 +38490,8 @@ var init_ImdsRetryPolicy = __esm({
         if ((HTTP_STATUS_400_CODES_FOR_EXPONENTIAL_STRATEGY.includes(httpStatusCode) || httpStatusCode >= Constants_exports.HTTP_SERVER_ERROR_RANGE_START && httpStatusCode <= Constants_exports.HTTP_SERVER_ERROR_RANGE_END && currentRetry < this.maxRetries) && currentRetry < this.maxRetries) {
           const retryAfterDelay = httpStatusCode === Constants_exports.HTTP_GONE ? _ImdsRetryPolicy.HTTP_STATUS_GONE_RETRY_AFTER_MS : this.exponentialRetryStrategy.calculateDelay(currentRetry);
           logger29.verbose(`Retrying request in ${retryAfterDelay}ms (retry attempt: ${currentRetry + 1})`, "");
-          await new Promise((resolve4) => {
-            return setTimeout(resolve4, retryAfterDelay);
+          await new Promise((resolve5) => {
+            return setTimeout(resolve5, retryAfterDelay);
           });
           return true;
         }
@@ -39231,7 +39353,7 @@ var init_esm3 = __esm({
 // node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
 function createAbortablePromise(buildPromise, options) {
   const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     function rejectOnAbort() {
       reject(new AbortError(abortErrorMsg ?? "The operation was aborted."));
     }
@@ -39249,7 +39371,7 @@ function createAbortablePromise(buildPromise, options) {
     try {
       buildPromise((x) => {
         removeListeners();
-        resolve4(x);
+        resolve5(x);
       }, (x) => {
         removeListeners();
         reject(x);
@@ -39270,8 +39392,8 @@ var init_createAbortablePromise = __esm({
 function delay2(timeInMs, options) {
   let token;
   const { abortSignal, abortErrorMsg } = options ?? {};
-  return createAbortablePromise((resolve4) => {
-    token = setTimeout(resolve4, timeInMs);
+  return createAbortablePromise((resolve5) => {
+    token = setTimeout(resolve5, timeInMs);
   }, {
     cleanupBeforeAbort: () => clearTimeout(token),
     abortSignal,
@@ -40058,9 +40180,9 @@ function isStreamComplete(stream) {
   if (stream.readable === false) {
     return Promise.resolve();
   }
-  return new Promise((resolve4) => {
+  return new Promise((resolve5) => {
     const handler2 = () => {
-      resolve4();
+      resolve5();
       stream.removeListener("close", handler2);
       stream.removeListener("end", handler2);
       stream.removeListener("error", handler2);
@@ -40101,7 +40223,7 @@ function getDecodedResponseStream(stream, headers) {
   return stream;
 }
 function streamToText(stream) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const buffer = [];
     stream.on("data", (chunk) => {
       if (Buffer.isBuffer(chunk)) {
@@ -40111,7 +40233,7 @@ function streamToText(stream) {
       }
     });
     stream.on("end", () => {
-      resolve4(Buffer.concat(buffer).toString("utf8"));
+      resolve5(Buffer.concat(buffer).toString("utf8"));
     });
     stream.on("error", (e) => {
       if (e && e?.name === "AbortError") {
@@ -40293,8 +40415,8 @@ var init_nodeHttpClient = __esm({
           headers: request2.headers.toJSON({ preserveCase: true }),
           ...request2.requestOverrides
         };
-        return new Promise((resolve4, reject) => {
-          const req = isInsecure ? http3.request(options, resolve4) : https2.request(options, resolve4);
+        return new Promise((resolve5, reject) => {
+          const req = isInsecure ? http3.request(options, resolve5) : https2.request(options, resolve5);
           req.once("error", (err) => {
             reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request: request2 }));
           });
@@ -40476,7 +40598,7 @@ var init_userAgentPolicy = __esm({
 
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
 function delay3(delayInMs, value, options) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     let timer = void 0;
     let onAborted = void 0;
     const rejectOnAbort = () => {
@@ -40499,7 +40621,7 @@ function delay3(delayInMs, value, options) {
     }
     timer = setTimeout(() => {
       removeListeners();
-      resolve4(value);
+      resolve5(value);
     }, delayInMs);
     if (options?.abortSignal) {
       options.abortSignal.addEventListener("abort", onAborted);
@@ -41458,8 +41580,8 @@ var require_helpers = __commonJS({
     function req(url, opts = {}) {
       const href = typeof url === "string" ? url : url.href;
       const req2 = (href.startsWith("https:") ? https3 : http4).request(url, opts);
-      const promise = new Promise((resolve4, reject) => {
-        req2.once("response", resolve4).once("error", reject).end();
+      const promise = new Promise((resolve5, reject) => {
+        req2.once("response", resolve5).once("error", reject).end();
       });
       req2.then = promise.then.bind(promise);
       return req2;
@@ -41636,7 +41758,7 @@ var require_parse_proxy_response = __commonJS({
     var debug_1 = __importDefault(require_src());
     var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
     function parseProxyResponse(socket) {
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         let buffersLength = 0;
         const buffers = [];
         function read() {
@@ -41702,7 +41824,7 @@ var require_parse_proxy_response = __commonJS({
           }
           debug2("got proxy server response: %o %o", firstLine, headers);
           cleanup();
-          resolve4({
+          resolve5({
             connect: {
               statusCode,
               statusText,
@@ -45887,7 +46009,7 @@ function detectPlatformBinary({ [platform2]: platformBinary }, { wsl }) {
   }
   return detectArchBinary(platformBinary);
 }
-var execFile5, __dirname, localXdgOpenPath, platform2, arch2, pTryEach, baseOpen, open2, openApp, apps, open_default;
+var execFile5, __dirname, localXdgOpenPath, platform2, arch2, pTryEach, baseOpen, open3, openApp, apps, open_default;
 var init_open = __esm({
   "node_modules/open/index.js"() {
     init_wsl_utils();
@@ -46044,21 +46166,21 @@ var init_open = __esm({
       }
       const subprocess = childProcess.spawn(command, cliArguments, childProcessOptions);
       if (options.wait) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           subprocess.once("error", reject);
           subprocess.once("close", (exitCode) => {
             if (!options.allowNonzeroExitCode && exitCode > 0) {
               reject(new Error(`Exited with code ${exitCode}`));
               return;
             }
-            resolve4(subprocess);
+            resolve5(subprocess);
           });
         });
       }
       subprocess.unref();
       return subprocess;
     };
-    open2 = (target, options) => {
+    open3 = (target, options) => {
       if (typeof target !== "string") {
         throw new TypeError("Expected a `target`");
       }
@@ -46120,7 +46242,7 @@ var init_open = __esm({
     }));
     defineLazyProperty(apps, "browser", () => "browser");
     defineLazyProperty(apps, "browserPrivate", () => "browserPrivate");
-    open_default = open2;
+    open_default = open3;
   }
 });
 
@@ -46430,8 +46552,8 @@ function createMsalClient(clientId, tenantId, createMsalClientOptions = {}) {
   function createBaseInteractiveRequest(scopes, options) {
     return {
       openBrowser: async (url) => {
-        const open3 = await Promise.resolve().then(() => (init_open(), open_exports));
-        await open3.default(url, { newInstance: true });
+        const open4 = await Promise.resolve().then(() => (init_open(), open_exports));
+        await open4.default(url, { newInstance: true });
       },
       scopes,
       authority: calculateRequestAuthority(options),
@@ -46825,7 +46947,7 @@ var init_azureCliCredential = __esm({
         if (subscription) {
           subscriptionSection = ["--subscription", `"${subscription}"`];
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           try {
             const args = [
               "account",
@@ -46839,7 +46961,7 @@ var init_azureCliCredential = __esm({
             ];
             const command = ["az", ...args].join(" ");
             child_process.exec(command, { cwd: cliCredentialInternals.getSafeWorkingDir(), timeout }, (error2, stdout, stderr) => {
-              resolve4({ stdout, stderr, error: error2 });
+              resolve5({ stdout, stderr, error: error2 });
             });
           } catch (err) {
             reject(err);
@@ -47970,6 +48092,12 @@ var init_register = __esm({
 function succeeded(outcome) {
   return outcome === "ready" || outcome === "warning" || outcome === "validated" || outcome === "template-valid" || outcome === "dry-run";
 }
+function failureText(report) {
+  const error2 = report.error;
+  if (!error2 || error2.kind.startsWith("build:")) return report.message;
+  return error2.message.startsWith(report.message) ? error2.message : `${report.message}
+${error2.message}`;
+}
 function portalUrl(cloud, tenantId, id) {
   return `${cloud.portal}/#${tenantId ? `@${tenantId}` : ""}/resource${id}`;
 }
@@ -48103,6 +48231,7 @@ var init_report = __esm({
 });
 
 // src/pipeline/publish.ts
+import { constants as constants5 } from "node:fs";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { dirname } from "node:path";
 function outputsOf(report, reportPath) {
@@ -48117,10 +48246,21 @@ function outputsOf(report, reportPath) {
     "report-path": reportPath
   };
 }
-async function writeReport(report, reportPath) {
-  await mkdir2(dirname(reportPath), { recursive: true });
-  await writeFile2(reportPath, JSON.stringify(report, null, 2) + "\n", "utf8");
-  return renderSummary(report);
+async function publishReport(report, reportPath) {
+  let problem;
+  try {
+    await mkdir2(dirname(reportPath), { recursive: true });
+    const flags = constants5.O_WRONLY | constants5.O_CREAT | constants5.O_TRUNC | constants5.O_NONBLOCK;
+    await writeFile2(reportPath, JSON.stringify(report, null, 2) + "\n", { encoding: "utf8", flag: flags });
+  } catch (error2) {
+    const reason = error2 instanceof Error ? error2.message : String(error2);
+    problem = `Could not write the JSON report to ${reportPath} (${reason}); the outputs and the job summary are complete. Set report-path to a writable file, such as \${{ runner.temp }}/w365-image-report.json.`;
+  }
+  let summary2 = renderSummary(report);
+  if (problem) summary2 += `
+> \u26A0\uFE0F ${cell(problem)}
+`;
+  return { summary: summary2, outputs: outputsOf(report, problem ? "" : reportPath), problem };
 }
 var init_publish = __esm({
   "src/pipeline/publish.ts"() {
@@ -71769,6 +71909,60 @@ var init_managedImage = __esm({
   }
 });
 
+// src/util/untrusted.ts
+function registerSecret(value) {
+  if (value && value.length >= 8) secrets.add(value);
+}
+function scrubSecrets(text) {
+  let out = text.replace(JWT, "***").replace(GITHUB_TOKEN, "***");
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
+  return out;
+}
+function scrubDeep(value) {
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v);
+    return out;
+  }
+  return value;
+}
+function safeLine(line) {
+  let out = line.replace(CONTROL, (m) => m.length > 1 ? m : "\uFFFD");
+  if (out.length > MAX_LINE_CHARS)
+    out = `${out.slice(0, MAX_LINE_CHARS)}\u2026 (${out.length - MAX_LINE_CHARS} more characters not shown)`;
+  out = out.replace(LEADING_COMMAND, "$1:\u200B").replaceAll("##[", "##\u200B[");
+  return out;
+}
+function safeLogText(text) {
+  const lines2 = scrubSecrets(text).split(/\r\n|\r|\n/);
+  const shown = lines2.slice(0, MAX_MESSAGE_LINES).map(safeLine);
+  if (lines2.length > MAX_MESSAGE_LINES)
+    shown.push(`\u2026 (${lines2.length - MAX_MESSAGE_LINES} more lines not shown)`);
+  return shown.join("\n");
+}
+function quotePrefix(value, max = PREFIX_CHARS) {
+  const flat = value.replace(ANY_CONTROL, " ");
+  if (flat.length <= max) return `'${flat}'`;
+  return `'${flat.slice(0, max)}\u2026' (${value.length} characters)`;
+}
+var MAX_LINE_CHARS, MAX_MESSAGE_LINES, PREFIX_CHARS, secrets, JWT, GITHUB_TOKEN, CONTROL, LEADING_COMMAND, ANY_CONTROL;
+var init_untrusted = __esm({
+  "src/util/untrusted.ts"() {
+    "use strict";
+    MAX_LINE_CHARS = 2e3;
+    MAX_MESSAGE_LINES = 1e3;
+    PREFIX_CHARS = 40;
+    secrets = /* @__PURE__ */ new Set();
+    JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+    GITHUB_TOKEN = /\b(?:gh[opusr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g;
+    CONTROL = new RegExp(String.raw`\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]`, "g");
+    LEADING_COMMAND = /^([\s\u0085\u180e\u200b\ufeff]*):(?=:)/;
+    ANY_CONTROL = new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g");
+  }
+});
+
 // src/version.ts
 var TOOL_VERSION, USER_AGENT;
 var init_version = __esm({
@@ -73075,12 +73269,72 @@ var init_validate = __esm({
   }
 });
 
+// src/pipeline/outputLocation.ts
+import { constants as constants6 } from "node:fs";
+import { access as access2, lstat as lstat2, realpath, stat as stat2 } from "node:fs/promises";
+import { dirname as dirname2, resolve, sep } from "node:path";
+async function checkReportPath(reportPath, input = "report-path") {
+  const path12 = resolve(reportPath);
+  const shown = quotePrefix(reportPath, 200);
+  const fail2 = (problem) => {
+    throw new InputError(input, `${shown} ${problem}`, FIX);
+  };
+  if (isSpecial(path12))
+    fail2("is on a kernel filesystem (/proc, /sys or /dev), not a file the report can go to.");
+  const existing = await lstat2(path12).catch(() => void 0);
+  if (existing) {
+    const target = existing.isSymbolicLink() ? await stat2(path12).catch(() => void 0) : existing;
+    if (existing.isSymbolicLink() && isSpecial(await realpath(path12).catch(() => path12)))
+      fail2("links to a kernel filesystem (/proc, /sys or /dev).");
+    if (target?.isDirectory()) fail2("is a folder; it must name the report file.");
+    if (target && !target.isFile()) fail2("exists and is not a regular file (a FIFO, socket or device).");
+    if (target) {
+      await access2(path12, constants6.W_OK).catch(() => fail2("exists and cannot be written."));
+      return;
+    }
+  }
+  let folder = dirname2(path12);
+  for (; ; ) {
+    const info2 = await stat2(folder).catch(
+      (error2) => error2.code === "ENOTDIR" ? "not-a-folder" : void 0
+    );
+    if (info2 === "not-a-folder")
+      fail2("cannot be created: a file stands where a folder of its path should be.");
+    else if (info2) {
+      if (!info2.isDirectory())
+        fail2(`cannot be created: ${quotePrefix(folder, 200)} is a file, not a folder.`);
+      if (isSpecial(await realpath(folder).catch(() => folder)))
+        fail2("is inside a link to a kernel filesystem (/proc, /sys or /dev).");
+      await access2(folder, constants6.W_OK | constants6.X_OK).catch(
+        () => fail2(`cannot be created: the folder ${quotePrefix(folder, 200)} is not writable.`)
+      );
+      return;
+    }
+    const parent = dirname2(folder);
+    if (parent === folder) fail2("has no existing folder above it.");
+    folder = parent;
+  }
+}
+function isSpecial(path12) {
+  return SPECIAL_ROOTS.some((root) => path12 === root || path12.startsWith(root + sep));
+}
+var SPECIAL_ROOTS, FIX;
+var init_outputLocation = __esm({
+  "src/pipeline/outputLocation.ts"() {
+    "use strict";
+    init_inputs();
+    init_untrusted();
+    SPECIAL_ROOTS = ["/proc", "/sys", "/dev"];
+    FIX = "Set report-path to a file in a writable folder, such as ${{ runner.temp }}/w365-image-report.json.";
+  }
+});
+
 // src/build/manifest.ts
-import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
+import { readFile, stat as stat3 } from "node:fs/promises";
 async function readManifest(path12) {
   let text;
   try {
-    text = await readFile2(path12, "utf8");
+    text = await readFile(path12, "utf8");
   } catch (error2) {
     throw new ManifestError(
       "manifest-missing",
@@ -73135,7 +73389,7 @@ async function readManifest(path12) {
 }
 async function findFacts(path12) {
   try {
-    if ((await stat2(path12)).isFile()) return path12;
+    if ((await stat3(path12)).isFile()) return path12;
   } catch {
   }
   throw new ManifestError(
@@ -73951,11 +74205,11 @@ var hasColors, format, reset, bold, dim, italic, underline, underlineDouble, und
 var init_base = __esm({
   "node_modules/yoctocolors/base.js"() {
     hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format = (open3, close) => {
+    format = (open4, close) => {
       if (!hasColors) {
         return (input) => input;
       }
-      const openCode = `\x1B[${open3}m`;
+      const openCode = `\x1B[${open4}m`;
       const closeCode = `\x1B[${close}m`;
       return (input) => {
         const string = input + "";
@@ -74654,7 +74908,7 @@ var init_core2 = __esm({
 });
 
 // node_modules/human-signals/build/src/signals.js
-import { constants as constants4 } from "node:os";
+import { constants as constants7 } from "node:os";
 var getSignals, normalizeSignal;
 var init_signals = __esm({
   "node_modules/human-signals/build/src/signals.js"() {
@@ -74675,7 +74929,7 @@ var init_signals = __esm({
     }) => {
       const {
         signals: { [name3]: constantSignal }
-      } = constants4;
+      } = constants7;
       const supported = constantSignal !== void 0;
       const number = supported ? constantSignal : defaultNumber;
       return { name: name3, number, description, supported, action, forced, standard };
@@ -74684,7 +74938,7 @@ var init_signals = __esm({
 });
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants5 } from "node:os";
+import { constants as constants8 } from "node:os";
 var getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
 var init_main = __esm({
   "node_modules/human-signals/build/src/main.js"() {
@@ -74732,7 +74986,7 @@ var init_main = __esm({
       };
     };
     findSignalByNumber = (number, signals2) => {
-      const signal = signals2.find(({ name: name3 }) => constants5.signals[name3] === number);
+      const signal = signals2.find(({ name: name3 }) => constants8.signals[name3] === number);
       if (signal !== void 0) {
         return signal;
       }
@@ -74743,7 +74997,7 @@ var init_main = __esm({
 });
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants6 } from "node:os";
+import { constants as constants9 } from "node:os";
 var normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
 var init_signal = __esm({
   "node_modules/execa/lib/terminate/signal.js"() {
@@ -74773,13 +75027,13 @@ ${getAvailableSignals()}`);
       throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
     };
-    getSignalsIntegerToName = () => new Map(Object.entries(constants6.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+    getSignalsIntegerToName = () => new Map(Object.entries(constants9.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
     signalsIntegerToName = getSignalsIntegerToName();
     normalizeSignalName = (signalName, optionName) => {
-      if (signalName in constants6.signals) {
+      if (signalName in constants9.signals) {
         return signalName;
       }
-      if (signalName.toUpperCase() in constants6.signals) {
+      if (signalName.toUpperCase() in constants9.signals) {
         throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
       }
       throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -74787,8 +75041,8 @@ ${getAvailableSignals()}`);
     };
     getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-    getAvailableSignalNames = () => Object.keys(constants6.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-    getAvailableSignalIntegers = () => [...new Set(Object.values(constants6.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+    getAvailableSignalNames = () => Object.keys(constants9.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+    getAvailableSignalIntegers = () => [...new Set(Object.values(constants9.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
     getSignalDescription = (signal) => signalsByName[signal].description;
   }
 });
@@ -75027,8 +75281,8 @@ var init_deferred = __esm({
   "node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
-      const promise = new Promise((resolve4, reject) => {
-        Object.assign(methods, { resolve: resolve4, reject });
+      const promise = new Promise((resolve5, reject) => {
+        Object.assign(methods, { resolve: resolve5, reject });
       });
       return Object.assign(promise, methods);
     };
@@ -80148,11 +80402,11 @@ var init_concurrent = __esm({
       const promises3 = weakMap.get(stream);
       const promise = createDeferred();
       promises3.push(promise);
-      const resolve4 = promise.resolve.bind(promise);
-      return { resolve: resolve4, promises: promises3 };
+      const resolve5 = promise.resolve.bind(promise);
+      return { resolve: resolve5, promises: promises3 };
     };
-    waitForConcurrentStreams = async ({ resolve: resolve4, promises: promises3 }, subprocess) => {
-      resolve4();
+    waitForConcurrentStreams = async ({ resolve: resolve5, promises: promises3 }, subprocess) => {
+      resolve5();
       const [isSubprocessExit] = await Promise.race([
         Promise.allSettled([true, subprocess]),
         Promise.all([false, ...promises3])
@@ -81984,8 +82238,8 @@ var init_execa = __esm({
 });
 
 // src/build/packer.ts
-import { constants as constants7 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
+import { constants as constants10 } from "node:fs";
+import { access as access3 } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
 import { createInterface } from "node:readline";
 async function findExecutable(name3, env) {
@@ -81994,7 +82248,7 @@ async function findExecutable(name3, env) {
   for (const candidate of candidates) {
     for (const ext of extensions) {
       try {
-        await access2(candidate + ext, constants7.X_OK);
+        await access3(candidate + ext, constants10.X_OK);
         return candidate + ext;
       } catch {
       }
@@ -82055,7 +82309,7 @@ async function runPacker(args, options) {
     tail.push(line);
     if (tail.length > options.tailLines) tail.shift();
   });
-  const closed = lines2 ? new Promise((resolve4) => lines2.once("close", () => resolve4())) : Promise.resolve();
+  const closed = lines2 ? new Promise((resolve5) => lines2.once("close", () => resolve5())) : Promise.resolve();
   try {
     const result = await subprocess;
     await closed;
@@ -82112,6 +82366,10 @@ function parsePackerVars(text) {
   });
   return vars;
 }
+function hclStringList(items) {
+  const literal = (item) => JSON.stringify(item).replaceAll("${", "$${").replaceAll("%{", "%%{");
+  return `[${items.map(literal).join(", ")}]`;
+}
 function actionVariables(input, env, options) {
   const plain = /* @__PURE__ */ new Map();
   const sensitive = /* @__PURE__ */ new Map();
@@ -82137,7 +82395,15 @@ function actionVariables(input, env, options) {
   if (gitCommit) plain.set("git_commit", gitCommit);
   const runUrl = input.runUrl ?? workflowRunUrl(env);
   if (runUrl) plain.set("run_url", runUrl);
-  if (input.sysprepCheckCommand) plain.set("sysprep_check_command", input.sysprepCheckCommand);
+  if (input.sysprepCheckArgv && input.sysprepCheckArgv.length > 0) {
+    for (const item of [...input.sysprepCheckArgv, input.outputDirectory]) {
+      if (item.includes("{{"))
+        throw new UnsafePathError(
+          `The path ${JSON.stringify(item.slice(0, 200))} contains '{{', which Packer's template engine would read as an expression in the sysprep-check hook. Move the runner's temporary folder or the action to a path without '{{'.`
+        );
+    }
+    plain.set("sysprep_check_command", hclStringList(input.sysprepCheckArgv));
+  }
   plain.set("output_directory", input.outputDirectory);
   plain.set("manifest_file_name", input.manifestFileName);
   plain.set("facts_file_name", input.factsFileName);
@@ -82153,7 +82419,7 @@ function varArgs(vars) {
 function sensitiveEnv(vars) {
   return Object.fromEntries([...vars].map(([name3, value]) => [`PKR_VAR_${name3}`, value]));
 }
-var PackerVarsError, VARIABLE_NAME, ActionVariablesError;
+var PackerVarsError, VARIABLE_NAME, ActionVariablesError, UnsafePathError;
 var init_variables = __esm({
   "src/build/variables.ts"() {
     "use strict";
@@ -82166,21 +82432,25 @@ var init_variables = __esm({
       name = "ActionVariablesError";
       code = "oidc-unavailable";
     };
+    UnsafePathError = class extends Error {
+      name = "UnsafePathError";
+      code = "unsafe-path";
+    };
   }
 });
 
 // src/build/build.ts
-import { mkdir as mkdir3, readFile as readFile3 } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir as mkdir3, readFile as readFile2 } from "node:fs/promises";
+import { resolve as resolve2 } from "node:path";
 async function runBuild(options) {
   const started = Date.now();
   const deadline = options.timeoutMs === void 0 ? void 0 : started + options.timeoutMs;
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const { log: log2 } = options;
-  const outputDirectory = resolve(cwd, options.outputDirectory ?? "output");
-  const manifestPath = resolve(outputDirectory, options.manifestFileName ?? "packer-manifest.json");
-  const factsPath = resolve(outputDirectory, options.factsFileName ?? "w365-facts.json");
+  const outputDirectory = resolve2(cwd, options.outputDirectory ?? "output");
+  const manifestPath = resolve2(outputDirectory, options.manifestFileName ?? "packer-manifest.json");
+  const factsPath = resolve2(outputDirectory, options.factsFileName ?? "w365-facts.json");
   const steps = [];
   let userVars;
   let owned;
@@ -82197,7 +82467,7 @@ async function runBuild(options) {
       { requireAuth: options.mode === "build" }
     );
   } catch (error2) {
-    if (error2 instanceof PackerVarsError || error2 instanceof ActionVariablesError) {
+    if (error2 instanceof PackerVarsError || error2 instanceof ActionVariablesError || error2 instanceof UnsafePathError) {
       throw new BuildError(error2.code, error2.message);
     }
     throw error2;
@@ -82315,7 +82585,7 @@ ${shown.join("\n")}` : "";
 async function validationPlaceholders(varFiles, userVars) {
   const given = new Set(userVars.keys());
   for (const file of varFiles) {
-    const text = await readFile3(file, "utf8").catch(() => "");
+    const text = await readFile2(file, "utf8").catch(() => "");
     for (const match of text.matchAll(/^\s*([A-Za-z_][\w-]*)\s*=/gm)) given.add(match[1]);
   }
   const placeholders = /* @__PURE__ */ new Map([
@@ -82362,15 +82632,15 @@ var init_build = __esm({
 });
 
 // src/paths.ts
-import { dirname as dirname2, resolve as resolve2 } from "node:path";
+import { dirname as dirname3, resolve as resolve3 } from "node:path";
 import { fileURLToPath as fileURLToPath5 } from "node:url";
 var ACTION_ROOT, BUNDLED_TEMPLATE, BUNDLE;
 var init_paths = __esm({
   "src/paths.ts"() {
     "use strict";
-    ACTION_ROOT = resolve2(dirname2(fileURLToPath5(import.meta.url)), "..");
-    BUNDLED_TEMPLATE = resolve2(ACTION_ROOT, "packer");
-    BUNDLE = resolve2(ACTION_ROOT, "dist", "index.js");
+    ACTION_ROOT = resolve3(dirname3(fileURLToPath5(import.meta.url)), "..");
+    BUNDLED_TEMPLATE = resolve3(ACTION_ROOT, "packer");
+    BUNDLE = resolve3(ACTION_ROOT, "dist", "index.js");
   }
 });
 
@@ -82458,7 +82728,15 @@ function section2(config, result) {
 }
 function buildImage(config, deps) {
   const workDir = deps.env.RUNNER_TEMP || process.cwd();
-  const sysprepCheckCommand = `"${process.execPath}" "${BUNDLE}" sysprep-check --phase pre-sysprep --teams true`;
+  const sysprepCheckArgv = [
+    process.execPath,
+    BUNDLE,
+    "sysprep-check",
+    "--phase",
+    "pre-sysprep",
+    "--teams",
+    "true"
+  ];
   return runBuild({
     mode: config.build === "validate" ? "validate" : "build",
     templateDir: config.template ?? BUNDLED_TEMPLATE,
@@ -82466,7 +82744,7 @@ function buildImage(config, deps) {
     packerVars: config.packerVars,
     action: config.build === "validate" ? (
       // Template checks reach no Azure: the CLI auth flag satisfies the plugin's checks and is never used.
-      { subscriptionId: "", auth: "azure-cli", templateVersion: TOOL_VERSION, sysprepCheckCommand }
+      { subscriptionId: "", auth: "azure-cli", templateVersion: TOOL_VERSION, sysprepCheckArgv }
     ) : {
       subscriptionId: config.subscriptionId ?? "",
       cloudEnvironmentName: config.cloud === "usgov" ? "USGovernment" : "Public",
@@ -82474,7 +82752,7 @@ function buildImage(config, deps) {
       clientId: config.clientId,
       auth: config.auth,
       templateVersion: TOOL_VERSION,
-      sysprepCheckCommand
+      sysprepCheckArgv
     },
     outputDirectory: join2(workDir, "w365-image-packer"),
     env: deps.env,
@@ -82497,6 +82775,7 @@ var init_build2 = __esm({
 // src/pipeline/run.ts
 async function runPipeline(config, deps) {
   const { log: log2, clock } = deps;
+  await checkReportPath(config.reportPath);
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
   const timings = {
@@ -82514,7 +82793,7 @@ async function runPipeline(config, deps) {
   const finish = (outcome2, message, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
-    return {
+    return scrubDeep({
       schemaVersion: 1,
       tool: { name: "w365-image", version: TOOL_VERSION },
       outcome: outcome2,
@@ -82539,7 +82818,7 @@ async function runPipeline(config, deps) {
       registration: extra2.registration ?? null,
       rollout: extra2.rollout ?? null,
       error: extra2.error ?? null
-    };
+    });
   };
   const seconds = (since) => Math.round((clock.now() - since) / 1e3);
   if (config.build !== "none") {
@@ -82553,16 +82832,20 @@ async function runPipeline(config, deps) {
     checks.push(...stage.checks);
     logChecks(log2, stage.checks);
   }
+  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log2.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   let credential;
-  const getCredential = () => credential ??= createCredential(
-    {
-      auth: config.auth,
-      tenantId: config.tenantId,
-      clientId: config.clientId,
-      cloud,
-      authorityHost: config.authorityHost
-    },
-    deps
+  const getCredential = () => credential ??= maskingTokens(
+    createCredential(
+      {
+        auth: config.auth,
+        tenantId: config.tenantId,
+        clientId: config.clientId,
+        cloud,
+        authorityHost: config.authorityHost
+      },
+      deps
+    ),
+    log2
   );
   const validateStarted = clock.now();
   const validation = await log2.group("Validate the managed image", async () => {
@@ -82730,6 +83013,15 @@ ${help}` : message }
       );
   }
 }
+function maskingTokens(credential, log2) {
+  return {
+    getToken: async (scopes, options) => {
+      const token = await credential.getToken(scopes, options);
+      if (token) log2.mask(token.token);
+      return token;
+    }
+  };
+}
 function onlySourceChecksFailed(checks) {
   return failed(checks).every((c3) => c3.id === "image.readable" || c3.id === "image.provisioning-state");
 }
@@ -82749,6 +83041,7 @@ var init_run = __esm({
     init_managedImage();
     init_client();
     init_deviceImages();
+    init_untrusted();
     init_version();
     init_checks();
     init_register();
@@ -82756,6 +83049,7 @@ var init_run = __esm({
     init_errors2();
     init_report();
     init_validate();
+    init_outputLocation();
   }
 });
 
@@ -82766,13 +83060,13 @@ function systemClock(scale = 1) {
   const origin = Date.now();
   return {
     now: () => origin + (Date.now() - origin) * scale,
-    sleep: (ms, signal) => new Promise((resolve4) => {
-      if (signal?.aborted) return resolve4();
+    sleep: (ms, signal) => new Promise((resolve5) => {
+      if (signal?.aborted) return resolve5();
       const timer = setTimeout(done, Math.max(0, ms / scale));
       function done() {
         clearTimeout(timer);
         signal?.removeEventListener("abort", done);
-        resolve4();
+        resolve5();
       }
       signal?.addEventListener("abort", done, { once: true });
     })
@@ -82790,27 +83084,19 @@ var init_clock = __esm({
 
 // src/util/log.ts
 function consoleLog(options = {}) {
-  const secrets = /* @__PURE__ */ new Set();
-  const scrub = (m) => {
-    let out = m;
-    for (const s of secrets) out = out.split(s).join("***");
-    return out;
-  };
   return {
-    info: (m) => console.log(scrub(m)),
-    warning: (m) => console.error(`warning: ${scrub(m)}`),
-    error: (m) => console.error(`error: ${scrub(m)}`),
+    info: (m) => console.log(safeLogText(m)),
+    warning: (m) => console.error(`warning: ${safeLogText(m)}`),
+    error: (m) => console.error(`error: ${safeLogText(m)}`),
     debug: (m) => {
-      if (options.verbose) console.error(`debug: ${scrub(m)}`);
+      if (options.verbose) console.error(`debug: ${safeLogText(m)}`);
     },
     group: async (title, fn) => {
       console.log(`
-== ${title}`);
+== ${safeLogText(title)}`);
       return fn();
     },
-    mask: (s) => {
-      if (s) secrets.add(s);
-    }
+    mask: (s) => registerSecret(s)
   };
 }
 var actionsLog;
@@ -82818,13 +83104,17 @@ var init_log6 = __esm({
   "src/util/log.ts"() {
     "use strict";
     init_core();
+    init_untrusted();
     actionsLog = {
-      info: (m) => info(m),
-      warning: (m) => warning(m),
-      error: (m) => error(m),
-      debug: (m) => debug(m),
-      group: (title, fn) => group(title, fn),
-      mask: (s) => setSecret(s)
+      info: (m) => info(safeLogText(m)),
+      warning: (m) => warning(safeLogText(m)),
+      error: (m) => error(safeLogText(m)),
+      debug: (m) => debug(safeLogText(m)),
+      group: (title, fn) => group(safeLogText(title), fn),
+      mask: (s) => {
+        registerSecret(s);
+        setSecret(s);
+      }
     };
   }
 });
@@ -83009,11 +83299,11 @@ var require_lib = __commonJS({
     })();
     var __awaiter7 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -83029,7 +83319,7 @@ var require_lib = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -83116,26 +83406,26 @@ var require_lib = __commonJS({
       }
       readBody() {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter7(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output.toString());
+              resolve5(output.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter7(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve5(Buffer.concat(chunks));
             });
           }));
         });
@@ -83343,14 +83633,14 @@ var require_lib = __commonJS({
        */
       requestRaw(info2, data) {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve5(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -83594,12 +83884,12 @@ var require_lib = __commonJS({
         return __awaiter7(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling2, retryNumber);
           const ms = ExponentialBackoffTimeSlice2 * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
+          return new Promise((resolve5) => setTimeout(() => resolve5(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve5, reject) => __awaiter7(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -83607,7 +83897,7 @@ var require_lib = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes2.NotFound) {
-              resolve4(response);
+              resolve5(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -83646,7 +83936,7 @@ var require_lib = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve5(response);
             }
           }));
         });
@@ -83704,11 +83994,11 @@ var init_utils7 = __esm({
     import_undici2 = __toESM(require_undici(), 1);
     __awaiter6 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -83724,7 +84014,7 @@ var init_utils7 = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -85100,12 +85390,12 @@ async function hook(token, request2, route, parameters) {
   endpoint2.headers.authorization = withAuthorizationPrefix(token);
   return request2(endpoint2);
 }
-var b64url, sep, jwtRE, isJWT, createTokenAuth;
+var b64url, sep2, jwtRE, isJWT, createTokenAuth;
 var init_dist_bundle4 = __esm({
   "node_modules/@octokit/auth-token/dist-bundle/index.js"() {
     b64url = "(?:[a-zA-Z0-9_-]+)";
-    sep = "\\.";
-    jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+    sep2 = "\\.";
+    jwtRE = new RegExp(`^${b64url}${sep2}${b64url}${sep2}${b64url}$`);
     isJWT = jwtRE.test.bind(jwtRE);
     createTokenAuth = function createTokenAuth2(token) {
       if (!token) {
@@ -87916,7 +88206,7 @@ __export(prComment_exports, {
   renderComment: () => renderComment
 });
 import { readFileSync as readFileSync5 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative, resolve as resolve3, sep as sep2 } from "node:path";
+import { isAbsolute as isAbsolute2, relative, resolve as resolve4, sep as sep3 } from "node:path";
 function markerKey(report) {
   const name3 = report.registration?.displayName || report.inputs.displayName || report.image?.name || "";
   return `<!-- w365-image:display-name=${encodeURIComponent(name3)} -->`;
@@ -88057,14 +88347,14 @@ function tailLines(tail) {
   return out;
 }
 function repoPath(file, workspace) {
-  const rel = relative(workspace, resolve3(workspace, file));
+  const rel = relative(workspace, resolve4(workspace, file));
   if (rel === "" || rel.startsWith("..") || isAbsolute2(rel)) return void 0;
-  return rel.split(sep2).join("/");
+  return rel.split(sep3).join("/");
 }
 function annotationsFor(report, options = {}) {
   const build = report.build;
   if (!build || build.outputTail.length === 0) return [];
-  const workspace = resolve3(options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd());
+  const workspace = resolve4(options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd());
   const lines2 = tailLines(build.outputTail);
   const annotations = [];
   for (let i2 = 0; i2 < lines2.length; i2++) {
@@ -88159,6 +88449,7 @@ async function runAction() {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const fail2 = (message) => setFailed(safeLogText(message));
   try {
     const clock = clockFromEnvironment();
     const config = parseInputs((name3) => getInput(name3), {
@@ -88173,11 +88464,24 @@ async function runAction() {
       getIdToken: (audience) => getIDToken(audience),
       signal: cancel2.signal
     });
-    const summary2 = await writeReport(report, config.reportPath);
-    for (const [name3, value] of Object.entries(outputsOf(report, config.reportPath)))
-      setOutput(name3, value);
-    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(summary2).write();
-    else info(summary2);
+    const { summary: summary2, outputs, problem } = await publishReport(report, config.reportPath);
+    for (const [name3, value] of Object.entries(outputs)) {
+      try {
+        setOutput(name3, value);
+      } catch (error2) {
+        actionsLog.warning(`Could not set the output ${name3}: ${error2.message}`);
+      }
+    }
+    let summaryWritten = false;
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      try {
+        await summary.addRaw(summary2).write();
+        summaryWritten = true;
+      } catch (error2) {
+        actionsLog.warning(`Could not write the job summary: ${error2.message}`);
+      }
+    }
+    if (!summaryWritten) actionsLog.info(summary2);
     const { annotationsFor: annotationsFor2, emitAnnotations: emitAnnotations2, postPullRequestComment: postPullRequestComment2, pullRequestContext: pullRequestContext2 } = await Promise.resolve().then(() => (init_prComment(), prComment_exports));
     emitAnnotations2(annotationsFor2(report));
     await postPullRequestComment2(
@@ -88185,14 +88489,17 @@ async function runAction() {
       pullRequestContext2(process.env, void 0, getInput("github-token")),
       actionsLog
     );
-    if (!succeeded(report.outcome)) setFailed(report.message);
-    else info(report.message);
+    if (!succeeded(report.outcome)) {
+      if (problem) actionsLog.error(problem);
+      fail2(failureText(report));
+    } else if (problem) fail2(problem);
+    else actionsLog.info(report.message);
   } catch (error2) {
-    if (error2 instanceof InputError || error2 instanceof AuthSetupError) setFailed(error2.message);
-    else
-      setFailed(
-        `Unexpected error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`
-      );
+    if (error2 instanceof InputError || error2 instanceof AuthSetupError) fail2(error2.message);
+    else {
+      if (error2 instanceof Error && error2.stack) actionsLog.debug(error2.stack);
+      fail2(`Unexpected error: ${error2 instanceof Error ? error2.message : String(error2)}`);
+    }
   }
 }
 var init_main2 = __esm({
@@ -88206,6 +88513,7 @@ var init_main2 = __esm({
     init_run();
     init_clock();
     init_log6();
+    init_untrusted();
   }
 });
 
@@ -88294,7 +88602,7 @@ async function runCli(argv2, env = process.env) {
   try {
     args = parseArgs(argv2);
   } catch (error2) {
-    console.error(error2.message);
+    console.error(safeLogText(error2.message));
     return 2;
   }
   if (args.help) {
@@ -88330,22 +88638,23 @@ async function runCli(argv2, env = process.env) {
       getIdToken: (audience) => fetchGitHubIdToken(env, audience),
       signal: cancel2.signal
     });
-    const summary2 = await writeReport(report, config.reportPath);
-    console.log(`
+    const { summary: summary2, outputs, problem } = await publishReport(report, config.reportPath);
+    log2.info(`
 ${summary2}`);
-    const outputs = outputsOf(report, config.reportPath);
-    for (const [name3, value] of Object.entries(outputs)) console.log(`${name3}=${value}`);
-    return succeeded(report.outcome) ? 0 : 1;
+    for (const [name3, value] of Object.entries(outputs)) log2.info(`${name3}=${value}`);
+    if (problem) log2.error(problem);
+    return succeeded(report.outcome) && !problem ? 0 : 1;
   } catch (error2) {
     if (error2 instanceof InputError) {
-      console.error(`error: ${error2.message.replace(/^Input '([^']+)'/, "--$1")}`);
+      log2.error(error2.message.replace(/^Input '([^']+)'/, "--$1"));
       return 2;
     }
     if (error2 instanceof AuthSetupError) {
-      console.error(`error: ${error2.message}`);
+      log2.error(error2.message);
       return 1;
     }
-    console.error(`error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`);
+    if (error2 instanceof Error && error2.stack) log2.debug(error2.stack);
+    log2.error(`Unexpected error: ${error2 instanceof Error ? error2.message : String(error2)}`);
     return 1;
   } finally {
     process.off("SIGINT", onSignal);
@@ -88363,6 +88672,7 @@ var init_cli = __esm({
     init_run();
     init_clock();
     init_log6();
+    init_untrusted();
     init_version();
     UsageError2 = class extends Error {
       name = "UsageError";

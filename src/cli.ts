@@ -1,11 +1,12 @@
 import { INPUTS, InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
 import { fetchGitHubIdToken } from './azure/githubOidc.ts';
-import { outputsOf, writeReport } from './pipeline/publish.ts';
+import { publishReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
 import { clockFromEnvironment } from './util/clock.ts';
 import { consoleLog } from './util/log.ts';
+import { safeLogText } from './util/untrusted.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export function helpText(): string {
@@ -77,7 +78,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
   try {
     args = parseArgs(argv);
   } catch (error) {
-    console.error((error as Error).message);
+    console.error(safeLogText((error as Error).message));
     return 2;
   }
   if (args.help) {
@@ -113,21 +114,23 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       getIdToken: (audience) => fetchGitHubIdToken(env, audience),
       signal: cancel.signal,
     });
-    const summary = await writeReport(report, config.reportPath);
-    console.log(`\n${summary}`);
-    const outputs = outputsOf(report, config.reportPath);
-    for (const [name, value] of Object.entries(outputs)) console.log(`${name}=${value}`);
-    return succeeded(report.outcome) ? 0 : 1;
+    const { summary, outputs, problem } = await publishReport(report, config.reportPath);
+    log.info(`\n${summary}`);
+    for (const [name, value] of Object.entries(outputs)) log.info(`${name}=${value}`);
+    if (problem) log.error(problem);
+    return succeeded(report.outcome) && !problem ? 0 : 1;
   } catch (error) {
     if (error instanceof InputError) {
-      console.error(`error: ${error.message.replace(/^Input '([^']+)'/, '--$1')}`);
+      log.error(error.message.replace(/^Input '([^']+)'/, '--$1'));
       return 2;
     }
     if (error instanceof AuthSetupError) {
-      console.error(`error: ${error.message}`);
+      log.error(error.message);
       return 1;
     }
-    console.error(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // The stack helps a maintainer, not the user: --verbose shows it.
+    if (error instanceof Error && error.stack) log.debug(error.stack);
+    log.error(`Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

@@ -91,6 +91,14 @@ export function succeeded(outcome: Outcome): boolean {
   );
 }
 
+/** What a failed step says: the whole error (an annotation keeps every line, `%0A`-escaped), not only its headline. */
+export function failureText(report: Report): string {
+  const error = report.error;
+  // A build error's text repeats Packer's output, which the log already shows line by line.
+  if (!error || error.kind.startsWith('build:')) return report.message;
+  return error.message.startsWith(report.message) ? error.message : `${report.message}\n${error.message}`;
+}
+
 export function portalUrl(cloud: Cloud, tenantId: string | undefined, id: string): string {
   return `${cloud.portal}/#${tenantId ? `@${tenantId}` : ''}/resource${id}`;
 }

@@ -8,6 +8,7 @@ import { GraphClient } from '../graph/client.ts';
 import { findDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
+import { scrubDeep } from '../util/untrusted.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
 import { failed, type CheckResult } from './checks.ts';
 import { registerImage, RegistrationError } from './register.ts';
@@ -15,6 +16,7 @@ import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
 import { validateImage } from './validate.ts';
+import { checkReportPath } from './outputLocation.ts';
 
 export interface PipelineDeps {
   log: Log;
@@ -28,6 +30,8 @@ export interface PipelineDeps {
 /** build -> check -> validate -> register -> report. Each step sees only what the steps before produced. */
 export async function runPipeline(config: Config, deps: PipelineDeps): Promise<Report> {
   const { log, clock } = deps;
+  // Before the first change: a report that cannot be written must not be found out after the upload.
+  await checkReportPath(config.reportPath);
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
   const timings: Report['timings'] = {
@@ -54,7 +58,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   ): Report => {
     const finished = clock.now();
     timings.totalSeconds = Math.round((finished - started) / 1000);
-    return {
+    // Every writer (report file, job summary, PR comment, outputs, CLI) publishes this object: scrub it once here.
+    return scrubDeep<Report>({
       schemaVersion: 1,
       tool: { name: 'w365-image', version: TOOL_VERSION },
       outcome,
@@ -79,7 +84,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       registration: extra.registration ?? null,
       rollout: extra.rollout ?? null,
       error: extra.error ?? null,
-    };
+    });
   };
   const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
 
@@ -95,17 +100,22 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     logChecks(log, stage.checks);
   }
 
+  // The bearer for GitHub's token endpoint: no answer we publish may ever carry it.
+  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   let credential: TokenCredential | undefined;
   const getCredential = () =>
-    (credential ??= createCredential(
-      {
-        auth: config.auth,
-        tenantId: config.tenantId,
-        clientId: config.clientId,
-        cloud,
-        authorityHost: config.authorityHost,
-      },
-      deps,
+    (credential ??= maskingTokens(
+      createCredential(
+        {
+          auth: config.auth,
+          tenantId: config.tenantId,
+          clientId: config.clientId,
+          cloud,
+          authorityHost: config.authorityHost,
+        },
+        deps,
+      ),
+      log,
     ));
 
   const validateStarted = clock.now();
@@ -280,6 +290,17 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         extra,
       );
   }
+}
+
+/** The credential, with every access token it hands out masked (an echoing endpoint must not publish one). */
+function maskingTokens(credential: TokenCredential, log: Log): TokenCredential {
+  return {
+    getToken: async (scopes, options) => {
+      const token = await credential.getToken(scopes, options);
+      if (token) log.mask(token.token);
+      return token;
+    },
+  };
 }
 
 /** Only the checks that a deleted source image fails (it cannot be read, or is being deleted). */
