@@ -47362,6 +47362,60 @@ var init_credential = __esm({
   }
 });
 
+// src/util/untrusted.ts
+function registerSecret(value) {
+  if (value && value.length >= 8) secrets.add(value);
+}
+function scrubSecrets(text) {
+  let out = text.replace(JWT, "***").replace(GITHUB_TOKEN, "***");
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
+  return out;
+}
+function scrubDeep(value) {
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v);
+    return out;
+  }
+  return value;
+}
+function safeLine(line) {
+  let out = line.replace(CONTROL, (m) => m.length > 1 ? m : "\uFFFD");
+  if (out.length > MAX_LINE_CHARS)
+    out = `${out.slice(0, MAX_LINE_CHARS)}\u2026 (${out.length - MAX_LINE_CHARS} more characters not shown)`;
+  out = out.replace(LEADING_COMMAND, "$1:\u200B").replaceAll("##[", "##\u200B[");
+  return out;
+}
+function safeLogText(text) {
+  const lines2 = scrubSecrets(text).split(/\r\n|\r|\n/);
+  const shown = lines2.slice(0, MAX_MESSAGE_LINES).map(safeLine);
+  if (lines2.length > MAX_MESSAGE_LINES)
+    shown.push(`\u2026 (${lines2.length - MAX_MESSAGE_LINES} more lines not shown)`);
+  return shown.join("\n");
+}
+function quotePrefix(value, max = PREFIX_CHARS) {
+  const flat = value.replace(ANY_CONTROL, " ");
+  if (flat.length <= max) return `'${flat}'`;
+  return `'${flat.slice(0, max)}\u2026' (${value.length} characters)`;
+}
+var MAX_LINE_CHARS, MAX_MESSAGE_LINES, PREFIX_CHARS, secrets, JWT, GITHUB_TOKEN, CONTROL, LEADING_COMMAND, ANY_CONTROL;
+var init_untrusted = __esm({
+  "src/util/untrusted.ts"() {
+    "use strict";
+    MAX_LINE_CHARS = 2e3;
+    MAX_MESSAGE_LINES = 1e3;
+    PREFIX_CHARS = 40;
+    secrets = /* @__PURE__ */ new Set();
+    JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+    GITHUB_TOKEN = /\b(?:gh[opusr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g;
+    CONTROL = new RegExp(String.raw`\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]`, "g");
+    LEADING_COMMAND = /^([\s\u0085\u180e\u200b\ufeff]*):(?=:)/;
+    ANY_CONTROL = new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g");
+  }
+});
+
 // node_modules/@azure-rest/core-client/dist/esm/restError.js
 function createRestError2(messageOrResponse, response) {
   if (typeof messageOrResponse === "string") {
@@ -48251,7 +48305,8 @@ async function publishReport(report, reportPath) {
   try {
     await mkdir2(dirname(reportPath), { recursive: true });
     const flags = constants5.O_WRONLY | constants5.O_CREAT | constants5.O_TRUNC | constants5.O_NONBLOCK;
-    await writeFile2(reportPath, JSON.stringify(report, null, 2) + "\n", { encoding: "utf8", flag: flags });
+    const text = scrubSecrets(JSON.stringify(report, null, 2)) + "\n";
+    await writeFile2(reportPath, text, { encoding: "utf8", flag: flags });
   } catch (error2) {
     const reason = error2 instanceof Error ? error2.message : String(error2);
     problem = `Could not write the JSON report to ${reportPath} (${reason}); the outputs and the job summary are complete. Set report-path to a writable file, such as \${{ runner.temp }}/w365-image-report.json.`;
@@ -48260,11 +48315,13 @@ async function publishReport(report, reportPath) {
   if (problem) summary2 += `
 > \u26A0\uFE0F ${cell(problem)}
 `;
+  summary2 = scrubSecrets(summary2);
   return { summary: summary2, outputs: outputsOf(report, problem ? "" : reportPath), problem };
 }
 var init_publish = __esm({
   "src/pipeline/publish.ts"() {
     "use strict";
+    init_untrusted();
     init_report();
   }
 });
@@ -71909,60 +71966,6 @@ var init_managedImage = __esm({
   }
 });
 
-// src/util/untrusted.ts
-function registerSecret(value) {
-  if (value && value.length >= 8) secrets.add(value);
-}
-function scrubSecrets(text) {
-  let out = text.replace(JWT, "***").replace(GITHUB_TOKEN, "***");
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
-  return out;
-}
-function scrubDeep(value) {
-  if (typeof value === "string") return scrubSecrets(value);
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v);
-    return out;
-  }
-  return value;
-}
-function safeLine(line) {
-  let out = line.replace(CONTROL, (m) => m.length > 1 ? m : "\uFFFD");
-  if (out.length > MAX_LINE_CHARS)
-    out = `${out.slice(0, MAX_LINE_CHARS)}\u2026 (${out.length - MAX_LINE_CHARS} more characters not shown)`;
-  out = out.replace(LEADING_COMMAND, "$1:\u200B").replaceAll("##[", "##\u200B[");
-  return out;
-}
-function safeLogText(text) {
-  const lines2 = scrubSecrets(text).split(/\r\n|\r|\n/);
-  const shown = lines2.slice(0, MAX_MESSAGE_LINES).map(safeLine);
-  if (lines2.length > MAX_MESSAGE_LINES)
-    shown.push(`\u2026 (${lines2.length - MAX_MESSAGE_LINES} more lines not shown)`);
-  return shown.join("\n");
-}
-function quotePrefix(value, max = PREFIX_CHARS) {
-  const flat = value.replace(ANY_CONTROL, " ");
-  if (flat.length <= max) return `'${flat}'`;
-  return `'${flat.slice(0, max)}\u2026' (${value.length} characters)`;
-}
-var MAX_LINE_CHARS, MAX_MESSAGE_LINES, PREFIX_CHARS, secrets, JWT, GITHUB_TOKEN, CONTROL, LEADING_COMMAND, ANY_CONTROL;
-var init_untrusted = __esm({
-  "src/util/untrusted.ts"() {
-    "use strict";
-    MAX_LINE_CHARS = 2e3;
-    MAX_MESSAGE_LINES = 1e3;
-    PREFIX_CHARS = 40;
-    secrets = /* @__PURE__ */ new Set();
-    JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-    GITHUB_TOKEN = /\b(?:gh[opusr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g;
-    CONTROL = new RegExp(String.raw`\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]`, "g");
-    LEADING_COMMAND = /^([\s\u0085\u180e\u200b\ufeff]*):(?=:)/;
-    ANY_CONTROL = new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g");
-  }
-});
-
 // src/version.ts
 var TOOL_VERSION, USER_AGENT;
 var init_version = __esm({
@@ -88270,7 +88273,7 @@ function renderComment(report, options = {}) {
   if (report.error) lines2.push("```", report.error.message.replaceAll("```", "'''"), "```", "");
   if (options.runUrl) lines2.push(`[Workflow run](${options.runUrl}) \xB7 ${report.finishedAt}`);
   else lines2.push(report.finishedAt);
-  let body = lines2.join("\n") + "\n";
+  let body = scrubSecrets(lines2.join("\n") + "\n");
   if (body.length > MAX_BODY)
     body = body.slice(0, MAX_BODY) + "\n\n\u2026 (truncated: the full report is in the job summary)\n";
   return body;
@@ -88425,6 +88428,7 @@ var init_prComment = __esm({
     init_core();
     init_github();
     init_report();
+    init_untrusted();
     MARKER = "<!-- w365-image:report -->";
     MAX_BODY = 65e3;
     DEFAULT_BOT = "github-actions[bot]";

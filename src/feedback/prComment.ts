@@ -5,6 +5,7 @@ import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
 import { cell, checksTable, HEADLINE, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
+import { scrubSecrets } from '../util/untrusted.ts';
 
 /** First line of every report comment; the second line names the device image, so a matrix gets one comment each. */
 export const MARKER = '<!-- w365-image:report -->';
@@ -122,7 +123,8 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   if (report.error) lines.push('```', report.error.message.replaceAll('```', "'''"), '```', '');
   if (options.runUrl) lines.push(`[Workflow run](${options.runUrl}) · ${report.finishedAt}`);
   else lines.push(report.finishedAt);
-  let body = lines.join('\n') + '\n';
+  // A comment is public to everyone who can read the pull request: no token may ride along in cloud text.
+  let body = scrubSecrets(lines.join('\n') + '\n');
   if (body.length > MAX_BODY)
     body = body.slice(0, MAX_BODY) + '\n\n… (truncated: the full report is in the job summary)\n';
   return body;

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { scrubSecrets } from '../util/untrusted.ts';
 import { cell, renderSummary, type Report } from './report.ts';
 
 /** The step outputs named in action.yml. */
@@ -47,12 +48,14 @@ export async function publishReport(report: Report, reportPath: string): Promise
     await mkdir(dirname(reportPath), { recursive: true });
     // O_NONBLOCK: a FIFO put there since the start check fails at once instead of waiting for a reader.
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK;
-    await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n', { encoding: 'utf8', flag: flags });
+    const text = scrubSecrets(JSON.stringify(report, null, 2)) + '\n';
+    await writeFile(reportPath, text, { encoding: 'utf8', flag: flags });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     problem = `Could not write the JSON report to ${reportPath} (${reason}); the outputs and the job summary are complete. Set report-path to a writable file, such as \${{ runner.temp }}/w365-image-report.json.`;
   }
   let summary = renderSummary(report);
   if (problem) summary += `\n> ⚠️ ${cell(problem)}\n`;
+  summary = scrubSecrets(summary);
   return { summary, outputs: outputsOf(report, problem ? '' : reportPath), problem };
 }

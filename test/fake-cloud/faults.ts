@@ -17,7 +17,9 @@ interface FaultMatch {
 export type Fault =
   | (FaultMatch & { kind: 'status'; status: 429 | 500 | 502 | 503; retryAfterSeconds?: number })
   | (FaultMatch & { kind: 'drop' })
-  | (FaultMatch & { kind: 'after'; status?: 500 | 'drop' });
+  | (FaultMatch & { kind: 'after'; status?: 500 | 'drop' })
+  /** A 400 whose error text repeats the whole request body (some token endpoints and proxies do). */
+  | (FaultMatch & { kind: 'echo' });
 
 /** Faults waiting for requests, applied in the order they were injected. */
 export class FaultQueue {
@@ -94,4 +96,19 @@ export function faultReply(
   }
   reply.headers = { ...reply.headers, ...headers };
   return reply;
+}
+
+/** A 400 in the service's own error shape whose message quotes the request body word for word. */
+export function echoReply(service: ServiceName, req: Incoming): Reply {
+  const text = `The request body could not be processed: ${req.body}`;
+  switch (service) {
+    case 'graph':
+      return graphError(req, 400, 'BadRequest', text);
+    case 'arm':
+      return armError(400, 'InvalidRequestContent', text);
+    case 'entra':
+      return entraError(400, 'invalid_request', 900144, text, req);
+    default:
+      return json(400, { message: text, documentation_url: 'https://docs.github.com/rest' });
+  }
 }
