@@ -38,7 +38,7 @@ describe('safeLogText', () => {
     expect(lines[1]?.replaceAll('\u200b', '')).toBe(text.split(/\r\n|\r|\n/)[1]);
   });
 
-  it('neutralises the runner\'s older ##[command] form anywhere in a line', () => {
+  it("neutralises the runner's older ##[command] form anywhere in a line", () => {
     const out = safeLogText('Eng ##[error]forged v1 command');
     expect(looksLikeCommand(out)).toBe(false);
     expect(out.replaceAll('\u200b', '')).toBe('Eng ##[error]forged v1 command');
