@@ -858,6 +858,63 @@ var init_check = __esm({
   }
 });
 
+// src/util/untrusted.ts
+function registerSecret(value) {
+  if (value && value.length >= 8) secrets.add(value);
+}
+function scrubSecrets(text) {
+  let out = text.replace(JWT, "***").replace(GITHUB_TOKEN, "***");
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
+  return out;
+}
+function scrubDeep(value) {
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v);
+    return out;
+  }
+  return value;
+}
+function safeLine(line) {
+  let out = line.replace(CONTROL, (m) => m.length > 1 ? m : "\uFFFD");
+  if (out.length > MAX_LINE_CHARS)
+    out = `${out.slice(0, MAX_LINE_CHARS)}\u2026 (${out.length - MAX_LINE_CHARS} more characters not shown)`;
+  return noCommand(out);
+}
+function safeStructuredText(text) {
+  return scrubSecrets(text).split("\n").map(noCommand).join("\n");
+}
+function safeLogText(text) {
+  const lines2 = scrubSecrets(text).split(/\r\n|\r|\n/);
+  const shown = lines2.slice(0, MAX_MESSAGE_LINES).map(safeLine);
+  if (lines2.length > MAX_MESSAGE_LINES)
+    shown.push(`\u2026 (${lines2.length - MAX_MESSAGE_LINES} more lines not shown)`);
+  return shown.join("\n");
+}
+function quotePrefix(value, max = PREFIX_CHARS) {
+  const flat = value.replace(ANY_CONTROL, " ");
+  if (flat.length <= max) return `'${flat}'`;
+  return `'${flat.slice(0, max)}\u2026' (${value.length} characters)`;
+}
+var MAX_LINE_CHARS, MAX_MESSAGE_LINES, PREFIX_CHARS, secrets, JWT, GITHUB_TOKEN, CONTROL, LEADING_COMMAND, noCommand, ANY_CONTROL;
+var init_untrusted = __esm({
+  "src/util/untrusted.ts"() {
+    "use strict";
+    MAX_LINE_CHARS = 2e3;
+    MAX_MESSAGE_LINES = 1e3;
+    PREFIX_CHARS = 40;
+    secrets = /* @__PURE__ */ new Set();
+    JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+    GITHUB_TOKEN = /\b(?:gh[opusr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g;
+    CONTROL = new RegExp(String.raw`\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]`, "g");
+    LEADING_COMMAND = /^([\s\u0085\u180e\u200b\ufeff]*):(?=:)/;
+    noCommand = (line) => line.replace(LEADING_COMMAND, "$1:\u200B").replaceAll("##[", "##\u200B[");
+    ANY_CONTROL = new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g");
+  }
+});
+
 // src/check/command.ts
 var command_exports = {};
 __export(command_exports, {
@@ -865,7 +922,11 @@ __export(command_exports, {
   runSysprepCheckCommand: () => runSysprepCheckCommand
 });
 async function runSysprepCheckCommand(argv2, io = {}) {
-  const { stdout, stderr, env, now } = { ...defaultIo, ...io };
+  const raw = { ...defaultIo, ...io };
+  const { env, now } = raw;
+  const stdout = (text) => raw.stdout(safeLogText(text));
+  const stdoutJson = (text) => raw.stdout(safeStructuredText(text));
+  const stderr = (text) => raw.stderr(safeLogText(text));
   if (argv2.includes("--help") || argv2.includes("-h")) {
     stdout(SYSPREP_CHECK_USAGE);
     return 0;
@@ -885,7 +946,7 @@ ${SYSPREP_CHECK_USAGE}`);
     const context5 = { ...options.context, now: now() };
     const result = runSysprepCheck(facts, context5);
     if (options.json) {
-      stdout(
+      stdoutJson(
         JSON.stringify(
           {
             passed: result.passed,
@@ -947,6 +1008,7 @@ var init_command = __esm({
     "use strict";
     init_facts();
     init_check();
+    init_untrusted();
     defaultIo = {
       stdout: (text) => console.log(text),
       stderr: (text) => console.error(text),
@@ -6915,7 +6977,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants11 = require_constants2();
+    var constants12 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util2.addListener;
@@ -6990,7 +7052,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants11.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants12.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -7085,11 +7147,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants11.ERROR.OK) {
+          if (ret !== constants12.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants11.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants12.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants11.ERROR.PAUSED) {
+            } else if (ret === constants12.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -7112,10 +7174,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants11.ERROR.OK) {
+        if (ret === constants12.ERROR.OK) {
           return null;
         }
-        if (ret === constants11.ERROR.PAUSED || ret === constants11.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants12.ERROR.PAUSED || ret === constants12.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -7132,7 +7194,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants11.ERROR[ret], data);
+        return new HTTPParserError(message, constants12.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -7312,7 +7374,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants11.ERROR.PAUSED : 0;
+        return pause ? constants12.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -7334,7 +7396,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants11.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -7370,13 +7432,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util2.destroy(socket, new InformationalError("reset"));
-          return constants11.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants11.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants11.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -33288,10 +33350,10 @@ var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
-    var constants11 = require_constants6();
+    var constants12 = require_constants6();
     var SemVer = require_semver();
     var truncate2 = (version3, truncation, options) => {
-      if (!constants11.RELEASE_TYPES.includes(truncation)) {
+      if (!constants12.RELEASE_TYPES.includes(truncation)) {
         return null;
       }
       const clonedVersion = cloneInputVersion(version3, options);
@@ -34531,7 +34593,7 @@ var require_semver2 = __commonJS({
   "node_modules/semver/index.js"(exports, module) {
     "use strict";
     var internalRe = require_re();
-    var constants11 = require_constants6();
+    var constants12 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
     var parse4 = require_parse2();
@@ -34615,8 +34677,8 @@ var require_semver2 = __commonJS({
       re: internalRe.re,
       src: internalRe.src,
       tokens: internalRe.t,
-      SEMVER_SPEC_VERSION: constants11.SEMVER_SPEC_VERSION,
-      RELEASE_TYPES: constants11.RELEASE_TYPES,
+      SEMVER_SPEC_VERSION: constants12.SEMVER_SPEC_VERSION,
+      RELEASE_TYPES: constants12.RELEASE_TYPES,
       compareIdentifiers: identifiers.compareIdentifiers,
       rcompareIdentifiers: identifiers.rcompareIdentifiers
     };
@@ -47359,60 +47421,6 @@ var init_credential = __esm({
       AADSTS500011: "The token audience is not known in this tenant or cloud. Check azure-environment (public or usgov).",
       AADSTS7000215: "The client secret is wrong or expired."
     };
-  }
-});
-
-// src/util/untrusted.ts
-function registerSecret(value) {
-  if (value && value.length >= 8) secrets.add(value);
-}
-function scrubSecrets(text) {
-  let out = text.replace(JWT, "***").replace(GITHUB_TOKEN, "***");
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
-  return out;
-}
-function scrubDeep(value) {
-  if (typeof value === "string") return scrubSecrets(value);
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v);
-    return out;
-  }
-  return value;
-}
-function safeLine(line) {
-  let out = line.replace(CONTROL, (m) => m.length > 1 ? m : "\uFFFD");
-  if (out.length > MAX_LINE_CHARS)
-    out = `${out.slice(0, MAX_LINE_CHARS)}\u2026 (${out.length - MAX_LINE_CHARS} more characters not shown)`;
-  out = out.replace(LEADING_COMMAND, "$1:\u200B").replaceAll("##[", "##\u200B[");
-  return out;
-}
-function safeLogText(text) {
-  const lines2 = scrubSecrets(text).split(/\r\n|\r|\n/);
-  const shown = lines2.slice(0, MAX_MESSAGE_LINES).map(safeLine);
-  if (lines2.length > MAX_MESSAGE_LINES)
-    shown.push(`\u2026 (${lines2.length - MAX_MESSAGE_LINES} more lines not shown)`);
-  return shown.join("\n");
-}
-function quotePrefix(value, max = PREFIX_CHARS) {
-  const flat = value.replace(ANY_CONTROL, " ");
-  if (flat.length <= max) return `'${flat}'`;
-  return `'${flat.slice(0, max)}\u2026' (${value.length} characters)`;
-}
-var MAX_LINE_CHARS, MAX_MESSAGE_LINES, PREFIX_CHARS, secrets, JWT, GITHUB_TOKEN, CONTROL, LEADING_COMMAND, ANY_CONTROL;
-var init_untrusted = __esm({
-  "src/util/untrusted.ts"() {
-    "use strict";
-    MAX_LINE_CHARS = 2e3;
-    MAX_MESSAGE_LINES = 1e3;
-    PREFIX_CHARS = 40;
-    secrets = /* @__PURE__ */ new Set();
-    JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-    GITHUB_TOKEN = /\b(?:gh[opusr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g;
-    CONTROL = new RegExp(String.raw`\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]`, "g");
-    LEADING_COMMAND = /^([\s\u0085\u180e\u200b\ufeff]*):(?=:)/;
-    ANY_CONTROL = new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g");
   }
 });
 
@@ -82443,7 +82451,8 @@ var init_variables = __esm({
 });
 
 // src/build/build.ts
-import { mkdir as mkdir3, readFile as readFile2 } from "node:fs/promises";
+import { constants as constants11 } from "node:fs";
+import { access as access4, mkdir as mkdir3, readFile as readFile2, stat as stat4 } from "node:fs/promises";
 import { resolve as resolve2 } from "node:path";
 async function runBuild(options) {
   const started = Date.now();
@@ -82554,7 +82563,7 @@ async function runBuild(options) {
     return { mode: "validate", packerVersion, durationMs: Date.now() - started, steps, outputTail };
   }
   await run("validate", [...variableArgs, options.templateDir], "validate-failed");
-  await mkdir3(outputDirectory, { recursive: true });
+  await prepareOutputFolder(outputDirectory);
   const buildFlags = ["-color=false", ...options.machineReadable ? ["-machine-readable"] : []];
   await run("build", [...buildFlags, ...variableArgs, options.templateDir], "build-failed");
   let imageId;
@@ -82606,6 +82615,19 @@ function packerEnvironment(env) {
       ([name3]) => !name3.startsWith("INPUT_") && !["ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_TOKEN"].includes(name3)
     )
   );
+}
+async function prepareOutputFolder(folder) {
+  try {
+    if (/^\/(proc|sys|dev)(\/|$)/.test(folder)) throw new Error("a kernel filesystem holds no build output");
+    await mkdir3(folder, { recursive: true });
+    if (!(await stat4(folder)).isDirectory()) throw new Error("not a folder");
+    await access4(folder, constants11.W_OK | constants11.X_OK);
+  } catch (error2) {
+    throw new BuildError(
+      "output-unwritable",
+      `Packer's output folder ${folder} cannot be used (${error2.message}); the manifest and the facts file go there. Nothing was built. Check that RUNNER_TEMP (or the current folder) is a writable folder.`
+    );
+  }
 }
 var BuildError, DEFAULT_KILL_GRACE_MS, DEFAULT_TAIL_LINES;
 var init_build = __esm({
@@ -88414,10 +88436,10 @@ function annotationsFor(report, options = {}) {
 }
 function emitAnnotations(annotations, error2 = error) {
   for (const a2 of annotations) {
-    const properties = { title: a2.title };
+    const properties = { title: safeLogText(a2.title) };
     if (a2.file) properties.file = a2.file;
     if (a2.startLine !== void 0) properties.startLine = a2.startLine;
-    error2(a2.message, properties);
+    error2(safeLogText(a2.message), properties);
   }
   return annotations.length;
 }

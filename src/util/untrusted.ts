@@ -57,9 +57,19 @@ export function safeLine(line: string): string {
   let out = line.replace(CONTROL, (m) => (m.length > 1 ? m : '\uFFFD'));
   if (out.length > MAX_LINE_CHARS)
     out = `${out.slice(0, MAX_LINE_CHARS)}… (${out.length - MAX_LINE_CHARS} more characters not shown)`;
-  // A zero-width space between the colons: the text reads the same, the runner no longer sees a command.
-  out = out.replace(LEADING_COMMAND, '$1:\u200b').replaceAll('##[', '##\u200b[');
-  return out;
+  return noCommand(out);
+}
+
+// A zero-width space between the colons: the text reads the same, the runner no longer sees a command.
+const noCommand = (line: string) =>
+  line.replace(LEADING_COMMAND, '$1:\u200b').replaceAll('##[', '##\u200b[');
+
+/**
+ * Machine-readable text (JSON) made safe for the runner without cutting or changing its lines' structure: secrets
+ * scrubbed, no line a workflow command. JSON escapes control characters itself.
+ */
+export function safeStructuredText(text: string): string {
+  return scrubSecrets(text).split('\n').map(noCommand).join('\n');
 }
 
 /** A log message made safe: secrets scrubbed, every line neutralised and cut, at most MAX_MESSAGE_LINES lines. */

@@ -214,6 +214,15 @@ describe('runBuild against a fake Packer', () => {
     await expect(access(join(work, 'args.log'))).rejects.toThrow();
   });
 
+  it('an output folder that cannot be created stops before packer build, not after the capture', async () => {
+    await writeFile(join(work, 'taken'), 'a file where the output folder should be');
+    const o = options({ outputDirectory: join(work, 'taken', 'output') });
+    const error = await fails(runBuild(o));
+    expect(error.code).toBe('output-unwritable');
+    expect(error.message).toContain('Nothing was built');
+    expect((await calls()).map((c) => c[0])).not.toContain('build');
+  });
+
   it('validate mode runs init, fmt -check and validate only, without OIDC', async () => {
     const o = options({
       mode: 'validate',

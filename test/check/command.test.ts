@@ -155,6 +155,24 @@ describe('w365-image sysprep-check', () => {
       expect(result.stdout.length).toBeLessThan(20_000);
     });
 
+    it('values from the VM cannot print a workflow command, in the table or the JSON', async () => {
+      const clean = JSON.parse(await readFile(fixture('clean-win11-25h2'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      clean.computerName = 'pkrvm\n::error title=Forged::x\n::add-mask::Device ##[warning]v1';
+      const file = await write(JSON.stringify(clean));
+      for (const args of [
+        ['--facts', file],
+        ['--facts', file, '--json'],
+      ]) {
+        const result = await run(args);
+        expect(result.stdout).toContain('pkrvm');
+        const lines = result.stdout.split('\n');
+        expect(lines.some((l) => /^\s*::(error|add-mask)/.test(l) || l.includes('##[warning]'))).toBe(false);
+      }
+    });
+
     it('a huge schemaVersion string is quoted by its start only', async () => {
       const result = await run(['--facts', await write(`{"schemaVersion":"${'9'.repeat(100_000)}"}`)]);
       expect(result.code).toBe(2);
