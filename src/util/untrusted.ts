@@ -61,8 +61,7 @@ export function safeLine(line: string): string {
 }
 
 // A zero-width space between the colons: the text reads the same, the runner no longer sees a command.
-const noCommand = (line: string) =>
-  line.replace(LEADING_COMMAND, '$1:\u200b').replaceAll('##[', '##\u200b[');
+const noCommand = (line: string) => line.replace(LEADING_COMMAND, '$1:\u200b').replaceAll('##[', '##\u200b[');
 
 /**
  * Machine-readable text (JSON) made safe for the runner without cutting or changing its lines' structure: secrets
