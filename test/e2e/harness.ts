@@ -52,6 +52,8 @@ export interface RunOptions {
   interruptWhenOutput?: string;
   /** SIGKILLs the action (a crashed runner) as soon as this holds for the fake's state. */
   killWhen?: (fake: FakeCloud) => boolean;
+  /** The bundle to run (default DIST): a copy elsewhere plays the action checked out at another path. */
+  entry?: string;
 }
 
 /** The inputs that point the action at the fake with OIDC. */
@@ -101,7 +103,7 @@ export async function runAction(
   Object.assign(env, options.env);
   const { killWhen } = options;
   const { code, stdout, stderr } = await spawnNode(
-    [DIST],
+    [options.entry ?? DIST],
     env,
     options.interruptWhenOutput,
     killWhen && (() => killWhen(fake)),

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FakeCloud } from '../fake-cloud/index.ts';
 import { creates, DIST, fakeInputs, runAction, SCALE, spawnNode, useFakeCloud } from './harness.ts';
@@ -174,5 +174,67 @@ describe('oversized inputs', () => {
     expect(run.stdout).toContain("Input 'display-name': is 120000 characters long");
     expect(run.stdout.length).toBeLessThan(2_000);
     expect(azure(f)).toHaveLength(0);
+  });
+});
+
+describe('the sysprep-check hook through dist and the fake packer', () => {
+  const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');
+  const FACTS = resolve(import.meta.dirname, '../fixtures/facts');
+  const ROOT = resolve(import.meta.dirname, '../..');
+  // In a shell string the quote would end the quoting and these would print SHELL-42 and TICK-42.
+  const HOSTILE = `it's "q" $(echo SHELL-$((6*7))) \`echo TICK-$((6*7))\``;
+
+  async function buildRun(facts: string, hostile: boolean) {
+    const f = await cloud();
+    const image = f.addManagedImage({ resourceGroup: 'cloudpc-images', name: 'win11-cpc-17' });
+    const base = await mkdtemp(join(tmpdir(), 'w365-hostile-'));
+    const runnerTemp = join(base, hostile ? `temp ${HOSTILE}` : 'temp');
+    const actionRoot = join(base, hostile ? `action ${HOSTILE}` : 'action');
+    await mkdir(runnerTemp);
+    await mkdir(join(actionRoot, 'dist'), { recursive: true });
+    await cp(DIST, join(actionRoot, 'dist', 'index.js'));
+    await cp(join(ROOT, 'packer'), join(actionRoot, 'packer'), { recursive: true });
+    const run = await runAction(
+      f,
+      {
+        ...fakeInputs(f),
+        'subscription-id': f.subscriptionId,
+        'packer-vars':
+          'managed_image_name=win11-cpc-17\nmanaged_image_resource_group_name=cloudpc-images\nlocation=westeurope',
+        register: 'false',
+      },
+      {
+        timeScale: SCALE,
+        entry: join(actionRoot, 'dist', 'index.js'),
+        env: {
+          PATH: `${FAKE_PACKER}${delimiter}${process.env.PATH}`,
+          FAKE_PACKER_FACTS: resolve(FACTS, facts),
+          RUNNER_TEMP: runnerTemp,
+        },
+      },
+    );
+    return { run, image, runnerTemp };
+  }
+
+  it('a quote and $(...) in RUNNER_TEMP and in the action path stay text: the hook checks the real facts', async () => {
+    const { run, image, runnerTemp } = await buildRun('clean-win11-25h2.json', true);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs.status).toBe('validated');
+    expect(run.outputs['image-id']).toBe(image.id);
+    // The hook ran inside Packer, on the facts file under the hostile RUNNER_TEMP.
+    expect(run.stdout).toContain(`Sysprep check (pre-sysprep) of ${join(runnerTemp, 'w365-image-packer')}`);
+    expect(run.stdout).toContain('Sysprep check passed');
+    expect(run.stdout + run.stderr).not.toMatch(/SHELL-42|TICK-42/);
+  });
+
+  it('facts nested 5,000 deep stop the build through the hook with facts-too-deep, no stack', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'w365-deep-'));
+    const deep = join(base, 'deep.json');
+    await writeFile(deep, `{"schemaVersion":1,"os":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    const { run } = await buildRun(deep, false);
+    expect(run.code).toBe(1);
+    expect(run.report?.build?.error).toBe('build-failed');
+    expect(run.stdout).toContain('error [facts-too-deep]');
+    expect(run.stdout + run.stderr).not.toMatch(/RangeError|\n\s+at /);
   });
 });
