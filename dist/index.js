@@ -82801,6 +82801,7 @@ var init_build2 = __esm({
 async function runPipeline(config, deps) {
   const { log: log2, clock } = deps;
   await checkReportPath(config.reportPath);
+  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log2.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
   const timings = {
@@ -82857,7 +82858,6 @@ async function runPipeline(config, deps) {
     checks.push(...stage.checks);
     logChecks(log2, stage.checks);
   }
-  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log2.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   let credential;
   const getCredential = () => credential ??= maskingTokens(
     createCredential(

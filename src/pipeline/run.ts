@@ -32,6 +32,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   const { log, clock } = deps;
   // Before the first change: a report that cannot be written must not be found out after the upload.
   await checkReportPath(config.reportPath);
+  // The bearer for GitHub's token endpoint: nothing we publish may ever carry it.
+  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
   const timings: Report['timings'] = {
@@ -100,8 +102,6 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     logChecks(log, stage.checks);
   }
 
-  // The bearer for GitHub's token endpoint: no answer we publish may ever carry it.
-  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   let credential: TokenCredential | undefined;
   const getCredential = () =>
     (credential ??= maskingTokens(

@@ -177,6 +177,25 @@ describe('oversized inputs', () => {
   });
 });
 
+describe('numeric inputs through dist', () => {
+  it('wait-timeout-minutes 0x10, 1e-300 and 0.00001 are refused before any request', async () => {
+    const f = await cloud();
+    const image = f.addManagedImage({ resourceGroup: 'images', name: 'win11-cpc' });
+    for (const value of ['0x10', '1e-300', '0.00001']) {
+      const run = await runAction(
+        f,
+        { 'image-id': image.id, 'wait-timeout-minutes': value, ...fakeInputs(f) },
+        { timeScale: SCALE },
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(
+        `::error::Input 'wait-timeout-minutes': '${value}' is not a plain decimal number of minutes from 1 to 10080.`,
+      );
+    }
+    expect(azure(f)).toHaveLength(0);
+  });
+});
+
 describe('the sysprep-check hook through dist and the fake packer', () => {
   const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');
   const FACTS = resolve(import.meta.dirname, '../fixtures/facts');
