@@ -21667,7 +21667,7 @@ function parseInputs(read, context5) {
   if (tenantId !== void 0 && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
     throw new InputError(
       "tenant-id",
-      `'${tenantId}' is not a tenant ID.`,
+      `${quoted(tenantId)} is not a tenant ID.`,
       "Use the tenant GUID or its domain name."
     );
   }
@@ -21825,14 +21825,14 @@ function parseEndpoint(name3, value) {
   } catch {
     throw new InputError(
       name3,
-      `'${value}' is not a URL.`,
+      `${quoted(value)} is not a URL.`,
       "Use an absolute https:// URL, or leave it empty."
     );
   }
   if (url.protocol !== "https:") {
     throw new InputError(
       name3,
-      `'${value}' is not https.`,
+      `${quoted(value)} is not https.`,
       "Azure SDK clients only send tokens over TLS: use an https:// URL."
     );
   }

@@ -218,7 +218,7 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
   if (tenantId !== undefined && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
     throw new InputError(
       'tenant-id',
-      `'${tenantId}' is not a tenant ID.`,
+      `${quoted(tenantId)} is not a tenant ID.`,
       'Use the tenant GUID or its domain name.',
     );
   }
@@ -398,14 +398,14 @@ function parseEndpoint(name: string, value: string | undefined): string | undefi
   } catch {
     throw new InputError(
       name,
-      `'${value}' is not a URL.`,
+      `${quoted(value)} is not a URL.`,
       'Use an absolute https:// URL, or leave it empty.',
     );
   }
   if (url.protocol !== 'https:') {
     throw new InputError(
       name,
-      `'${value}' is not https.`,
+      `${quoted(value)} is not https.`,
       'Azure SDK clients only send tokens over TLS: use an https:// URL.',
     );
   }

@@ -207,3 +207,15 @@ describe('input limits', () => {
     expect(error.message).not.toContain('\n');
   });
 });
+
+describe('values quoted in input errors', () => {
+  it.each([
+    ['tenant-id', `${'t'.repeat(200)}_not_a_domain`],
+    ['graph-endpoint', `https://${'g'.repeat(1_500)}:notaport`],
+    ['arm-endpoint', `http://${'a'.repeat(1_500)}.example`],
+  ])('%s: at most a 40-character prefix of a long bad value', (name, value) => {
+    const error = inputError({ ...oidc, [name]: value });
+    expect(error.input).toBe(name);
+    expect(error.message.length).toBeLessThan(300);
+  });
+});
