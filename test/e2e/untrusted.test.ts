@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeGitHub, TOKEN, type FakeGitHub } from '../feedback/fakeGitHub.ts';
 import type { FakeCloud } from '../fake-cloud/index.ts';
 import { creates, DIST, fakeInputs, runAction, SCALE, spawnNode, useFakeCloud } from './harness.ts';
 
@@ -89,6 +90,41 @@ describe('secrets an endpoint echoes never reach what we publish', () => {
     expect(run.stdout + run.stderr).toContain('client_assertion=***');
     expect(run.stdout + run.stderr).not.toMatch(JWT);
     expect(run.stdout + run.stderr).not.toContain(f.oidcRequestToken);
+  });
+});
+
+describe('the pull request comment', () => {
+  let github: FakeGitHub | undefined;
+  afterEach(async () => {
+    await github?.close();
+    github = undefined;
+  });
+
+  it('carries no token an echoing token endpoint put into the error', async () => {
+    const f = await cloud();
+    github = await startFakeGitHub('octo', 'images');
+    const image = f.addManagedImage({ resourceGroup: 'images', name: 'pr-7' });
+    f.inject({ service: 'entra', method: 'POST', path: '/oauth2/v2.0/token', kind: 'echo', count: 50 });
+    const event = join(await mkdtemp(join(tmpdir(), 'w365-event-')), 'event.json');
+    await writeFile(event, JSON.stringify({ pull_request: { number: 7 } }));
+    const run = await runAction(
+      f,
+      { 'image-id': image.id, 'github-token': TOKEN, ...fakeInputs(f) },
+      {
+        timeScale: SCALE,
+        env: {
+          GITHUB_EVENT_NAME: 'pull_request',
+          GITHUB_EVENT_PATH: event,
+          GITHUB_REPOSITORY: 'octo/images',
+          GITHUB_API_URL: github.url,
+        },
+      },
+    );
+    expect(run.code).toBe(1);
+    expect(github.comments).toHaveLength(1);
+    const body = github.comments[0]?.body ?? '';
+    expect(body).toContain('client_assertion=***');
+    expect(body).not.toMatch(JWT);
   });
 });
 
