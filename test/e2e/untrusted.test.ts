@@ -181,7 +181,8 @@ describe('report-path is checked before the first change', () => {
       { timeScale: SCALE },
     );
     // Once the upload has started, a file takes the report folder's place.
-    while (creates(f).length === 0) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; creates(f).length === 0 && i < 4_000; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(creates(f)).toHaveLength(1);
     await rm(dir, { recursive: true });
     await writeFile(dir, 'not a folder');
     const run = await running;
