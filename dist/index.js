@@ -48185,6 +48185,9 @@ function registrationSection(registration, graphRequests, cloud) {
     intuneUrl: intuneUrl(cloud)
   };
 }
+function unfenced(text) {
+  return text.replaceAll("```", "'''");
+}
 function cell(text) {
   return (text ?? "").replaceAll("|", "\\|").replaceAll("\r", "").replaceAll("\n", "<br>");
 }
@@ -48226,7 +48229,7 @@ function renderSummary(report) {
         "<details><summary>Packer output (last lines)</summary>",
         "",
         "```",
-        ...b.outputTail,
+        ...b.outputTail.map(unfenced),
         "```",
         "</details>",
         ""
@@ -48258,7 +48261,7 @@ function renderSummary(report) {
   if (report.rollout && report.rollout.summary.length > 0) {
     lines2.push(report.rollout.dryRun ? "" : "### Rollout", "", ...report.rollout.summary, "");
   }
-  if (report.error) lines2.push("### Error", "", "```", report.error.message, "```", "");
+  if (report.error) lines2.push("### Error", "", "```", unfenced(report.error.message), "```", "");
   const t = report.timings;
   lines2.push(
     (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1e3)}, ` : "") + `validation ${t.validateSeconds} s` + (t.registerSeconds !== null ? `, registration ${formatDuration(t.registerSeconds * 1e3)}` : "") + `, total ${formatDuration(t.totalSeconds * 1e3)}.`

@@ -152,6 +152,11 @@ export const HEADLINE: Record<Outcome, string> = {
   error: '❌ Error',
 };
 
+/** Text from outside made safe inside a ``` block: it cannot close the block and go on as markdown. */
+export function unfenced(text: string): string {
+  return text.replaceAll('```', "'''");
+}
+
 /** Text made safe for one markdown table cell. */
 export function cell(text: string | null | undefined): string {
   return (text ?? '').replaceAll('|', '\\|').replaceAll('\r', '').replaceAll('\n', '<br>');
@@ -199,7 +204,7 @@ export function renderSummary(report: Report): string {
         '<details><summary>Packer output (last lines)</summary>',
         '',
         '```',
-        ...b.outputTail,
+        ...b.outputTail.map(unfenced),
         '```',
         '</details>',
         '',
@@ -231,7 +236,7 @@ export function renderSummary(report: Report): string {
   if (report.rollout && report.rollout.summary.length > 0) {
     lines.push(report.rollout.dryRun ? '' : '### Rollout', '', ...report.rollout.summary, '');
   }
-  if (report.error) lines.push('### Error', '', '```', report.error.message, '```', '');
+  if (report.error) lines.push('### Error', '', '```', unfenced(report.error.message), '```', '');
   const t = report.timings;
   lines.push(
     (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1000)}, ` : '') +
