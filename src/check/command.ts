@@ -91,7 +91,9 @@ export async function runSysprepCheckCommand(
       stderr(`error [${error.code}]: ${error.message}`);
       return 2;
     }
-    throw error;
+    // Its output lands in Packer's log and the job summary: a message, never a stack.
+    stderr(`error: the sysprep check could not run: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
   }
 }
 

@@ -108,6 +108,20 @@ describe('w365-image sysprep-check', () => {
     expect(missing.stderr).toContain('error [facts-unreadable]');
   });
 
+  it('an unexpected failure is one error line and exit 2, never a stack', async () => {
+    const err: string[] = [];
+    const code = await runSysprepCheckCommand(['--facts', fixture('clean-win11-25h2')], {
+      stdout: () => {},
+      stderr: (t) => err.push(t),
+      env: {},
+      now: () => {
+        throw new TypeError('clock unavailable');
+      },
+    });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toBe('error: the sysprep check could not run: clock unavailable');
+  });
+
   describe('facts files no collector would write', () => {
     const write = async (text: string) => {
       const file = join(await mkdtemp(join(tmpdir(), 'w365-facts-')), 'w365-facts.json');
