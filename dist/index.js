@@ -968,7 +968,9 @@ ${SYSPREP_CHECK_USAGE}`);
       stderr(`error [${error2.code}]: ${error2.message}`);
       return 2;
     }
-    stderr(`error: the sysprep check could not run: ${error2 instanceof Error ? error2.message : String(error2)}`);
+    stderr(
+      `error: the sysprep check could not run: ${error2 instanceof Error ? error2.message : String(error2)}`
+    );
     return 2;
   }
 }

@@ -92,7 +92,9 @@ export async function runSysprepCheckCommand(
       return 2;
     }
     // Its output lands in Packer's log and the job summary: a message, never a stack.
-    stderr(`error: the sysprep check could not run: ${error instanceof Error ? error.message : String(error)}`);
+    stderr(
+      `error: the sysprep check could not run: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return 2;
   }
 }
