@@ -50,12 +50,25 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 ));
 
 // src/check/facts.ts
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 async function readFacts(path12) {
   let text;
   try {
-    text = await readFile(path12, "utf8");
+    const file = await open(path12, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info2 = await file.stat();
+      if (!info2.isFile()) throw new Error("not a regular file");
+      if (info2.size > MAX_FACTS_BYTES) throw tooLarge(path12, info2.size);
+      const buffer = Buffer.alloc(MAX_FACTS_BYTES + 1);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_FACTS_BYTES) throw tooLarge(path12, bytesRead);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await file.close();
+    }
   } catch (error2) {
+    if (error2 instanceof FactsError) throw error2;
     throw new FactsError(
       "facts-unreadable",
       `Cannot read the facts file ${path12}: ${error2.message}. Pass the file packer/scripts/facts.ps1 wrote (Packer downloads it to <output_directory>/<facts_file_name>).`
@@ -63,7 +76,26 @@ async function readFacts(path12) {
   }
   return parseFacts(text, path12);
 }
+function tooLarge(source, bytes) {
+  return new FactsError(
+    "facts-too-large",
+    `The facts file ${source} has ${bytes} bytes or more; a facts document has at most ${MAX_FACTS_BYTES} (8 MiB). Pass the file packer/scripts/facts.ps1 wrote; do not edit it by hand.`
+  );
+}
+function nestingDepth(document2, limit) {
+  let deepest = 0;
+  const stack = [[document2, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop();
+    if (typeof value !== "object" || value === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 function parseFacts(text, source) {
+  if (text.length > MAX_FACTS_BYTES) throw tooLarge(source, text.length);
   let document2;
   try {
     document2 = JSON.parse(text.replace(/^\uFEFF/, ""));
@@ -71,6 +103,12 @@ function parseFacts(text, source) {
     throw new FactsError(
       "facts-invalid-json",
       `The facts file ${source} is not valid JSON (${error2.message}). Re-run the build so packer/scripts/facts.ps1 writes it again; do not edit it by hand.`
+    );
+  }
+  if (nestingDepth(document2, MAX_FACTS_DEPTH) > MAX_FACTS_DEPTH) {
+    throw new FactsError(
+      "facts-too-deep",
+      `The facts file ${source} nests arrays or objects more than ${MAX_FACTS_DEPTH} levels deep; a facts document has at most 5. Pass the file packer/scripts/facts.ps1 wrote; do not edit it by hand.`
     );
   }
   if (!isObject(document2)) {
@@ -82,7 +120,7 @@ function parseFacts(text, source) {
   if (document2.schemaVersion !== FACTS_SCHEMA_VERSION) {
     throw new FactsError(
       "facts-schema-version",
-      `The facts file ${source} has schemaVersion ${JSON.stringify(document2.schemaVersion) ?? "missing"}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`
+      `The facts file ${source} has schemaVersion ${schemaVersionText(document2.schemaVersion)}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`
     );
   }
   const join3 = isObject(document2.join) ? document2.join : {};
@@ -220,7 +258,7 @@ function section(parent, name3, read) {
   if (!isObject(raw))
     return { readable: false, reason: `section '${name3}' is ${describe(raw)}, not an object` };
   if (typeof raw.error === "string" && raw.error !== "") {
-    return { readable: false, reason: `the VM could not read '${name3}': ${raw.error}` };
+    return { readable: false, reason: `the VM could not read '${name3}': ${truncate(raw.error, 500)}` };
   }
   try {
     return { readable: true, value: read(new Reader(name3, raw)) };
@@ -235,18 +273,32 @@ function isObject(value) {
 function isString(value) {
   return typeof value === "string";
 }
+function schemaVersionText(value) {
+  if (value === void 0) return "missing";
+  return typeof value === "number" ? String(value) : describe(value);
+}
+function isBoundedString(value) {
+  return typeof value === "string" && value.length <= MAX_FACT_STRING;
+}
+function truncate(text, max) {
+  return text.length > max ? `${text.slice(0, max)}\u2026 (${text.length} characters)` : text;
+}
 function describe(value) {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string")
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}\u2026` : value)}`;
-  return `a ${typeof value} (${JSON.stringify(value)})`.replace(/ \(undefined\)$/, "");
+    return value.length > 40 ? `the string ${JSON.stringify(value.slice(0, 40))}\u2026 (${value.length} characters)` : `the string ${JSON.stringify(value)}`;
+  if (typeof value === "object") return "an object";
+  return truncate(`a ${typeof value} (${String(value)})`, 80);
 }
-var FACTS_SCHEMA_VERSION, FactsError, ShapeError, Reader;
+var FACTS_SCHEMA_VERSION, MAX_FACTS_BYTES, MAX_FACTS_DEPTH, MAX_FACT_STRING, FactsError, ShapeError, Reader;
 var init_facts = __esm({
   "src/check/facts.ts"() {
     "use strict";
     FACTS_SCHEMA_VERSION = 1;
+    MAX_FACTS_BYTES = 8 * 1024 * 1024;
+    MAX_FACTS_DEPTH = 32;
+    MAX_FACT_STRING = 4096;
     FactsError = class extends Error {
       name = "FactsError";
       code;
@@ -277,7 +329,7 @@ var init_facts = __esm({
         return v;
       }
       string(name3, required = false) {
-        return this.typed(name3, isString, "a string", required);
+        return this.typed(name3, isBoundedString, `a string of at most ${MAX_FACT_STRING} characters`, required);
       }
       boolean(name3, required = false) {
         return this.typed(name3, (v) => typeof v === "boolean", "a boolean", required);
@@ -301,6 +353,10 @@ var init_facts = __esm({
       }
       self(guard, what) {
         if (!guard(this.value)) throw new ShapeError(`${this.path} is ${describe(this.value)}, not ${what}`);
+        if (typeof this.value === "string" && this.value.length > MAX_FACT_STRING)
+          throw new ShapeError(
+            `${this.path} is ${describe(this.value)}, longer than ${MAX_FACT_STRING} characters`
+          );
         return this.value;
       }
     };
@@ -815,6 +871,63 @@ var init_check = __esm({
   }
 });
 
+// src/util/untrusted.ts
+function registerSecret(value) {
+  if (value && value.length >= 8) secrets.add(value);
+}
+function scrubSecrets(text) {
+  let out = text.replace(JWT, "***").replace(GITHUB_TOKEN, "***");
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
+  return out;
+}
+function scrubDeep(value) {
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v);
+    return out;
+  }
+  return value;
+}
+function safeLine(line) {
+  let out = line.replace(CONTROL, (m) => m.length > 1 ? m : "\uFFFD");
+  if (out.length > MAX_LINE_CHARS)
+    out = `${out.slice(0, MAX_LINE_CHARS)}\u2026 (${out.length - MAX_LINE_CHARS} more characters not shown)`;
+  return noCommand(out);
+}
+function safeStructuredText(text) {
+  return scrubSecrets(text).split("\n").map(noCommand).join("\n");
+}
+function safeLogText(text) {
+  const lines2 = scrubSecrets(text).split(/\r\n|\r|\n/);
+  const shown = lines2.slice(0, MAX_MESSAGE_LINES).map(safeLine);
+  if (lines2.length > MAX_MESSAGE_LINES)
+    shown.push(`\u2026 (${lines2.length - MAX_MESSAGE_LINES} more lines not shown)`);
+  return shown.join("\n");
+}
+function quotePrefix(value, max = PREFIX_CHARS) {
+  const flat = value.replace(ANY_CONTROL, " ");
+  if (flat.length <= max) return `'${flat}'`;
+  return `'${flat.slice(0, max)}\u2026' (${value.length} characters)`;
+}
+var MAX_LINE_CHARS, MAX_MESSAGE_LINES, PREFIX_CHARS, secrets, JWT, GITHUB_TOKEN, CONTROL, LEADING_COMMAND, noCommand, ANY_CONTROL;
+var init_untrusted = __esm({
+  "src/util/untrusted.ts"() {
+    "use strict";
+    MAX_LINE_CHARS = 2e3;
+    MAX_MESSAGE_LINES = 1e3;
+    PREFIX_CHARS = 40;
+    secrets = /* @__PURE__ */ new Set();
+    JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+    GITHUB_TOKEN = /\b(?:gh[opusr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g;
+    CONTROL = new RegExp(String.raw`\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]`, "g");
+    LEADING_COMMAND = /^([\s\u0085\u180e\u200b\ufeff]*):(?=:)/;
+    noCommand = (line) => line.replace(LEADING_COMMAND, "$1:\u200B").replaceAll("##[", "##\u200B[");
+    ANY_CONTROL = new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g");
+  }
+});
+
 // src/check/command.ts
 var command_exports = {};
 __export(command_exports, {
@@ -822,7 +935,11 @@ __export(command_exports, {
   runSysprepCheckCommand: () => runSysprepCheckCommand
 });
 async function runSysprepCheckCommand(argv2, io = {}) {
-  const { stdout, stderr, env, now } = { ...defaultIo, ...io };
+  const raw = { ...defaultIo, ...io };
+  const { env, now } = raw;
+  const stdout = (text) => raw.stdout(safeLogText(text));
+  const stdoutJson = (text) => raw.stdout(safeStructuredText(text));
+  const stderr = (text) => raw.stderr(safeLogText(text));
   if (argv2.includes("--help") || argv2.includes("-h")) {
     stdout(SYSPREP_CHECK_USAGE);
     return 0;
@@ -842,7 +959,7 @@ ${SYSPREP_CHECK_USAGE}`);
     const context5 = { ...options.context, now: now() };
     const result = runSysprepCheck(facts, context5);
     if (options.json) {
-      stdout(
+      stdoutJson(
         JSON.stringify(
           {
             passed: result.passed,
@@ -864,7 +981,10 @@ ${SYSPREP_CHECK_USAGE}`);
       stderr(`error [${error2.code}]: ${error2.message}`);
       return 2;
     }
-    throw error2;
+    stderr(
+      `error: the sysprep check could not run: ${error2 instanceof Error ? error2.message : String(error2)}`
+    );
+    return 2;
   }
 }
 function parseOptions(argv2, env) {
@@ -904,6 +1024,7 @@ var init_command = __esm({
     "use strict";
     init_facts();
     init_check();
+    init_untrusted();
     defaultIo = {
       stdout: (text) => console.log(text),
       stderr: (text) => console.error(text),
@@ -929,7 +1050,7 @@ var init_command = __esm({
   }
 });
 
-// node_modules/@actions/core/lib/utils.js
+// ../../main/node_modules/@actions/core/lib/utils.js
 function toCommandValue(input) {
   if (input === null || input === void 0) {
     return "";
@@ -952,11 +1073,11 @@ function toCommandProperties(annotationProperties) {
   };
 }
 var init_utils = __esm({
-  "node_modules/@actions/core/lib/utils.js"() {
+  "../../main/node_modules/@actions/core/lib/utils.js"() {
   }
 });
 
-// node_modules/@actions/core/lib/command.js
+// ../../main/node_modules/@actions/core/lib/command.js
 import * as os from "os";
 function issueCommand(command, properties, message2) {
   const cmd = new Command(command, properties, message2);
@@ -973,7 +1094,7 @@ function escapeProperty(s) {
 }
 var CMD_STRING, Command;
 var init_command2 = __esm({
-  "node_modules/@actions/core/lib/command.js"() {
+  "../../main/node_modules/@actions/core/lib/command.js"() {
     init_utils();
     CMD_STRING = "::";
     Command = class {
@@ -1011,7 +1132,7 @@ var init_command2 = __esm({
   }
 });
 
-// node_modules/@actions/core/lib/file-command.js
+// ../../main/node_modules/@actions/core/lib/file-command.js
 import * as crypto2 from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
@@ -1039,20 +1160,20 @@ function prepareKeyValueMessage(key, value) {
   return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
 }
 var init_file_command = __esm({
-  "node_modules/@actions/core/lib/file-command.js"() {
+  "../../main/node_modules/@actions/core/lib/file-command.js"() {
     init_utils();
   }
 });
 
-// node_modules/@actions/http-client/lib/proxy.js
+// ../../main/node_modules/@actions/http-client/lib/proxy.js
 var init_proxy = __esm({
-  "node_modules/@actions/http-client/lib/proxy.js"() {
+  "../../main/node_modules/@actions/http-client/lib/proxy.js"() {
   }
 });
 
-// node_modules/tunnel/lib/tunnel.js
+// ../../main/node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({
-  "node_modules/tunnel/lib/tunnel.js"(exports) {
+  "../../main/node_modules/tunnel/lib/tunnel.js"(exports) {
     "use strict";
     var net = __require("net");
     var tls = __require("tls");
@@ -1280,16 +1401,16 @@ var require_tunnel = __commonJS({
   }
 });
 
-// node_modules/tunnel/index.js
+// ../../main/node_modules/tunnel/index.js
 var require_tunnel2 = __commonJS({
-  "node_modules/tunnel/index.js"(exports, module) {
+  "../../main/node_modules/tunnel/index.js"(exports, module) {
     module.exports = require_tunnel();
   }
 });
 
-// node_modules/undici/lib/core/symbols.js
+// ../../main/node_modules/undici/lib/core/symbols.js
 var require_symbols = __commonJS({
-  "node_modules/undici/lib/core/symbols.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/symbols.js"(exports, module) {
     module.exports = {
       kClose: /* @__PURE__ */ Symbol("close"),
       kDestroy: /* @__PURE__ */ Symbol("destroy"),
@@ -1360,9 +1481,9 @@ var require_symbols = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/errors.js
+// ../../main/node_modules/undici/lib/core/errors.js
 var require_errors = __commonJS({
-  "node_modules/undici/lib/core/errors.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/errors.js"(exports, module) {
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
     var UndiciError = class extends Error {
@@ -1718,9 +1839,9 @@ var require_errors = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/constants.js
+// ../../main/node_modules/undici/lib/core/constants.js
 var require_constants = __commonJS({
-  "node_modules/undici/lib/core/constants.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/constants.js"(exports, module) {
     "use strict";
     var headerNameLowerCasedRecord = {};
     var wellknownHeaderNames = [
@@ -1833,9 +1954,9 @@ var require_constants = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/tree.js
+// ../../main/node_modules/undici/lib/core/tree.js
 var require_tree = __commonJS({
-  "node_modules/undici/lib/core/tree.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/tree.js"(exports, module) {
     "use strict";
     var {
       wellknownHeaderNames,
@@ -1973,9 +2094,9 @@ var require_tree = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/util.js
+// ../../main/node_modules/undici/lib/core/util.js
 var require_util = __commonJS({
-  "node_modules/undici/lib/core/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/util.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { kDestroyed, kBodyUsed, kListeners, kBody } = require_symbols();
@@ -2479,9 +2600,9 @@ var require_util = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/diagnostics.js
+// ../../main/node_modules/undici/lib/core/diagnostics.js
 var require_diagnostics = __commonJS({
-  "node_modules/undici/lib/core/diagnostics.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/diagnostics.js"(exports, module) {
     "use strict";
     var diagnosticsChannel = __require("node:diagnostics_channel");
     var util2 = __require("node:util");
@@ -2664,9 +2785,9 @@ var require_diagnostics = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/request.js
+// ../../main/node_modules/undici/lib/core/request.js
 var require_request = __commonJS({
-  "node_modules/undici/lib/core/request.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/request.js"(exports, module) {
     "use strict";
     var {
       InvalidArgumentError,
@@ -3060,9 +3181,9 @@ var require_request = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/dispatcher.js
+// ../../main/node_modules/undici/lib/dispatcher/dispatcher.js
 var require_dispatcher = __commonJS({
-  "node_modules/undici/lib/dispatcher/dispatcher.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/dispatcher.js"(exports, module) {
     "use strict";
     var EventEmitter2 = __require("node:events");
     var Dispatcher = class extends EventEmitter2 {
@@ -3115,9 +3236,9 @@ var require_dispatcher = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/dispatcher-base.js
+// ../../main/node_modules/undici/lib/dispatcher/dispatcher-base.js
 var require_dispatcher_base = __commonJS({
-  "node_modules/undici/lib/dispatcher/dispatcher-base.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/dispatcher-base.js"(exports, module) {
     "use strict";
     var buffer = __require("node:buffer");
     var Dispatcher = require_dispatcher();
@@ -3175,9 +3296,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -3215,12 +3336,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -3292,9 +3413,9 @@ var require_dispatcher_base = __commonJS({
   }
 });
 
-// node_modules/undici/lib/util/timers.js
+// ../../main/node_modules/undici/lib/util/timers.js
 var require_timers = __commonJS({
-  "node_modules/undici/lib/util/timers.js"(exports, module) {
+  "../../main/node_modules/undici/lib/util/timers.js"(exports, module) {
     "use strict";
     var fastNow = 0;
     var RESOLUTION_MS = 1e3;
@@ -3523,9 +3644,9 @@ var require_timers = __commonJS({
   }
 });
 
-// node_modules/undici/lib/core/connect.js
+// ../../main/node_modules/undici/lib/core/connect.js
 var require_connect = __commonJS({
-  "node_modules/undici/lib/core/connect.js"(exports, module) {
+  "../../main/node_modules/undici/lib/core/connect.js"(exports, module) {
     "use strict";
     var net = __require("node:net");
     var assert = __require("node:assert");
@@ -3703,9 +3824,9 @@ var require_connect = __commonJS({
   }
 });
 
-// node_modules/undici/lib/llhttp/utils.js
+// ../../main/node_modules/undici/lib/llhttp/utils.js
 var require_utils = __commonJS({
-  "node_modules/undici/lib/llhttp/utils.js"(exports) {
+  "../../main/node_modules/undici/lib/llhttp/utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.enumToMap = void 0;
@@ -3723,9 +3844,9 @@ var require_utils = __commonJS({
   }
 });
 
-// node_modules/undici/lib/llhttp/constants.js
+// ../../main/node_modules/undici/lib/llhttp/constants.js
 var require_constants2 = __commonJS({
-  "node_modules/undici/lib/llhttp/constants.js"(exports) {
+  "../../main/node_modules/undici/lib/llhttp/constants.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
@@ -4044,27 +4165,27 @@ var require_constants2 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/llhttp/llhttp-wasm.js
+// ../../main/node_modules/undici/lib/llhttp/llhttp-wasm.js
 var require_llhttp_wasm = __commonJS({
-  "node_modules/undici/lib/llhttp/llhttp-wasm.js"(exports, module) {
+  "../../main/node_modules/undici/lib/llhttp/llhttp-wasm.js"(exports, module) {
     "use strict";
     var { Buffer: Buffer9 } = __require("node:buffer");
     module.exports = Buffer9.from("AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f38Bf2AAAGADf39/AALLAQgDZW52GHdhc21fb25faGVhZGVyc19jb21wbGV0ZQAEA2VudhV3YXNtX29uX21lc3NhZ2VfYmVnaW4AAANlbnYLd2FzbV9vbl91cmwAAQNlbnYOd2FzbV9vbl9zdGF0dXMAAQNlbnYUd2FzbV9vbl9oZWFkZXJfZmllbGQAAQNlbnYUd2FzbV9vbl9oZWFkZXJfdmFsdWUAAQNlbnYMd2FzbV9vbl9ib2R5AAEDZW52GHdhc21fb25fbWVzc2FnZV9jb21wbGV0ZQAAAy0sBQYAAAIAAAAAAAACAQIAAgICAAADAAAAAAMDAwMBAQEBAQEBAQEAAAIAAAAEBQFwARISBQMBAAIGCAF/AUGA1AQLB9EFIgZtZW1vcnkCAAtfaW5pdGlhbGl6ZQAIGV9faW5kaXJlY3RfZnVuY3Rpb25fdGFibGUBAAtsbGh0dHBfaW5pdAAJGGxsaHR0cF9zaG91bGRfa2VlcF9hbGl2ZQAvDGxsaHR0cF9hbGxvYwALBm1hbGxvYwAxC2xsaHR0cF9mcmVlAAwEZnJlZQAMD2xsaHR0cF9nZXRfdHlwZQANFWxsaHR0cF9nZXRfaHR0cF9tYWpvcgAOFWxsaHR0cF9nZXRfaHR0cF9taW5vcgAPEWxsaHR0cF9nZXRfbWV0aG9kABAWbGxodHRwX2dldF9zdGF0dXNfY29kZQAREmxsaHR0cF9nZXRfdXBncmFkZQASDGxsaHR0cF9yZXNldAATDmxsaHR0cF9leGVjdXRlABQUbGxodHRwX3NldHRpbmdzX2luaXQAFQ1sbGh0dHBfZmluaXNoABYMbGxodHRwX3BhdXNlABcNbGxodHRwX3Jlc3VtZQAYG2xsaHR0cF9yZXN1bWVfYWZ0ZXJfdXBncmFkZQAZEGxsaHR0cF9nZXRfZXJybm8AGhdsbGh0dHBfZ2V0X2Vycm9yX3JlYXNvbgAbF2xsaHR0cF9zZXRfZXJyb3JfcmVhc29uABwUbGxodHRwX2dldF9lcnJvcl9wb3MAHRFsbGh0dHBfZXJybm9fbmFtZQAeEmxsaHR0cF9tZXRob2RfbmFtZQAfEmxsaHR0cF9zdGF0dXNfbmFtZQAgGmxsaHR0cF9zZXRfbGVuaWVudF9oZWFkZXJzACEhbGxodHRwX3NldF9sZW5pZW50X2NodW5rZWRfbGVuZ3RoACIdbGxodHRwX3NldF9sZW5pZW50X2tlZXBfYWxpdmUAIyRsbGh0dHBfc2V0X2xlbmllbnRfdHJhbnNmZXJfZW5jb2RpbmcAJBhsbGh0dHBfbWVzc2FnZV9uZWVkc19lb2YALgkXAQBBAQsRAQIDBAUKBgcrLSwqKSglJyYK07MCLBYAQYjQACgCAARAAAtBiNAAQQE2AgALFAAgABAwIAAgAjYCOCAAIAE6ACgLFAAgACAALwEyIAAtAC4gABAvEAALHgEBf0HAABAyIgEQMCABQYAINgI4IAEgADoAKCABC48MAQd/AkAgAEUNACAAQQhrIgEgAEEEaygCACIAQXhxIgRqIQUCQCAAQQFxDQAgAEEDcUUNASABIAEoAgAiAGsiAUGc0AAoAgBJDQEgACAEaiEEAkACQEGg0AAoAgAgAUcEQCAAQf8BTQRAIABBA3YhAyABKAIIIgAgASgCDCICRgRAQYzQAEGM0AAoAgBBfiADd3E2AgAMBQsgAiAANgIIIAAgAjYCDAwECyABKAIYIQYgASABKAIMIgBHBEAgACABKAIIIgI2AgggAiAANgIMDAMLIAFBFGoiAygCACICRQRAIAEoAhAiAkUNAiABQRBqIQMLA0AgAyEHIAIiAEEUaiIDKAIAIgINACAAQRBqIQMgACgCECICDQALIAdBADYCAAwCCyAFKAIEIgBBA3FBA0cNAiAFIABBfnE2AgRBlNAAIAQ2AgAgBSAENgIAIAEgBEEBcjYCBAwDC0EAIQALIAZFDQACQCABKAIcIgJBAnRBvNIAaiIDKAIAIAFGBEAgAyAANgIAIAANAUGQ0ABBkNAAKAIAQX4gAndxNgIADAILIAZBEEEUIAYoAhAgAUYbaiAANgIAIABFDQELIAAgBjYCGCABKAIQIgIEQCAAIAI2AhAgAiAANgIYCyABQRRqKAIAIgJFDQAgAEEUaiACNgIAIAIgADYCGAsgASAFTw0AIAUoAgQiAEEBcUUNAAJAAkACQAJAIABBAnFFBEBBpNAAKAIAIAVGBEBBpNAAIAE2AgBBmNAAQZjQACgCACAEaiIANgIAIAEgAEEBcjYCBCABQaDQACgCAEcNBkGU0ABBADYCAEGg0ABBADYCAAwGC0Gg0AAoAgAgBUYEQEGg0AAgATYCAEGU0ABBlNAAKAIAIARqIgA2AgAgASAAQQFyNgIEIAAgAWogADYCAAwGCyAAQXhxIARqIQQgAEH/AU0EQCAAQQN2IQMgBSgCCCIAIAUoAgwiAkYEQEGM0ABBjNAAKAIAQX4gA3dxNgIADAULIAIgADYCCCAAIAI2AgwMBAsgBSgCGCEGIAUgBSgCDCIARwRAQZzQACgCABogACAFKAIIIgI2AgggAiAANgIMDAMLIAVBFGoiAygCACICRQRAIAUoAhAiAkUNAiAFQRBqIQMLA0AgAyEHIAIiAEEUaiIDKAIAIgINACAAQRBqIQMgACgCECICDQALIAdBADYCAAwCCyAFIABBfnE2AgQgASAEaiAENgIAIAEgBEEBcjYCBAwDC0EAIQALIAZFDQACQCAFKAIcIgJBAnRBvNIAaiIDKAIAIAVGBEAgAyAANgIAIAANAUGQ0ABBkNAAKAIAQX4gAndxNgIADAILIAZBEEEUIAYoAhAgBUYbaiAANgIAIABFDQELIAAgBjYCGCAFKAIQIgIEQCAAIAI2AhAgAiAANgIYCyAFQRRqKAIAIgJFDQAgAEEUaiACNgIAIAIgADYCGAsgASAEaiAENgIAIAEgBEEBcjYCBCABQaDQACgCAEcNAEGU0AAgBDYCAAwBCyAEQf8BTQRAIARBeHFBtNAAaiEAAn9BjNAAKAIAIgJBASAEQQN2dCIDcUUEQEGM0AAgAiADcjYCACAADAELIAAoAggLIgIgATYCDCAAIAE2AgggASAANgIMIAEgAjYCCAwBC0EfIQIgBEH///8HTQRAIARBJiAEQQh2ZyIAa3ZBAXEgAEEBdGtBPmohAgsgASACNgIcIAFCADcCECACQQJ0QbzSAGohAAJAQZDQACgCACIDQQEgAnQiB3FFBEAgACABNgIAQZDQACADIAdyNgIAIAEgADYCGCABIAE2AgggASABNgIMDAELIARBGSACQQF2a0EAIAJBH0cbdCECIAAoAgAhAAJAA0AgACIDKAIEQXhxIARGDQEgAkEddiEAIAJBAXQhAiADIABBBHFqQRBqIgcoAgAiAA0ACyAHIAE2AgAgASADNgIYIAEgATYCDCABIAE2AggMAQsgAygCCCIAIAE2AgwgAyABNgIIIAFBADYCGCABIAM2AgwgASAANgIIC0Gs0ABBrNAAKAIAQQFrIgBBfyAAGzYCAAsLBwAgAC0AKAsHACAALQAqCwcAIAAtACsLBwAgAC0AKQsHACAALwEyCwcAIAAtAC4LQAEEfyAAKAIYIQEgAC0ALSECIAAtACghAyAAKAI4IQQgABAwIAAgBDYCOCAAIAM6ACggACACOgAtIAAgATYCGAu74gECB38DfiABIAJqIQQCQCAAIgIoAgwiAA0AIAIoAgQEQCACIAE2AgQLIwBBEGsiCCQAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACfwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIAIoAhwiA0EBaw7dAdoBAdkBAgMEBQYHCAkKCwwNDtgBDxDXARES1gETFBUWFxgZGhvgAd8BHB0e1QEfICEiIyQl1AEmJygpKiss0wHSAS0u0QHQAS8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRtsBR0hJSs8BzgFLzQFMzAFNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AAYEBggGDAYQBhQGGAYcBiAGJAYoBiwGMAY0BjgGPAZABkQGSAZMBlAGVAZYBlwGYAZkBmgGbAZwBnQGeAZ8BoAGhAaIBowGkAaUBpgGnAagBqQGqAasBrAGtAa4BrwGwAbEBsgGzAbQBtQG2AbcBywHKAbgByQG5AcgBugG7AbwBvQG+Ab8BwAHBAcIBwwHEAcUBxgEA3AELQQAMxgELQQ4MxQELQQ0MxAELQQ8MwwELQRAMwgELQRMMwQELQRQMwAELQRUMvwELQRYMvgELQRgMvQELQRkMvAELQRoMuwELQRsMugELQRwMuQELQR0MuAELQQgMtwELQR4MtgELQSAMtQELQR8MtAELQQcMswELQSEMsgELQSIMsQELQSMMsAELQSQMrwELQRIMrgELQREMrQELQSUMrAELQSYMqwELQScMqgELQSgMqQELQcMBDKgBC0EqDKcBC0ErDKYBC0EsDKUBC0EtDKQBC0EuDKMBC0EvDKIBC0HEAQyhAQtBMAygAQtBNAyfAQtBDAyeAQtBMQydAQtBMgycAQtBMwybAQtBOQyaAQtBNQyZAQtBxQEMmAELQQsMlwELQToMlgELQTYMlQELQQoMlAELQTcMkwELQTgMkgELQTwMkQELQTsMkAELQT0MjwELQQkMjgELQSkMjQELQT4MjAELQT8MiwELQcAADIoBC0HBAAyJAQtBwgAMiAELQcMADIcBC0HEAAyGAQtBxQAMhQELQcYADIQBC0EXDIMBC0HHAAyCAQtByAAMgQELQckADIABC0HKAAx/C0HLAAx+C0HNAAx9C0HMAAx8C0HOAAx7C0HPAAx6C0HQAAx5C0HRAAx4C0HSAAx3C0HTAAx2C0HUAAx1C0HWAAx0C0HVAAxzC0EGDHILQdcADHELQQUMcAtB2AAMbwtBBAxuC0HZAAxtC0HaAAxsC0HbAAxrC0HcAAxqC0EDDGkLQd0ADGgLQd4ADGcLQd8ADGYLQeEADGULQeAADGQLQeIADGMLQeMADGILQQIMYQtB5AAMYAtB5QAMXwtB5gAMXgtB5wAMXQtB6AAMXAtB6QAMWwtB6gAMWgtB6wAMWQtB7AAMWAtB7QAMVwtB7gAMVgtB7wAMVQtB8AAMVAtB8QAMUwtB8gAMUgtB8wAMUQtB9AAMUAtB9QAMTwtB9gAMTgtB9wAMTQtB+AAMTAtB+QAMSwtB+gAMSgtB+wAMSQtB/AAMSAtB/QAMRwtB/gAMRgtB/wAMRQtBgAEMRAtBgQEMQwtBggEMQgtBgwEMQQtBhAEMQAtBhQEMPwtBhgEMPgtBhwEMPQtBiAEMPAtBiQEMOwtBigEMOgtBiwEMOQtBjAEMOAtBjQEMNwtBjgEMNgtBjwEMNQtBkAEMNAtBkQEMMwtBkgEMMgtBkwEMMQtBlAEMMAtBlQEMLwtBlgEMLgtBlwEMLQtBmAEMLAtBmQEMKwtBmgEMKgtBmwEMKQtBnAEMKAtBnQEMJwtBngEMJgtBnwEMJQtBoAEMJAtBoQEMIwtBogEMIgtBowEMIQtBpAEMIAtBpQEMHwtBpgEMHgtBpwEMHQtBqAEMHAtBqQEMGwtBqgEMGgtBqwEMGQtBrAEMGAtBrQEMFwtBrgEMFgtBAQwVC0GvAQwUC0GwAQwTC0GxAQwSC0GzAQwRC0GyAQwQC0G0AQwPC0G1AQwOC0G2AQwNC0G3AQwMC0G4AQwLC0G5AQwKC0G6AQwJC0G7AQwIC0HGAQwHC0G8AQwGC0G9AQwFC0G+AQwEC0G/AQwDC0HAAQwCC0HCAQwBC0HBAQshAwNAAkACQAJAAkACQAJAAkACQAJAIAICfwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJ/AkACQAJAAkACQAJAAkACQAJAAkACQAJAAkAgAgJ/AkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACfwJAAkACfwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACfwJAAkACQAJAAn8CQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQCADDsYBAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHyAhIyUmKCorLC8wMTIzNDU2Nzk6Ozw9lANAQkRFRklLTk9QUVJTVFVWWFpbXF1eX2BhYmNkZWZnaGpsb3Bxc3V2eHl6e3x/gAGBAYIBgwGEAYUBhgGHAYgBiQGKAYsBjAGNAY4BjwGQAZEBkgGTAZQBlQGWAZcBmAGZAZoBmwGcAZ0BngGfAaABoQGiAaMBpAGlAaYBpwGoAakBqgGrAawBrQGuAa8BsAGxAbIBswG0AbUBtgG3AbgBuQG6AbsBvAG9Ab4BvwHAAcEBwgHDAcQBxQHGAccByAHJAcsBzAHNAc4BzwGKA4kDiAOHA4QDgwOAA/sC+gL5AvgC9wL0AvMC8gLLAsECsALZAQsgASAERw3wAkHdASEDDLMDCyABIARHDcgBQcMBIQMMsgMLIAEgBEcNe0H3ACEDDLEDCyABIARHDXBB7wAhAwywAwsgASAERw1pQeoAIQMMrwMLIAEgBEcNZUHoACEDDK4DCyABIARHDWJB5gAhAwytAwsgASAERw0aQRghAwysAwsgASAERw0VQRIhAwyrAwsgASAERw1CQcUAIQMMqgMLIAEgBEcNNEE/IQMMqQMLIAEgBEcNMkE8IQMMqAMLIAEgBEcNK0ExIQMMpwMLIAItAC5BAUYNnwMMwQILQQAhAAJAAkACQCACLQAqRQ0AIAItACtFDQAgAi8BMCIDQQJxRQ0BDAILIAIvATAiA0EBcUUNAQtBASEAIAItAChBAUYNACACLwEyIgVB5ABrQeQASQ0AIAVBzAFGDQAgBUGwAkYNACADQcAAcQ0AQQAhACADQYgEcUGABEYNACADQShxQQBHIQALIAJBADsBMCACQQA6AC8gAEUN3wIgAkIANwMgDOACC0EAIQACQCACKAI4IgNFDQAgAygCLCIDRQ0AIAIgAxEAACEACyAARQ3MASAAQRVHDd0CIAJBBDYCHCACIAE2AhQgAkGwGDYCECACQRU2AgxBACEDDKQDCyABIARGBEBBBiEDDKQDCyABQQFqIQFBACEAAkAgAigCOCIDRQ0AIAMoAlQiA0UNACACIAMRAAAhAAsgAA3ZAgwcCyACQgA3AyBBEiEDDIkDCyABIARHDRZBHSEDDKEDCyABIARHBEAgAUEBaiEBQRAhAwyIAwtBByEDDKADCyACIAIpAyAiCiAEIAFrrSILfSIMQgAgCiAMWhs3AyAgCiALWA3UAkEIIQMMnwMLIAEgBEcEQCACQQk2AgggAiABNgIEQRQhAwyGAwtBCSEDDJ4DCyACKQMgQgBSDccBIAIgAi8BMEGAAXI7ATAMQgsgASAERw0/QdAAIQMMnAMLIAEgBEYEQEELIQMMnAMLIAFBAWohAUEAIQACQCACKAI4IgNFDQAgAygCUCIDRQ0AIAIgAxEAACEACyAADc8CDMYBC0EAIQACQCACKAI4IgNFDQAgAygCSCIDRQ0AIAIgAxEAACEACyAARQ3GASAAQRVHDc0CIAJBCzYCHCACIAE2AhQgAkGCGTYCECACQRU2AgxBACEDDJoDC0EAIQACQCACKAI4IgNFDQAgAygCSCIDRQ0AIAIgAxEAACEACyAARQ0MIABBFUcNygIgAkEaNgIcIAIgATYCFCACQYIZNgIQIAJBFTYCDEEAIQMMmQMLQQAhAAJAIAIoAjgiA0UNACADKAJMIgNFDQAgAiADEQAAIQALIABFDcQBIABBFUcNxwIgAkELNgIcIAIgATYCFCACQZEXNgIQIAJBFTYCDEEAIQMMmAMLIAEgBEYEQEEPIQMMmAMLIAEtAAAiAEE7Rg0HIABBDUcNxAIgAUEBaiEBDMMBC0EAIQACQCACKAI4IgNFDQAgAygCTCIDRQ0AIAIgAxEAACEACyAARQ3DASAAQRVHDcICIAJBDzYCHCACIAE2AhQgAkGRFzYCECACQRU2AgxBACEDDJYDCwNAIAEtAABB8DVqLQAAIgBBAUcEQCAAQQJHDcECIAIoAgQhAEEAIQMgAkEANgIEIAIgACABQQFqIgEQLSIADcICDMUBCyAEIAFBAWoiAUcNAAtBEiEDDJUDC0EAIQACQCACKAI4IgNFDQAgAygCTCIDRQ0AIAIgAxEAACEACyAARQ3FASAAQRVHDb0CIAJBGzYCHCACIAE2AhQgAkGRFzYCECACQRU2AgxBACEDDJQDCyABIARGBEBBFiEDDJQDCyACQQo2AgggAiABNgIEQQAhAAJAIAIoAjgiA0UNACADKAJIIgNFDQAgAiADEQAAIQALIABFDcIBIABBFUcNuQIgAkEVNgIcIAIgATYCFCACQYIZNgIQIAJBFTYCDEEAIQMMkwMLIAEgBEcEQANAIAEtAABB8DdqLQAAIgBBAkcEQAJAIABBAWsOBMQCvQIAvgK9AgsgAUEBaiEBQQghAwz8AgsgBCABQQFqIgFHDQALQRUhAwyTAwtBFSEDDJIDCwNAIAEtAABB8DlqLQAAIgBBAkcEQCAAQQFrDgTFArcCwwK4ArcCCyAEIAFBAWoiAUcNAAtBGCEDDJEDCyABIARHBEAgAkELNgIIIAIgATYCBEEHIQMM+AILQRkhAwyQAwsgAUEBaiEBDAILIAEgBEYEQEEaIQMMjwMLAkAgAS0AAEENaw4UtQG/Ab8BvwG/Ab8BvwG/Ab8BvwG/Ab8BvwG/Ab8BvwG/Ab8BvwEAvwELQQAhAyACQQA2AhwgAkGvCzYCECACQQI2AgwgAiABQQFqNgIUDI4DCyABIARGBEBBGyEDDI4DCyABLQAAIgBBO0cEQCAAQQ1HDbECIAFBAWohAQy6AQsgAUEBaiEBC0EiIQMM8wILIAEgBEYEQEEcIQMMjAMLQgAhCgJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkAgAS0AAEEwaw43wQLAAgABAgMEBQYH0AHQAdAB0AHQAdAB0AEICQoLDA3QAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdABDg8QERIT0AELQgIhCgzAAgtCAyEKDL8CC0IEIQoMvgILQgUhCgy9AgtCBiEKDLwCC0IHIQoMuwILQgghCgy6AgtCCSEKDLkCC0IKIQoMuAILQgshCgy3AgtCDCEKDLYCC0INIQoMtQILQg4hCgy0AgtCDyEKDLMCC0IKIQoMsgILQgshCgyxAgtCDCEKDLACC0INIQoMrwILQg4hCgyuAgtCDyEKDK0CC0IAIQoCQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIAEtAABBMGsON8ACvwIAAQIDBAUGB74CvgK+Ar4CvgK+Ar4CCAkKCwwNvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ag4PEBESE74CC0ICIQoMvwILQgMhCgy+AgtCBCEKDL0CC0IFIQoMvAILQgYhCgy7AgtCByEKDLoCC0IIIQoMuQILQgkhCgy4AgtCCiEKDLcCC0ILIQoMtgILQgwhCgy1AgtCDSEKDLQCC0IOIQoMswILQg8hCgyyAgtCCiEKDLECC0ILIQoMsAILQgwhCgyvAgtCDSEKDK4CC0IOIQoMrQILQg8hCgysAgsgAiACKQMgIgogBCABa60iC30iDEIAIAogDFobNwMgIAogC1gNpwJBHyEDDIkDCyABIARHBEAgAkEJNgIIIAIgATYCBEElIQMM8AILQSAhAwyIAwtBASEFIAIvATAiA0EIcUUEQCACKQMgQgBSIQULAkAgAi0ALgRAQQEhACACLQApQQVGDQEgA0HAAHFFIAVxRQ0BC0EAIQAgA0HAAHENAEECIQAgA0EIcQ0AIANBgARxBEACQCACLQAoQQFHDQAgAi0ALUEKcQ0AQQUhAAwCC0EEIQAMAQsgA0EgcUUEQAJAIAItAChBAUYNACACLwEyIgBB5ABrQeQASQ0AIABBzAFGDQAgAEGwAkYNAEEEIQAgA0EocUUNAiADQYgEcUGABEYNAgtBACEADAELQQBBAyACKQMgUBshAAsgAEEBaw4FvgIAsAEBpAKhAgtBESEDDO0CCyACQQE6AC8MhAMLIAEgBEcNnQJBJCEDDIQDCyABIARHDRxBxgAhAwyDAwtBACEAAkAgAigCOCIDRQ0AIAMoAkQiA0UNACACIAMRAAAhAAsgAEUNJyAAQRVHDZgCIAJB0AA2AhwgAiABNgIUIAJBkRg2AhAgAkEVNgIMQQAhAwyCAwsgASAERgRAQSghAwyCAwtBACEDIAJBADYCBCACQQw2AgggAiABIAEQKiIARQ2UAiACQSc2AhwgAiABNgIUIAIgADYCDAyBAwsgASAERgRAQSkhAwyBAwsgAS0AACIAQSBGDRMgAEEJRw2VAiABQQFqIQEMFAsgASAERwRAIAFBAWohAQwWC0EqIQMM/wILIAEgBEYEQEErIQMM/wILIAEtAAAiAEEJRyAAQSBHcQ2QAiACLQAsQQhHDd0CIAJBADoALAzdAgsgASAERgRAQSwhAwz+AgsgAS0AAEEKRw2OAiABQQFqIQEMsAELIAEgBEcNigJBLyEDDPwCCwNAIAEtAAAiAEEgRwRAIABBCmsOBIQCiAKIAoQChgILIAQgAUEBaiIBRw0AC0ExIQMM+wILQTIhAyABIARGDfoCIAIoAgAiACAEIAFraiEHIAEgAGtBA2ohBgJAA0AgAEHwO2otAAAgAS0AACIFQSByIAUgBUHBAGtB/wFxQRpJG0H/AXFHDQEgAEEDRgRAQQYhAQziAgsgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAc2AgAM+wILIAJBADYCAAyGAgtBMyEDIAQgASIARg35AiAEIAFrIAIoAgAiAWohByAAIAFrQQhqIQYCQANAIAFB9DtqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw0BIAFBCEYEQEEFIQEM4QILIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADPoCCyACQQA2AgAgACEBDIUCC0E0IQMgBCABIgBGDfgCIAQgAWsgAigCACIBaiEHIAAgAWtBBWohBgJAA0AgAUHQwgBqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw0BIAFBBUYEQEEHIQEM4AILIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADPkCCyACQQA2AgAgACEBDIQCCyABIARHBEADQCABLQAAQYA+ai0AACIAQQFHBEAgAEECRg0JDIECCyAEIAFBAWoiAUcNAAtBMCEDDPgCC0EwIQMM9wILIAEgBEcEQANAIAEtAAAiAEEgRwRAIABBCmsOBP8B/gH+Af8B/gELIAQgAUEBaiIBRw0AC0E4IQMM9wILQTghAwz2AgsDQCABLQAAIgBBIEcgAEEJR3EN9gEgBCABQQFqIgFHDQALQTwhAwz1AgsDQCABLQAAIgBBIEcEQAJAIABBCmsOBPkBBAT5AQALIABBLEYN9QEMAwsgBCABQQFqIgFHDQALQT8hAwz0AgtBwAAhAyABIARGDfMCIAIoAgAiACAEIAFraiEFIAEgAGtBBmohBgJAA0AgAEGAQGstAAAgAS0AAEEgckcNASAAQQZGDdsCIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADPQCCyACQQA2AgALQTYhAwzZAgsgASAERgRAQcEAIQMM8gILIAJBDDYCCCACIAE2AgQgAi0ALEEBaw4E+wHuAewB6wHUAgsgAUEBaiEBDPoBCyABIARHBEADQAJAIAEtAAAiAEEgciAAIABBwQBrQf8BcUEaSRtB/wFxIgBBCUYNACAAQSBGDQACQAJAAkACQCAAQeMAaw4TAAMDAwMDAwMBAwMDAwMDAwMDAgMLIAFBAWohAUExIQMM3AILIAFBAWohAUEyIQMM2wILIAFBAWohAUEzIQMM2gILDP4BCyAEIAFBAWoiAUcNAAtBNSEDDPACC0E1IQMM7wILIAEgBEcEQANAIAEtAABBgDxqLQAAQQFHDfcBIAQgAUEBaiIBRw0AC0E9IQMM7wILQT0hAwzuAgtBACEAAkAgAigCOCIDRQ0AIAMoAkAiA0UNACACIAMRAAAhAAsgAEUNASAAQRVHDeYBIAJBwgA2AhwgAiABNgIUIAJB4xg2AhAgAkEVNgIMQQAhAwztAgsgAUEBaiEBC0E8IQMM0gILIAEgBEYEQEHCACEDDOsCCwJAA0ACQCABLQAAQQlrDhgAAswCzALRAswCzALMAswCzALMAswCzALMAswCzALMAswCzALMAswCzALMAgDMAgsgBCABQQFqIgFHDQALQcIAIQMM6wILIAFBAWohASACLQAtQQFxRQ3+AQtBLCEDDNACCyABIARHDd4BQcQAIQMM6AILA0AgAS0AAEGQwABqLQAAQQFHDZwBIAQgAUEBaiIBRw0AC0HFACEDDOcCCyABLQAAIgBBIEYN/gEgAEE6Rw3AAiACKAIEIQBBACEDIAJBADYCBCACIAAgARApIgAN3gEM3QELQccAIQMgBCABIgBGDeUCIAQgAWsgAigCACIBaiEHIAAgAWtBBWohBgNAIAFBkMIAai0AACAALQAAIgVBIHIgBSAFQcEAa0H/AXFBGkkbQf8BcUcNvwIgAUEFRg3CAiABQQFqIQEgBCAAQQFqIgBHDQALIAIgBzYCAAzlAgtByAAhAyAEIAEiAEYN5AIgBCABayACKAIAIgFqIQcgACABa0EJaiEGA0AgAUGWwgBqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw2+AkECIAFBCUYNwgIaIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADOQCCyABIARGBEBByQAhAwzkAgsCQAJAIAEtAAAiAEEgciAAIABBwQBrQf8BcUEaSRtB/wFxQe4Aaw4HAL8CvwK/Ar8CvwIBvwILIAFBAWohAUE+IQMMywILIAFBAWohAUE/IQMMygILQcoAIQMgBCABIgBGDeICIAQgAWsgAigCACIBaiEGIAAgAWtBAWohBwNAIAFBoMIAai0AACAALQAAIgVBIHIgBSAFQcEAa0H/AXFBGkkbQf8BcUcNvAIgAUEBRg2+AiABQQFqIQEgBCAAQQFqIgBHDQALIAIgBjYCAAziAgtBywAhAyAEIAEiAEYN4QIgBCABayACKAIAIgFqIQcgACABa0EOaiEGA0AgAUGiwgBqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw27AiABQQ5GDb4CIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADOECC0HMACEDIAQgASIARg3gAiAEIAFrIAIoAgAiAWohByAAIAFrQQ9qIQYDQCABQcDCAGotAAAgAC0AACIFQSByIAUgBUHBAGtB/wFxQRpJG0H/AXFHDboCQQMgAUEPRg2+AhogAUEBaiEBIAQgAEEBaiIARw0ACyACIAc2AgAM4AILQc0AIQMgBCABIgBGDd8CIAQgAWsgAigCACIBaiEHIAAgAWtBBWohBgNAIAFB0MIAai0AACAALQAAIgVBIHIgBSAFQcEAa0H/AXFBGkkbQf8BcUcNuQJBBCABQQVGDb0CGiABQQFqIQEgBCAAQQFqIgBHDQALIAIgBzYCAAzfAgsgASAERgRAQc4AIQMM3wILAkACQAJAAkAgAS0AACIAQSByIAAgAEHBAGtB/wFxQRpJG0H/AXFB4wBrDhMAvAK8ArwCvAK8ArwCvAK8ArwCvAK8ArwCAbwCvAK8AgIDvAILIAFBAWohAUHBACEDDMgCCyABQQFqIQFBwgAhAwzHAgsgAUEBaiEBQcMAIQMMxgILIAFBAWohAUHEACEDDMUCCyABIARHBEAgAkENNgIIIAIgATYCBEHFACEDDMUCC0HPACEDDN0CCwJAAkAgAS0AAEEKaw4EAZABkAEAkAELIAFBAWohAQtBKCEDDMMCCyABIARGBEBB0QAhAwzcAgsgAS0AAEEgRw0AIAFBAWohASACLQAtQQFxRQ3QAQtBFyEDDMECCyABIARHDcsBQdIAIQMM2QILQdMAIQMgASAERg3YAiACKAIAIgAgBCABa2ohBiABIABrQQFqIQUDQCABLQAAIABB1sIAai0AAEcNxwEgAEEBRg3KASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBjYCAAzYAgsgASAERgRAQdUAIQMM2AILIAEtAABBCkcNwgEgAUEBaiEBDMoBCyABIARGBEBB1gAhAwzXAgsCQAJAIAEtAABBCmsOBADDAcMBAcMBCyABQQFqIQEMygELIAFBAWohAUHKACEDDL0CC0EAIQACQCACKAI4IgNFDQAgAygCPCIDRQ0AIAIgAxEAACEACyAADb8BQc0AIQMMvAILIAItAClBIkYNzwIMiQELIAQgASIFRgRAQdsAIQMM1AILQQAhAEEBIQFBASEGQQAhAwJAAn8CQAJAAkACQAJAAkACQCAFLQAAQTBrDgrFAcQBAAECAwQFBgjDAQtBAgwGC0EDDAULQQQMBAtBBQwDC0EGDAILQQcMAQtBCAshA0EAIQFBACEGDL0BC0EJIQNBASEAQQAhAUEAIQYMvAELIAEgBEYEQEHdACEDDNMCCyABLQAAQS5HDbgBIAFBAWohAQyIAQsgASAERw22AUHfACEDDNECCyABIARHBEAgAkEONgIIIAIgATYCBEHQACEDDLgCC0HgACEDDNACC0HhACEDIAEgBEYNzwIgAigCACIAIAQgAWtqIQUgASAAa0EDaiEGA0AgAS0AACAAQeLCAGotAABHDbEBIABBA0YNswEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMzwILQeIAIQMgASAERg3OAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYDQCABLQAAIABB5sIAai0AAEcNsAEgAEECRg2vASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAzOAgtB4wAhAyABIARGDc0CIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgNAIAEtAAAgAEHpwgBqLQAARw2vASAAQQNGDa0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADM0CCyABIARGBEBB5QAhAwzNAgsgAUEBaiEBQQAhAAJAIAIoAjgiA0UNACADKAIwIgNFDQAgAiADEQAAIQALIAANqgFB1gAhAwyzAgsgASAERwRAA0AgAS0AACIAQSBHBEACQAJAAkAgAEHIAGsOCwABswGzAbMBswGzAbMBswGzAQKzAQsgAUEBaiEBQdIAIQMMtwILIAFBAWohAUHTACEDDLYCCyABQQFqIQFB1AAhAwy1AgsgBCABQQFqIgFHDQALQeQAIQMMzAILQeQAIQMMywILA0AgAS0AAEHwwgBqLQAAIgBBAUcEQCAAQQJrDgOnAaYBpQGkAQsgBCABQQFqIgFHDQALQeYAIQMMygILIAFBAWogASAERw0CGkHnACEDDMkCCwNAIAEtAABB8MQAai0AACIAQQFHBEACQCAAQQJrDgSiAaEBoAEAnwELQdcAIQMMsQILIAQgAUEBaiIBRw0AC0HoACEDDMgCCyABIARGBEBB6QAhAwzIAgsCQCABLQAAIgBBCmsOGrcBmwGbAbQBmwGbAZsBmwGbAZsBmwGbAZsBmwGbAZsBmwGbAZsBmwGbAZsBpAGbAZsBAJkBCyABQQFqCyEBQQYhAwytAgsDQCABLQAAQfDGAGotAABBAUcNfSAEIAFBAWoiAUcNAAtB6gAhAwzFAgsgAUEBaiABIARHDQIaQesAIQMMxAILIAEgBEYEQEHsACEDDMQCCyABQQFqDAELIAEgBEYEQEHtACEDDMMCCyABQQFqCyEBQQQhAwyoAgsgASAERgRAQe4AIQMMwQILAkACQAJAIAEtAABB8MgAai0AAEEBaw4HkAGPAY4BAHwBAo0BCyABQQFqIQEMCwsgAUEBagyTAQtBACEDIAJBADYCHCACQZsSNgIQIAJBBzYCDCACIAFBAWo2AhQMwAILAkADQCABLQAAQfDIAGotAAAiAEEERwRAAkACQCAAQQFrDgeUAZMBkgGNAQAEAY0BC0HaACEDDKoCCyABQQFqIQFB3AAhAwypAgsgBCABQQFqIgFHDQALQe8AIQMMwAILIAFBAWoMkQELIAQgASIARgRAQfAAIQMMvwILIAAtAABBL0cNASAAQQFqIQEMBwsgBCABIgBGBEBB8QAhAwy+AgsgAC0AACIBQS9GBEAgAEEBaiEBQd0AIQMMpQILIAFBCmsiA0EWSw0AIAAhAUEBIAN0QYmAgAJxDfkBC0EAIQMgAkEANgIcIAIgADYCFCACQYwcNgIQIAJBBzYCDAy8AgsgASAERwRAIAFBAWohAUHeACEDDKMCC0HyACEDDLsCCyABIARGBEBB9AAhAwy7AgsCQCABLQAAQfDMAGotAABBAWsOA/cBcwCCAQtB4QAhAwyhAgsgASAERwRAA0AgAS0AAEHwygBqLQAAIgBBA0cEQAJAIABBAWsOAvkBAIUBC0HfACEDDKMCCyAEIAFBAWoiAUcNAAtB8wAhAwy6AgtB8wAhAwy5AgsgASAERwRAIAJBDzYCCCACIAE2AgRB4AAhAwygAgtB9QAhAwy4AgsgASAERgRAQfYAIQMMuAILIAJBDzYCCCACIAE2AgQLQQMhAwydAgsDQCABLQAAQSBHDY4CIAQgAUEBaiIBRw0AC0H3ACEDDLUCCyABIARGBEBB+AAhAwy1AgsgAS0AAEEgRw16IAFBAWohAQxbC0EAIQACQCACKAI4IgNFDQAgAygCOCIDRQ0AIAIgAxEAACEACyAADXgMgAILIAEgBEYEQEH6ACEDDLMCCyABLQAAQcwARw10IAFBAWohAUETDHYLQfsAIQMgASAERg2xAiACKAIAIgAgBCABa2ohBSABIABrQQVqIQYDQCABLQAAIABB8M4Aai0AAEcNcyAAQQVGDXUgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMsQILIAEgBEYEQEH8ACEDDLECCwJAAkAgAS0AAEHDAGsODAB0dHR0dHR0dHR0AXQLIAFBAWohAUHmACEDDJgCCyABQQFqIQFB5wAhAwyXAgtB/QAhAyABIARGDa8CIAIoAgAiACAEIAFraiEFIAEgAGtBAmohBgJAA0AgAS0AACAAQe3PAGotAABHDXIgAEECRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADLACCyACQQA2AgAgBkEBaiEBQRAMcwtB/gAhAyABIARGDa4CIAIoAgAiACAEIAFraiEFIAEgAGtBBWohBgJAA0AgAS0AACAAQfbOAGotAABHDXEgAEEFRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADK8CCyACQQA2AgAgBkEBaiEBQRYMcgtB/wAhAyABIARGDa0CIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgJAA0AgAS0AACAAQfzOAGotAABHDXAgAEEDRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADK4CCyACQQA2AgAgBkEBaiEBQQUMcQsgASAERgRAQYABIQMMrQILIAEtAABB2QBHDW4gAUEBaiEBQQgMcAsgASAERgRAQYEBIQMMrAILAkACQCABLQAAQc4Aaw4DAG8BbwsgAUEBaiEBQesAIQMMkwILIAFBAWohAUHsACEDDJICCyABIARGBEBBggEhAwyrAgsCQAJAIAEtAABByABrDggAbm5ubm5uAW4LIAFBAWohAUHqACEDDJICCyABQQFqIQFB7QAhAwyRAgtBgwEhAyABIARGDakCIAIoAgAiACAEIAFraiEFIAEgAGtBAmohBgJAA0AgAS0AACAAQYDPAGotAABHDWwgAEECRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADKoCCyACQQA2AgAgBkEBaiEBQQAMbQtBhAEhAyABIARGDagCIAIoAgAiACAEIAFraiEFIAEgAGtBBGohBgJAA0AgAS0AACAAQYPPAGotAABHDWsgAEEERg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADKkCCyACQQA2AgAgBkEBaiEBQSMMbAsgASAERgRAQYUBIQMMqAILAkACQCABLQAAQcwAaw4IAGtra2trawFrCyABQQFqIQFB7wAhAwyPAgsgAUEBaiEBQfAAIQMMjgILIAEgBEYEQEGGASEDDKcCCyABLQAAQcUARw1oIAFBAWohAQxgC0GHASEDIAEgBEYNpQIgAigCACIAIAQgAWtqIQUgASAAa0EDaiEGAkADQCABLQAAIABBiM8Aai0AAEcNaCAAQQNGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMpgILIAJBADYCACAGQQFqIQFBLQxpC0GIASEDIAEgBEYNpAIgAigCACIAIAQgAWtqIQUgASAAa0EIaiEGAkADQCABLQAAIABB0M8Aai0AAEcNZyAAQQhGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMpQILIAJBADYCACAGQQFqIQFBKQxoCyABIARGBEBBiQEhAwykAgtBASABLQAAQd8ARw1nGiABQQFqIQEMXgtBigEhAyABIARGDaICIAIoAgAiACAEIAFraiEFIAEgAGtBAWohBgNAIAEtAAAgAEGMzwBqLQAARw1kIABBAUYN+gEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMogILQYsBIQMgASAERg2hAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEGOzwBqLQAARw1kIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyiAgsgAkEANgIAIAZBAWohAUECDGULQYwBIQMgASAERg2gAiACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEHwzwBqLQAARw1jIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyhAgsgAkEANgIAIAZBAWohAUEfDGQLQY0BIQMgASAERg2fAiACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEHyzwBqLQAARw1iIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAygAgsgAkEANgIAIAZBAWohAUEJDGMLIAEgBEYEQEGOASEDDJ8CCwJAAkAgAS0AAEHJAGsOBwBiYmJiYgFiCyABQQFqIQFB+AAhAwyGAgsgAUEBaiEBQfkAIQMMhQILQY8BIQMgASAERg2dAiACKAIAIgAgBCABa2ohBSABIABrQQVqIQYCQANAIAEtAAAgAEGRzwBqLQAARw1gIABBBUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyeAgsgAkEANgIAIAZBAWohAUEYDGELQZABIQMgASAERg2cAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEGXzwBqLQAARw1fIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAydAgsgAkEANgIAIAZBAWohAUEXDGALQZEBIQMgASAERg2bAiACKAIAIgAgBCABa2ohBSABIABrQQZqIQYCQANAIAEtAAAgAEGazwBqLQAARw1eIABBBkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAycAgsgAkEANgIAIAZBAWohAUEVDF8LQZIBIQMgASAERg2aAiACKAIAIgAgBCABa2ohBSABIABrQQVqIQYCQANAIAEtAAAgAEGhzwBqLQAARw1dIABBBUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAybAgsgAkEANgIAIAZBAWohAUEeDF4LIAEgBEYEQEGTASEDDJoCCyABLQAAQcwARw1bIAFBAWohAUEKDF0LIAEgBEYEQEGUASEDDJkCCwJAAkAgAS0AAEHBAGsODwBcXFxcXFxcXFxcXFxcAVwLIAFBAWohAUH+ACEDDIACCyABQQFqIQFB/wAhAwz/AQsgASAERgRAQZUBIQMMmAILAkACQCABLQAAQcEAaw4DAFsBWwsgAUEBaiEBQf0AIQMM/wELIAFBAWohAUGAASEDDP4BC0GWASEDIAEgBEYNlgIgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABBp88Aai0AAEcNWSAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMlwILIAJBADYCACAGQQFqIQFBCwxaCyABIARGBEBBlwEhAwyWAgsCQAJAAkACQCABLQAAQS1rDiMAW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1sBW1tbW1sCW1tbA1sLIAFBAWohAUH7ACEDDP8BCyABQQFqIQFB/AAhAwz+AQsgAUEBaiEBQYEBIQMM/QELIAFBAWohAUGCASEDDPwBC0GYASEDIAEgBEYNlAIgAigCACIAIAQgAWtqIQUgASAAa0EEaiEGAkADQCABLQAAIABBqc8Aai0AAEcNVyAAQQRGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMlQILIAJBADYCACAGQQFqIQFBGQxYC0GZASEDIAEgBEYNkwIgAigCACIAIAQgAWtqIQUgASAAa0EFaiEGAkADQCABLQAAIABBrs8Aai0AAEcNViAAQQVGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMlAILIAJBADYCACAGQQFqIQFBBgxXC0GaASEDIAEgBEYNkgIgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABBtM8Aai0AAEcNVSAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMkwILIAJBADYCACAGQQFqIQFBHAxWC0GbASEDIAEgBEYNkQIgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABBts8Aai0AAEcNVCAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMkgILIAJBADYCACAGQQFqIQFBJwxVCyABIARGBEBBnAEhAwyRAgsCQAJAIAEtAABB1ABrDgIAAVQLIAFBAWohAUGGASEDDPgBCyABQQFqIQFBhwEhAwz3AQtBnQEhAyABIARGDY8CIAIoAgAiACAEIAFraiEFIAEgAGtBAWohBgJAA0AgAS0AACAAQbjPAGotAABHDVIgAEEBRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADJACCyACQQA2AgAgBkEBaiEBQSYMUwtBngEhAyABIARGDY4CIAIoAgAiACAEIAFraiEFIAEgAGtBAWohBgJAA0AgAS0AACAAQbrPAGotAABHDVEgAEEBRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADI8CCyACQQA2AgAgBkEBaiEBQQMMUgtBnwEhAyABIARGDY0CIAIoAgAiACAEIAFraiEFIAEgAGtBAmohBgJAA0AgAS0AACAAQe3PAGotAABHDVAgAEECRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADI4CCyACQQA2AgAgBkEBaiEBQQwMUQtBoAEhAyABIARGDYwCIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgJAA0AgAS0AACAAQbzPAGotAABHDU8gAEEDRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADI0CCyACQQA2AgAgBkEBaiEBQQ0MUAsgASAERgRAQaEBIQMMjAILAkACQCABLQAAQcYAaw4LAE9PT09PT09PTwFPCyABQQFqIQFBiwEhAwzzAQsgAUEBaiEBQYwBIQMM8gELIAEgBEYEQEGiASEDDIsCCyABLQAAQdAARw1MIAFBAWohAQxGCyABIARGBEBBowEhAwyKAgsCQAJAIAEtAABByQBrDgcBTU1NTU0ATQsgAUEBaiEBQY4BIQMM8QELIAFBAWohAUEiDE0LQaQBIQMgASAERg2IAiACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEHAzwBqLQAARw1LIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyJAgsgAkEANgIAIAZBAWohAUEdDEwLIAEgBEYEQEGlASEDDIgCCwJAAkAgAS0AAEHSAGsOAwBLAUsLIAFBAWohAUGQASEDDO8BCyABQQFqIQFBBAxLCyABIARGBEBBpgEhAwyHAgsCQAJAAkACQAJAIAEtAABBwQBrDhUATU1NTU1NTU1NTQFNTQJNTQNNTQRNCyABQQFqIQFBiAEhAwzxAQsgAUEBaiEBQYkBIQMM8AELIAFBAWohAUGKASEDDO8BCyABQQFqIQFBjwEhAwzuAQsgAUEBaiEBQZEBIQMM7QELQacBIQMgASAERg2FAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHtzwBqLQAARw1IIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyGAgsgAkEANgIAIAZBAWohAUERDEkLQagBIQMgASAERg2EAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHCzwBqLQAARw1HIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyFAgsgAkEANgIAIAZBAWohAUEsDEgLQakBIQMgASAERg2DAiACKAIAIgAgBCABa2ohBSABIABrQQRqIQYCQANAIAEtAAAgAEHFzwBqLQAARw1GIABBBEYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyEAgsgAkEANgIAIAZBAWohAUErDEcLQaoBIQMgASAERg2CAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHKzwBqLQAARw1FIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyDAgsgAkEANgIAIAZBAWohAUEUDEYLIAEgBEYEQEGrASEDDIICCwJAAkACQAJAIAEtAABBwgBrDg8AAQJHR0dHR0dHR0dHRwNHCyABQQFqIQFBkwEhAwzrAQsgAUEBaiEBQZQBIQMM6gELIAFBAWohAUGVASEDDOkBCyABQQFqIQFBlgEhAwzoAQsgASAERgRAQawBIQMMgQILIAEtAABBxQBHDUIgAUEBaiEBDD0LQa0BIQMgASAERg3/ASACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHNzwBqLQAARw1CIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyAAgsgAkEANgIAIAZBAWohAUEODEMLIAEgBEYEQEGuASEDDP8BCyABLQAAQdAARw1AIAFBAWohAUElDEILQa8BIQMgASAERg39ASACKAIAIgAgBCABa2ohBSABIABrQQhqIQYCQANAIAEtAAAgAEHQzwBqLQAARw1AIABBCEYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAz+AQsgAkEANgIAIAZBAWohAUEqDEELIAEgBEYEQEGwASEDDP0BCwJAAkAgAS0AAEHVAGsOCwBAQEBAQEBAQEABQAsgAUEBaiEBQZoBIQMM5AELIAFBAWohAUGbASEDDOMBCyABIARGBEBBsQEhAwz8AQsCQAJAIAEtAABBwQBrDhQAPz8/Pz8/Pz8/Pz8/Pz8/Pz8/AT8LIAFBAWohAUGZASEDDOMBCyABQQFqIQFBnAEhAwziAQtBsgEhAyABIARGDfoBIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgJAA0AgAS0AACAAQdnPAGotAABHDT0gAEEDRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADPsBCyACQQA2AgAgBkEBaiEBQSEMPgtBswEhAyABIARGDfkBIAIoAgAiACAEIAFraiEFIAEgAGtBBmohBgJAA0AgAS0AACAAQd3PAGotAABHDTwgAEEGRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADPoBCyACQQA2AgAgBkEBaiEBQRoMPQsgASAERgRAQbQBIQMM+QELAkACQAJAIAEtAABBxQBrDhEAPT09PT09PT09AT09PT09Aj0LIAFBAWohAUGdASEDDOEBCyABQQFqIQFBngEhAwzgAQsgAUEBaiEBQZ8BIQMM3wELQbUBIQMgASAERg33ASACKAIAIgAgBCABa2ohBSABIABrQQVqIQYCQANAIAEtAAAgAEHkzwBqLQAARw06IABBBUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAz4AQsgAkEANgIAIAZBAWohAUEoDDsLQbYBIQMgASAERg32ASACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHqzwBqLQAARw05IABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAz3AQsgAkEANgIAIAZBAWohAUEHDDoLIAEgBEYEQEG3ASEDDPYBCwJAAkAgAS0AAEHFAGsODgA5OTk5OTk5OTk5OTkBOQsgAUEBaiEBQaEBIQMM3QELIAFBAWohAUGiASEDDNwBC0G4ASEDIAEgBEYN9AEgAigCACIAIAQgAWtqIQUgASAAa0ECaiEGAkADQCABLQAAIABB7c8Aai0AAEcNNyAAQQJGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM9QELIAJBADYCACAGQQFqIQFBEgw4C0G5ASEDIAEgBEYN8wEgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABB8M8Aai0AAEcNNiAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM9AELIAJBADYCACAGQQFqIQFBIAw3C0G6ASEDIAEgBEYN8gEgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABB8s8Aai0AAEcNNSAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM8wELIAJBADYCACAGQQFqIQFBDww2CyABIARGBEBBuwEhAwzyAQsCQAJAIAEtAABByQBrDgcANTU1NTUBNQsgAUEBaiEBQaUBIQMM2QELIAFBAWohAUGmASEDDNgBC0G8ASEDIAEgBEYN8AEgAigCACIAIAQgAWtqIQUgASAAa0EHaiEGAkADQCABLQAAIABB9M8Aai0AAEcNMyAAQQdGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM8QELIAJBADYCACAGQQFqIQFBGww0CyABIARGBEBBvQEhAwzwAQsCQAJAAkAgAS0AAEHCAGsOEgA0NDQ0NDQ0NDQBNDQ0NDQ0AjQLIAFBAWohAUGkASEDDNgBCyABQQFqIQFBpwEhAwzXAQsgAUEBaiEBQagBIQMM1gELIAEgBEYEQEG+ASEDDO8BCyABLQAAQc4ARw0wIAFBAWohAQwsCyABIARGBEBBvwEhAwzuAQsCQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQCABLQAAQcEAaw4VAAECAz8EBQY/Pz8HCAkKCz8MDQ4PPwsgAUEBaiEBQegAIQMM4wELIAFBAWohAUHpACEDDOIBCyABQQFqIQFB7gAhAwzhAQsgAUEBaiEBQfIAIQMM4AELIAFBAWohAUHzACEDDN8BCyABQQFqIQFB9gAhAwzeAQsgAUEBaiEBQfcAIQMM3QELIAFBAWohAUH6ACEDDNwBCyABQQFqIQFBgwEhAwzbAQsgAUEBaiEBQYQBIQMM2gELIAFBAWohAUGFASEDDNkBCyABQQFqIQFBkgEhAwzYAQsgAUEBaiEBQZgBIQMM1wELIAFBAWohAUGgASEDDNYBCyABQQFqIQFBowEhAwzVAQsgAUEBaiEBQaoBIQMM1AELIAEgBEcEQCACQRA2AgggAiABNgIEQasBIQMM1AELQcABIQMM7AELQQAhAAJAIAIoAjgiA0UNACADKAI0IgNFDQAgAiADEQAAIQALIABFDV4gAEEVRw0HIAJB0QA2AhwgAiABNgIUIAJBsBc2AhAgAkEVNgIMQQAhAwzrAQsgAUEBaiABIARHDQgaQcIBIQMM6gELA0ACQCABLQAAQQprDgQIAAALAAsgBCABQQFqIgFHDQALQcMBIQMM6QELIAEgBEcEQCACQRE2AgggAiABNgIEQQEhAwzQAQtBxAEhAwzoAQsgASAERgRAQcUBIQMM6AELAkACQCABLQAAQQprDgQBKCgAKAsgAUEBagwJCyABQQFqDAULIAEgBEYEQEHGASEDDOcBCwJAAkAgAS0AAEEKaw4XAQsLAQsLCwsLCwsLCwsLCwsLCwsLCwALCyABQQFqIQELQbABIQMMzQELIAEgBEYEQEHIASEDDOYBCyABLQAAQSBHDQkgAkEAOwEyIAFBAWohAUGzASEDDMwBCwNAIAEhAAJAIAEgBEcEQCABLQAAQTBrQf8BcSIDQQpJDQEMJwtBxwEhAwzmAQsCQCACLwEyIgFBmTNLDQAgAiABQQpsIgU7ATIgBUH+/wNxIANB//8Dc0sNACAAQQFqIQEgAiADIAVqIgM7ATIgA0H//wNxQegHSQ0BCwtBACEDIAJBADYCHCACQcEJNgIQIAJBDTYCDCACIABBAWo2AhQM5AELIAJBADYCHCACIAE2AhQgAkHwDDYCECACQRs2AgxBACEDDOMBCyACKAIEIQAgAkEANgIEIAIgACABECYiAA0BIAFBAWoLIQFBrQEhAwzIAQsgAkHBATYCHCACIAA2AgwgAiABQQFqNgIUQQAhAwzgAQsgAigCBCEAIAJBADYCBCACIAAgARAmIgANASABQQFqCyEBQa4BIQMMxQELIAJBwgE2AhwgAiAANgIMIAIgAUEBajYCFEEAIQMM3QELIAJBADYCHCACIAE2AhQgAkGXCzYCECACQQ02AgxBACEDDNwBCyACQQA2AhwgAiABNgIUIAJB4xA2AhAgAkEJNgIMQQAhAwzbAQsgAkECOgAoDKwBC0EAIQMgAkEANgIcIAJBrws2AhAgAkECNgIMIAIgAUEBajYCFAzZAQtBAiEDDL8BC0ENIQMMvgELQSYhAwy9AQtBFSEDDLwBC0EWIQMMuwELQRghAwy6AQtBHCEDDLkBC0EdIQMMuAELQSAhAwy3AQtBISEDDLYBC0EjIQMMtQELQcYAIQMMtAELQS4hAwyzAQtBPSEDDLIBC0HLACEDDLEBC0HOACEDDLABC0HYACEDDK8BC0HZACEDDK4BC0HbACEDDK0BC0HxACEDDKwBC0H0ACEDDKsBC0GNASEDDKoBC0GXASEDDKkBC0GpASEDDKgBC0GvASEDDKcBC0GxASEDDKYBCyACQQA2AgALQQAhAyACQQA2AhwgAiABNgIUIAJB8Rs2AhAgAkEGNgIMDL0BCyACQQA2AgAgBkEBaiEBQSQLOgApIAIoAgQhACACQQA2AgQgAiAAIAEQJyIARQRAQeUAIQMMowELIAJB+QA2AhwgAiABNgIUIAIgADYCDEEAIQMMuwELIABBFUcEQCACQQA2AhwgAiABNgIUIAJBzA42AhAgAkEgNgIMQQAhAwy7AQsgAkH4ADYCHCACIAE2AhQgAkHKGDYCECACQRU2AgxBACEDDLoBCyACQQA2AhwgAiABNgIUIAJBjhs2AhAgAkEGNgIMQQAhAwy5AQsgAkEANgIcIAIgATYCFCACQf4RNgIQIAJBBzYCDEEAIQMMuAELIAJBADYCHCACIAE2AhQgAkGMHDYCECACQQc2AgxBACEDDLcBCyACQQA2AhwgAiABNgIUIAJBww82AhAgAkEHNgIMQQAhAwy2AQsgAkEANgIcIAIgATYCFCACQcMPNgIQIAJBBzYCDEEAIQMMtQELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0RIAJB5QA2AhwgAiABNgIUIAIgADYCDEEAIQMMtAELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0gIAJB0wA2AhwgAiABNgIUIAIgADYCDEEAIQMMswELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0iIAJB0gA2AhwgAiABNgIUIAIgADYCDEEAIQMMsgELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0OIAJB5QA2AhwgAiABNgIUIAIgADYCDEEAIQMMsQELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0dIAJB0wA2AhwgAiABNgIUIAIgADYCDEEAIQMMsAELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0fIAJB0gA2AhwgAiABNgIUIAIgADYCDEEAIQMMrwELIABBP0cNASABQQFqCyEBQQUhAwyUAQtBACEDIAJBADYCHCACIAE2AhQgAkH9EjYCECACQQc2AgwMrAELIAJBADYCHCACIAE2AhQgAkHcCDYCECACQQc2AgxBACEDDKsBCyACKAIEIQAgAkEANgIEIAIgACABECUiAEUNByACQeUANgIcIAIgATYCFCACIAA2AgxBACEDDKoBCyACKAIEIQAgAkEANgIEIAIgACABECUiAEUNFiACQdMANgIcIAIgATYCFCACIAA2AgxBACEDDKkBCyACKAIEIQAgAkEANgIEIAIgACABECUiAEUNGCACQdIANgIcIAIgATYCFCACIAA2AgxBACEDDKgBCyACQQA2AhwgAiABNgIUIAJBxgo2AhAgAkEHNgIMQQAhAwynAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDQMgAkHlADYCHCACIAE2AhQgAiAANgIMQQAhAwymAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDRIgAkHTADYCHCACIAE2AhQgAiAANgIMQQAhAwylAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDRQgAkHSADYCHCACIAE2AhQgAiAANgIMQQAhAwykAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDQAgAkHlADYCHCACIAE2AhQgAiAANgIMQQAhAwyjAQtB1QAhAwyJAQsgAEEVRwRAIAJBADYCHCACIAE2AhQgAkG5DTYCECACQRo2AgxBACEDDKIBCyACQeQANgIcIAIgATYCFCACQeMXNgIQIAJBFTYCDEEAIQMMoQELIAJBADYCACAGQQFqIQEgAi0AKSIAQSNrQQtJDQQCQCAAQQZLDQBBASAAdEHKAHFFDQAMBQtBACEDIAJBADYCHCACIAE2AhQgAkH3CTYCECACQQg2AgwMoAELIAJBADYCACAGQQFqIQEgAi0AKUEhRg0DIAJBADYCHCACIAE2AhQgAkGbCjYCECACQQg2AgxBACEDDJ8BCyACQQA2AgALQQAhAyACQQA2AhwgAiABNgIUIAJBkDM2AhAgAkEINgIMDJ0BCyACQQA2AgAgBkEBaiEBIAItAClBI0kNACACQQA2AhwgAiABNgIUIAJB0wk2AhAgAkEINgIMQQAhAwycAQtB0QAhAwyCAQsgAS0AAEEwayIAQf8BcUEKSQRAIAIgADoAKiABQQFqIQFBzwAhAwyCAQsgAigCBCEAIAJBADYCBCACIAAgARAoIgBFDYYBIAJB3gA2AhwgAiABNgIUIAIgADYCDEEAIQMMmgELIAIoAgQhACACQQA2AgQgAiAAIAEQKCIARQ2GASACQdwANgIcIAIgATYCFCACIAA2AgxBACEDDJkBCyACKAIEIQAgAkEANgIEIAIgACAFECgiAEUEQCAFIQEMhwELIAJB2gA2AhwgAiAFNgIUIAIgADYCDAyYAQtBACEBQQEhAwsgAiADOgArIAVBAWohAwJAAkACQCACLQAtQRBxDQACQAJAAkAgAi0AKg4DAQACBAsgBkUNAwwCCyAADQEMAgsgAUUNAQsgAigCBCEAIAJBADYCBCACIAAgAxAoIgBFBEAgAyEBDAILIAJB2AA2AhwgAiADNgIUIAIgADYCDEEAIQMMmAELIAIoAgQhACACQQA2AgQgAiAAIAMQKCIARQRAIAMhAQyHAQsgAkHZADYCHCACIAM2AhQgAiAANgIMQQAhAwyXAQtBzAAhAwx9CyAAQRVHBEAgAkEANgIcIAIgATYCFCACQZQNNgIQIAJBITYCDEEAIQMMlgELIAJB1wA2AhwgAiABNgIUIAJByRc2AhAgAkEVNgIMQQAhAwyVAQtBACEDIAJBADYCHCACIAE2AhQgAkGAETYCECACQQk2AgwMlAELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0AIAJB0wA2AhwgAiABNgIUIAIgADYCDEEAIQMMkwELQckAIQMMeQsgAkEANgIcIAIgATYCFCACQcEoNgIQIAJBBzYCDCACQQA2AgBBACEDDJEBCyACKAIEIQBBACEDIAJBADYCBCACIAAgARAlIgBFDQAgAkHSADYCHCACIAE2AhQgAiAANgIMDJABC0HIACEDDHYLIAJBADYCACAFIQELIAJBgBI7ASogAUEBaiEBQQAhAAJAIAIoAjgiA0UNACADKAIwIgNFDQAgAiADEQAAIQALIAANAQtBxwAhAwxzCyAAQRVGBEAgAkHRADYCHCACIAE2AhQgAkHjFzYCECACQRU2AgxBACEDDIwBC0EAIQMgAkEANgIcIAIgATYCFCACQbkNNgIQIAJBGjYCDAyLAQtBACEDIAJBADYCHCACIAE2AhQgAkGgGTYCECACQR42AgwMigELIAEtAABBOkYEQCACKAIEIQBBACEDIAJBADYCBCACIAAgARApIgBFDQEgAkHDADYCHCACIAA2AgwgAiABQQFqNgIUDIoBC0EAIQMgAkEANgIcIAIgATYCFCACQbERNgIQIAJBCjYCDAyJAQsgAUEBaiEBQTshAwxvCyACQcMANgIcIAIgADYCDCACIAFBAWo2AhQMhwELQQAhAyACQQA2AhwgAiABNgIUIAJB8A42AhAgAkEcNgIMDIYBCyACIAIvATBBEHI7ATAMZgsCQCACLwEwIgBBCHFFDQAgAi0AKEEBRw0AIAItAC1BCHFFDQMLIAIgAEH3+wNxQYAEcjsBMAwECyABIARHBEACQANAIAEtAABBMGsiAEH/AXFBCk8EQEE1IQMMbgsgAikDICIKQpmz5syZs+bMGVYNASACIApCCn4iCjcDICAKIACtQv8BgyILQn+FVg0BIAIgCiALfDcDICAEIAFBAWoiAUcNAAtBOSEDDIUBCyACKAIEIQBBACEDIAJBADYCBCACIAAgAUEBaiIBECoiAA0MDHcLQTkhAwyDAQsgAi0AMEEgcQ0GQcUBIQMMaQtBACEDIAJBADYCBCACIAEgARAqIgBFDQQgAkE6NgIcIAIgADYCDCACIAFBAWo2AhQMgQELIAItAChBAUcNACACLQAtQQhxRQ0BC0E3IQMMZgsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIABEAgAkE7NgIcIAIgADYCDCACIAFBAWo2AhQMfwsgAUEBaiEBDG4LIAJBCDoALAwECyABQQFqIQEMbQtBACEDIAJBADYCHCACIAE2AhQgAkHkEjYCECACQQQ2AgwMewsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIARQ1sIAJBNzYCHCACIAE2AhQgAiAANgIMDHoLIAIgAi8BMEEgcjsBMAtBMCEDDF8LIAJBNjYCHCACIAE2AhQgAiAANgIMDHcLIABBLEcNASABQQFqIQBBASEBAkACQAJAAkACQCACLQAsQQVrDgQDAQIEAAsgACEBDAQLQQIhAQwBC0EEIQELIAJBAToALCACIAIvATAgAXI7ATAgACEBDAELIAIgAi8BMEEIcjsBMCAAIQELQTkhAwxcCyACQQA6ACwLQTQhAwxaCyABIARGBEBBLSEDDHMLAkACQANAAkAgAS0AAEEKaw4EAgAAAwALIAQgAUEBaiIBRw0AC0EtIQMMdAsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIARQ0CIAJBLDYCHCACIAE2AhQgAiAANgIMDHMLIAIoAgQhAEEAIQMgAkEANgIEIAIgACABECoiAEUEQCABQQFqIQEMAgsgAkEsNgIcIAIgADYCDCACIAFBAWo2AhQMcgsgAS0AAEENRgRAIAIoAgQhAEEAIQMgAkEANgIEIAIgACABECoiAEUEQCABQQFqIQEMAgsgAkEsNgIcIAIgADYCDCACIAFBAWo2AhQMcgsgAi0ALUEBcQRAQcQBIQMMWQsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIADQEMZQtBLyEDDFcLIAJBLjYCHCACIAE2AhQgAiAANgIMDG8LQQAhAyACQQA2AhwgAiABNgIUIAJB8BQ2AhAgAkEDNgIMDG4LQQEhAwJAAkACQAJAIAItACxBBWsOBAMBAgAECyACIAIvATBBCHI7ATAMAwtBAiEDDAELQQQhAwsgAkEBOgAsIAIgAi8BMCADcjsBMAtBKiEDDFMLQQAhAyACQQA2AhwgAiABNgIUIAJB4Q82AhAgAkEKNgIMDGsLQQEhAwJAAkACQAJAAkACQCACLQAsQQJrDgcFBAQDAQIABAsgAiACLwEwQQhyOwEwDAMLQQIhAwwBC0EEIQMLIAJBAToALCACIAIvATAgA3I7ATALQSshAwxSC0EAIQMgAkEANgIcIAIgATYCFCACQasSNgIQIAJBCzYCDAxqC0EAIQMgAkEANgIcIAIgATYCFCACQf0NNgIQIAJBHTYCDAxpCyABIARHBEADQCABLQAAQSBHDUggBCABQQFqIgFHDQALQSUhAwxpC0ElIQMMaAsgAi0ALUEBcQRAQcMBIQMMTwsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKSIABEAgAkEmNgIcIAIgADYCDCACIAFBAWo2AhQMaAsgAUEBaiEBDFwLIAFBAWohASACLwEwIgBBgAFxBEBBACEAAkAgAigCOCIDRQ0AIAMoAlQiA0UNACACIAMRAAAhAAsgAEUNBiAAQRVHDR8gAkEFNgIcIAIgATYCFCACQfkXNgIQIAJBFTYCDEEAIQMMZwsCQCAAQaAEcUGgBEcNACACLQAtQQJxDQBBACEDIAJBADYCHCACIAE2AhQgAkGWEzYCECACQQQ2AgwMZwsgAgJ/IAIvATBBFHFBFEYEQEEBIAItAChBAUYNARogAi8BMkHlAEYMAQsgAi0AKUEFRgs6AC5BACEAAkAgAigCOCIDRQ0AIAMoAiQiA0UNACACIAMRAAAhAAsCQAJAAkACQAJAIAAOFgIBAAQEBAQEBAQEBAQEBAQEBAQEBAMECyACQQE6AC4LIAIgAi8BMEHAAHI7ATALQSchAwxPCyACQSM2AhwgAiABNgIUIAJBpRY2AhAgAkEVNgIMQQAhAwxnC0EAIQMgAkEANgIcIAIgATYCFCACQdULNgIQIAJBETYCDAxmC0EAIQACQCACKAI4IgNFDQAgAygCLCIDRQ0AIAIgAxEAACEACyAADQELQQ4hAwxLCyAAQRVGBEAgAkECNgIcIAIgATYCFCACQbAYNgIQIAJBFTYCDEEAIQMMZAtBACEDIAJBADYCHCACIAE2AhQgAkGnDjYCECACQRI2AgwMYwtBACEDIAJBADYCHCACIAE2AhQgAkGqHDYCECACQQ82AgwMYgsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEgCqdqIgEQKyIARQ0AIAJBBTYCHCACIAE2AhQgAiAANgIMDGELQQ8hAwxHC0EAIQMgAkEANgIcIAIgATYCFCACQc0TNgIQIAJBDDYCDAxfC0IBIQoLIAFBAWohAQJAIAIpAyAiC0L//////////w9YBEAgAiALQgSGIAqENwMgDAELQQAhAyACQQA2AhwgAiABNgIUIAJBrQk2AhAgAkEMNgIMDF4LQSQhAwxEC0EAIQMgAkEANgIcIAIgATYCFCACQc0TNgIQIAJBDDYCDAxcCyACKAIEIQBBACEDIAJBADYCBCACIAAgARAsIgBFBEAgAUEBaiEBDFILIAJBFzYCHCACIAA2AgwgAiABQQFqNgIUDFsLIAIoAgQhAEEAIQMgAkEANgIEAkAgAiAAIAEQLCIARQRAIAFBAWohAQwBCyACQRY2AhwgAiAANgIMIAIgAUEBajYCFAxbC0EfIQMMQQtBACEDIAJBADYCHCACIAE2AhQgAkGaDzYCECACQSI2AgwMWQsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQLSIARQRAIAFBAWohAQxQCyACQRQ2AhwgAiAANgIMIAIgAUEBajYCFAxYCyACKAIEIQBBACEDIAJBADYCBAJAIAIgACABEC0iAEUEQCABQQFqIQEMAQsgAkETNgIcIAIgADYCDCACIAFBAWo2AhQMWAtBHiEDDD4LQQAhAyACQQA2AhwgAiABNgIUIAJBxgw2AhAgAkEjNgIMDFYLIAIoAgQhAEEAIQMgAkEANgIEIAIgACABEC0iAEUEQCABQQFqIQEMTgsgAkERNgIcIAIgADYCDCACIAFBAWo2AhQMVQsgAkEQNgIcIAIgATYCFCACIAA2AgwMVAtBACEDIAJBADYCHCACIAE2AhQgAkHGDDYCECACQSM2AgwMUwtBACEDIAJBADYCHCACIAE2AhQgAkHAFTYCECACQQI2AgwMUgsgAigCBCEAQQAhAyACQQA2AgQCQCACIAAgARAtIgBFBEAgAUEBaiEBDAELIAJBDjYCHCACIAA2AgwgAiABQQFqNgIUDFILQRshAww4C0EAIQMgAkEANgIcIAIgATYCFCACQcYMNgIQIAJBIzYCDAxQCyACKAIEIQBBACEDIAJBADYCBAJAIAIgACABECwiAEUEQCABQQFqIQEMAQsgAkENNgIcIAIgADYCDCACIAFBAWo2AhQMUAtBGiEDDDYLQQAhAyACQQA2AhwgAiABNgIUIAJBmg82AhAgAkEiNgIMDE4LIAIoAgQhAEEAIQMgAkEANgIEAkAgAiAAIAEQLCIARQRAIAFBAWohAQwBCyACQQw2AhwgAiAANgIMIAIgAUEBajYCFAxOC0EZIQMMNAtBACEDIAJBADYCHCACIAE2AhQgAkGaDzYCECACQSI2AgwMTAsgAEEVRwRAQQAhAyACQQA2AhwgAiABNgIUIAJBgww2AhAgAkETNgIMDEwLIAJBCjYCHCACIAE2AhQgAkHkFjYCECACQRU2AgxBACEDDEsLIAIoAgQhAEEAIQMgAkEANgIEIAIgACABIAqnaiIBECsiAARAIAJBBzYCHCACIAE2AhQgAiAANgIMDEsLQRMhAwwxCyAAQRVHBEBBACEDIAJBADYCHCACIAE2AhQgAkHaDTYCECACQRQ2AgwMSgsgAkEeNgIcIAIgATYCFCACQfkXNgIQIAJBFTYCDEEAIQMMSQtBACEAAkAgAigCOCIDRQ0AIAMoAiwiA0UNACACIAMRAAAhAAsgAEUNQSAAQRVGBEAgAkEDNgIcIAIgATYCFCACQbAYNgIQIAJBFTYCDEEAIQMMSQtBACEDIAJBADYCHCACIAE2AhQgAkGnDjYCECACQRI2AgwMSAtBACEDIAJBADYCHCACIAE2AhQgAkHaDTYCECACQRQ2AgwMRwtBACEDIAJBADYCHCACIAE2AhQgAkGnDjYCECACQRI2AgwMRgsgAkEAOgAvIAItAC1BBHFFDT8LIAJBADoALyACQQE6ADRBACEDDCsLQQAhAyACQQA2AhwgAkHkETYCECACQQc2AgwgAiABQQFqNgIUDEMLAkADQAJAIAEtAABBCmsOBAACAgACCyAEIAFBAWoiAUcNAAtB3QEhAwxDCwJAAkAgAi0ANEEBRw0AQQAhAAJAIAIoAjgiA0UNACADKAJYIgNFDQAgAiADEQAAIQALIABFDQAgAEEVRw0BIAJB3AE2AhwgAiABNgIUIAJB1RY2AhAgAkEVNgIMQQAhAwxEC0HBASEDDCoLIAJBADYCHCACIAE2AhQgAkHpCzYCECACQR82AgxBACEDDEILAkACQCACLQAoQQFrDgIEAQALQcABIQMMKQtBuQEhAwwoCyACQQI6AC9BACEAAkAgAigCOCIDRQ0AIAMoAgAiA0UNACACIAMRAAAhAAsgAEUEQEHCASEDDCgLIABBFUcEQCACQQA2AhwgAiABNgIUIAJBpAw2AhAgAkEQNgIMQQAhAwxBCyACQdsBNgIcIAIgATYCFCACQfoWNgIQIAJBFTYCDEEAIQMMQAsgASAERgRAQdoBIQMMQAsgAS0AAEHIAEYNASACQQE6ACgLQawBIQMMJQtBvwEhAwwkCyABIARHBEAgAkEQNgIIIAIgATYCBEG+ASEDDCQLQdkBIQMMPAsgASAERgRAQdgBIQMMPAsgAS0AAEHIAEcNBCABQQFqIQFBvQEhAwwiCyABIARGBEBB1wEhAww7CwJAAkAgAS0AAEHFAGsOEAAFBQUFBQUFBQUFBQUFBQEFCyABQQFqIQFBuwEhAwwiCyABQQFqIQFBvAEhAwwhC0HWASEDIAEgBEYNOSACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEGD0ABqLQAARw0DIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAw6CyACKAIEIQAgAkIANwMAIAIgACAGQQFqIgEQJyIARQRAQcYBIQMMIQsgAkHVATYCHCACIAE2AhQgAiAANgIMQQAhAww5C0HUASEDIAEgBEYNOCACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEGB0ABqLQAARw0CIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAw5CyACQYEEOwEoIAIoAgQhACACQgA3AwAgAiAAIAZBAWoiARAnIgANAwwCCyACQQA2AgALQQAhAyACQQA2AhwgAiABNgIUIAJB2Bs2AhAgAkEINgIMDDYLQboBIQMMHAsgAkHTATYCHCACIAE2AhQgAiAANgIMQQAhAww0C0EAIQACQCACKAI4IgNFDQAgAygCOCIDRQ0AIAIgAxEAACEACyAARQ0AIABBFUYNASACQQA2AhwgAiABNgIUIAJBzA42AhAgAkEgNgIMQQAhAwwzC0HkACEDDBkLIAJB+AA2AhwgAiABNgIUIAJByhg2AhAgAkEVNgIMQQAhAwwxC0HSASEDIAQgASIARg0wIAQgAWsgAigCACIBaiEFIAAgAWtBBGohBgJAA0AgAC0AACABQfzPAGotAABHDQEgAUEERg0DIAFBAWohASAEIABBAWoiAEcNAAsgAiAFNgIADDELIAJBADYCHCACIAA2AhQgAkGQMzYCECACQQg2AgwgAkEANgIAQQAhAwwwCyABIARHBEAgAkEONgIIIAIgATYCBEG3ASEDDBcLQdEBIQMMLwsgAkEANgIAIAZBAWohAQtBuAEhAwwUCyABIARGBEBB0AEhAwwtCyABLQAAQTBrIgBB/wFxQQpJBEAgAiAAOgAqIAFBAWohAUG2ASEDDBQLIAIoAgQhACACQQA2AgQgAiAAIAEQKCIARQ0UIAJBzwE2AhwgAiABNgIUIAIgADYCDEEAIQMMLAsgASAERgRAQc4BIQMMLAsCQCABLQAAQS5GBEAgAUEBaiEBDAELIAIoAgQhACACQQA2AgQgAiAAIAEQKCIARQ0VIAJBzQE2AhwgAiABNgIUIAIgADYCDEEAIQMMLAtBtQEhAwwSCyAEIAEiBUYEQEHMASEDDCsLQQAhAEEBIQFBASEGQQAhAwJAAkACQAJAAkACfwJAAkACQAJAAkACQAJAIAUtAABBMGsOCgoJAAECAwQFBggLC0ECDAYLQQMMBQtBBAwEC0EFDAMLQQYMAgtBBwwBC0EICyEDQQAhAUEAIQYMAgtBCSEDQQEhAEEAIQFBACEGDAELQQAhAUEBIQMLIAIgAzoAKyAFQQFqIQMCQAJAIAItAC1BEHENAAJAAkACQCACLQAqDgMBAAIECyAGRQ0DDAILIAANAQwCCyABRQ0BCyACKAIEIQAgAkEANgIEIAIgACADECgiAEUEQCADIQEMAwsgAkHJATYCHCACIAM2AhQgAiAANgIMQQAhAwwtCyACKAIEIQAgAkEANgIEIAIgACADECgiAEUEQCADIQEMGAsgAkHKATYCHCACIAM2AhQgAiAANgIMQQAhAwwsCyACKAIEIQAgAkEANgIEIAIgACAFECgiAEUEQCAFIQEMFgsgAkHLATYCHCACIAU2AhQgAiAANgIMDCsLQbQBIQMMEQtBACEAAkAgAigCOCIDRQ0AIAMoAjwiA0UNACACIAMRAAAhAAsCQCAABEAgAEEVRg0BIAJBADYCHCACIAE2AhQgAkGUDTYCECACQSE2AgxBACEDDCsLQbIBIQMMEQsgAkHIATYCHCACIAE2AhQgAkHJFzYCECACQRU2AgxBACEDDCkLIAJBADYCACAGQQFqIQFB9QAhAwwPCyACLQApQQVGBEBB4wAhAwwPC0HiACEDDA4LIAAhASACQQA2AgALIAJBADoALEEJIQMMDAsgAkEANgIAIAdBAWohAUHAACEDDAsLQQELOgAsIAJBADYCACAGQQFqIQELQSkhAwwIC0E4IQMMBwsCQCABIARHBEADQCABLQAAQYA+ai0AACIAQQFHBEAgAEECRw0DIAFBAWohAQwFCyAEIAFBAWoiAUcNAAtBPiEDDCELQT4hAwwgCwsgAkEAOgAsDAELQQshAwwEC0E6IQMMAwsgAUEBaiEBQS0hAwwCCyACIAE6ACwgAkEANgIAIAZBAWohAUEMIQMMAQsgAkEANgIAIAZBAWohAUEKIQMMAAsAC0EAIQMgAkEANgIcIAIgATYCFCACQc0QNgIQIAJBCTYCDAwXC0EAIQMgAkEANgIcIAIgATYCFCACQekKNgIQIAJBCTYCDAwWC0EAIQMgAkEANgIcIAIgATYCFCACQbcQNgIQIAJBCTYCDAwVC0EAIQMgAkEANgIcIAIgATYCFCACQZwRNgIQIAJBCTYCDAwUC0EAIQMgAkEANgIcIAIgATYCFCACQc0QNgIQIAJBCTYCDAwTC0EAIQMgAkEANgIcIAIgATYCFCACQekKNgIQIAJBCTYCDAwSC0EAIQMgAkEANgIcIAIgATYCFCACQbcQNgIQIAJBCTYCDAwRC0EAIQMgAkEANgIcIAIgATYCFCACQZwRNgIQIAJBCTYCDAwQC0EAIQMgAkEANgIcIAIgATYCFCACQZcVNgIQIAJBDzYCDAwPC0EAIQMgAkEANgIcIAIgATYCFCACQZcVNgIQIAJBDzYCDAwOC0EAIQMgAkEANgIcIAIgATYCFCACQcASNgIQIAJBCzYCDAwNC0EAIQMgAkEANgIcIAIgATYCFCACQZUJNgIQIAJBCzYCDAwMC0EAIQMgAkEANgIcIAIgATYCFCACQeEPNgIQIAJBCjYCDAwLC0EAIQMgAkEANgIcIAIgATYCFCACQfsPNgIQIAJBCjYCDAwKC0EAIQMgAkEANgIcIAIgATYCFCACQfEZNgIQIAJBAjYCDAwJC0EAIQMgAkEANgIcIAIgATYCFCACQcQUNgIQIAJBAjYCDAwIC0EAIQMgAkEANgIcIAIgATYCFCACQfIVNgIQIAJBAjYCDAwHCyACQQI2AhwgAiABNgIUIAJBnBo2AhAgAkEWNgIMQQAhAwwGC0EBIQMMBQtB1AAhAyABIARGDQQgCEEIaiEJIAIoAgAhBQJAAkAgASAERwRAIAVB2MIAaiEHIAQgBWogAWshACAFQX9zQQpqIgUgAWohBgNAIAEtAAAgBy0AAEcEQEECIQcMAwsgBUUEQEEAIQcgBiEBDAMLIAVBAWshBSAHQQFqIQcgBCABQQFqIgFHDQALIAAhBSAEIQELIAlBATYCACACIAU2AgAMAQsgAkEANgIAIAkgBzYCAAsgCSABNgIEIAgoAgwhACAIKAIIDgMBBAIACwALIAJBADYCHCACQbUaNgIQIAJBFzYCDCACIABBAWo2AhRBACEDDAILIAJBADYCHCACIAA2AhQgAkHKGjYCECACQQk2AgxBACEDDAELIAEgBEYEQEEiIQMMAQsgAkEJNgIIIAIgATYCBEEhIQMLIAhBEGokACADRQRAIAIoAgwhAAwBCyACIAM2AhxBACEAIAIoAgQiAUUNACACIAEgBCACKAIIEQEAIgFFDQAgAiAENgIUIAIgATYCDCABIQALIAALvgIBAn8gAEEAOgAAIABB3ABqIgFBAWtBADoAACAAQQA6AAIgAEEAOgABIAFBA2tBADoAACABQQJrQQA6AAAgAEEAOgADIAFBBGtBADoAAEEAIABrQQNxIgEgAGoiAEEANgIAQdwAIAFrQXxxIgIgAGoiAUEEa0EANgIAAkAgAkEJSQ0AIABBADYCCCAAQQA2AgQgAUEIa0EANgIAIAFBDGtBADYCACACQRlJDQAgAEEANgIYIABBADYCFCAAQQA2AhAgAEEANgIMIAFBEGtBADYCACABQRRrQQA2AgAgAUEYa0EANgIAIAFBHGtBADYCACACIABBBHFBGHIiAmsiAUEgSQ0AIAAgAmohAANAIABCADcDGCAAQgA3AxAgAEIANwMIIABCADcDACAAQSBqIQAgAUEgayIBQR9LDQALCwtWAQF/AkAgACgCDA0AAkACQAJAAkAgAC0ALw4DAQADAgsgACgCOCIBRQ0AIAEoAiwiAUUNACAAIAERAAAiAQ0DC0EADwsACyAAQcMWNgIQQQ4hAQsgAQsaACAAKAIMRQRAIABB0Rs2AhAgAEEVNgIMCwsUACAAKAIMQRVGBEAgAEEANgIMCwsUACAAKAIMQRZGBEAgAEEANgIMCwsHACAAKAIMCwcAIAAoAhALCQAgACABNgIQCwcAIAAoAhQLFwAgAEEkTwRAAAsgAEECdEGgM2ooAgALFwAgAEEuTwRAAAsgAEECdEGwNGooAgALvwkBAX9B6yghAQJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIABB5ABrDvQDY2IAAWFhYWFhYQIDBAVhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhBgcICQoLDA0OD2FhYWFhEGFhYWFhYWFhYWFhEWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYRITFBUWFxgZGhthYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2YTc4OTphYWFhYWFhYTthYWE8YWFhYT0+P2FhYWFhYWFhQGFhQWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYUJDREVGR0hJSktMTU5PUFFSU2FhYWFhYWFhVFVWV1hZWlthXF1hYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFeYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhX2BhC0HhJw8LQaQhDwtByywPC0H+MQ8LQcAkDwtBqyQPC0GNKA8LQeImDwtBgDAPC0G5Lw8LQdckDwtB7x8PC0HhHw8LQfofDwtB8iAPC0GoLw8LQa4yDwtBiDAPC0HsJw8LQYIiDwtBjh0PC0HQLg8LQcojDwtBxTIPC0HfHA8LQdIcDwtBxCAPC0HXIA8LQaIfDwtB7S4PC0GrMA8LQdQlDwtBzC4PC0H6Lg8LQfwrDwtB0jAPC0HxHQ8LQbsgDwtB9ysPC0GQMQ8LQdcxDwtBoi0PC0HUJw8LQeArDwtBnywPC0HrMQ8LQdUfDwtByjEPC0HeJQ8LQdQeDwtB9BwPC0GnMg8LQbEdDwtBoB0PC0G5MQ8LQbwwDwtBkiEPC0GzJg8LQeksDwtBrB4PC0HUKw8LQfcmDwtBgCYPC0GwIQ8LQf4eDwtBjSMPC0GJLQ8LQfciDwtBoDEPC0GuHw8LQcYlDwtB6B4PC0GTIg8LQcIvDwtBwx0PC0GLLA8LQeEdDwtBjS8PC0HqIQ8LQbQtDwtB0i8PC0HfMg8LQdIyDwtB8DAPC0GpIg8LQfkjDwtBmR4PC0G1LA8LQZswDwtBkjIPC0G2Kw8LQcIiDwtB+DIPC0GeJQ8LQdAiDwtBuh4PC0GBHg8LAAtB1iEhAQsgAQsWACAAIAAtAC1B/gFxIAFBAEdyOgAtCxkAIAAgAC0ALUH9AXEgAUEAR0EBdHI6AC0LGQAgACAALQAtQfsBcSABQQBHQQJ0cjoALQsZACAAIAAtAC1B9wFxIAFBAEdBA3RyOgAtCz4BAn8CQCAAKAI4IgNFDQAgAygCBCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBxhE2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCCCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB9go2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCDCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB7Ro2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCECIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBlRA2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCFCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBqhs2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCGCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB7RM2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCKCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB9gg2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCHCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBwhk2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCICIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBlBQ2AhBBGCEECyAEC1kBAn8CQCAALQAoQQFGDQAgAC8BMiIBQeQAa0HkAEkNACABQcwBRg0AIAFBsAJGDQAgAC8BMCIAQcAAcQ0AQQEhAiAAQYgEcUGABEYNACAAQShxRSECCyACC4wBAQJ/AkACQAJAIAAtACpFDQAgAC0AK0UNACAALwEwIgFBAnFFDQEMAgsgAC8BMCIBQQFxRQ0BC0EBIQIgAC0AKEEBRg0AIAAvATIiAEHkAGtB5ABJDQAgAEHMAUYNACAAQbACRg0AIAFBwABxDQBBACECIAFBiARxQYAERg0AIAFBKHFBAEchAgsgAgtXACAAQRhqQgA3AwAgAEIANwMAIABBOGpCADcDACAAQTBqQgA3AwAgAEEoakIANwMAIABBIGpCADcDACAAQRBqQgA3AwAgAEEIakIANwMAIABB3QE2AhwLBgAgABAyC5otAQt/IwBBEGsiCiQAQaTQACgCACIJRQRAQeTTACgCACIFRQRAQfDTAEJ/NwIAQejTAEKAgISAgIDAADcCAEHk0wAgCkEIakFwcUHYqtWqBXMiBTYCAEH40wBBADYCAEHI0wBBADYCAAtBzNMAQYDUBDYCAEGc0ABBgNQENgIAQbDQACAFNgIAQazQAEF/NgIAQdDTAEGArAM2AgADQCABQcjQAGogAUG80ABqIgI2AgAgAiABQbTQAGoiAzYCACABQcDQAGogAzYCACABQdDQAGogAUHE0ABqIgM2AgAgAyACNgIAIAFB2NAAaiABQczQAGoiAjYCACACIAM2AgAgAUHU0ABqIAI2AgAgAUEgaiIBQYACRw0AC0GM1ARBwasDNgIAQajQAEH00wAoAgA2AgBBmNAAQcCrAzYCAEGk0ABBiNQENgIAQcz/B0E4NgIAQYjUBCEJCwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIABB7AFNBEBBjNAAKAIAIgZBECAAQRNqQXBxIABBC0kbIgRBA3YiAHYiAUEDcQRAAkAgAUEBcSAAckEBcyICQQN0IgBBtNAAaiIBIABBvNAAaigCACIAKAIIIgNGBEBBjNAAIAZBfiACd3E2AgAMAQsgASADNgIIIAMgATYCDAsgAEEIaiEBIAAgAkEDdCICQQNyNgIEIAAgAmoiACAAKAIEQQFyNgIEDBELQZTQACgCACIIIARPDQEgAQRAAkBBAiAAdCICQQAgAmtyIAEgAHRxaCIAQQN0IgJBtNAAaiIBIAJBvNAAaigCACICKAIIIgNGBEBBjNAAIAZBfiAAd3EiBjYCAAwBCyABIAM2AgggAyABNgIMCyACIARBA3I2AgQgAEEDdCIAIARrIQUgACACaiAFNgIAIAIgBGoiBCAFQQFyNgIEIAgEQCAIQXhxQbTQAGohAEGg0AAoAgAhAwJ/QQEgCEEDdnQiASAGcUUEQEGM0AAgASAGcjYCACAADAELIAAoAggLIgEgAzYCDCAAIAM2AgggAyAANgIMIAMgATYCCAsgAkEIaiEBQaDQACAENgIAQZTQACAFNgIADBELQZDQACgCACILRQ0BIAtoQQJ0QbzSAGooAgAiACgCBEF4cSAEayEFIAAhAgNAAkAgAigCECIBRQRAIAJBFGooAgAiAUUNAQsgASgCBEF4cSAEayIDIAVJIQIgAyAFIAIbIQUgASAAIAIbIQAgASECDAELCyAAKAIYIQkgACgCDCIDIABHBEBBnNAAKAIAGiADIAAoAggiATYCCCABIAM2AgwMEAsgAEEUaiICKAIAIgFFBEAgACgCECIBRQ0DIABBEGohAgsDQCACIQcgASIDQRRqIgIoAgAiAQ0AIANBEGohAiADKAIQIgENAAsgB0EANgIADA8LQX8hBCAAQb9/Sw0AIABBE2oiAUFwcSEEQZDQACgCACIIRQ0AQQAgBGshBQJAAkACQAJ/QQAgBEGAAkkNABpBHyAEQf///wdLDQAaIARBJiABQQh2ZyIAa3ZBAXEgAEEBdGtBPmoLIgZBAnRBvNIAaigCACICRQRAQQAhAUEAIQMMAQtBACEBIARBGSAGQQF2a0EAIAZBH0cbdCEAQQAhAwNAAkAgAigCBEF4cSAEayIHIAVPDQAgAiEDIAciBQ0AQQAhBSACIQEMAwsgASACQRRqKAIAIgcgByACIABBHXZBBHFqQRBqKAIAIgJGGyABIAcbIQEgAEEBdCEAIAINAAsLIAEgA3JFBEBBACEDQQIgBnQiAEEAIABrciAIcSIARQ0DIABoQQJ0QbzSAGooAgAhAQsgAUUNAQsDQCABKAIEQXhxIARrIgIgBUkhACACIAUgABshBSABIAMgABshAyABKAIQIgAEfyAABSABQRRqKAIACyIBDQALCyADRQ0AIAVBlNAAKAIAIARrTw0AIAMoAhghByADIAMoAgwiAEcEQEGc0AAoAgAaIAAgAygCCCIBNgIIIAEgADYCDAwOCyADQRRqIgIoAgAiAUUEQCADKAIQIgFFDQMgA0EQaiECCwNAIAIhBiABIgBBFGoiAigCACIBDQAgAEEQaiECIAAoAhAiAQ0ACyAGQQA2AgAMDQtBlNAAKAIAIgMgBE8EQEGg0AAoAgAhAQJAIAMgBGsiAkEQTwRAIAEgBGoiACACQQFyNgIEIAEgA2ogAjYCACABIARBA3I2AgQMAQsgASADQQNyNgIEIAEgA2oiACAAKAIEQQFyNgIEQQAhAEEAIQILQZTQACACNgIAQaDQACAANgIAIAFBCGohAQwPC0GY0AAoAgAiAyAESwRAIAQgCWoiACADIARrIgFBAXI2AgRBpNAAIAA2AgBBmNAAIAE2AgAgCSAEQQNyNgIEIAlBCGohAQwPC0EAIQEgBAJ/QeTTACgCAARAQezTACgCAAwBC0Hw0wBCfzcCAEHo0wBCgICEgICAwAA3AgBB5NMAIApBDGpBcHFB2KrVqgVzNgIAQfjTAEEANgIAQcjTAEEANgIAQYCABAsiACAEQccAaiIFaiIGQQAgAGsiB3EiAk8EQEH80wBBMDYCAAwPCwJAQcTTACgCACIBRQ0AQbzTACgCACIIIAJqIQAgACABTSAAIAhLcQ0AQQAhAUH80wBBMDYCAAwPC0HI0wAtAABBBHENBAJAAkAgCQRAQczTACEBA0AgASgCACIAIAlNBEAgACABKAIEaiAJSw0DCyABKAIIIgENAAsLQQAQMyIAQX9GDQUgAiEGQejTACgCACIBQQFrIgMgAHEEQCACIABrIAAgA2pBACABa3FqIQYLIAQgBk8NBSAGQf7///8HSw0FQcTTACgCACIDBEBBvNMAKAIAIgcgBmohASABIAdNDQYgASADSw0GCyAGEDMiASAARw0BDAcLIAYgA2sgB3EiBkH+////B0sNBCAGEDMhACAAIAEoAgAgASgCBGpGDQMgACEBCwJAIAYgBEHIAGpPDQAgAUF/Rg0AQezTACgCACIAIAUgBmtqQQAgAGtxIgBB/v///wdLBEAgASEADAcLIAAQM0F/RwRAIAAgBmohBiABIQAMBwtBACAGaxAzGgwECyABIgBBf0cNBQwDC0EAIQMMDAtBACEADAoLIABBf0cNAgtByNMAQcjTACgCAEEEcjYCAAsgAkH+////B0sNASACEDMhAEEAEDMhASAAQX9GDQEgAUF/Rg0BIAAgAU8NASABIABrIgYgBEE4ak0NAQtBvNMAQbzTACgCACAGaiIBNgIAQcDTACgCACABSQRAQcDTACABNgIACwJAAkACQEGk0AAoAgAiAgRAQczTACEBA0AgACABKAIAIgMgASgCBCIFakYNAiABKAIIIgENAAsMAgtBnNAAKAIAIgFBAEcgACABT3FFBEBBnNAAIAA2AgALQQAhAUHQ0wAgBjYCAEHM0wAgADYCAEGs0ABBfzYCAEGw0ABB5NMAKAIANgIAQdjTAEEANgIAA0AgAUHI0ABqIAFBvNAAaiICNgIAIAIgAUG00ABqIgM2AgAgAUHA0ABqIAM2AgAgAUHQ0ABqIAFBxNAAaiIDNgIAIAMgAjYCACABQdjQAGogAUHM0ABqIgI2AgAgAiADNgIAIAFB1NAAaiACNgIAIAFBIGoiAUGAAkcNAAtBeCAAa0EPcSIBIABqIgIgBkE4ayIDIAFrIgFBAXI2AgRBqNAAQfTTACgCADYCAEGY0AAgATYCAEGk0AAgAjYCACAAIANqQTg2AgQMAgsgACACTQ0AIAIgA0kNACABKAIMQQhxDQBBeCACa0EPcSIAIAJqIgNBmNAAKAIAIAZqIgcgAGsiAEEBcjYCBCABIAUgBmo2AgRBqNAAQfTTACgCADYCAEGY0AAgADYCAEGk0AAgAzYCACACIAdqQTg2AgQMAQsgAEGc0AAoAgBJBEBBnNAAIAA2AgALIAAgBmohA0HM0wAhAQJAAkACQANAIAMgASgCAEcEQCABKAIIIgENAQwCCwsgAS0ADEEIcUUNAQtBzNMAIQEDQCABKAIAIgMgAk0EQCADIAEoAgRqIgUgAksNAwsgASgCCCEBDAALAAsgASAANgIAIAEgASgCBCAGajYCBCAAQXggAGtBD3FqIgkgBEEDcjYCBCADQXggA2tBD3FqIgYgBCAJaiIEayEBIAIgBkYEQEGk0AAgBDYCAEGY0ABBmNAAKAIAIAFqIgA2AgAgBCAAQQFyNgIEDAgLQaDQACgCACAGRgRAQaDQACAENgIAQZTQAEGU0AAoAgAgAWoiADYCACAEIABBAXI2AgQgACAEaiAANgIADAgLIAYoAgQiBUEDcUEBRw0GIAVBeHEhCCAFQf8BTQRAIAVBA3YhAyAGKAIIIgAgBigCDCICRgRAQYzQAEGM0AAoAgBBfiADd3E2AgAMBwsgAiAANgIIIAAgAjYCDAwGCyAGKAIYIQcgBiAGKAIMIgBHBEAgACAGKAIIIgI2AgggAiAANgIMDAULIAZBFGoiAigCACIFRQRAIAYoAhAiBUUNBCAGQRBqIQILA0AgAiEDIAUiAEEUaiICKAIAIgUNACAAQRBqIQIgACgCECIFDQALIANBADYCAAwEC0F4IABrQQ9xIgEgAGoiByAGQThrIgMgAWsiAUEBcjYCBCAAIANqQTg2AgQgAiAFQTcgBWtBD3FqQT9rIgMgAyACQRBqSRsiA0EjNgIEQajQAEH00wAoAgA2AgBBmNAAIAE2AgBBpNAAIAc2AgAgA0EQakHU0wApAgA3AgAgA0HM0wApAgA3AghB1NMAIANBCGo2AgBB0NMAIAY2AgBBzNMAIAA2AgBB2NMAQQA2AgAgA0EkaiEBA0AgAUEHNgIAIAUgAUEEaiIBSw0ACyACIANGDQAgAyADKAIEQX5xNgIEIAMgAyACayIFNgIAIAIgBUEBcjYCBCAFQf8BTQRAIAVBeHFBtNAAaiEAAn9BjNAAKAIAIgFBASAFQQN2dCIDcUUEQEGM0AAgASADcjYCACAADAELIAAoAggLIgEgAjYCDCAAIAI2AgggAiAANgIMIAIgATYCCAwBC0EfIQEgBUH///8HTQRAIAVBJiAFQQh2ZyIAa3ZBAXEgAEEBdGtBPmohAQsgAiABNgIcIAJCADcCECABQQJ0QbzSAGohAEGQ0AAoAgAiA0EBIAF0IgZxRQRAIAAgAjYCAEGQ0AAgAyAGcjYCACACIAA2AhggAiACNgIIIAIgAjYCDAwBCyAFQRkgAUEBdmtBACABQR9HG3QhASAAKAIAIQMCQANAIAMiACgCBEF4cSAFRg0BIAFBHXYhAyABQQF0IQEgACADQQRxakEQaiIGKAIAIgMNAAsgBiACNgIAIAIgADYCGCACIAI2AgwgAiACNgIIDAELIAAoAggiASACNgIMIAAgAjYCCCACQQA2AhggAiAANgIMIAIgATYCCAtBmNAAKAIAIgEgBE0NAEGk0AAoAgAiACAEaiICIAEgBGsiAUEBcjYCBEGY0AAgATYCAEGk0AAgAjYCACAAIARBA3I2AgQgAEEIaiEBDAgLQQAhAUH80wBBMDYCAAwHC0EAIQALIAdFDQACQCAGKAIcIgJBAnRBvNIAaiIDKAIAIAZGBEAgAyAANgIAIAANAUGQ0ABBkNAAKAIAQX4gAndxNgIADAILIAdBEEEUIAcoAhAgBkYbaiAANgIAIABFDQELIAAgBzYCGCAGKAIQIgIEQCAAIAI2AhAgAiAANgIYCyAGQRRqKAIAIgJFDQAgAEEUaiACNgIAIAIgADYCGAsgASAIaiEBIAYgCGoiBigCBCEFCyAGIAVBfnE2AgQgASAEaiABNgIAIAQgAUEBcjYCBCABQf8BTQRAIAFBeHFBtNAAaiEAAn9BjNAAKAIAIgJBASABQQN2dCIBcUUEQEGM0AAgASACcjYCACAADAELIAAoAggLIgEgBDYCDCAAIAQ2AgggBCAANgIMIAQgATYCCAwBC0EfIQUgAUH///8HTQRAIAFBJiABQQh2ZyIAa3ZBAXEgAEEBdGtBPmohBQsgBCAFNgIcIARCADcCECAFQQJ0QbzSAGohAEGQ0AAoAgAiAkEBIAV0IgNxRQRAIAAgBDYCAEGQ0AAgAiADcjYCACAEIAA2AhggBCAENgIIIAQgBDYCDAwBCyABQRkgBUEBdmtBACAFQR9HG3QhBSAAKAIAIQACQANAIAAiAigCBEF4cSABRg0BIAVBHXYhACAFQQF0IQUgAiAAQQRxakEQaiIDKAIAIgANAAsgAyAENgIAIAQgAjYCGCAEIAQ2AgwgBCAENgIIDAELIAIoAggiACAENgIMIAIgBDYCCCAEQQA2AhggBCACNgIMIAQgADYCCAsgCUEIaiEBDAILAkAgB0UNAAJAIAMoAhwiAUECdEG80gBqIgIoAgAgA0YEQCACIAA2AgAgAA0BQZDQACAIQX4gAXdxIgg2AgAMAgsgB0EQQRQgBygCECADRhtqIAA2AgAgAEUNAQsgACAHNgIYIAMoAhAiAQRAIAAgATYCECABIAA2AhgLIANBFGooAgAiAUUNACAAQRRqIAE2AgAgASAANgIYCwJAIAVBD00EQCADIAQgBWoiAEEDcjYCBCAAIANqIgAgACgCBEEBcjYCBAwBCyADIARqIgIgBUEBcjYCBCADIARBA3I2AgQgAiAFaiAFNgIAIAVB/wFNBEAgBUF4cUG00ABqIQACf0GM0AAoAgAiAUEBIAVBA3Z0IgVxRQRAQYzQACABIAVyNgIAIAAMAQsgACgCCAsiASACNgIMIAAgAjYCCCACIAA2AgwgAiABNgIIDAELQR8hASAFQf///wdNBEAgBUEmIAVBCHZnIgBrdkEBcSAAQQF0a0E+aiEBCyACIAE2AhwgAkIANwIQIAFBAnRBvNIAaiEAQQEgAXQiBCAIcUUEQCAAIAI2AgBBkNAAIAQgCHI2AgAgAiAANgIYIAIgAjYCCCACIAI2AgwMAQsgBUEZIAFBAXZrQQAgAUEfRxt0IQEgACgCACEEAkADQCAEIgAoAgRBeHEgBUYNASABQR12IQQgAUEBdCEBIAAgBEEEcWpBEGoiBigCACIEDQALIAYgAjYCACACIAA2AhggAiACNgIMIAIgAjYCCAwBCyAAKAIIIgEgAjYCDCAAIAI2AgggAkEANgIYIAIgADYCDCACIAE2AggLIANBCGohAQwBCwJAIAlFDQACQCAAKAIcIgFBAnRBvNIAaiICKAIAIABGBEAgAiADNgIAIAMNAUGQ0AAgC0F+IAF3cTYCAAwCCyAJQRBBFCAJKAIQIABGG2ogAzYCACADRQ0BCyADIAk2AhggACgCECIBBEAgAyABNgIQIAEgAzYCGAsgAEEUaigCACIBRQ0AIANBFGogATYCACABIAM2AhgLAkAgBUEPTQRAIAAgBCAFaiIBQQNyNgIEIAAgAWoiASABKAIEQQFyNgIEDAELIAAgBGoiByAFQQFyNgIEIAAgBEEDcjYCBCAFIAdqIAU2AgAgCARAIAhBeHFBtNAAaiEBQaDQACgCACEDAn9BASAIQQN2dCICIAZxRQRAQYzQACACIAZyNgIAIAEMAQsgASgCCAsiAiADNgIMIAEgAzYCCCADIAE2AgwgAyACNgIIC0Gg0AAgBzYCAEGU0AAgBTYCAAsgAEEIaiEBCyAKQRBqJAAgAQtDACAARQRAPwBBEHQPCwJAIABB//8DcQ0AIABBAEgNACAAQRB2QAAiAEF/RgRAQfzTAEEwNgIAQX8PCyAAQRB0DwsACwvcPyIAQYAICwkBAAAAAgAAAAMAQZQICwUEAAAABQBBpAgLCQYAAAAHAAAACABB3AgLii1JbnZhbGlkIGNoYXIgaW4gdXJsIHF1ZXJ5AFNwYW4gY2FsbGJhY2sgZXJyb3IgaW4gb25fYm9keQBDb250ZW50LUxlbmd0aCBvdmVyZmxvdwBDaHVuayBzaXplIG92ZXJmbG93AFJlc3BvbnNlIG92ZXJmbG93AEludmFsaWQgbWV0aG9kIGZvciBIVFRQL3gueCByZXF1ZXN0AEludmFsaWQgbWV0aG9kIGZvciBSVFNQL3gueCByZXF1ZXN0AEV4cGVjdGVkIFNPVVJDRSBtZXRob2QgZm9yIElDRS94LnggcmVxdWVzdABJbnZhbGlkIGNoYXIgaW4gdXJsIGZyYWdtZW50IHN0YXJ0AEV4cGVjdGVkIGRvdABTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX3N0YXR1cwBJbnZhbGlkIHJlc3BvbnNlIHN0YXR1cwBJbnZhbGlkIGNoYXJhY3RlciBpbiBjaHVuayBleHRlbnNpb25zAFVzZXIgY2FsbGJhY2sgZXJyb3IAYG9uX3Jlc2V0YCBjYWxsYmFjayBlcnJvcgBgb25fY2h1bmtfaGVhZGVyYCBjYWxsYmFjayBlcnJvcgBgb25fbWVzc2FnZV9iZWdpbmAgY2FsbGJhY2sgZXJyb3IAYG9uX2NodW5rX2V4dGVuc2lvbl92YWx1ZWAgY2FsbGJhY2sgZXJyb3IAYG9uX3N0YXR1c19jb21wbGV0ZWAgY2FsbGJhY2sgZXJyb3IAYG9uX3ZlcnNpb25fY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl91cmxfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl9jaHVua19jb21wbGV0ZWAgY2FsbGJhY2sgZXJyb3IAYG9uX2hlYWRlcl92YWx1ZV9jb21wbGV0ZWAgY2FsbGJhY2sgZXJyb3IAYG9uX21lc3NhZ2VfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl9tZXRob2RfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl9oZWFkZXJfZmllbGRfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl9jaHVua19leHRlbnNpb25fbmFtZWAgY2FsbGJhY2sgZXJyb3IAVW5leHBlY3RlZCBjaGFyIGluIHVybCBzZXJ2ZXIASW52YWxpZCBoZWFkZXIgdmFsdWUgY2hhcgBJbnZhbGlkIGhlYWRlciBmaWVsZCBjaGFyAFNwYW4gY2FsbGJhY2sgZXJyb3IgaW4gb25fdmVyc2lvbgBJbnZhbGlkIG1pbm9yIHZlcnNpb24ASW52YWxpZCBtYWpvciB2ZXJzaW9uAEV4cGVjdGVkIHNwYWNlIGFmdGVyIHZlcnNpb24ARXhwZWN0ZWQgQ1JMRiBhZnRlciB2ZXJzaW9uAEludmFsaWQgSFRUUCB2ZXJzaW9uAEludmFsaWQgaGVhZGVyIHRva2VuAFNwYW4gY2FsbGJhY2sgZXJyb3IgaW4gb25fdXJsAEludmFsaWQgY2hhcmFjdGVycyBpbiB1cmwAVW5leHBlY3RlZCBzdGFydCBjaGFyIGluIHVybABEb3VibGUgQCBpbiB1cmwARW1wdHkgQ29udGVudC1MZW5ndGgASW52YWxpZCBjaGFyYWN0ZXIgaW4gQ29udGVudC1MZW5ndGgARHVwbGljYXRlIENvbnRlbnQtTGVuZ3RoAEludmFsaWQgY2hhciBpbiB1cmwgcGF0aABDb250ZW50LUxlbmd0aCBjYW4ndCBiZSBwcmVzZW50IHdpdGggVHJhbnNmZXItRW5jb2RpbmcASW52YWxpZCBjaGFyYWN0ZXIgaW4gY2h1bmsgc2l6ZQBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX2hlYWRlcl92YWx1ZQBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX2NodW5rX2V4dGVuc2lvbl92YWx1ZQBJbnZhbGlkIGNoYXJhY3RlciBpbiBjaHVuayBleHRlbnNpb25zIHZhbHVlAE1pc3NpbmcgZXhwZWN0ZWQgTEYgYWZ0ZXIgaGVhZGVyIHZhbHVlAEludmFsaWQgYFRyYW5zZmVyLUVuY29kaW5nYCBoZWFkZXIgdmFsdWUASW52YWxpZCBjaGFyYWN0ZXIgaW4gY2h1bmsgZXh0ZW5zaW9ucyBxdW90ZSB2YWx1ZQBJbnZhbGlkIGNoYXJhY3RlciBpbiBjaHVuayBleHRlbnNpb25zIHF1b3RlZCB2YWx1ZQBQYXVzZWQgYnkgb25faGVhZGVyc19jb21wbGV0ZQBJbnZhbGlkIEVPRiBzdGF0ZQBvbl9yZXNldCBwYXVzZQBvbl9jaHVua19oZWFkZXIgcGF1c2UAb25fbWVzc2FnZV9iZWdpbiBwYXVzZQBvbl9jaHVua19leHRlbnNpb25fdmFsdWUgcGF1c2UAb25fc3RhdHVzX2NvbXBsZXRlIHBhdXNlAG9uX3ZlcnNpb25fY29tcGxldGUgcGF1c2UAb25fdXJsX2NvbXBsZXRlIHBhdXNlAG9uX2NodW5rX2NvbXBsZXRlIHBhdXNlAG9uX2hlYWRlcl92YWx1ZV9jb21wbGV0ZSBwYXVzZQBvbl9tZXNzYWdlX2NvbXBsZXRlIHBhdXNlAG9uX21ldGhvZF9jb21wbGV0ZSBwYXVzZQBvbl9oZWFkZXJfZmllbGRfY29tcGxldGUgcGF1c2UAb25fY2h1bmtfZXh0ZW5zaW9uX25hbWUgcGF1c2UAVW5leHBlY3RlZCBzcGFjZSBhZnRlciBzdGFydCBsaW5lAFNwYW4gY2FsbGJhY2sgZXJyb3IgaW4gb25fY2h1bmtfZXh0ZW5zaW9uX25hbWUASW52YWxpZCBjaGFyYWN0ZXIgaW4gY2h1bmsgZXh0ZW5zaW9ucyBuYW1lAFBhdXNlIG9uIENPTk5FQ1QvVXBncmFkZQBQYXVzZSBvbiBQUkkvVXBncmFkZQBFeHBlY3RlZCBIVFRQLzIgQ29ubmVjdGlvbiBQcmVmYWNlAFNwYW4gY2FsbGJhY2sgZXJyb3IgaW4gb25fbWV0aG9kAEV4cGVjdGVkIHNwYWNlIGFmdGVyIG1ldGhvZABTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX2hlYWRlcl9maWVsZABQYXVzZWQASW52YWxpZCB3b3JkIGVuY291bnRlcmVkAEludmFsaWQgbWV0aG9kIGVuY291bnRlcmVkAFVuZXhwZWN0ZWQgY2hhciBpbiB1cmwgc2NoZW1hAFJlcXVlc3QgaGFzIGludmFsaWQgYFRyYW5zZmVyLUVuY29kaW5nYABTV0lUQ0hfUFJPWFkAVVNFX1BST1hZAE1LQUNUSVZJVFkAVU5QUk9DRVNTQUJMRV9FTlRJVFkAQ09QWQBNT1ZFRF9QRVJNQU5FTlRMWQBUT09fRUFSTFkATk9USUZZAEZBSUxFRF9ERVBFTkRFTkNZAEJBRF9HQVRFV0FZAFBMQVkAUFVUAENIRUNLT1VUAEdBVEVXQVlfVElNRU9VVABSRVFVRVNUX1RJTUVPVVQATkVUV09SS19DT05ORUNUX1RJTUVPVVQAQ09OTkVDVElPTl9USU1FT1VUAExPR0lOX1RJTUVPVVQATkVUV09SS19SRUFEX1RJTUVPVVQAUE9TVABNSVNESVJFQ1RFRF9SRVFVRVNUAENMSUVOVF9DTE9TRURfUkVRVUVTVABDTElFTlRfQ0xPU0VEX0xPQURfQkFMQU5DRURfUkVRVUVTVABCQURfUkVRVUVTVABIVFRQX1JFUVVFU1RfU0VOVF9UT19IVFRQU19QT1JUAFJFUE9SVABJTV9BX1RFQVBPVABSRVNFVF9DT05URU5UAE5PX0NPTlRFTlQAUEFSVElBTF9DT05URU5UAEhQRV9JTlZBTElEX0NPTlNUQU5UAEhQRV9DQl9SRVNFVABHRVQASFBFX1NUUklDVABDT05GTElDVABURU1QT1JBUllfUkVESVJFQ1QAUEVSTUFORU5UX1JFRElSRUNUAENPTk5FQ1QATVVMVElfU1RBVFVTAEhQRV9JTlZBTElEX1NUQVRVUwBUT09fTUFOWV9SRVFVRVNUUwBFQVJMWV9ISU5UUwBVTkFWQUlMQUJMRV9GT1JfTEVHQUxfUkVBU09OUwBPUFRJT05TAFNXSVRDSElOR19QUk9UT0NPTFMAVkFSSUFOVF9BTFNPX05FR09USUFURVMATVVMVElQTEVfQ0hPSUNFUwBJTlRFUk5BTF9TRVJWRVJfRVJST1IAV0VCX1NFUlZFUl9VTktOT1dOX0VSUk9SAFJBSUxHVU5fRVJST1IASURFTlRJVFlfUFJPVklERVJfQVVUSEVOVElDQVRJT05fRVJST1IAU1NMX0NFUlRJRklDQVRFX0VSUk9SAElOVkFMSURfWF9GT1JXQVJERURfRk9SAFNFVF9QQVJBTUVURVIAR0VUX1BBUkFNRVRFUgBIUEVfVVNFUgBTRUVfT1RIRVIASFBFX0NCX0NIVU5LX0hFQURFUgBNS0NBTEVOREFSAFNFVFVQAFdFQl9TRVJWRVJfSVNfRE9XTgBURUFSRE9XTgBIUEVfQ0xPU0VEX0NPTk5FQ1RJT04ASEVVUklTVElDX0VYUElSQVRJT04ARElTQ09OTkVDVEVEX09QRVJBVElPTgBOT05fQVVUSE9SSVRBVElWRV9JTkZPUk1BVElPTgBIUEVfSU5WQUxJRF9WRVJTSU9OAEhQRV9DQl9NRVNTQUdFX0JFR0lOAFNJVEVfSVNfRlJPWkVOAEhQRV9JTlZBTElEX0hFQURFUl9UT0tFTgBJTlZBTElEX1RPS0VOAEZPUkJJRERFTgBFTkhBTkNFX1lPVVJfQ0FMTQBIUEVfSU5WQUxJRF9VUkwAQkxPQ0tFRF9CWV9QQVJFTlRBTF9DT05UUk9MAE1LQ09MAEFDTABIUEVfSU5URVJOQUwAUkVRVUVTVF9IRUFERVJfRklFTERTX1RPT19MQVJHRV9VTk9GRklDSUFMAEhQRV9PSwBVTkxJTksAVU5MT0NLAFBSSQBSRVRSWV9XSVRIAEhQRV9JTlZBTElEX0NPTlRFTlRfTEVOR1RIAEhQRV9VTkVYUEVDVEVEX0NPTlRFTlRfTEVOR1RIAEZMVVNIAFBST1BQQVRDSABNLVNFQVJDSABVUklfVE9PX0xPTkcAUFJPQ0VTU0lORwBNSVNDRUxMQU5FT1VTX1BFUlNJU1RFTlRfV0FSTklORwBNSVNDRUxMQU5FT1VTX1dBUk5JTkcASFBFX0lOVkFMSURfVFJBTlNGRVJfRU5DT0RJTkcARXhwZWN0ZWQgQ1JMRgBIUEVfSU5WQUxJRF9DSFVOS19TSVpFAE1PVkUAQ09OVElOVUUASFBFX0NCX1NUQVRVU19DT01QTEVURQBIUEVfQ0JfSEVBREVSU19DT01QTEVURQBIUEVfQ0JfVkVSU0lPTl9DT01QTEVURQBIUEVfQ0JfVVJMX0NPTVBMRVRFAEhQRV9DQl9DSFVOS19DT01QTEVURQBIUEVfQ0JfSEVBREVSX1ZBTFVFX0NPTVBMRVRFAEhQRV9DQl9DSFVOS19FWFRFTlNJT05fVkFMVUVfQ09NUExFVEUASFBFX0NCX0NIVU5LX0VYVEVOU0lPTl9OQU1FX0NPTVBMRVRFAEhQRV9DQl9NRVNTQUdFX0NPTVBMRVRFAEhQRV9DQl9NRVRIT0RfQ09NUExFVEUASFBFX0NCX0hFQURFUl9GSUVMRF9DT01QTEVURQBERUxFVEUASFBFX0lOVkFMSURfRU9GX1NUQVRFAElOVkFMSURfU1NMX0NFUlRJRklDQVRFAFBBVVNFAE5PX1JFU1BPTlNFAFVOU1VQUE9SVEVEX01FRElBX1RZUEUAR09ORQBOT1RfQUNDRVBUQUJMRQBTRVJWSUNFX1VOQVZBSUxBQkxFAFJBTkdFX05PVF9TQVRJU0ZJQUJMRQBPUklHSU5fSVNfVU5SRUFDSEFCTEUAUkVTUE9OU0VfSVNfU1RBTEUAUFVSR0UATUVSR0UAUkVRVUVTVF9IRUFERVJfRklFTERTX1RPT19MQVJHRQBSRVFVRVNUX0hFQURFUl9UT09fTEFSR0UAUEFZTE9BRF9UT09fTEFSR0UASU5TVUZGSUNJRU5UX1NUT1JBR0UASFBFX1BBVVNFRF9VUEdSQURFAEhQRV9QQVVTRURfSDJfVVBHUkFERQBTT1VSQ0UAQU5OT1VOQ0UAVFJBQ0UASFBFX1VORVhQRUNURURfU1BBQ0UAREVTQ1JJQkUAVU5TVUJTQ1JJQkUAUkVDT1JEAEhQRV9JTlZBTElEX01FVEhPRABOT1RfRk9VTkQAUFJPUEZJTkQAVU5CSU5EAFJFQklORABVTkFVVEhPUklaRUQATUVUSE9EX05PVF9BTExPV0VEAEhUVFBfVkVSU0lPTl9OT1RfU1VQUE9SVEVEAEFMUkVBRFlfUkVQT1JURUQAQUNDRVBURUQATk9UX0lNUExFTUVOVEVEAExPT1BfREVURUNURUQASFBFX0NSX0VYUEVDVEVEAEhQRV9MRl9FWFBFQ1RFRABDUkVBVEVEAElNX1VTRUQASFBFX1BBVVNFRABUSU1FT1VUX09DQ1VSRUQAUEFZTUVOVF9SRVFVSVJFRABQUkVDT05ESVRJT05fUkVRVUlSRUQAUFJPWFlfQVVUSEVOVElDQVRJT05fUkVRVUlSRUQATkVUV09SS19BVVRIRU5USUNBVElPTl9SRVFVSVJFRABMRU5HVEhfUkVRVUlSRUQAU1NMX0NFUlRJRklDQVRFX1JFUVVJUkVEAFVQR1JBREVfUkVRVUlSRUQAUEFHRV9FWFBJUkVEAFBSRUNPTkRJVElPTl9GQUlMRUQARVhQRUNUQVRJT05fRkFJTEVEAFJFVkFMSURBVElPTl9GQUlMRUQAU1NMX0hBTkRTSEFLRV9GQUlMRUQATE9DS0VEAFRSQU5TRk9STUFUSU9OX0FQUExJRUQATk9UX01PRElGSUVEAE5PVF9FWFRFTkRFRABCQU5EV0lEVEhfTElNSVRfRVhDRUVERUQAU0lURV9JU19PVkVSTE9BREVEAEhFQUQARXhwZWN0ZWQgSFRUUC8AAF4TAAAmEwAAMBAAAPAXAACdEwAAFRIAADkXAADwEgAAChAAAHUSAACtEgAAghMAAE8UAAB/EAAAoBUAACMUAACJEgAAixQAAE0VAADUEQAAzxQAABAYAADJFgAA3BYAAMERAADgFwAAuxQAAHQUAAB8FQAA5RQAAAgXAAAfEAAAZRUAAKMUAAAoFQAAAhUAAJkVAAAsEAAAixkAAE8PAADUDgAAahAAAM4QAAACFwAAiQ4AAG4TAAAcEwAAZhQAAFYXAADBEwAAzRMAAGwTAABoFwAAZhcAAF8XAAAiEwAAzg8AAGkOAADYDgAAYxYAAMsTAACqDgAAKBcAACYXAADFEwAAXRYAAOgRAABnEwAAZRMAAPIWAABzEwAAHRcAAPkWAADzEQAAzw4AAM4VAAAMEgAAsxEAAKURAABhEAAAMhcAALsTAEH5NQsBAQBBkDYL4AEBAQIBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQBB/TcLAQEAQZE4C14CAwICAgICAAACAgACAgACAgICAgICAgICAAQAAAAAAAICAgICAgICAgICAgICAgICAgICAgICAgICAAAAAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAAgACAEH9OQsBAQBBkToLXgIAAgICAgIAAAICAAICAAICAgICAgICAgIAAwAEAAAAAgICAgICAgICAgICAgICAgICAgICAgICAgIAAAACAgICAgICAgICAgICAgICAgICAgICAgICAgICAgACAAIAQfA7Cw1sb3NlZWVwLWFsaXZlAEGJPAsBAQBBoDwL4AEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQBBiT4LAQEAQaA+C+cBAQEBAQEBAQEBAQEBAgEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQFjaHVua2VkAEGwwAALXwEBAAEBAQEBAAABAQABAQABAQEBAQEBAQEBAAAAAAAAAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAAAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQABAEGQwgALIWVjdGlvbmVudC1sZW5ndGhvbnJveHktY29ubmVjdGlvbgBBwMIACy1yYW5zZmVyLWVuY29kaW5ncGdyYWRlDQoNCg0KU00NCg0KVFRQL0NFL1RTUC8AQfnCAAsFAQIAAQMAQZDDAAvgAQQBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAEH5xAALBQECAAEDAEGQxQAL4AEEAQEFAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQBB+cYACwQBAAABAEGRxwAL3wEBAQABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAEH6yAALBAEAAAIAQZDJAAtfAwQAAAQEBAQEBAQEBAQEBQQEBAQEBAQEBAQEBAAEAAYHBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQABAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAAAAQAQfrKAAsEAQAAAQBBkMsACwEBAEGqywALQQIAAAAAAAADAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwAAAAAAAAMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAEH6zAALBAEAAAEAQZDNAAsBAQBBms0ACwYCAAAAAAIAQbHNAAs6AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMAAAAAAAADAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwBB8M4AC5YBTk9VTkNFRUNLT1VUTkVDVEVURUNSSUJFTFVTSEVURUFEU0VBUkNIUkdFQ1RJVklUWUxFTkRBUlZFT1RJRllQVElPTlNDSFNFQVlTVEFUQ0hHRU9SRElSRUNUT1JUUkNIUEFSQU1FVEVSVVJDRUJTQ1JJQkVBUkRPV05BQ0VJTkROS0NLVUJTQ1JJQkVIVFRQL0FEVFAv", "base64");
   }
 });
 
-// node_modules/undici/lib/llhttp/llhttp_simd-wasm.js
+// ../../main/node_modules/undici/lib/llhttp/llhttp_simd-wasm.js
 var require_llhttp_simd_wasm = __commonJS({
-  "node_modules/undici/lib/llhttp/llhttp_simd-wasm.js"(exports, module) {
+  "../../main/node_modules/undici/lib/llhttp/llhttp_simd-wasm.js"(exports, module) {
     "use strict";
     var { Buffer: Buffer9 } = __require("node:buffer");
     module.exports = Buffer9.from("AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f38Bf2AAAGADf39/AALLAQgDZW52GHdhc21fb25faGVhZGVyc19jb21wbGV0ZQAEA2VudhV3YXNtX29uX21lc3NhZ2VfYmVnaW4AAANlbnYLd2FzbV9vbl91cmwAAQNlbnYOd2FzbV9vbl9zdGF0dXMAAQNlbnYUd2FzbV9vbl9oZWFkZXJfZmllbGQAAQNlbnYUd2FzbV9vbl9oZWFkZXJfdmFsdWUAAQNlbnYMd2FzbV9vbl9ib2R5AAEDZW52GHdhc21fb25fbWVzc2FnZV9jb21wbGV0ZQAAAy0sBQYAAAIAAAAAAAACAQIAAgICAAADAAAAAAMDAwMBAQEBAQEBAQEAAAIAAAAEBQFwARISBQMBAAIGCAF/AUGA1AQLB9EFIgZtZW1vcnkCAAtfaW5pdGlhbGl6ZQAIGV9faW5kaXJlY3RfZnVuY3Rpb25fdGFibGUBAAtsbGh0dHBfaW5pdAAJGGxsaHR0cF9zaG91bGRfa2VlcF9hbGl2ZQAvDGxsaHR0cF9hbGxvYwALBm1hbGxvYwAxC2xsaHR0cF9mcmVlAAwEZnJlZQAMD2xsaHR0cF9nZXRfdHlwZQANFWxsaHR0cF9nZXRfaHR0cF9tYWpvcgAOFWxsaHR0cF9nZXRfaHR0cF9taW5vcgAPEWxsaHR0cF9nZXRfbWV0aG9kABAWbGxodHRwX2dldF9zdGF0dXNfY29kZQAREmxsaHR0cF9nZXRfdXBncmFkZQASDGxsaHR0cF9yZXNldAATDmxsaHR0cF9leGVjdXRlABQUbGxodHRwX3NldHRpbmdzX2luaXQAFQ1sbGh0dHBfZmluaXNoABYMbGxodHRwX3BhdXNlABcNbGxodHRwX3Jlc3VtZQAYG2xsaHR0cF9yZXN1bWVfYWZ0ZXJfdXBncmFkZQAZEGxsaHR0cF9nZXRfZXJybm8AGhdsbGh0dHBfZ2V0X2Vycm9yX3JlYXNvbgAbF2xsaHR0cF9zZXRfZXJyb3JfcmVhc29uABwUbGxodHRwX2dldF9lcnJvcl9wb3MAHRFsbGh0dHBfZXJybm9fbmFtZQAeEmxsaHR0cF9tZXRob2RfbmFtZQAfEmxsaHR0cF9zdGF0dXNfbmFtZQAgGmxsaHR0cF9zZXRfbGVuaWVudF9oZWFkZXJzACEhbGxodHRwX3NldF9sZW5pZW50X2NodW5rZWRfbGVuZ3RoACIdbGxodHRwX3NldF9sZW5pZW50X2tlZXBfYWxpdmUAIyRsbGh0dHBfc2V0X2xlbmllbnRfdHJhbnNmZXJfZW5jb2RpbmcAJBhsbGh0dHBfbWVzc2FnZV9uZWVkc19lb2YALgkXAQBBAQsRAQIDBAUKBgcrLSwqKSglJyYK77MCLBYAQYjQACgCAARAAAtBiNAAQQE2AgALFAAgABAwIAAgAjYCOCAAIAE6ACgLFAAgACAALwEyIAAtAC4gABAvEAALHgEBf0HAABAyIgEQMCABQYAINgI4IAEgADoAKCABC48MAQd/AkAgAEUNACAAQQhrIgEgAEEEaygCACIAQXhxIgRqIQUCQCAAQQFxDQAgAEEDcUUNASABIAEoAgAiAGsiAUGc0AAoAgBJDQEgACAEaiEEAkACQEGg0AAoAgAgAUcEQCAAQf8BTQRAIABBA3YhAyABKAIIIgAgASgCDCICRgRAQYzQAEGM0AAoAgBBfiADd3E2AgAMBQsgAiAANgIIIAAgAjYCDAwECyABKAIYIQYgASABKAIMIgBHBEAgACABKAIIIgI2AgggAiAANgIMDAMLIAFBFGoiAygCACICRQRAIAEoAhAiAkUNAiABQRBqIQMLA0AgAyEHIAIiAEEUaiIDKAIAIgINACAAQRBqIQMgACgCECICDQALIAdBADYCAAwCCyAFKAIEIgBBA3FBA0cNAiAFIABBfnE2AgRBlNAAIAQ2AgAgBSAENgIAIAEgBEEBcjYCBAwDC0EAIQALIAZFDQACQCABKAIcIgJBAnRBvNIAaiIDKAIAIAFGBEAgAyAANgIAIAANAUGQ0ABBkNAAKAIAQX4gAndxNgIADAILIAZBEEEUIAYoAhAgAUYbaiAANgIAIABFDQELIAAgBjYCGCABKAIQIgIEQCAAIAI2AhAgAiAANgIYCyABQRRqKAIAIgJFDQAgAEEUaiACNgIAIAIgADYCGAsgASAFTw0AIAUoAgQiAEEBcUUNAAJAAkACQAJAIABBAnFFBEBBpNAAKAIAIAVGBEBBpNAAIAE2AgBBmNAAQZjQACgCACAEaiIANgIAIAEgAEEBcjYCBCABQaDQACgCAEcNBkGU0ABBADYCAEGg0ABBADYCAAwGC0Gg0AAoAgAgBUYEQEGg0AAgATYCAEGU0ABBlNAAKAIAIARqIgA2AgAgASAAQQFyNgIEIAAgAWogADYCAAwGCyAAQXhxIARqIQQgAEH/AU0EQCAAQQN2IQMgBSgCCCIAIAUoAgwiAkYEQEGM0ABBjNAAKAIAQX4gA3dxNgIADAULIAIgADYCCCAAIAI2AgwMBAsgBSgCGCEGIAUgBSgCDCIARwRAQZzQACgCABogACAFKAIIIgI2AgggAiAANgIMDAMLIAVBFGoiAygCACICRQRAIAUoAhAiAkUNAiAFQRBqIQMLA0AgAyEHIAIiAEEUaiIDKAIAIgINACAAQRBqIQMgACgCECICDQALIAdBADYCAAwCCyAFIABBfnE2AgQgASAEaiAENgIAIAEgBEEBcjYCBAwDC0EAIQALIAZFDQACQCAFKAIcIgJBAnRBvNIAaiIDKAIAIAVGBEAgAyAANgIAIAANAUGQ0ABBkNAAKAIAQX4gAndxNgIADAILIAZBEEEUIAYoAhAgBUYbaiAANgIAIABFDQELIAAgBjYCGCAFKAIQIgIEQCAAIAI2AhAgAiAANgIYCyAFQRRqKAIAIgJFDQAgAEEUaiACNgIAIAIgADYCGAsgASAEaiAENgIAIAEgBEEBcjYCBCABQaDQACgCAEcNAEGU0AAgBDYCAAwBCyAEQf8BTQRAIARBeHFBtNAAaiEAAn9BjNAAKAIAIgJBASAEQQN2dCIDcUUEQEGM0AAgAiADcjYCACAADAELIAAoAggLIgIgATYCDCAAIAE2AgggASAANgIMIAEgAjYCCAwBC0EfIQIgBEH///8HTQRAIARBJiAEQQh2ZyIAa3ZBAXEgAEEBdGtBPmohAgsgASACNgIcIAFCADcCECACQQJ0QbzSAGohAAJAQZDQACgCACIDQQEgAnQiB3FFBEAgACABNgIAQZDQACADIAdyNgIAIAEgADYCGCABIAE2AgggASABNgIMDAELIARBGSACQQF2a0EAIAJBH0cbdCECIAAoAgAhAAJAA0AgACIDKAIEQXhxIARGDQEgAkEddiEAIAJBAXQhAiADIABBBHFqQRBqIgcoAgAiAA0ACyAHIAE2AgAgASADNgIYIAEgATYCDCABIAE2AggMAQsgAygCCCIAIAE2AgwgAyABNgIIIAFBADYCGCABIAM2AgwgASAANgIIC0Gs0ABBrNAAKAIAQQFrIgBBfyAAGzYCAAsLBwAgAC0AKAsHACAALQAqCwcAIAAtACsLBwAgAC0AKQsHACAALwEyCwcAIAAtAC4LQAEEfyAAKAIYIQEgAC0ALSECIAAtACghAyAAKAI4IQQgABAwIAAgBDYCOCAAIAM6ACggACACOgAtIAAgATYCGAu74gECB38DfiABIAJqIQQCQCAAIgIoAgwiAA0AIAIoAgQEQCACIAE2AgQLIwBBEGsiCCQAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACfwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIAIoAhwiA0EBaw7dAdoBAdkBAgMEBQYHCAkKCwwNDtgBDxDXARES1gETFBUWFxgZGhvgAd8BHB0e1QEfICEiIyQl1AEmJygpKiss0wHSAS0u0QHQAS8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRtsBR0hJSs8BzgFLzQFMzAFNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AAYEBggGDAYQBhQGGAYcBiAGJAYoBiwGMAY0BjgGPAZABkQGSAZMBlAGVAZYBlwGYAZkBmgGbAZwBnQGeAZ8BoAGhAaIBowGkAaUBpgGnAagBqQGqAasBrAGtAa4BrwGwAbEBsgGzAbQBtQG2AbcBywHKAbgByQG5AcgBugG7AbwBvQG+Ab8BwAHBAcIBwwHEAcUBxgEA3AELQQAMxgELQQ4MxQELQQ0MxAELQQ8MwwELQRAMwgELQRMMwQELQRQMwAELQRUMvwELQRYMvgELQRgMvQELQRkMvAELQRoMuwELQRsMugELQRwMuQELQR0MuAELQQgMtwELQR4MtgELQSAMtQELQR8MtAELQQcMswELQSEMsgELQSIMsQELQSMMsAELQSQMrwELQRIMrgELQREMrQELQSUMrAELQSYMqwELQScMqgELQSgMqQELQcMBDKgBC0EqDKcBC0ErDKYBC0EsDKUBC0EtDKQBC0EuDKMBC0EvDKIBC0HEAQyhAQtBMAygAQtBNAyfAQtBDAyeAQtBMQydAQtBMgycAQtBMwybAQtBOQyaAQtBNQyZAQtBxQEMmAELQQsMlwELQToMlgELQTYMlQELQQoMlAELQTcMkwELQTgMkgELQTwMkQELQTsMkAELQT0MjwELQQkMjgELQSkMjQELQT4MjAELQT8MiwELQcAADIoBC0HBAAyJAQtBwgAMiAELQcMADIcBC0HEAAyGAQtBxQAMhQELQcYADIQBC0EXDIMBC0HHAAyCAQtByAAMgQELQckADIABC0HKAAx/C0HLAAx+C0HNAAx9C0HMAAx8C0HOAAx7C0HPAAx6C0HQAAx5C0HRAAx4C0HSAAx3C0HTAAx2C0HUAAx1C0HWAAx0C0HVAAxzC0EGDHILQdcADHELQQUMcAtB2AAMbwtBBAxuC0HZAAxtC0HaAAxsC0HbAAxrC0HcAAxqC0EDDGkLQd0ADGgLQd4ADGcLQd8ADGYLQeEADGULQeAADGQLQeIADGMLQeMADGILQQIMYQtB5AAMYAtB5QAMXwtB5gAMXgtB5wAMXQtB6AAMXAtB6QAMWwtB6gAMWgtB6wAMWQtB7AAMWAtB7QAMVwtB7gAMVgtB7wAMVQtB8AAMVAtB8QAMUwtB8gAMUgtB8wAMUQtB9AAMUAtB9QAMTwtB9gAMTgtB9wAMTQtB+AAMTAtB+QAMSwtB+gAMSgtB+wAMSQtB/AAMSAtB/QAMRwtB/gAMRgtB/wAMRQtBgAEMRAtBgQEMQwtBggEMQgtBgwEMQQtBhAEMQAtBhQEMPwtBhgEMPgtBhwEMPQtBiAEMPAtBiQEMOwtBigEMOgtBiwEMOQtBjAEMOAtBjQEMNwtBjgEMNgtBjwEMNQtBkAEMNAtBkQEMMwtBkgEMMgtBkwEMMQtBlAEMMAtBlQEMLwtBlgEMLgtBlwEMLQtBmAEMLAtBmQEMKwtBmgEMKgtBmwEMKQtBnAEMKAtBnQEMJwtBngEMJgtBnwEMJQtBoAEMJAtBoQEMIwtBogEMIgtBowEMIQtBpAEMIAtBpQEMHwtBpgEMHgtBpwEMHQtBqAEMHAtBqQEMGwtBqgEMGgtBqwEMGQtBrAEMGAtBrQEMFwtBrgEMFgtBAQwVC0GvAQwUC0GwAQwTC0GxAQwSC0GzAQwRC0GyAQwQC0G0AQwPC0G1AQwOC0G2AQwNC0G3AQwMC0G4AQwLC0G5AQwKC0G6AQwJC0G7AQwIC0HGAQwHC0G8AQwGC0G9AQwFC0G+AQwEC0G/AQwDC0HAAQwCC0HCAQwBC0HBAQshAwNAAkACQAJAAkACQAJAAkACQAJAIAICfwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJ/AkACQAJAAkACQAJAAkACQAJAAkACQAJAAkAgAgJ/AkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACfwJAAkACfwJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACfwJAAkACQAJAAn8CQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQCADDsYBAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHyAhIyUmKCorLC8wMTIzNDU2Nzk6Ozw9lANAQkRFRklLTk9QUVJTVFVWWFpbXF1eX2BhYmNkZWZnaGpsb3Bxc3V2eHl6e3x/gAGBAYIBgwGEAYUBhgGHAYgBiQGKAYsBjAGNAY4BjwGQAZEBkgGTAZQBlQGWAZcBmAGZAZoBmwGcAZ0BngGfAaABoQGiAaMBpAGlAaYBpwGoAakBqgGrAawBrQGuAa8BsAGxAbIBswG0AbUBtgG3AbgBuQG6AbsBvAG9Ab4BvwHAAcEBwgHDAcQBxQHGAccByAHJAcsBzAHNAc4BzwGKA4kDiAOHA4QDgwOAA/sC+gL5AvgC9wL0AvMC8gLLAsECsALZAQsgASAERw3wAkHdASEDDLMDCyABIARHDcgBQcMBIQMMsgMLIAEgBEcNe0H3ACEDDLEDCyABIARHDXBB7wAhAwywAwsgASAERw1pQeoAIQMMrwMLIAEgBEcNZUHoACEDDK4DCyABIARHDWJB5gAhAwytAwsgASAERw0aQRghAwysAwsgASAERw0VQRIhAwyrAwsgASAERw1CQcUAIQMMqgMLIAEgBEcNNEE/IQMMqQMLIAEgBEcNMkE8IQMMqAMLIAEgBEcNK0ExIQMMpwMLIAItAC5BAUYNnwMMwQILQQAhAAJAAkACQCACLQAqRQ0AIAItACtFDQAgAi8BMCIDQQJxRQ0BDAILIAIvATAiA0EBcUUNAQtBASEAIAItAChBAUYNACACLwEyIgVB5ABrQeQASQ0AIAVBzAFGDQAgBUGwAkYNACADQcAAcQ0AQQAhACADQYgEcUGABEYNACADQShxQQBHIQALIAJBADsBMCACQQA6AC8gAEUN3wIgAkIANwMgDOACC0EAIQACQCACKAI4IgNFDQAgAygCLCIDRQ0AIAIgAxEAACEACyAARQ3MASAAQRVHDd0CIAJBBDYCHCACIAE2AhQgAkGwGDYCECACQRU2AgxBACEDDKQDCyABIARGBEBBBiEDDKQDCyABQQFqIQFBACEAAkAgAigCOCIDRQ0AIAMoAlQiA0UNACACIAMRAAAhAAsgAA3ZAgwcCyACQgA3AyBBEiEDDIkDCyABIARHDRZBHSEDDKEDCyABIARHBEAgAUEBaiEBQRAhAwyIAwtBByEDDKADCyACIAIpAyAiCiAEIAFrrSILfSIMQgAgCiAMWhs3AyAgCiALWA3UAkEIIQMMnwMLIAEgBEcEQCACQQk2AgggAiABNgIEQRQhAwyGAwtBCSEDDJ4DCyACKQMgQgBSDccBIAIgAi8BMEGAAXI7ATAMQgsgASAERw0/QdAAIQMMnAMLIAEgBEYEQEELIQMMnAMLIAFBAWohAUEAIQACQCACKAI4IgNFDQAgAygCUCIDRQ0AIAIgAxEAACEACyAADc8CDMYBC0EAIQACQCACKAI4IgNFDQAgAygCSCIDRQ0AIAIgAxEAACEACyAARQ3GASAAQRVHDc0CIAJBCzYCHCACIAE2AhQgAkGCGTYCECACQRU2AgxBACEDDJoDC0EAIQACQCACKAI4IgNFDQAgAygCSCIDRQ0AIAIgAxEAACEACyAARQ0MIABBFUcNygIgAkEaNgIcIAIgATYCFCACQYIZNgIQIAJBFTYCDEEAIQMMmQMLQQAhAAJAIAIoAjgiA0UNACADKAJMIgNFDQAgAiADEQAAIQALIABFDcQBIABBFUcNxwIgAkELNgIcIAIgATYCFCACQZEXNgIQIAJBFTYCDEEAIQMMmAMLIAEgBEYEQEEPIQMMmAMLIAEtAAAiAEE7Rg0HIABBDUcNxAIgAUEBaiEBDMMBC0EAIQACQCACKAI4IgNFDQAgAygCTCIDRQ0AIAIgAxEAACEACyAARQ3DASAAQRVHDcICIAJBDzYCHCACIAE2AhQgAkGRFzYCECACQRU2AgxBACEDDJYDCwNAIAEtAABB8DVqLQAAIgBBAUcEQCAAQQJHDcECIAIoAgQhAEEAIQMgAkEANgIEIAIgACABQQFqIgEQLSIADcICDMUBCyAEIAFBAWoiAUcNAAtBEiEDDJUDC0EAIQACQCACKAI4IgNFDQAgAygCTCIDRQ0AIAIgAxEAACEACyAARQ3FASAAQRVHDb0CIAJBGzYCHCACIAE2AhQgAkGRFzYCECACQRU2AgxBACEDDJQDCyABIARGBEBBFiEDDJQDCyACQQo2AgggAiABNgIEQQAhAAJAIAIoAjgiA0UNACADKAJIIgNFDQAgAiADEQAAIQALIABFDcIBIABBFUcNuQIgAkEVNgIcIAIgATYCFCACQYIZNgIQIAJBFTYCDEEAIQMMkwMLIAEgBEcEQANAIAEtAABB8DdqLQAAIgBBAkcEQAJAIABBAWsOBMQCvQIAvgK9AgsgAUEBaiEBQQghAwz8AgsgBCABQQFqIgFHDQALQRUhAwyTAwtBFSEDDJIDCwNAIAEtAABB8DlqLQAAIgBBAkcEQCAAQQFrDgTFArcCwwK4ArcCCyAEIAFBAWoiAUcNAAtBGCEDDJEDCyABIARHBEAgAkELNgIIIAIgATYCBEEHIQMM+AILQRkhAwyQAwsgAUEBaiEBDAILIAEgBEYEQEEaIQMMjwMLAkAgAS0AAEENaw4UtQG/Ab8BvwG/Ab8BvwG/Ab8BvwG/Ab8BvwG/Ab8BvwG/Ab8BvwEAvwELQQAhAyACQQA2AhwgAkGvCzYCECACQQI2AgwgAiABQQFqNgIUDI4DCyABIARGBEBBGyEDDI4DCyABLQAAIgBBO0cEQCAAQQ1HDbECIAFBAWohAQy6AQsgAUEBaiEBC0EiIQMM8wILIAEgBEYEQEEcIQMMjAMLQgAhCgJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkAgAS0AAEEwaw43wQLAAgABAgMEBQYH0AHQAdAB0AHQAdAB0AEICQoLDA3QAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdAB0AHQAdABDg8QERIT0AELQgIhCgzAAgtCAyEKDL8CC0IEIQoMvgILQgUhCgy9AgtCBiEKDLwCC0IHIQoMuwILQgghCgy6AgtCCSEKDLkCC0IKIQoMuAILQgshCgy3AgtCDCEKDLYCC0INIQoMtQILQg4hCgy0AgtCDyEKDLMCC0IKIQoMsgILQgshCgyxAgtCDCEKDLACC0INIQoMrwILQg4hCgyuAgtCDyEKDK0CC0IAIQoCQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIAEtAABBMGsON8ACvwIAAQIDBAUGB74CvgK+Ar4CvgK+Ar4CCAkKCwwNvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ar4CvgK+Ag4PEBESE74CC0ICIQoMvwILQgMhCgy+AgtCBCEKDL0CC0IFIQoMvAILQgYhCgy7AgtCByEKDLoCC0IIIQoMuQILQgkhCgy4AgtCCiEKDLcCC0ILIQoMtgILQgwhCgy1AgtCDSEKDLQCC0IOIQoMswILQg8hCgyyAgtCCiEKDLECC0ILIQoMsAILQgwhCgyvAgtCDSEKDK4CC0IOIQoMrQILQg8hCgysAgsgAiACKQMgIgogBCABa60iC30iDEIAIAogDFobNwMgIAogC1gNpwJBHyEDDIkDCyABIARHBEAgAkEJNgIIIAIgATYCBEElIQMM8AILQSAhAwyIAwtBASEFIAIvATAiA0EIcUUEQCACKQMgQgBSIQULAkAgAi0ALgRAQQEhACACLQApQQVGDQEgA0HAAHFFIAVxRQ0BC0EAIQAgA0HAAHENAEECIQAgA0EIcQ0AIANBgARxBEACQCACLQAoQQFHDQAgAi0ALUEKcQ0AQQUhAAwCC0EEIQAMAQsgA0EgcUUEQAJAIAItAChBAUYNACACLwEyIgBB5ABrQeQASQ0AIABBzAFGDQAgAEGwAkYNAEEEIQAgA0EocUUNAiADQYgEcUGABEYNAgtBACEADAELQQBBAyACKQMgUBshAAsgAEEBaw4FvgIAsAEBpAKhAgtBESEDDO0CCyACQQE6AC8MhAMLIAEgBEcNnQJBJCEDDIQDCyABIARHDRxBxgAhAwyDAwtBACEAAkAgAigCOCIDRQ0AIAMoAkQiA0UNACACIAMRAAAhAAsgAEUNJyAAQRVHDZgCIAJB0AA2AhwgAiABNgIUIAJBkRg2AhAgAkEVNgIMQQAhAwyCAwsgASAERgRAQSghAwyCAwtBACEDIAJBADYCBCACQQw2AgggAiABIAEQKiIARQ2UAiACQSc2AhwgAiABNgIUIAIgADYCDAyBAwsgASAERgRAQSkhAwyBAwsgAS0AACIAQSBGDRMgAEEJRw2VAiABQQFqIQEMFAsgASAERwRAIAFBAWohAQwWC0EqIQMM/wILIAEgBEYEQEErIQMM/wILIAEtAAAiAEEJRyAAQSBHcQ2QAiACLQAsQQhHDd0CIAJBADoALAzdAgsgASAERgRAQSwhAwz+AgsgAS0AAEEKRw2OAiABQQFqIQEMsAELIAEgBEcNigJBLyEDDPwCCwNAIAEtAAAiAEEgRwRAIABBCmsOBIQCiAKIAoQChgILIAQgAUEBaiIBRw0AC0ExIQMM+wILQTIhAyABIARGDfoCIAIoAgAiACAEIAFraiEHIAEgAGtBA2ohBgJAA0AgAEHwO2otAAAgAS0AACIFQSByIAUgBUHBAGtB/wFxQRpJG0H/AXFHDQEgAEEDRgRAQQYhAQziAgsgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAc2AgAM+wILIAJBADYCAAyGAgtBMyEDIAQgASIARg35AiAEIAFrIAIoAgAiAWohByAAIAFrQQhqIQYCQANAIAFB9DtqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw0BIAFBCEYEQEEFIQEM4QILIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADPoCCyACQQA2AgAgACEBDIUCC0E0IQMgBCABIgBGDfgCIAQgAWsgAigCACIBaiEHIAAgAWtBBWohBgJAA0AgAUHQwgBqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw0BIAFBBUYEQEEHIQEM4AILIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADPkCCyACQQA2AgAgACEBDIQCCyABIARHBEADQCABLQAAQYA+ai0AACIAQQFHBEAgAEECRg0JDIECCyAEIAFBAWoiAUcNAAtBMCEDDPgCC0EwIQMM9wILIAEgBEcEQANAIAEtAAAiAEEgRwRAIABBCmsOBP8B/gH+Af8B/gELIAQgAUEBaiIBRw0AC0E4IQMM9wILQTghAwz2AgsDQCABLQAAIgBBIEcgAEEJR3EN9gEgBCABQQFqIgFHDQALQTwhAwz1AgsDQCABLQAAIgBBIEcEQAJAIABBCmsOBPkBBAT5AQALIABBLEYN9QEMAwsgBCABQQFqIgFHDQALQT8hAwz0AgtBwAAhAyABIARGDfMCIAIoAgAiACAEIAFraiEFIAEgAGtBBmohBgJAA0AgAEGAQGstAAAgAS0AAEEgckcNASAAQQZGDdsCIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADPQCCyACQQA2AgALQTYhAwzZAgsgASAERgRAQcEAIQMM8gILIAJBDDYCCCACIAE2AgQgAi0ALEEBaw4E+wHuAewB6wHUAgsgAUEBaiEBDPoBCyABIARHBEADQAJAIAEtAAAiAEEgciAAIABBwQBrQf8BcUEaSRtB/wFxIgBBCUYNACAAQSBGDQACQAJAAkACQCAAQeMAaw4TAAMDAwMDAwMBAwMDAwMDAwMDAgMLIAFBAWohAUExIQMM3AILIAFBAWohAUEyIQMM2wILIAFBAWohAUEzIQMM2gILDP4BCyAEIAFBAWoiAUcNAAtBNSEDDPACC0E1IQMM7wILIAEgBEcEQANAIAEtAABBgDxqLQAAQQFHDfcBIAQgAUEBaiIBRw0AC0E9IQMM7wILQT0hAwzuAgtBACEAAkAgAigCOCIDRQ0AIAMoAkAiA0UNACACIAMRAAAhAAsgAEUNASAAQRVHDeYBIAJBwgA2AhwgAiABNgIUIAJB4xg2AhAgAkEVNgIMQQAhAwztAgsgAUEBaiEBC0E8IQMM0gILIAEgBEYEQEHCACEDDOsCCwJAA0ACQCABLQAAQQlrDhgAAswCzALRAswCzALMAswCzALMAswCzALMAswCzALMAswCzALMAswCzALMAgDMAgsgBCABQQFqIgFHDQALQcIAIQMM6wILIAFBAWohASACLQAtQQFxRQ3+AQtBLCEDDNACCyABIARHDd4BQcQAIQMM6AILA0AgAS0AAEGQwABqLQAAQQFHDZwBIAQgAUEBaiIBRw0AC0HFACEDDOcCCyABLQAAIgBBIEYN/gEgAEE6Rw3AAiACKAIEIQBBACEDIAJBADYCBCACIAAgARApIgAN3gEM3QELQccAIQMgBCABIgBGDeUCIAQgAWsgAigCACIBaiEHIAAgAWtBBWohBgNAIAFBkMIAai0AACAALQAAIgVBIHIgBSAFQcEAa0H/AXFBGkkbQf8BcUcNvwIgAUEFRg3CAiABQQFqIQEgBCAAQQFqIgBHDQALIAIgBzYCAAzlAgtByAAhAyAEIAEiAEYN5AIgBCABayACKAIAIgFqIQcgACABa0EJaiEGA0AgAUGWwgBqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw2+AkECIAFBCUYNwgIaIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADOQCCyABIARGBEBByQAhAwzkAgsCQAJAIAEtAAAiAEEgciAAIABBwQBrQf8BcUEaSRtB/wFxQe4Aaw4HAL8CvwK/Ar8CvwIBvwILIAFBAWohAUE+IQMMywILIAFBAWohAUE/IQMMygILQcoAIQMgBCABIgBGDeICIAQgAWsgAigCACIBaiEGIAAgAWtBAWohBwNAIAFBoMIAai0AACAALQAAIgVBIHIgBSAFQcEAa0H/AXFBGkkbQf8BcUcNvAIgAUEBRg2+AiABQQFqIQEgBCAAQQFqIgBHDQALIAIgBjYCAAziAgtBywAhAyAEIAEiAEYN4QIgBCABayACKAIAIgFqIQcgACABa0EOaiEGA0AgAUGiwgBqLQAAIAAtAAAiBUEgciAFIAVBwQBrQf8BcUEaSRtB/wFxRw27AiABQQ5GDb4CIAFBAWohASAEIABBAWoiAEcNAAsgAiAHNgIADOECC0HMACEDIAQgASIARg3gAiAEIAFrIAIoAgAiAWohByAAIAFrQQ9qIQYDQCABQcDCAGotAAAgAC0AACIFQSByIAUgBUHBAGtB/wFxQRpJG0H/AXFHDboCQQMgAUEPRg2+AhogAUEBaiEBIAQgAEEBaiIARw0ACyACIAc2AgAM4AILQc0AIQMgBCABIgBGDd8CIAQgAWsgAigCACIBaiEHIAAgAWtBBWohBgNAIAFB0MIAai0AACAALQAAIgVBIHIgBSAFQcEAa0H/AXFBGkkbQf8BcUcNuQJBBCABQQVGDb0CGiABQQFqIQEgBCAAQQFqIgBHDQALIAIgBzYCAAzfAgsgASAERgRAQc4AIQMM3wILAkACQAJAAkAgAS0AACIAQSByIAAgAEHBAGtB/wFxQRpJG0H/AXFB4wBrDhMAvAK8ArwCvAK8ArwCvAK8ArwCvAK8ArwCAbwCvAK8AgIDvAILIAFBAWohAUHBACEDDMgCCyABQQFqIQFBwgAhAwzHAgsgAUEBaiEBQcMAIQMMxgILIAFBAWohAUHEACEDDMUCCyABIARHBEAgAkENNgIIIAIgATYCBEHFACEDDMUCC0HPACEDDN0CCwJAAkAgAS0AAEEKaw4EAZABkAEAkAELIAFBAWohAQtBKCEDDMMCCyABIARGBEBB0QAhAwzcAgsgAS0AAEEgRw0AIAFBAWohASACLQAtQQFxRQ3QAQtBFyEDDMECCyABIARHDcsBQdIAIQMM2QILQdMAIQMgASAERg3YAiACKAIAIgAgBCABa2ohBiABIABrQQFqIQUDQCABLQAAIABB1sIAai0AAEcNxwEgAEEBRg3KASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBjYCAAzYAgsgASAERgRAQdUAIQMM2AILIAEtAABBCkcNwgEgAUEBaiEBDMoBCyABIARGBEBB1gAhAwzXAgsCQAJAIAEtAABBCmsOBADDAcMBAcMBCyABQQFqIQEMygELIAFBAWohAUHKACEDDL0CC0EAIQACQCACKAI4IgNFDQAgAygCPCIDRQ0AIAIgAxEAACEACyAADb8BQc0AIQMMvAILIAItAClBIkYNzwIMiQELIAQgASIFRgRAQdsAIQMM1AILQQAhAEEBIQFBASEGQQAhAwJAAn8CQAJAAkACQAJAAkACQCAFLQAAQTBrDgrFAcQBAAECAwQFBgjDAQtBAgwGC0EDDAULQQQMBAtBBQwDC0EGDAILQQcMAQtBCAshA0EAIQFBACEGDL0BC0EJIQNBASEAQQAhAUEAIQYMvAELIAEgBEYEQEHdACEDDNMCCyABLQAAQS5HDbgBIAFBAWohAQyIAQsgASAERw22AUHfACEDDNECCyABIARHBEAgAkEONgIIIAIgATYCBEHQACEDDLgCC0HgACEDDNACC0HhACEDIAEgBEYNzwIgAigCACIAIAQgAWtqIQUgASAAa0EDaiEGA0AgAS0AACAAQeLCAGotAABHDbEBIABBA0YNswEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMzwILQeIAIQMgASAERg3OAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYDQCABLQAAIABB5sIAai0AAEcNsAEgAEECRg2vASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAzOAgtB4wAhAyABIARGDc0CIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgNAIAEtAAAgAEHpwgBqLQAARw2vASAAQQNGDa0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADM0CCyABIARGBEBB5QAhAwzNAgsgAUEBaiEBQQAhAAJAIAIoAjgiA0UNACADKAIwIgNFDQAgAiADEQAAIQALIAANqgFB1gAhAwyzAgsgASAERwRAA0AgAS0AACIAQSBHBEACQAJAAkAgAEHIAGsOCwABswGzAbMBswGzAbMBswGzAQKzAQsgAUEBaiEBQdIAIQMMtwILIAFBAWohAUHTACEDDLYCCyABQQFqIQFB1AAhAwy1AgsgBCABQQFqIgFHDQALQeQAIQMMzAILQeQAIQMMywILA0AgAS0AAEHwwgBqLQAAIgBBAUcEQCAAQQJrDgOnAaYBpQGkAQsgBCABQQFqIgFHDQALQeYAIQMMygILIAFBAWogASAERw0CGkHnACEDDMkCCwNAIAEtAABB8MQAai0AACIAQQFHBEACQCAAQQJrDgSiAaEBoAEAnwELQdcAIQMMsQILIAQgAUEBaiIBRw0AC0HoACEDDMgCCyABIARGBEBB6QAhAwzIAgsCQCABLQAAIgBBCmsOGrcBmwGbAbQBmwGbAZsBmwGbAZsBmwGbAZsBmwGbAZsBmwGbAZsBmwGbAZsBpAGbAZsBAJkBCyABQQFqCyEBQQYhAwytAgsDQCABLQAAQfDGAGotAABBAUcNfSAEIAFBAWoiAUcNAAtB6gAhAwzFAgsgAUEBaiABIARHDQIaQesAIQMMxAILIAEgBEYEQEHsACEDDMQCCyABQQFqDAELIAEgBEYEQEHtACEDDMMCCyABQQFqCyEBQQQhAwyoAgsgASAERgRAQe4AIQMMwQILAkACQAJAIAEtAABB8MgAai0AAEEBaw4HkAGPAY4BAHwBAo0BCyABQQFqIQEMCwsgAUEBagyTAQtBACEDIAJBADYCHCACQZsSNgIQIAJBBzYCDCACIAFBAWo2AhQMwAILAkADQCABLQAAQfDIAGotAAAiAEEERwRAAkACQCAAQQFrDgeUAZMBkgGNAQAEAY0BC0HaACEDDKoCCyABQQFqIQFB3AAhAwypAgsgBCABQQFqIgFHDQALQe8AIQMMwAILIAFBAWoMkQELIAQgASIARgRAQfAAIQMMvwILIAAtAABBL0cNASAAQQFqIQEMBwsgBCABIgBGBEBB8QAhAwy+AgsgAC0AACIBQS9GBEAgAEEBaiEBQd0AIQMMpQILIAFBCmsiA0EWSw0AIAAhAUEBIAN0QYmAgAJxDfkBC0EAIQMgAkEANgIcIAIgADYCFCACQYwcNgIQIAJBBzYCDAy8AgsgASAERwRAIAFBAWohAUHeACEDDKMCC0HyACEDDLsCCyABIARGBEBB9AAhAwy7AgsCQCABLQAAQfDMAGotAABBAWsOA/cBcwCCAQtB4QAhAwyhAgsgASAERwRAA0AgAS0AAEHwygBqLQAAIgBBA0cEQAJAIABBAWsOAvkBAIUBC0HfACEDDKMCCyAEIAFBAWoiAUcNAAtB8wAhAwy6AgtB8wAhAwy5AgsgASAERwRAIAJBDzYCCCACIAE2AgRB4AAhAwygAgtB9QAhAwy4AgsgASAERgRAQfYAIQMMuAILIAJBDzYCCCACIAE2AgQLQQMhAwydAgsDQCABLQAAQSBHDY4CIAQgAUEBaiIBRw0AC0H3ACEDDLUCCyABIARGBEBB+AAhAwy1AgsgAS0AAEEgRw16IAFBAWohAQxbC0EAIQACQCACKAI4IgNFDQAgAygCOCIDRQ0AIAIgAxEAACEACyAADXgMgAILIAEgBEYEQEH6ACEDDLMCCyABLQAAQcwARw10IAFBAWohAUETDHYLQfsAIQMgASAERg2xAiACKAIAIgAgBCABa2ohBSABIABrQQVqIQYDQCABLQAAIABB8M4Aai0AAEcNcyAAQQVGDXUgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMsQILIAEgBEYEQEH8ACEDDLECCwJAAkAgAS0AAEHDAGsODAB0dHR0dHR0dHR0AXQLIAFBAWohAUHmACEDDJgCCyABQQFqIQFB5wAhAwyXAgtB/QAhAyABIARGDa8CIAIoAgAiACAEIAFraiEFIAEgAGtBAmohBgJAA0AgAS0AACAAQe3PAGotAABHDXIgAEECRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADLACCyACQQA2AgAgBkEBaiEBQRAMcwtB/gAhAyABIARGDa4CIAIoAgAiACAEIAFraiEFIAEgAGtBBWohBgJAA0AgAS0AACAAQfbOAGotAABHDXEgAEEFRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADK8CCyACQQA2AgAgBkEBaiEBQRYMcgtB/wAhAyABIARGDa0CIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgJAA0AgAS0AACAAQfzOAGotAABHDXAgAEEDRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADK4CCyACQQA2AgAgBkEBaiEBQQUMcQsgASAERgRAQYABIQMMrQILIAEtAABB2QBHDW4gAUEBaiEBQQgMcAsgASAERgRAQYEBIQMMrAILAkACQCABLQAAQc4Aaw4DAG8BbwsgAUEBaiEBQesAIQMMkwILIAFBAWohAUHsACEDDJICCyABIARGBEBBggEhAwyrAgsCQAJAIAEtAABByABrDggAbm5ubm5uAW4LIAFBAWohAUHqACEDDJICCyABQQFqIQFB7QAhAwyRAgtBgwEhAyABIARGDakCIAIoAgAiACAEIAFraiEFIAEgAGtBAmohBgJAA0AgAS0AACAAQYDPAGotAABHDWwgAEECRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADKoCCyACQQA2AgAgBkEBaiEBQQAMbQtBhAEhAyABIARGDagCIAIoAgAiACAEIAFraiEFIAEgAGtBBGohBgJAA0AgAS0AACAAQYPPAGotAABHDWsgAEEERg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADKkCCyACQQA2AgAgBkEBaiEBQSMMbAsgASAERgRAQYUBIQMMqAILAkACQCABLQAAQcwAaw4IAGtra2trawFrCyABQQFqIQFB7wAhAwyPAgsgAUEBaiEBQfAAIQMMjgILIAEgBEYEQEGGASEDDKcCCyABLQAAQcUARw1oIAFBAWohAQxgC0GHASEDIAEgBEYNpQIgAigCACIAIAQgAWtqIQUgASAAa0EDaiEGAkADQCABLQAAIABBiM8Aai0AAEcNaCAAQQNGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMpgILIAJBADYCACAGQQFqIQFBLQxpC0GIASEDIAEgBEYNpAIgAigCACIAIAQgAWtqIQUgASAAa0EIaiEGAkADQCABLQAAIABB0M8Aai0AAEcNZyAAQQhGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMpQILIAJBADYCACAGQQFqIQFBKQxoCyABIARGBEBBiQEhAwykAgtBASABLQAAQd8ARw1nGiABQQFqIQEMXgtBigEhAyABIARGDaICIAIoAgAiACAEIAFraiEFIAEgAGtBAWohBgNAIAEtAAAgAEGMzwBqLQAARw1kIABBAUYN+gEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMogILQYsBIQMgASAERg2hAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEGOzwBqLQAARw1kIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyiAgsgAkEANgIAIAZBAWohAUECDGULQYwBIQMgASAERg2gAiACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEHwzwBqLQAARw1jIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyhAgsgAkEANgIAIAZBAWohAUEfDGQLQY0BIQMgASAERg2fAiACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEHyzwBqLQAARw1iIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAygAgsgAkEANgIAIAZBAWohAUEJDGMLIAEgBEYEQEGOASEDDJ8CCwJAAkAgAS0AAEHJAGsOBwBiYmJiYgFiCyABQQFqIQFB+AAhAwyGAgsgAUEBaiEBQfkAIQMMhQILQY8BIQMgASAERg2dAiACKAIAIgAgBCABa2ohBSABIABrQQVqIQYCQANAIAEtAAAgAEGRzwBqLQAARw1gIABBBUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyeAgsgAkEANgIAIAZBAWohAUEYDGELQZABIQMgASAERg2cAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEGXzwBqLQAARw1fIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAydAgsgAkEANgIAIAZBAWohAUEXDGALQZEBIQMgASAERg2bAiACKAIAIgAgBCABa2ohBSABIABrQQZqIQYCQANAIAEtAAAgAEGazwBqLQAARw1eIABBBkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAycAgsgAkEANgIAIAZBAWohAUEVDF8LQZIBIQMgASAERg2aAiACKAIAIgAgBCABa2ohBSABIABrQQVqIQYCQANAIAEtAAAgAEGhzwBqLQAARw1dIABBBUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAybAgsgAkEANgIAIAZBAWohAUEeDF4LIAEgBEYEQEGTASEDDJoCCyABLQAAQcwARw1bIAFBAWohAUEKDF0LIAEgBEYEQEGUASEDDJkCCwJAAkAgAS0AAEHBAGsODwBcXFxcXFxcXFxcXFxcAVwLIAFBAWohAUH+ACEDDIACCyABQQFqIQFB/wAhAwz/AQsgASAERgRAQZUBIQMMmAILAkACQCABLQAAQcEAaw4DAFsBWwsgAUEBaiEBQf0AIQMM/wELIAFBAWohAUGAASEDDP4BC0GWASEDIAEgBEYNlgIgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABBp88Aai0AAEcNWSAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMlwILIAJBADYCACAGQQFqIQFBCwxaCyABIARGBEBBlwEhAwyWAgsCQAJAAkACQCABLQAAQS1rDiMAW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1sBW1tbW1sCW1tbA1sLIAFBAWohAUH7ACEDDP8BCyABQQFqIQFB/AAhAwz+AQsgAUEBaiEBQYEBIQMM/QELIAFBAWohAUGCASEDDPwBC0GYASEDIAEgBEYNlAIgAigCACIAIAQgAWtqIQUgASAAa0EEaiEGAkADQCABLQAAIABBqc8Aai0AAEcNVyAAQQRGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMlQILIAJBADYCACAGQQFqIQFBGQxYC0GZASEDIAEgBEYNkwIgAigCACIAIAQgAWtqIQUgASAAa0EFaiEGAkADQCABLQAAIABBrs8Aai0AAEcNViAAQQVGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMlAILIAJBADYCACAGQQFqIQFBBgxXC0GaASEDIAEgBEYNkgIgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABBtM8Aai0AAEcNVSAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMkwILIAJBADYCACAGQQFqIQFBHAxWC0GbASEDIAEgBEYNkQIgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABBts8Aai0AAEcNVCAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAMkgILIAJBADYCACAGQQFqIQFBJwxVCyABIARGBEBBnAEhAwyRAgsCQAJAIAEtAABB1ABrDgIAAVQLIAFBAWohAUGGASEDDPgBCyABQQFqIQFBhwEhAwz3AQtBnQEhAyABIARGDY8CIAIoAgAiACAEIAFraiEFIAEgAGtBAWohBgJAA0AgAS0AACAAQbjPAGotAABHDVIgAEEBRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADJACCyACQQA2AgAgBkEBaiEBQSYMUwtBngEhAyABIARGDY4CIAIoAgAiACAEIAFraiEFIAEgAGtBAWohBgJAA0AgAS0AACAAQbrPAGotAABHDVEgAEEBRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADI8CCyACQQA2AgAgBkEBaiEBQQMMUgtBnwEhAyABIARGDY0CIAIoAgAiACAEIAFraiEFIAEgAGtBAmohBgJAA0AgAS0AACAAQe3PAGotAABHDVAgAEECRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADI4CCyACQQA2AgAgBkEBaiEBQQwMUQtBoAEhAyABIARGDYwCIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgJAA0AgAS0AACAAQbzPAGotAABHDU8gAEEDRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADI0CCyACQQA2AgAgBkEBaiEBQQ0MUAsgASAERgRAQaEBIQMMjAILAkACQCABLQAAQcYAaw4LAE9PT09PT09PTwFPCyABQQFqIQFBiwEhAwzzAQsgAUEBaiEBQYwBIQMM8gELIAEgBEYEQEGiASEDDIsCCyABLQAAQdAARw1MIAFBAWohAQxGCyABIARGBEBBowEhAwyKAgsCQAJAIAEtAABByQBrDgcBTU1NTU0ATQsgAUEBaiEBQY4BIQMM8QELIAFBAWohAUEiDE0LQaQBIQMgASAERg2IAiACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEHAzwBqLQAARw1LIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyJAgsgAkEANgIAIAZBAWohAUEdDEwLIAEgBEYEQEGlASEDDIgCCwJAAkAgAS0AAEHSAGsOAwBLAUsLIAFBAWohAUGQASEDDO8BCyABQQFqIQFBBAxLCyABIARGBEBBpgEhAwyHAgsCQAJAAkACQAJAIAEtAABBwQBrDhUATU1NTU1NTU1NTQFNTQJNTQNNTQRNCyABQQFqIQFBiAEhAwzxAQsgAUEBaiEBQYkBIQMM8AELIAFBAWohAUGKASEDDO8BCyABQQFqIQFBjwEhAwzuAQsgAUEBaiEBQZEBIQMM7QELQacBIQMgASAERg2FAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHtzwBqLQAARw1IIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyGAgsgAkEANgIAIAZBAWohAUERDEkLQagBIQMgASAERg2EAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHCzwBqLQAARw1HIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyFAgsgAkEANgIAIAZBAWohAUEsDEgLQakBIQMgASAERg2DAiACKAIAIgAgBCABa2ohBSABIABrQQRqIQYCQANAIAEtAAAgAEHFzwBqLQAARw1GIABBBEYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyEAgsgAkEANgIAIAZBAWohAUErDEcLQaoBIQMgASAERg2CAiACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHKzwBqLQAARw1FIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyDAgsgAkEANgIAIAZBAWohAUEUDEYLIAEgBEYEQEGrASEDDIICCwJAAkACQAJAIAEtAABBwgBrDg8AAQJHR0dHR0dHR0dHRwNHCyABQQFqIQFBkwEhAwzrAQsgAUEBaiEBQZQBIQMM6gELIAFBAWohAUGVASEDDOkBCyABQQFqIQFBlgEhAwzoAQsgASAERgRAQawBIQMMgQILIAEtAABBxQBHDUIgAUEBaiEBDD0LQa0BIQMgASAERg3/ASACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHNzwBqLQAARw1CIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAyAAgsgAkEANgIAIAZBAWohAUEODEMLIAEgBEYEQEGuASEDDP8BCyABLQAAQdAARw1AIAFBAWohAUElDEILQa8BIQMgASAERg39ASACKAIAIgAgBCABa2ohBSABIABrQQhqIQYCQANAIAEtAAAgAEHQzwBqLQAARw1AIABBCEYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAz+AQsgAkEANgIAIAZBAWohAUEqDEELIAEgBEYEQEGwASEDDP0BCwJAAkAgAS0AAEHVAGsOCwBAQEBAQEBAQEABQAsgAUEBaiEBQZoBIQMM5AELIAFBAWohAUGbASEDDOMBCyABIARGBEBBsQEhAwz8AQsCQAJAIAEtAABBwQBrDhQAPz8/Pz8/Pz8/Pz8/Pz8/Pz8/AT8LIAFBAWohAUGZASEDDOMBCyABQQFqIQFBnAEhAwziAQtBsgEhAyABIARGDfoBIAIoAgAiACAEIAFraiEFIAEgAGtBA2ohBgJAA0AgAS0AACAAQdnPAGotAABHDT0gAEEDRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADPsBCyACQQA2AgAgBkEBaiEBQSEMPgtBswEhAyABIARGDfkBIAIoAgAiACAEIAFraiEFIAEgAGtBBmohBgJAA0AgAS0AACAAQd3PAGotAABHDTwgAEEGRg0BIABBAWohACAEIAFBAWoiAUcNAAsgAiAFNgIADPoBCyACQQA2AgAgBkEBaiEBQRoMPQsgASAERgRAQbQBIQMM+QELAkACQAJAIAEtAABBxQBrDhEAPT09PT09PT09AT09PT09Aj0LIAFBAWohAUGdASEDDOEBCyABQQFqIQFBngEhAwzgAQsgAUEBaiEBQZ8BIQMM3wELQbUBIQMgASAERg33ASACKAIAIgAgBCABa2ohBSABIABrQQVqIQYCQANAIAEtAAAgAEHkzwBqLQAARw06IABBBUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAz4AQsgAkEANgIAIAZBAWohAUEoDDsLQbYBIQMgASAERg32ASACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEHqzwBqLQAARw05IABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAz3AQsgAkEANgIAIAZBAWohAUEHDDoLIAEgBEYEQEG3ASEDDPYBCwJAAkAgAS0AAEHFAGsODgA5OTk5OTk5OTk5OTkBOQsgAUEBaiEBQaEBIQMM3QELIAFBAWohAUGiASEDDNwBC0G4ASEDIAEgBEYN9AEgAigCACIAIAQgAWtqIQUgASAAa0ECaiEGAkADQCABLQAAIABB7c8Aai0AAEcNNyAAQQJGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM9QELIAJBADYCACAGQQFqIQFBEgw4C0G5ASEDIAEgBEYN8wEgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABB8M8Aai0AAEcNNiAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM9AELIAJBADYCACAGQQFqIQFBIAw3C0G6ASEDIAEgBEYN8gEgAigCACIAIAQgAWtqIQUgASAAa0EBaiEGAkADQCABLQAAIABB8s8Aai0AAEcNNSAAQQFGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM8wELIAJBADYCACAGQQFqIQFBDww2CyABIARGBEBBuwEhAwzyAQsCQAJAIAEtAABByQBrDgcANTU1NTUBNQsgAUEBaiEBQaUBIQMM2QELIAFBAWohAUGmASEDDNgBC0G8ASEDIAEgBEYN8AEgAigCACIAIAQgAWtqIQUgASAAa0EHaiEGAkADQCABLQAAIABB9M8Aai0AAEcNMyAAQQdGDQEgAEEBaiEAIAQgAUEBaiIBRw0ACyACIAU2AgAM8QELIAJBADYCACAGQQFqIQFBGww0CyABIARGBEBBvQEhAwzwAQsCQAJAAkAgAS0AAEHCAGsOEgA0NDQ0NDQ0NDQBNDQ0NDQ0AjQLIAFBAWohAUGkASEDDNgBCyABQQFqIQFBpwEhAwzXAQsgAUEBaiEBQagBIQMM1gELIAEgBEYEQEG+ASEDDO8BCyABLQAAQc4ARw0wIAFBAWohAQwsCyABIARGBEBBvwEhAwzuAQsCQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQCABLQAAQcEAaw4VAAECAz8EBQY/Pz8HCAkKCz8MDQ4PPwsgAUEBaiEBQegAIQMM4wELIAFBAWohAUHpACEDDOIBCyABQQFqIQFB7gAhAwzhAQsgAUEBaiEBQfIAIQMM4AELIAFBAWohAUHzACEDDN8BCyABQQFqIQFB9gAhAwzeAQsgAUEBaiEBQfcAIQMM3QELIAFBAWohAUH6ACEDDNwBCyABQQFqIQFBgwEhAwzbAQsgAUEBaiEBQYQBIQMM2gELIAFBAWohAUGFASEDDNkBCyABQQFqIQFBkgEhAwzYAQsgAUEBaiEBQZgBIQMM1wELIAFBAWohAUGgASEDDNYBCyABQQFqIQFBowEhAwzVAQsgAUEBaiEBQaoBIQMM1AELIAEgBEcEQCACQRA2AgggAiABNgIEQasBIQMM1AELQcABIQMM7AELQQAhAAJAIAIoAjgiA0UNACADKAI0IgNFDQAgAiADEQAAIQALIABFDV4gAEEVRw0HIAJB0QA2AhwgAiABNgIUIAJBsBc2AhAgAkEVNgIMQQAhAwzrAQsgAUEBaiABIARHDQgaQcIBIQMM6gELA0ACQCABLQAAQQprDgQIAAALAAsgBCABQQFqIgFHDQALQcMBIQMM6QELIAEgBEcEQCACQRE2AgggAiABNgIEQQEhAwzQAQtBxAEhAwzoAQsgASAERgRAQcUBIQMM6AELAkACQCABLQAAQQprDgQBKCgAKAsgAUEBagwJCyABQQFqDAULIAEgBEYEQEHGASEDDOcBCwJAAkAgAS0AAEEKaw4XAQsLAQsLCwsLCwsLCwsLCwsLCwsLCwALCyABQQFqIQELQbABIQMMzQELIAEgBEYEQEHIASEDDOYBCyABLQAAQSBHDQkgAkEAOwEyIAFBAWohAUGzASEDDMwBCwNAIAEhAAJAIAEgBEcEQCABLQAAQTBrQf8BcSIDQQpJDQEMJwtBxwEhAwzmAQsCQCACLwEyIgFBmTNLDQAgAiABQQpsIgU7ATIgBUH+/wNxIANB//8Dc0sNACAAQQFqIQEgAiADIAVqIgM7ATIgA0H//wNxQegHSQ0BCwtBACEDIAJBADYCHCACQcEJNgIQIAJBDTYCDCACIABBAWo2AhQM5AELIAJBADYCHCACIAE2AhQgAkHwDDYCECACQRs2AgxBACEDDOMBCyACKAIEIQAgAkEANgIEIAIgACABECYiAA0BIAFBAWoLIQFBrQEhAwzIAQsgAkHBATYCHCACIAA2AgwgAiABQQFqNgIUQQAhAwzgAQsgAigCBCEAIAJBADYCBCACIAAgARAmIgANASABQQFqCyEBQa4BIQMMxQELIAJBwgE2AhwgAiAANgIMIAIgAUEBajYCFEEAIQMM3QELIAJBADYCHCACIAE2AhQgAkGXCzYCECACQQ02AgxBACEDDNwBCyACQQA2AhwgAiABNgIUIAJB4xA2AhAgAkEJNgIMQQAhAwzbAQsgAkECOgAoDKwBC0EAIQMgAkEANgIcIAJBrws2AhAgAkECNgIMIAIgAUEBajYCFAzZAQtBAiEDDL8BC0ENIQMMvgELQSYhAwy9AQtBFSEDDLwBC0EWIQMMuwELQRghAwy6AQtBHCEDDLkBC0EdIQMMuAELQSAhAwy3AQtBISEDDLYBC0EjIQMMtQELQcYAIQMMtAELQS4hAwyzAQtBPSEDDLIBC0HLACEDDLEBC0HOACEDDLABC0HYACEDDK8BC0HZACEDDK4BC0HbACEDDK0BC0HxACEDDKwBC0H0ACEDDKsBC0GNASEDDKoBC0GXASEDDKkBC0GpASEDDKgBC0GvASEDDKcBC0GxASEDDKYBCyACQQA2AgALQQAhAyACQQA2AhwgAiABNgIUIAJB8Rs2AhAgAkEGNgIMDL0BCyACQQA2AgAgBkEBaiEBQSQLOgApIAIoAgQhACACQQA2AgQgAiAAIAEQJyIARQRAQeUAIQMMowELIAJB+QA2AhwgAiABNgIUIAIgADYCDEEAIQMMuwELIABBFUcEQCACQQA2AhwgAiABNgIUIAJBzA42AhAgAkEgNgIMQQAhAwy7AQsgAkH4ADYCHCACIAE2AhQgAkHKGDYCECACQRU2AgxBACEDDLoBCyACQQA2AhwgAiABNgIUIAJBjhs2AhAgAkEGNgIMQQAhAwy5AQsgAkEANgIcIAIgATYCFCACQf4RNgIQIAJBBzYCDEEAIQMMuAELIAJBADYCHCACIAE2AhQgAkGMHDYCECACQQc2AgxBACEDDLcBCyACQQA2AhwgAiABNgIUIAJBww82AhAgAkEHNgIMQQAhAwy2AQsgAkEANgIcIAIgATYCFCACQcMPNgIQIAJBBzYCDEEAIQMMtQELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0RIAJB5QA2AhwgAiABNgIUIAIgADYCDEEAIQMMtAELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0gIAJB0wA2AhwgAiABNgIUIAIgADYCDEEAIQMMswELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0iIAJB0gA2AhwgAiABNgIUIAIgADYCDEEAIQMMsgELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0OIAJB5QA2AhwgAiABNgIUIAIgADYCDEEAIQMMsQELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0dIAJB0wA2AhwgAiABNgIUIAIgADYCDEEAIQMMsAELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0fIAJB0gA2AhwgAiABNgIUIAIgADYCDEEAIQMMrwELIABBP0cNASABQQFqCyEBQQUhAwyUAQtBACEDIAJBADYCHCACIAE2AhQgAkH9EjYCECACQQc2AgwMrAELIAJBADYCHCACIAE2AhQgAkHcCDYCECACQQc2AgxBACEDDKsBCyACKAIEIQAgAkEANgIEIAIgACABECUiAEUNByACQeUANgIcIAIgATYCFCACIAA2AgxBACEDDKoBCyACKAIEIQAgAkEANgIEIAIgACABECUiAEUNFiACQdMANgIcIAIgATYCFCACIAA2AgxBACEDDKkBCyACKAIEIQAgAkEANgIEIAIgACABECUiAEUNGCACQdIANgIcIAIgATYCFCACIAA2AgxBACEDDKgBCyACQQA2AhwgAiABNgIUIAJBxgo2AhAgAkEHNgIMQQAhAwynAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDQMgAkHlADYCHCACIAE2AhQgAiAANgIMQQAhAwymAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDRIgAkHTADYCHCACIAE2AhQgAiAANgIMQQAhAwylAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDRQgAkHSADYCHCACIAE2AhQgAiAANgIMQQAhAwykAQsgAigCBCEAIAJBADYCBCACIAAgARAlIgBFDQAgAkHlADYCHCACIAE2AhQgAiAANgIMQQAhAwyjAQtB1QAhAwyJAQsgAEEVRwRAIAJBADYCHCACIAE2AhQgAkG5DTYCECACQRo2AgxBACEDDKIBCyACQeQANgIcIAIgATYCFCACQeMXNgIQIAJBFTYCDEEAIQMMoQELIAJBADYCACAGQQFqIQEgAi0AKSIAQSNrQQtJDQQCQCAAQQZLDQBBASAAdEHKAHFFDQAMBQtBACEDIAJBADYCHCACIAE2AhQgAkH3CTYCECACQQg2AgwMoAELIAJBADYCACAGQQFqIQEgAi0AKUEhRg0DIAJBADYCHCACIAE2AhQgAkGbCjYCECACQQg2AgxBACEDDJ8BCyACQQA2AgALQQAhAyACQQA2AhwgAiABNgIUIAJBkDM2AhAgAkEINgIMDJ0BCyACQQA2AgAgBkEBaiEBIAItAClBI0kNACACQQA2AhwgAiABNgIUIAJB0wk2AhAgAkEINgIMQQAhAwycAQtB0QAhAwyCAQsgAS0AAEEwayIAQf8BcUEKSQRAIAIgADoAKiABQQFqIQFBzwAhAwyCAQsgAigCBCEAIAJBADYCBCACIAAgARAoIgBFDYYBIAJB3gA2AhwgAiABNgIUIAIgADYCDEEAIQMMmgELIAIoAgQhACACQQA2AgQgAiAAIAEQKCIARQ2GASACQdwANgIcIAIgATYCFCACIAA2AgxBACEDDJkBCyACKAIEIQAgAkEANgIEIAIgACAFECgiAEUEQCAFIQEMhwELIAJB2gA2AhwgAiAFNgIUIAIgADYCDAyYAQtBACEBQQEhAwsgAiADOgArIAVBAWohAwJAAkACQCACLQAtQRBxDQACQAJAAkAgAi0AKg4DAQACBAsgBkUNAwwCCyAADQEMAgsgAUUNAQsgAigCBCEAIAJBADYCBCACIAAgAxAoIgBFBEAgAyEBDAILIAJB2AA2AhwgAiADNgIUIAIgADYCDEEAIQMMmAELIAIoAgQhACACQQA2AgQgAiAAIAMQKCIARQRAIAMhAQyHAQsgAkHZADYCHCACIAM2AhQgAiAANgIMQQAhAwyXAQtBzAAhAwx9CyAAQRVHBEAgAkEANgIcIAIgATYCFCACQZQNNgIQIAJBITYCDEEAIQMMlgELIAJB1wA2AhwgAiABNgIUIAJByRc2AhAgAkEVNgIMQQAhAwyVAQtBACEDIAJBADYCHCACIAE2AhQgAkGAETYCECACQQk2AgwMlAELIAIoAgQhACACQQA2AgQgAiAAIAEQJSIARQ0AIAJB0wA2AhwgAiABNgIUIAIgADYCDEEAIQMMkwELQckAIQMMeQsgAkEANgIcIAIgATYCFCACQcEoNgIQIAJBBzYCDCACQQA2AgBBACEDDJEBCyACKAIEIQBBACEDIAJBADYCBCACIAAgARAlIgBFDQAgAkHSADYCHCACIAE2AhQgAiAANgIMDJABC0HIACEDDHYLIAJBADYCACAFIQELIAJBgBI7ASogAUEBaiEBQQAhAAJAIAIoAjgiA0UNACADKAIwIgNFDQAgAiADEQAAIQALIAANAQtBxwAhAwxzCyAAQRVGBEAgAkHRADYCHCACIAE2AhQgAkHjFzYCECACQRU2AgxBACEDDIwBC0EAIQMgAkEANgIcIAIgATYCFCACQbkNNgIQIAJBGjYCDAyLAQtBACEDIAJBADYCHCACIAE2AhQgAkGgGTYCECACQR42AgwMigELIAEtAABBOkYEQCACKAIEIQBBACEDIAJBADYCBCACIAAgARApIgBFDQEgAkHDADYCHCACIAA2AgwgAiABQQFqNgIUDIoBC0EAIQMgAkEANgIcIAIgATYCFCACQbERNgIQIAJBCjYCDAyJAQsgAUEBaiEBQTshAwxvCyACQcMANgIcIAIgADYCDCACIAFBAWo2AhQMhwELQQAhAyACQQA2AhwgAiABNgIUIAJB8A42AhAgAkEcNgIMDIYBCyACIAIvATBBEHI7ATAMZgsCQCACLwEwIgBBCHFFDQAgAi0AKEEBRw0AIAItAC1BCHFFDQMLIAIgAEH3+wNxQYAEcjsBMAwECyABIARHBEACQANAIAEtAABBMGsiAEH/AXFBCk8EQEE1IQMMbgsgAikDICIKQpmz5syZs+bMGVYNASACIApCCn4iCjcDICAKIACtQv8BgyILQn+FVg0BIAIgCiALfDcDICAEIAFBAWoiAUcNAAtBOSEDDIUBCyACKAIEIQBBACEDIAJBADYCBCACIAAgAUEBaiIBECoiAA0MDHcLQTkhAwyDAQsgAi0AMEEgcQ0GQcUBIQMMaQtBACEDIAJBADYCBCACIAEgARAqIgBFDQQgAkE6NgIcIAIgADYCDCACIAFBAWo2AhQMgQELIAItAChBAUcNACACLQAtQQhxRQ0BC0E3IQMMZgsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIABEAgAkE7NgIcIAIgADYCDCACIAFBAWo2AhQMfwsgAUEBaiEBDG4LIAJBCDoALAwECyABQQFqIQEMbQtBACEDIAJBADYCHCACIAE2AhQgAkHkEjYCECACQQQ2AgwMewsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIARQ1sIAJBNzYCHCACIAE2AhQgAiAANgIMDHoLIAIgAi8BMEEgcjsBMAtBMCEDDF8LIAJBNjYCHCACIAE2AhQgAiAANgIMDHcLIABBLEcNASABQQFqIQBBASEBAkACQAJAAkACQCACLQAsQQVrDgQDAQIEAAsgACEBDAQLQQIhAQwBC0EEIQELIAJBAToALCACIAIvATAgAXI7ATAgACEBDAELIAIgAi8BMEEIcjsBMCAAIQELQTkhAwxcCyACQQA6ACwLQTQhAwxaCyABIARGBEBBLSEDDHMLAkACQANAAkAgAS0AAEEKaw4EAgAAAwALIAQgAUEBaiIBRw0AC0EtIQMMdAsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIARQ0CIAJBLDYCHCACIAE2AhQgAiAANgIMDHMLIAIoAgQhAEEAIQMgAkEANgIEIAIgACABECoiAEUEQCABQQFqIQEMAgsgAkEsNgIcIAIgADYCDCACIAFBAWo2AhQMcgsgAS0AAEENRgRAIAIoAgQhAEEAIQMgAkEANgIEIAIgACABECoiAEUEQCABQQFqIQEMAgsgAkEsNgIcIAIgADYCDCACIAFBAWo2AhQMcgsgAi0ALUEBcQRAQcQBIQMMWQsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKiIADQEMZQtBLyEDDFcLIAJBLjYCHCACIAE2AhQgAiAANgIMDG8LQQAhAyACQQA2AhwgAiABNgIUIAJB8BQ2AhAgAkEDNgIMDG4LQQEhAwJAAkACQAJAIAItACxBBWsOBAMBAgAECyACIAIvATBBCHI7ATAMAwtBAiEDDAELQQQhAwsgAkEBOgAsIAIgAi8BMCADcjsBMAtBKiEDDFMLQQAhAyACQQA2AhwgAiABNgIUIAJB4Q82AhAgAkEKNgIMDGsLQQEhAwJAAkACQAJAAkACQCACLQAsQQJrDgcFBAQDAQIABAsgAiACLwEwQQhyOwEwDAMLQQIhAwwBC0EEIQMLIAJBAToALCACIAIvATAgA3I7ATALQSshAwxSC0EAIQMgAkEANgIcIAIgATYCFCACQasSNgIQIAJBCzYCDAxqC0EAIQMgAkEANgIcIAIgATYCFCACQf0NNgIQIAJBHTYCDAxpCyABIARHBEADQCABLQAAQSBHDUggBCABQQFqIgFHDQALQSUhAwxpC0ElIQMMaAsgAi0ALUEBcQRAQcMBIQMMTwsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQKSIABEAgAkEmNgIcIAIgADYCDCACIAFBAWo2AhQMaAsgAUEBaiEBDFwLIAFBAWohASACLwEwIgBBgAFxBEBBACEAAkAgAigCOCIDRQ0AIAMoAlQiA0UNACACIAMRAAAhAAsgAEUNBiAAQRVHDR8gAkEFNgIcIAIgATYCFCACQfkXNgIQIAJBFTYCDEEAIQMMZwsCQCAAQaAEcUGgBEcNACACLQAtQQJxDQBBACEDIAJBADYCHCACIAE2AhQgAkGWEzYCECACQQQ2AgwMZwsgAgJ/IAIvATBBFHFBFEYEQEEBIAItAChBAUYNARogAi8BMkHlAEYMAQsgAi0AKUEFRgs6AC5BACEAAkAgAigCOCIDRQ0AIAMoAiQiA0UNACACIAMRAAAhAAsCQAJAAkACQAJAIAAOFgIBAAQEBAQEBAQEBAQEBAQEBAQEBAMECyACQQE6AC4LIAIgAi8BMEHAAHI7ATALQSchAwxPCyACQSM2AhwgAiABNgIUIAJBpRY2AhAgAkEVNgIMQQAhAwxnC0EAIQMgAkEANgIcIAIgATYCFCACQdULNgIQIAJBETYCDAxmC0EAIQACQCACKAI4IgNFDQAgAygCLCIDRQ0AIAIgAxEAACEACyAADQELQQ4hAwxLCyAAQRVGBEAgAkECNgIcIAIgATYCFCACQbAYNgIQIAJBFTYCDEEAIQMMZAtBACEDIAJBADYCHCACIAE2AhQgAkGnDjYCECACQRI2AgwMYwtBACEDIAJBADYCHCACIAE2AhQgAkGqHDYCECACQQ82AgwMYgsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEgCqdqIgEQKyIARQ0AIAJBBTYCHCACIAE2AhQgAiAANgIMDGELQQ8hAwxHC0EAIQMgAkEANgIcIAIgATYCFCACQc0TNgIQIAJBDDYCDAxfC0IBIQoLIAFBAWohAQJAIAIpAyAiC0L//////////w9YBEAgAiALQgSGIAqENwMgDAELQQAhAyACQQA2AhwgAiABNgIUIAJBrQk2AhAgAkEMNgIMDF4LQSQhAwxEC0EAIQMgAkEANgIcIAIgATYCFCACQc0TNgIQIAJBDDYCDAxcCyACKAIEIQBBACEDIAJBADYCBCACIAAgARAsIgBFBEAgAUEBaiEBDFILIAJBFzYCHCACIAA2AgwgAiABQQFqNgIUDFsLIAIoAgQhAEEAIQMgAkEANgIEAkAgAiAAIAEQLCIARQRAIAFBAWohAQwBCyACQRY2AhwgAiAANgIMIAIgAUEBajYCFAxbC0EfIQMMQQtBACEDIAJBADYCHCACIAE2AhQgAkGaDzYCECACQSI2AgwMWQsgAigCBCEAQQAhAyACQQA2AgQgAiAAIAEQLSIARQRAIAFBAWohAQxQCyACQRQ2AhwgAiAANgIMIAIgAUEBajYCFAxYCyACKAIEIQBBACEDIAJBADYCBAJAIAIgACABEC0iAEUEQCABQQFqIQEMAQsgAkETNgIcIAIgADYCDCACIAFBAWo2AhQMWAtBHiEDDD4LQQAhAyACQQA2AhwgAiABNgIUIAJBxgw2AhAgAkEjNgIMDFYLIAIoAgQhAEEAIQMgAkEANgIEIAIgACABEC0iAEUEQCABQQFqIQEMTgsgAkERNgIcIAIgADYCDCACIAFBAWo2AhQMVQsgAkEQNgIcIAIgATYCFCACIAA2AgwMVAtBACEDIAJBADYCHCACIAE2AhQgAkHGDDYCECACQSM2AgwMUwtBACEDIAJBADYCHCACIAE2AhQgAkHAFTYCECACQQI2AgwMUgsgAigCBCEAQQAhAyACQQA2AgQCQCACIAAgARAtIgBFBEAgAUEBaiEBDAELIAJBDjYCHCACIAA2AgwgAiABQQFqNgIUDFILQRshAww4C0EAIQMgAkEANgIcIAIgATYCFCACQcYMNgIQIAJBIzYCDAxQCyACKAIEIQBBACEDIAJBADYCBAJAIAIgACABECwiAEUEQCABQQFqIQEMAQsgAkENNgIcIAIgADYCDCACIAFBAWo2AhQMUAtBGiEDDDYLQQAhAyACQQA2AhwgAiABNgIUIAJBmg82AhAgAkEiNgIMDE4LIAIoAgQhAEEAIQMgAkEANgIEAkAgAiAAIAEQLCIARQRAIAFBAWohAQwBCyACQQw2AhwgAiAANgIMIAIgAUEBajYCFAxOC0EZIQMMNAtBACEDIAJBADYCHCACIAE2AhQgAkGaDzYCECACQSI2AgwMTAsgAEEVRwRAQQAhAyACQQA2AhwgAiABNgIUIAJBgww2AhAgAkETNgIMDEwLIAJBCjYCHCACIAE2AhQgAkHkFjYCECACQRU2AgxBACEDDEsLIAIoAgQhAEEAIQMgAkEANgIEIAIgACABIAqnaiIBECsiAARAIAJBBzYCHCACIAE2AhQgAiAANgIMDEsLQRMhAwwxCyAAQRVHBEBBACEDIAJBADYCHCACIAE2AhQgAkHaDTYCECACQRQ2AgwMSgsgAkEeNgIcIAIgATYCFCACQfkXNgIQIAJBFTYCDEEAIQMMSQtBACEAAkAgAigCOCIDRQ0AIAMoAiwiA0UNACACIAMRAAAhAAsgAEUNQSAAQRVGBEAgAkEDNgIcIAIgATYCFCACQbAYNgIQIAJBFTYCDEEAIQMMSQtBACEDIAJBADYCHCACIAE2AhQgAkGnDjYCECACQRI2AgwMSAtBACEDIAJBADYCHCACIAE2AhQgAkHaDTYCECACQRQ2AgwMRwtBACEDIAJBADYCHCACIAE2AhQgAkGnDjYCECACQRI2AgwMRgsgAkEAOgAvIAItAC1BBHFFDT8LIAJBADoALyACQQE6ADRBACEDDCsLQQAhAyACQQA2AhwgAkHkETYCECACQQc2AgwgAiABQQFqNgIUDEMLAkADQAJAIAEtAABBCmsOBAACAgACCyAEIAFBAWoiAUcNAAtB3QEhAwxDCwJAAkAgAi0ANEEBRw0AQQAhAAJAIAIoAjgiA0UNACADKAJYIgNFDQAgAiADEQAAIQALIABFDQAgAEEVRw0BIAJB3AE2AhwgAiABNgIUIAJB1RY2AhAgAkEVNgIMQQAhAwxEC0HBASEDDCoLIAJBADYCHCACIAE2AhQgAkHpCzYCECACQR82AgxBACEDDEILAkACQCACLQAoQQFrDgIEAQALQcABIQMMKQtBuQEhAwwoCyACQQI6AC9BACEAAkAgAigCOCIDRQ0AIAMoAgAiA0UNACACIAMRAAAhAAsgAEUEQEHCASEDDCgLIABBFUcEQCACQQA2AhwgAiABNgIUIAJBpAw2AhAgAkEQNgIMQQAhAwxBCyACQdsBNgIcIAIgATYCFCACQfoWNgIQIAJBFTYCDEEAIQMMQAsgASAERgRAQdoBIQMMQAsgAS0AAEHIAEYNASACQQE6ACgLQawBIQMMJQtBvwEhAwwkCyABIARHBEAgAkEQNgIIIAIgATYCBEG+ASEDDCQLQdkBIQMMPAsgASAERgRAQdgBIQMMPAsgAS0AAEHIAEcNBCABQQFqIQFBvQEhAwwiCyABIARGBEBB1wEhAww7CwJAAkAgAS0AAEHFAGsOEAAFBQUFBQUFBQUFBQUFBQEFCyABQQFqIQFBuwEhAwwiCyABQQFqIQFBvAEhAwwhC0HWASEDIAEgBEYNOSACKAIAIgAgBCABa2ohBSABIABrQQJqIQYCQANAIAEtAAAgAEGD0ABqLQAARw0DIABBAkYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAw6CyACKAIEIQAgAkIANwMAIAIgACAGQQFqIgEQJyIARQRAQcYBIQMMIQsgAkHVATYCHCACIAE2AhQgAiAANgIMQQAhAww5C0HUASEDIAEgBEYNOCACKAIAIgAgBCABa2ohBSABIABrQQFqIQYCQANAIAEtAAAgAEGB0ABqLQAARw0CIABBAUYNASAAQQFqIQAgBCABQQFqIgFHDQALIAIgBTYCAAw5CyACQYEEOwEoIAIoAgQhACACQgA3AwAgAiAAIAZBAWoiARAnIgANAwwCCyACQQA2AgALQQAhAyACQQA2AhwgAiABNgIUIAJB2Bs2AhAgAkEINgIMDDYLQboBIQMMHAsgAkHTATYCHCACIAE2AhQgAiAANgIMQQAhAww0C0EAIQACQCACKAI4IgNFDQAgAygCOCIDRQ0AIAIgAxEAACEACyAARQ0AIABBFUYNASACQQA2AhwgAiABNgIUIAJBzA42AhAgAkEgNgIMQQAhAwwzC0HkACEDDBkLIAJB+AA2AhwgAiABNgIUIAJByhg2AhAgAkEVNgIMQQAhAwwxC0HSASEDIAQgASIARg0wIAQgAWsgAigCACIBaiEFIAAgAWtBBGohBgJAA0AgAC0AACABQfzPAGotAABHDQEgAUEERg0DIAFBAWohASAEIABBAWoiAEcNAAsgAiAFNgIADDELIAJBADYCHCACIAA2AhQgAkGQMzYCECACQQg2AgwgAkEANgIAQQAhAwwwCyABIARHBEAgAkEONgIIIAIgATYCBEG3ASEDDBcLQdEBIQMMLwsgAkEANgIAIAZBAWohAQtBuAEhAwwUCyABIARGBEBB0AEhAwwtCyABLQAAQTBrIgBB/wFxQQpJBEAgAiAAOgAqIAFBAWohAUG2ASEDDBQLIAIoAgQhACACQQA2AgQgAiAAIAEQKCIARQ0UIAJBzwE2AhwgAiABNgIUIAIgADYCDEEAIQMMLAsgASAERgRAQc4BIQMMLAsCQCABLQAAQS5GBEAgAUEBaiEBDAELIAIoAgQhACACQQA2AgQgAiAAIAEQKCIARQ0VIAJBzQE2AhwgAiABNgIUIAIgADYCDEEAIQMMLAtBtQEhAwwSCyAEIAEiBUYEQEHMASEDDCsLQQAhAEEBIQFBASEGQQAhAwJAAkACQAJAAkACfwJAAkACQAJAAkACQAJAIAUtAABBMGsOCgoJAAECAwQFBggLC0ECDAYLQQMMBQtBBAwEC0EFDAMLQQYMAgtBBwwBC0EICyEDQQAhAUEAIQYMAgtBCSEDQQEhAEEAIQFBACEGDAELQQAhAUEBIQMLIAIgAzoAKyAFQQFqIQMCQAJAIAItAC1BEHENAAJAAkACQCACLQAqDgMBAAIECyAGRQ0DDAILIAANAQwCCyABRQ0BCyACKAIEIQAgAkEANgIEIAIgACADECgiAEUEQCADIQEMAwsgAkHJATYCHCACIAM2AhQgAiAANgIMQQAhAwwtCyACKAIEIQAgAkEANgIEIAIgACADECgiAEUEQCADIQEMGAsgAkHKATYCHCACIAM2AhQgAiAANgIMQQAhAwwsCyACKAIEIQAgAkEANgIEIAIgACAFECgiAEUEQCAFIQEMFgsgAkHLATYCHCACIAU2AhQgAiAANgIMDCsLQbQBIQMMEQtBACEAAkAgAigCOCIDRQ0AIAMoAjwiA0UNACACIAMRAAAhAAsCQCAABEAgAEEVRg0BIAJBADYCHCACIAE2AhQgAkGUDTYCECACQSE2AgxBACEDDCsLQbIBIQMMEQsgAkHIATYCHCACIAE2AhQgAkHJFzYCECACQRU2AgxBACEDDCkLIAJBADYCACAGQQFqIQFB9QAhAwwPCyACLQApQQVGBEBB4wAhAwwPC0HiACEDDA4LIAAhASACQQA2AgALIAJBADoALEEJIQMMDAsgAkEANgIAIAdBAWohAUHAACEDDAsLQQELOgAsIAJBADYCACAGQQFqIQELQSkhAwwIC0E4IQMMBwsCQCABIARHBEADQCABLQAAQYA+ai0AACIAQQFHBEAgAEECRw0DIAFBAWohAQwFCyAEIAFBAWoiAUcNAAtBPiEDDCELQT4hAwwgCwsgAkEAOgAsDAELQQshAwwEC0E6IQMMAwsgAUEBaiEBQS0hAwwCCyACIAE6ACwgAkEANgIAIAZBAWohAUEMIQMMAQsgAkEANgIAIAZBAWohAUEKIQMMAAsAC0EAIQMgAkEANgIcIAIgATYCFCACQc0QNgIQIAJBCTYCDAwXC0EAIQMgAkEANgIcIAIgATYCFCACQekKNgIQIAJBCTYCDAwWC0EAIQMgAkEANgIcIAIgATYCFCACQbcQNgIQIAJBCTYCDAwVC0EAIQMgAkEANgIcIAIgATYCFCACQZwRNgIQIAJBCTYCDAwUC0EAIQMgAkEANgIcIAIgATYCFCACQc0QNgIQIAJBCTYCDAwTC0EAIQMgAkEANgIcIAIgATYCFCACQekKNgIQIAJBCTYCDAwSC0EAIQMgAkEANgIcIAIgATYCFCACQbcQNgIQIAJBCTYCDAwRC0EAIQMgAkEANgIcIAIgATYCFCACQZwRNgIQIAJBCTYCDAwQC0EAIQMgAkEANgIcIAIgATYCFCACQZcVNgIQIAJBDzYCDAwPC0EAIQMgAkEANgIcIAIgATYCFCACQZcVNgIQIAJBDzYCDAwOC0EAIQMgAkEANgIcIAIgATYCFCACQcASNgIQIAJBCzYCDAwNC0EAIQMgAkEANgIcIAIgATYCFCACQZUJNgIQIAJBCzYCDAwMC0EAIQMgAkEANgIcIAIgATYCFCACQeEPNgIQIAJBCjYCDAwLC0EAIQMgAkEANgIcIAIgATYCFCACQfsPNgIQIAJBCjYCDAwKC0EAIQMgAkEANgIcIAIgATYCFCACQfEZNgIQIAJBAjYCDAwJC0EAIQMgAkEANgIcIAIgATYCFCACQcQUNgIQIAJBAjYCDAwIC0EAIQMgAkEANgIcIAIgATYCFCACQfIVNgIQIAJBAjYCDAwHCyACQQI2AhwgAiABNgIUIAJBnBo2AhAgAkEWNgIMQQAhAwwGC0EBIQMMBQtB1AAhAyABIARGDQQgCEEIaiEJIAIoAgAhBQJAAkAgASAERwRAIAVB2MIAaiEHIAQgBWogAWshACAFQX9zQQpqIgUgAWohBgNAIAEtAAAgBy0AAEcEQEECIQcMAwsgBUUEQEEAIQcgBiEBDAMLIAVBAWshBSAHQQFqIQcgBCABQQFqIgFHDQALIAAhBSAEIQELIAlBATYCACACIAU2AgAMAQsgAkEANgIAIAkgBzYCAAsgCSABNgIEIAgoAgwhACAIKAIIDgMBBAIACwALIAJBADYCHCACQbUaNgIQIAJBFzYCDCACIABBAWo2AhRBACEDDAILIAJBADYCHCACIAA2AhQgAkHKGjYCECACQQk2AgxBACEDDAELIAEgBEYEQEEiIQMMAQsgAkEJNgIIIAIgATYCBEEhIQMLIAhBEGokACADRQRAIAIoAgwhAAwBCyACIAM2AhxBACEAIAIoAgQiAUUNACACIAEgBCACKAIIEQEAIgFFDQAgAiAENgIUIAIgATYCDCABIQALIAALvgIBAn8gAEEAOgAAIABB3ABqIgFBAWtBADoAACAAQQA6AAIgAEEAOgABIAFBA2tBADoAACABQQJrQQA6AAAgAEEAOgADIAFBBGtBADoAAEEAIABrQQNxIgEgAGoiAEEANgIAQdwAIAFrQXxxIgIgAGoiAUEEa0EANgIAAkAgAkEJSQ0AIABBADYCCCAAQQA2AgQgAUEIa0EANgIAIAFBDGtBADYCACACQRlJDQAgAEEANgIYIABBADYCFCAAQQA2AhAgAEEANgIMIAFBEGtBADYCACABQRRrQQA2AgAgAUEYa0EANgIAIAFBHGtBADYCACACIABBBHFBGHIiAmsiAUEgSQ0AIAAgAmohAANAIABCADcDGCAAQgA3AxAgAEIANwMIIABCADcDACAAQSBqIQAgAUEgayIBQR9LDQALCwtWAQF/AkAgACgCDA0AAkACQAJAAkAgAC0ALw4DAQADAgsgACgCOCIBRQ0AIAEoAiwiAUUNACAAIAERAAAiAQ0DC0EADwsACyAAQcMWNgIQQQ4hAQsgAQsaACAAKAIMRQRAIABB0Rs2AhAgAEEVNgIMCwsUACAAKAIMQRVGBEAgAEEANgIMCwsUACAAKAIMQRZGBEAgAEEANgIMCwsHACAAKAIMCwcAIAAoAhALCQAgACABNgIQCwcAIAAoAhQLFwAgAEEkTwRAAAsgAEECdEGgM2ooAgALFwAgAEEuTwRAAAsgAEECdEGwNGooAgALvwkBAX9B6yghAQJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAIABB5ABrDvQDY2IAAWFhYWFhYQIDBAVhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhBgcICQoLDA0OD2FhYWFhEGFhYWFhYWFhYWFhEWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYRITFBUWFxgZGhthYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2YTc4OTphYWFhYWFhYTthYWE8YWFhYT0+P2FhYWFhYWFhQGFhQWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYUJDREVGR0hJSktMTU5PUFFSU2FhYWFhYWFhVFVWV1hZWlthXF1hYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFeYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhX2BhC0HhJw8LQaQhDwtByywPC0H+MQ8LQcAkDwtBqyQPC0GNKA8LQeImDwtBgDAPC0G5Lw8LQdckDwtB7x8PC0HhHw8LQfofDwtB8iAPC0GoLw8LQa4yDwtBiDAPC0HsJw8LQYIiDwtBjh0PC0HQLg8LQcojDwtBxTIPC0HfHA8LQdIcDwtBxCAPC0HXIA8LQaIfDwtB7S4PC0GrMA8LQdQlDwtBzC4PC0H6Lg8LQfwrDwtB0jAPC0HxHQ8LQbsgDwtB9ysPC0GQMQ8LQdcxDwtBoi0PC0HUJw8LQeArDwtBnywPC0HrMQ8LQdUfDwtByjEPC0HeJQ8LQdQeDwtB9BwPC0GnMg8LQbEdDwtBoB0PC0G5MQ8LQbwwDwtBkiEPC0GzJg8LQeksDwtBrB4PC0HUKw8LQfcmDwtBgCYPC0GwIQ8LQf4eDwtBjSMPC0GJLQ8LQfciDwtBoDEPC0GuHw8LQcYlDwtB6B4PC0GTIg8LQcIvDwtBwx0PC0GLLA8LQeEdDwtBjS8PC0HqIQ8LQbQtDwtB0i8PC0HfMg8LQdIyDwtB8DAPC0GpIg8LQfkjDwtBmR4PC0G1LA8LQZswDwtBkjIPC0G2Kw8LQcIiDwtB+DIPC0GeJQ8LQdAiDwtBuh4PC0GBHg8LAAtB1iEhAQsgAQsWACAAIAAtAC1B/gFxIAFBAEdyOgAtCxkAIAAgAC0ALUH9AXEgAUEAR0EBdHI6AC0LGQAgACAALQAtQfsBcSABQQBHQQJ0cjoALQsZACAAIAAtAC1B9wFxIAFBAEdBA3RyOgAtCz4BAn8CQCAAKAI4IgNFDQAgAygCBCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBxhE2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCCCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB9go2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCDCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB7Ro2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCECIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBlRA2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCFCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBqhs2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCGCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB7RM2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCKCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABB9gg2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCHCIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBwhk2AhBBGCEECyAECz4BAn8CQCAAKAI4IgNFDQAgAygCICIDRQ0AIAAgASACIAFrIAMRAQAiBEF/Rw0AIABBlBQ2AhBBGCEECyAEC1kBAn8CQCAALQAoQQFGDQAgAC8BMiIBQeQAa0HkAEkNACABQcwBRg0AIAFBsAJGDQAgAC8BMCIAQcAAcQ0AQQEhAiAAQYgEcUGABEYNACAAQShxRSECCyACC4wBAQJ/AkACQAJAIAAtACpFDQAgAC0AK0UNACAALwEwIgFBAnFFDQEMAgsgAC8BMCIBQQFxRQ0BC0EBIQIgAC0AKEEBRg0AIAAvATIiAEHkAGtB5ABJDQAgAEHMAUYNACAAQbACRg0AIAFBwABxDQBBACECIAFBiARxQYAERg0AIAFBKHFBAEchAgsgAgtzACAAQRBq/QwAAAAAAAAAAAAAAAAAAAAA/QsDACAA/QwAAAAAAAAAAAAAAAAAAAAA/QsDACAAQTBq/QwAAAAAAAAAAAAAAAAAAAAA/QsDACAAQSBq/QwAAAAAAAAAAAAAAAAAAAAA/QsDACAAQd0BNgIcCwYAIAAQMguaLQELfyMAQRBrIgokAEGk0AAoAgAiCUUEQEHk0wAoAgAiBUUEQEHw0wBCfzcCAEHo0wBCgICEgICAwAA3AgBB5NMAIApBCGpBcHFB2KrVqgVzIgU2AgBB+NMAQQA2AgBByNMAQQA2AgALQczTAEGA1AQ2AgBBnNAAQYDUBDYCAEGw0AAgBTYCAEGs0ABBfzYCAEHQ0wBBgKwDNgIAA0AgAUHI0ABqIAFBvNAAaiICNgIAIAIgAUG00ABqIgM2AgAgAUHA0ABqIAM2AgAgAUHQ0ABqIAFBxNAAaiIDNgIAIAMgAjYCACABQdjQAGogAUHM0ABqIgI2AgAgAiADNgIAIAFB1NAAaiACNgIAIAFBIGoiAUGAAkcNAAtBjNQEQcGrAzYCAEGo0ABB9NMAKAIANgIAQZjQAEHAqwM2AgBBpNAAQYjUBDYCAEHM/wdBODYCAEGI1AQhCQsCQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQCAAQewBTQRAQYzQACgCACIGQRAgAEETakFwcSAAQQtJGyIEQQN2IgB2IgFBA3EEQAJAIAFBAXEgAHJBAXMiAkEDdCIAQbTQAGoiASAAQbzQAGooAgAiACgCCCIDRgRAQYzQACAGQX4gAndxNgIADAELIAEgAzYCCCADIAE2AgwLIABBCGohASAAIAJBA3QiAkEDcjYCBCAAIAJqIgAgACgCBEEBcjYCBAwRC0GU0AAoAgAiCCAETw0BIAEEQAJAQQIgAHQiAkEAIAJrciABIAB0cWgiAEEDdCICQbTQAGoiASACQbzQAGooAgAiAigCCCIDRgRAQYzQACAGQX4gAHdxIgY2AgAMAQsgASADNgIIIAMgATYCDAsgAiAEQQNyNgIEIABBA3QiACAEayEFIAAgAmogBTYCACACIARqIgQgBUEBcjYCBCAIBEAgCEF4cUG00ABqIQBBoNAAKAIAIQMCf0EBIAhBA3Z0IgEgBnFFBEBBjNAAIAEgBnI2AgAgAAwBCyAAKAIICyIBIAM2AgwgACADNgIIIAMgADYCDCADIAE2AggLIAJBCGohAUGg0AAgBDYCAEGU0AAgBTYCAAwRC0GQ0AAoAgAiC0UNASALaEECdEG80gBqKAIAIgAoAgRBeHEgBGshBSAAIQIDQAJAIAIoAhAiAUUEQCACQRRqKAIAIgFFDQELIAEoAgRBeHEgBGsiAyAFSSECIAMgBSACGyEFIAEgACACGyEAIAEhAgwBCwsgACgCGCEJIAAoAgwiAyAARwRAQZzQACgCABogAyAAKAIIIgE2AgggASADNgIMDBALIABBFGoiAigCACIBRQRAIAAoAhAiAUUNAyAAQRBqIQILA0AgAiEHIAEiA0EUaiICKAIAIgENACADQRBqIQIgAygCECIBDQALIAdBADYCAAwPC0F/IQQgAEG/f0sNACAAQRNqIgFBcHEhBEGQ0AAoAgAiCEUNAEEAIARrIQUCQAJAAkACf0EAIARBgAJJDQAaQR8gBEH///8HSw0AGiAEQSYgAUEIdmciAGt2QQFxIABBAXRrQT5qCyIGQQJ0QbzSAGooAgAiAkUEQEEAIQFBACEDDAELQQAhASAEQRkgBkEBdmtBACAGQR9HG3QhAEEAIQMDQAJAIAIoAgRBeHEgBGsiByAFTw0AIAIhAyAHIgUNAEEAIQUgAiEBDAMLIAEgAkEUaigCACIHIAcgAiAAQR12QQRxakEQaigCACICRhsgASAHGyEBIABBAXQhACACDQALCyABIANyRQRAQQAhA0ECIAZ0IgBBACAAa3IgCHEiAEUNAyAAaEECdEG80gBqKAIAIQELIAFFDQELA0AgASgCBEF4cSAEayICIAVJIQAgAiAFIAAbIQUgASADIAAbIQMgASgCECIABH8gAAUgAUEUaigCAAsiAQ0ACwsgA0UNACAFQZTQACgCACAEa08NACADKAIYIQcgAyADKAIMIgBHBEBBnNAAKAIAGiAAIAMoAggiATYCCCABIAA2AgwMDgsgA0EUaiICKAIAIgFFBEAgAygCECIBRQ0DIANBEGohAgsDQCACIQYgASIAQRRqIgIoAgAiAQ0AIABBEGohAiAAKAIQIgENAAsgBkEANgIADA0LQZTQACgCACIDIARPBEBBoNAAKAIAIQECQCADIARrIgJBEE8EQCABIARqIgAgAkEBcjYCBCABIANqIAI2AgAgASAEQQNyNgIEDAELIAEgA0EDcjYCBCABIANqIgAgACgCBEEBcjYCBEEAIQBBACECC0GU0AAgAjYCAEGg0AAgADYCACABQQhqIQEMDwtBmNAAKAIAIgMgBEsEQCAEIAlqIgAgAyAEayIBQQFyNgIEQaTQACAANgIAQZjQACABNgIAIAkgBEEDcjYCBCAJQQhqIQEMDwtBACEBIAQCf0Hk0wAoAgAEQEHs0wAoAgAMAQtB8NMAQn83AgBB6NMAQoCAhICAgMAANwIAQeTTACAKQQxqQXBxQdiq1aoFczYCAEH40wBBADYCAEHI0wBBADYCAEGAgAQLIgAgBEHHAGoiBWoiBkEAIABrIgdxIgJPBEBB/NMAQTA2AgAMDwsCQEHE0wAoAgAiAUUNAEG80wAoAgAiCCACaiEAIAAgAU0gACAIS3ENAEEAIQFB/NMAQTA2AgAMDwtByNMALQAAQQRxDQQCQAJAIAkEQEHM0wAhAQNAIAEoAgAiACAJTQRAIAAgASgCBGogCUsNAwsgASgCCCIBDQALC0EAEDMiAEF/Rg0FIAIhBkHo0wAoAgAiAUEBayIDIABxBEAgAiAAayAAIANqQQAgAWtxaiEGCyAEIAZPDQUgBkH+////B0sNBUHE0wAoAgAiAwRAQbzTACgCACIHIAZqIQEgASAHTQ0GIAEgA0sNBgsgBhAzIgEgAEcNAQwHCyAGIANrIAdxIgZB/v///wdLDQQgBhAzIQAgACABKAIAIAEoAgRqRg0DIAAhAQsCQCAGIARByABqTw0AIAFBf0YNAEHs0wAoAgAiACAFIAZrakEAIABrcSIAQf7///8HSwRAIAEhAAwHCyAAEDNBf0cEQCAAIAZqIQYgASEADAcLQQAgBmsQMxoMBAsgASIAQX9HDQUMAwtBACEDDAwLQQAhAAwKCyAAQX9HDQILQcjTAEHI0wAoAgBBBHI2AgALIAJB/v///wdLDQEgAhAzIQBBABAzIQEgAEF/Rg0BIAFBf0YNASAAIAFPDQEgASAAayIGIARBOGpNDQELQbzTAEG80wAoAgAgBmoiATYCAEHA0wAoAgAgAUkEQEHA0wAgATYCAAsCQAJAAkBBpNAAKAIAIgIEQEHM0wAhAQNAIAAgASgCACIDIAEoAgQiBWpGDQIgASgCCCIBDQALDAILQZzQACgCACIBQQBHIAAgAU9xRQRAQZzQACAANgIAC0EAIQFB0NMAIAY2AgBBzNMAIAA2AgBBrNAAQX82AgBBsNAAQeTTACgCADYCAEHY0wBBADYCAANAIAFByNAAaiABQbzQAGoiAjYCACACIAFBtNAAaiIDNgIAIAFBwNAAaiADNgIAIAFB0NAAaiABQcTQAGoiAzYCACADIAI2AgAgAUHY0ABqIAFBzNAAaiICNgIAIAIgAzYCACABQdTQAGogAjYCACABQSBqIgFBgAJHDQALQXggAGtBD3EiASAAaiICIAZBOGsiAyABayIBQQFyNgIEQajQAEH00wAoAgA2AgBBmNAAIAE2AgBBpNAAIAI2AgAgACADakE4NgIEDAILIAAgAk0NACACIANJDQAgASgCDEEIcQ0AQXggAmtBD3EiACACaiIDQZjQACgCACAGaiIHIABrIgBBAXI2AgQgASAFIAZqNgIEQajQAEH00wAoAgA2AgBBmNAAIAA2AgBBpNAAIAM2AgAgAiAHakE4NgIEDAELIABBnNAAKAIASQRAQZzQACAANgIACyAAIAZqIQNBzNMAIQECQAJAAkADQCADIAEoAgBHBEAgASgCCCIBDQEMAgsLIAEtAAxBCHFFDQELQczTACEBA0AgASgCACIDIAJNBEAgAyABKAIEaiIFIAJLDQMLIAEoAgghAQwACwALIAEgADYCACABIAEoAgQgBmo2AgQgAEF4IABrQQ9xaiIJIARBA3I2AgQgA0F4IANrQQ9xaiIGIAQgCWoiBGshASACIAZGBEBBpNAAIAQ2AgBBmNAAQZjQACgCACABaiIANgIAIAQgAEEBcjYCBAwIC0Gg0AAoAgAgBkYEQEGg0AAgBDYCAEGU0ABBlNAAKAIAIAFqIgA2AgAgBCAAQQFyNgIEIAAgBGogADYCAAwICyAGKAIEIgVBA3FBAUcNBiAFQXhxIQggBUH/AU0EQCAFQQN2IQMgBigCCCIAIAYoAgwiAkYEQEGM0ABBjNAAKAIAQX4gA3dxNgIADAcLIAIgADYCCCAAIAI2AgwMBgsgBigCGCEHIAYgBigCDCIARwRAIAAgBigCCCICNgIIIAIgADYCDAwFCyAGQRRqIgIoAgAiBUUEQCAGKAIQIgVFDQQgBkEQaiECCwNAIAIhAyAFIgBBFGoiAigCACIFDQAgAEEQaiECIAAoAhAiBQ0ACyADQQA2AgAMBAtBeCAAa0EPcSIBIABqIgcgBkE4ayIDIAFrIgFBAXI2AgQgACADakE4NgIEIAIgBUE3IAVrQQ9xakE/ayIDIAMgAkEQakkbIgNBIzYCBEGo0ABB9NMAKAIANgIAQZjQACABNgIAQaTQACAHNgIAIANBEGpB1NMAKQIANwIAIANBzNMAKQIANwIIQdTTACADQQhqNgIAQdDTACAGNgIAQczTACAANgIAQdjTAEEANgIAIANBJGohAQNAIAFBBzYCACAFIAFBBGoiAUsNAAsgAiADRg0AIAMgAygCBEF+cTYCBCADIAMgAmsiBTYCACACIAVBAXI2AgQgBUH/AU0EQCAFQXhxQbTQAGohAAJ/QYzQACgCACIBQQEgBUEDdnQiA3FFBEBBjNAAIAEgA3I2AgAgAAwBCyAAKAIICyIBIAI2AgwgACACNgIIIAIgADYCDCACIAE2AggMAQtBHyEBIAVB////B00EQCAFQSYgBUEIdmciAGt2QQFxIABBAXRrQT5qIQELIAIgATYCHCACQgA3AhAgAUECdEG80gBqIQBBkNAAKAIAIgNBASABdCIGcUUEQCAAIAI2AgBBkNAAIAMgBnI2AgAgAiAANgIYIAIgAjYCCCACIAI2AgwMAQsgBUEZIAFBAXZrQQAgAUEfRxt0IQEgACgCACEDAkADQCADIgAoAgRBeHEgBUYNASABQR12IQMgAUEBdCEBIAAgA0EEcWpBEGoiBigCACIDDQALIAYgAjYCACACIAA2AhggAiACNgIMIAIgAjYCCAwBCyAAKAIIIgEgAjYCDCAAIAI2AgggAkEANgIYIAIgADYCDCACIAE2AggLQZjQACgCACIBIARNDQBBpNAAKAIAIgAgBGoiAiABIARrIgFBAXI2AgRBmNAAIAE2AgBBpNAAIAI2AgAgACAEQQNyNgIEIABBCGohAQwIC0EAIQFB/NMAQTA2AgAMBwtBACEACyAHRQ0AAkAgBigCHCICQQJ0QbzSAGoiAygCACAGRgRAIAMgADYCACAADQFBkNAAQZDQACgCAEF+IAJ3cTYCAAwCCyAHQRBBFCAHKAIQIAZGG2ogADYCACAARQ0BCyAAIAc2AhggBigCECICBEAgACACNgIQIAIgADYCGAsgBkEUaigCACICRQ0AIABBFGogAjYCACACIAA2AhgLIAEgCGohASAGIAhqIgYoAgQhBQsgBiAFQX5xNgIEIAEgBGogATYCACAEIAFBAXI2AgQgAUH/AU0EQCABQXhxQbTQAGohAAJ/QYzQACgCACICQQEgAUEDdnQiAXFFBEBBjNAAIAEgAnI2AgAgAAwBCyAAKAIICyIBIAQ2AgwgACAENgIIIAQgADYCDCAEIAE2AggMAQtBHyEFIAFB////B00EQCABQSYgAUEIdmciAGt2QQFxIABBAXRrQT5qIQULIAQgBTYCHCAEQgA3AhAgBUECdEG80gBqIQBBkNAAKAIAIgJBASAFdCIDcUUEQCAAIAQ2AgBBkNAAIAIgA3I2AgAgBCAANgIYIAQgBDYCCCAEIAQ2AgwMAQsgAUEZIAVBAXZrQQAgBUEfRxt0IQUgACgCACEAAkADQCAAIgIoAgRBeHEgAUYNASAFQR12IQAgBUEBdCEFIAIgAEEEcWpBEGoiAygCACIADQALIAMgBDYCACAEIAI2AhggBCAENgIMIAQgBDYCCAwBCyACKAIIIgAgBDYCDCACIAQ2AgggBEEANgIYIAQgAjYCDCAEIAA2AggLIAlBCGohAQwCCwJAIAdFDQACQCADKAIcIgFBAnRBvNIAaiICKAIAIANGBEAgAiAANgIAIAANAUGQ0AAgCEF+IAF3cSIINgIADAILIAdBEEEUIAcoAhAgA0YbaiAANgIAIABFDQELIAAgBzYCGCADKAIQIgEEQCAAIAE2AhAgASAANgIYCyADQRRqKAIAIgFFDQAgAEEUaiABNgIAIAEgADYCGAsCQCAFQQ9NBEAgAyAEIAVqIgBBA3I2AgQgACADaiIAIAAoAgRBAXI2AgQMAQsgAyAEaiICIAVBAXI2AgQgAyAEQQNyNgIEIAIgBWogBTYCACAFQf8BTQRAIAVBeHFBtNAAaiEAAn9BjNAAKAIAIgFBASAFQQN2dCIFcUUEQEGM0AAgASAFcjYCACAADAELIAAoAggLIgEgAjYCDCAAIAI2AgggAiAANgIMIAIgATYCCAwBC0EfIQEgBUH///8HTQRAIAVBJiAFQQh2ZyIAa3ZBAXEgAEEBdGtBPmohAQsgAiABNgIcIAJCADcCECABQQJ0QbzSAGohAEEBIAF0IgQgCHFFBEAgACACNgIAQZDQACAEIAhyNgIAIAIgADYCGCACIAI2AgggAiACNgIMDAELIAVBGSABQQF2a0EAIAFBH0cbdCEBIAAoAgAhBAJAA0AgBCIAKAIEQXhxIAVGDQEgAUEddiEEIAFBAXQhASAAIARBBHFqQRBqIgYoAgAiBA0ACyAGIAI2AgAgAiAANgIYIAIgAjYCDCACIAI2AggMAQsgACgCCCIBIAI2AgwgACACNgIIIAJBADYCGCACIAA2AgwgAiABNgIICyADQQhqIQEMAQsCQCAJRQ0AAkAgACgCHCIBQQJ0QbzSAGoiAigCACAARgRAIAIgAzYCACADDQFBkNAAIAtBfiABd3E2AgAMAgsgCUEQQRQgCSgCECAARhtqIAM2AgAgA0UNAQsgAyAJNgIYIAAoAhAiAQRAIAMgATYCECABIAM2AhgLIABBFGooAgAiAUUNACADQRRqIAE2AgAgASADNgIYCwJAIAVBD00EQCAAIAQgBWoiAUEDcjYCBCAAIAFqIgEgASgCBEEBcjYCBAwBCyAAIARqIgcgBUEBcjYCBCAAIARBA3I2AgQgBSAHaiAFNgIAIAgEQCAIQXhxQbTQAGohAUGg0AAoAgAhAwJ/QQEgCEEDdnQiAiAGcUUEQEGM0AAgAiAGcjYCACABDAELIAEoAggLIgIgAzYCDCABIAM2AgggAyABNgIMIAMgAjYCCAtBoNAAIAc2AgBBlNAAIAU2AgALIABBCGohAQsgCkEQaiQAIAELQwAgAEUEQD8AQRB0DwsCQCAAQf//A3ENACAAQQBIDQAgAEEQdkAAIgBBf0YEQEH80wBBMDYCAEF/DwsgAEEQdA8LAAsL3D8iAEGACAsJAQAAAAIAAAADAEGUCAsFBAAAAAUAQaQICwkGAAAABwAAAAgAQdwIC4otSW52YWxpZCBjaGFyIGluIHVybCBxdWVyeQBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX2JvZHkAQ29udGVudC1MZW5ndGggb3ZlcmZsb3cAQ2h1bmsgc2l6ZSBvdmVyZmxvdwBSZXNwb25zZSBvdmVyZmxvdwBJbnZhbGlkIG1ldGhvZCBmb3IgSFRUUC94LnggcmVxdWVzdABJbnZhbGlkIG1ldGhvZCBmb3IgUlRTUC94LnggcmVxdWVzdABFeHBlY3RlZCBTT1VSQ0UgbWV0aG9kIGZvciBJQ0UveC54IHJlcXVlc3QASW52YWxpZCBjaGFyIGluIHVybCBmcmFnbWVudCBzdGFydABFeHBlY3RlZCBkb3QAU3BhbiBjYWxsYmFjayBlcnJvciBpbiBvbl9zdGF0dXMASW52YWxpZCByZXNwb25zZSBzdGF0dXMASW52YWxpZCBjaGFyYWN0ZXIgaW4gY2h1bmsgZXh0ZW5zaW9ucwBVc2VyIGNhbGxiYWNrIGVycm9yAGBvbl9yZXNldGAgY2FsbGJhY2sgZXJyb3IAYG9uX2NodW5rX2hlYWRlcmAgY2FsbGJhY2sgZXJyb3IAYG9uX21lc3NhZ2VfYmVnaW5gIGNhbGxiYWNrIGVycm9yAGBvbl9jaHVua19leHRlbnNpb25fdmFsdWVgIGNhbGxiYWNrIGVycm9yAGBvbl9zdGF0dXNfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl92ZXJzaW9uX2NvbXBsZXRlYCBjYWxsYmFjayBlcnJvcgBgb25fdXJsX2NvbXBsZXRlYCBjYWxsYmFjayBlcnJvcgBgb25fY2h1bmtfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl9oZWFkZXJfdmFsdWVfY29tcGxldGVgIGNhbGxiYWNrIGVycm9yAGBvbl9tZXNzYWdlX2NvbXBsZXRlYCBjYWxsYmFjayBlcnJvcgBgb25fbWV0aG9kX2NvbXBsZXRlYCBjYWxsYmFjayBlcnJvcgBgb25faGVhZGVyX2ZpZWxkX2NvbXBsZXRlYCBjYWxsYmFjayBlcnJvcgBgb25fY2h1bmtfZXh0ZW5zaW9uX25hbWVgIGNhbGxiYWNrIGVycm9yAFVuZXhwZWN0ZWQgY2hhciBpbiB1cmwgc2VydmVyAEludmFsaWQgaGVhZGVyIHZhbHVlIGNoYXIASW52YWxpZCBoZWFkZXIgZmllbGQgY2hhcgBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX3ZlcnNpb24ASW52YWxpZCBtaW5vciB2ZXJzaW9uAEludmFsaWQgbWFqb3IgdmVyc2lvbgBFeHBlY3RlZCBzcGFjZSBhZnRlciB2ZXJzaW9uAEV4cGVjdGVkIENSTEYgYWZ0ZXIgdmVyc2lvbgBJbnZhbGlkIEhUVFAgdmVyc2lvbgBJbnZhbGlkIGhlYWRlciB0b2tlbgBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX3VybABJbnZhbGlkIGNoYXJhY3RlcnMgaW4gdXJsAFVuZXhwZWN0ZWQgc3RhcnQgY2hhciBpbiB1cmwARG91YmxlIEAgaW4gdXJsAEVtcHR5IENvbnRlbnQtTGVuZ3RoAEludmFsaWQgY2hhcmFjdGVyIGluIENvbnRlbnQtTGVuZ3RoAER1cGxpY2F0ZSBDb250ZW50LUxlbmd0aABJbnZhbGlkIGNoYXIgaW4gdXJsIHBhdGgAQ29udGVudC1MZW5ndGggY2FuJ3QgYmUgcHJlc2VudCB3aXRoIFRyYW5zZmVyLUVuY29kaW5nAEludmFsaWQgY2hhcmFjdGVyIGluIGNodW5rIHNpemUAU3BhbiBjYWxsYmFjayBlcnJvciBpbiBvbl9oZWFkZXJfdmFsdWUAU3BhbiBjYWxsYmFjayBlcnJvciBpbiBvbl9jaHVua19leHRlbnNpb25fdmFsdWUASW52YWxpZCBjaGFyYWN0ZXIgaW4gY2h1bmsgZXh0ZW5zaW9ucyB2YWx1ZQBNaXNzaW5nIGV4cGVjdGVkIExGIGFmdGVyIGhlYWRlciB2YWx1ZQBJbnZhbGlkIGBUcmFuc2Zlci1FbmNvZGluZ2AgaGVhZGVyIHZhbHVlAEludmFsaWQgY2hhcmFjdGVyIGluIGNodW5rIGV4dGVuc2lvbnMgcXVvdGUgdmFsdWUASW52YWxpZCBjaGFyYWN0ZXIgaW4gY2h1bmsgZXh0ZW5zaW9ucyBxdW90ZWQgdmFsdWUAUGF1c2VkIGJ5IG9uX2hlYWRlcnNfY29tcGxldGUASW52YWxpZCBFT0Ygc3RhdGUAb25fcmVzZXQgcGF1c2UAb25fY2h1bmtfaGVhZGVyIHBhdXNlAG9uX21lc3NhZ2VfYmVnaW4gcGF1c2UAb25fY2h1bmtfZXh0ZW5zaW9uX3ZhbHVlIHBhdXNlAG9uX3N0YXR1c19jb21wbGV0ZSBwYXVzZQBvbl92ZXJzaW9uX2NvbXBsZXRlIHBhdXNlAG9uX3VybF9jb21wbGV0ZSBwYXVzZQBvbl9jaHVua19jb21wbGV0ZSBwYXVzZQBvbl9oZWFkZXJfdmFsdWVfY29tcGxldGUgcGF1c2UAb25fbWVzc2FnZV9jb21wbGV0ZSBwYXVzZQBvbl9tZXRob2RfY29tcGxldGUgcGF1c2UAb25faGVhZGVyX2ZpZWxkX2NvbXBsZXRlIHBhdXNlAG9uX2NodW5rX2V4dGVuc2lvbl9uYW1lIHBhdXNlAFVuZXhwZWN0ZWQgc3BhY2UgYWZ0ZXIgc3RhcnQgbGluZQBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX2NodW5rX2V4dGVuc2lvbl9uYW1lAEludmFsaWQgY2hhcmFjdGVyIGluIGNodW5rIGV4dGVuc2lvbnMgbmFtZQBQYXVzZSBvbiBDT05ORUNUL1VwZ3JhZGUAUGF1c2Ugb24gUFJJL1VwZ3JhZGUARXhwZWN0ZWQgSFRUUC8yIENvbm5lY3Rpb24gUHJlZmFjZQBTcGFuIGNhbGxiYWNrIGVycm9yIGluIG9uX21ldGhvZABFeHBlY3RlZCBzcGFjZSBhZnRlciBtZXRob2QAU3BhbiBjYWxsYmFjayBlcnJvciBpbiBvbl9oZWFkZXJfZmllbGQAUGF1c2VkAEludmFsaWQgd29yZCBlbmNvdW50ZXJlZABJbnZhbGlkIG1ldGhvZCBlbmNvdW50ZXJlZABVbmV4cGVjdGVkIGNoYXIgaW4gdXJsIHNjaGVtYQBSZXF1ZXN0IGhhcyBpbnZhbGlkIGBUcmFuc2Zlci1FbmNvZGluZ2AAU1dJVENIX1BST1hZAFVTRV9QUk9YWQBNS0FDVElWSVRZAFVOUFJPQ0VTU0FCTEVfRU5USVRZAENPUFkATU9WRURfUEVSTUFORU5UTFkAVE9PX0VBUkxZAE5PVElGWQBGQUlMRURfREVQRU5ERU5DWQBCQURfR0FURVdBWQBQTEFZAFBVVABDSEVDS09VVABHQVRFV0FZX1RJTUVPVVQAUkVRVUVTVF9USU1FT1VUAE5FVFdPUktfQ09OTkVDVF9USU1FT1VUAENPTk5FQ1RJT05fVElNRU9VVABMT0dJTl9USU1FT1VUAE5FVFdPUktfUkVBRF9USU1FT1VUAFBPU1QATUlTRElSRUNURURfUkVRVUVTVABDTElFTlRfQ0xPU0VEX1JFUVVFU1QAQ0xJRU5UX0NMT1NFRF9MT0FEX0JBTEFOQ0VEX1JFUVVFU1QAQkFEX1JFUVVFU1QASFRUUF9SRVFVRVNUX1NFTlRfVE9fSFRUUFNfUE9SVABSRVBPUlQASU1fQV9URUFQT1QAUkVTRVRfQ09OVEVOVABOT19DT05URU5UAFBBUlRJQUxfQ09OVEVOVABIUEVfSU5WQUxJRF9DT05TVEFOVABIUEVfQ0JfUkVTRVQAR0VUAEhQRV9TVFJJQ1QAQ09ORkxJQ1QAVEVNUE9SQVJZX1JFRElSRUNUAFBFUk1BTkVOVF9SRURJUkVDVABDT05ORUNUAE1VTFRJX1NUQVRVUwBIUEVfSU5WQUxJRF9TVEFUVVMAVE9PX01BTllfUkVRVUVTVFMARUFSTFlfSElOVFMAVU5BVkFJTEFCTEVfRk9SX0xFR0FMX1JFQVNPTlMAT1BUSU9OUwBTV0lUQ0hJTkdfUFJPVE9DT0xTAFZBUklBTlRfQUxTT19ORUdPVElBVEVTAE1VTFRJUExFX0NIT0lDRVMASU5URVJOQUxfU0VSVkVSX0VSUk9SAFdFQl9TRVJWRVJfVU5LTk9XTl9FUlJPUgBSQUlMR1VOX0VSUk9SAElERU5USVRZX1BST1ZJREVSX0FVVEhFTlRJQ0FUSU9OX0VSUk9SAFNTTF9DRVJUSUZJQ0FURV9FUlJPUgBJTlZBTElEX1hfRk9SV0FSREVEX0ZPUgBTRVRfUEFSQU1FVEVSAEdFVF9QQVJBTUVURVIASFBFX1VTRVIAU0VFX09USEVSAEhQRV9DQl9DSFVOS19IRUFERVIATUtDQUxFTkRBUgBTRVRVUABXRUJfU0VSVkVSX0lTX0RPV04AVEVBUkRPV04ASFBFX0NMT1NFRF9DT05ORUNUSU9OAEhFVVJJU1RJQ19FWFBJUkFUSU9OAERJU0NPTk5FQ1RFRF9PUEVSQVRJT04ATk9OX0FVVEhPUklUQVRJVkVfSU5GT1JNQVRJT04ASFBFX0lOVkFMSURfVkVSU0lPTgBIUEVfQ0JfTUVTU0FHRV9CRUdJTgBTSVRFX0lTX0ZST1pFTgBIUEVfSU5WQUxJRF9IRUFERVJfVE9LRU4ASU5WQUxJRF9UT0tFTgBGT1JCSURERU4ARU5IQU5DRV9ZT1VSX0NBTE0ASFBFX0lOVkFMSURfVVJMAEJMT0NLRURfQllfUEFSRU5UQUxfQ09OVFJPTABNS0NPTABBQ0wASFBFX0lOVEVSTkFMAFJFUVVFU1RfSEVBREVSX0ZJRUxEU19UT09fTEFSR0VfVU5PRkZJQ0lBTABIUEVfT0sAVU5MSU5LAFVOTE9DSwBQUkkAUkVUUllfV0lUSABIUEVfSU5WQUxJRF9DT05URU5UX0xFTkdUSABIUEVfVU5FWFBFQ1RFRF9DT05URU5UX0xFTkdUSABGTFVTSABQUk9QUEFUQ0gATS1TRUFSQ0gAVVJJX1RPT19MT05HAFBST0NFU1NJTkcATUlTQ0VMTEFORU9VU19QRVJTSVNURU5UX1dBUk5JTkcATUlTQ0VMTEFORU9VU19XQVJOSU5HAEhQRV9JTlZBTElEX1RSQU5TRkVSX0VOQ09ESU5HAEV4cGVjdGVkIENSTEYASFBFX0lOVkFMSURfQ0hVTktfU0laRQBNT1ZFAENPTlRJTlVFAEhQRV9DQl9TVEFUVVNfQ09NUExFVEUASFBFX0NCX0hFQURFUlNfQ09NUExFVEUASFBFX0NCX1ZFUlNJT05fQ09NUExFVEUASFBFX0NCX1VSTF9DT01QTEVURQBIUEVfQ0JfQ0hVTktfQ09NUExFVEUASFBFX0NCX0hFQURFUl9WQUxVRV9DT01QTEVURQBIUEVfQ0JfQ0hVTktfRVhURU5TSU9OX1ZBTFVFX0NPTVBMRVRFAEhQRV9DQl9DSFVOS19FWFRFTlNJT05fTkFNRV9DT01QTEVURQBIUEVfQ0JfTUVTU0FHRV9DT01QTEVURQBIUEVfQ0JfTUVUSE9EX0NPTVBMRVRFAEhQRV9DQl9IRUFERVJfRklFTERfQ09NUExFVEUAREVMRVRFAEhQRV9JTlZBTElEX0VPRl9TVEFURQBJTlZBTElEX1NTTF9DRVJUSUZJQ0FURQBQQVVTRQBOT19SRVNQT05TRQBVTlNVUFBPUlRFRF9NRURJQV9UWVBFAEdPTkUATk9UX0FDQ0VQVEFCTEUAU0VSVklDRV9VTkFWQUlMQUJMRQBSQU5HRV9OT1RfU0FUSVNGSUFCTEUAT1JJR0lOX0lTX1VOUkVBQ0hBQkxFAFJFU1BPTlNFX0lTX1NUQUxFAFBVUkdFAE1FUkdFAFJFUVVFU1RfSEVBREVSX0ZJRUxEU19UT09fTEFSR0UAUkVRVUVTVF9IRUFERVJfVE9PX0xBUkdFAFBBWUxPQURfVE9PX0xBUkdFAElOU1VGRklDSUVOVF9TVE9SQUdFAEhQRV9QQVVTRURfVVBHUkFERQBIUEVfUEFVU0VEX0gyX1VQR1JBREUAU09VUkNFAEFOTk9VTkNFAFRSQUNFAEhQRV9VTkVYUEVDVEVEX1NQQUNFAERFU0NSSUJFAFVOU1VCU0NSSUJFAFJFQ09SRABIUEVfSU5WQUxJRF9NRVRIT0QATk9UX0ZPVU5EAFBST1BGSU5EAFVOQklORABSRUJJTkQAVU5BVVRIT1JJWkVEAE1FVEhPRF9OT1RfQUxMT1dFRABIVFRQX1ZFUlNJT05fTk9UX1NVUFBPUlRFRABBTFJFQURZX1JFUE9SVEVEAEFDQ0VQVEVEAE5PVF9JTVBMRU1FTlRFRABMT09QX0RFVEVDVEVEAEhQRV9DUl9FWFBFQ1RFRABIUEVfTEZfRVhQRUNURUQAQ1JFQVRFRABJTV9VU0VEAEhQRV9QQVVTRUQAVElNRU9VVF9PQ0NVUkVEAFBBWU1FTlRfUkVRVUlSRUQAUFJFQ09ORElUSU9OX1JFUVVJUkVEAFBST1hZX0FVVEhFTlRJQ0FUSU9OX1JFUVVJUkVEAE5FVFdPUktfQVVUSEVOVElDQVRJT05fUkVRVUlSRUQATEVOR1RIX1JFUVVJUkVEAFNTTF9DRVJUSUZJQ0FURV9SRVFVSVJFRABVUEdSQURFX1JFUVVJUkVEAFBBR0VfRVhQSVJFRABQUkVDT05ESVRJT05fRkFJTEVEAEVYUEVDVEFUSU9OX0ZBSUxFRABSRVZBTElEQVRJT05fRkFJTEVEAFNTTF9IQU5EU0hBS0VfRkFJTEVEAExPQ0tFRABUUkFOU0ZPUk1BVElPTl9BUFBMSUVEAE5PVF9NT0RJRklFRABOT1RfRVhURU5ERUQAQkFORFdJRFRIX0xJTUlUX0VYQ0VFREVEAFNJVEVfSVNfT1ZFUkxPQURFRABIRUFEAEV4cGVjdGVkIEhUVFAvAABeEwAAJhMAADAQAADwFwAAnRMAABUSAAA5FwAA8BIAAAoQAAB1EgAArRIAAIITAABPFAAAfxAAAKAVAAAjFAAAiRIAAIsUAABNFQAA1BEAAM8UAAAQGAAAyRYAANwWAADBEQAA4BcAALsUAAB0FAAAfBUAAOUUAAAIFwAAHxAAAGUVAACjFAAAKBUAAAIVAACZFQAALBAAAIsZAABPDwAA1A4AAGoQAADOEAAAAhcAAIkOAABuEwAAHBMAAGYUAABWFwAAwRMAAM0TAABsEwAAaBcAAGYXAABfFwAAIhMAAM4PAABpDgAA2A4AAGMWAADLEwAAqg4AACgXAAAmFwAAxRMAAF0WAADoEQAAZxMAAGUTAADyFgAAcxMAAB0XAAD5FgAA8xEAAM8OAADOFQAADBIAALMRAAClEQAAYRAAADIXAAC7EwBB+TULAQEAQZA2C+ABAQECAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAQf03CwEBAEGROAteAgMCAgICAgAAAgIAAgIAAgICAgICAgICAgAEAAAAAAACAgICAgICAgICAgICAgICAgICAgICAgICAgAAAAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAAIAAgBB/TkLAQEAQZE6C14CAAICAgICAAACAgACAgACAgICAgICAgICAAMABAAAAAICAgICAgICAgICAgICAgICAgICAgICAgICAAAAAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAAgACAEHwOwsNbG9zZWVlcC1hbGl2ZQBBiTwLAQEAQaA8C+ABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAQYk+CwEBAEGgPgvnAQEBAQEBAQEBAQEBAQIBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBY2h1bmtlZABBsMAAC18BAQABAQEBAQAAAQEAAQEAAQEBAQEBAQEBAQAAAAAAAAABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQAAAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEAAQBBkMIACyFlY3Rpb25lbnQtbGVuZ3Rob25yb3h5LWNvbm5lY3Rpb24AQcDCAAstcmFuc2Zlci1lbmNvZGluZ3BncmFkZQ0KDQoNClNNDQoNClRUUC9DRS9UU1AvAEH5wgALBQECAAEDAEGQwwAL4AEEAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQBB+cQACwUBAgABAwBBkMUAC+ABBAEBBQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAQfnGAAsEAQAAAQBBkccAC98BAQEAAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQBB+sgACwQBAAACAEGQyQALXwMEAAAEBAQEBAQEBAQEBAUEBAQEBAQEBAQEBAQABAAGBwQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAAEAAQABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQAAAAEAEH6ygALBAEAAAEAQZDLAAsBAQBBqssAC0ECAAAAAAAAAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMAAAAAAAADAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwBB+swACwQBAAABAEGQzQALAQEAQZrNAAsGAgAAAAACAEGxzQALOgMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAAAAAAAAAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMAQfDOAAuWAU5PVU5DRUVDS09VVE5FQ1RFVEVDUklCRUxVU0hFVEVBRFNFQVJDSFJHRUNUSVZJVFlMRU5EQVJWRU9USUZZUFRJT05TQ0hTRUFZU1RBVENIR0VPUkRJUkVDVE9SVFJDSFBBUkFNRVRFUlVSQ0VCU0NSSUJFQVJET1dOQUNFSU5ETktDS1VCU0NSSUJFSFRUUC9BRFRQLw==", "base64");
   }
 });
 
-// node_modules/undici/lib/web/fetch/constants.js
+// ../../main/node_modules/undici/lib/web/fetch/constants.js
 var require_constants3 = __commonJS({
-  "node_modules/undici/lib/web/fetch/constants.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/constants.js"(exports, module) {
     "use strict";
     var corsSafeListedMethods = (
       /** @type {const} */
@@ -4280,9 +4401,9 @@ var require_constants3 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/global.js
+// ../../main/node_modules/undici/lib/web/fetch/global.js
 var require_global = __commonJS({
-  "node_modules/undici/lib/web/fetch/global.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/global.js"(exports, module) {
     "use strict";
     var globalOrigin = /* @__PURE__ */ Symbol.for("undici.globalOrigin.1");
     function getGlobalOrigin() {
@@ -4316,9 +4437,9 @@ var require_global = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/data-url.js
+// ../../main/node_modules/undici/lib/web/fetch/data-url.js
 var require_data_url = __commonJS({
-  "node_modules/undici/lib/web/fetch/data-url.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/data-url.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var encoder = new TextEncoder();
@@ -4668,9 +4789,9 @@ var require_data_url = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/webidl.js
+// ../../main/node_modules/undici/lib/web/fetch/webidl.js
 var require_webidl = __commonJS({
-  "node_modules/undici/lib/web/fetch/webidl.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/webidl.js"(exports, module) {
     "use strict";
     var { types, inspect: inspect5 } = __require("node:util");
     var { markAsUncloneable } = __require("node:worker_threads");
@@ -5087,9 +5208,9 @@ var require_webidl = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/util.js
+// ../../main/node_modules/undici/lib/web/fetch/util.js
 var require_util2 = __commonJS({
-  "node_modules/undici/lib/web/fetch/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/util.js"(exports, module) {
     "use strict";
     var { Transform: Transform3 } = __require("node:stream");
     var zlib2 = __require("node:zlib");
@@ -5487,8 +5608,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -5957,9 +6078,9 @@ var require_util2 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/symbols.js
+// ../../main/node_modules/undici/lib/web/fetch/symbols.js
 var require_symbols2 = __commonJS({
-  "node_modules/undici/lib/web/fetch/symbols.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/symbols.js"(exports, module) {
     "use strict";
     module.exports = {
       kUrl: /* @__PURE__ */ Symbol("url"),
@@ -5971,9 +6092,9 @@ var require_symbols2 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/file.js
+// ../../main/node_modules/undici/lib/web/fetch/file.js
 var require_file = __commonJS({
-  "node_modules/undici/lib/web/fetch/file.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/file.js"(exports, module) {
     "use strict";
     var { Blob: Blob2, File: File2 } = __require("node:buffer");
     var { kState } = require_symbols2();
@@ -6034,9 +6155,9 @@ var require_file = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/formdata.js
+// ../../main/node_modules/undici/lib/web/fetch/formdata.js
 var require_formdata = __commonJS({
-  "node_modules/undici/lib/web/fetch/formdata.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/formdata.js"(exports, module) {
     "use strict";
     var { isBlobLike, iteratorMixin } = require_util2();
     var { kState } = require_symbols2();
@@ -6181,9 +6302,9 @@ var require_formdata = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/formdata-parser.js
+// ../../main/node_modules/undici/lib/web/fetch/formdata-parser.js
 var require_formdata_parser = __commonJS({
-  "node_modules/undici/lib/web/fetch/formdata-parser.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/formdata-parser.js"(exports, module) {
     "use strict";
     var { isUSVString, bufferToLowerCasedHeaderName } = require_util();
     var { utf8DecodeBytes } = require_util2();
@@ -6432,9 +6553,9 @@ var require_formdata_parser = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/body.js
+// ../../main/node_modules/undici/lib/web/fetch/body.js
 var require_body = __commonJS({
-  "node_modules/undici/lib/web/fetch/body.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/body.js"(exports, module) {
     "use strict";
     var util2 = require_util();
     var {
@@ -6746,9 +6867,9 @@ Content-Type: ${value.type || "application/octet-stream"}\r
   }
 });
 
-// node_modules/undici/lib/dispatcher/client-h1.js
+// ../../main/node_modules/undici/lib/dispatcher/client-h1.js
 var require_client_h1 = __commonJS({
-  "node_modules/undici/lib/dispatcher/client-h1.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/client-h1.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var util2 = require_util();
@@ -6800,7 +6921,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants8 = require_constants2();
+    var constants12 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util2.addListener;
@@ -6875,7 +6996,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants8.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants12.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -6970,11 +7091,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants8.ERROR.OK) {
+          if (ret !== constants12.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants8.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants12.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants8.ERROR.PAUSED) {
+            } else if (ret === constants12.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -6997,10 +7118,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants8.ERROR.OK) {
+        if (ret === constants12.ERROR.OK) {
           return null;
         }
-        if (ret === constants8.ERROR.PAUSED || ret === constants8.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants12.ERROR.PAUSED || ret === constants12.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -7017,7 +7138,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message2 = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message2, constants8.ERROR[ret], data);
+        return new HTTPParserError(message2, constants12.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -7197,7 +7318,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants8.ERROR.PAUSED : 0;
+        return pause ? constants12.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -7219,7 +7340,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants8.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -7255,13 +7376,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util2.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants12.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -7739,12 +7860,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7876,9 +7997,9 @@ ${len.toString(16)}\r
   }
 });
 
-// node_modules/undici/lib/dispatcher/client-h2.js
+// ../../main/node_modules/undici/lib/dispatcher/client-h2.js
 var require_client_h2 = __commonJS({
-  "node_modules/undici/lib/dispatcher/client-h2.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/client-h2.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { errorMonitor } = __require("node:events");
@@ -8414,12 +8535,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -8450,9 +8571,9 @@ var require_client_h2 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/handler/redirect-handler.js
+// ../../main/node_modules/undici/lib/handler/redirect-handler.js
 var require_redirect_handler = __commonJS({
-  "node_modules/undici/lib/handler/redirect-handler.js"(exports, module) {
+  "../../main/node_modules/undici/lib/handler/redirect-handler.js"(exports, module) {
     "use strict";
     var util2 = require_util();
     var { kBodyUsed } = require_symbols();
@@ -8609,9 +8730,9 @@ var require_redirect_handler = __commonJS({
   }
 });
 
-// node_modules/undici/lib/interceptor/redirect-interceptor.js
+// ../../main/node_modules/undici/lib/interceptor/redirect-interceptor.js
 var require_redirect_interceptor = __commonJS({
-  "node_modules/undici/lib/interceptor/redirect-interceptor.js"(exports, module) {
+  "../../main/node_modules/undici/lib/interceptor/redirect-interceptor.js"(exports, module) {
     "use strict";
     var RedirectHandler = require_redirect_handler();
     function createRedirectInterceptor({ maxRedirections: defaultMaxRedirections }) {
@@ -8631,9 +8752,9 @@ var require_redirect_interceptor = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/client.js
+// ../../main/node_modules/undici/lib/dispatcher/client.js
 var require_client = __commonJS({
-  "node_modules/undici/lib/dispatcher/client.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/client.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var net = __require("node:net");
@@ -8898,16 +9019,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
             const request2 = requests[i2];
@@ -8918,7 +9039,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -8969,7 +9090,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -8981,7 +9102,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -9133,9 +9254,9 @@ var require_client = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/fixed-queue.js
+// ../../main/node_modules/undici/lib/dispatcher/fixed-queue.js
 var require_fixed_queue = __commonJS({
-  "node_modules/undici/lib/dispatcher/fixed-queue.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/fixed-queue.js"(exports, module) {
     "use strict";
     var kSize = 2048;
     var kMask = kSize - 1;
@@ -9190,9 +9311,9 @@ var require_fixed_queue = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/pool-stats.js
+// ../../main/node_modules/undici/lib/dispatcher/pool-stats.js
 var require_pool_stats = __commonJS({
-  "node_modules/undici/lib/dispatcher/pool-stats.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/pool-stats.js"(exports, module) {
     var { kFree, kConnected, kPending, kQueued, kRunning, kSize } = require_symbols();
     var kPool = /* @__PURE__ */ Symbol("pool");
     var PoolStats = class {
@@ -9222,9 +9343,9 @@ var require_pool_stats = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/pool-base.js
+// ../../main/node_modules/undici/lib/dispatcher/pool-base.js
 var require_pool_base = __commonJS({
-  "node_modules/undici/lib/dispatcher/pool-base.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/pool-base.js"(exports, module) {
     "use strict";
     var DispatcherBase = require_dispatcher_base();
     var FixedQueue = require_fixed_queue();
@@ -9317,8 +9438,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c3) => c3.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -9377,9 +9498,9 @@ var require_pool_base = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/pool.js
+// ../../main/node_modules/undici/lib/dispatcher/pool.js
 var require_pool = __commonJS({
-  "node_modules/undici/lib/dispatcher/pool.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/pool.js"(exports, module) {
     "use strict";
     var {
       PoolBase,
@@ -9468,9 +9589,9 @@ var require_pool = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/balanced-pool.js
+// ../../main/node_modules/undici/lib/dispatcher/balanced-pool.js
 var require_balanced_pool = __commonJS({
-  "node_modules/undici/lib/dispatcher/balanced-pool.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/balanced-pool.js"(exports, module) {
     "use strict";
     var {
       BalancedPoolMissingUpstreamError,
@@ -9612,9 +9733,9 @@ var require_balanced_pool = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/agent.js
+// ../../main/node_modules/undici/lib/dispatcher/agent.js
 var require_agent = __commonJS({
-  "node_modules/undici/lib/dispatcher/agent.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/agent.js"(exports, module) {
     "use strict";
     var { InvalidArgumentError } = require_errors();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
@@ -9712,9 +9833,9 @@ var require_agent = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/proxy-agent.js
+// ../../main/node_modules/undici/lib/dispatcher/proxy-agent.js
 var require_proxy_agent = __commonJS({
-  "node_modules/undici/lib/dispatcher/proxy-agent.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/proxy-agent.js"(exports, module) {
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var { URL: URL2 } = __require("node:url");
@@ -9935,9 +10056,9 @@ var require_proxy_agent = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/env-http-proxy-agent.js
+// ../../main/node_modules/undici/lib/dispatcher/env-http-proxy-agent.js
 var require_env_http_proxy_agent = __commonJS({
-  "node_modules/undici/lib/dispatcher/env-http-proxy-agent.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/env-http-proxy-agent.js"(exports, module) {
     "use strict";
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
@@ -10071,9 +10192,9 @@ var require_env_http_proxy_agent = __commonJS({
   }
 });
 
-// node_modules/undici/lib/handler/retry-handler.js
+// ../../main/node_modules/undici/lib/handler/retry-handler.js
 var require_retry_handler = __commonJS({
-  "node_modules/undici/lib/handler/retry-handler.js"(exports, module) {
+  "../../main/node_modules/undici/lib/handler/retry-handler.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { kRetryHandlerDefaultRetry } = require_symbols();
@@ -10420,9 +10541,9 @@ var require_retry_handler = __commonJS({
   }
 });
 
-// node_modules/undici/lib/dispatcher/retry-agent.js
+// ../../main/node_modules/undici/lib/dispatcher/retry-agent.js
 var require_retry_agent = __commonJS({
-  "node_modules/undici/lib/dispatcher/retry-agent.js"(exports, module) {
+  "../../main/node_modules/undici/lib/dispatcher/retry-agent.js"(exports, module) {
     "use strict";
     var Dispatcher = require_dispatcher();
     var RetryHandler = require_retry_handler();
@@ -10455,9 +10576,9 @@ var require_retry_agent = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/readable.js
+// ../../main/node_modules/undici/lib/api/readable.js
 var require_readable = __commonJS({
-  "node_modules/undici/lib/api/readable.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/readable.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { Readable: Readable7 } = __require("node:stream");
@@ -10587,7 +10708,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError3());
           }
@@ -10600,7 +10721,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError3());
             } else {
-              resolve4(null);
+              resolve5(null);
             }
           }).on("error", noop5).on("data", function(chunk) {
             limit -= chunk.length;
@@ -10619,7 +10740,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -10636,7 +10757,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -10706,18 +10827,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body, resolve: resolve5, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length));
+          resolve5(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length)));
+          resolve5(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve5(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -10748,9 +10869,9 @@ var require_readable = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/util.js
+// ../../main/node_modules/undici/lib/api/util.js
 var require_util3 = __commonJS({
-  "node_modules/undici/lib/api/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/util.js"(exports, module) {
     var assert = __require("node:assert");
     var {
       ResponseStatusCodeError
@@ -10809,9 +10930,9 @@ var require_util3 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/api-request.js
+// ../../main/node_modules/undici/lib/api/api-request.js
 var require_api_request = __commonJS({
-  "node_modules/undici/lib/api/api-request.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/api-request.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { Readable: Readable7 } = require_readable();
@@ -10974,9 +11095,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10995,9 +11116,9 @@ var require_api_request = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/abort-signal.js
+// ../../main/node_modules/undici/lib/api/abort-signal.js
 var require_abort_signal = __commonJS({
-  "node_modules/undici/lib/api/abort-signal.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/abort-signal.js"(exports, module) {
     var { addAbortListener: addAbortListener3 } = require_util();
     var { RequestAbortedError } = require_errors();
     var kListener = /* @__PURE__ */ Symbol("kListener");
@@ -11046,9 +11167,9 @@ var require_abort_signal = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/api-stream.js
+// ../../main/node_modules/undici/lib/api/api-stream.js
 var require_api_stream = __commonJS({
-  "node_modules/undici/lib/api/api-stream.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/api-stream.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { finished: finished7, PassThrough: PassThrough2 } = __require("node:stream");
@@ -11199,9 +11320,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11219,9 +11340,9 @@ var require_api_stream = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/api-pipeline.js
+// ../../main/node_modules/undici/lib/api/api-pipeline.js
 var require_api_pipeline = __commonJS({
-  "node_modules/undici/lib/api/api-pipeline.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/api-pipeline.js"(exports, module) {
     "use strict";
     var {
       Readable: Readable7,
@@ -11419,9 +11540,9 @@ var require_api_pipeline = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/api-upgrade.js
+// ../../main/node_modules/undici/lib/api/api-upgrade.js
 var require_api_upgrade = __commonJS({
-  "node_modules/undici/lib/api/api-upgrade.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/api-upgrade.js"(exports, module) {
     "use strict";
     var { InvalidArgumentError, SocketError } = require_errors();
     var { AsyncResource } = __require("node:async_hooks");
@@ -11486,9 +11607,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11511,9 +11632,9 @@ var require_api_upgrade = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/api-connect.js
+// ../../main/node_modules/undici/lib/api/api-connect.js
 var require_api_connect = __commonJS({
-  "node_modules/undici/lib/api/api-connect.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/api-connect.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { AsyncResource } = __require("node:async_hooks");
@@ -11580,9 +11701,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11601,9 +11722,9 @@ var require_api_connect = __commonJS({
   }
 });
 
-// node_modules/undici/lib/api/index.js
+// ../../main/node_modules/undici/lib/api/index.js
 var require_api = __commonJS({
-  "node_modules/undici/lib/api/index.js"(exports, module) {
+  "../../main/node_modules/undici/lib/api/index.js"(exports, module) {
     "use strict";
     module.exports.request = require_api_request();
     module.exports.stream = require_api_stream();
@@ -11613,9 +11734,9 @@ var require_api = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-errors.js
+// ../../main/node_modules/undici/lib/mock/mock-errors.js
 var require_mock_errors = __commonJS({
-  "node_modules/undici/lib/mock/mock-errors.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-errors.js"(exports, module) {
     "use strict";
     var { UndiciError } = require_errors();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
@@ -11638,9 +11759,9 @@ var require_mock_errors = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-symbols.js
+// ../../main/node_modules/undici/lib/mock/mock-symbols.js
 var require_mock_symbols = __commonJS({
-  "node_modules/undici/lib/mock/mock-symbols.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-symbols.js"(exports, module) {
     "use strict";
     module.exports = {
       kAgent: /* @__PURE__ */ Symbol("agent"),
@@ -11666,9 +11787,9 @@ var require_mock_symbols = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-utils.js
+// ../../main/node_modules/undici/lib/mock/mock-utils.js
 var require_mock_utils = __commonJS({
-  "node_modules/undici/lib/mock/mock-utils.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-utils.js"(exports, module) {
     "use strict";
     var { MockNotMatchedError } = require_mock_errors();
     var {
@@ -11962,9 +12083,9 @@ var require_mock_utils = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-interceptor.js
+// ../../main/node_modules/undici/lib/mock/mock-interceptor.js
 var require_mock_interceptor = __commonJS({
-  "node_modules/undici/lib/mock/mock-interceptor.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-interceptor.js"(exports, module) {
     "use strict";
     var { getResponseData: getResponseData2, buildKey, addMockDispatch } = require_mock_utils();
     var {
@@ -12124,9 +12245,9 @@ var require_mock_interceptor = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-client.js
+// ../../main/node_modules/undici/lib/mock/mock-client.js
 var require_mock_client = __commonJS({
-  "node_modules/undici/lib/mock/mock-client.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
     var { promisify: promisify8 } = __require("node:util");
     var Client = require_client();
@@ -12177,9 +12298,9 @@ var require_mock_client = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-pool.js
+// ../../main/node_modules/undici/lib/mock/mock-pool.js
 var require_mock_pool = __commonJS({
-  "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
     var { promisify: promisify8 } = __require("node:util");
     var Pool = require_pool();
@@ -12230,9 +12351,9 @@ var require_mock_pool = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/pluralizer.js
+// ../../main/node_modules/undici/lib/mock/pluralizer.js
 var require_pluralizer = __commonJS({
-  "node_modules/undici/lib/mock/pluralizer.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/pluralizer.js"(exports, module) {
     "use strict";
     var singulars = {
       pronoun: "it",
@@ -12261,9 +12382,9 @@ var require_pluralizer = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/pending-interceptors-formatter.js
+// ../../main/node_modules/undici/lib/mock/pending-interceptors-formatter.js
 var require_pending_interceptors_formatter = __commonJS({
-  "node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports, module) {
     "use strict";
     var { Transform: Transform3 } = __require("node:stream");
     var { Console } = __require("node:console");
@@ -12302,9 +12423,9 @@ var require_pending_interceptors_formatter = __commonJS({
   }
 });
 
-// node_modules/undici/lib/mock/mock-agent.js
+// ../../main/node_modules/undici/lib/mock/mock-agent.js
 var require_mock_agent = __commonJS({
-  "node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
+  "../../main/node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
     var Agent = require_agent();
@@ -12432,9 +12553,9 @@ ${pendingInterceptorsFormatter.format(pending)}
   }
 });
 
-// node_modules/undici/lib/global.js
+// ../../main/node_modules/undici/lib/global.js
 var require_global2 = __commonJS({
-  "node_modules/undici/lib/global.js"(exports, module) {
+  "../../main/node_modules/undici/lib/global.js"(exports, module) {
     "use strict";
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors();
@@ -12463,9 +12584,9 @@ var require_global2 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/handler/decorator-handler.js
+// ../../main/node_modules/undici/lib/handler/decorator-handler.js
 var require_decorator_handler = __commonJS({
-  "node_modules/undici/lib/handler/decorator-handler.js"(exports, module) {
+  "../../main/node_modules/undici/lib/handler/decorator-handler.js"(exports, module) {
     "use strict";
     module.exports = class DecoratorHandler {
       #handler;
@@ -12503,9 +12624,9 @@ var require_decorator_handler = __commonJS({
   }
 });
 
-// node_modules/undici/lib/interceptor/redirect.js
+// ../../main/node_modules/undici/lib/interceptor/redirect.js
 var require_redirect = __commonJS({
-  "node_modules/undici/lib/interceptor/redirect.js"(exports, module) {
+  "../../main/node_modules/undici/lib/interceptor/redirect.js"(exports, module) {
     "use strict";
     var RedirectHandler = require_redirect_handler();
     module.exports = (opts) => {
@@ -12529,9 +12650,9 @@ var require_redirect = __commonJS({
   }
 });
 
-// node_modules/undici/lib/interceptor/retry.js
+// ../../main/node_modules/undici/lib/interceptor/retry.js
 var require_retry = __commonJS({
-  "node_modules/undici/lib/interceptor/retry.js"(exports, module) {
+  "../../main/node_modules/undici/lib/interceptor/retry.js"(exports, module) {
     "use strict";
     var RetryHandler = require_retry_handler();
     module.exports = (globalOpts) => {
@@ -12553,9 +12674,9 @@ var require_retry = __commonJS({
   }
 });
 
-// node_modules/undici/lib/interceptor/dump.js
+// ../../main/node_modules/undici/lib/interceptor/dump.js
 var require_dump = __commonJS({
-  "node_modules/undici/lib/interceptor/dump.js"(exports, module) {
+  "../../main/node_modules/undici/lib/interceptor/dump.js"(exports, module) {
     "use strict";
     var util2 = require_util();
     var { InvalidArgumentError, RequestAbortedError } = require_errors();
@@ -12651,9 +12772,9 @@ var require_dump = __commonJS({
   }
 });
 
-// node_modules/undici/lib/interceptor/dns.js
+// ../../main/node_modules/undici/lib/interceptor/dns.js
 var require_dns = __commonJS({
-  "node_modules/undici/lib/interceptor/dns.js"(exports, module) {
+  "../../main/node_modules/undici/lib/interceptor/dns.js"(exports, module) {
     "use strict";
     var { isIP } = __require("node:net");
     var { lookup } = __require("node:dns");
@@ -12940,9 +13061,9 @@ var require_dns = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/headers.js
+// ../../main/node_modules/undici/lib/web/fetch/headers.js
 var require_headers = __commonJS({
-  "node_modules/undici/lib/web/fetch/headers.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/headers.js"(exports, module) {
     "use strict";
     var { kConstruct } = require_symbols();
     var { kEnumerableProperty } = require_util();
@@ -13384,9 +13505,9 @@ var require_headers = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/response.js
+// ../../main/node_modules/undici/lib/web/fetch/response.js
 var require_response = __commonJS({
-  "node_modules/undici/lib/web/fetch/response.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/response.js"(exports, module) {
     "use strict";
     var { Headers: Headers3, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
     var { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = require_body();
@@ -13783,9 +13904,9 @@ var require_response = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/dispatcher-weakref.js
+// ../../main/node_modules/undici/lib/web/fetch/dispatcher-weakref.js
 var require_dispatcher_weakref = __commonJS({
-  "node_modules/undici/lib/web/fetch/dispatcher-weakref.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/dispatcher-weakref.js"(exports, module) {
     "use strict";
     var { kConnected, kSize } = require_symbols();
     var CompatWeakRef = class {
@@ -13825,9 +13946,9 @@ var require_dispatcher_weakref = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/request.js
+// ../../main/node_modules/undici/lib/web/fetch/request.js
 var require_request2 = __commonJS({
-  "node_modules/undici/lib/web/fetch/request.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/request.js"(exports, module) {
     "use strict";
     var { extractBody, mixinBody, cloneBody, bodyUnusable } = require_body();
     var { Headers: Headers3, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers();
@@ -14520,9 +14641,9 @@ var require_request2 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fetch/index.js
+// ../../main/node_modules/undici/lib/web/fetch/index.js
 var require_fetch = __commonJS({
-  "node_modules/undici/lib/web/fetch/index.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fetch/index.js"(exports, module) {
     "use strict";
     var {
       makeNetworkError,
@@ -15445,7 +15566,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -15521,7 +15642,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable7({ read: resume2 });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -15564,7 +15685,7 @@ var require_fetch = __commonJS({
               for (let i2 = 0; i2 < rawHeaders.length; i2 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i2]), rawHeaders[i2 + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -15585,9 +15706,9 @@ var require_fetch = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fileapi/symbols.js
+// ../../main/node_modules/undici/lib/web/fileapi/symbols.js
 var require_symbols3 = __commonJS({
-  "node_modules/undici/lib/web/fileapi/symbols.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fileapi/symbols.js"(exports, module) {
     "use strict";
     module.exports = {
       kState: /* @__PURE__ */ Symbol("FileReader state"),
@@ -15600,9 +15721,9 @@ var require_symbols3 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fileapi/progressevent.js
+// ../../main/node_modules/undici/lib/web/fileapi/progressevent.js
 var require_progressevent = __commonJS({
-  "node_modules/undici/lib/web/fileapi/progressevent.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fileapi/progressevent.js"(exports, module) {
     "use strict";
     var { webidl } = require_webidl();
     var kState = /* @__PURE__ */ Symbol("ProgressEvent state");
@@ -15668,9 +15789,9 @@ var require_progressevent = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fileapi/encoding.js
+// ../../main/node_modules/undici/lib/web/fileapi/encoding.js
 var require_encoding = __commonJS({
-  "node_modules/undici/lib/web/fileapi/encoding.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fileapi/encoding.js"(exports, module) {
     "use strict";
     function getEncoding(label) {
       if (!label) {
@@ -15954,9 +16075,9 @@ var require_encoding = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fileapi/util.js
+// ../../main/node_modules/undici/lib/web/fileapi/util.js
 var require_util4 = __commonJS({
-  "node_modules/undici/lib/web/fileapi/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fileapi/util.js"(exports, module) {
     "use strict";
     var {
       kState,
@@ -16139,9 +16260,9 @@ var require_util4 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/fileapi/filereader.js
+// ../../main/node_modules/undici/lib/web/fileapi/filereader.js
 var require_filereader = __commonJS({
-  "node_modules/undici/lib/web/fileapi/filereader.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/fileapi/filereader.js"(exports, module) {
     "use strict";
     var {
       staticPropertyDescriptors,
@@ -16398,9 +16519,9 @@ var require_filereader = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cache/symbols.js
+// ../../main/node_modules/undici/lib/web/cache/symbols.js
 var require_symbols4 = __commonJS({
-  "node_modules/undici/lib/web/cache/symbols.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cache/symbols.js"(exports, module) {
     "use strict";
     module.exports = {
       kConstruct: require_symbols().kConstruct
@@ -16408,9 +16529,9 @@ var require_symbols4 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cache/util.js
+// ../../main/node_modules/undici/lib/web/cache/util.js
 var require_util5 = __commonJS({
-  "node_modules/undici/lib/web/cache/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cache/util.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
     var { URLSerializer } = require_data_url();
@@ -16438,9 +16559,9 @@ var require_util5 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cache/cache.js
+// ../../main/node_modules/undici/lib/web/cache/cache.js
 var require_cache = __commonJS({
-  "node_modules/undici/lib/web/cache/cache.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cache/cache.js"(exports, module) {
     "use strict";
     var { kConstruct } = require_symbols4();
     var { urlEquals, getFieldValues } = require_util5();
@@ -16983,9 +17104,9 @@ var require_cache = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cache/cachestorage.js
+// ../../main/node_modules/undici/lib/web/cache/cachestorage.js
 var require_cachestorage = __commonJS({
-  "node_modules/undici/lib/web/cache/cachestorage.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cache/cachestorage.js"(exports, module) {
     "use strict";
     var { kConstruct } = require_symbols4();
     var { Cache } = require_cache();
@@ -17093,9 +17214,9 @@ var require_cachestorage = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cookies/constants.js
+// ../../main/node_modules/undici/lib/web/cookies/constants.js
 var require_constants4 = __commonJS({
-  "node_modules/undici/lib/web/cookies/constants.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cookies/constants.js"(exports, module) {
     "use strict";
     var maxAttributeValueSize = 1024;
     var maxNameValuePairSize = 4096;
@@ -17106,9 +17227,9 @@ var require_constants4 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cookies/util.js
+// ../../main/node_modules/undici/lib/web/cookies/util.js
 var require_util6 = __commonJS({
-  "node_modules/undici/lib/web/cookies/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cookies/util.js"(exports, module) {
     "use strict";
     function isCTLExcludingHtab(value) {
       for (let i2 = 0; i2 < value.length; ++i2) {
@@ -17314,9 +17435,9 @@ var require_util6 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cookies/parse.js
+// ../../main/node_modules/undici/lib/web/cookies/parse.js
 var require_parse = __commonJS({
-  "node_modules/undici/lib/web/cookies/parse.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cookies/parse.js"(exports, module) {
     "use strict";
     var { maxNameValuePairSize, maxAttributeValueSize } = require_constants4();
     var { isCTLExcludingHtab } = require_util6();
@@ -17450,9 +17571,9 @@ var require_parse = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/cookies/index.js
+// ../../main/node_modules/undici/lib/web/cookies/index.js
 var require_cookies = __commonJS({
-  "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
     var { stringify } = require_util6();
@@ -17579,9 +17700,9 @@ var require_cookies = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/events.js
+// ../../main/node_modules/undici/lib/web/websocket/events.js
 var require_events = __commonJS({
-  "node_modules/undici/lib/web/websocket/events.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/events.js"(exports, module) {
     "use strict";
     var { webidl } = require_webidl();
     var { kEnumerableProperty } = require_util();
@@ -17845,9 +17966,9 @@ var require_events = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/constants.js
+// ../../main/node_modules/undici/lib/web/websocket/constants.js
 var require_constants5 = __commonJS({
-  "node_modules/undici/lib/web/websocket/constants.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/constants.js"(exports, module) {
     "use strict";
     var uid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     var staticPropertyDescriptors = {
@@ -17902,9 +18023,9 @@ var require_constants5 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/symbols.js
+// ../../main/node_modules/undici/lib/web/websocket/symbols.js
 var require_symbols5 = __commonJS({
-  "node_modules/undici/lib/web/websocket/symbols.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/symbols.js"(exports, module) {
     "use strict";
     module.exports = {
       kWebSocketURL: /* @__PURE__ */ Symbol("url"),
@@ -17919,9 +18040,9 @@ var require_symbols5 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/util.js
+// ../../main/node_modules/undici/lib/web/websocket/util.js
 var require_util7 = __commonJS({
-  "node_modules/undici/lib/web/websocket/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/util.js"(exports, module) {
     "use strict";
     var { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = require_symbols5();
     var { states, opcodes } = require_constants5();
@@ -18092,9 +18213,9 @@ var require_util7 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/frame.js
+// ../../main/node_modules/undici/lib/web/websocket/frame.js
 var require_frame = __commonJS({
-  "node_modules/undici/lib/web/websocket/frame.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/frame.js"(exports, module) {
     "use strict";
     var { maxUnsigned16Bit } = require_constants5();
     var BUFFER_SIZE = 16386;
@@ -18169,9 +18290,9 @@ var require_frame = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/connection.js
+// ../../main/node_modules/undici/lib/web/websocket/connection.js
 var require_connection = __commonJS({
-  "node_modules/undici/lib/web/websocket/connection.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/connection.js"(exports, module) {
     "use strict";
     var { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = require_constants5();
     var {
@@ -18354,9 +18475,9 @@ var require_connection = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/permessage-deflate.js
+// ../../main/node_modules/undici/lib/web/websocket/permessage-deflate.js
 var require_permessage_deflate = __commonJS({
-  "node_modules/undici/lib/web/websocket/permessage-deflate.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/permessage-deflate.js"(exports, module) {
     "use strict";
     var { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __require("node:zlib");
     var { isValidClientWindowBits } = require_util7();
@@ -18436,9 +18557,9 @@ var require_permessage_deflate = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/receiver.js
+// ../../main/node_modules/undici/lib/web/websocket/receiver.js
 var require_receiver = __commonJS({
-  "node_modules/undici/lib/web/websocket/receiver.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/receiver.js"(exports, module) {
     "use strict";
     var { Writable: Writable5 } = __require("node:stream");
     var assert = __require("node:assert");
@@ -18818,9 +18939,9 @@ var require_receiver = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/sender.js
+// ../../main/node_modules/undici/lib/web/websocket/sender.js
 var require_sender = __commonJS({
-  "node_modules/undici/lib/web/websocket/sender.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/sender.js"(exports, module) {
     "use strict";
     var { WebsocketFrameSend } = require_frame();
     var { opcodes, sendHints } = require_constants5();
@@ -18900,9 +19021,9 @@ var require_sender = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/websocket/websocket.js
+// ../../main/node_modules/undici/lib/web/websocket/websocket.js
 var require_websocket = __commonJS({
-  "node_modules/undici/lib/web/websocket/websocket.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/websocket/websocket.js"(exports, module) {
     "use strict";
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
@@ -19290,9 +19411,9 @@ var require_websocket = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/eventsource/util.js
+// ../../main/node_modules/undici/lib/web/eventsource/util.js
 var require_util8 = __commonJS({
-  "node_modules/undici/lib/web/eventsource/util.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/eventsource/util.js"(exports, module) {
     "use strict";
     function isValidLastEventId(value) {
       return value.indexOf("\0") === -1;
@@ -19305,8 +19426,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay4(ms) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms).unref();
       });
     }
     module.exports = {
@@ -19317,9 +19438,9 @@ var require_util8 = __commonJS({
   }
 });
 
-// node_modules/undici/lib/web/eventsource/eventsource-stream.js
+// ../../main/node_modules/undici/lib/web/eventsource/eventsource-stream.js
 var require_eventsource_stream = __commonJS({
-  "node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports, module) {
     "use strict";
     var buffer = __require("node:buffer");
     var { Transform: Transform3 } = __require("node:stream");
@@ -19722,9 +19843,9 @@ ${value}`;
   }
 });
 
-// node_modules/undici/lib/web/eventsource/eventsource.js
+// ../../main/node_modules/undici/lib/web/eventsource/eventsource.js
 var require_eventsource = __commonJS({
-  "node_modules/undici/lib/web/eventsource/eventsource.js"(exports, module) {
+  "../../main/node_modules/undici/lib/web/eventsource/eventsource.js"(exports, module) {
     "use strict";
     var { pipeline } = __require("node:stream");
     var { fetching } = require_fetch();
@@ -20022,9 +20143,9 @@ var require_eventsource = __commonJS({
   }
 });
 
-// node_modules/undici/index.js
+// ../../main/node_modules/undici/index.js
 var require_undici = __commonJS({
-  "node_modules/undici/index.js"(exports, module) {
+  "../../main/node_modules/undici/index.js"(exports, module) {
     "use strict";
     var Client = require_client();
     var Dispatcher = require_dispatcher();
@@ -20164,10 +20285,10 @@ var require_undici = __commonJS({
   }
 });
 
-// node_modules/@actions/http-client/lib/index.js
+// ../../main/node_modules/@actions/http-client/lib/index.js
 var tunnel, import_undici, HttpCodes, Headers2, MediaTypes, HttpRedirectCodes, HttpResponseRetryCodes;
 var init_lib = __esm({
-  "node_modules/@actions/http-client/lib/index.js"() {
+  "../../main/node_modules/@actions/http-client/lib/index.js"() {
     init_proxy();
     tunnel = __toESM(require_tunnel2(), 1);
     import_undici = __toESM(require_undici(), 1);
@@ -20222,34 +20343,34 @@ var init_lib = __esm({
   }
 });
 
-// node_modules/@actions/http-client/lib/auth.js
+// ../../main/node_modules/@actions/http-client/lib/auth.js
 var init_auth = __esm({
-  "node_modules/@actions/http-client/lib/auth.js"() {
+  "../../main/node_modules/@actions/http-client/lib/auth.js"() {
   }
 });
 
-// node_modules/@actions/core/lib/oidc-utils.js
+// ../../main/node_modules/@actions/core/lib/oidc-utils.js
 var init_oidc_utils = __esm({
-  "node_modules/@actions/core/lib/oidc-utils.js"() {
+  "../../main/node_modules/@actions/core/lib/oidc-utils.js"() {
     init_lib();
     init_auth();
     init_core();
   }
 });
 
-// node_modules/@actions/core/lib/summary.js
+// ../../main/node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
-import { constants, promises } from "fs";
+import { constants as constants2, promises } from "fs";
 var __awaiter, access, appendFile, writeFile, SUMMARY_ENV_VAR, Summary, _summary, summary;
 var init_summary = __esm({
-  "node_modules/@actions/core/lib/summary.js"() {
+  "../../main/node_modules/@actions/core/lib/summary.js"() {
     __awaiter = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20265,7 +20386,7 @@ var init_summary = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -20292,7 +20413,7 @@ var init_summary = __esm({
             throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
           }
           try {
-            yield access(pathFromEnv, constants.R_OK | constants.W_OK);
+            yield access(pathFromEnv, constants2.R_OK | constants2.W_OK);
           } catch (_a) {
             throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
           }
@@ -20527,59 +20648,59 @@ var init_summary = __esm({
   }
 });
 
-// node_modules/@actions/core/lib/path-utils.js
+// ../../main/node_modules/@actions/core/lib/path-utils.js
 var init_path_utils = __esm({
-  "node_modules/@actions/core/lib/path-utils.js"() {
+  "../../main/node_modules/@actions/core/lib/path-utils.js"() {
   }
 });
 
-// node_modules/@actions/io/lib/io-util.js
+// ../../main/node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink, IS_WINDOWS, READONLY;
+var chmod, copyFile, lstat, mkdir, open2, readdir, rename, rm, rmdir, stat, symlink, unlink, IS_WINDOWS, READONLY;
 var init_io_util = __esm({
-  "node_modules/@actions/io/lib/io-util.js"() {
-    ({ chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises);
+  "../../main/node_modules/@actions/io/lib/io-util.js"() {
+    ({ chmod, copyFile, lstat, mkdir, open: open2, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises);
     IS_WINDOWS = process.platform === "win32";
     READONLY = fs2.constants.O_RDONLY;
   }
 });
 
-// node_modules/@actions/io/lib/io.js
+// ../../main/node_modules/@actions/io/lib/io.js
 var init_io = __esm({
-  "node_modules/@actions/io/lib/io.js"() {
+  "../../main/node_modules/@actions/io/lib/io.js"() {
     init_io_util();
   }
 });
 
-// node_modules/@actions/exec/lib/toolrunner.js
+// ../../main/node_modules/@actions/exec/lib/toolrunner.js
 var IS_WINDOWS2;
 var init_toolrunner = __esm({
-  "node_modules/@actions/exec/lib/toolrunner.js"() {
+  "../../main/node_modules/@actions/exec/lib/toolrunner.js"() {
     init_io();
     init_io_util();
     IS_WINDOWS2 = process.platform === "win32";
   }
 });
 
-// node_modules/@actions/exec/lib/exec.js
+// ../../main/node_modules/@actions/exec/lib/exec.js
 var init_exec = __esm({
-  "node_modules/@actions/exec/lib/exec.js"() {
+  "../../main/node_modules/@actions/exec/lib/exec.js"() {
     init_toolrunner();
   }
 });
 
-// node_modules/@actions/core/lib/platform.js
+// ../../main/node_modules/@actions/core/lib/platform.js
 import os3 from "os";
 var platform, arch;
 var init_platform = __esm({
-  "node_modules/@actions/core/lib/platform.js"() {
+  "../../main/node_modules/@actions/core/lib/platform.js"() {
     init_exec();
     platform = os3.platform();
     arch = os3.arch();
   }
 });
 
-// node_modules/@actions/core/lib/core.js
+// ../../main/node_modules/@actions/core/lib/core.js
 import * as os4 from "os";
 function setSecret(secret) {
   issueCommand("add-mask", {}, secret);
@@ -20626,7 +20747,7 @@ function endGroup() {
 }
 var ExitCode;
 var init_core = __esm({
-  "node_modules/@actions/core/lib/core.js"() {
+  "../../main/node_modules/@actions/core/lib/core.js"() {
     init_command2();
     init_file_command();
     init_utils();
@@ -20685,6 +20806,7 @@ var init_clouds = __esm({
 
 // src/config/inputs.ts
 function parseInputs(read, context5) {
+  checkInputLimits(read);
   const get45 = (name3) => {
     const value = read(name3).trim();
     return value === "" ? void 0 : value;
@@ -20746,7 +20868,7 @@ function parseInputs(read, context5) {
   if (tenantId !== void 0 && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
     throw new InputError(
       "tenant-id",
-      `'${tenantId}' is not a tenant ID.`,
+      `${quoted(tenantId)} is not a tenant ID.`,
       "Use the tenant GUID or its domain name."
     );
   }
@@ -20905,20 +21027,49 @@ function parseEndpoint(name3, value) {
   } catch {
     throw new InputError(
       name3,
-      `'${value}' is not a URL.`,
+      `${quoted(value)} is not a URL.`,
       "Use an absolute https:// URL, or leave it empty."
     );
   }
   if (url.protocol !== "https:") {
     throw new InputError(
       name3,
-      `'${value}' is not https.`,
+      `${quoted(value)} is not https.`,
       "Azure SDK clients only send tokens over TLS: use an https:// URL."
     );
   }
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
-var INPUTS, InputError, GUID, DOMAIN, INT32_MAX;
+function quoted(value) {
+  const flat = value.replace(new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, "g"), " ");
+  return flat.length <= QUOTED_PREFIX ? `'${flat}'` : `'${flat.slice(0, QUOTED_PREFIX)}\u2026'`;
+}
+function checkInputLimits(read) {
+  for (const spec of INPUTS) {
+    const value = read(spec.name).trim();
+    const max = INPUT_MAX_LENGTH[spec.name] ?? 1024;
+    if (value.length > max) {
+      const start4 = SECRET_INPUTS.has(spec.name) ? "" : ` (it starts ${quoted(value)})`;
+      throw new InputError(
+        spec.name,
+        `is ${value.length} characters long${start4}; the limit is ${max}.`,
+        "Shorten it; check that the workflow passes the value you meant."
+      );
+    }
+    const range = NUMERIC_INPUTS[spec.name];
+    if (range && value !== "") {
+      const number = Number(value);
+      if (!DECIMAL.test(value) || number < range.min || number > range.max) {
+        throw new InputError(
+          spec.name,
+          `${quoted(value)} is not a plain decimal number of ${range.unit} from ${range.min} to ${range.max}.`,
+          `Write digits only (an optional decimal point, no sign, exponent or hex), such as ${spec.default ?? range.min}.`
+        );
+      }
+    }
+  }
+}
+var INPUTS, InputError, GUID, DOMAIN, INT32_MAX, INPUT_MAX_LENGTH, SECRET_INPUTS, NUMERIC_INPUTS, DECIMAL, QUOTED_PREFIX;
 var init_inputs = __esm({
   "src/config/inputs.ts"() {
     "use strict";
@@ -21021,13 +21172,49 @@ var init_inputs = __esm({
     GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
     DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
     INT32_MAX = 2147483647;
+    INPUT_MAX_LENGTH = {
+      "image-id": 300,
+      build: 16,
+      template: 4096,
+      "var-file": 16384,
+      "packer-vars": 65536,
+      "build-timeout-minutes": 16,
+      "display-name": 256,
+      version: 32,
+      register: 16,
+      auth: 16,
+      "tenant-id": 253,
+      "client-id": 36,
+      "subscription-id": 36,
+      "azure-environment": 32,
+      "arm-endpoint": 2048,
+      "graph-endpoint": 2048,
+      "authority-host": 2048,
+      "wait-timeout-minutes": 16,
+      "provisioning-policies": 16384,
+      "keep-images": 16,
+      "delete-source-image": 16,
+      "upload-retries": 16,
+      "dry-run": 16,
+      "github-token": 1024,
+      "report-path": 4096
+    };
+    SECRET_INPUTS = /* @__PURE__ */ new Set(["github-token"]);
+    NUMERIC_INPUTS = {
+      "build-timeout-minutes": { min: 1, max: 10080, unit: "minutes" },
+      "wait-timeout-minutes": { min: 1, max: 10080, unit: "minutes" },
+      "keep-images": { min: 0, max: 999, unit: "versions" },
+      "upload-retries": { min: 0, max: 999, unit: "retries" }
+    };
+    DECIMAL = /^\d{1,6}(\.\d{1,3})?$/;
+    QUOTED_PREFIX = 40;
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js
 var AbortError;
 var init_AbortError = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/abort-controller/AbortError.js"() {
     AbortError = class extends Error {
       constructor(message2) {
         super(message2);
@@ -21037,7 +21224,7 @@ var init_AbortError = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js
 import { EOL as EOL5 } from "node:os";
 import util from "node:util";
 import process2 from "node:process";
@@ -21045,11 +21232,11 @@ function log(message2, ...args) {
   process2.stderr.write(`${util.format(message2, ...args)}${EOL5}`);
 }
 var init_log = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/env.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/env.js
 import process3 from "node:process";
 function getEnvironmentVariable(name3) {
   return process3.env[name3];
@@ -21059,14 +21246,14 @@ function emitNodeWarning(warning2) {
 }
 var isDeno, isBun, isNodeLike;
 var init_env = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/env.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/env.js"() {
     isDeno = typeof process3.versions.deno === "string" && process3.versions.deno.length > 0;
     isBun = typeof process3.versions.bun === "string" && process3.versions.bun.length > 0;
     isNodeLike = true;
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/logger/debug.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/debug.js
 function enable(namespaces) {
   enabledString = namespaces;
   enabledNamespaces = [];
@@ -21208,7 +21395,7 @@ function extend(namespace) {
 }
 var debugEnvVariable, enabledString, enabledNamespaces, skippedNamespaces, debuggers, debugObj, debug_default;
 var init_debug = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/logger/debug.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/debug.js"() {
     init_log();
     init_env();
     debugEnvVariable = getEnvironmentVariable("DEBUG");
@@ -21230,7 +21417,7 @@ var init_debug = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/logger/logger.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/logger.js
 function patchLogMethod(parent, child) {
   child.log = (...args) => {
     parent.log(...args);
@@ -21307,7 +21494,7 @@ function createClientLogger(namespace) {
 }
 var TYPESPEC_RUNTIME_LOG_LEVELS, levelMap, context, TypeSpecRuntimeLogger;
 var init_logger = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/logger/logger.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/logger.js"() {
     init_debug();
     init_env();
     TYPESPEC_RUNTIME_LOG_LEVELS = ["verbose", "info", "warning", "error"];
@@ -21325,7 +21512,7 @@ var init_logger = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js
 function normalizeName(name3) {
   return name3.toLowerCase();
 }
@@ -21342,7 +21529,7 @@ function createHttpHeaders(rawHeaders) {
 }
 var HttpHeadersImpl;
 var init_httpHeaders = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js"() {
     HttpHeadersImpl = class {
       _headersMap;
       constructor(rawHeaders) {
@@ -21416,22 +21603,22 @@ var init_httpHeaders = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
 function randomUUID2() {
   return crypto.randomUUID();
 }
 var init_uuidUtils = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js
 function createPipelineRequest(options) {
   return new PipelineRequestImpl(options);
 }
 var PipelineRequestImpl;
 var init_pipelineRequest = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js"() {
     init_httpHeaders();
     init_uuidUtils();
     PipelineRequestImpl = class {
@@ -21479,13 +21666,13 @@ var init_pipelineRequest = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js
 function createEmptyPipeline() {
   return HttpPipeline.create();
 }
 var ValidPhaseNames, HttpPipeline;
 var init_pipeline = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/pipeline.js"() {
     ValidPhaseNames = /* @__PURE__ */ new Set(["Deserialize", "Serialize", "Retry", "Sign"]);
     HttpPipeline = class _HttpPipeline {
       _policies = [];
@@ -21665,16 +21852,16 @@ var init_pipeline = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js
 function isObject2(input) {
   return typeof input === "object" && input !== null && !Array.isArray(input) && !(input instanceof RegExp) && !(input instanceof Date);
 }
 var init_object = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js
 function isError(e) {
   if (isObject2(e)) {
     const hasName = typeof e.name === "string";
@@ -21684,24 +21871,24 @@ function isError(e) {
   return false;
 }
 var init_error = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js"() {
     init_object();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js
 import { inspect } from "node:util";
 var custom;
 var init_inspect = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js"() {
     custom = inspect.custom;
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js
 var RedactedString, defaultAllowedHeaderNames, defaultAllowedQueryParameters, Sanitizer;
 var init_sanitizer = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/sanitizer.js"() {
     init_object();
     RedactedString = "REDACTED";
     defaultAllowedHeaderNames = [
@@ -21840,7 +22027,7 @@ var init_sanitizer = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/restError.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/restError.js
 function isRestError(e) {
   if (e instanceof RestError) {
     return true;
@@ -21849,7 +22036,7 @@ function isRestError(e) {
 }
 var errorSanitizer, RestError;
 var init_restError = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/restError.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/restError.js"() {
     init_error();
     init_inspect();
     init_sanitizer();
@@ -21916,7 +22103,7 @@ var init_restError = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js
 function uint8ArrayToString(bytes, format2) {
   return Buffer.from(bytes).toString(format2);
 }
@@ -21924,20 +22111,20 @@ function stringToUint8Array(value, format2) {
   return Buffer.from(value, format2);
 }
 var init_bytesEncoding = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/log.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/log.js
 var logger;
 var init_log2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/log.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/log.js"() {
     init_logger();
     logger = createClientLogger("ts-http-runtime");
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js
 import http from "node:http";
 import https from "node:https";
 import zlib from "node:zlib";
@@ -21949,9 +22136,9 @@ function isStreamComplete(stream) {
   if (stream.readable === false) {
     return Promise.resolve();
   }
-  return new Promise((resolve4) => {
+  return new Promise((resolve5) => {
     const handler2 = () => {
-      resolve4();
+      resolve5();
       stream.removeListener("close", handler2);
       stream.removeListener("end", handler2);
       stream.removeListener("error", handler2);
@@ -21992,7 +22179,7 @@ function getDecodedResponseStream(stream, headers) {
   return stream;
 }
 function streamToText(stream) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const buffer = [];
     stream.on("data", (chunk) => {
       if (Buffer.isBuffer(chunk)) {
@@ -22002,7 +22189,7 @@ function streamToText(stream) {
       }
     });
     stream.on("end", () => {
-      resolve4(Buffer.concat(buffer).toString("utf8"));
+      resolve5(Buffer.concat(buffer).toString("utf8"));
     });
     stream.on("error", (e) => {
       if (e && e?.name === "AbortError") {
@@ -22035,7 +22222,7 @@ function createNodeHttpClient() {
 }
 var DEFAULT_TLS_SETTINGS, ReportTransform, NodeHttpClient;
 var init_nodeHttpClient = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/nodeHttpClient.js"() {
     init_AbortError();
     init_httpHeaders();
     init_restError();
@@ -22184,8 +22371,8 @@ var init_nodeHttpClient = __esm({
           headers: request2.headers.toJSON({ preserveCase: true }),
           ...request2.requestOverrides
         };
-        return new Promise((resolve4, reject) => {
-          const req = isInsecure ? http.request(options, resolve4) : https.request(options, resolve4);
+        return new Promise((resolve5, reject) => {
+          const req = isInsecure ? http.request(options, resolve5) : https.request(options, resolve5);
           req.once("error", (err) => {
             reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request: request2 }));
           });
@@ -22244,17 +22431,17 @@ var init_nodeHttpClient = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js
 function createDefaultHttpClient() {
   return createNodeHttpClient();
 }
 var init_defaultHttpClient = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/defaultHttpClient.js"() {
     init_nodeHttpClient();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js
 function logPolicy(options = {}) {
   const logger29 = options.logger ?? logger.info;
   const sanitizer = new Sanitizer({
@@ -22277,14 +22464,14 @@ function logPolicy(options = {}) {
 }
 var logPolicyName;
 var init_logPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/logPolicy.js"() {
     init_log2();
     init_sanitizer();
     logPolicyName = "logPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js
 import os5 from "node:os";
 import process4 from "node:process";
 function getHeaderName() {
@@ -22303,20 +22490,20 @@ async function setPlatformSpecificData(map) {
   }
 }
 var init_userAgentPlatform = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgentPlatform.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/constants.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/constants.js
 var SDK_VERSION, DEFAULT_RETRY_POLICY_COUNT;
 var init_constants = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/constants.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/constants.js"() {
     SDK_VERSION = "0.3.6";
     DEFAULT_RETRY_POLICY_COUNT = 3;
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js
 function getUserAgentString(telemetryInfo) {
   const parts = [];
   for (const [key, value] of telemetryInfo) {
@@ -22337,13 +22524,13 @@ async function getUserAgentValue(prefix) {
   return userAgentValue;
 }
 var init_userAgent = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/userAgent.js"() {
     init_userAgentPlatform();
     init_constants();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js
 function userAgentPolicy(options = {}) {
   const userAgentValue = getUserAgentValue(options.userAgentPrefix);
   return {
@@ -22358,14 +22545,14 @@ function userAgentPolicy(options = {}) {
 }
 var UserAgentHeaderName, userAgentPolicyName;
 var init_userAgentPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/userAgentPolicy.js"() {
     init_userAgent();
     UserAgentHeaderName = getUserAgentHeaderName();
     userAgentPolicyName = "userAgentPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js
 function getRandomIntegerInclusive(min, max) {
   min = Math.ceil(min);
   max = Math.floor(max);
@@ -22373,11 +22560,11 @@ function getRandomIntegerInclusive(min, max) {
   return offset + min;
 }
 var init_random = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/random.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js
 function calculateRetryDelay(retryAttempt, config) {
   const exponentialDelay = config.retryDelayInMs * Math.pow(2, retryAttempt);
   const clampedDelay = Math.min(config.maxRetryDelayInMs, exponentialDelay);
@@ -22385,14 +22572,14 @@ function calculateRetryDelay(retryAttempt, config) {
   return { retryAfterInMs };
 }
 var init_delay = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/delay.js"() {
     init_random();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
 function delay(delayInMs, value, options) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     let timer = void 0;
     let onAborted = void 0;
     const rejectOnAbort = () => {
@@ -22415,7 +22602,7 @@ function delay(delayInMs, value, options) {
     }
     timer = setTimeout(() => {
       removeListeners();
-      resolve4(value);
+      resolve5(value);
     }, delayInMs);
     if (options?.abortSignal) {
       options.abortSignal.addEventListener("abort", onAborted);
@@ -22433,13 +22620,13 @@ function parseHeaderValueAsNumber(response, headerName) {
 }
 var StandardAbortMessage;
 var init_helpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js"() {
     init_AbortError();
     StandardAbortMessage = "The operation was aborted.";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js
 function getRetryAfterInMs(response) {
   if (!(response && [429, 503].includes(response.status)))
     return void 0;
@@ -22480,14 +22667,14 @@ function throttlingRetryStrategy() {
 }
 var RetryAfterHeader, AllRetryAfterHeaders;
 var init_throttlingRetryStrategy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/throttlingRetryStrategy.js"() {
     init_helpers();
     RetryAfterHeader = "Retry-After";
     AllRetryAfterHeaders = ["retry-after-ms", "x-ms-retry-after-ms", RetryAfterHeader];
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js
 function exponentialRetryStrategy(options = {}) {
   const retryInterval = options.retryDelayInMs ?? DEFAULT_CLIENT_RETRY_INTERVAL;
   const maxRetryInterval = options.maxRetryDelayInMs ?? DEFAULT_CLIENT_MAX_RETRY_INTERVAL;
@@ -22523,7 +22710,7 @@ function isSystemError(err) {
 }
 var DEFAULT_CLIENT_RETRY_INTERVAL, DEFAULT_CLIENT_MAX_RETRY_INTERVAL;
 var init_exponentialRetryStrategy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/retryStrategies/exponentialRetryStrategy.js"() {
     init_delay();
     init_throttlingRetryStrategy();
     DEFAULT_CLIENT_RETRY_INTERVAL = 1e3;
@@ -22531,7 +22718,7 @@ var init_exponentialRetryStrategy = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js
 function retryPolicy(strategies, options = { maxRetries: DEFAULT_RETRY_POLICY_COUNT }) {
   const logger29 = options.logger || retryPolicyLogger;
   return {
@@ -22614,7 +22801,7 @@ function retryPolicy(strategies, options = { maxRetries: DEFAULT_RETRY_POLICY_CO
 }
 var retryPolicyLogger, retryPolicyName;
 var init_retryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/retryPolicy.js"() {
     init_helpers();
     init_restError();
     init_AbortError();
@@ -22625,7 +22812,7 @@ var init_retryPolicy = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js
 function defaultRetryPolicy(options = {}) {
   return {
     name: defaultRetryPolicyName,
@@ -22636,7 +22823,7 @@ function defaultRetryPolicy(options = {}) {
 }
 var defaultRetryPolicyName;
 var init_defaultRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/defaultRetryPolicy.js"() {
     init_exponentialRetryStrategy();
     init_throttlingRetryStrategy();
     init_retryPolicy();
@@ -22645,7 +22832,7 @@ var init_defaultRetryPolicy = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/formData.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/formData.js
 function convertBodyToFormDataMap(body) {
   if (typeof FormData !== "undefined" && body instanceof FormData) {
     const formDataMap = {};
@@ -22662,11 +22849,11 @@ function convertBodyToFormDataMap(body) {
   return void 0;
 }
 var init_formData = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/formData.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/formData.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js
 function formDataPolicy() {
   return {
     name: formDataPolicyName,
@@ -22736,7 +22923,7 @@ async function prepareFormData(formData, request2) {
 }
 var formDataPolicyName;
 var init_formDataPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/formDataPolicy.js"() {
     init_bytesEncoding();
     init_formData();
     init_httpHeaders();
@@ -22744,7 +22931,7 @@ var init_formDataPolicy = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js
 function agentPolicy(agent) {
   return {
     name: agentPolicyName,
@@ -22758,12 +22945,12 @@ function agentPolicy(agent) {
 }
 var agentPolicyName;
 var init_agentPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/agentPolicy.js"() {
     agentPolicyName = "agentPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js
 function tlsPolicy(tlsSettings) {
   return {
     name: tlsPolicyName,
@@ -22777,14 +22964,14 @@ function tlsPolicy(tlsSettings) {
 }
 var tlsPolicyName;
 var init_tlsPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/tlsPolicy.js"() {
     tlsPolicyName = "tlsPolicy";
   }
 });
 
-// node_modules/ms/index.js
+// ../../main/node_modules/ms/index.js
 var require_ms = __commonJS({
-  "node_modules/ms/index.js"(exports, module) {
+  "../../main/node_modules/ms/index.js"(exports, module) {
     var s = 1e3;
     var m = s * 60;
     var h2 = m * 60;
@@ -22898,9 +23085,9 @@ var require_ms = __commonJS({
   }
 });
 
-// node_modules/debug/src/common.js
+// ../../main/node_modules/debug/src/common.js
 var require_common = __commonJS({
-  "node_modules/debug/src/common.js"(exports, module) {
+  "../../main/node_modules/debug/src/common.js"(exports, module) {
     function setup(env) {
       createDebug.debug = createDebug;
       createDebug.default = createDebug;
@@ -23075,9 +23262,9 @@ var require_common = __commonJS({
   }
 });
 
-// node_modules/debug/src/browser.js
+// ../../main/node_modules/debug/src/browser.js
 var require_browser = __commonJS({
-  "node_modules/debug/src/browser.js"(exports, module) {
+  "../../main/node_modules/debug/src/browser.js"(exports, module) {
     exports.formatArgs = formatArgs;
     exports.save = save;
     exports.load = load2;
@@ -23245,9 +23432,9 @@ var require_browser = __commonJS({
   }
 });
 
-// node_modules/debug/src/node.js
+// ../../main/node_modules/debug/src/node.js
 var require_node = __commonJS({
-  "node_modules/debug/src/node.js"(exports, module) {
+  "../../main/node_modules/debug/src/node.js"(exports, module) {
     var tty3 = __require("tty");
     var util2 = __require("util");
     exports.init = init;
@@ -23419,9 +23606,9 @@ var require_node = __commonJS({
   }
 });
 
-// node_modules/debug/src/index.js
+// ../../main/node_modules/debug/src/index.js
 var require_src = __commonJS({
-  "node_modules/debug/src/index.js"(exports, module) {
+  "../../main/node_modules/debug/src/index.js"(exports, module) {
     if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
       module.exports = require_browser();
     } else {
@@ -23430,9 +23617,9 @@ var require_src = __commonJS({
   }
 });
 
-// node_modules/agent-base/dist/helpers.js
+// ../../main/node_modules/agent-base/dist/helpers.js
 var require_helpers = __commonJS({
-  "node_modules/agent-base/dist/helpers.js"(exports) {
+  "../../main/node_modules/agent-base/dist/helpers.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -23490,8 +23677,8 @@ var require_helpers = __commonJS({
     function req(url, opts = {}) {
       const href = typeof url === "string" ? url : url.href;
       const req2 = (href.startsWith("https:") ? https2 : http3).request(url, opts);
-      const promise = new Promise((resolve4, reject) => {
-        req2.once("response", resolve4).once("error", reject).end();
+      const promise = new Promise((resolve5, reject) => {
+        req2.once("response", resolve5).once("error", reject).end();
       });
       req2.then = promise.then.bind(promise);
       return req2;
@@ -23500,9 +23687,9 @@ var require_helpers = __commonJS({
   }
 });
 
-// node_modules/agent-base/dist/index.js
+// ../../main/node_modules/agent-base/dist/index.js
 var require_dist = __commonJS({
-  "node_modules/agent-base/dist/index.js"(exports) {
+  "../../main/node_modules/agent-base/dist/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -23656,9 +23843,9 @@ var require_dist = __commonJS({
   }
 });
 
-// node_modules/https-proxy-agent/dist/parse-proxy-response.js
+// ../../main/node_modules/https-proxy-agent/dist/parse-proxy-response.js
 var require_parse_proxy_response = __commonJS({
-  "node_modules/https-proxy-agent/dist/parse-proxy-response.js"(exports) {
+  "../../main/node_modules/https-proxy-agent/dist/parse-proxy-response.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : { "default": mod };
@@ -23668,7 +23855,7 @@ var require_parse_proxy_response = __commonJS({
     var debug_1 = __importDefault(require_src());
     var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
     function parseProxyResponse(socket) {
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         let buffersLength = 0;
         const buffers = [];
         function read() {
@@ -23734,7 +23921,7 @@ var require_parse_proxy_response = __commonJS({
           }
           debug2("got proxy server response: %o %o", firstLine2, headers);
           cleanup();
-          resolve4({
+          resolve5({
             connect: {
               statusCode,
               statusText,
@@ -23752,9 +23939,9 @@ var require_parse_proxy_response = __commonJS({
   }
 });
 
-// node_modules/https-proxy-agent/dist/index.js
+// ../../main/node_modules/https-proxy-agent/dist/index.js
 var require_dist2 = __commonJS({
-  "node_modules/https-proxy-agent/dist/index.js"(exports) {
+  "../../main/node_modules/https-proxy-agent/dist/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -23902,9 +24089,9 @@ var require_dist2 = __commonJS({
   }
 });
 
-// node_modules/http-proxy-agent/dist/index.js
+// ../../main/node_modules/http-proxy-agent/dist/index.js
 var require_dist3 = __commonJS({
-  "node_modules/http-proxy-agent/dist/index.js"(exports) {
+  "../../main/node_modules/http-proxy-agent/dist/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -24032,7 +24219,7 @@ var require_dist3 = __commonJS({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js
 function getEnvironmentValue(name3) {
   if (process.env[name3]) {
     return process.env[name3];
@@ -24146,7 +24333,7 @@ function proxyPolicy(proxySettings, options) {
 }
 var import_https_proxy_agent, import_http_proxy_agent, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, proxyPolicyName, globalNoProxyList, noProxyListLoaded, globalBypassedMap;
 var init_proxyPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/proxyPolicy.js"() {
     import_https_proxy_agent = __toESM(require_dist2(), 1);
     import_http_proxy_agent = __toESM(require_dist3(), 1);
     init_log2();
@@ -24161,7 +24348,7 @@ var init_proxyPolicy = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js
 function decompressResponsePolicy() {
   return {
     name: decompressResponsePolicyName,
@@ -24175,12 +24362,12 @@ function decompressResponsePolicy() {
 }
 var decompressResponsePolicyName;
 var init_decompressResponsePolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/decompressResponsePolicy.js"() {
     decompressResponsePolicyName = "decompressResponsePolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js
 function redirectPolicy(options = {}) {
   const { maxRetries = 20, allowCrossOriginRedirects = false } = options;
   return {
@@ -24217,14 +24404,14 @@ async function handleRedirect(next, response, maxRetries, allowCrossOriginRedire
 }
 var redirectPolicyName, allowedRedirect;
 var init_redirectPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/redirectPolicy.js"() {
     init_log2();
     redirectPolicyName = "redirectPolicy";
     allowedRedirect = ["GET", "HEAD"];
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js
 function addPlatformPolicies(pipeline, options) {
   if (options.agent) {
     pipeline.addPolicy(agentPolicy(options.agent));
@@ -24237,7 +24424,7 @@ function addPlatformPolicies(pipeline, options) {
   pipeline.addPolicy(redirectPolicy(options.redirectOptions), { afterPhase: "Retry" });
 }
 var init_platformPolicies = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/platformPolicies.js"() {
     init_agentPolicy();
     init_tlsPolicy();
     init_proxyPolicy();
@@ -24246,7 +24433,7 @@ var init_platformPolicies = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js
 import { Readable } from "stream";
 function isNodeReadableStream(x) {
   return x instanceof Readable;
@@ -24255,11 +24442,11 @@ function isWebReadableStream(x) {
   return x instanceof ReadableStream;
 }
 var init_typeGuards_node = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards-node.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js
 function isBinaryBody(body) {
   return body !== void 0 && (body instanceof Uint8Array || isReadableStream2(body) || typeof body === "function" || body instanceof Blob);
 }
@@ -24270,12 +24457,12 @@ function isBlob(x) {
   return x instanceof Blob;
 }
 var init_typeGuards = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js"() {
     init_typeGuards_node();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js
 import { Readable as Readable2 } from "stream";
 async function* streamAsyncIterator() {
   const reader = this.getReader();
@@ -24329,12 +24516,12 @@ async function concat(sources) {
   };
 }
 var init_concat = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js"() {
     init_typeGuards();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js
 function generateBoundary() {
   return `----AzSDKFormBoundary${randomUUID2()}`;
 }
@@ -24429,7 +24616,7 @@ function multipartPolicy() {
 }
 var multipartPolicyName, maxBoundaryLength, validBoundaryCharacters;
 var init_multipartPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/multipartPolicy.js"() {
     init_bytesEncoding();
     init_typeGuards();
     init_uuidUtils();
@@ -24440,7 +24627,7 @@ var init_multipartPolicy = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js
 function createPipelineFromOptions(options) {
   const pipeline = createEmptyPipeline();
   addPlatformPolicies(pipeline, options);
@@ -24452,7 +24639,7 @@ function createPipelineFromOptions(options) {
   return pipeline;
 }
 var init_createPipelineFromOptions = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/createPipelineFromOptions.js"() {
     init_logPolicy();
     init_pipeline();
     init_userAgentPolicy();
@@ -24463,7 +24650,7 @@ var init_createPipelineFromOptions = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js
 function apiVersionPolicy(options) {
   return {
     name: apiVersionPolicyName,
@@ -24478,12 +24665,12 @@ function apiVersionPolicy(options) {
 }
 var apiVersionPolicyName;
 var init_apiVersionPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/apiVersionPolicy.js"() {
     apiVersionPolicyName = "ApiVersionPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js
 function isOAuth2TokenCredential(credential) {
   return "getOAuth2Token" in credential;
 }
@@ -24497,11 +24684,11 @@ function isApiKeyCredential(credential) {
   return "key" in credential;
 }
 var init_credentials = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/auth/credentials.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js
 function allowInsecureConnection(request2, options) {
   if (options.allowInsecureConnection && request2.allowInsecureConnection) {
     const url = new URL(request2.url);
@@ -24530,14 +24717,14 @@ function ensureSecureConnection(request2, options) {
 }
 var insecureConnectionWarningEmmitted;
 var init_checkInsecureConnection = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/checkInsecureConnection.js"() {
     init_log2();
     init_env();
     insecureConnectionWarningEmmitted = false;
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js
 function apiKeyAuthenticationPolicy(options) {
   return {
     name: apiKeyAuthenticationPolicyName,
@@ -24557,13 +24744,13 @@ function apiKeyAuthenticationPolicy(options) {
 }
 var apiKeyAuthenticationPolicyName;
 var init_apiKeyAuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/apiKeyAuthenticationPolicy.js"() {
     init_checkInsecureConnection();
     apiKeyAuthenticationPolicyName = "apiKeyAuthenticationPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js
 function basicAuthenticationPolicy(options) {
   return {
     name: basicAuthenticationPolicyName,
@@ -24582,14 +24769,14 @@ function basicAuthenticationPolicy(options) {
 }
 var basicAuthenticationPolicyName;
 var init_basicAuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/basicAuthenticationPolicy.js"() {
     init_bytesEncoding();
     init_checkInsecureConnection();
     basicAuthenticationPolicyName = "bearerAuthenticationPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js
 function bearerAuthenticationPolicy(options) {
   return {
     name: bearerAuthenticationPolicyName,
@@ -24609,13 +24796,13 @@ function bearerAuthenticationPolicy(options) {
 }
 var bearerAuthenticationPolicyName;
 var init_bearerAuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/bearerAuthenticationPolicy.js"() {
     init_checkInsecureConnection();
     bearerAuthenticationPolicyName = "bearerAuthenticationPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js
 function oauth2AuthenticationPolicy(options) {
   return {
     name: oauth2AuthenticationPolicyName,
@@ -24635,13 +24822,13 @@ function oauth2AuthenticationPolicy(options) {
 }
 var oauth2AuthenticationPolicyName;
 var init_oauth2AuthenticationPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/auth/oauth2AuthenticationPolicy.js"() {
     init_checkInsecureConnection();
     oauth2AuthenticationPolicyName = "oauth2AuthenticationPolicy";
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js
 function createDefaultPipeline(options = {}) {
   const pipeline = createPipelineFromOptions(options);
   pipeline.addPolicy(apiVersionPolicy(options));
@@ -24667,7 +24854,7 @@ function getCachedDefaultHttpsClient() {
 }
 var cachedHttpClient;
 var init_clientHelpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/clientHelpers.js"() {
     init_defaultHttpClient();
     init_createPipelineFromOptions();
     init_apiVersionPolicy();
@@ -24679,7 +24866,7 @@ var init_clientHelpers = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js
 function getHeaderValue(descriptor, headerName) {
   if (descriptor.headers) {
     const actualHeaderName = Object.keys(descriptor.headers).find((x) => x.toLowerCase() === headerName.toLowerCase());
@@ -24780,7 +24967,7 @@ function buildMultipartBody(parts) {
   return { parts: parts.map(buildBodyPart) };
 }
 var init_multipart = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/multipart.js"() {
     init_restError();
     init_httpHeaders();
     init_bytesEncoding();
@@ -24788,7 +24975,7 @@ var init_multipart = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js
 async function sendRequest(method, url, pipeline, options = {}, customHttpClient) {
   const httpClient2 = customHttpClient ?? getCachedDefaultHttpsClient();
   const request2 = buildPipelineRequest(method, url, options);
@@ -24940,7 +25127,7 @@ function createParseError(response, err) {
   });
 }
 var init_sendRequest = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/sendRequest.js"() {
     init_restError();
     init_httpHeaders();
     init_pipelineRequest();
@@ -24950,7 +25137,7 @@ var init_sendRequest = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js
 function isQueryParameterWithOptions(x) {
   if (typeof x !== "object" || x === null || !Object.hasOwn(x, "value")) {
     return false;
@@ -25140,11 +25327,11 @@ function replaceAll(value, searchValue, replaceValue) {
   return !value || !searchValue ? value : value.split(searchValue).join(replaceValue || "");
 }
 var init_urlHelpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/urlHelpers.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js
 function getClient(endpoint2, clientOptions = {}) {
   const pipeline = clientOptions.pipeline ?? createDefaultPipeline(clientOptions);
   if (clientOptions.additionalPolicies?.length) {
@@ -25215,7 +25402,7 @@ function buildOperation(method, url, pipeline, options, allowInsecureConnection2
   };
 }
 var init_getClient = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/getClient.js"() {
     init_clientHelpers();
     init_sendRequest();
     init_urlHelpers();
@@ -25223,7 +25410,7 @@ var init_getClient = __esm({
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js
 function operationOptionsToRequestParameters(options) {
   return {
     allowInsecureConnection: options.requestOptions?.allowInsecureConnection,
@@ -25237,11 +25424,11 @@ function operationOptionsToRequestParameters(options) {
   };
 }
 var init_operationOptionHelpers = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/operationOptionHelpers.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js
 function createRestError(messageOrResponse, response) {
   const resp = typeof messageOrResponse === "string" ? response : messageOrResponse;
   const internalError = resp.body?.error ?? resp.body;
@@ -25266,15 +25453,15 @@ function statusCodeToNumber(statusCode) {
   return Number.isNaN(status) ? void 0 : status;
 }
 var init_restError2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/client/restError.js"() {
     init_restError();
     init_httpHeaders();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/index.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/index.js
 var init_esm = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/index.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/index.js"() {
     init_AbortError();
     init_logger();
     init_httpHeaders();
@@ -25289,24 +25476,24 @@ var init_esm = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js
 function createEmptyPipeline2() {
   return createEmptyPipeline();
 }
 var init_pipeline2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/pipeline.js"() {
     init_esm();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/logger/internal.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/internal.js
 var init_internal = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/logger/internal.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/internal.js"() {
     init_logger();
   }
 });
 
-// node_modules/@azure/logger/dist/esm/index.js
+// ../../main/node_modules/@azure/logger/dist/esm/index.js
 function getLogLevel2() {
   return context2.getLogLevel();
 }
@@ -25315,7 +25502,7 @@ function createClientLogger2(namespace) {
 }
 var context2, AzureLogger;
 var init_esm2 = __esm({
-  "node_modules/@azure/logger/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/logger/dist/esm/index.js"() {
     init_internal();
     context2 = createLoggerContext({
       logLevelEnvVarName: "AZURE_LOG_LEVEL",
@@ -25325,45 +25512,45 @@ var init_esm2 = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/log.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/log.js
 var logger2;
 var init_log3 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/log.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/log.js"() {
     init_esm2();
     logger2 = createClientLogger2("core-rest-pipeline");
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js
 var init_exponentialRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/exponentialRetryPolicy.js"() {
     init_exponentialRetryStrategy();
     init_retryPolicy();
     init_constants();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js
 var init_systemErrorRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/systemErrorRetryPolicy.js"() {
     init_exponentialRetryStrategy();
     init_retryPolicy();
     init_constants();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js
 var init_throttlingRetryPolicy = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/throttlingRetryPolicy.js"() {
     init_throttlingRetryStrategy();
     init_retryPolicy();
     init_constants();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js
 var init_internal2 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/policies/internal.js"() {
     init_agentPolicy();
     init_decompressResponsePolicy();
     init_defaultRetryPolicy();
@@ -25381,7 +25568,7 @@ var init_internal2 = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js
 function logPolicy2(options = {}) {
   return logPolicy({
     logger: logger2.info,
@@ -25389,23 +25576,23 @@ function logPolicy2(options = {}) {
   });
 }
 var init_logPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/logPolicy.js"() {
     init_log3();
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js
 function redirectPolicy2(options = {}) {
   return redirectPolicy(options);
 }
 var init_redirectPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/redirectPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js
 import os6 from "node:os";
 import process5 from "node:process";
 function getHeaderName2() {
@@ -25424,19 +25611,19 @@ async function setPlatformSpecificData2(map) {
   }
 }
 var init_userAgentPlatform2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgentPlatform.js"() {
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/constants.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/constants.js
 var SDK_VERSION2;
 var init_constants2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/constants.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/constants.js"() {
     SDK_VERSION2 = "1.24.0";
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js
 function getUserAgentString2(telemetryInfo) {
   const parts = [];
   for (const [key, value] of telemetryInfo) {
@@ -25457,13 +25644,13 @@ async function getUserAgentValue2(prefix) {
   return userAgentValue;
 }
 var init_userAgent2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/userAgent.js"() {
     init_userAgentPlatform2();
     init_constants2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js
 function userAgentPolicy2(options = {}) {
   const userAgentValue = getUserAgentValue2(options.userAgentPrefix);
   return {
@@ -25478,21 +25665,21 @@ function userAgentPolicy2(options = {}) {
 }
 var UserAgentHeaderName2, userAgentPolicyName2;
 var init_userAgentPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/userAgentPolicy.js"() {
     init_userAgent2();
     UserAgentHeaderName2 = getUserAgentHeaderName2();
     userAgentPolicyName2 = "userAgentPolicy";
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js
 var init_createFile = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/createFile.js"() {
     init_file();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js
 function hasRawContent(x) {
   return typeof x[rawContent] === "function";
 }
@@ -25505,13 +25692,13 @@ function getRawContent(blob) {
 }
 var rawContent;
 var init_file = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/file.js"() {
     init_createFile();
     rawContent = /* @__PURE__ */ Symbol("rawContent");
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js
 function multipartPolicy2() {
   const tspPolicy = multipartPolicy();
   return {
@@ -25530,52 +25717,52 @@ function multipartPolicy2() {
 }
 var multipartPolicyName2;
 var init_multipartPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/multipartPolicy.js"() {
     init_internal2();
     init_file();
     multipartPolicyName2 = multipartPolicyName;
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js
 function decompressResponsePolicy2() {
   return decompressResponsePolicy();
 }
 var init_decompressResponsePolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/decompressResponsePolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js
 function defaultRetryPolicy2(options = {}) {
   return defaultRetryPolicy(options);
 }
 var init_defaultRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/defaultRetryPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js
 function formDataPolicy2() {
   return formDataPolicy();
 }
 var init_formDataPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/formDataPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 var init_sha256 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js"() {
   }
 });
 
-// node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js
+// ../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js
 var init_internal3 = __esm({
-  "node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js"() {
+  "../../main/node_modules/@typespec/ts-http-runtime/dist/esm/util/internal.js"() {
     init_delay();
     init_random();
     init_object();
@@ -25588,16 +25775,16 @@ var init_internal3 = __esm({
   }
 });
 
-// node_modules/@azure/core-util/dist/esm/aborterUtils.js
+// ../../main/node_modules/@azure/core-util/dist/esm/aborterUtils.js
 var init_aborterUtils = __esm({
-  "node_modules/@azure/core-util/dist/esm/aborterUtils.js"() {
+  "../../main/node_modules/@azure/core-util/dist/esm/aborterUtils.js"() {
   }
 });
 
-// node_modules/@azure/abort-controller/dist/esm/AbortError.js
+// ../../main/node_modules/@azure/abort-controller/dist/esm/AbortError.js
 var AbortError2;
 var init_AbortError2 = __esm({
-  "node_modules/@azure/abort-controller/dist/esm/AbortError.js"() {
+  "../../main/node_modules/@azure/abort-controller/dist/esm/AbortError.js"() {
     AbortError2 = class extends Error {
       constructor(message2) {
         super(message2);
@@ -25607,17 +25794,17 @@ var init_AbortError2 = __esm({
   }
 });
 
-// node_modules/@azure/abort-controller/dist/esm/index.js
+// ../../main/node_modules/@azure/abort-controller/dist/esm/index.js
 var init_esm3 = __esm({
-  "node_modules/@azure/abort-controller/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/abort-controller/dist/esm/index.js"() {
     init_AbortError2();
   }
 });
 
-// node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
+// ../../main/node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
 function createAbortablePromise(buildPromise, options) {
   const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     function rejectOnAbort() {
       reject(new AbortError2(abortErrorMsg ?? "The operation was aborted."));
     }
@@ -25635,7 +25822,7 @@ function createAbortablePromise(buildPromise, options) {
     try {
       buildPromise((x) => {
         removeListeners();
-        resolve4(x);
+        resolve5(x);
       }, (x) => {
         removeListeners();
         reject(x);
@@ -25647,17 +25834,17 @@ function createAbortablePromise(buildPromise, options) {
   });
 }
 var init_createAbortablePromise = __esm({
-  "node_modules/@azure/core-util/dist/esm/createAbortablePromise.js"() {
+  "../../main/node_modules/@azure/core-util/dist/esm/createAbortablePromise.js"() {
     init_esm3();
   }
 });
 
-// node_modules/@azure/core-util/dist/esm/delay.js
+// ../../main/node_modules/@azure/core-util/dist/esm/delay.js
 function delay2(timeInMs, options) {
   let token;
   const { abortSignal, abortErrorMsg } = options ?? {};
-  return createAbortablePromise((resolve4) => {
-    token = setTimeout(resolve4, timeInMs);
+  return createAbortablePromise((resolve5) => {
+    token = setTimeout(resolve5, timeInMs);
   }, {
     cleanupBeforeAbort: () => clearTimeout(token),
     abortSignal,
@@ -25666,14 +25853,14 @@ function delay2(timeInMs, options) {
 }
 var StandardAbortMessage2;
 var init_delay2 = __esm({
-  "node_modules/@azure/core-util/dist/esm/delay.js"() {
+  "../../main/node_modules/@azure/core-util/dist/esm/delay.js"() {
     init_createAbortablePromise();
     init_internal3();
     StandardAbortMessage2 = "The delay was aborted.";
   }
 });
 
-// node_modules/@azure/core-util/dist/esm/error.js
+// ../../main/node_modules/@azure/core-util/dist/esm/error.js
 function getErrorMessage(e) {
   if (isError(e)) {
     return e.message;
@@ -25692,12 +25879,12 @@ function getErrorMessage(e) {
   }
 }
 var init_error2 = __esm({
-  "node_modules/@azure/core-util/dist/esm/error.js"() {
+  "../../main/node_modules/@azure/core-util/dist/esm/error.js"() {
     init_internal3();
   }
 });
 
-// node_modules/@azure/core-util/dist/esm/typeGuards.js
+// ../../main/node_modules/@azure/core-util/dist/esm/typeGuards.js
 function isDefined(thing) {
   return typeof thing !== "undefined" && thing !== null;
 }
@@ -25716,17 +25903,17 @@ function objectHasProperty(thing, property) {
   return isDefined(thing) && typeof thing === "object" && property in thing;
 }
 var init_typeGuards2 = __esm({
-  "node_modules/@azure/core-util/dist/esm/typeGuards.js"() {
+  "../../main/node_modules/@azure/core-util/dist/esm/typeGuards.js"() {
   }
 });
 
-// node_modules/@azure/core-util/dist/esm/index.js
+// ../../main/node_modules/@azure/core-util/dist/esm/index.js
 function isError2(e) {
   return isError(e);
 }
 var isNode, isNodeLike2;
 var init_esm4 = __esm({
-  "node_modules/@azure/core-util/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/core-util/dist/esm/index.js"() {
     init_internal3();
     init_aborterUtils();
     init_createAbortablePromise();
@@ -25738,17 +25925,17 @@ var init_esm4 = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js
 function proxyPolicy2(proxySettings, options) {
   return proxyPolicy(proxySettings, options);
 }
 var init_proxyPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/proxyPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js
 function setClientRequestIdPolicy(requestIdHeaderName = "x-ms-client-request-id") {
   return {
     name: setClientRequestIdPolicyName,
@@ -25762,32 +25949,32 @@ function setClientRequestIdPolicy(requestIdHeaderName = "x-ms-client-request-id"
 }
 var setClientRequestIdPolicyName;
 var init_setClientRequestIdPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/setClientRequestIdPolicy.js"() {
     setClientRequestIdPolicyName = "setClientRequestIdPolicy";
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js
 function agentPolicy2(agent) {
   return agentPolicy(agent);
 }
 var init_agentPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/agentPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js
 function tlsPolicy2(tlsSettings) {
   return tlsPolicy(tlsSettings);
 }
 var init_tlsPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/tlsPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-tracing/dist/esm/tracingContext.js
+// ../../main/node_modules/@azure/core-tracing/dist/esm/tracingContext.js
 function createTracingContext(options = {}) {
   let context5 = new TracingContextImpl(options.parentContext);
   if (options.span) {
@@ -25800,7 +25987,7 @@ function createTracingContext(options = {}) {
 }
 var knownContextKeys, TracingContextImpl;
 var init_tracingContext = __esm({
-  "node_modules/@azure/core-tracing/dist/esm/tracingContext.js"() {
+  "../../main/node_modules/@azure/core-tracing/dist/esm/tracingContext.js"() {
     knownContextKeys = {
       span: /* @__PURE__ */ Symbol.for("@azure/core-tracing span"),
       namespace: /* @__PURE__ */ Symbol.for("@azure/core-tracing namespace")
@@ -25827,9 +26014,9 @@ var init_tracingContext = __esm({
   }
 });
 
-// node_modules/@azure/core-tracing/dist/commonjs/state.js
+// ../../main/node_modules/@azure/core-tracing/dist/commonjs/state.js
 var require_state = __commonJS({
-  "node_modules/@azure/core-tracing/dist/commonjs/state.js"(exports) {
+  "../../main/node_modules/@azure/core-tracing/dist/commonjs/state.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.state = void 0;
@@ -25839,16 +26026,16 @@ var require_state = __commonJS({
   }
 });
 
-// node_modules/@azure/core-tracing/dist/esm/state.js
+// ../../main/node_modules/@azure/core-tracing/dist/esm/state.js
 var import_state, state;
 var init_state = __esm({
-  "node_modules/@azure/core-tracing/dist/esm/state.js"() {
+  "../../main/node_modules/@azure/core-tracing/dist/esm/state.js"() {
     import_state = __toESM(require_state(), 1);
     state = import_state.state;
   }
 });
 
-// node_modules/@azure/core-tracing/dist/esm/instrumenter.js
+// ../../main/node_modules/@azure/core-tracing/dist/esm/instrumenter.js
 function createDefaultTracingSpan() {
   return {
     end: () => {
@@ -25890,13 +26077,13 @@ function getInstrumenter() {
   return state.instrumenterImplementation;
 }
 var init_instrumenter = __esm({
-  "node_modules/@azure/core-tracing/dist/esm/instrumenter.js"() {
+  "../../main/node_modules/@azure/core-tracing/dist/esm/instrumenter.js"() {
     init_tracingContext();
     init_state();
   }
 });
 
-// node_modules/@azure/core-tracing/dist/esm/tracingClient.js
+// ../../main/node_modules/@azure/core-tracing/dist/esm/tracingClient.js
 function createTracingClient(options) {
   const { namespace, packageName, packageVersion } = options;
   function startSpan(name3, operationOptions, spanOptions) {
@@ -25951,33 +26138,33 @@ function createTracingClient(options) {
   };
 }
 var init_tracingClient = __esm({
-  "node_modules/@azure/core-tracing/dist/esm/tracingClient.js"() {
+  "../../main/node_modules/@azure/core-tracing/dist/esm/tracingClient.js"() {
     init_instrumenter();
     init_tracingContext();
   }
 });
 
-// node_modules/@azure/core-tracing/dist/esm/index.js
+// ../../main/node_modules/@azure/core-tracing/dist/esm/index.js
 var init_esm5 = __esm({
-  "node_modules/@azure/core-tracing/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/core-tracing/dist/esm/index.js"() {
     init_instrumenter();
     init_tracingClient();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/restError.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/restError.js
 function isRestError2(e) {
   return isRestError(e);
 }
 var RestError2;
 var init_restError3 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/restError.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/restError.js"() {
     init_esm();
     RestError2 = RestError;
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js
 function tracingPolicy(options = {}) {
   const userAgentPromise = getUserAgentValue2(options.userAgentPrefix);
   const sanitizer = new Sanitizer({
@@ -26080,7 +26267,7 @@ function tryProcessResponse(span, response) {
 }
 var tracingPolicyName;
 var init_tracingPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/tracingPolicy.js"() {
     init_esm5();
     init_constants2();
     init_userAgent2();
@@ -26092,7 +26279,7 @@ var init_tracingPolicy = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js
 function wrapAbortSignalLike(abortSignalLike) {
   if (abortSignalLike instanceof AbortSignal) {
     return { abortSignal: abortSignalLike };
@@ -26118,11 +26305,11 @@ function wrapAbortSignalLike(abortSignalLike) {
   return { abortSignal: controller.signal, cleanup };
 }
 var init_wrapAbortSignal = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/wrapAbortSignal.js"() {
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js
 function wrapAbortSignalLikePolicy() {
   return {
     name: wrapAbortSignalLikePolicyName,
@@ -26142,13 +26329,13 @@ function wrapAbortSignalLikePolicy() {
 }
 var wrapAbortSignalLikePolicyName;
 var init_wrapAbortSignalLikePolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/wrapAbortSignalLikePolicy.js"() {
     init_wrapAbortSignal();
     wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
 function createPipelineFromOptions2(options) {
   const pipeline = createEmptyPipeline2();
   if (isNodeLike2) {
@@ -26177,7 +26364,7 @@ function createPipelineFromOptions2(options) {
   return pipeline;
 }
 var init_createPipelineFromOptions2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js"() {
     init_logPolicy2();
     init_pipeline2();
     init_redirectPolicy2();
@@ -26196,7 +26383,7 @@ var init_createPipelineFromOptions2 = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
 function createDefaultHttpClient2() {
   const client = createDefaultHttpClient();
   return {
@@ -26212,57 +26399,57 @@ function createDefaultHttpClient2() {
   };
 }
 var init_defaultHttpClient2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js"() {
     init_esm();
     init_wrapAbortSignal();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js
 function createHttpHeaders2(rawHeaders) {
   return createHttpHeaders(rawHeaders);
 }
 var init_httpHeaders2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/httpHeaders.js"() {
     init_esm();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js
 function createPipelineRequest2(options) {
   return createPipelineRequest(options);
 }
 var init_pipelineRequest2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/pipelineRequest.js"() {
     init_esm();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js
 var init_exponentialRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/exponentialRetryPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js
 var init_systemErrorRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/systemErrorRetryPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js
 var init_throttlingRetryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/throttlingRetryPolicy.js"() {
     init_internal2();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js
 var retryPolicyLogger2;
 var init_retryPolicy2 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/retryPolicy.js"() {
     init_esm2();
     init_constants2();
     init_internal2();
@@ -26270,7 +26457,7 @@ var init_retryPolicy2 = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js
 async function beginRefresh(getAccessToken, retryIntervalInMs, refreshTimeout) {
   async function tryGetAccessToken() {
     if (Date.now() < refreshTimeout) {
@@ -26373,7 +26560,7 @@ function createTokenCycler(credential, tokenCyclerOptions) {
 }
 var DEFAULT_CYCLER_OPTIONS;
 var init_tokenCycler = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/util/tokenCycler.js"() {
     init_esm4();
     DEFAULT_CYCLER_OPTIONS = {
       forcedRefreshWindowInMs: 1e3,
@@ -26386,7 +26573,7 @@ var init_tokenCycler = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js
 async function trySendRequest(request2, next) {
   try {
     return [await next(request2), void 0];
@@ -26554,7 +26741,7 @@ function getCaeChallengeClaims(challenges) {
 }
 var bearerTokenAuthenticationPolicyName;
 var init_bearerTokenAuthenticationPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/bearerTokenAuthenticationPolicy.js"() {
     init_tokenCycler();
     init_log3();
     init_restError3();
@@ -26562,23 +26749,23 @@ var init_bearerTokenAuthenticationPolicy = __esm({
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js
 var init_ndJsonPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/ndJsonPolicy.js"() {
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js
 var init_auxiliaryAuthenticationHeaderPolicy = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/policies/auxiliaryAuthenticationHeaderPolicy.js"() {
     init_tokenCycler();
     init_log3();
   }
 });
 
-// node_modules/@azure/core-rest-pipeline/dist/esm/index.js
+// ../../main/node_modules/@azure/core-rest-pipeline/dist/esm/index.js
 var init_esm6 = __esm({
-  "node_modules/@azure/core-rest-pipeline/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/core-rest-pipeline/dist/esm/index.js"() {
     init_pipeline2();
     init_createPipelineFromOptions2();
     init_defaultHttpClient2();
@@ -26641,8 +26828,8 @@ function systemClock(scale = 1) {
   const origin = Date.now();
   return {
     now: () => origin + (Date.now() - origin) * scale,
-    sleep: (ms, signal) => new Promise((resolve4) => {
-      if (signal?.aborted) return resolve4();
+    sleep: (ms, signal) => new Promise((resolve5) => {
+      if (signal?.aborted) return resolve5();
       const end = Date.now() + (Number.isFinite(ms) || ms === Infinity ? Math.max(0, ms) : 0) / scale;
       let timer;
       const arm = () => {
@@ -26653,7 +26840,7 @@ function systemClock(scale = 1) {
       function done() {
         clearTimeout(timer);
         signal?.removeEventListener("abort", done);
-        resolve4();
+        resolve5();
       }
       signal?.addEventListener("abort", done, { once: true });
       arm();
@@ -26890,10 +27077,10 @@ var init_azurePolicies = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/constants.js
+// ../../main/node_modules/@azure/identity/dist/esm/constants.js
 var SDK_VERSION3, DeveloperSignOnClientId, DefaultTenantId, AzureAuthorityHosts, DefaultAuthorityHost, DefaultAuthority, ALL_TENANTS, CACHE_CAE_SUFFIX, CACHE_NON_CAE_SUFFIX, DEFAULT_TOKEN_CACHE_NAME;
 var init_constants3 = __esm({
-  "node_modules/@azure/identity/dist/esm/constants.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/constants.js"() {
     SDK_VERSION3 = `4.13.1`;
     DeveloperSignOnClientId = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
     DefaultTenantId = "common";
@@ -26912,7 +27099,7 @@ var init_constants3 = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js
+// ../../main/node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js
 function generatePluginConfiguration(options) {
   const config = {
     cache: {},
@@ -26958,7 +27145,7 @@ function getBrokerPlugin(isVSCodePlugin) {
 }
 var persistenceProvider, nativeBrokerInfo, vsCodeBrokerInfo, brokerErrorTemplates, brokerConfig, msalPlugins;
 var init_msalPlugins = __esm({
-  "node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalPlugins.js"() {
     init_constants3();
     persistenceProvider = void 0;
     nativeBrokerInfo = void 0;
@@ -27001,14 +27188,14 @@ var init_msalPlugins = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/plugins/consumer.js
+// ../../main/node_modules/@azure/identity/dist/esm/plugins/consumer.js
 var init_consumer = __esm({
-  "node_modules/@azure/identity/dist/esm/plugins/consumer.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/plugins/consumer.js"() {
     init_msalPlugins();
   }
 });
 
-// node_modules/@azure/identity/dist/esm/errors.js
+// ../../main/node_modules/@azure/identity/dist/esm/errors.js
 function isErrorResponse(errorResponse) {
   return errorResponse && typeof errorResponse.error === "string" && typeof errorResponse.error_description === "string";
 }
@@ -27024,7 +27211,7 @@ function convertOAuthErrorResponseToErrorResponse(errorBody) {
 }
 var CredentialUnavailableErrorName, CredentialUnavailableError, AuthenticationErrorName, AuthenticationError, AuthenticationRequiredError;
 var init_errors = __esm({
-  "node_modules/@azure/identity/dist/esm/errors.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/errors.js"() {
     CredentialUnavailableErrorName = "CredentialUnavailableError";
     CredentialUnavailableError = class extends Error {
       constructor(message2, options) {
@@ -27103,7 +27290,7 @@ ${errorResponse.errorDescription},`, options);
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/logging.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/logging.js
 function formatSuccess(scope) {
   return `SUCCESS. Scopes: ${Array.isArray(scope) ? scope.join(", ") : scope}.`;
 }
@@ -27147,16 +27334,16 @@ function credentialLogger(title, log2 = logger3) {
 }
 var logger3;
 var init_logging = __esm({
-  "node_modules/@azure/identity/dist/esm/util/logging.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/logging.js"() {
     init_esm2();
     logger3 = createClientLogger2("identity");
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/tracing.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/tracing.js
 var tracingClient;
 var init_tracing = __esm({
-  "node_modules/@azure/identity/dist/esm/util/tracing.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/tracing.js"() {
     init_constants3();
     init_esm5();
     tracingClient = createTracingClient({
@@ -27167,10 +27354,10 @@ var init_tracing = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/chainedTokenCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/chainedTokenCredential.js
 var logger4;
 var init_chainedTokenCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/chainedTokenCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/chainedTokenCredential.js"() {
     init_errors();
     init_logging();
     init_tracing();
@@ -27178,10 +27365,10 @@ var init_chainedTokenCredential = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/cache/serializer/Serializer.mjs
+// ../../main/node_modules/@azure/msal-node/dist/cache/serializer/Serializer.mjs
 var Serializer;
 var init_Serializer = __esm({
-  "node_modules/@azure/msal-node/dist/cache/serializer/Serializer.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/cache/serializer/Serializer.mjs"() {
     "use strict";
     Serializer = class {
       /**
@@ -27319,7 +27506,7 @@ var init_Serializer = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/constants/AADServerParamKeys.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/constants/AADServerParamKeys.mjs
 var AADServerParamKeys_exports = {};
 __export(AADServerParamKeys_exports, {
   ACCESS_TOKEN: () => ACCESS_TOKEN,
@@ -27390,7 +27577,7 @@ __export(AADServerParamKeys_exports, {
 });
 var CLIENT_ID, REDIRECT_URI, RESPONSE_TYPE, RESPONSE_MODE, GRANT_TYPE, CLAIMS, SCOPE, ERROR, ERROR_DESCRIPTION, ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN, EXPIRES_IN, REFRESH_TOKEN_EXPIRES_IN, STATE, NONCE, PROMPT, SESSION_STATE, CLIENT_INFO, CODE, CODE_CHALLENGE, CODE_CHALLENGE_METHOD, CODE_VERIFIER, CLIENT_REQUEST_ID, X_CLIENT_SKU, X_CLIENT_VER, X_CLIENT_OS, X_CLIENT_CPU, X_CLIENT_CURR_TELEM, X_CLIENT_LAST_TELEM, X_MS_LIB_CAPABILITY, X_APP_NAME, X_APP_VER, POST_LOGOUT_URI, ID_TOKEN_HINT, DEVICE_CODE, CLIENT_SECRET, CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, TOKEN_TYPE, REQ_CNF, OBO_ASSERTION, REQUESTED_TOKEN_USE, ON_BEHALF_OF, FOCI, CCS_HEADER, RETURN_SPA_CODE, NATIVE_BROKER, LOGOUT_HINT, SID, LOGIN_HINT, DOMAIN_HINT, X_CLIENT_EXTRA_SKU, BROKER_CLIENT_ID, BROKER_REDIRECT_URI, INSTANCE_AWARE, EAR_JWK, EAR_JWE_CRYPTO, RESOURCE, CLI_DATA, USER_FEDERATED_IDENTITY_CREDENTIAL, USERNAME, USER_ID, FMI_PATH, ATTRIBUTE_TOKENS;
 var init_AADServerParamKeys = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/constants/AADServerParamKeys.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/constants/AADServerParamKeys.mjs"() {
     "use strict";
     CLIENT_ID = "client_id";
     REDIRECT_URI = "redirect_uri";
@@ -27460,7 +27647,7 @@ var init_AADServerParamKeys = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/Constants.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/Constants.mjs
 var Constants_exports = {};
 __export(Constants_exports, {
   AADAuthority: () => AADAuthority,
@@ -27566,7 +27753,7 @@ __export(Constants_exports, {
 });
 var SKU, DEFAULT_AUTHORITY, DEFAULT_AUTHORITY_HOST, DEFAULT_COMMON_TENANT, ADFS, DSTS, AAD_INSTANCE_DISCOVERY_ENDPT, CIAM_AUTH_URL, AAD_TENANT_DOMAIN_SUFFIX, RESOURCE_DELIM, CONSUMER_UTID, OPENID_SCOPE, PROFILE_SCOPE, OFFLINE_ACCESS_SCOPE, EMAIL_SCOPE, CODE_GRANT_TYPE, S256_CODE_CHALLENGE_METHOD, URL_FORM_CONTENT_TYPE, AUTHORIZATION_PENDING, NOT_APPLICABLE, NOT_AVAILABLE, FORWARD_SLASH, IMDS_ENDPOINT, IMDS_VERSION, IMDS_TIMEOUT, AZURE_REGION_AUTO_DISCOVER_FLAG, REGIONAL_AUTH_PUBLIC_CLOUD_SUFFIX, KNOWN_PUBLIC_CLOUDS, SHR_NONCE_VALIDITY, INVALID_INSTANCE, HTTP_SUCCESS, HTTP_SUCCESS_RANGE_START, HTTP_SUCCESS_RANGE_END, HTTP_REDIRECT, HTTP_CLIENT_ERROR, HTTP_CLIENT_ERROR_RANGE_START, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_NOT_FOUND, HTTP_REQUEST_TIMEOUT, HTTP_GONE, HTTP_TOO_MANY_REQUESTS, HTTP_CLIENT_ERROR_RANGE_END, HTTP_SERVER_ERROR, HTTP_SERVER_ERROR_RANGE_START, HTTP_SERVICE_UNAVAILABLE, HTTP_GATEWAY_TIMEOUT, HTTP_SERVER_ERROR_RANGE_END, HTTP_MULTI_SIDED_ERROR, HttpMethod, OIDC_DEFAULT_SCOPES, OIDC_SCOPES, HeaderNames, PersistentCacheKeys, AADAuthority, ClaimsRequestKeys, PromptValue, CodeChallengeMethodValues, OAuthResponseType, ResponseMode, GrantType, CACHE_ACCOUNT_TYPE_MSSTS, CACHE_ACCOUNT_TYPE_ADFS, CACHE_ACCOUNT_TYPE_MSAV1, CACHE_ACCOUNT_TYPE_GENERIC, CACHE_KEY_SEPARATOR, CLIENT_INFO_SEPARATOR, CredentialType, CacheType, APP_METADATA, CLIENT_INFO2, THE_FAMILY_ID, AUTHORITY_METADATA_CACHE_KEY, AUTHORITY_METADATA_REFRESH_TIME_SECONDS, AuthorityMetadataSource, SERVER_TELEM_SCHEMA_VERSION, SERVER_TELEM_MAX_CUR_HEADER_BYTES, SERVER_TELEM_MAX_LAST_HEADER_BYTES, SERVER_TELEM_MAX_CACHED_ERRORS, SERVER_TELEM_CACHE_KEY, SERVER_TELEM_CATEGORY_SEPARATOR, SERVER_TELEM_VALUE_SEPARATOR, SERVER_TELEM_OVERFLOW_TRUE, SERVER_TELEM_OVERFLOW_FALSE, SERVER_TELEM_UNKNOWN_ERROR, AuthenticationScheme, DEFAULT_THROTTLE_TIME_SECONDS, DEFAULT_MAX_THROTTLE_TIME_SECONDS, THROTTLING_PREFIX, X_MS_LIB_CAPABILITY_VALUE, INVALID_GRANT_ERROR, CLIENT_MISMATCH_ERROR, PasswordGrantConstants, RegionDiscoverySources, RegionDiscoveryOutcomes, CacheOutcome, JsonWebTokenTypes, ONE_DAY_IN_MS, DEFAULT_TOKEN_RENEWAL_OFFSET_SEC, EncodingTypes;
 var init_Constants = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/Constants.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/Constants.mjs"() {
     "use strict";
     SKU = "msal.js.common";
     DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common/";
@@ -27790,7 +27977,7 @@ var init_Constants = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthError.mjs
 function getDefaultErrorMessage(code2) {
   return `See https://aka.ms/msal.js.errors#${code2} for details`;
 }
@@ -27799,7 +27986,7 @@ function createAuthError(code2, correlationId, additionalMessage) {
 }
 var AuthError;
 var init_AuthError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthError.mjs"() {
     "use strict";
     AuthError = class _AuthError extends Error {
       constructor(errorCode, correlationId, errorMessage, suberror) {
@@ -27817,13 +28004,13 @@ var init_AuthError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthError.mjs
 function createClientAuthError(errorCode, correlationId, additionalMessage) {
   return new ClientAuthError(errorCode, correlationId, additionalMessage);
 }
 var ClientAuthError;
 var init_ClientAuthError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthError.mjs"() {
     "use strict";
     init_AuthError();
     ClientAuthError = class _ClientAuthError extends AuthError {
@@ -27836,7 +28023,7 @@ var init_ClientAuthError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthErrorCodes.mjs
 var ClientAuthErrorCodes_exports = {};
 __export(ClientAuthErrorCodes_exports, {
   authorizationCodeMissingFromServerResponse: () => authorizationCodeMissingFromServerResponse,
@@ -27879,7 +28066,7 @@ __export(ClientAuthErrorCodes_exports, {
 });
 var clientInfoDecodingError, clientInfoEmptyError, tokenParsingError, nullOrEmptyToken, endpointResolutionError, networkError, openIdConfigError, hashNotDeserialized, invalidState, stateMismatch, stateNotFound, nonceMismatch, multipleMatchingTokens, multipleMatchingAppMetadata, requestCannotBeMade, cannotRemoveEmptyScope, cannotAppendScopeSet, emptyInputScopeSet, noAccountInSilentRequest, invalidCacheRecord, invalidCacheEnvironment, noAccountFound, noCryptoObject, unexpectedCredentialType, tokenRefreshRequired, tokenClaimsCnfRequiredForSignedJwt, authorizationCodeMissingFromServerResponse, bindingKeyNotRemoved, endSessionEndpointNotSupported, keyIdMissing, noNetworkConnectivity, userCanceled, methodNotImplemented, nestedAppAuthBridgeDisabled, platformBrokerError, resourceParameterRequired, misplacedResourceParam;
 var init_ClientAuthErrorCodes = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientAuthErrorCodes.mjs"() {
     "use strict";
     clientInfoDecodingError = "client_info_decoding_error";
     clientInfoEmptyError = "client_info_empty_error";
@@ -27921,7 +28108,7 @@ var init_ClientAuthErrorCodes = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/ClientInfo.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/ClientInfo.mjs
 function buildClientInfo(rawClientInfo, base64Decode) {
   if (!rawClientInfo) {
     throw createClientAuthError(clientInfoEmptyError, "");
@@ -27944,7 +28131,7 @@ function buildClientInfoFromHomeAccountId(homeAccountId) {
   };
 }
 var init_ClientInfo = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/ClientInfo.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/ClientInfo.mjs"() {
     "use strict";
     init_ClientAuthError();
     init_Constants();
@@ -27952,7 +28139,7 @@ var init_ClientInfo = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AuthToken.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AuthToken.mjs
 var AuthToken_exports = {};
 __export(AuthToken_exports, {
   extractTokenClaims: () => extractTokenClaims,
@@ -27987,14 +28174,14 @@ function getJWSPayload(authToken, correlationId) {
   return matches[2];
 }
 var init_AuthToken = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AuthToken.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AuthToken.mjs"() {
     "use strict";
     init_ClientAuthError();
     init_ClientAuthErrorCodes();
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AccountInfo.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AccountInfo.mjs
 function tenantIdMatchesHomeTenant(tenantId, homeAccountId) {
   return !!tenantId && !!homeAccountId && tenantId === homeAccountId.split(".")[1];
 }
@@ -28042,16 +28229,16 @@ function updateAccountTenantProfileData(baseAccountInfo, tenantProfile, idTokenC
   return updatedAccountInfo;
 }
 var init_AccountInfo = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AccountInfo.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/AccountInfo.mjs"() {
     "use strict";
     init_AuthToken();
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityType.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityType.mjs
 var AuthorityType;
 var init_AuthorityType = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityType.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityType.mjs"() {
     "use strict";
     AuthorityType = {
       Default: 0,
@@ -28062,7 +28249,7 @@ var init_AuthorityType = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/TokenClaims.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/TokenClaims.mjs
 function getTenantIdFromIdTokenClaims(idTokenClaims) {
   if (idTokenClaims) {
     const tenantId = idTokenClaims.tid || idTokenClaims.tfp || idTokenClaims.acr;
@@ -28071,15 +28258,15 @@ function getTenantIdFromIdTokenClaims(idTokenClaims) {
   return null;
 }
 var init_TokenClaims = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/TokenClaims.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/TokenClaims.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/ProtocolMode.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/ProtocolMode.mjs
 var ProtocolMode;
 var init_ProtocolMode = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/ProtocolMode.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/ProtocolMode.mjs"() {
     "use strict";
     ProtocolMode = {
       /**
@@ -28099,7 +28286,7 @@ var init_ProtocolMode = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/AccountEntityUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/AccountEntityUtils.mjs
 var AccountEntityUtils_exports = {};
 __export(AccountEntityUtils_exports, {
   createAccountEntity: () => createAccountEntity,
@@ -28245,7 +28432,7 @@ function isAccountEntity(entity) {
   return entity.hasOwnProperty("homeAccountId") && entity.hasOwnProperty("environment") && entity.hasOwnProperty("realm") && entity.hasOwnProperty("localAccountId") && entity.hasOwnProperty("username") && entity.hasOwnProperty("authorityType");
 }
 var init_AccountEntityUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/AccountEntityUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/AccountEntityUtils.mjs"() {
     "use strict";
     init_Constants();
     init_ClientInfo();
@@ -28258,7 +28445,7 @@ var init_AccountEntityUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthErrorCodes.mjs
 var AuthErrorCodes_exports = {};
 __export(AuthErrorCodes_exports, {
   postRequestFailed: () => postRequestFailed,
@@ -28266,20 +28453,20 @@ __export(AuthErrorCodes_exports, {
 });
 var unexpectedError, postRequestFailed;
 var init_AuthErrorCodes = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/AuthErrorCodes.mjs"() {
     "use strict";
     unexpectedError = "unexpected_error";
     postRequestFailed = "post_request_failed";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationError.mjs
 function createClientConfigurationError(errorCode, correlationId) {
   return new ClientConfigurationError(errorCode, correlationId);
 }
 var ClientConfigurationError;
 var init_ClientConfigurationError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationError.mjs"() {
     "use strict";
     init_AuthError();
     ClientConfigurationError = class _ClientConfigurationError extends AuthError {
@@ -28292,7 +28479,7 @@ var init_ClientConfigurationError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationErrorCodes.mjs
 var ClientConfigurationErrorCodes_exports = {};
 __export(ClientConfigurationErrorCodes_exports, {
   authorityMismatch: () => authorityMismatch,
@@ -28326,7 +28513,7 @@ __export(ClientConfigurationErrorCodes_exports, {
 });
 var redirectUriEmpty, claimsRequestParsingError, authorityUriInsecure, urlParseError, urlEmptyError, emptyInputScopesError, invalidClaims, tokenRequestEmpty, logoutRequestEmpty, invalidCodeChallengeMethod, pkceParamsMissing, invalidCloudDiscoveryMetadata, invalidAuthorityMetadata, untrustedAuthority, missingSshJwk, missingSshKid, unsupportedAuthenticationScheme, missingNonceAuthenticationHeader, invalidAuthenticationHeader, cannotSetOIDCOptions, cannotAllowPlatformBroker, authorityMismatch, invalidRequestMethodForEAR, invalidPlatformBrokerConfiguration, issuerValidationFailed, invalidResponseMode, invalidDpopHtm, invalidDpopHtu;
 var init_ClientConfigurationErrorCodes = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ClientConfigurationErrorCodes.mjs"() {
     "use strict";
     redirectUriEmpty = "redirect_uri_empty";
     claimsRequestParsingError = "claims_request_parsing_error";
@@ -28359,20 +28546,20 @@ var init_ClientConfigurationErrorCodes = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/OpenIdConfigResponse.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/OpenIdConfigResponse.mjs
 function isOpenIdConfigResponse(response) {
   return response.hasOwnProperty("authorization_endpoint") && response.hasOwnProperty("token_endpoint") && response.hasOwnProperty("issuer") && response.hasOwnProperty("jwks_uri");
 }
 var init_OpenIdConfigResponse = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/OpenIdConfigResponse.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/OpenIdConfigResponse.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/StringUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/StringUtils.mjs
 var StringUtils;
 var init_StringUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/StringUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/StringUtils.mjs"() {
     "use strict";
     StringUtils = class {
       /**
@@ -28446,10 +28633,10 @@ var init_StringUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/url/UrlString.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/url/UrlString.mjs
 var UrlString;
 var init_UrlString = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/url/UrlString.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/url/UrlString.mjs"() {
     "use strict";
     init_ClientConfigurationError();
     init_StringUtils();
@@ -28583,7 +28770,7 @@ var init_UrlString = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityMetadata.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityMetadata.mjs
 function buildOpenIdConfig(host, issuerHost) {
   return {
     token_endpoint: `https://${host}/{tenantid}/oauth2/v2.0/token`,
@@ -28630,7 +28817,7 @@ function getCloudDiscoveryMetadataFromNetworkResponse(response, authorityHost) {
 }
 var endpointHosts, dynamicEndpointMetadata, rawMetdataJSON, EndpointMetadata, InstanceDiscoveryMetadata, InstanceDiscoveryMetadataAliases;
 var init_AuthorityMetadata = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityMetadata.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityMetadata.mjs"() {
     "use strict";
     init_UrlString();
     init_Constants();
@@ -28724,10 +28911,10 @@ var init_AuthorityMetadata = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityOptions.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityOptions.mjs
 var AzureCloudInstance;
 var init_AuthorityOptions = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityOptions.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityOptions.mjs"() {
     "use strict";
     AzureCloudInstance = {
       // AzureCloudInstance is not specified.
@@ -28746,30 +28933,30 @@ var init_AuthorityOptions = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryResponse.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryResponse.mjs
 function isCloudInstanceDiscoveryResponse(response) {
   return response.hasOwnProperty("tenant_discovery_endpoint") && response.hasOwnProperty("metadata");
 }
 var init_CloudInstanceDiscoveryResponse = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryResponse.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryResponse.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryErrorResponse.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryErrorResponse.mjs
 function isCloudInstanceDiscoveryErrorResponse(response) {
   return response.hasOwnProperty("error") && response.hasOwnProperty("error_description");
 }
 var init_CloudInstanceDiscoveryErrorResponse = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryErrorResponse.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/CloudInstanceDiscoveryErrorResponse.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvents.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvents.mjs
 var NetworkClientSendPostRequestAsync, RefreshTokenClientExecutePostToTokenEndpoint, AuthorizationCodeClientExecutePostToTokenEndpoint, RefreshTokenClientExecuteTokenRequest, RefreshTokenClientAcquireToken, RefreshTokenClientAcquireTokenWithCachedRefreshToken, RefreshTokenClientCreateTokenRequestBody, SilentFlowClientGenerateResultFromCacheRecord, AuthClientExecuteTokenRequest, AuthClientCreateTokenRequestBody, UpdateTokenEndpointAuthority, PopTokenGenerateCnf, HandleServerTokenResponse, AuthorityResolveEndpointsAsync, AuthorityGetCloudDiscoveryMetadataFromNetwork, AuthorityUpdateCloudDiscoveryMetadata, AuthorityGetEndpointMetadataFromNetwork, AuthorityUpdateEndpointMetadata, AuthorityUpdateMetadataWithRegionalInformation, RegionDiscoveryDetectRegion, RegionDiscoveryGetRegionFromIMDS, RegionDiscoveryGetCurrentVersion, CacheManagerGetRefreshToken;
 var init_PerformanceEvents = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvents.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvents.mjs"() {
     "use strict";
     NetworkClientSendPostRequestAsync = "networkClientSendPostRequestAsync";
     RefreshTokenClientExecutePostToTokenEndpoint = "refreshTokenClientExecutePostToTokenEndpoint";
@@ -28797,10 +28984,10 @@ var init_PerformanceEvents = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/FunctionWrappers.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/FunctionWrappers.mjs
 var invoke, invokeAsync;
 var init_FunctionWrappers = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/FunctionWrappers.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/FunctionWrappers.mjs"() {
     "use strict";
     invoke = (callback, eventName, logger29, telemetryClient, correlationId) => {
       return (...args) => {
@@ -28860,10 +29047,10 @@ var init_FunctionWrappers = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/RegionDiscovery.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/RegionDiscovery.mjs
 var RegionDiscovery;
 var init_RegionDiscovery = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/RegionDiscovery.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/RegionDiscovery.mjs"() {
     "use strict";
     init_Constants();
     init_PerformanceEvents();
@@ -28953,7 +29140,7 @@ var init_RegionDiscovery = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs
 var TimeUtils_exports = {};
 __export(TimeUtils_exports, {
   delay: () => delay3,
@@ -28990,15 +29177,15 @@ function wasClockTurnedBack(cachedAt) {
   return cachedAtSec > nowSeconds();
 }
 function delay3(t, value) {
-  return new Promise((resolve4) => setTimeout(() => resolve4(value), t));
+  return new Promise((resolve5) => setTimeout(() => resolve5(value), t));
 }
 var init_TimeUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/CacheHelpers.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/CacheHelpers.mjs
 var CacheHelpers_exports = {};
 __export(CacheHelpers_exports, {
   createAccessTokenEntity: () => createAccessTokenEntity,
@@ -29187,7 +29374,7 @@ function serializeAttributeTokens(attributeTokens) {
   return [...attributeTokens].sort().join(" ");
 }
 var init_CacheHelpers = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/CacheHelpers.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/utils/CacheHelpers.mjs"() {
     "use strict";
     init_AuthToken();
     init_ClientAuthError();
@@ -29197,7 +29384,7 @@ var init_CacheHelpers = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/Authority.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/Authority.mjs
 function getTenantFromAuthorityString(authority, correlationId) {
   const authorityUrl = new UrlString(authority, correlationId);
   const authorityUrlComponents = authorityUrl.getUrlComponents();
@@ -29232,7 +29419,7 @@ function buildStaticAuthorityOptions(authOptions) {
 }
 var Authority;
 var init_Authority = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/Authority.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/Authority.mjs"() {
     "use strict";
     init_AuthorityType();
     init_OpenIdConfigResponse();
@@ -30027,7 +30214,7 @@ Error Description: '${typedError.message}'`, this.correlationId);
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityFactory.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityFactory.mjs
 var AuthorityFactory_exports = {};
 __export(AuthorityFactory_exports, {
   createDiscoveredInstance: () => createDiscoveredInstance
@@ -30043,7 +30230,7 @@ async function createDiscoveredInstance(authorityUri, networkClient, cacheManage
   }
 }
 var init_AuthorityFactory = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityFactory.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/authority/AuthorityFactory.mjs"() {
     "use strict";
     init_Authority();
     init_ClientAuthError();
@@ -30053,10 +30240,10 @@ var init_AuthorityFactory = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/ScopeSet.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/ScopeSet.mjs
 var ScopeSet;
 var init_ScopeSet = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/ScopeSet.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/ScopeSet.mjs"() {
     "use strict";
     init_ClientConfigurationError();
     init_StringUtils();
@@ -30235,7 +30422,7 @@ var init_ScopeSet = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/RequestParameterBuilder.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/RequestParameterBuilder.mjs
 var RequestParameterBuilder_exports = {};
 __export(RequestParameterBuilder_exports, {
   addApplicationTelemetry: () => addApplicationTelemetry,
@@ -30547,7 +30734,7 @@ function addAttributeTokens(parameters, attributeTokens) {
 }
 var DEFAULT_ID_TOKEN_CLAIMS;
 var init_RequestParameterBuilder = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/RequestParameterBuilder.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/RequestParameterBuilder.mjs"() {
     "use strict";
     init_Constants();
     init_AADServerParamKeys();
@@ -30562,7 +30749,7 @@ var init_RequestParameterBuilder = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/UrlUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/UrlUtils.mjs
 var UrlUtils_exports = {};
 __export(UrlUtils_exports, {
   getDeserializedResponse: () => getDeserializedResponse,
@@ -30639,7 +30826,7 @@ function validateUrl(url, logger29, correlationId) {
   }
 }
 var init_UrlUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/UrlUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/UrlUtils.mjs"() {
     "use strict";
     init_ClientAuthError();
     init_ClientConfigurationError();
@@ -30648,10 +30835,10 @@ var init_UrlUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ICrypto.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ICrypto.mjs
 var JsonWebTokenAlgorithms, DEFAULT_CRYPTO_IMPLEMENTATION;
 var init_ICrypto = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ICrypto.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ICrypto.mjs"() {
     "use strict";
     init_ClientAuthError();
     init_ClientAuthErrorCodes();
@@ -30691,10 +30878,10 @@ var init_ICrypto = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ITokenBindingKeyManager.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ITokenBindingKeyManager.mjs
 var DEFAULT_TOKEN_BINDING_KEY_MANAGER;
 var init_ITokenBindingKeyManager = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ITokenBindingKeyManager.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/ITokenBindingKeyManager.mjs"() {
     "use strict";
     init_ClientAuthError();
     init_ClientAuthErrorCodes();
@@ -30712,7 +30899,7 @@ var init_ITokenBindingKeyManager = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/logger/Logger.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/logger/Logger.mjs
 function markAsRecentlyUsed(correlationId, data) {
   correlationCache.delete(correlationId);
   correlationCache.set(correlationId, data);
@@ -30758,7 +30945,7 @@ function getMessageHash(str) {
 }
 var LogLevel, CACHE_CAPACITY, MAX_LOGS_PER_CORRELATION, correlationCache, Logger;
 var init_Logger = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/logger/Logger.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/logger/Logger.mjs"() {
     "use strict";
     (function(LogLevel2) {
       LogLevel2[LogLevel2["Error"] = 0] = "Error";
@@ -30943,27 +31130,27 @@ var init_Logger = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/packageMetadata.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/packageMetadata.mjs
 var name, version;
 var init_packageMetadata = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/packageMetadata.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/packageMetadata.mjs"() {
     "use strict";
     name = "@azure/msal-common";
     version = "16.13.0";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheErrorCodes.mjs
 var cacheQuotaExceeded, cacheErrorUnknown;
 var init_CacheErrorCodes = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheErrorCodes.mjs"() {
     "use strict";
     cacheQuotaExceeded = "cache_quota_exceeded";
     cacheErrorUnknown = "cache_error_unknown";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheError.mjs
 function createCacheError(e) {
   if (!(e instanceof Error)) {
     return new CacheError(cacheErrorUnknown);
@@ -30976,7 +31163,7 @@ function createCacheError(e) {
 }
 var CacheError;
 var init_CacheError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/CacheError.mjs"() {
     "use strict";
     init_CacheErrorCodes();
     init_AuthError();
@@ -30993,10 +31180,10 @@ var init_CacheError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/CacheManager.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/CacheManager.mjs
 var CacheManager, DefaultStorageClass;
 var init_CacheManager = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/CacheManager.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/CacheManager.mjs"() {
     "use strict";
     init_AccountInfo();
     init_AuthToken();
@@ -32047,10 +32234,10 @@ var init_CacheManager = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvent.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvent.mjs
 var PerformanceEventStatus;
 var init_PerformanceEvent = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvent.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/PerformanceEvent.mjs"() {
     "use strict";
     PerformanceEventStatus = {
       NotStarted: 0,
@@ -32060,10 +32247,10 @@ var init_PerformanceEvent = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/StubPerformanceClient.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/StubPerformanceClient.mjs
 var StubPerformanceClient;
 var init_StubPerformanceClient = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/StubPerformanceClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/performance/StubPerformanceClient.mjs"() {
     "use strict";
     init_PerformanceEvent();
     StubPerformanceClient = class {
@@ -32123,7 +32310,7 @@ var init_StubPerformanceClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/config/ClientConfiguration.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/config/ClientConfiguration.mjs
 function buildClientConfiguration({ authOptions: userAuthOptions, systemOptions: userSystemOptions, loggerOptions: userLoggerOption, storageInterface: storageImplementation, networkInterface: networkImplementation, cryptoInterface: cryptoImplementation, tokenBindingKeyManager, clientCredentials, libraryInfo, telemetry, serverTelemetryManager, persistencePlugin, serializableCache }) {
   const loggerOptions = {
     ...DEFAULT_LOGGER_IMPLEMENTATION,
@@ -32159,7 +32346,7 @@ function isOidcProtocolMode(config) {
 }
 var DEFAULT_SYSTEM_OPTIONS, DEFAULT_LOGGER_IMPLEMENTATION, DEFAULT_NETWORK_IMPLEMENTATION, DEFAULT_LIBRARY_INFO, DEFAULT_CLIENT_CREDENTIALS, DEFAULT_AZURE_CLOUD_OPTIONS, DEFAULT_TELEMETRY_OPTIONS;
 var init_ClientConfiguration = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/config/ClientConfiguration.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/config/ClientConfiguration.mjs"() {
     "use strict";
     init_ICrypto();
     init_ITokenBindingKeyManager();
@@ -32214,10 +32401,10 @@ var init_ClientConfiguration = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/persistence/TokenCacheContext.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/persistence/TokenCacheContext.mjs
 var TokenCacheContext;
 var init_TokenCacheContext = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/persistence/TokenCacheContext.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/cache/persistence/TokenCacheContext.mjs"() {
     "use strict";
     TokenCacheContext = class {
       constructor(tokenCache, hasChanged) {
@@ -32240,13 +32427,13 @@ var init_TokenCacheContext = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderError.mjs
 function createJoseHeaderError(code2, correlationId) {
   return new JoseHeaderError(code2, correlationId);
 }
 var JoseHeaderError;
 var init_JoseHeaderError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderError.mjs"() {
     "use strict";
     init_AuthError();
     JoseHeaderError = class _JoseHeaderError extends AuthError {
@@ -32259,7 +32446,7 @@ var init_JoseHeaderError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ObjectUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ObjectUtils.mjs
 function isPlainObject2(value) {
   if (typeof value !== "object" || value === null || Object.prototype.toString.call(value) !== "[object Object]") {
     return false;
@@ -32274,15 +32461,15 @@ function isPlainObject2(value) {
   return Object.getPrototypeOf(value) === proto;
 }
 var init_ObjectUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ObjectUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ObjectUtils.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderErrorCodes.mjs
 var missingKidError, missingAlgError, missingJwkError, invalidJwkError;
 var init_JoseHeaderErrorCodes = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/JoseHeaderErrorCodes.mjs"() {
     "use strict";
     missingKidError = "missing_kid_error";
     missingAlgError = "missing_alg_error";
@@ -32291,10 +32478,10 @@ var init_JoseHeaderErrorCodes = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/JoseHeader.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/JoseHeader.mjs
 var JoseHeader;
 var init_JoseHeader = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/JoseHeader.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/JoseHeader.mjs"() {
     "use strict";
     init_JoseHeaderError();
     init_ObjectUtils();
@@ -32359,10 +32546,10 @@ var init_JoseHeader = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/PopTokenGenerator.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/PopTokenGenerator.mjs
 var KeyLocation, SHR_TOKEN_BINDING_KEY_TYPE, SHR_TOKEN_BINDING_KEY_ALGORITHM, PopTokenGenerator;
 var init_PopTokenGenerator = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/PopTokenGenerator.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/crypto/PopTokenGenerator.mjs"() {
     "use strict";
     init_ICrypto();
     init_TimeUtils();
@@ -32460,7 +32647,7 @@ var init_PopTokenGenerator = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthErrorCodes.mjs
 var InteractionRequiredAuthErrorCodes_exports = {};
 __export(InteractionRequiredAuthErrorCodes_exports, {
   badToken: () => badToken,
@@ -32475,7 +32662,7 @@ __export(InteractionRequiredAuthErrorCodes_exports, {
 });
 var noTokensFound, nativeAccountUnavailable, refreshTokenExpired, uiNotAllowed, interactionRequired, consentRequired, loginRequired, badToken, interruptedUser;
 var init_InteractionRequiredAuthErrorCodes = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthErrorCodes.mjs"() {
     "use strict";
     noTokensFound = "no_tokens_found";
     nativeAccountUnavailable = "native_account_unavailable";
@@ -32489,7 +32676,7 @@ var init_InteractionRequiredAuthErrorCodes = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthError.mjs
 function isInteractionRequiredError(errorCode, errorString, subError) {
   const isInteractionRequiredErrorCode = !!errorCode && InteractionRequiredServerErrorMessage.indexOf(errorCode) > -1;
   const isInteractionRequiredSubError = !!subError && InteractionRequiredAuthSubErrorMessage.indexOf(subError) > -1;
@@ -32503,7 +32690,7 @@ function createInteractionRequiredAuthError(errorCode, correlationId, errorMessa
 }
 var InteractionRequiredServerErrorMessage, InteractionRequiredAuthSubErrorMessage, InteractionRequiredAuthError;
 var init_InteractionRequiredAuthError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/InteractionRequiredAuthError.mjs"() {
     "use strict";
     init_AuthError();
     init_InteractionRequiredAuthErrorCodes();
@@ -32539,10 +32726,10 @@ var init_InteractionRequiredAuthError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ServerError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ServerError.mjs
 var ServerError;
 var init_ServerError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ServerError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/ServerError.mjs"() {
     "use strict";
     init_AuthError();
     ServerError = class _ServerError extends AuthError {
@@ -32557,7 +32744,7 @@ var init_ServerError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ProtocolUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ProtocolUtils.mjs
 function parseRequestState(base64Decode, state3, correlationId) {
   if (!base64Decode) {
     throw createClientAuthError(noCryptoObject, correlationId);
@@ -32580,7 +32767,7 @@ function parseRequestState(base64Decode, state3, correlationId) {
   }
 }
 var init_ProtocolUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ProtocolUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ProtocolUtils.mjs"() {
     "use strict";
     init_Constants();
     init_ClientAuthError();
@@ -32588,7 +32775,7 @@ var init_ProtocolUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/response/ResponseHandler.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/response/ResponseHandler.mjs
 function buildAccountToCache(cacheStorage, authority, homeAccountId, base64Decode, correlationId, idTokenClaims, clientInfo, environment, claimsTenantId, authCodePayload, nativeAccountId, logger29, performanceClient) {
   logger29?.verbose("setCachedAccount called", correlationId);
   const accountEnvironment = environment || authority.getPreferredCache();
@@ -32620,7 +32807,7 @@ function buildAccountToCache(cacheStorage, authority, homeAccountId, base64Decod
 }
 var ResponseHandler;
 var init_ResponseHandler = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/response/ResponseHandler.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/response/ResponseHandler.mjs"() {
     "use strict";
     init_AccountInfo();
     init_AuthToken();
@@ -32901,10 +33088,10 @@ ${serverError}`, correlationId);
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/CcsCredential.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/CcsCredential.mjs
 var CcsCredentialType;
 var init_CcsCredential = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/CcsCredential.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/account/CcsCredential.mjs"() {
     "use strict";
     CcsCredentialType = {
       HOME_ACCOUNT_ID: "home_account_id",
@@ -32913,7 +33100,7 @@ var init_CcsCredential = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ClientAssertionUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ClientAssertionUtils.mjs
 async function getClientAssertion(clientAssertion, clientId, tokenEndpoint, fmiPath) {
   if (typeof clientAssertion === "string") {
     return clientAssertion;
@@ -32927,12 +33114,12 @@ async function getClientAssertion(clientAssertion, clientId, tokenEndpoint, fmiP
   }
 }
 var init_ClientAssertionUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ClientAssertionUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/ClientAssertionUtils.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/RequestThumbprint.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/RequestThumbprint.mjs
 function getRequestThumbprint(clientId, request2, homeAccountId) {
   return {
     clientId,
@@ -32951,16 +33138,16 @@ function getRequestThumbprint(clientId, request2, homeAccountId) {
   };
 }
 var init_RequestThumbprint = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/RequestThumbprint.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/RequestThumbprint.mjs"() {
     "use strict";
     init_CacheHelpers();
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/ThrottlingUtils.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/ThrottlingUtils.mjs
 var ThrottlingUtils;
 var init_ThrottlingUtils = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/ThrottlingUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/network/ThrottlingUtils.mjs"() {
     "use strict";
     init_Constants();
     init_ServerError();
@@ -33042,14 +33229,14 @@ var init_ThrottlingUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/NetworkError.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/NetworkError.mjs
 function createNetworkError(error2, httpStatus, responseHeaders, additionalError) {
   error2.errorMessage = `${error2.errorMessage}, additionalErrorInfo: error.name:${additionalError?.name}, error.message:${additionalError?.message}`;
   return new NetworkError(error2, httpStatus, responseHeaders);
 }
 var NetworkError;
 var init_NetworkError = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/NetworkError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/error/NetworkError.mjs"() {
     "use strict";
     init_AuthError();
     NetworkError = class _NetworkError extends AuthError {
@@ -33065,7 +33252,7 @@ var init_NetworkError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Token.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Token.mjs
 var Token_exports = {};
 __export(Token_exports, {
   createTokenQueryParameters: () => createTokenQueryParameters,
@@ -33147,7 +33334,7 @@ async function sendPostRequest(thumbprint, tokenEndpoint, options, correlationId
   return response;
 }
 var init_Token = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Token.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Token.mjs"() {
     "use strict";
     init_CcsCredential();
     init_ClientInfo();
@@ -33164,10 +33351,10 @@ var init_Token = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/AuthorizationCodeClient.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/AuthorizationCodeClient.mjs
 var AuthorizationCodeClient;
 var init_AuthorizationCodeClient = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/AuthorizationCodeClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/AuthorizationCodeClient.mjs"() {
     "use strict";
     init_RequestParameterBuilder();
     init_UrlUtils();
@@ -33407,7 +33594,7 @@ var init_AuthorizationCodeClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Authorize.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Authorize.mjs
 var Authorize_exports = {};
 __export(Authorize_exports, {
   getAuthorizationCodePayload: () => getAuthorizationCodePayload,
@@ -33560,7 +33747,7 @@ function extractLoginHint(account) {
   return account.loginHint || account.idTokenClaims?.login_hint || null;
 }
 var init_Authorize = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Authorize.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/protocol/Authorize.mjs"() {
     "use strict";
     init_RequestParameterBuilder();
     init_AADServerParamKeys();
@@ -33575,10 +33762,10 @@ var init_Authorize = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/RefreshTokenClient.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/RefreshTokenClient.mjs
 var DEFAULT_REFRESH_TOKEN_EXPIRATION_OFFSET_SECONDS, RefreshTokenClient;
 var init_RefreshTokenClient = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/RefreshTokenClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/RefreshTokenClient.mjs"() {
     "use strict";
     init_ClientConfiguration();
     init_RequestParameterBuilder();
@@ -33788,7 +33975,7 @@ var init_RefreshTokenClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/server/ServerTelemetryManager.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/server/ServerTelemetryManager.mjs
 function makeExtraSkuString(params) {
   const { skus, libraryName, libraryVersion, extensionName, extensionVersion } = params;
   const skuMap = /* @__PURE__ */ new Map([
@@ -33825,7 +34012,7 @@ function setSku(params) {
 }
 var skuGroupSeparator, skuValueSeparator, ServerTelemetryManager;
 var init_ServerTelemetryManager = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/server/ServerTelemetryManager.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/telemetry/server/ServerTelemetryManager.mjs"() {
     "use strict";
     init_Constants();
     init_AuthError();
@@ -34025,10 +34212,10 @@ var init_ServerTelemetryManager = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/SilentFlowClient.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/SilentFlowClient.mjs
 var SilentFlowClient;
 var init_SilentFlowClient = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/SilentFlowClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/client/SilentFlowClient.mjs"() {
     "use strict";
     init_ClientConfiguration();
     init_TimeUtils();
@@ -34128,7 +34315,7 @@ var init_SilentFlowClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/BaseAuthRequest.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/BaseAuthRequest.mjs
 function enforceResourceParameter(isMcp, request2) {
   if (!isMcp) {
     return;
@@ -34147,16 +34334,16 @@ function containsResourceParam(params) {
   return Object.prototype.hasOwnProperty.call(params, "resource");
 }
 var init_BaseAuthRequest = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/BaseAuthRequest.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/request/BaseAuthRequest.mjs"() {
     "use strict";
     init_ClientAuthError();
     init_ClientAuthErrorCodes();
   }
 });
 
-// node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/index-node.mjs
+// ../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/index-node.mjs
 var init_index_node = __esm({
-  "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/index-node.mjs"() {
+  "../../main/node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/index-node.mjs"() {
     "use strict";
     init_AADServerParamKeys();
     init_AccountEntityUtils();
@@ -34202,10 +34389,10 @@ var init_index_node = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/cache/serializer/Deserializer.mjs
+// ../../main/node_modules/@azure/msal-node/dist/cache/serializer/Deserializer.mjs
 var Deserializer;
 var init_Deserializer = __esm({
-  "node_modules/@azure/msal-node/dist/cache/serializer/Deserializer.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/cache/serializer/Deserializer.mjs"() {
     "use strict";
     init_index_node();
     Deserializer = class {
@@ -34365,24 +34552,24 @@ var init_Deserializer = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/internals.mjs
+// ../../main/node_modules/@azure/msal-node/dist/internals.mjs
 var internals_exports = {};
 __export(internals_exports, {
   Deserializer: () => Deserializer,
   Serializer: () => Serializer
 });
 var init_internals = __esm({
-  "node_modules/@azure/msal-node/dist/internals.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/internals.mjs"() {
     "use strict";
     init_Serializer();
     init_Deserializer();
   }
 });
 
-// node_modules/@azure/msal-node/dist/utils/Constants.mjs
+// ../../main/node_modules/@azure/msal-node/dist/utils/Constants.mjs
 var DEFAULT_MANAGED_IDENTITY_ID, MANAGED_IDENTITY_DEFAULT_TENANT, DEFAULT_AUTHORITY_FOR_MANAGED_IDENTITY, ManagedIdentityHeaders, ManagedIdentityQueryParameters, ManagedIdentityEnvironmentVariableNames, ManagedIdentitySourceNames, ManagedIdentityIdType, HttpMethod2, REGION_ENVIRONMENT_VARIABLE, MSAL_FORCE_REGION, RANDOM_OCTET_SIZE, Hash, CharSet, CACHE, Constants, ApiId, JwtConstants, LOOPBACK_SERVER_CONSTANTS, AZURE_ARC_SECRET_FILE_MAX_SIZE_BYTES;
 var init_Constants2 = __esm({
-  "node_modules/@azure/msal-node/dist/utils/Constants.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/utils/Constants.mjs"() {
     "use strict";
     init_index_node();
     DEFAULT_MANAGED_IDENTITY_ID = "system_assigned_managed_identity";
@@ -34482,7 +34669,7 @@ var init_Constants2 = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/network/HttpClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/network/HttpClient.mjs
 function getHeaderDict(headers) {
   const headerDict = {};
   headers.forEach((value, key) => {
@@ -34502,7 +34689,7 @@ function getFetchHeaders(options) {
 }
 var HttpClient2;
 var init_HttpClient = __esm({
-  "node_modules/@azure/msal-node/dist/network/HttpClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/network/HttpClient.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -34612,10 +34799,10 @@ var init_HttpClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/error/ManagedIdentityErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/dist/error/ManagedIdentityErrorCodes.mjs
 var invalidFileExtension, invalidFilePath, invalidManagedIdentityIdType, invalidSecret, missingId, networkUnavailable, platformNotSupported, unableToCreateAzureArc, unableToCreateCloudShell, unableToCreateSource, unableToReadSecretFile, userAssignedNotAvailableAtRuntime, userAssignedManagedIdentityNotConfirmed, wwwAuthenticateHeaderMissing, wwwAuthenticateHeaderUnsupportedFormat, MsiEnvironmentVariableUrlMalformedErrorCodes;
 var init_ManagedIdentityErrorCodes = __esm({
-  "node_modules/@azure/msal-node/dist/error/ManagedIdentityErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/error/ManagedIdentityErrorCodes.mjs"() {
     "use strict";
     init_Constants2();
     invalidFileExtension = "invalid_file_extension";
@@ -34642,13 +34829,13 @@ var init_ManagedIdentityErrorCodes = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/error/ManagedIdentityError.mjs
+// ../../main/node_modules/@azure/msal-node/dist/error/ManagedIdentityError.mjs
 function createManagedIdentityError(errorCode, correlationId) {
   return new ManagedIdentityError(errorCode, correlationId);
 }
 var ManagedIdentityErrorMessages, ManagedIdentityError;
 var init_ManagedIdentityError = __esm({
-  "node_modules/@azure/msal-node/dist/error/ManagedIdentityError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/error/ManagedIdentityError.mjs"() {
     "use strict";
     init_index_node();
     init_ManagedIdentityErrorCodes();
@@ -34684,10 +34871,10 @@ var init_ManagedIdentityError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/config/ManagedIdentityId.mjs
+// ../../main/node_modules/@azure/msal-node/dist/config/ManagedIdentityId.mjs
 var ManagedIdentityId;
 var init_ManagedIdentityId = __esm({
-  "node_modules/@azure/msal-node/dist/config/ManagedIdentityId.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/config/ManagedIdentityId.mjs"() {
     "use strict";
     init_ManagedIdentityError();
     init_Constants2();
@@ -34736,10 +34923,10 @@ var init_ManagedIdentityId = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/error/NodeAuthError.mjs
+// ../../main/node_modules/@azure/msal-node/dist/error/NodeAuthError.mjs
 var NodeAuthErrorMessage, NodeAuthError;
 var init_NodeAuthError = __esm({
-  "node_modules/@azure/msal-node/dist/error/NodeAuthError.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/error/NodeAuthError.mjs"() {
     "use strict";
     init_index_node();
     NodeAuthErrorMessage = {
@@ -34843,7 +35030,7 @@ var init_NodeAuthError = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/config/Configuration.mjs
+// ../../main/node_modules/@azure/msal-node/dist/config/Configuration.mjs
 function buildAppConfiguration({ auth: auth2, broker, cache, system, telemetry }) {
   const systemOptions = {
     ...DEFAULT_SYSTEM_OPTIONS2,
@@ -34883,7 +35070,7 @@ function buildManagedIdentityConfiguration({ clientCapabilities, managedIdentity
 }
 var DEFAULT_AUTH_OPTIONS, DEFAULT_LOGGER_OPTIONS, DEFAULT_SYSTEM_OPTIONS2, DEFAULT_TELEMETRY_OPTIONS2;
 var init_Configuration = __esm({
-  "node_modules/@azure/msal-node/dist/config/Configuration.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/config/Configuration.mjs"() {
     "use strict";
     init_index_node();
     init_HttpClient();
@@ -34931,11 +35118,11 @@ var init_Configuration = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs
+// ../../main/node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs
 import { randomUUID as randomUUID3 } from "node:crypto";
 var GuidGenerator;
 var init_GuidGenerator = __esm({
-  "node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/crypto/GuidGenerator.mjs"() {
     "use strict";
     GuidGenerator = class {
       /**
@@ -34957,10 +35144,10 @@ var init_GuidGenerator = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/utils/EncodingUtils.mjs
+// ../../main/node_modules/@azure/msal-node/dist/utils/EncodingUtils.mjs
 var EncodingUtils;
 var init_EncodingUtils = __esm({
-  "node_modules/@azure/msal-node/dist/utils/EncodingUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/utils/EncodingUtils.mjs"() {
     "use strict";
     init_index_node();
     EncodingUtils = class _EncodingUtils {
@@ -35003,11 +35190,11 @@ var init_EncodingUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/crypto/HashUtils.mjs
+// ../../main/node_modules/@azure/msal-node/dist/crypto/HashUtils.mjs
 import crypto3 from "crypto";
 var HashUtils;
 var init_HashUtils = __esm({
-  "node_modules/@azure/msal-node/dist/crypto/HashUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/crypto/HashUtils.mjs"() {
     "use strict";
     init_Constants2();
     HashUtils = class {
@@ -35022,11 +35209,11 @@ var init_HashUtils = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/crypto/PkceGenerator.mjs
+// ../../main/node_modules/@azure/msal-node/dist/crypto/PkceGenerator.mjs
 import crypto4 from "crypto";
 var PkceGenerator;
 var init_PkceGenerator = __esm({
-  "node_modules/@azure/msal-node/dist/crypto/PkceGenerator.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/crypto/PkceGenerator.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -35073,10 +35260,10 @@ var init_PkceGenerator = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/crypto/CryptoProvider.mjs
+// ../../main/node_modules/@azure/msal-node/dist/crypto/CryptoProvider.mjs
 var CryptoProvider;
 var init_CryptoProvider = __esm({
-  "node_modules/@azure/msal-node/dist/crypto/CryptoProvider.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/crypto/CryptoProvider.mjs"() {
     "use strict";
     init_index_node();
     init_GuidGenerator();
@@ -35165,7 +35352,7 @@ var init_CryptoProvider = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/cache/CacheHelpers.mjs
+// ../../main/node_modules/@azure/msal-node/dist/cache/CacheHelpers.mjs
 import { createHash } from "crypto";
 function computeAdditionalCacheKeyHash(components) {
   const sortedKeys = Object.keys(components).sort();
@@ -35203,17 +35390,17 @@ function generateAccountKey(account) {
   return accountKey.join(CACHE.KEY_SEPARATOR).toLowerCase();
 }
 var init_CacheHelpers2 = __esm({
-  "node_modules/@azure/msal-node/dist/cache/CacheHelpers.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/cache/CacheHelpers.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
   }
 });
 
-// node_modules/@azure/msal-node/dist/cache/NodeStorage.mjs
+// ../../main/node_modules/@azure/msal-node/dist/cache/NodeStorage.mjs
 var NodeStorage;
 var init_NodeStorage = __esm({
-  "node_modules/@azure/msal-node/dist/cache/NodeStorage.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/cache/NodeStorage.mjs"() {
     "use strict";
     init_index_node();
     init_Deserializer();
@@ -35614,10 +35801,10 @@ var init_NodeStorage = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/cache/TokenCache.mjs
+// ../../main/node_modules/@azure/msal-node/dist/cache/TokenCache.mjs
 var defaultSerializedCache, TokenCache;
 var init_TokenCache = __esm({
-  "node_modules/@azure/msal-node/dist/cache/TokenCache.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/cache/TokenCache.mjs"() {
     "use strict";
     init_NodeStorage();
     init_index_node();
@@ -35883,9 +36070,9 @@ var init_TokenCache = __esm({
   }
 });
 
-// node_modules/safe-buffer/index.js
+// ../../main/node_modules/safe-buffer/index.js
 var require_safe_buffer = __commonJS({
-  "node_modules/safe-buffer/index.js"(exports, module) {
+  "../../main/node_modules/safe-buffer/index.js"(exports, module) {
     var buffer = __require("buffer");
     var Buffer9 = buffer.Buffer;
     function copyProps(src, dst) {
@@ -35941,9 +36128,9 @@ var require_safe_buffer = __commonJS({
   }
 });
 
-// node_modules/jws/lib/data-stream.js
+// ../../main/node_modules/jws/lib/data-stream.js
 var require_data_stream = __commonJS({
-  "node_modules/jws/lib/data-stream.js"(exports, module) {
+  "../../main/node_modules/jws/lib/data-stream.js"(exports, module) {
     var Buffer9 = require_safe_buffer().Buffer;
     var Stream = __require("stream");
     var util2 = __require("util");
@@ -35989,9 +36176,9 @@ var require_data_stream = __commonJS({
   }
 });
 
-// node_modules/ecdsa-sig-formatter/src/param-bytes-for-alg.js
+// ../../main/node_modules/ecdsa-sig-formatter/src/param-bytes-for-alg.js
 var require_param_bytes_for_alg = __commonJS({
-  "node_modules/ecdsa-sig-formatter/src/param-bytes-for-alg.js"(exports, module) {
+  "../../main/node_modules/ecdsa-sig-formatter/src/param-bytes-for-alg.js"(exports, module) {
     "use strict";
     function getParamSize(keySize) {
       var result = (keySize / 8 | 0) + (keySize % 8 === 0 ? 0 : 1);
@@ -36013,9 +36200,9 @@ var require_param_bytes_for_alg = __commonJS({
   }
 });
 
-// node_modules/ecdsa-sig-formatter/src/ecdsa-sig-formatter.js
+// ../../main/node_modules/ecdsa-sig-formatter/src/ecdsa-sig-formatter.js
 var require_ecdsa_sig_formatter = __commonJS({
-  "node_modules/ecdsa-sig-formatter/src/ecdsa-sig-formatter.js"(exports, module) {
+  "../../main/node_modules/ecdsa-sig-formatter/src/ecdsa-sig-formatter.js"(exports, module) {
     "use strict";
     var Buffer9 = require_safe_buffer().Buffer;
     var getParamBytesForAlg = require_param_bytes_for_alg();
@@ -36153,9 +36340,9 @@ var require_ecdsa_sig_formatter = __commonJS({
   }
 });
 
-// node_modules/buffer-equal-constant-time/index.js
+// ../../main/node_modules/buffer-equal-constant-time/index.js
 var require_buffer_equal_constant_time = __commonJS({
-  "node_modules/buffer-equal-constant-time/index.js"(exports, module) {
+  "../../main/node_modules/buffer-equal-constant-time/index.js"(exports, module) {
     "use strict";
     var Buffer9 = __require("buffer").Buffer;
     var SlowBuffer = __require("buffer").SlowBuffer;
@@ -36187,9 +36374,9 @@ var require_buffer_equal_constant_time = __commonJS({
   }
 });
 
-// node_modules/jwa/index.js
+// ../../main/node_modules/jwa/index.js
 var require_jwa = __commonJS({
-  "node_modules/jwa/index.js"(exports, module) {
+  "../../main/node_modules/jwa/index.js"(exports, module) {
     var Buffer9 = require_safe_buffer().Buffer;
     var crypto5 = __require("crypto");
     var formatEcdsa = require_ecdsa_sig_formatter();
@@ -36411,9 +36598,9 @@ var require_jwa = __commonJS({
   }
 });
 
-// node_modules/jws/lib/tostring.js
+// ../../main/node_modules/jws/lib/tostring.js
 var require_tostring = __commonJS({
-  "node_modules/jws/lib/tostring.js"(exports, module) {
+  "../../main/node_modules/jws/lib/tostring.js"(exports, module) {
     var Buffer9 = __require("buffer").Buffer;
     module.exports = function toString2(obj) {
       if (typeof obj === "string")
@@ -36425,9 +36612,9 @@ var require_tostring = __commonJS({
   }
 });
 
-// node_modules/jws/lib/sign-stream.js
+// ../../main/node_modules/jws/lib/sign-stream.js
 var require_sign_stream = __commonJS({
-  "node_modules/jws/lib/sign-stream.js"(exports, module) {
+  "../../main/node_modules/jws/lib/sign-stream.js"(exports, module) {
     var Buffer9 = require_safe_buffer().Buffer;
     var DataStream = require_data_stream();
     var jwa = require_jwa();
@@ -36500,9 +36687,9 @@ var require_sign_stream = __commonJS({
   }
 });
 
-// node_modules/jws/lib/verify-stream.js
+// ../../main/node_modules/jws/lib/verify-stream.js
 var require_verify_stream = __commonJS({
-  "node_modules/jws/lib/verify-stream.js"(exports, module) {
+  "../../main/node_modules/jws/lib/verify-stream.js"(exports, module) {
     var Buffer9 = require_safe_buffer().Buffer;
     var DataStream = require_data_stream();
     var jwa = require_jwa();
@@ -36615,9 +36802,9 @@ var require_verify_stream = __commonJS({
   }
 });
 
-// node_modules/jws/index.js
+// ../../main/node_modules/jws/index.js
 var require_jws = __commonJS({
-  "node_modules/jws/index.js"(exports) {
+  "../../main/node_modules/jws/index.js"(exports) {
     var SignStream = require_sign_stream();
     var VerifyStream = require_verify_stream();
     var ALGORITHMS = [
@@ -36648,9 +36835,9 @@ var require_jws = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/decode.js
+// ../../main/node_modules/jsonwebtoken/decode.js
 var require_decode = __commonJS({
-  "node_modules/jsonwebtoken/decode.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/decode.js"(exports, module) {
     var jws = require_jws();
     module.exports = function(jwt2, options) {
       options = options || {};
@@ -36680,9 +36867,9 @@ var require_decode = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/lib/JsonWebTokenError.js
+// ../../main/node_modules/jsonwebtoken/lib/JsonWebTokenError.js
 var require_JsonWebTokenError = __commonJS({
-  "node_modules/jsonwebtoken/lib/JsonWebTokenError.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/JsonWebTokenError.js"(exports, module) {
     var JsonWebTokenError = function(message2, error2) {
       Error.call(this, message2);
       if (Error.captureStackTrace) {
@@ -36698,9 +36885,9 @@ var require_JsonWebTokenError = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/lib/NotBeforeError.js
+// ../../main/node_modules/jsonwebtoken/lib/NotBeforeError.js
 var require_NotBeforeError = __commonJS({
-  "node_modules/jsonwebtoken/lib/NotBeforeError.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/NotBeforeError.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
     var NotBeforeError = function(message2, date) {
       JsonWebTokenError.call(this, message2);
@@ -36713,9 +36900,9 @@ var require_NotBeforeError = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/lib/TokenExpiredError.js
+// ../../main/node_modules/jsonwebtoken/lib/TokenExpiredError.js
 var require_TokenExpiredError = __commonJS({
-  "node_modules/jsonwebtoken/lib/TokenExpiredError.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/TokenExpiredError.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
     var TokenExpiredError = function(message2, expiredAt) {
       JsonWebTokenError.call(this, message2);
@@ -36728,9 +36915,9 @@ var require_TokenExpiredError = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/lib/timespan.js
+// ../../main/node_modules/jsonwebtoken/lib/timespan.js
 var require_timespan = __commonJS({
-  "node_modules/jsonwebtoken/lib/timespan.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/timespan.js"(exports, module) {
     var ms = require_ms();
     module.exports = function(time, iat) {
       var timestamp = iat || Math.floor(Date.now() / 1e3);
@@ -36749,9 +36936,9 @@ var require_timespan = __commonJS({
   }
 });
 
-// node_modules/semver/internal/constants.js
+// ../../main/node_modules/semver/internal/constants.js
 var require_constants6 = __commonJS({
-  "node_modules/semver/internal/constants.js"(exports, module) {
+  "../../main/node_modules/semver/internal/constants.js"(exports, module) {
     "use strict";
     var SEMVER_SPEC_VERSION = "2.0.0";
     var MAX_LENGTH = 256;
@@ -36809,9 +36996,9 @@ var require_constants6 = __commonJS({
   }
 });
 
-// node_modules/semver/internal/debug.js
+// ../../main/node_modules/semver/internal/debug.js
 var require_debug = __commonJS({
-  "node_modules/semver/internal/debug.js"(exports, module) {
+  "../../main/node_modules/semver/internal/debug.js"(exports, module) {
     "use strict";
     var debug2 = typeof process === "object" && process.env && process.env.NODE_DEBUG && /\bsemver\b/i.test(process.env.NODE_DEBUG) ? (...args) => console.error("SEMVER", ...args) : () => {
     };
@@ -36819,9 +37006,9 @@ var require_debug = __commonJS({
   }
 });
 
-// node_modules/semver/internal/re.js
+// ../../main/node_modules/semver/internal/re.js
 var require_re = __commonJS({
-  "node_modules/semver/internal/re.js"(exports, module) {
+  "../../main/node_modules/semver/internal/re.js"(exports, module) {
     "use strict";
     var {
       MAX_SAFE_COMPONENT_LENGTH,
@@ -36907,9 +37094,9 @@ var require_re = __commonJS({
   }
 });
 
-// node_modules/semver/internal/parse-options.js
+// ../../main/node_modules/semver/internal/parse-options.js
 var require_parse_options = __commonJS({
-  "node_modules/semver/internal/parse-options.js"(exports, module) {
+  "../../main/node_modules/semver/internal/parse-options.js"(exports, module) {
     "use strict";
     var looseOption = Object.freeze({ loose: true });
     var emptyOpts = Object.freeze({});
@@ -36926,9 +37113,9 @@ var require_parse_options = __commonJS({
   }
 });
 
-// node_modules/semver/internal/identifiers.js
+// ../../main/node_modules/semver/internal/identifiers.js
 var require_identifiers = __commonJS({
-  "node_modules/semver/internal/identifiers.js"(exports, module) {
+  "../../main/node_modules/semver/internal/identifiers.js"(exports, module) {
     "use strict";
     var numeric = /^[0-9]+$/;
     var compareIdentifiers = (a2, b) => {
@@ -36951,9 +37138,9 @@ var require_identifiers = __commonJS({
   }
 });
 
-// node_modules/semver/classes/semver.js
+// ../../main/node_modules/semver/classes/semver.js
 var require_semver = __commonJS({
-  "node_modules/semver/classes/semver.js"(exports, module) {
+  "../../main/node_modules/semver/classes/semver.js"(exports, module) {
     "use strict";
     var debug2 = require_debug();
     var { MAX_LENGTH, MAX_SAFE_INTEGER } = require_constants6();
@@ -37243,9 +37430,9 @@ var require_semver = __commonJS({
   }
 });
 
-// node_modules/semver/functions/parse.js
+// ../../main/node_modules/semver/functions/parse.js
 var require_parse2 = __commonJS({
-  "node_modules/semver/functions/parse.js"(exports, module) {
+  "../../main/node_modules/semver/functions/parse.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var parse4 = (version3, options, throwErrors = false) => {
@@ -37265,9 +37452,9 @@ var require_parse2 = __commonJS({
   }
 });
 
-// node_modules/semver/functions/valid.js
+// ../../main/node_modules/semver/functions/valid.js
 var require_valid = __commonJS({
-  "node_modules/semver/functions/valid.js"(exports, module) {
+  "../../main/node_modules/semver/functions/valid.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
     var valid = (version3, options) => {
@@ -37278,9 +37465,9 @@ var require_valid = __commonJS({
   }
 });
 
-// node_modules/semver/functions/clean.js
+// ../../main/node_modules/semver/functions/clean.js
 var require_clean = __commonJS({
-  "node_modules/semver/functions/clean.js"(exports, module) {
+  "../../main/node_modules/semver/functions/clean.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
     var clean = (version3, options) => {
@@ -37291,9 +37478,9 @@ var require_clean = __commonJS({
   }
 });
 
-// node_modules/semver/functions/inc.js
+// ../../main/node_modules/semver/functions/inc.js
 var require_inc = __commonJS({
-  "node_modules/semver/functions/inc.js"(exports, module) {
+  "../../main/node_modules/semver/functions/inc.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var inc = (version3, release, options, identifier, identifierBase) => {
@@ -37315,9 +37502,9 @@ var require_inc = __commonJS({
   }
 });
 
-// node_modules/semver/functions/diff.js
+// ../../main/node_modules/semver/functions/diff.js
 var require_diff = __commonJS({
-  "node_modules/semver/functions/diff.js"(exports, module) {
+  "../../main/node_modules/semver/functions/diff.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
     var diff = (version1, version22) => {
@@ -37359,9 +37546,9 @@ var require_diff = __commonJS({
   }
 });
 
-// node_modules/semver/functions/major.js
+// ../../main/node_modules/semver/functions/major.js
 var require_major = __commonJS({
-  "node_modules/semver/functions/major.js"(exports, module) {
+  "../../main/node_modules/semver/functions/major.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var major = (a2, loose) => new SemVer(a2, loose).major;
@@ -37369,9 +37556,9 @@ var require_major = __commonJS({
   }
 });
 
-// node_modules/semver/functions/minor.js
+// ../../main/node_modules/semver/functions/minor.js
 var require_minor = __commonJS({
-  "node_modules/semver/functions/minor.js"(exports, module) {
+  "../../main/node_modules/semver/functions/minor.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var minor = (a2, loose) => new SemVer(a2, loose).minor;
@@ -37379,9 +37566,9 @@ var require_minor = __commonJS({
   }
 });
 
-// node_modules/semver/functions/patch.js
+// ../../main/node_modules/semver/functions/patch.js
 var require_patch = __commonJS({
-  "node_modules/semver/functions/patch.js"(exports, module) {
+  "../../main/node_modules/semver/functions/patch.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var patch = (a2, loose) => new SemVer(a2, loose).patch;
@@ -37389,9 +37576,9 @@ var require_patch = __commonJS({
   }
 });
 
-// node_modules/semver/functions/prerelease.js
+// ../../main/node_modules/semver/functions/prerelease.js
 var require_prerelease = __commonJS({
-  "node_modules/semver/functions/prerelease.js"(exports, module) {
+  "../../main/node_modules/semver/functions/prerelease.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
     var prerelease = (version3, options) => {
@@ -37402,9 +37589,9 @@ var require_prerelease = __commonJS({
   }
 });
 
-// node_modules/semver/functions/compare.js
+// ../../main/node_modules/semver/functions/compare.js
 var require_compare = __commonJS({
-  "node_modules/semver/functions/compare.js"(exports, module) {
+  "../../main/node_modules/semver/functions/compare.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var compare = (a2, b, loose) => new SemVer(a2, loose).compare(new SemVer(b, loose));
@@ -37412,9 +37599,9 @@ var require_compare = __commonJS({
   }
 });
 
-// node_modules/semver/functions/rcompare.js
+// ../../main/node_modules/semver/functions/rcompare.js
 var require_rcompare = __commonJS({
-  "node_modules/semver/functions/rcompare.js"(exports, module) {
+  "../../main/node_modules/semver/functions/rcompare.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var rcompare = (a2, b, loose) => compare(b, a2, loose);
@@ -37422,9 +37609,9 @@ var require_rcompare = __commonJS({
   }
 });
 
-// node_modules/semver/functions/compare-loose.js
+// ../../main/node_modules/semver/functions/compare-loose.js
 var require_compare_loose = __commonJS({
-  "node_modules/semver/functions/compare-loose.js"(exports, module) {
+  "../../main/node_modules/semver/functions/compare-loose.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var compareLoose = (a2, b) => compare(a2, b, true);
@@ -37432,9 +37619,9 @@ var require_compare_loose = __commonJS({
   }
 });
 
-// node_modules/semver/functions/compare-build.js
+// ../../main/node_modules/semver/functions/compare-build.js
 var require_compare_build = __commonJS({
-  "node_modules/semver/functions/compare-build.js"(exports, module) {
+  "../../main/node_modules/semver/functions/compare-build.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var compareBuild = (a2, b, loose) => {
@@ -37446,9 +37633,9 @@ var require_compare_build = __commonJS({
   }
 });
 
-// node_modules/semver/functions/sort.js
+// ../../main/node_modules/semver/functions/sort.js
 var require_sort = __commonJS({
-  "node_modules/semver/functions/sort.js"(exports, module) {
+  "../../main/node_modules/semver/functions/sort.js"(exports, module) {
     "use strict";
     var compareBuild = require_compare_build();
     var sort = (list30, loose) => list30.sort((a2, b) => compareBuild(a2, b, loose));
@@ -37456,9 +37643,9 @@ var require_sort = __commonJS({
   }
 });
 
-// node_modules/semver/functions/rsort.js
+// ../../main/node_modules/semver/functions/rsort.js
 var require_rsort = __commonJS({
-  "node_modules/semver/functions/rsort.js"(exports, module) {
+  "../../main/node_modules/semver/functions/rsort.js"(exports, module) {
     "use strict";
     var compareBuild = require_compare_build();
     var rsort = (list30, loose) => list30.sort((a2, b) => compareBuild(b, a2, loose));
@@ -37466,9 +37653,9 @@ var require_rsort = __commonJS({
   }
 });
 
-// node_modules/semver/functions/gt.js
+// ../../main/node_modules/semver/functions/gt.js
 var require_gt = __commonJS({
-  "node_modules/semver/functions/gt.js"(exports, module) {
+  "../../main/node_modules/semver/functions/gt.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var gt = (a2, b, loose) => compare(a2, b, loose) > 0;
@@ -37476,9 +37663,9 @@ var require_gt = __commonJS({
   }
 });
 
-// node_modules/semver/functions/lt.js
+// ../../main/node_modules/semver/functions/lt.js
 var require_lt = __commonJS({
-  "node_modules/semver/functions/lt.js"(exports, module) {
+  "../../main/node_modules/semver/functions/lt.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var lt = (a2, b, loose) => compare(a2, b, loose) < 0;
@@ -37486,9 +37673,9 @@ var require_lt = __commonJS({
   }
 });
 
-// node_modules/semver/functions/eq.js
+// ../../main/node_modules/semver/functions/eq.js
 var require_eq = __commonJS({
-  "node_modules/semver/functions/eq.js"(exports, module) {
+  "../../main/node_modules/semver/functions/eq.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var eq = (a2, b, loose) => compare(a2, b, loose) === 0;
@@ -37496,9 +37683,9 @@ var require_eq = __commonJS({
   }
 });
 
-// node_modules/semver/functions/neq.js
+// ../../main/node_modules/semver/functions/neq.js
 var require_neq = __commonJS({
-  "node_modules/semver/functions/neq.js"(exports, module) {
+  "../../main/node_modules/semver/functions/neq.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var neq = (a2, b, loose) => compare(a2, b, loose) !== 0;
@@ -37506,9 +37693,9 @@ var require_neq = __commonJS({
   }
 });
 
-// node_modules/semver/functions/gte.js
+// ../../main/node_modules/semver/functions/gte.js
 var require_gte = __commonJS({
-  "node_modules/semver/functions/gte.js"(exports, module) {
+  "../../main/node_modules/semver/functions/gte.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var gte = (a2, b, loose) => compare(a2, b, loose) >= 0;
@@ -37516,9 +37703,9 @@ var require_gte = __commonJS({
   }
 });
 
-// node_modules/semver/functions/lte.js
+// ../../main/node_modules/semver/functions/lte.js
 var require_lte = __commonJS({
-  "node_modules/semver/functions/lte.js"(exports, module) {
+  "../../main/node_modules/semver/functions/lte.js"(exports, module) {
     "use strict";
     var compare = require_compare();
     var lte = (a2, b, loose) => compare(a2, b, loose) <= 0;
@@ -37526,9 +37713,9 @@ var require_lte = __commonJS({
   }
 });
 
-// node_modules/semver/functions/cmp.js
+// ../../main/node_modules/semver/functions/cmp.js
 var require_cmp = __commonJS({
-  "node_modules/semver/functions/cmp.js"(exports, module) {
+  "../../main/node_modules/semver/functions/cmp.js"(exports, module) {
     "use strict";
     var eq = require_eq();
     var neq = require_neq();
@@ -37576,9 +37763,9 @@ var require_cmp = __commonJS({
   }
 });
 
-// node_modules/semver/functions/coerce.js
+// ../../main/node_modules/semver/functions/coerce.js
 var require_coerce = __commonJS({
-  "node_modules/semver/functions/coerce.js"(exports, module) {
+  "../../main/node_modules/semver/functions/coerce.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var parse4 = require_parse2();
@@ -37622,15 +37809,15 @@ var require_coerce = __commonJS({
   }
 });
 
-// node_modules/semver/functions/truncate.js
+// ../../main/node_modules/semver/functions/truncate.js
 var require_truncate = __commonJS({
-  "node_modules/semver/functions/truncate.js"(exports, module) {
+  "../../main/node_modules/semver/functions/truncate.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
-    var constants8 = require_constants6();
+    var constants12 = require_constants6();
     var SemVer = require_semver();
-    var truncate = (version3, truncation, options) => {
-      if (!constants8.RELEASE_TYPES.includes(truncation)) {
+    var truncate2 = (version3, truncation, options) => {
+      if (!constants12.RELEASE_TYPES.includes(truncation)) {
         return null;
       }
       const clonedVersion = cloneInputVersion(version3, options);
@@ -37659,13 +37846,13 @@ var require_truncate = __commonJS({
     var isPrerelease = (type) => {
       return type.startsWith("pre");
     };
-    module.exports = truncate;
+    module.exports = truncate2;
   }
 });
 
-// node_modules/semver/internal/lrucache.js
+// ../../main/node_modules/semver/internal/lrucache.js
 var require_lrucache = __commonJS({
-  "node_modules/semver/internal/lrucache.js"(exports, module) {
+  "../../main/node_modules/semver/internal/lrucache.js"(exports, module) {
     "use strict";
     var LRUCache = class {
       constructor() {
@@ -37701,9 +37888,9 @@ var require_lrucache = __commonJS({
   }
 });
 
-// node_modules/semver/internal/trim-comparator-whitespace.js
+// ../../main/node_modules/semver/internal/trim-comparator-whitespace.js
 var require_trim_comparator_whitespace = __commonJS({
-  "node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
+  "../../main/node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
     "use strict";
     var {
       MAX_LENGTH,
@@ -37892,9 +38079,9 @@ var require_trim_comparator_whitespace = __commonJS({
   }
 });
 
-// node_modules/semver/classes/range.js
+// ../../main/node_modules/semver/classes/range.js
 var require_range = __commonJS({
-  "node_modules/semver/classes/range.js"(exports, module) {
+  "../../main/node_modules/semver/classes/range.js"(exports, module) {
     "use strict";
     var SPACE_CHARACTERS = /\s+/g;
     var Range = class _Range {
@@ -38277,9 +38464,9 @@ var require_range = __commonJS({
   }
 });
 
-// node_modules/semver/classes/comparator.js
+// ../../main/node_modules/semver/classes/comparator.js
 var require_comparator = __commonJS({
-  "node_modules/semver/classes/comparator.js"(exports, module) {
+  "../../main/node_modules/semver/classes/comparator.js"(exports, module) {
     "use strict";
     var ANY = /* @__PURE__ */ Symbol("SemVer ANY");
     var Comparator = class _Comparator {
@@ -38390,9 +38577,9 @@ var require_comparator = __commonJS({
   }
 });
 
-// node_modules/semver/functions/satisfies.js
+// ../../main/node_modules/semver/functions/satisfies.js
 var require_satisfies = __commonJS({
-  "node_modules/semver/functions/satisfies.js"(exports, module) {
+  "../../main/node_modules/semver/functions/satisfies.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var satisfies = (version3, range, options) => {
@@ -38407,9 +38594,9 @@ var require_satisfies = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/to-comparators.js
+// ../../main/node_modules/semver/ranges/to-comparators.js
 var require_to_comparators = __commonJS({
-  "node_modules/semver/ranges/to-comparators.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/to-comparators.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var toComparators = (range, options) => new Range(range, options).set.map((comp) => comp.map((c3) => c3.value).join(" ").trim().split(" "));
@@ -38417,9 +38604,9 @@ var require_to_comparators = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/max-satisfying.js
+// ../../main/node_modules/semver/ranges/max-satisfying.js
 var require_max_satisfying = __commonJS({
-  "node_modules/semver/ranges/max-satisfying.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/max-satisfying.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var Range = require_range();
@@ -38446,9 +38633,9 @@ var require_max_satisfying = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/min-satisfying.js
+// ../../main/node_modules/semver/ranges/min-satisfying.js
 var require_min_satisfying = __commonJS({
-  "node_modules/semver/ranges/min-satisfying.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/min-satisfying.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var Range = require_range();
@@ -38475,9 +38662,9 @@ var require_min_satisfying = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/min-version.js
+// ../../main/node_modules/semver/ranges/min-version.js
 var require_min_version = __commonJS({
-  "node_modules/semver/ranges/min-version.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/min-version.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var Range = require_range();
@@ -38534,9 +38721,9 @@ var require_min_version = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/valid.js
+// ../../main/node_modules/semver/ranges/valid.js
 var require_valid2 = __commonJS({
-  "node_modules/semver/ranges/valid.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/valid.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var validRange = (range, options) => {
@@ -38550,9 +38737,9 @@ var require_valid2 = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/outside.js
+// ../../main/node_modules/semver/ranges/outside.js
 var require_outside = __commonJS({
-  "node_modules/semver/ranges/outside.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/outside.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
     var Comparator = require_comparator();
@@ -38619,9 +38806,9 @@ var require_outside = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/gtr.js
+// ../../main/node_modules/semver/ranges/gtr.js
 var require_gtr = __commonJS({
-  "node_modules/semver/ranges/gtr.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/gtr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
     var gtr = (version3, range, options) => outside(version3, range, ">", options);
@@ -38629,9 +38816,9 @@ var require_gtr = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/ltr.js
+// ../../main/node_modules/semver/ranges/ltr.js
 var require_ltr = __commonJS({
-  "node_modules/semver/ranges/ltr.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/ltr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
     var ltr = (version3, range, options) => outside(version3, range, "<", options);
@@ -38639,9 +38826,9 @@ var require_ltr = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/intersects.js
+// ../../main/node_modules/semver/ranges/intersects.js
 var require_intersects = __commonJS({
-  "node_modules/semver/ranges/intersects.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/intersects.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var intersects = (r1, r2, options) => {
@@ -38653,9 +38840,9 @@ var require_intersects = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/simplify.js
+// ../../main/node_modules/semver/ranges/simplify.js
 var require_simplify = __commonJS({
-  "node_modules/semver/ranges/simplify.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/simplify.js"(exports, module) {
     "use strict";
     var satisfies = require_satisfies();
     var compare = require_compare();
@@ -38703,9 +38890,9 @@ var require_simplify = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/subset.js
+// ../../main/node_modules/semver/ranges/subset.js
 var require_subset = __commonJS({
-  "node_modules/semver/ranges/subset.js"(exports, module) {
+  "../../main/node_modules/semver/ranges/subset.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var Comparator = require_comparator();
@@ -38865,12 +39052,12 @@ var require_subset = __commonJS({
   }
 });
 
-// node_modules/semver/index.js
+// ../../main/node_modules/semver/index.js
 var require_semver2 = __commonJS({
-  "node_modules/semver/index.js"(exports, module) {
+  "../../main/node_modules/semver/index.js"(exports, module) {
     "use strict";
     var internalRe = require_re();
-    var constants8 = require_constants6();
+    var constants12 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
     var parse4 = require_parse2();
@@ -38896,7 +39083,7 @@ var require_semver2 = __commonJS({
     var lte = require_lte();
     var cmp = require_cmp();
     var coerce = require_coerce();
-    var truncate = require_truncate();
+    var truncate2 = require_truncate();
     var Comparator = require_comparator();
     var Range = require_range();
     var satisfies = require_satisfies();
@@ -38935,7 +39122,7 @@ var require_semver2 = __commonJS({
       lte,
       cmp,
       coerce,
-      truncate,
+      truncate: truncate2,
       Comparator,
       Range,
       satisfies,
@@ -38954,33 +39141,33 @@ var require_semver2 = __commonJS({
       re: internalRe.re,
       src: internalRe.src,
       tokens: internalRe.t,
-      SEMVER_SPEC_VERSION: constants8.SEMVER_SPEC_VERSION,
-      RELEASE_TYPES: constants8.RELEASE_TYPES,
+      SEMVER_SPEC_VERSION: constants12.SEMVER_SPEC_VERSION,
+      RELEASE_TYPES: constants12.RELEASE_TYPES,
       compareIdentifiers: identifiers.compareIdentifiers,
       rcompareIdentifiers: identifiers.rcompareIdentifiers
     };
   }
 });
 
-// node_modules/jsonwebtoken/lib/asymmetricKeyDetailsSupported.js
+// ../../main/node_modules/jsonwebtoken/lib/asymmetricKeyDetailsSupported.js
 var require_asymmetricKeyDetailsSupported = __commonJS({
-  "node_modules/jsonwebtoken/lib/asymmetricKeyDetailsSupported.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/asymmetricKeyDetailsSupported.js"(exports, module) {
     var semver = require_semver2();
     module.exports = semver.satisfies(process.version, ">=15.7.0");
   }
 });
 
-// node_modules/jsonwebtoken/lib/rsaPssKeyDetailsSupported.js
+// ../../main/node_modules/jsonwebtoken/lib/rsaPssKeyDetailsSupported.js
 var require_rsaPssKeyDetailsSupported = __commonJS({
-  "node_modules/jsonwebtoken/lib/rsaPssKeyDetailsSupported.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/rsaPssKeyDetailsSupported.js"(exports, module) {
     var semver = require_semver2();
     module.exports = semver.satisfies(process.version, ">=16.9.0");
   }
 });
 
-// node_modules/jsonwebtoken/lib/validateAsymmetricKey.js
+// ../../main/node_modules/jsonwebtoken/lib/validateAsymmetricKey.js
 var require_validateAsymmetricKey = __commonJS({
-  "node_modules/jsonwebtoken/lib/validateAsymmetricKey.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/validateAsymmetricKey.js"(exports, module) {
     var ASYMMETRIC_KEY_DETAILS_SUPPORTED = require_asymmetricKeyDetailsSupported();
     var RSA_PSS_KEY_DETAILS_SUPPORTED = require_rsaPssKeyDetailsSupported();
     var allowedAlgorithmsForKeys = {
@@ -39031,17 +39218,17 @@ var require_validateAsymmetricKey = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/lib/psSupported.js
+// ../../main/node_modules/jsonwebtoken/lib/psSupported.js
 var require_psSupported = __commonJS({
-  "node_modules/jsonwebtoken/lib/psSupported.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/lib/psSupported.js"(exports, module) {
     var semver = require_semver2();
     module.exports = semver.satisfies(process.version, "^6.12.0 || >=8.0.0");
   }
 });
 
-// node_modules/jsonwebtoken/verify.js
+// ../../main/node_modules/jsonwebtoken/verify.js
 var require_verify = __commonJS({
-  "node_modules/jsonwebtoken/verify.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/verify.js"(exports, module) {
     var JsonWebTokenError = require_JsonWebTokenError();
     var NotBeforeError = require_NotBeforeError();
     var TokenExpiredError = require_TokenExpiredError();
@@ -39254,9 +39441,9 @@ var require_verify = __commonJS({
   }
 });
 
-// node_modules/lodash.includes/index.js
+// ../../main/node_modules/lodash.includes/index.js
 var require_lodash = __commonJS({
-  "node_modules/lodash.includes/index.js"(exports, module) {
+  "../../main/node_modules/lodash.includes/index.js"(exports, module) {
     var INFINITY = 1 / 0;
     var MAX_SAFE_INTEGER = 9007199254740991;
     var MAX_INTEGER = 17976931348623157e292;
@@ -39438,9 +39625,9 @@ var require_lodash = __commonJS({
   }
 });
 
-// node_modules/lodash.isboolean/index.js
+// ../../main/node_modules/lodash.isboolean/index.js
 var require_lodash2 = __commonJS({
-  "node_modules/lodash.isboolean/index.js"(exports, module) {
+  "../../main/node_modules/lodash.isboolean/index.js"(exports, module) {
     var boolTag = "[object Boolean]";
     var objectProto = Object.prototype;
     var objectToString3 = objectProto.toString;
@@ -39454,9 +39641,9 @@ var require_lodash2 = __commonJS({
   }
 });
 
-// node_modules/lodash.isinteger/index.js
+// ../../main/node_modules/lodash.isinteger/index.js
 var require_lodash3 = __commonJS({
-  "node_modules/lodash.isinteger/index.js"(exports, module) {
+  "../../main/node_modules/lodash.isinteger/index.js"(exports, module) {
     var INFINITY = 1 / 0;
     var MAX_INTEGER = 17976931348623157e292;
     var NAN = 0 / 0;
@@ -39518,9 +39705,9 @@ var require_lodash3 = __commonJS({
   }
 });
 
-// node_modules/lodash.isnumber/index.js
+// ../../main/node_modules/lodash.isnumber/index.js
 var require_lodash4 = __commonJS({
-  "node_modules/lodash.isnumber/index.js"(exports, module) {
+  "../../main/node_modules/lodash.isnumber/index.js"(exports, module) {
     var numberTag = "[object Number]";
     var objectProto = Object.prototype;
     var objectToString3 = objectProto.toString;
@@ -39534,9 +39721,9 @@ var require_lodash4 = __commonJS({
   }
 });
 
-// node_modules/lodash.isplainobject/index.js
+// ../../main/node_modules/lodash.isplainobject/index.js
 var require_lodash5 = __commonJS({
-  "node_modules/lodash.isplainobject/index.js"(exports, module) {
+  "../../main/node_modules/lodash.isplainobject/index.js"(exports, module) {
     var objectTag = "[object Object]";
     function isHostObject(value) {
       var result = false;
@@ -39578,9 +39765,9 @@ var require_lodash5 = __commonJS({
   }
 });
 
-// node_modules/lodash.isstring/index.js
+// ../../main/node_modules/lodash.isstring/index.js
 var require_lodash6 = __commonJS({
-  "node_modules/lodash.isstring/index.js"(exports, module) {
+  "../../main/node_modules/lodash.isstring/index.js"(exports, module) {
     var stringTag = "[object String]";
     var objectProto = Object.prototype;
     var objectToString3 = objectProto.toString;
@@ -39595,9 +39782,9 @@ var require_lodash6 = __commonJS({
   }
 });
 
-// node_modules/lodash.once/index.js
+// ../../main/node_modules/lodash.once/index.js
 var require_lodash7 = __commonJS({
-  "node_modules/lodash.once/index.js"(exports, module) {
+  "../../main/node_modules/lodash.once/index.js"(exports, module) {
     var FUNC_ERROR_TEXT = "Expected a function";
     var INFINITY = 1 / 0;
     var MAX_INTEGER = 17976931348623157e292;
@@ -39676,9 +39863,9 @@ var require_lodash7 = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/sign.js
+// ../../main/node_modules/jsonwebtoken/sign.js
 var require_sign = __commonJS({
-  "node_modules/jsonwebtoken/sign.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/sign.js"(exports, module) {
     var timespan = require_timespan();
     var PS_SUPPORTED = require_psSupported();
     var validateAsymmetricKey = require_validateAsymmetricKey();
@@ -39901,9 +40088,9 @@ var require_sign = __commonJS({
   }
 });
 
-// node_modules/jsonwebtoken/index.js
+// ../../main/node_modules/jsonwebtoken/index.js
 var require_jsonwebtoken = __commonJS({
-  "node_modules/jsonwebtoken/index.js"(exports, module) {
+  "../../main/node_modules/jsonwebtoken/index.js"(exports, module) {
     module.exports = {
       decode: require_decode(),
       verify: require_verify(),
@@ -39915,10 +40102,10 @@ var require_jsonwebtoken = __commonJS({
   }
 });
 
-// node_modules/@azure/msal-node/dist/error/ClientAuthErrorCodes.mjs
+// ../../main/node_modules/@azure/msal-node/dist/error/ClientAuthErrorCodes.mjs
 var missingTenantIdError, userTimeoutReached, invalidAssertion, invalidClientCredential, emptyFicAssertion, conflictingUserIdentifiers, missingUserIdentifier, deviceCodePollingCancelled, deviceCodeExpired, deviceCodeUnknownError;
 var init_ClientAuthErrorCodes2 = __esm({
-  "node_modules/@azure/msal-node/dist/error/ClientAuthErrorCodes.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/error/ClientAuthErrorCodes.mjs"() {
     "use strict";
     missingTenantIdError = "missing_tenant_id_error";
     userTimeoutReached = "user_timeout_reached";
@@ -39933,10 +40120,10 @@ var init_ClientAuthErrorCodes2 = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ClientAssertion.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ClientAssertion.mjs
 var import_jsonwebtoken, ClientAssertion;
 var init_ClientAssertion = __esm({
-  "node_modules/@azure/msal-node/dist/client/ClientAssertion.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ClientAssertion.mjs"() {
     "use strict";
     import_jsonwebtoken = __toESM(require_jsonwebtoken(), 1);
     init_index_node();
@@ -40059,20 +40246,20 @@ var init_ClientAssertion = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/packageMetadata.mjs
+// ../../main/node_modules/@azure/msal-node/dist/packageMetadata.mjs
 var name2, version2;
 var init_packageMetadata2 = __esm({
-  "node_modules/@azure/msal-node/dist/packageMetadata.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/packageMetadata.mjs"() {
     "use strict";
     name2 = "@azure/msal-node";
     version2 = "5.6.0";
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/BaseClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/BaseClient.mjs
 var BaseClient;
 var init_BaseClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/BaseClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/BaseClient.mjs"() {
     "use strict";
     init_index_node();
     init_packageMetadata2();
@@ -40124,10 +40311,10 @@ var init_BaseClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/UsernamePasswordClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/UsernamePasswordClient.mjs
 var UsernamePasswordClient;
 var init_UsernamePasswordClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/UsernamePasswordClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/UsernamePasswordClient.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -40217,7 +40404,7 @@ var init_UsernamePasswordClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/protocol/Authorize.mjs
+// ../../main/node_modules/@azure/msal-node/dist/protocol/Authorize.mjs
 function getAuthCodeRequestUrl(config, authority, request2, logger29) {
   const parameters = Authorize_exports.getStandardAuthorizeRequestParameters({
     ...config.auth,
@@ -40241,7 +40428,7 @@ function getAuthCodeRequestUrl(config, authority, request2, logger29) {
   return Authorize_exports.getAuthorizeUrl(authority, parameters);
 }
 var init_Authorize2 = __esm({
-  "node_modules/@azure/msal-node/dist/protocol/Authorize.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/protocol/Authorize.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -40249,10 +40436,10 @@ var init_Authorize2 = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ClientApplication.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ClientApplication.mjs
 var ClientApplication;
 var init_ClientApplication = __esm({
-  "node_modules/@azure/msal-node/dist/client/ClientApplication.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ClientApplication.mjs"() {
     "use strict";
     init_index_node();
     init_Configuration();
@@ -40610,11 +40797,11 @@ var init_ClientApplication = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/network/LoopbackClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/network/LoopbackClient.mjs
 import http2 from "http";
 var LoopbackClient;
 var init_LoopbackClient = __esm({
-  "node_modules/@azure/msal-node/dist/network/LoopbackClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/network/LoopbackClient.mjs"() {
     "use strict";
     init_index_node();
     init_NodeAuthError();
@@ -40633,7 +40820,7 @@ var init_LoopbackClient = __esm({
         if (this.server) {
           throw NodeAuthError.createLoopbackServerAlreadyExistsError();
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           this.server = http2.createServer((req, res) => {
             const method = req.method?.toUpperCase();
             if (method !== "GET" && method !== "POST") {
@@ -40650,7 +40837,7 @@ var init_LoopbackClient = __esm({
               return;
             } else if (url === Constants_exports.FORWARD_SLASH) {
               if (method === "POST") {
-                this.handlePostRequest(req, res, resolve4, successTemplate, errorTemplate);
+                this.handlePostRequest(req, res, resolve5, successTemplate, errorTemplate);
                 return;
               }
               res.end(successTemplate || "Auth code was successfully acquired. You can close this window now.");
@@ -40674,7 +40861,7 @@ var init_LoopbackClient = __esm({
               if (authCodeResponse.error) {
                 res.end(errorTemplate || `Error occurred: ${authCodeResponse.error}`);
               }
-              resolve4(authCodeResponse);
+              resolve5(authCodeResponse);
             } else {
               res.writeHead(200);
               res.end();
@@ -40694,7 +40881,7 @@ var init_LoopbackClient = __esm({
       /**
        * Handles POST requests for form_post response mode
        */
-      handlePostRequest(req, res, resolve4, successTemplate, errorTemplate) {
+      handlePostRequest(req, res, resolve5, successTemplate, errorTemplate) {
         const contentType = req.headers["content-type"]?.split(";")[0]?.trim();
         if (contentType !== "application/x-www-form-urlencoded") {
           res.writeHead(415);
@@ -40725,7 +40912,7 @@ var init_LoopbackClient = __esm({
             res.writeHead(200);
             res.end(successTemplate || "Auth code was successfully acquired. You can close this window now.");
           }
-          resolve4(authCodeResponse);
+          resolve5(authCodeResponse);
         });
       }
       /**
@@ -40761,10 +40948,10 @@ var init_LoopbackClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/DeviceCodeClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/DeviceCodeClient.mjs
 var DeviceCodeClient;
 var init_DeviceCodeClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/DeviceCodeClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/DeviceCodeClient.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -40953,10 +41140,10 @@ var init_DeviceCodeClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/PublicClientApplication.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/PublicClientApplication.mjs
 var PublicClientApplication;
 var init_PublicClientApplication = __esm({
-  "node_modules/@azure/msal-node/dist/client/PublicClientApplication.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/PublicClientApplication.mjs"() {
     "use strict";
     init_Constants2();
     init_index_node();
@@ -41192,7 +41379,7 @@ var init_PublicClientApplication = __esm({
        * @returns
        */
       async waitForRedirectUri(loopbackClient, correlationId) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           let ticks = 0;
           const id = setInterval(() => {
             if (LOOPBACK_SERVER_CONSTANTS.TIMEOUT_MS / LOOPBACK_SERVER_CONSTANTS.INTERVAL_MS < ticks) {
@@ -41203,7 +41390,7 @@ var init_PublicClientApplication = __esm({
             try {
               const r = loopbackClient.getRedirectUri();
               clearInterval(id);
-              resolve4(r);
+              resolve5(r);
               return;
             } catch (e) {
               if (e instanceof AuthError && e.errorCode === NodeAuthErrorMessage.noLoopbackServerExists.code) {
@@ -41221,10 +41408,10 @@ var init_PublicClientApplication = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ClientCredentialClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ClientCredentialClient.mjs
 var ClientCredentialClient;
 var init_ClientCredentialClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/ClientCredentialClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ClientCredentialClient.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -41446,10 +41633,10 @@ var init_ClientCredentialClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/OnBehalfOfClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/OnBehalfOfClient.mjs
 var OnBehalfOfClient;
 var init_OnBehalfOfClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/OnBehalfOfClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/OnBehalfOfClient.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -41656,10 +41843,10 @@ var init_OnBehalfOfClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/UserFederatedIdentityCredentialClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/UserFederatedIdentityCredentialClient.mjs
 var UserFederatedIdentityCredentialClient;
 var init_UserFederatedIdentityCredentialClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/UserFederatedIdentityCredentialClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/UserFederatedIdentityCredentialClient.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -41745,10 +41932,10 @@ var init_UserFederatedIdentityCredentialClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ConfidentialClientApplication.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ConfidentialClientApplication.mjs
 var ConfidentialClientApplication;
 var init_ConfidentialClientApplication = __esm({
-  "node_modules/@azure/msal-node/dist/client/ConfidentialClientApplication.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ConfidentialClientApplication.mjs"() {
     "use strict";
     init_ClientApplication();
     init_ClientAssertion();
@@ -41959,7 +42146,7 @@ var init_ConfidentialClientApplication = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/utils/TimeUtils.mjs
+// ../../main/node_modules/@azure/msal-node/dist/utils/TimeUtils.mjs
 function isIso8601(dateString) {
   if (typeof dateString !== "string") {
     return false;
@@ -41968,15 +42155,15 @@ function isIso8601(dateString) {
   return !isNaN(date.getTime()) && date.toISOString() === dateString;
 }
 var init_TimeUtils2 = __esm({
-  "node_modules/@azure/msal-node/dist/utils/TimeUtils.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/utils/TimeUtils.mjs"() {
     "use strict";
   }
 });
 
-// node_modules/@azure/msal-node/dist/network/HttpClientWithRetries.mjs
+// ../../main/node_modules/@azure/msal-node/dist/network/HttpClientWithRetries.mjs
 var HttpClientWithRetries;
 var init_HttpClientWithRetries = __esm({
-  "node_modules/@azure/msal-node/dist/network/HttpClientWithRetries.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/network/HttpClientWithRetries.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -42015,10 +42202,10 @@ var init_HttpClientWithRetries = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/BaseManagedIdentitySource.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/BaseManagedIdentitySource.mjs
 var ManagedIdentityUserAssignedIdQueryParameterNames, BaseManagedIdentitySource;
 var init_BaseManagedIdentitySource = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/BaseManagedIdentitySource.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/BaseManagedIdentitySource.mjs"() {
     "use strict";
     init_index_node();
     init_Constants2();
@@ -42204,10 +42391,10 @@ var init_BaseManagedIdentitySource = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/retry/LinearRetryStrategy.mjs
+// ../../main/node_modules/@azure/msal-node/dist/retry/LinearRetryStrategy.mjs
 var LinearRetryStrategy;
 var init_LinearRetryStrategy = __esm({
-  "node_modules/@azure/msal-node/dist/retry/LinearRetryStrategy.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/retry/LinearRetryStrategy.mjs"() {
     "use strict";
     LinearRetryStrategy = class {
       /**
@@ -42232,10 +42419,10 @@ var init_LinearRetryStrategy = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/retry/DefaultManagedIdentityRetryPolicy.mjs
+// ../../main/node_modules/@azure/msal-node/dist/retry/DefaultManagedIdentityRetryPolicy.mjs
 var DEFAULT_MANAGED_IDENTITY_MAX_RETRIES, DEFAULT_MANAGED_IDENTITY_RETRY_DELAY_MS, DEFAULT_MANAGED_IDENTITY_HTTP_STATUS_CODES_TO_RETRY_ON, DefaultManagedIdentityRetryPolicy;
 var init_DefaultManagedIdentityRetryPolicy = __esm({
-  "node_modules/@azure/msal-node/dist/retry/DefaultManagedIdentityRetryPolicy.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/retry/DefaultManagedIdentityRetryPolicy.mjs"() {
     "use strict";
     init_index_node();
     init_LinearRetryStrategy();
@@ -42264,8 +42451,8 @@ var init_DefaultManagedIdentityRetryPolicy = __esm({
         if (DEFAULT_MANAGED_IDENTITY_HTTP_STATUS_CODES_TO_RETRY_ON.includes(httpStatusCode) && currentRetry < DEFAULT_MANAGED_IDENTITY_MAX_RETRIES) {
           const retryAfterDelay = this.linearRetryStrategy.calculateDelay(retryAfterHeader, _DefaultManagedIdentityRetryPolicy.DEFAULT_MANAGED_IDENTITY_RETRY_DELAY_MS);
           logger29.verbose(`Retrying request in ${retryAfterDelay}ms (retry attempt: ${currentRetry + 1})`, "");
-          await new Promise((resolve4) => {
-            return setTimeout(resolve4, retryAfterDelay);
+          await new Promise((resolve5) => {
+            return setTimeout(resolve5, retryAfterDelay);
           });
           return true;
         }
@@ -42275,10 +42462,10 @@ var init_DefaultManagedIdentityRetryPolicy = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/config/ManagedIdentityRequestParameters.mjs
+// ../../main/node_modules/@azure/msal-node/dist/config/ManagedIdentityRequestParameters.mjs
 var ManagedIdentityRequestParameters;
 var init_ManagedIdentityRequestParameters = __esm({
-  "node_modules/@azure/msal-node/dist/config/ManagedIdentityRequestParameters.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/config/ManagedIdentityRequestParameters.mjs"() {
     "use strict";
     init_index_node();
     init_DefaultManagedIdentityRetryPolicy();
@@ -42310,10 +42497,10 @@ var init_ManagedIdentityRequestParameters = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AppService.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AppService.mjs
 var APP_SERVICE_MSI_API_VERSION, AppService;
 var init_AppService = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AppService.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AppService.mjs"() {
     "use strict";
     init_BaseManagedIdentitySource();
     init_Constants2();
@@ -42402,12 +42589,12 @@ var init_AppService = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AzureArc.mjs
-import { accessSync, constants as constants3, statSync, readFileSync } from "fs";
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AzureArc.mjs
+import { accessSync, constants as constants4, statSync, readFileSync } from "fs";
 import path from "path";
 var ARC_API_VERSION, DEFAULT_AZURE_ARC_IDENTITY_ENDPOINT, HIMDS_EXECUTABLE_HELPER_STRING, SUPPORTED_AZURE_ARC_PLATFORMS, AZURE_ARC_FILE_DETECTION, AzureArc;
 var init_AzureArc = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AzureArc.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/AzureArc.mjs"() {
     "use strict";
     init_index_node();
     init_ManagedIdentityRequestParameters();
@@ -42458,7 +42645,7 @@ var init_AzureArc = __esm({
         if (!identityEndpoint || !imdsEndpoint) {
           const fileDetectionPath = AZURE_ARC_FILE_DETECTION[process.platform];
           try {
-            accessSync(fileDetectionPath, constants3.F_OK | constants3.R_OK);
+            accessSync(fileDetectionPath, constants4.F_OK | constants4.R_OK);
             identityEndpoint = DEFAULT_AZURE_ARC_IDENTITY_ENDPOINT;
             imdsEndpoint = HIMDS_EXECUTABLE_HELPER_STRING;
           } catch (err) {
@@ -42644,10 +42831,10 @@ var init_AzureArc = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/CloudShell.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/CloudShell.mjs
 var CloudShell;
 var init_CloudShell = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/CloudShell.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/CloudShell.mjs"() {
     "use strict";
     init_ManagedIdentityRequestParameters();
     init_BaseManagedIdentitySource();
@@ -42734,10 +42921,10 @@ var init_CloudShell = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/retry/ExponentialRetryStrategy.mjs
+// ../../main/node_modules/@azure/msal-node/dist/retry/ExponentialRetryStrategy.mjs
 var ExponentialRetryStrategy;
 var init_ExponentialRetryStrategy = __esm({
-  "node_modules/@azure/msal-node/dist/retry/ExponentialRetryStrategy.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/retry/ExponentialRetryStrategy.mjs"() {
     "use strict";
     ExponentialRetryStrategy = class {
       constructor(minExponentialBackoff, maxExponentialBackoff, exponentialDeltaBackoff) {
@@ -42771,10 +42958,10 @@ var init_ExponentialRetryStrategy = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/retry/ImdsRetryPolicy.mjs
+// ../../main/node_modules/@azure/msal-node/dist/retry/ImdsRetryPolicy.mjs
 var HTTP_STATUS_400_CODES_FOR_EXPONENTIAL_STRATEGY, EXPONENTIAL_STRATEGY_NUM_RETRIES, LINEAR_STRATEGY_NUM_RETRIES, MIN_EXPONENTIAL_BACKOFF_MS, MAX_EXPONENTIAL_BACKOFF_MS, EXPONENTIAL_DELTA_BACKOFF_MS, HTTP_STATUS_GONE_RETRY_AFTER_MS, ImdsRetryPolicy;
 var init_ImdsRetryPolicy = __esm({
-  "node_modules/@azure/msal-node/dist/retry/ImdsRetryPolicy.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/retry/ImdsRetryPolicy.mjs"() {
     "use strict";
     init_index_node();
     init_ExponentialRetryStrategy();
@@ -42829,8 +43016,8 @@ var init_ImdsRetryPolicy = __esm({
         if ((HTTP_STATUS_400_CODES_FOR_EXPONENTIAL_STRATEGY.includes(httpStatusCode) || httpStatusCode >= Constants_exports.HTTP_SERVER_ERROR_RANGE_START && httpStatusCode <= Constants_exports.HTTP_SERVER_ERROR_RANGE_END && currentRetry < this.maxRetries) && currentRetry < this.maxRetries) {
           const retryAfterDelay = httpStatusCode === Constants_exports.HTTP_GONE ? _ImdsRetryPolicy.HTTP_STATUS_GONE_RETRY_AFTER_MS : this.exponentialRetryStrategy.calculateDelay(currentRetry);
           logger29.verbose(`Retrying request in ${retryAfterDelay}ms (retry attempt: ${currentRetry + 1})`, "");
-          await new Promise((resolve4) => {
-            return setTimeout(resolve4, retryAfterDelay);
+          await new Promise((resolve5) => {
+            return setTimeout(resolve5, retryAfterDelay);
           });
           return true;
         }
@@ -42840,10 +43027,10 @@ var init_ImdsRetryPolicy = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/Imds.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/Imds.mjs
 var IMDS_TOKEN_PATH, DEFAULT_IMDS_ENDPOINT, IMDS_API_VERSION, Imds;
 var init_Imds = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/Imds.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/Imds.mjs"() {
     "use strict";
     init_ManagedIdentityRequestParameters();
     init_BaseManagedIdentitySource();
@@ -42936,10 +43123,10 @@ var init_Imds = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/ServiceFabric.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/ServiceFabric.mjs
 var SERVICE_FABRIC_MSI_API_VERSION, ServiceFabric;
 var init_ServiceFabric = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/ServiceFabric.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/ServiceFabric.mjs"() {
     "use strict";
     init_ManagedIdentityRequestParameters();
     init_BaseManagedIdentitySource();
@@ -43048,10 +43235,10 @@ var init_ServiceFabric = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/MachineLearning.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/MachineLearning.mjs
 var MACHINE_LEARNING_MSI_API_VERSION, MANAGED_IDENTITY_MACHINE_LEARNING_UNSUPPORTED_ID_TYPE_ERROR, MachineLearning;
 var init_MachineLearning = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/MachineLearning.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentitySources/MachineLearning.mjs"() {
     "use strict";
     init_BaseManagedIdentitySource();
     init_Constants2();
@@ -43162,10 +43349,10 @@ var init_MachineLearning = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentityClient.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentityClient.mjs
 var ManagedIdentityClient;
 var init_ManagedIdentityClient = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentityClient.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentityClient.mjs"() {
     "use strict";
     init_AppService();
     init_AzureArc();
@@ -43218,10 +43405,10 @@ var init_ManagedIdentityClient = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/client/ManagedIdentityApplication.mjs
+// ../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentityApplication.mjs
 var SOURCES_THAT_SUPPORT_TOKEN_REVOCATION, ManagedIdentityApplication;
 var init_ManagedIdentityApplication = __esm({
-  "node_modules/@azure/msal-node/dist/client/ManagedIdentityApplication.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/client/ManagedIdentityApplication.mjs"() {
     "use strict";
     init_index_node();
     init_Configuration();
@@ -43337,10 +43524,10 @@ var init_ManagedIdentityApplication = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/cache/distributed/DistributedCachePlugin.mjs
+// ../../main/node_modules/@azure/msal-node/dist/cache/distributed/DistributedCachePlugin.mjs
 var DistributedCachePlugin;
 var init_DistributedCachePlugin = __esm({
-  "node_modules/@azure/msal-node/dist/cache/distributed/DistributedCachePlugin.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/cache/distributed/DistributedCachePlugin.mjs"() {
     "use strict";
     init_index_node();
     DistributedCachePlugin = class {
@@ -43379,7 +43566,7 @@ var init_DistributedCachePlugin = __esm({
   }
 });
 
-// node_modules/@azure/msal-node/dist/index.mjs
+// ../../main/node_modules/@azure/msal-node/dist/index.mjs
 var dist_exports = {};
 __export(dist_exports, {
   AuthError: () => AuthError,
@@ -43411,7 +43598,7 @@ __export(dist_exports, {
 });
 var PromptValue2, ResponseMode2;
 var init_dist = __esm({
-  "node_modules/@azure/msal-node/dist/index.mjs"() {
+  "../../main/node_modules/@azure/msal-node/dist/index.mjs"() {
     "use strict";
     init_internals();
     init_index_node();
@@ -43430,14 +43617,14 @@ var init_dist = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/msal/msal.js
+// ../../main/node_modules/@azure/identity/dist/esm/msal/msal.js
 var init_msal = __esm({
-  "node_modules/@azure/identity/dist/esm/msal/msal.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/msal/msal.js"() {
     init_dist();
   }
 });
 
-// node_modules/@azure/identity/dist/esm/msal/utils.js
+// ../../main/node_modules/@azure/identity/dist/esm/msal/utils.js
 function ensureValidMsalToken(scopes, msalToken, getTokenOptions) {
   const error2 = (message2) => {
     logger5.getToken.info(message2);
@@ -43547,7 +43734,7 @@ function msalToPublic(clientId, account) {
 }
 var logger5, LatestAuthenticationRecordVersion, defaultLoggerCallback;
 var init_utils2 = __esm({
-  "node_modules/@azure/identity/dist/esm/msal/utils.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/msal/utils.js"() {
     init_errors();
     init_logging();
     init_constants3();
@@ -43578,23 +43765,23 @@ var init_utils2 = __esm({
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/base64.js
+// ../../main/node_modules/@azure/core-client/dist/esm/base64.js
 var init_base64 = __esm({
-  "node_modules/@azure/core-client/dist/esm/base64.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/base64.js"() {
     init_esm4();
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/interfaces.js
+// ../../main/node_modules/@azure/core-client/dist/esm/interfaces.js
 var XML_ATTRKEY, XML_CHARKEY;
 var init_interfaces = __esm({
-  "node_modules/@azure/core-client/dist/esm/interfaces.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/interfaces.js"() {
     XML_ATTRKEY = "$";
     XML_CHARKEY = "_";
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/utils.js
+// ../../main/node_modules/@azure/core-client/dist/esm/utils.js
 function isPrimitiveBody(value, mapperTypeName) {
   return mapperTypeName !== "Composite" && mapperTypeName !== "Dictionary" && (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || mapperTypeName?.match(/^(Date|DateTime|DateTimeRfc1123|UnixTime|ByteArray|Base64Url)$/i) !== null || value === void 0 || value === null);
 }
@@ -43654,14 +43841,14 @@ function flattenResponse(fullResponse, responseSpec) {
   });
 }
 var init_utils3 = __esm({
-  "node_modules/@azure/core-client/dist/esm/utils.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/utils.js"() {
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/serializer.js
+// ../../main/node_modules/@azure/core-client/dist/esm/serializer.js
 var MapperTypeNames;
 var init_serializer = __esm({
-  "node_modules/@azure/core-client/dist/esm/serializer.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/serializer.js"() {
     init_base64();
     init_interfaces();
     init_utils3();
@@ -43686,9 +43873,9 @@ var init_serializer = __esm({
   }
 });
 
-// node_modules/@azure/core-client/dist/commonjs/state-cjs.js
+// ../../main/node_modules/@azure/core-client/dist/commonjs/state-cjs.js
 var require_state_cjs = __commonJS({
-  "node_modules/@azure/core-client/dist/commonjs/state-cjs.js"(exports) {
+  "../../main/node_modules/@azure/core-client/dist/commonjs/state-cjs.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.state = void 0;
@@ -43698,16 +43885,16 @@ var require_state_cjs = __commonJS({
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/state.js
+// ../../main/node_modules/@azure/core-client/dist/esm/state.js
 var import_state_cjs, state2;
 var init_state2 = __esm({
-  "node_modules/@azure/core-client/dist/esm/state.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/state.js"() {
     import_state_cjs = __toESM(require_state_cjs(), 1);
     state2 = import_state_cjs.state;
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/operationHelpers.js
+// ../../main/node_modules/@azure/core-client/dist/esm/operationHelpers.js
 function getOperationArgumentValueFromParameter(operationArguments, parameter, fallbackObject) {
   let parameterPath = parameter.parameterPath;
   const parameterMapper = parameter.mapper;
@@ -43789,13 +43976,13 @@ function getOperationRequestInfo(request2) {
 }
 var originalRequestSymbol;
 var init_operationHelpers = __esm({
-  "node_modules/@azure/core-client/dist/esm/operationHelpers.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/operationHelpers.js"() {
     init_state2();
     originalRequestSymbol = /* @__PURE__ */ Symbol.for("@azure/core-client original request");
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/deserializationPolicy.js
+// ../../main/node_modules/@azure/core-client/dist/esm/deserializationPolicy.js
 function deserializationPolicy(options = {}) {
   const jsonContentTypes = options.expectedContentTypes?.json ?? defaultJsonContentTypes;
   const xmlContentTypes = options.expectedContentTypes?.xml ?? defaultXmlContentTypes;
@@ -43979,7 +44166,7 @@ async function parse(jsonContentTypes, xmlContentTypes, operationResponse, opts,
 }
 var defaultJsonContentTypes, defaultXmlContentTypes, deserializationPolicyName;
 var init_deserializationPolicy = __esm({
-  "node_modules/@azure/core-client/dist/esm/deserializationPolicy.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/deserializationPolicy.js"() {
     init_interfaces();
     init_esm6();
     init_serializer();
@@ -43990,7 +44177,7 @@ var init_deserializationPolicy = __esm({
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/interfaceHelpers.js
+// ../../main/node_modules/@azure/core-client/dist/esm/interfaceHelpers.js
 function getStreamingResponseStatusCodes(operationSpec) {
   const result = /* @__PURE__ */ new Set();
   for (const [statusCode, operationResponse] of Object.entries(operationSpec.responses)) {
@@ -44013,12 +44200,12 @@ function getPathStringFromParameter(parameter) {
   return result;
 }
 var init_interfaceHelpers = __esm({
-  "node_modules/@azure/core-client/dist/esm/interfaceHelpers.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/interfaceHelpers.js"() {
     init_serializer();
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/serializationPolicy.js
+// ../../main/node_modules/@azure/core-client/dist/esm/serializationPolicy.js
 function serializationPolicy(options = {}) {
   const stringifyXML = options.stringifyXML;
   return {
@@ -44134,7 +44321,7 @@ function prepareXMLRootList(obj, elementName, xmlNamespaceKey, xmlNamespace) {
 }
 var serializationPolicyName;
 var init_serializationPolicy = __esm({
-  "node_modules/@azure/core-client/dist/esm/serializationPolicy.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/serializationPolicy.js"() {
     init_interfaces();
     init_operationHelpers();
     init_serializer();
@@ -44143,7 +44330,7 @@ var init_serializationPolicy = __esm({
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/pipeline.js
+// ../../main/node_modules/@azure/core-client/dist/esm/pipeline.js
 function createClientPipeline(options = {}) {
   const pipeline = createPipelineFromOptions2(options ?? {});
   if (options.credentialOptions) {
@@ -44159,14 +44346,14 @@ function createClientPipeline(options = {}) {
   return pipeline;
 }
 var init_pipeline3 = __esm({
-  "node_modules/@azure/core-client/dist/esm/pipeline.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/pipeline.js"() {
     init_deserializationPolicy();
     init_esm6();
     init_serializationPolicy();
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/httpClientCache.js
+// ../../main/node_modules/@azure/core-client/dist/esm/httpClientCache.js
 function getCachedDefaultHttpClient() {
   if (!cachedHttpClient2) {
     cachedHttpClient2 = createDefaultHttpClient2();
@@ -44175,12 +44362,12 @@ function getCachedDefaultHttpClient() {
 }
 var cachedHttpClient2;
 var init_httpClientCache = __esm({
-  "node_modules/@azure/core-client/dist/esm/httpClientCache.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/httpClientCache.js"() {
     init_esm6();
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/urlHelpers.js
+// ../../main/node_modules/@azure/core-client/dist/esm/urlHelpers.js
 function getRequestUrl(baseUri, operationSpec, operationArguments, fallbackObject) {
   const urlReplacements = calculateUrlReplacements(operationSpec, operationArguments, fallbackObject);
   let isAbsolutePath = false;
@@ -44366,7 +44553,7 @@ function appendQueryParams2(url, queryParams, sequenceParams, noOverwrite = fals
 }
 var CollectionFormatToDelimiterMap;
 var init_urlHelpers2 = __esm({
-  "node_modules/@azure/core-client/dist/esm/urlHelpers.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/urlHelpers.js"() {
     init_operationHelpers();
     init_interfaceHelpers();
     CollectionFormatToDelimiterMap = {
@@ -44379,16 +44566,16 @@ var init_urlHelpers2 = __esm({
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/log.js
+// ../../main/node_modules/@azure/core-client/dist/esm/log.js
 var logger6;
 var init_log4 = __esm({
-  "node_modules/@azure/core-client/dist/esm/log.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/log.js"() {
     init_esm2();
     logger6 = createClientLogger2("core-client");
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/serviceClient.js
+// ../../main/node_modules/@azure/core-client/dist/esm/serviceClient.js
 function createDefaultPipeline2(options) {
   const credentialScopes = getCredentialScopes(options);
   const credentialOptions = options.credential && credentialScopes ? { credentialScopes, credential: options.credential } : void 0;
@@ -44414,7 +44601,7 @@ function getCredentialScopes(options) {
 }
 var ServiceClient;
 var init_serviceClient = __esm({
-  "node_modules/@azure/core-client/dist/esm/serviceClient.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/serviceClient.js"() {
     init_esm6();
     init_pipeline3();
     init_utils3();
@@ -44553,23 +44740,23 @@ var init_serviceClient = __esm({
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/authorizeRequestOnClaimChallenge.js
+// ../../main/node_modules/@azure/core-client/dist/esm/authorizeRequestOnClaimChallenge.js
 var init_authorizeRequestOnClaimChallenge = __esm({
-  "node_modules/@azure/core-client/dist/esm/authorizeRequestOnClaimChallenge.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/authorizeRequestOnClaimChallenge.js"() {
     init_log4();
     init_base64();
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/authorizeRequestOnTenantChallenge.js
+// ../../main/node_modules/@azure/core-client/dist/esm/authorizeRequestOnTenantChallenge.js
 var init_authorizeRequestOnTenantChallenge = __esm({
-  "node_modules/@azure/core-client/dist/esm/authorizeRequestOnTenantChallenge.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/authorizeRequestOnTenantChallenge.js"() {
   }
 });
 
-// node_modules/@azure/core-client/dist/esm/index.js
+// ../../main/node_modules/@azure/core-client/dist/esm/index.js
 var init_esm7 = __esm({
-  "node_modules/@azure/core-client/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/core-client/dist/esm/index.js"() {
     init_serializer();
     init_serviceClient();
     init_pipeline3();
@@ -44581,7 +44768,7 @@ var init_esm7 = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/identityTokenEndpoint.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/identityTokenEndpoint.js
 function getIdentityTokenEndpointSuffix(tenantId) {
   if (tenantId === "adfs") {
     return "oauth2/token";
@@ -44590,11 +44777,11 @@ function getIdentityTokenEndpointSuffix(tenantId) {
   }
 }
 var init_identityTokenEndpoint = __esm({
-  "node_modules/@azure/identity/dist/esm/util/identityTokenEndpoint.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/identityTokenEndpoint.js"() {
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/utils.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/utils.js
 function parseExpirationTimestamp(body) {
   if (typeof body.expires_on === "number") {
     return body.expires_on * 1e3;
@@ -44635,11 +44822,11 @@ function parseRefreshTimestamp(body) {
   }
 }
 var init_utils4 = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/utils.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/utils.js"() {
   }
 });
 
-// node_modules/@azure/identity/dist/esm/client/identityClient.js
+// ../../main/node_modules/@azure/identity/dist/esm/client/identityClient.js
 function getIdentityClientAuthorityHost(options) {
   let authorityHost = options?.authorityHost;
   if (isNode) {
@@ -44649,7 +44836,7 @@ function getIdentityClientAuthorityHost(options) {
 }
 var noCorrelationId, IdentityClient;
 var init_identityClient = __esm({
-  "node_modules/@azure/identity/dist/esm/client/identityClient.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/client/identityClient.js"() {
     init_esm7();
     init_esm4();
     init_esm6();
@@ -44874,7 +45061,7 @@ var init_identityClient = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/regionalAuthority.js
+// ../../main/node_modules/@azure/identity/dist/esm/regionalAuthority.js
 function calculateRegionalAuthority(regionalAuthority) {
   let azureRegion = regionalAuthority;
   if (azureRegion === void 0 && globalThis.process?.env?.AZURE_REGIONAL_AUTHORITY_NAME !== void 0) {
@@ -44887,7 +45074,7 @@ function calculateRegionalAuthority(regionalAuthority) {
 }
 var RegionalAuthority;
 var init_regionalAuthority = __esm({
-  "node_modules/@azure/identity/dist/esm/regionalAuthority.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/regionalAuthority.js"() {
     (function(RegionalAuthority2) {
       RegionalAuthority2["AutoDiscoverRegion"] = "AutoDiscoverRegion";
       RegionalAuthority2["USWest"] = "westus";
@@ -44946,7 +45133,7 @@ var init_regionalAuthority = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/processMultiTenantRequest.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/processMultiTenantRequest.js
 function createConfigurationErrorMessage(tenantId) {
   return `The current credential is not configured to acquire tokens for tenant ${tenantId}. To enable acquiring tokens for this tenant add it to the AdditionallyAllowedTenants on the credential options, or add "*" to AdditionallyAllowedTenants to allow acquiring tokens for any tenant.`;
 }
@@ -44967,12 +45154,12 @@ function processMultiTenantRequest(tenantId, getTokenOptions, additionallyAllowe
   return resolvedTenantId;
 }
 var init_processMultiTenantRequest = __esm({
-  "node_modules/@azure/identity/dist/esm/util/processMultiTenantRequest.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/processMultiTenantRequest.js"() {
     init_errors();
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/tenantIdUtils.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/tenantIdUtils.js
 function checkTenantId(logger29, tenantId) {
   if (!tenantId.match(/^[0-9a-zA-Z-.]+$/)) {
     const error2 = new Error("Invalid tenant id provided. You can locate your tenant id by following the instructions listed here: https://learn.microsoft.com/partner-center/find-ids-and-domain-names.");
@@ -45003,14 +45190,14 @@ function resolveAdditionallyAllowedTenantIds(additionallyAllowedTenants) {
   return additionallyAllowedTenants;
 }
 var init_tenantIdUtils = __esm({
-  "node_modules/@azure/identity/dist/esm/util/tenantIdUtils.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/tenantIdUtils.js"() {
     init_constants3();
     init_logging();
     init_processMultiTenantRequest();
   }
 });
 
-// node_modules/is-docker/index.js
+// ../../main/node_modules/is-docker/index.js
 import fs3 from "node:fs";
 function hasDockerEnv() {
   try {
@@ -45035,11 +45222,11 @@ function isDocker() {
 }
 var isDockerCached;
 var init_is_docker = __esm({
-  "node_modules/is-docker/index.js"() {
+  "../../main/node_modules/is-docker/index.js"() {
   }
 });
 
-// node_modules/is-inside-container/index.js
+// ../../main/node_modules/is-inside-container/index.js
 import fs4 from "node:fs";
 function isInsideContainer() {
   if (cachedResult === void 0) {
@@ -45049,7 +45236,7 @@ function isInsideContainer() {
 }
 var cachedResult, hasContainerEnv;
 var init_is_inside_container = __esm({
-  "node_modules/is-inside-container/index.js"() {
+  "../../main/node_modules/is-inside-container/index.js"() {
     init_is_docker();
     hasContainerEnv = () => {
       try {
@@ -45062,13 +45249,13 @@ var init_is_inside_container = __esm({
   }
 });
 
-// node_modules/is-wsl/index.js
+// ../../main/node_modules/is-wsl/index.js
 import process6 from "node:process";
 import os7 from "node:os";
 import fs5 from "node:fs";
 var isWsl, is_wsl_default;
 var init_is_wsl = __esm({
-  "node_modules/is-wsl/index.js"() {
+  "../../main/node_modules/is-wsl/index.js"() {
     init_is_inside_container();
     isWsl = () => {
       if (process6.platform !== "linux") {
@@ -45095,12 +45282,12 @@ var init_is_wsl = __esm({
   }
 });
 
-// node_modules/wsl-utils/index.js
+// ../../main/node_modules/wsl-utils/index.js
 import process7 from "node:process";
 import fs6, { constants as fsConstants } from "node:fs/promises";
 var wslDrivesMountPoint, powerShellPathFromWsl, powerShellPath;
 var init_wsl_utils = __esm({
-  "node_modules/wsl-utils/index.js"() {
+  "../../main/node_modules/wsl-utils/index.js"() {
     init_is_wsl();
     init_is_wsl();
     wslDrivesMountPoint = /* @__PURE__ */ (() => {
@@ -45143,7 +45330,7 @@ var init_wsl_utils = __esm({
   }
 });
 
-// node_modules/define-lazy-prop/index.js
+// ../../main/node_modules/define-lazy-prop/index.js
 function defineLazyProperty(object, propertyName, valueGetter) {
   const define = (value) => Object.defineProperty(object, propertyName, { value, enumerable: true, writable: true });
   Object.defineProperty(object, propertyName, {
@@ -45161,11 +45348,11 @@ function defineLazyProperty(object, propertyName, valueGetter) {
   return object;
 }
 var init_define_lazy_prop = __esm({
-  "node_modules/define-lazy-prop/index.js"() {
+  "../../main/node_modules/define-lazy-prop/index.js"() {
   }
 });
 
-// node_modules/default-browser-id/index.js
+// ../../main/node_modules/default-browser-id/index.js
 import { promisify } from "node:util";
 import process8 from "node:process";
 import { execFile } from "node:child_process";
@@ -45183,12 +45370,12 @@ async function defaultBrowserId() {
 }
 var execFileAsync;
 var init_default_browser_id = __esm({
-  "node_modules/default-browser-id/index.js"() {
+  "../../main/node_modules/default-browser-id/index.js"() {
     execFileAsync = promisify(execFile);
   }
 });
 
-// node_modules/run-applescript/index.js
+// ../../main/node_modules/run-applescript/index.js
 import process9 from "node:process";
 import { promisify as promisify2 } from "node:util";
 import { execFile as execFile2, execFileSync } from "node:child_process";
@@ -45206,12 +45393,12 @@ async function runAppleScript(script, { humanReadableOutput = true, signal } = {
 }
 var execFileAsync2;
 var init_run_applescript = __esm({
-  "node_modules/run-applescript/index.js"() {
+  "../../main/node_modules/run-applescript/index.js"() {
     execFileAsync2 = promisify2(execFile2);
   }
 });
 
-// node_modules/bundle-name/index.js
+// ../../main/node_modules/bundle-name/index.js
 async function bundleName(bundleId) {
   if (typeof bundleId !== "string") {
     throw new TypeError("Expected a string bundle identifier");
@@ -45224,13 +45411,13 @@ tell application "System Events" to get value of property list item "CFBundleNam
 }
 var bundleIdentifierPattern;
 var init_bundle_name = __esm({
-  "node_modules/bundle-name/index.js"() {
+  "../../main/node_modules/bundle-name/index.js"() {
     init_run_applescript();
     bundleIdentifierPattern = /^[^\n\r"\\]+$/u;
   }
 });
 
-// node_modules/default-browser/windows.js
+// ../../main/node_modules/default-browser/windows.js
 import process10 from "node:process";
 import { promisify as promisify3 } from "node:util";
 import { execFile as execFile3 } from "node:child_process";
@@ -45255,7 +45442,7 @@ async function defaultBrowser(_execFileAsync = execFileAsync3) {
 }
 var execFileAsync3, windowsBrowserProgIds, _windowsBrowserProgIdMap, UnknownBrowserError;
 var init_windows = __esm({
-  "node_modules/default-browser/windows.js"() {
+  "../../main/node_modules/default-browser/windows.js"() {
     execFileAsync3 = promisify3(execFile3);
     windowsBrowserProgIds = {
       MSEdgeHTM: { name: "Edge", id: "com.microsoft.edge" },
@@ -45282,7 +45469,7 @@ var init_windows = __esm({
   }
 });
 
-// node_modules/default-browser/index.js
+// ../../main/node_modules/default-browser/index.js
 import { promisify as promisify4 } from "node:util";
 import process11 from "node:process";
 import { execFile as execFile4 } from "node:child_process";
@@ -45305,7 +45492,7 @@ async function defaultBrowser2() {
 }
 var execFileAsync4, titleize;
 var init_default_browser = __esm({
-  "node_modules/default-browser/index.js"() {
+  "../../main/node_modules/default-browser/index.js"() {
     init_default_browser_id();
     init_bundle_name();
     init_windows();
@@ -45314,7 +45501,7 @@ var init_default_browser = __esm({
   }
 });
 
-// node_modules/open/index.js
+// ../../main/node_modules/open/index.js
 var open_exports = {};
 __export(open_exports, {
   apps: () => apps,
@@ -45372,9 +45559,9 @@ function detectPlatformBinary({ [platform2]: platformBinary }, { wsl }) {
   }
   return detectArchBinary(platformBinary);
 }
-var execFile5, __dirname, localXdgOpenPath, platform2, arch2, pTryEach, baseOpen, open2, openApp, apps, open_default;
+var execFile5, __dirname, localXdgOpenPath, platform2, arch2, pTryEach, baseOpen, open3, openApp, apps, open_default;
 var init_open = __esm({
-  "node_modules/open/index.js"() {
+  "../../main/node_modules/open/index.js"() {
     init_wsl_utils();
     init_define_lazy_prop();
     init_default_browser();
@@ -45529,21 +45716,21 @@ var init_open = __esm({
       }
       const subprocess = childProcess.spawn(command, cliArguments, childProcessOptions);
       if (options.wait) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           subprocess.once("error", reject);
           subprocess.once("close", (exitCode) => {
             if (!options.allowNonzeroExitCode && exitCode > 0) {
               reject(new Error(`Exited with code ${exitCode}`));
               return;
             }
-            resolve4(subprocess);
+            resolve5(subprocess);
           });
         });
       }
       subprocess.unref();
       return subprocess;
     };
-    open2 = (target, options) => {
+    open3 = (target, options) => {
       if (typeof target !== "string") {
         throw new TypeError("Expected a `target`");
       }
@@ -45605,11 +45792,11 @@ var init_open = __esm({
     }));
     defineLazyProperty(apps, "browser", () => "browser");
     defineLazyProperty(apps, "browserPrivate", () => "browserPrivate");
-    open_default = open2;
+    open_default = open3;
   }
 });
 
-// node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalClient.js
+// ../../main/node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalClient.js
 function generateMsalConfiguration(clientId, tenantId, msalClientOptions = {}) {
   const resolvedTenant = resolveTenantId(msalClientOptions.logger ?? msalLogger, tenantId, clientId);
   const authority = getAuthority(resolvedTenant, getAuthorityHost(msalClientOptions));
@@ -45915,8 +46102,8 @@ function createMsalClient(clientId, tenantId, createMsalClientOptions = {}) {
   function createBaseInteractiveRequest(scopes, options) {
     return {
       openBrowser: async (url) => {
-        const open3 = await Promise.resolve().then(() => (init_open(), open_exports));
-        await open3.default(url, { newInstance: true });
+        const open4 = await Promise.resolve().then(() => (init_open(), open_exports));
+        await open4.default(url, { newInstance: true });
       },
       scopes,
       authority: calculateRequestAuthority(options),
@@ -46014,7 +46201,7 @@ function createMsalClient(clientId, tenantId, createMsalClientOptions = {}) {
 }
 var msalLogger;
 var init_msalClient = __esm({
-  "node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalClient.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/msal/nodeFlows/msalClient.js"() {
     init_dist();
     init_logging();
     init_msalPlugins();
@@ -46028,10 +46215,10 @@ var init_msalClient = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/clientCertificateCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/clientCertificateCredential.js
 var credentialName, logger7;
 var init_clientCertificateCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/clientCertificateCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/clientCertificateCredential.js"() {
     init_msalClient();
     init_tenantIdUtils();
     init_logging();
@@ -46041,7 +46228,7 @@ var init_clientCertificateCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/scopeUtils.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/scopeUtils.js
 function ensureValidScopeForDevTimeCreds(scope, logger29) {
   if (!scope.match(/^[0-9a-zA-Z-_.:/]+$/)) {
     const error2 = new Error("Invalid scope was specified by the user or calling client");
@@ -46053,15 +46240,15 @@ function getScopeResource(scope) {
   return scope.replace(/\/.default$/, "");
 }
 var init_scopeUtils = __esm({
-  "node_modules/@azure/identity/dist/esm/util/scopeUtils.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/scopeUtils.js"() {
     init_logging();
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/clientSecretCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/clientSecretCredential.js
 var logger8;
 var init_clientSecretCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/clientSecretCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/clientSecretCredential.js"() {
     init_msalClient();
     init_tenantIdUtils();
     init_errors();
@@ -46072,10 +46259,10 @@ var init_clientSecretCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/usernamePasswordCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/usernamePasswordCredential.js
 var logger9;
 var init_usernamePasswordCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/usernamePasswordCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/usernamePasswordCredential.js"() {
     init_msalClient();
     init_tenantIdUtils();
     init_errors();
@@ -46086,10 +46273,10 @@ var init_usernamePasswordCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/environmentCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/environmentCredential.js
 var credentialName2, logger10;
 var init_environmentCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/environmentCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/environmentCredential.js"() {
     init_errors();
     init_logging();
     init_clientCertificateCredential();
@@ -46102,20 +46289,20 @@ var init_environmentCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsRetryPolicy.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsRetryPolicy.js
 var DEFAULT_CLIENT_MAX_RETRY_INTERVAL2;
 var init_imdsRetryPolicy = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsRetryPolicy.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsRetryPolicy.js"() {
     init_esm6();
     init_esm4();
     DEFAULT_CLIENT_MAX_RETRY_INTERVAL2 = 1e3 * 64;
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsMsi.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsMsi.js
 var msiName, logger11;
 var init_imdsMsi = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsMsi.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/imdsMsi.js"() {
     init_esm6();
     init_esm4();
     init_logging();
@@ -46126,10 +46313,10 @@ var init_imdsMsi = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/clientAssertionCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/clientAssertionCredential.js
 var logger12, ClientAssertionCredential;
 var init_clientAssertionCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/clientAssertionCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/clientAssertionCredential.js"() {
     init_msalClient();
     init_tenantIdUtils();
     init_errors();
@@ -46191,10 +46378,10 @@ var init_clientAssertionCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/workloadIdentityCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/workloadIdentityCredential.js
 var credentialName3, logger13;
 var init_workloadIdentityCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/workloadIdentityCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/workloadIdentityCredential.js"() {
     init_logging();
     init_clientAssertionCredential();
     init_errors();
@@ -46204,10 +46391,10 @@ var init_workloadIdentityCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/tokenExchangeMsi.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/tokenExchangeMsi.js
 var msiName2, logger14;
 var init_tokenExchangeMsi = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/tokenExchangeMsi.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/tokenExchangeMsi.js"() {
     init_workloadIdentityCredential();
     init_logging();
     msiName2 = "ManagedIdentityCredential - Token Exchange";
@@ -46215,10 +46402,10 @@ var init_tokenExchangeMsi = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/index.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/index.js
 var logger15;
 var init_managedIdentityCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/index.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/managedIdentityCredential/index.js"() {
     init_esm2();
     init_dist();
     init_identityClient();
@@ -46234,10 +46421,10 @@ var init_managedIdentityCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/azureDeveloperCliCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/azureDeveloperCliCredential.js
 var logger16;
 var init_azureDeveloperCliCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/azureDeveloperCliCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/azureDeveloperCliCredential.js"() {
     init_logging();
     init_errors();
     init_tenantIdUtils();
@@ -46247,7 +46434,7 @@ var init_azureDeveloperCliCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/subscriptionUtils.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/subscriptionUtils.js
 function checkSubscription(logger29, subscription) {
   if (!subscription.match(/^[0-9a-zA-Z-._ ]+$/)) {
     const error2 = new Error(`Subscription '${subscription}' contains invalid characters. If this is the name of a subscription, use its ID instead. You can locate your subscription by following the instructions listed here: https://learn.microsoft.com/azure/azure-portal/get-subscription-tenant-id`);
@@ -46256,16 +46443,16 @@ function checkSubscription(logger29, subscription) {
   }
 }
 var init_subscriptionUtils = __esm({
-  "node_modules/@azure/identity/dist/esm/util/subscriptionUtils.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/subscriptionUtils.js"() {
     init_logging();
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/azureCliCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/azureCliCredential.js
 import child_process from "child_process";
 var logger17, azureCliPublicErrorMessages, cliCredentialInternals, AzureCliCredential;
 var init_azureCliCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/azureCliCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/azureCliCredential.js"() {
     init_tenantIdUtils();
     init_logging();
     init_scopeUtils();
@@ -46310,7 +46497,7 @@ var init_azureCliCredential = __esm({
         if (subscription) {
           subscriptionSection = ["--subscription", `"${subscription}"`];
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           try {
             const args = [
               "account",
@@ -46324,7 +46511,7 @@ var init_azureCliCredential = __esm({
             ];
             const command = ["az", ...args].join(" ");
             child_process.exec(command, { cwd: cliCredentialInternals.getSafeWorkingDir(), timeout }, (error2, stdout, stderr) => {
-              resolve4({ stdout, stderr, error: error2 });
+              resolve5({ stdout, stderr, error: error2 });
             });
           } catch (err) {
             reject(err);
@@ -46459,13 +46646,13 @@ var init_azureCliCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/util/processUtils.js
+// ../../main/node_modules/@azure/identity/dist/esm/util/processUtils.js
 var init_processUtils = __esm({
-  "node_modules/@azure/identity/dist/esm/util/processUtils.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/util/processUtils.js"() {
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/azurePowerShellCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/azurePowerShellCredential.js
 function formatCommand(commandName) {
   if (isWindows) {
     return `${commandName}.exe`;
@@ -46475,7 +46662,7 @@ function formatCommand(commandName) {
 }
 var logger18, isWindows, commandStack;
 var init_azurePowerShellCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/azurePowerShellCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/azurePowerShellCredential.js"() {
     init_tenantIdUtils();
     init_logging();
     init_scopeUtils();
@@ -46491,10 +46678,10 @@ var init_azurePowerShellCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/visualStudioCodeCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/visualStudioCodeCredential.js
 var logger19;
 var init_visualStudioCodeCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/visualStudioCodeCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/visualStudioCodeCredential.js"() {
     init_logging();
     init_tenantIdUtils();
     init_errors();
@@ -46507,10 +46694,10 @@ var init_visualStudioCodeCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/brokerCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/brokerCredential.js
 var logger20;
 var init_brokerCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/brokerCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/brokerCredential.js"() {
     init_tenantIdUtils();
     init_logging();
     init_scopeUtils();
@@ -46522,9 +46709,9 @@ var init_brokerCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredentialFunctions.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredentialFunctions.js
 var init_defaultAzureCredentialFunctions = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredentialFunctions.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredentialFunctions.js"() {
     init_environmentCredential();
     init_managedIdentityCredential();
     init_workloadIdentityCredential();
@@ -46536,10 +46723,10 @@ var init_defaultAzureCredentialFunctions = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredential.js
 var logger21;
 var init_defaultAzureCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/defaultAzureCredential.js"() {
     init_chainedTokenCredential();
     init_logging();
     init_defaultAzureCredentialFunctions();
@@ -46547,10 +46734,10 @@ var init_defaultAzureCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/interactiveBrowserCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/interactiveBrowserCredential.js
 var logger22;
 var init_interactiveBrowserCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/interactiveBrowserCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/interactiveBrowserCredential.js"() {
     init_tenantIdUtils();
     init_logging();
     init_scopeUtils();
@@ -46561,10 +46748,10 @@ var init_interactiveBrowserCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/deviceCodeCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/deviceCodeCredential.js
 var logger23;
 var init_deviceCodeCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/deviceCodeCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/deviceCodeCredential.js"() {
     init_tenantIdUtils();
     init_logging();
     init_scopeUtils();
@@ -46575,10 +46762,10 @@ var init_deviceCodeCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/azurePipelinesCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/azurePipelinesCredential.js
 var credentialName4, logger24;
 var init_azurePipelinesCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/azurePipelinesCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/azurePipelinesCredential.js"() {
     init_errors();
     init_esm6();
     init_clientAssertionCredential();
@@ -46590,10 +46777,10 @@ var init_azurePipelinesCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/authorizationCodeCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/authorizationCodeCredential.js
 var logger25;
 var init_authorizationCodeCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/authorizationCodeCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/authorizationCodeCredential.js"() {
     init_tenantIdUtils();
     init_tenantIdUtils();
     init_logging();
@@ -46604,10 +46791,10 @@ var init_authorizationCodeCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/credentials/onBehalfOfCredential.js
+// ../../main/node_modules/@azure/identity/dist/esm/credentials/onBehalfOfCredential.js
 var credentialName5, logger26;
 var init_onBehalfOfCredential = __esm({
-  "node_modules/@azure/identity/dist/esm/credentials/onBehalfOfCredential.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/credentials/onBehalfOfCredential.js"() {
     init_msalClient();
     init_logging();
     init_tenantIdUtils();
@@ -46619,16 +46806,16 @@ var init_onBehalfOfCredential = __esm({
   }
 });
 
-// node_modules/@azure/identity/dist/esm/tokenProvider.js
+// ../../main/node_modules/@azure/identity/dist/esm/tokenProvider.js
 var init_tokenProvider = __esm({
-  "node_modules/@azure/identity/dist/esm/tokenProvider.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/tokenProvider.js"() {
     init_esm6();
   }
 });
 
-// node_modules/@azure/identity/dist/esm/index.js
+// ../../main/node_modules/@azure/identity/dist/esm/index.js
 var init_esm8 = __esm({
-  "node_modules/@azure/identity/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/identity/dist/esm/index.js"() {
     init_consumer();
     init_defaultAzureCredential();
     init_errors();
@@ -46886,7 +47073,7 @@ var init_githubOidc = __esm({
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/restError.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/restError.js
 function createRestError2(messageOrResponse, response) {
   if (typeof messageOrResponse === "string") {
     return createRestError(messageOrResponse, response);
@@ -46895,54 +47082,54 @@ function createRestError2(messageOrResponse, response) {
   }
 }
 var init_restError4 = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/restError.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/restError.js"() {
     init_esm();
   }
 });
 
-// node_modules/@azure/core-auth/dist/esm/azureKeyCredential.js
+// ../../main/node_modules/@azure/core-auth/dist/esm/azureKeyCredential.js
 var init_azureKeyCredential = __esm({
-  "node_modules/@azure/core-auth/dist/esm/azureKeyCredential.js"() {
+  "../../main/node_modules/@azure/core-auth/dist/esm/azureKeyCredential.js"() {
   }
 });
 
-// node_modules/@azure/core-auth/dist/esm/keyCredential.js
+// ../../main/node_modules/@azure/core-auth/dist/esm/keyCredential.js
 function isKeyCredential(credential) {
   return isObjectWithProperties(credential, ["key"]) && typeof credential.key === "string";
 }
 var init_keyCredential = __esm({
-  "node_modules/@azure/core-auth/dist/esm/keyCredential.js"() {
+  "../../main/node_modules/@azure/core-auth/dist/esm/keyCredential.js"() {
     init_esm4();
   }
 });
 
-// node_modules/@azure/core-auth/dist/esm/azureNamedKeyCredential.js
+// ../../main/node_modules/@azure/core-auth/dist/esm/azureNamedKeyCredential.js
 var init_azureNamedKeyCredential = __esm({
-  "node_modules/@azure/core-auth/dist/esm/azureNamedKeyCredential.js"() {
+  "../../main/node_modules/@azure/core-auth/dist/esm/azureNamedKeyCredential.js"() {
     init_esm4();
   }
 });
 
-// node_modules/@azure/core-auth/dist/esm/azureSASCredential.js
+// ../../main/node_modules/@azure/core-auth/dist/esm/azureSASCredential.js
 var init_azureSASCredential = __esm({
-  "node_modules/@azure/core-auth/dist/esm/azureSASCredential.js"() {
+  "../../main/node_modules/@azure/core-auth/dist/esm/azureSASCredential.js"() {
     init_esm4();
   }
 });
 
-// node_modules/@azure/core-auth/dist/esm/tokenCredential.js
+// ../../main/node_modules/@azure/core-auth/dist/esm/tokenCredential.js
 function isTokenCredential(credential) {
   const castCredential = credential;
   return castCredential && typeof castCredential.getToken === "function" && (castCredential.signRequest === void 0 || castCredential.getToken.length > 0);
 }
 var init_tokenCredential = __esm({
-  "node_modules/@azure/core-auth/dist/esm/tokenCredential.js"() {
+  "../../main/node_modules/@azure/core-auth/dist/esm/tokenCredential.js"() {
   }
 });
 
-// node_modules/@azure/core-auth/dist/esm/index.js
+// ../../main/node_modules/@azure/core-auth/dist/esm/index.js
 var init_esm9 = __esm({
-  "node_modules/@azure/core-auth/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/core-auth/dist/esm/index.js"() {
     init_azureKeyCredential();
     init_keyCredential();
     init_azureNamedKeyCredential();
@@ -46951,7 +47138,7 @@ var init_esm9 = __esm({
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/apiVersionPolicy.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/apiVersionPolicy.js
 function apiVersionPolicy2(options) {
   return {
     name: apiVersionPolicyName2,
@@ -46966,12 +47153,12 @@ function apiVersionPolicy2(options) {
 }
 var apiVersionPolicyName2;
 var init_apiVersionPolicy2 = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/apiVersionPolicy.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/apiVersionPolicy.js"() {
     apiVersionPolicyName2 = "ApiVersionPolicy";
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/keyCredentialAuthenticationPolicy.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/keyCredentialAuthenticationPolicy.js
 function keyCredentialAuthenticationPolicy(credential, apiKeyHeaderName) {
   return {
     name: keyCredentialAuthenticationPolicyName,
@@ -46983,12 +47170,12 @@ function keyCredentialAuthenticationPolicy(credential, apiKeyHeaderName) {
 }
 var keyCredentialAuthenticationPolicyName;
 var init_keyCredentialAuthenticationPolicy = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/keyCredentialAuthenticationPolicy.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/keyCredentialAuthenticationPolicy.js"() {
     keyCredentialAuthenticationPolicyName = "keyCredentialAuthenticationPolicy";
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/clientHelpers.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/clientHelpers.js
 function addCredentialPipelinePolicy(pipeline, endpoint2, options = {}) {
   const { credential, clientOptions } = options;
   if (!credential) {
@@ -47018,7 +47205,7 @@ function isKeyCredential2(credential) {
   return typeof credential === "object" && credential !== null && "key" in credential && typeof credential.key === "string";
 }
 var init_clientHelpers2 = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/clientHelpers.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/clientHelpers.js"() {
     init_esm6();
     init_esm9();
     init_apiVersionPolicy2();
@@ -47026,7 +47213,7 @@ var init_clientHelpers2 = __esm({
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/operationOptionHelpers.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/operationOptionHelpers.js
 function operationOptionsToRequestParameters2(options) {
   const tspRequestParameters = operationOptionsToRequestParameters(options);
   return {
@@ -47035,18 +47222,18 @@ function operationOptionsToRequestParameters2(options) {
   };
 }
 var init_operationOptionHelpers2 = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/operationOptionHelpers.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/operationOptionHelpers.js"() {
     init_esm();
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/getBinaryStreamResponse.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/getBinaryStreamResponse.js
 var init_getBinaryStreamResponse = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/getBinaryStreamResponse.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/getBinaryStreamResponse.js"() {
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/getClient.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/getClient.js
 function wrapRequestParameters(parameters) {
   if (parameters.onResponse) {
     return {
@@ -47110,16 +47297,16 @@ function isCredential(param) {
   return isKeyCredential(param) || isTokenCredential(param);
 }
 var init_getClient2 = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/getClient.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/getClient.js"() {
     init_esm9();
     init_clientHelpers2();
     init_esm();
   }
 });
 
-// node_modules/@azure-rest/core-client/dist/esm/index.js
+// ../../main/node_modules/@azure-rest/core-client/dist/esm/index.js
 var init_esm10 = __esm({
-  "node_modules/@azure-rest/core-client/dist/esm/index.js"() {
+  "../../main/node_modules/@azure-rest/core-client/dist/esm/index.js"() {
     init_restError4();
     init_clientHelpers2();
     init_operationOptionHelpers2();
@@ -47731,6 +47918,12 @@ var init_register = __esm({
 function succeeded(outcome) {
   return outcome === "ready" || outcome === "warning" || outcome === "validated" || outcome === "template-valid" || outcome === "dry-run";
 }
+function failureText(report) {
+  const error2 = report.error;
+  if (!error2 || error2.kind.startsWith("build:")) return report.message;
+  return error2.message.startsWith(report.message) ? error2.message : `${report.message}
+${error2.message}`;
+}
 function portalUrl(cloud, tenantId, id) {
   return `${cloud.portal}/#${tenantId ? `@${tenantId}` : ""}/resource${id}`;
 }
@@ -47755,6 +47948,9 @@ function registrationSection(registration, graphRequests, cloud) {
     osBuildNumber: image.osBuildNumber ?? null,
     intuneUrl: intuneUrl(cloud)
   };
+}
+function unfenced(text) {
+  return text.replaceAll("```", "'''");
 }
 function cell(text) {
   return (text ?? "").replaceAll("|", "\\|").replaceAll("\r", "").replaceAll("\n", "<br>");
@@ -47815,7 +48011,7 @@ function renderSummary(report) {
         "<details><summary>Packer output (last lines)</summary>",
         "",
         "```",
-        ...b.outputTail,
+        ...b.outputTail.map(unfenced),
         "```",
         "</details>",
         ""
@@ -47845,7 +48041,7 @@ function renderSummary(report) {
   if (report.rollout && report.rollout.summary.length > 0) {
     lines2.push(report.rollout.dryRun ? "" : "### Rollout", "", ...report.rollout.summary, "");
   }
-  if (report.error) lines2.push("### Error", "", "```", report.error.message, "```", "");
+  if (report.error) lines2.push("### Error", "", "```", unfenced(report.error.message), "```", "");
   const t = report.timings;
   lines2.push(
     (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1e3)}, ` : "") + `validation ${t.validateSeconds} s` + (t.registerSeconds !== null ? `, registration ${formatDuration(t.registerSeconds * 1e3)}` : "") + `, total ${formatDuration(t.totalSeconds * 1e3)}.`
@@ -47881,6 +48077,7 @@ var init_report = __esm({
 });
 
 // src/pipeline/publish.ts
+import { constants as constants5 } from "node:fs";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { dirname } from "node:path";
 function outputsOf(report, reportPath) {
@@ -47895,14 +48092,28 @@ function outputsOf(report, reportPath) {
     "report-path": reportPath
   };
 }
-async function writeReport(report, reportPath) {
-  await mkdir2(dirname(reportPath), { recursive: true });
-  await writeFile2(reportPath, JSON.stringify(report, null, 2) + "\n", "utf8");
-  return renderSummary(report);
+async function publishReport(report, reportPath) {
+  let problem;
+  try {
+    await mkdir2(dirname(reportPath), { recursive: true });
+    const flags = constants5.O_WRONLY | constants5.O_CREAT | constants5.O_TRUNC | constants5.O_NONBLOCK;
+    const text = scrubSecrets(JSON.stringify(report, null, 2)) + "\n";
+    await writeFile2(reportPath, text, { encoding: "utf8", flag: flags });
+  } catch (error2) {
+    const reason = error2 instanceof Error ? error2.message : String(error2);
+    problem = `Could not write the JSON report to ${reportPath} (${reason}); the outputs and the job summary are complete. Set report-path to a writable file, such as \${{ runner.temp }}/w365-image-report.json.`;
+  }
+  let summary2 = renderSummary(report);
+  if (problem) summary2 += `
+> \u26A0\uFE0F ${cell(problem)}
+`;
+  summary2 = scrubSecrets(summary2);
+  return { summary: summary2, outputs: outputsOf(report, problem ? "" : reportPath), problem };
 }
 var init_publish = __esm({
   "src/pipeline/publish.ts"() {
     "use strict";
+    init_untrusted();
     init_report();
   }
 });
@@ -47932,7 +48143,7 @@ var init_imageVersion = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/static-helpers/cloudSettingHelpers.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/cloudSettingHelpers.js
 function getArmEndpoint(cloudSetting) {
   if (cloudSetting === void 0) {
     return void 0;
@@ -47950,7 +48161,7 @@ function getArmEndpoint(cloudSetting) {
 }
 var AzureClouds;
 var init_cloudSettingHelpers = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/static-helpers/cloudSettingHelpers.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/cloudSettingHelpers.js"() {
     (function(AzureClouds2) {
       AzureClouds2["AZURE_PUBLIC_CLOUD"] = "AZURE_PUBLIC_CLOUD";
       AzureClouds2["AZURE_CHINA_CLOUD"] = "AZURE_CHINA_CLOUD";
@@ -47959,16 +48170,16 @@ var init_cloudSettingHelpers = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/logger.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/logger.js
 var logger27;
 var init_logger2 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/logger.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/logger.js"() {
     init_esm2();
     logger27 = createClientLogger2("arm-compute");
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/computeManagementContext.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/computeManagementContext.js
 function createComputeManagement(credential, subscriptionId, options = {}) {
   const endpointUrl = options.endpoint ?? getArmEndpoint(options.cloudSetting) ?? "https://management.azure.com";
   const prefixFromOptions = options?.userAgentOptions?.userAgentPrefix;
@@ -47989,21 +48200,21 @@ function createComputeManagement(credential, subscriptionId, options = {}) {
   return { ...clientContext, subscriptionId };
 }
 var init_computeManagementContext = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/computeManagementContext.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/computeManagementContext.js"() {
     init_logger2();
     init_cloudSettingHelpers();
     init_esm10();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/index.js
 var init_api = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/index.js"() {
     init_computeManagementContext();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/common/models.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/common/models.js
 function cloudErrorDeserializer(item) {
   return {
     error: !item["error"] ? item["error"] : apiErrorDeserializer(item["error"])
@@ -48098,7 +48309,7 @@ function subResourceReadOnlyArrayDeserializer(result) {
 }
 var KnownExtendedLocationTypes, KnownSnapshotAccessState, KnownHyperVGeneration, KnownArchitecture;
 var init_models = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/common/models.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/common/models.js"() {
     (function(KnownExtendedLocationTypes2) {
       KnownExtendedLocationTypes2["EdgeZone"] = "EdgeZone";
     })(KnownExtendedLocationTypes || (KnownExtendedLocationTypes = {}));
@@ -48120,7 +48331,7 @@ var init_models = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/static-helpers/serialization/check-prop-undefined.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/serialization/check-prop-undefined.js
 function areAllPropsUndefined(item, properties) {
   for (const property of properties) {
     if (item[property] !== void 0) {
@@ -48130,11 +48341,11 @@ function areAllPropsUndefined(item, properties) {
   return true;
 }
 var init_check_prop_undefined = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/static-helpers/serialization/check-prop-undefined.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/serialization/check-prop-undefined.js"() {
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/models.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/models.js
 function _operationListResultDeserializer(item) {
   return {
     value: operationArrayDeserializer(item["value"]),
@@ -48205,7 +48416,7 @@ function errorResponseDeserializer(item) {
 }
 var KnownOrigin, KnownActionType, KnownCreatedByType;
 var init_models2 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/models.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/models.js"() {
     (function(KnownOrigin2) {
       KnownOrigin2["User"] = "user";
       KnownOrigin2["System"] = "system";
@@ -48223,7 +48434,7 @@ var init_models2 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/compute/models.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/compute/models.js
 function virtualMachineScaleSetSerializer(item) {
   return {
     tags: item["tags"],
@@ -53442,7 +53653,7 @@ function _virtualMachineImagePropertiesDeserializer(item) {
 }
 var KnownRepairAction, KnownWindowsVMGuestPatchMode, KnownWindowsPatchAssessmentMode, KnownWindowsVMGuestPatchAutomaticByPlatformRebootSetting, KnownLinuxVMGuestPatchMode, KnownLinuxPatchAssessmentMode, KnownLinuxVMGuestPatchAutomaticByPlatformRebootSetting, KnownDiskCreateOptionTypes, KnownDiffDiskOptions, KnownDiffDiskPlacement, KnownStorageFaultDomainAlignmentType, KnownStorageAccountTypes, KnownSecurityEncryptionTypes, KnownVirtualMachineDiskDelayAction, KnownVirtualMachineDiskNetworkAccessPolicy, KnownDiskDeleteOptionTypes, KnownDiskControllerTypes, KnownDiskApiVersion, KnownDomainNameLabelScopeTypes, KnownIPVersion, KnownDeleteOptions, KnownPublicIPAddressSkuName, KnownPublicIPAddressSkuTier, KnownNetworkInterfaceAuxiliaryMode, KnownNetworkInterfaceAuxiliarySku, KnownNetworkApiVersion, KnownSecurityTypes, KnownMode, KnownModes, KnownVirtualMachinePriorityTypes, KnownVirtualMachineEvictionPolicyTypes, KnownProcessorMode, KnownVirtualMachineScaleSetScaleInRules, KnownOrchestrationMode, KnownRebalanceStrategy, KnownRebalanceBehavior, KnownZonalPlatformFaultDomainAlignMode, KnownAllocationStrategy, KnownHighSpeedInterconnectPlacement, KnownVMScaleSetLifecycleHookEventType, KnownLifecycleHookAction, KnownZonePlacementPolicyType, KnownOrchestrationServiceNames, KnownOrchestrationServiceState, KnownOrchestrationServiceOperationStatus, KnownOrchestrationServiceStateAction, KnownLifecycleHookActionState, KnownVMScaleSetLifecycleHookEventState, KnownVirtualMachineSizeTypes, KnownDiskDetachOptionTypes, KnownIPVersions, KnownPublicIPAllocationMethod, KnownHyperVGenerationType, KnownStorageAlignmentStatus, KnownPatchOperationStatus, KnownCapacityReservationType, KnownVMGuestPatchRebootBehavior, KnownPatchAssessmentState, KnownVMGuestPatchRebootSetting, KnownVMGuestPatchClassificationWindows, KnownVMGuestPatchClassificationLinux, KnownVMGuestPatchRebootStatus, KnownPatchInstallationState, KnownReleaseCategory, KnownUrgencyLevel, KnownRunProfile, KnownProximityPlacementGroupType, KnownHyperVGenerationTypes, KnownOperatingSystemType, KnownRestorePointEncryptionType, KnownConsistencyModeTypes, KnownReservationType, KnownReservationState, KnownScriptShellTypes, KnownExecutionState, KnownResilientVMDeletionStatus, KnownSshEncryptionTypes, KnownVmDiskTypes, KnownArchitectureTypes, KnownImageState, KnownAlternativeType, KnownExpandTypesForGetVMScaleSets, KnownExpandTypeForListVMs, KnownExpandTypesForListVMs, KnownListVersionsExpandOptions, KnownRestorePointCollectionExpandOptions, KnownRestorePointExpandOptions, KnownCapacityReservationGroupInstanceViewTypes, KnownExpandTypesForGetCapacityReservationGroups, KnownResourceIdOptionsForGetCapacityReservationGroups, KnownCapacityReservationInstanceViewTypes, KnownInterconnectBlockExpandTypes;
 var init_models3 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/compute/models.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/compute/models.js"() {
     init_check_prop_undefined();
     init_models();
     init_models2();
@@ -54048,7 +54259,7 @@ var init_models3 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/static-helpers/pagingHelpers.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/pagingHelpers.js
 function buildPagedAsyncIterator(client, getInitialResponse, processResponseBody, expectedStatuses, options = {}) {
   const itemName = options.itemName ?? "value";
   const nextLinkName = options.nextLinkName ?? "nextLink";
@@ -54157,31 +54368,31 @@ function addApiVersionToUrl(url, apiVersion) {
   return url;
 }
 var init_pagingHelpers = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/static-helpers/pagingHelpers.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/pagingHelpers.js"() {
     init_esm10();
     init_esm6();
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/logger.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/logger.js
 var logger28;
 var init_logger3 = __esm({
-  "node_modules/@azure/core-lro/dist/esm/logger.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/logger.js"() {
     init_esm2();
     logger28 = createClientLogger2("core-lro");
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/poller/constants.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/poller/constants.js
 var POLL_INTERVAL_IN_MS, terminalStates;
 var init_constants4 = __esm({
-  "node_modules/@azure/core-lro/dist/esm/poller/constants.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/poller/constants.js"() {
     POLL_INTERVAL_IN_MS = 2e3;
     terminalStates = ["succeeded", "canceled", "failed"];
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/poller/operation.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/poller/operation.js
 function deserializeState(serializedState) {
   try {
     return JSON.parse(serializedState).state;
@@ -54341,13 +54552,13 @@ async function pollOperation(inputs) {
   }
 }
 var init_operation = __esm({
-  "node_modules/@azure/core-lro/dist/esm/poller/operation.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/poller/operation.js"() {
     init_logger3();
     init_constants4();
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/http/operation.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/http/operation.js
 function getOperationLocationPollingUrl(inputs) {
   const { azureAsyncOperation, operationLocation } = inputs;
   return operationLocation ?? azureAsyncOperation;
@@ -54567,13 +54778,13 @@ function isOperationError(e) {
   return e.name === "RestError";
 }
 var init_operation2 = __esm({
-  "node_modules/@azure/core-lro/dist/esm/http/operation.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/http/operation.js"() {
     init_operation();
     init_logger3();
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/poller/poller.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/poller/poller.js
 function buildCreatePoller(inputs) {
   const { getOperationLocation: getOperationLocation2, getStatusFromInitialResponse: getStatusFromInitialResponse2, getStatusFromPollResponse, isOperationError: isOperationError2, getResourceLocation: getResourceLocation2, getPollingInterval, getError, resolveOnUnsuccessful } = inputs;
   return ({ init, poll }, options) => {
@@ -54741,14 +54952,14 @@ function buildCreatePoller(inputs) {
   };
 }
 var init_poller = __esm({
-  "node_modules/@azure/core-lro/dist/esm/poller/poller.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/poller/poller.js"() {
     init_operation();
     init_constants4();
     init_esm4();
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/http/utils.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/http/utils.js
 function rewriteUrl({ url, baseUrl: baseUrl2 }) {
   if (!url) {
     return void 0;
@@ -54776,11 +54987,11 @@ function rewriteUrl({ url, baseUrl: baseUrl2 }) {
   return rewrittenUrl.toString();
 }
 var init_utils5 = __esm({
-  "node_modules/@azure/core-lro/dist/esm/http/utils.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/http/utils.js"() {
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/http/poller.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/http/poller.js
 function createHttpPoller(lro, options) {
   const { resourceLocationConfig, intervalInMs, processResult, restoreFrom, updateState, withOperationLocation, resolveOnUnsuccessful = false, baseUrl: baseUrl2, skipFinalGet } = options || {};
   return buildCreatePoller({
@@ -54815,22 +55026,22 @@ function createHttpPoller(lro, options) {
   });
 }
 var init_poller2 = __esm({
-  "node_modules/@azure/core-lro/dist/esm/http/poller.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/http/poller.js"() {
     init_operation2();
     init_poller();
     init_utils5();
   }
 });
 
-// node_modules/@azure/core-lro/dist/esm/index.js
+// ../../main/node_modules/@azure/core-lro/dist/esm/index.js
 var init_esm11 = __esm({
-  "node_modules/@azure/core-lro/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/core-lro/dist/esm/index.js"() {
     init_poller2();
     init_operation();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/static-helpers/pollingHelpers.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/pollingHelpers.js
 function getLongRunningPoller(client, processResponseBody, expectedStatuses, options) {
   const { restoreFrom, getInitialResponse, apiVersion } = options;
   if (!restoreFrom && !getInitialResponse) {
@@ -54904,13 +55115,13 @@ function addApiVersionToUrl2(url, apiVersion) {
   return url;
 }
 var init_pollingHelpers = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/static-helpers/pollingHelpers.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/pollingHelpers.js"() {
     init_esm11();
     init_esm10();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/static-helpers/urlTemplate.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/urlTemplate.js
 function encodeComponent(val, reserved, op) {
   return (reserved ?? op === "+") || op === "#" ? encodeReservedComponent(val) : encodeRFC3986URIComponent(val);
 }
@@ -55079,11 +55290,11 @@ function normalizeUnreserved(uri) {
   });
 }
 var init_urlTemplate = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/static-helpers/urlTemplate.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/urlTemplate.js"() {
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/availabilitySets/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/availabilitySets/operations.js
 function _convertToVirtualMachineScaleSetSend(context5, resourceGroupName, availabilitySetName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/availabilitySets/{availabilitySetName}/convertToVirtualMachineScaleSet{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -55417,7 +55628,7 @@ async function get(context5, resourceGroupName, availabilitySetName, options = {
   return _getDeserialize(result);
 }
 var init_operations = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/availabilitySets/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/availabilitySets/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -55427,7 +55638,7 @@ var init_operations = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/static-helpers/simplePollerHelpers.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/simplePollerHelpers.js
 function getSimplePoller(poller) {
   const simplePoller = {
     isDone() {
@@ -55465,11 +55676,11 @@ function getSimplePoller(poller) {
   return simplePoller;
 }
 var init_simplePollerHelpers = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/static-helpers/simplePollerHelpers.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/static-helpers/simplePollerHelpers.js"() {
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/availabilitySets/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/availabilitySets/index.js
 function _getAvailabilitySets(context5) {
   return {
     convertToVirtualMachineScaleSet: (resourceGroupName, availabilitySetName, options) => convertToVirtualMachineScaleSet(context5, resourceGroupName, availabilitySetName, options),
@@ -55499,13 +55710,13 @@ function _getAvailabilitySetsOperations(context5) {
   };
 }
 var init_availabilitySets = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/availabilitySets/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/availabilitySets/index.js"() {
     init_operations();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/capacityReservationGroups/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/capacityReservationGroups/operations.js
 function _listBySubscriptionSend2(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/capacityReservationGroups{?api%2Dversion,%24expand,resourceIdsOnly}", {
     subscriptionId: context5.subscriptionId,
@@ -55681,7 +55892,7 @@ async function get2(context5, resourceGroupName, capacityReservationGroupName, o
   return _getDeserialize2(result);
 }
 var init_operations2 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/capacityReservationGroups/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/capacityReservationGroups/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -55690,7 +55901,7 @@ var init_operations2 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/capacityReservationGroups/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/capacityReservationGroups/index.js
 function _getCapacityReservationGroups(context5) {
   return {
     listBySubscription: (options) => listBySubscription2(context5, options),
@@ -55707,12 +55918,12 @@ function _getCapacityReservationGroupsOperations(context5) {
   };
 }
 var init_capacityReservationGroups = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/capacityReservationGroups/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/capacityReservationGroups/index.js"() {
     init_operations2();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/capacityReservations/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/capacityReservations/operations.js
 function _listByCapacityReservationGroupSend(context5, resourceGroupName, capacityReservationGroupName, options = {
   requestOptions: {}
 }) {
@@ -55884,7 +56095,7 @@ async function get3(context5, resourceGroupName, capacityReservationGroupName, c
   return _getDeserialize3(result);
 }
 var init_operations3 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/capacityReservations/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/capacityReservations/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -55894,7 +56105,7 @@ var init_operations3 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/capacityReservations/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/capacityReservations/index.js
 function _getCapacityReservations(context5) {
   return {
     listByCapacityReservationGroup: (resourceGroupName, capacityReservationGroupName, options) => listByCapacityReservationGroup(context5, resourceGroupName, capacityReservationGroupName, options),
@@ -55934,13 +56145,13 @@ function _getCapacityReservationsOperations(context5) {
   };
 }
 var init_capacityReservations = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/capacityReservations/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/capacityReservations/index.js"() {
     init_operations3();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/computeGallery/models.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/computeGallery/models.js
 function gallerySerializer(item) {
   return {
     tags: item["tags"],
@@ -57785,7 +57996,7 @@ function _gallerySoftDeletedResourcePropertiesDeserializer(item) {
 }
 var KnownGalleryProvisioningState, KnownGallerySharingPermissionTypes, KnownSharingProfileGroupTypes, KnownSharingState, KnownUefiSignatureTemplateName, KnownUefiKeyType, KnownPolicyViolationCategory, KnownAggregatedReplicationState, KnownReplicationState, KnownValidationStatus, KnownStorageAccountType, KnownConfidentialVMEncryptionType, KnownReplicationMode, KnownGalleryExtendedLocationType, KnownEdgeZoneStorageAccountType, KnownStorageAccountStrategy, KnownGalleryApplicationScriptRebootBehavior, KnownGalleryScriptParameterType, KnownAccessControlRulesMode, KnownEndpointAccess, KnownSharedGalleryHostCaching, KnownSoftDeletedArtifactTypes, KnownSharingUpdateOperationTypes, KnownSelectPermissions, KnownGalleryExpandParams, KnownReplicationStatusTypes, KnownSharedToValues;
 var init_models4 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/computeGallery/models.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/computeGallery/models.js"() {
     init_check_prop_undefined();
     init_models();
     init_models2();
@@ -57924,7 +58135,7 @@ var init_models4 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/communityGalleries/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/communityGalleries/operations.js
 function _getSend4(context5, location, publicGalleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/communityGalleries/{publicGalleryName}{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -57955,7 +58166,7 @@ async function get4(context5, location, publicGalleryName, options = { requestOp
   return _getDeserialize4(result);
 }
 var init_operations4 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/communityGalleries/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/communityGalleries/operations.js"() {
     init_models();
     init_models4();
     init_urlTemplate();
@@ -57963,7 +58174,7 @@ var init_operations4 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/communityGalleries/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/communityGalleries/index.js
 function _getCommunityGalleries(context5) {
   return {
     get: (location, publicGalleryName, options) => get4(context5, location, publicGalleryName, options)
@@ -57975,12 +58186,12 @@ function _getCommunityGalleriesOperations(context5) {
   };
 }
 var init_communityGalleries = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/communityGalleries/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/communityGalleries/index.js"() {
     init_operations4();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImageVersions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImageVersions/operations.js
 function _listSend2(context5, location, publicGalleryName, galleryImageName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/communityGalleries/{publicGalleryName}/images/{galleryImageName}/versions{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -58042,7 +58253,7 @@ async function get5(context5, location, publicGalleryName, galleryImageName, gal
   return _getDeserialize5(result);
 }
 var init_operations5 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImageVersions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImageVersions/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -58051,7 +58262,7 @@ var init_operations5 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImageVersions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImageVersions/index.js
 function _getCommunityGalleryImageVersions(context5) {
   return {
     list: (location, publicGalleryName, galleryImageName, options) => list3(context5, location, publicGalleryName, galleryImageName, options),
@@ -58064,12 +58275,12 @@ function _getCommunityGalleryImageVersionsOperations(context5) {
   };
 }
 var init_communityGalleryImageVersions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImageVersions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImageVersions/index.js"() {
     init_operations5();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImages/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImages/operations.js
 function _listSend3(context5, location, publicGalleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/communityGalleries/{publicGalleryName}/images{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -58129,7 +58340,7 @@ async function get6(context5, location, publicGalleryName, galleryImageName, opt
   return _getDeserialize6(result);
 }
 var init_operations6 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImages/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/communityGalleryImages/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -58138,7 +58349,7 @@ var init_operations6 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImages/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImages/index.js
 function _getCommunityGalleryImages(context5) {
   return {
     list: (location, publicGalleryName, options) => list4(context5, location, publicGalleryName, options),
@@ -58151,12 +58362,12 @@ function _getCommunityGalleryImagesOperations(context5) {
   };
 }
 var init_communityGalleryImages = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImages/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/communityGalleryImages/index.js"() {
     init_operations6();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/dedicatedHostGroups/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/dedicatedHostGroups/operations.js
 function _listBySubscriptionSend3(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/hostGroups{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -58329,7 +58540,7 @@ async function get7(context5, resourceGroupName, hostGroupName, options = { requ
   return _getDeserialize7(result);
 }
 var init_operations7 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/dedicatedHostGroups/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/dedicatedHostGroups/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -58338,7 +58549,7 @@ var init_operations7 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHostGroups/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHostGroups/index.js
 function _getDedicatedHostGroups(context5) {
   return {
     listBySubscription: (options) => listBySubscription3(context5, options),
@@ -58355,12 +58566,12 @@ function _getDedicatedHostGroupsOperations(context5) {
   };
 }
 var init_dedicatedHostGroups = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHostGroups/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHostGroups/index.js"() {
     init_operations7();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/dedicatedHosts/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/dedicatedHosts/operations.js
 function _restartSend(context5, resourceGroupName, hostGroupName, hostName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/hostGroups/{hostGroupName}/hosts/{hostName}/restart{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -58620,7 +58831,7 @@ async function get8(context5, resourceGroupName, hostGroupName, hostName, option
   return _getDeserialize8(result);
 }
 var init_operations8 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/dedicatedHosts/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/dedicatedHosts/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -58630,7 +58841,7 @@ var init_operations8 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHosts/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHosts/index.js
 function _getDedicatedHosts(context5) {
   return {
     restart: (resourceGroupName, hostGroupName, hostName, options) => restart(context5, resourceGroupName, hostGroupName, hostName, options),
@@ -58689,13 +58900,13 @@ function _getDedicatedHostsOperations(context5) {
   };
 }
 var init_dedicatedHosts = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHosts/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/dedicatedHosts/index.js"() {
     init_operations8();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/computeDisk/models.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/computeDisk/models.js
 function diskSerializer(item) {
   return {
     tags: item["tags"],
@@ -59553,7 +59764,7 @@ function _diskRestorePointPropertiesDeserializer(item) {
 }
 var KnownSupportedSecurityOption, KnownDiskCreateOption, KnownProvisionedBandwidthCopyOption, KnownDiskState, KnownEncryptionType, KnownNetworkAccessPolicy, KnownDiskSecurityTypes, KnownConfidentialVMVersion, KnownPublicNetworkAccess, KnownDataAccessAuthMode, KnownAvailabilityPolicyDiskDelay, KnownDiskStorageAccountTypes, KnownAccessLevel, KnownFileFormat, KnownPrivateEndpointServiceConnectionStatus, KnownPrivateEndpointConnectionProvisioningState, KnownDiskEncryptionSetType, KnownDiskEncryptionSetIdentityType, KnownCopyCompletionErrorReason, KnownImmutabilityPolicyType, KnownSnapshotStorageAccountTypes;
 var init_models5 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/computeDisk/models.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/computeDisk/models.js"() {
     init_check_prop_undefined();
     init_models();
     init_models2();
@@ -59676,7 +59887,7 @@ var init_models5 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/diskAccesses/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/diskAccesses/operations.js
 function _listPrivateEndpointConnectionsSend(context5, resourceGroupName, diskAccessName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/diskAccesses/{diskAccessName}/privateEndpointConnections{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -60019,7 +60230,7 @@ async function get9(context5, resourceGroupName, diskAccessName, options = { req
   return _getDeserialize9(result);
 }
 var init_operations9 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/diskAccesses/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/diskAccesses/operations.js"() {
     init_models();
     init_models5();
     init_pagingHelpers();
@@ -60029,7 +60240,7 @@ var init_operations9 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/diskAccesses/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/diskAccesses/index.js
 function _getDiskAccesses(context5) {
   return {
     listPrivateEndpointConnections: (resourceGroupName, diskAccessName, options) => listPrivateEndpointConnections(context5, resourceGroupName, diskAccessName, options),
@@ -60091,13 +60302,13 @@ function _getDiskAccessesOperations(context5) {
   };
 }
 var init_diskAccesses = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/diskAccesses/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/diskAccesses/index.js"() {
     init_operations9();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/diskEncryptionSets/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/diskEncryptionSets/operations.js
 function _listAssociatedResourcesSend(context5, resourceGroupName, diskEncryptionSetName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/diskEncryptionSets/{diskEncryptionSetName}/associatedResources{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -60312,7 +60523,7 @@ async function get10(context5, resourceGroupName, diskEncryptionSetName, options
   return _getDeserialize10(result);
 }
 var init_operations10 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/diskEncryptionSets/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/diskEncryptionSets/operations.js"() {
     init_models();
     init_models5();
     init_pagingHelpers();
@@ -60322,7 +60533,7 @@ var init_operations10 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/diskEncryptionSets/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/diskEncryptionSets/index.js
 function _getDiskEncryptionSets(context5) {
   return {
     listAssociatedResources: (resourceGroupName, diskEncryptionSetName, options) => listAssociatedResources(context5, resourceGroupName, diskEncryptionSetName, options),
@@ -60364,13 +60575,13 @@ function _getDiskEncryptionSetsOperations(context5) {
   };
 }
 var init_diskEncryptionSets = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/diskEncryptionSets/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/diskEncryptionSets/index.js"() {
     init_operations10();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/diskRestorePoint/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/diskRestorePoint/operations.js
 function _revokeAccessSend(context5, resourceGroupName, restorePointCollectionName, vmRestorePointName, diskRestorePointName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/restorePointCollections/{restorePointCollectionName}/restorePoints/{vmRestorePointName}/diskRestorePoints/{diskRestorePointName}/endGetAccess{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -60503,7 +60714,7 @@ async function get11(context5, resourceGroupName, restorePointCollectionName, vm
   return _getDeserialize11(result);
 }
 var init_operations11 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/diskRestorePoint/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/diskRestorePoint/operations.js"() {
     init_models();
     init_models5();
     init_pagingHelpers();
@@ -60513,7 +60724,7 @@ var init_operations11 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/diskRestorePoint/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/diskRestorePoint/index.js
 function _getDiskRestorePoint(context5) {
   return {
     revokeAccess: (resourceGroupName, restorePointCollectionName, vmRestorePointName, diskRestorePointName, options) => revokeAccess(context5, resourceGroupName, restorePointCollectionName, vmRestorePointName, diskRestorePointName, options),
@@ -60544,13 +60755,13 @@ function _getDiskRestorePointOperations(context5) {
   };
 }
 var init_diskRestorePoint = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/diskRestorePoint/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/diskRestorePoint/index.js"() {
     init_operations11();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/disks/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/disks/operations.js
 function _revokeAccessSend2(context5, resourceGroupName, diskName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/disks/{diskName}/endGetAccess{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -60804,7 +61015,7 @@ async function get12(context5, resourceGroupName, diskName, options = { requestO
   return _getDeserialize12(result);
 }
 var init_operations12 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/disks/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/disks/operations.js"() {
     init_models();
     init_models5();
     init_pagingHelpers();
@@ -60814,7 +61025,7 @@ var init_operations12 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/disks/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/disks/index.js
 function _getDisks(context5) {
   return {
     revokeAccess: (resourceGroupName, diskName, options) => revokeAccess2(context5, resourceGroupName, diskName, options),
@@ -60873,13 +61084,13 @@ function _getDisksOperations(context5) {
   };
 }
 var init_disks = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/disks/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/disks/index.js"() {
     init_operations12();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleries/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleries/operations.js
 function _listSend7(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/galleries{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -61068,7 +61279,7 @@ async function get13(context5, resourceGroupName, galleryName, options = { reque
   return _getDeserialize13(result);
 }
 var init_operations13 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleries/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleries/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -61078,7 +61289,7 @@ var init_operations13 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleries/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleries/index.js
 function _getGalleries(context5) {
   return {
     list: (options) => list8(context5, options),
@@ -61119,13 +61330,13 @@ function _getGalleriesOperations(context5) {
   };
 }
 var init_galleries = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleries/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleries/index.js"() {
     init_operations13();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryApplicationVersions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryApplicationVersions/operations.js
 function _listByGalleryApplicationSend(context5, resourceGroupName, galleryName, galleryApplicationName, options = {
   requestOptions: {}
 }) {
@@ -61301,7 +61512,7 @@ async function get14(context5, resourceGroupName, galleryName, galleryApplicatio
   return _getDeserialize14(result);
 }
 var init_operations14 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryApplicationVersions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryApplicationVersions/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -61311,7 +61522,7 @@ var init_operations14 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryApplicationVersions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryApplicationVersions/index.js
 function _getGalleryApplicationVersions(context5) {
   return {
     listByGalleryApplication: (resourceGroupName, galleryName, galleryApplicationName, options) => listByGalleryApplication(context5, resourceGroupName, galleryName, galleryApplicationName, options),
@@ -61351,13 +61562,13 @@ function _getGalleryApplicationVersionsOperations(context5) {
   };
 }
 var init_galleryApplicationVersions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryApplicationVersions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryApplicationVersions/index.js"() {
     init_operations14();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryApplications/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryApplications/operations.js
 function _listByGallerySend(context5, resourceGroupName, galleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/applications{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -61523,7 +61734,7 @@ async function get15(context5, resourceGroupName, galleryName, galleryApplicatio
   return _getDeserialize15(result);
 }
 var init_operations15 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryApplications/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryApplications/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -61533,7 +61744,7 @@ var init_operations15 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryApplications/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryApplications/index.js
 function _getGalleryApplications(context5) {
   return {
     listByGallery: (resourceGroupName, galleryName, options) => listByGallery(context5, resourceGroupName, galleryName, options),
@@ -61573,13 +61784,13 @@ function _getGalleryApplicationsOperations(context5) {
   };
 }
 var init_galleryApplications = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryApplications/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryApplications/index.js"() {
     init_operations15();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryImageVersions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryImageVersions/operations.js
 function _listByGalleryImageSend(context5, resourceGroupName, galleryName, galleryImageName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images/{galleryImageName}/versions{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -61751,7 +61962,7 @@ async function get16(context5, resourceGroupName, galleryName, galleryImageName,
   return _getDeserialize16(result);
 }
 var init_operations16 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryImageVersions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryImageVersions/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -61761,7 +61972,7 @@ var init_operations16 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryImageVersions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryImageVersions/index.js
 function _getGalleryImageVersions(context5) {
   return {
     listByGalleryImage: (resourceGroupName, galleryName, galleryImageName, options) => listByGalleryImage(context5, resourceGroupName, galleryName, galleryImageName, options),
@@ -61801,13 +62012,13 @@ function _getGalleryImageVersionsOperations(context5) {
   };
 }
 var init_galleryImageVersions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryImageVersions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryImageVersions/index.js"() {
     init_operations16();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryImages/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryImages/operations.js
 function _listByGallerySend2(context5, resourceGroupName, galleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -61973,7 +62184,7 @@ async function get17(context5, resourceGroupName, galleryName, galleryImageName,
   return _getDeserialize17(result);
 }
 var init_operations17 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryImages/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryImages/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -61983,7 +62194,7 @@ var init_operations17 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryImages/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryImages/index.js
 function _getGalleryImages(context5) {
   return {
     listByGallery: (resourceGroupName, galleryName, options) => listByGallery2(context5, resourceGroupName, galleryName, options),
@@ -62023,13 +62234,13 @@ function _getGalleryImagesOperations(context5) {
   };
 }
 var init_galleryImages = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryImages/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryImages/index.js"() {
     init_operations17();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfileVersions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfileVersions/operations.js
 function _listByGalleryInVMAccessControlProfileSend(context5, resourceGroupName, galleryName, inVMAccessControlProfileName, options = {
   requestOptions: {}
 }) {
@@ -62208,7 +62419,7 @@ async function get18(context5, resourceGroupName, galleryName, inVMAccessControl
   return _getDeserialize18(result);
 }
 var init_operations18 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfileVersions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfileVersions/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -62218,7 +62429,7 @@ var init_operations18 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfileVersions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfileVersions/index.js
 function _getGalleryInVMAccessControlProfileVersions(context5) {
   return {
     listByGalleryInVMAccessControlProfile: (resourceGroupName, galleryName, inVMAccessControlProfileName, options) => listByGalleryInVMAccessControlProfile(context5, resourceGroupName, galleryName, inVMAccessControlProfileName, options),
@@ -62258,13 +62469,13 @@ function _getGalleryInVMAccessControlProfileVersionsOperations(context5) {
   };
 }
 var init_galleryInVMAccessControlProfileVersions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfileVersions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfileVersions/index.js"() {
     init_operations18();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfiles/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfiles/operations.js
 function _listByGallerySend3(context5, resourceGroupName, galleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/inVMAccessControlProfiles{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -62430,7 +62641,7 @@ async function get19(context5, resourceGroupName, galleryName, inVMAccessControl
   return _getDeserialize19(result);
 }
 var init_operations19 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfiles/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryInVMAccessControlProfiles/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -62440,7 +62651,7 @@ var init_operations19 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfiles/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfiles/index.js
 function _getGalleryInVMAccessControlProfiles(context5) {
   return {
     listByGallery: (resourceGroupName, galleryName, options) => listByGallery3(context5, resourceGroupName, galleryName, options),
@@ -62480,13 +62691,13 @@ function _getGalleryInVMAccessControlProfilesOperations(context5) {
   };
 }
 var init_galleryInVMAccessControlProfiles = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfiles/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryInVMAccessControlProfiles/index.js"() {
     init_operations19();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryScriptVersions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryScriptVersions/operations.js
 function _listByGalleryScriptSend(context5, resourceGroupName, galleryName, galleryScriptName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/scripts/{galleryScriptName}/versions{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -62657,7 +62868,7 @@ async function get20(context5, resourceGroupName, galleryName, galleryScriptName
   return _getDeserialize20(result);
 }
 var init_operations20 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryScriptVersions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryScriptVersions/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -62667,7 +62878,7 @@ var init_operations20 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryScriptVersions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryScriptVersions/index.js
 function _getGalleryScriptVersions(context5) {
   return {
     listByGalleryScript: (resourceGroupName, galleryName, galleryScriptName, options) => listByGalleryScript(context5, resourceGroupName, galleryName, galleryScriptName, options),
@@ -62707,13 +62918,13 @@ function _getGalleryScriptVersionsOperations(context5) {
   };
 }
 var init_galleryScriptVersions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryScriptVersions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryScriptVersions/index.js"() {
     init_operations20();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/galleryScripts/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryScripts/operations.js
 function _listByGallerySend4(context5, resourceGroupName, galleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/scripts{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -62879,7 +63090,7 @@ async function get21(context5, resourceGroupName, galleryName, galleryScriptName
   return _getDeserialize21(result);
 }
 var init_operations21 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/galleryScripts/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/galleryScripts/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -62889,7 +63100,7 @@ var init_operations21 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/galleryScripts/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryScripts/index.js
 function _getGalleryScripts(context5) {
   return {
     listByGallery: (resourceGroupName, galleryName, options) => listByGallery4(context5, resourceGroupName, galleryName, options),
@@ -62929,13 +63140,13 @@ function _getGalleryScriptsOperations(context5) {
   };
 }
 var init_galleryScripts = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/galleryScripts/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/galleryScripts/index.js"() {
     init_operations21();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/gallerySharingProfile/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/gallerySharingProfile/operations.js
 function _updateSend18(context5, resourceGroupName, galleryName, sharingUpdate, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/share{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -62973,7 +63184,7 @@ function update18(context5, resourceGroupName, galleryName, sharingUpdate, optio
   });
 }
 var init_operations22 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/gallerySharingProfile/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/gallerySharingProfile/operations.js"() {
     init_models();
     init_models4();
     init_pollingHelpers();
@@ -62982,7 +63193,7 @@ var init_operations22 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/gallerySharingProfile/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/gallerySharingProfile/index.js
 function _getGallerySharingProfile(context5) {
   return {
     update: (resourceGroupName, galleryName, sharingUpdate, options) => update18(context5, resourceGroupName, galleryName, sharingUpdate, options),
@@ -63002,13 +63213,13 @@ function _getGallerySharingProfileOperations(context5) {
   };
 }
 var init_gallerySharingProfile = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/gallerySharingProfile/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/gallerySharingProfile/index.js"() {
     init_operations22();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/images/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/images/operations.js
 function _listSend8(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/images{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -63196,7 +63407,7 @@ async function get22(context5, resourceGroupName, imageName, options = { request
   return _getDeserialize22(result);
 }
 var init_operations23 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/images/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/images/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -63206,7 +63417,7 @@ var init_operations23 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/images/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/images/index.js
 function _getImages(context5) {
   return {
     list: (options) => list9(context5, options),
@@ -63247,13 +63458,13 @@ function _getImagesOperations(context5) {
   };
 }
 var init_images = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/images/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/images/index.js"() {
     init_operations23();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/interconnectBlocks/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/interconnectBlocks/operations.js
 function _listBySubscriptionSend4(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/interconnectBlocks{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -63441,7 +63652,7 @@ async function get23(context5, resourceGroupName, interconnectBlockName, options
   return _getDeserialize23(result);
 }
 var init_operations24 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/interconnectBlocks/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/interconnectBlocks/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -63451,7 +63662,7 @@ var init_operations24 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/interconnectBlocks/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/interconnectBlocks/index.js
 function _getInterconnectBlocks(context5) {
   return {
     listBySubscription: (options) => listBySubscription4(context5, options),
@@ -63492,13 +63703,13 @@ function _getInterconnectBlocksOperations(context5) {
   };
 }
 var init_interconnectBlocks = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/interconnectBlocks/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/interconnectBlocks/index.js"() {
     init_operations24();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/logAnalytics/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/logAnalytics/operations.js
 function _exportThrottledRequestsSend(context5, location, parameters, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/logAnalytics/apiAccess/getThrottledRequests{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -63570,7 +63781,7 @@ function exportRequestRateByInterval(context5, location, parameters, options = {
   });
 }
 var init_operations25 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/logAnalytics/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/logAnalytics/operations.js"() {
     init_models();
     init_models3();
     init_pollingHelpers();
@@ -63579,7 +63790,7 @@ var init_operations25 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/logAnalytics/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/logAnalytics/index.js
 function _getLogAnalytics(context5) {
   return {
     exportThrottledRequests: (location, parameters, options) => exportThrottledRequests(context5, location, parameters, options),
@@ -63608,13 +63819,13 @@ function _getLogAnalyticsOperations(context5) {
   };
 }
 var init_logAnalytics = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/logAnalytics/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/logAnalytics/index.js"() {
     init_operations25();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/operations/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/operations/operations.js
 function _listSend9(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/providers/Microsoft.Compute/operations{?api%2Dversion}", {
     "api%2Dversion": "2026-04-01"
@@ -63641,7 +63852,7 @@ function list10(context5, options = { requestOptions: {} }) {
   return buildPagedAsyncIterator(context5, () => _listSend9(context5, options), _listDeserialize9, ["200"], { itemName: "value", nextLinkName: "nextLink", apiVersion: "2026-04-01" });
 }
 var init_operations26 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/operations/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/operations/operations.js"() {
     init_models();
     init_models2();
     init_pagingHelpers();
@@ -63650,7 +63861,7 @@ var init_operations26 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/operations/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/operations/index.js
 function _getOperations(context5) {
   return {
     list: (options) => list10(context5, options)
@@ -63662,12 +63873,12 @@ function _getOperationsOperations(context5) {
   };
 }
 var init_operations27 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/operations/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/operations/index.js"() {
     init_operations26();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/proximityPlacementGroups/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/proximityPlacementGroups/operations.js
 function _listBySubscriptionSend5(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/proximityPlacementGroups{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -63840,7 +64051,7 @@ async function get24(context5, resourceGroupName, proximityPlacementGroupName, o
   return _getDeserialize24(result);
 }
 var init_operations28 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/proximityPlacementGroups/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/proximityPlacementGroups/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -63849,7 +64060,7 @@ var init_operations28 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/proximityPlacementGroups/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/proximityPlacementGroups/index.js
 function _getProximityPlacementGroups(context5) {
   return {
     listBySubscription: (options) => listBySubscription5(context5, options),
@@ -63866,12 +64077,12 @@ function _getProximityPlacementGroupsOperations(context5) {
   };
 }
 var init_proximityPlacementGroups = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/proximityPlacementGroups/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/proximityPlacementGroups/index.js"() {
     init_operations28();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/computeSku/models.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/computeSku/models.js
 function _resourceSkusResultDeserializer(item) {
   return {
     value: resourceSkuArrayDeserializer(item["value"]),
@@ -63993,14 +64204,14 @@ function resourceSkuRestrictionInfoDeserializer(item) {
 }
 var KnownExtendedLocationType;
 var init_models6 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/computeSku/models.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/computeSku/models.js"() {
     (function(KnownExtendedLocationType2) {
       KnownExtendedLocationType2["EdgeZone"] = "EdgeZone";
     })(KnownExtendedLocationType || (KnownExtendedLocationType = {}));
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/resourceSkus/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/resourceSkus/operations.js
 function _listSend10(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/skus{?api%2Dversion,%24filter,includeExtendedLocations}", {
     subscriptionId: context5.subscriptionId,
@@ -64030,7 +64241,7 @@ function list11(context5, options = { requestOptions: {} }) {
   return buildPagedAsyncIterator(context5, () => _listSend10(context5, options), _listDeserialize10, ["200"], { itemName: "value", nextLinkName: "nextLink", apiVersion: "2021-07-01" });
 }
 var init_operations29 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/resourceSkus/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/resourceSkus/operations.js"() {
     init_models6();
     init_models2();
     init_pagingHelpers();
@@ -64039,7 +64250,7 @@ var init_operations29 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/resourceSkus/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/resourceSkus/index.js
 function _getResourceSkus(context5) {
   return {
     list: (options) => list11(context5, options)
@@ -64051,12 +64262,12 @@ function _getResourceSkusOperations(context5) {
   };
 }
 var init_resourceSkus = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/resourceSkus/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/resourceSkus/index.js"() {
     init_operations29();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/restorePointCollections/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/restorePointCollections/operations.js
 function _listAllSend(context5, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/restorePointCollections{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -64234,7 +64445,7 @@ async function get25(context5, resourceGroupName, restorePointCollectionName, op
   return _getDeserialize25(result);
 }
 var init_operations30 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/restorePointCollections/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/restorePointCollections/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -64244,7 +64455,7 @@ var init_operations30 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/restorePointCollections/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/restorePointCollections/index.js
 function _getRestorePointCollections(context5) {
   return {
     listAll: (options) => listAll(context5, options),
@@ -64269,13 +64480,13 @@ function _getRestorePointCollectionsOperations(context5) {
   };
 }
 var init_restorePointCollections = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/restorePointCollections/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/restorePointCollections/index.js"() {
     init_operations30();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/restorePoints/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/restorePoints/operations.js
 function _$deleteSend22(context5, resourceGroupName, restorePointCollectionName, restorePointName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/restorePointCollections/{restorePointCollectionName}/restorePoints/{restorePointName}{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -64377,7 +64588,7 @@ async function get26(context5, resourceGroupName, restorePointCollectionName, re
   return _getDeserialize26(result);
 }
 var init_operations31 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/restorePoints/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/restorePoints/operations.js"() {
     init_models();
     init_models3();
     init_pollingHelpers();
@@ -64386,7 +64597,7 @@ var init_operations31 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/restorePoints/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/restorePoints/index.js
 function _getRestorePoints(context5) {
   return {
     delete: (resourceGroupName, restorePointCollectionName, restorePointName, options) => $delete22(context5, resourceGroupName, restorePointCollectionName, restorePointName, options),
@@ -64416,13 +64627,13 @@ function _getRestorePointsOperations(context5) {
   };
 }
 var init_restorePoints = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/restorePoints/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/restorePoints/index.js"() {
     init_operations31();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/sharedGalleries/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleries/operations.js
 function _listSend12(context5, location, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/sharedGalleries{?api%2Dversion,sharedTo}", {
     subscriptionId: context5.subscriptionId,
@@ -64481,7 +64692,7 @@ async function get27(context5, location, galleryUniqueName, options = { requestO
   return _getDeserialize27(result);
 }
 var init_operations32 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/sharedGalleries/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleries/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -64490,7 +64701,7 @@ var init_operations32 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleries/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleries/index.js
 function _getSharedGalleries(context5) {
   return {
     list: (location, options) => list13(context5, location, options),
@@ -64503,12 +64714,12 @@ function _getSharedGalleriesOperations(context5) {
   };
 }
 var init_sharedGalleries = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleries/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleries/index.js"() {
     init_operations32();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImageVersions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImageVersions/operations.js
 function _listSend13(context5, location, galleryUniqueName, galleryImageName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/sharedGalleries/{galleryUniqueName}/images/{galleryImageName}/versions{?api%2Dversion,sharedTo}", {
     subscriptionId: context5.subscriptionId,
@@ -64571,7 +64782,7 @@ async function get28(context5, location, galleryUniqueName, galleryImageName, ga
   return _getDeserialize28(result);
 }
 var init_operations33 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImageVersions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImageVersions/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -64580,7 +64791,7 @@ var init_operations33 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImageVersions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImageVersions/index.js
 function _getSharedGalleryImageVersions(context5) {
   return {
     list: (location, galleryUniqueName, galleryImageName, options) => list14(context5, location, galleryUniqueName, galleryImageName, options),
@@ -64593,12 +64804,12 @@ function _getSharedGalleryImageVersionsOperations(context5) {
   };
 }
 var init_sharedGalleryImageVersions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImageVersions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImageVersions/index.js"() {
     init_operations33();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImages/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImages/operations.js
 function _listSend14(context5, location, galleryUniqueName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/sharedGalleries/{galleryUniqueName}/images{?api%2Dversion,sharedTo}", {
     subscriptionId: context5.subscriptionId,
@@ -64659,7 +64870,7 @@ async function get29(context5, location, galleryUniqueName, galleryImageName, op
   return _getDeserialize29(result);
 }
 var init_operations34 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImages/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryImages/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -64668,7 +64879,7 @@ var init_operations34 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImages/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImages/index.js
 function _getSharedGalleryImages(context5) {
   return {
     list: (location, galleryUniqueName, options) => list15(context5, location, galleryUniqueName, options),
@@ -64681,12 +64892,12 @@ function _getSharedGalleryImagesOperations(context5) {
   };
 }
 var init_sharedGalleryImages = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImages/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryImages/index.js"() {
     init_operations34();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryInvites/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryInvites/operations.js
 function _gallerySharingRejectSend(context5, location, sharedGallerySubscriptionId, sharedGalleryName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/sharedGallerySubscriptions/{sharedGallerySubscriptionId}/sharedGalleries/{sharedGalleryName}/reject{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -64752,7 +64963,7 @@ function gallerySharingAccept(context5, location, sharedGallerySubscriptionId, s
   });
 }
 var init_operations35 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryInvites/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/sharedGalleryInvites/operations.js"() {
     init_models();
     init_pollingHelpers();
     init_urlTemplate();
@@ -64760,7 +64971,7 @@ var init_operations35 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryInvites/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryInvites/index.js
 function _getSharedGalleryInvites(context5) {
   return {
     gallerySharingReject: (location, sharedGallerySubscriptionId, sharedGalleryName, options) => gallerySharingReject(context5, location, sharedGallerySubscriptionId, sharedGalleryName, options),
@@ -64789,13 +65000,13 @@ function _getSharedGalleryInvitesOperations(context5) {
   };
 }
 var init_sharedGalleryInvites = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryInvites/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/sharedGalleryInvites/index.js"() {
     init_operations35();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/snapshots/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/snapshots/operations.js
 function _updateImmutabilityPolicyLockSend(context5, resourceGroupName, snapshotName, immutabilityPolicyData, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/snapshots/{snapshotName}/updateImmutabilityPolicyLock{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -65121,7 +65332,7 @@ async function get30(context5, resourceGroupName, snapshotName, options = { requ
   return _getDeserialize30(result);
 }
 var init_operations36 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/snapshots/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/snapshots/operations.js"() {
     init_models();
     init_models5();
     init_pagingHelpers();
@@ -65131,7 +65342,7 @@ var init_operations36 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/snapshots/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/snapshots/index.js
 function _getSnapshots(context5) {
   return {
     updateImmutabilityPolicyLock: (resourceGroupName, snapshotName, immutabilityPolicyData, options) => updateImmutabilityPolicyLock(context5, resourceGroupName, snapshotName, immutabilityPolicyData, options),
@@ -65208,13 +65419,13 @@ function _getSnapshotsOperations(context5) {
   };
 }
 var init_snapshots = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/snapshots/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/snapshots/index.js"() {
     init_operations36();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/softDeletedResource/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/softDeletedResource/operations.js
 function _listByArtifactNameSend(context5, resourceGroupName, galleryName, artifactType, artifactName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/softdeletedartifacttypes/{artifactType}/artifacts/{artifactName}/versions{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -65246,7 +65457,7 @@ function listByArtifactName(context5, resourceGroupName, galleryName, artifactTy
   return buildPagedAsyncIterator(context5, () => _listByArtifactNameSend(context5, resourceGroupName, galleryName, artifactType, artifactName, options), _listByArtifactNameDeserialize, ["200"], { itemName: "value", nextLinkName: "nextLink", apiVersion: "2025-12-03" });
 }
 var init_operations37 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/softDeletedResource/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/softDeletedResource/operations.js"() {
     init_models();
     init_models4();
     init_pagingHelpers();
@@ -65255,7 +65466,7 @@ var init_operations37 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/softDeletedResource/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/softDeletedResource/index.js
 function _getSoftDeletedResource(context5) {
   return {
     listByArtifactName: (resourceGroupName, galleryName, artifactType, artifactName, options) => listByArtifactName(context5, resourceGroupName, galleryName, artifactType, artifactName, options)
@@ -65267,12 +65478,12 @@ function _getSoftDeletedResourceOperations(context5) {
   };
 }
 var init_softDeletedResource = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/softDeletedResource/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/softDeletedResource/index.js"() {
     init_operations37();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/sshPublicKeys/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/sshPublicKeys/operations.js
 function _generateKeyPairSend(context5, resourceGroupName, sshPublicKeyName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/sshPublicKeys/{sshPublicKeyName}/generateKeyPair{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -65475,7 +65686,7 @@ async function get31(context5, resourceGroupName, sshPublicKeyName, options = { 
   return _getDeserialize31(result);
 }
 var init_operations38 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/sshPublicKeys/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/sshPublicKeys/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -65484,7 +65695,7 @@ var init_operations38 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/sshPublicKeys/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/sshPublicKeys/index.js
 function _getSshPublicKeys(context5) {
   return {
     generateKeyPair: (resourceGroupName, sshPublicKeyName, options) => generateKeyPair(context5, resourceGroupName, sshPublicKeyName, options),
@@ -65502,12 +65713,12 @@ function _getSshPublicKeysOperations(context5) {
   };
 }
 var init_sshPublicKeys = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/sshPublicKeys/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/sshPublicKeys/index.js"() {
     init_operations38();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/tenantLevelSharedGalleryInvites/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/tenantLevelSharedGalleryInvites/operations.js
 function _tenantLevelGallerySharingRejectSend(context5, location, sharedGallerySubscriptionId, sharedGalleryName, options = {
   requestOptions: {}
 }) {
@@ -65579,7 +65790,7 @@ function tenantLevelGallerySharingAccept(context5, location, sharedGallerySubscr
   });
 }
 var init_operations39 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/tenantLevelSharedGalleryInvites/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/tenantLevelSharedGalleryInvites/operations.js"() {
     init_models();
     init_pollingHelpers();
     init_urlTemplate();
@@ -65587,7 +65798,7 @@ var init_operations39 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/tenantLevelSharedGalleryInvites/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/tenantLevelSharedGalleryInvites/index.js
 function _getTenantLevelSharedGalleryInvites(context5) {
   return {
     tenantLevelGallerySharingReject: (location, sharedGallerySubscriptionId, sharedGalleryName, options) => tenantLevelGallerySharingReject(context5, location, sharedGallerySubscriptionId, sharedGalleryName, options),
@@ -65616,13 +65827,13 @@ function _getTenantLevelSharedGalleryInvitesOperations(context5) {
   };
 }
 var init_tenantLevelSharedGalleryInvites = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/tenantLevelSharedGalleryInvites/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/tenantLevelSharedGalleryInvites/index.js"() {
     init_operations39();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/usage/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/usage/operations.js
 function _listSend16(context5, location, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/usages{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -65651,7 +65862,7 @@ function list17(context5, location, options = { requestOptions: {} }) {
   return buildPagedAsyncIterator(context5, () => _listSend16(context5, location, options), _listDeserialize16, ["200"], { itemName: "value", nextLinkName: "nextLink", apiVersion: "2026-04-01" });
 }
 var init_operations40 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/usage/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/usage/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -65660,7 +65871,7 @@ var init_operations40 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/usage/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/usage/index.js
 function _getUsage(context5) {
   return {
     list: (location, options) => list17(context5, location, options)
@@ -65672,12 +65883,12 @@ function _getUsageOperations(context5) {
   };
 }
 var init_usage = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/usage/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/usage/index.js"() {
     init_operations40();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineDiagnosticRunCommands/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineDiagnosticRunCommands/operations.js
 function _diagnosticListByVirtualMachineSend(context5, resourceGroupName, vmName, options = {
   requestOptions: {}
 }) {
@@ -65853,7 +66064,7 @@ async function getByVirtualMachine(context5, resourceGroupName, vmName, runComma
   return _getByVirtualMachineDeserialize(result);
 }
 var init_operations41 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineDiagnosticRunCommands/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineDiagnosticRunCommands/operations.js"() {
     init_models3();
     init_models2();
     init_pagingHelpers();
@@ -65863,7 +66074,7 @@ var init_operations41 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineDiagnosticRunCommands/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineDiagnosticRunCommands/index.js
 function _getVirtualMachineDiagnosticRunCommands(context5) {
   return {
     diagnosticListByVirtualMachine: (resourceGroupName, vmName, options) => diagnosticListByVirtualMachine(context5, resourceGroupName, vmName, options),
@@ -65903,13 +66114,13 @@ function _getVirtualMachineDiagnosticRunCommandsOperations(context5) {
   };
 }
 var init_virtualMachineDiagnosticRunCommands = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineDiagnosticRunCommands/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineDiagnosticRunCommands/index.js"() {
     init_operations41();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensionImages/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensionImages/operations.js
 function _listVersionsSend(context5, location, publisherName, typeParam, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/publishers/{publisherName}/artifacttypes/vmextension/types/{type}/versions{?api%2Dversion,%24filter,%24top,%24orderby,%24expand}", {
     subscriptionId: context5.subscriptionId,
@@ -66005,7 +66216,7 @@ async function get32(context5, location, publisherName, typeParam, version3, opt
   return _getDeserialize32(result);
 }
 var init_operations42 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensionImages/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensionImages/operations.js"() {
     init_models();
     init_models3();
     init_urlTemplate();
@@ -66013,7 +66224,7 @@ var init_operations42 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensionImages/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensionImages/index.js
 function _getVirtualMachineExtensionImages(context5) {
   return {
     listVersions: (location, publisherName, typeParam, options) => listVersions(context5, location, publisherName, typeParam, options),
@@ -66027,12 +66238,12 @@ function _getVirtualMachineExtensionImagesOperations(context5) {
   };
 }
 var init_virtualMachineExtensionImages = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensionImages/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensionImages/index.js"() {
     init_operations42();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensions/operations.js
 function _listSend17(context5, resourceGroupName, vmName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions{?api%2Dversion,%24expand}", {
     subscriptionId: context5.subscriptionId,
@@ -66201,7 +66412,7 @@ async function get33(context5, resourceGroupName, vmName, vmExtensionName, optio
   return _getDeserialize33(result);
 }
 var init_operations43 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineExtensions/operations.js"() {
     init_models();
     init_models3();
     init_pollingHelpers();
@@ -66210,7 +66421,7 @@ var init_operations43 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensions/index.js
 function _getVirtualMachineExtensions(context5) {
   return {
     list: (resourceGroupName, vmName, options) => list18(context5, resourceGroupName, vmName, options),
@@ -66250,13 +66461,13 @@ function _getVirtualMachineExtensionsOperations(context5) {
   };
 }
 var init_virtualMachineExtensions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineExtensions/index.js"() {
     init_operations43();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImages/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImages/operations.js
 function _getSend34(context5, location, publisherName, offer, skus, version3, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/publishers/{publisherName}/artifacttypes/vmimage/offers/{offer}/skus/{skus}/versions/{version}{?api%2Dversion}", {
     location,
@@ -66474,7 +66685,7 @@ async function listByEdgeZone(context5, location, edgeZone, options = { requestO
   return _listByEdgeZoneDeserialize(result);
 }
 var init_operations44 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImages/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImages/operations.js"() {
     init_models();
     init_models3();
     init_urlTemplate();
@@ -66482,7 +66693,7 @@ var init_operations44 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImages/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImages/index.js
 function _getVirtualMachineImages(context5) {
   return {
     get: (location, publisherName, offer, skus, version3, options) => get34(context5, location, publisherName, offer, skus, version3, options),
@@ -66500,12 +66711,12 @@ function _getVirtualMachineImagesOperations(context5) {
   };
 }
 var init_virtualMachineImages = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImages/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImages/index.js"() {
     init_operations44();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImagesEdgeZone/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImagesEdgeZone/operations.js
 function _getSend35(context5, location, edgeZone, publisherName, offer, skus, version3, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/edgeZones/{edgeZone}/publishers/{publisherName}/artifacttypes/vmimage/offers/{offer}/skus/{skus}/versions/{version}{?api%2Dversion}", {
     location,
@@ -66665,7 +66876,7 @@ async function listPublishers2(context5, location, edgeZone, options = { request
   return _listPublishersDeserialize2(result);
 }
 var init_operations45 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImagesEdgeZone/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineImagesEdgeZone/operations.js"() {
     init_models();
     init_models3();
     init_urlTemplate();
@@ -66673,7 +66884,7 @@ var init_operations45 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImagesEdgeZone/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImagesEdgeZone/index.js
 function _getVirtualMachineImagesEdgeZone(context5) {
   return {
     get: (location, edgeZone, publisherName, offer, skus, version3, options) => get35(context5, location, edgeZone, publisherName, offer, skus, version3, options),
@@ -66689,12 +66900,12 @@ function _getVirtualMachineImagesEdgeZoneOperations(context5) {
   };
 }
 var init_virtualMachineImagesEdgeZone = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImagesEdgeZone/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineImagesEdgeZone/index.js"() {
     init_operations45();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineRunCommands/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineRunCommands/operations.js
 function _getSend36(context5, location, commandId, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/runCommands/{commandId}{?api%2Dversion}", {
     location,
@@ -66918,7 +67129,7 @@ async function getByVirtualMachine2(context5, resourceGroupName, vmName, runComm
   return _getByVirtualMachineDeserialize2(result);
 }
 var init_operations46 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineRunCommands/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineRunCommands/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -66928,7 +67139,7 @@ var init_operations46 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineRunCommands/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineRunCommands/index.js
 function _getVirtualMachineRunCommands(context5) {
   return {
     get: (location, commandId, options) => get36(context5, location, commandId, options),
@@ -66970,13 +67181,13 @@ function _getVirtualMachineRunCommandsOperations(context5) {
   };
 }
 var init_virtualMachineRunCommands = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineRunCommands/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineRunCommands/index.js"() {
     init_operations46();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetExtensions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetExtensions/operations.js
 function _listSend21(context5, resourceGroupName, vmScaleSetName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/extensions{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -67143,7 +67354,7 @@ async function get37(context5, resourceGroupName, vmScaleSetName, vmssExtensionN
   return _getDeserialize37(result);
 }
 var init_operations47 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetExtensions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetExtensions/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -67153,7 +67364,7 @@ var init_operations47 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetExtensions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetExtensions/index.js
 function _getVirtualMachineScaleSetExtensions(context5) {
   return {
     list: (resourceGroupName, vmScaleSetName, options) => list22(context5, resourceGroupName, vmScaleSetName, options),
@@ -67193,13 +67404,13 @@ function _getVirtualMachineScaleSetExtensionsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetExtensions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetExtensions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetExtensions/index.js"() {
     init_operations47();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetLifeCycleHookEvents/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetLifeCycleHookEvents/operations.js
 function _listSend22(context5, resourceGroupName, vmScaleSetName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/lifecycleHookEvents{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -67291,7 +67502,7 @@ async function get38(context5, resourceGroupName, vmScaleSetName, lifecycleHookE
   return _getDeserialize38(result);
 }
 var init_operations48 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetLifeCycleHookEvents/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetLifeCycleHookEvents/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -67300,7 +67511,7 @@ var init_operations48 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetLifeCycleHookEvents/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetLifeCycleHookEvents/index.js
 function _getVirtualMachineScaleSetLifeCycleHookEvents(context5) {
   return {
     list: (resourceGroupName, vmScaleSetName, options) => list23(context5, resourceGroupName, vmScaleSetName, options),
@@ -67314,12 +67525,12 @@ function _getVirtualMachineScaleSetLifeCycleHookEventsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetLifeCycleHookEvents = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetLifeCycleHookEvents/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetLifeCycleHookEvents/index.js"() {
     init_operations48();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetRollingUpgrades/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetRollingUpgrades/operations.js
 function _getLatestSend(context5, resourceGroupName, vmScaleSetName, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/rollingUpgrades/latest{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -67451,7 +67662,7 @@ function startExtensionUpgrade(context5, resourceGroupName, vmScaleSetName, opti
   });
 }
 var init_operations49 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetRollingUpgrades/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetRollingUpgrades/operations.js"() {
     init_models();
     init_models3();
     init_pollingHelpers();
@@ -67460,7 +67671,7 @@ var init_operations49 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetRollingUpgrades/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetRollingUpgrades/index.js
 function _getVirtualMachineScaleSetRollingUpgrades(context5) {
   return {
     getLatest: (resourceGroupName, vmScaleSetName, options) => getLatest(context5, resourceGroupName, vmScaleSetName, options),
@@ -67499,13 +67710,13 @@ function _getVirtualMachineScaleSetRollingUpgradesOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetRollingUpgrades = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetRollingUpgrades/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetRollingUpgrades/index.js"() {
     init_operations49();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMDiagnosticRunCommands/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMDiagnosticRunCommands/operations.js
 function _diagnosticListSend(context5, resourceGroupName, vmScaleSetName, instanceId, options = {
   requestOptions: {}
 }) {
@@ -67694,7 +67905,7 @@ async function get39(context5, resourceGroupName, vmScaleSetName, instanceId, ru
   return _getDeserialize39(result);
 }
 var init_operations50 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMDiagnosticRunCommands/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMDiagnosticRunCommands/operations.js"() {
     init_models3();
     init_models2();
     init_pagingHelpers();
@@ -67704,7 +67915,7 @@ var init_operations50 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMDiagnosticRunCommands/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMDiagnosticRunCommands/index.js
 function _getVirtualMachineScaleSetVMDiagnosticRunCommands(context5) {
   return {
     diagnosticList: (resourceGroupName, vmScaleSetName, instanceId, options) => diagnosticList(context5, resourceGroupName, vmScaleSetName, instanceId, options),
@@ -67744,13 +67955,13 @@ function _getVirtualMachineScaleSetVMDiagnosticRunCommandsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetVMDiagnosticRunCommands = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMDiagnosticRunCommands/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMDiagnosticRunCommands/index.js"() {
     init_operations50();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMExtensions/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMExtensions/operations.js
 function _listSend23(context5, resourceGroupName, vmScaleSetName, instanceId, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/virtualMachines/{instanceId}/extensions{?api%2Dversion,%24expand}", {
     subscriptionId: context5.subscriptionId,
@@ -67924,7 +68135,7 @@ async function get40(context5, resourceGroupName, vmScaleSetName, instanceId, vm
   return _getDeserialize40(result);
 }
 var init_operations51 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMExtensions/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMExtensions/operations.js"() {
     init_models();
     init_models3();
     init_pollingHelpers();
@@ -67933,7 +68144,7 @@ var init_operations51 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMExtensions/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMExtensions/index.js
 function _getVirtualMachineScaleSetVMExtensions(context5) {
   return {
     list: (resourceGroupName, vmScaleSetName, instanceId, options) => list24(context5, resourceGroupName, vmScaleSetName, instanceId, options),
@@ -67973,13 +68184,13 @@ function _getVirtualMachineScaleSetVMExtensionsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetVMExtensions = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMExtensions/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMExtensions/index.js"() {
     init_operations51();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMRunCommands/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMRunCommands/operations.js
 function _listSend24(context5, resourceGroupName, vmScaleSetName, instanceId, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/virtualMachines/{instanceId}/runCommands{?api%2Dversion,%24expand}", {
     subscriptionId: context5.subscriptionId,
@@ -68152,7 +68363,7 @@ async function get41(context5, resourceGroupName, vmScaleSetName, instanceId, ru
   return _getDeserialize41(result);
 }
 var init_operations52 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMRunCommands/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMRunCommands/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -68162,7 +68373,7 @@ var init_operations52 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMRunCommands/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMRunCommands/index.js
 function _getVirtualMachineScaleSetVMRunCommands(context5) {
   return {
     list: (resourceGroupName, vmScaleSetName, instanceId, options) => list25(context5, resourceGroupName, vmScaleSetName, instanceId, options),
@@ -68202,13 +68413,13 @@ function _getVirtualMachineScaleSetVMRunCommandsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetVMRunCommands = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMRunCommands/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMRunCommands/index.js"() {
     init_operations52();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMs/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMs/operations.js
 function _runCommandSend(context5, resourceGroupName, vmScaleSetName, instanceId, parameters, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/virtualMachines/{instanceId}/runCommand{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -68806,7 +69017,7 @@ async function get42(context5, resourceGroupName, vmScaleSetName, instanceId, op
   return _getDeserialize42(result);
 }
 var init_operations53 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMs/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSetVMs/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -68816,7 +69027,7 @@ var init_operations53 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMs/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMs/index.js
 function _getVirtualMachineScaleSetVMs(context5) {
   return {
     runCommand: (resourceGroupName, vmScaleSetName, instanceId, parameters, options) => runCommand(context5, resourceGroupName, vmScaleSetName, instanceId, parameters, options),
@@ -68949,13 +69160,13 @@ function _getVirtualMachineScaleSetVMsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSetVMs = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMs/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSetVMs/index.js"() {
     init_operations53();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js
 function _listByLocationSend(context5, location, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/virtualMachineScaleSets{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -69864,7 +70075,7 @@ async function get43(context5, resourceGroupName, vmScaleSetName, options = { re
   return _getDeserialize43(result);
 }
 var init_operations54 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -69874,7 +70085,7 @@ var init_operations54 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSets/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSets/index.js
 function _getVirtualMachineScaleSets(context5) {
   return {
     listByLocation: (location, options) => listByLocation(context5, location, options),
@@ -70056,13 +70267,13 @@ function _getVirtualMachineScaleSetsOperations(context5) {
   };
 }
 var init_virtualMachineScaleSets = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSets/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineScaleSets/index.js"() {
     init_operations54();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachineSizes/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineSizes/operations.js
 function _listSend27(context5, location, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/vmSizes{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -70091,7 +70302,7 @@ function list28(context5, location, options = { requestOptions: {} }) {
   return buildPagedAsyncIterator(context5, () => _listSend27(context5, location, options), _listDeserialize27, ["200"], { itemName: "value", nextLinkName: "nextLink", apiVersion: "2026-04-01" });
 }
 var init_operations55 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachineSizes/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachineSizes/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -70100,7 +70311,7 @@ var init_operations55 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineSizes/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineSizes/index.js
 function _getVirtualMachineSizes(context5) {
   return {
     list: (location, options) => list28(context5, location, options)
@@ -70112,12 +70323,12 @@ function _getVirtualMachineSizesOperations(context5) {
   };
 }
 var init_virtualMachineSizes = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineSizes/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachineSizes/index.js"() {
     init_operations55();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/api/virtualMachines/operations.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachines/operations.js
 function _listByLocationSend2(context5, location, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/virtualMachines{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
@@ -70986,7 +71197,7 @@ async function get44(context5, resourceGroupName, vmName, options = { requestOpt
   return _getDeserialize44(result);
 }
 var init_operations56 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/api/virtualMachines/operations.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/api/virtualMachines/operations.js"() {
     init_models();
     init_models3();
     init_pagingHelpers();
@@ -70996,7 +71207,7 @@ var init_operations56 = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/classic/virtualMachines/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachines/index.js
 function _getVirtualMachines(context5) {
   return {
     listByLocation: (location, options) => listByLocation2(context5, location, options),
@@ -71178,16 +71389,16 @@ function _getVirtualMachinesOperations(context5) {
   };
 }
 var init_virtualMachines = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/classic/virtualMachines/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/classic/virtualMachines/index.js"() {
     init_operations56();
     init_simplePollerHelpers();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/computeManagementClient.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/computeManagementClient.js
 var ComputeManagementClient;
 var init_computeManagementClient = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/computeManagementClient.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/computeManagementClient.js"() {
     init_api();
     init_availabilitySets();
     init_capacityReservationGroups();
@@ -71429,9 +71640,9 @@ var init_computeManagementClient = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/restorePollerHelpers.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/restorePollerHelpers.js
 var init_restorePollerHelpers = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/restorePollerHelpers.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/restorePollerHelpers.js"() {
     init_operations22();
     init_operations11();
     init_operations25();
@@ -71473,51 +71684,51 @@ var init_restorePollerHelpers = __esm({
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/index.js
 var init_models7 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/index.js"() {
     init_models2();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/common/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/common/index.js
 var init_common = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/common/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/common/index.js"() {
     init_models();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/compute/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/compute/index.js
 var init_compute = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/compute/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/compute/index.js"() {
     init_models3();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/computeDisk/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/computeDisk/index.js
 var init_computeDisk = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/computeDisk/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/computeDisk/index.js"() {
     init_models5();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/computeGallery/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/computeGallery/index.js
 var init_computeGallery = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/computeGallery/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/computeGallery/index.js"() {
     init_models4();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/models/computeSku/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/models/computeSku/index.js
 var init_computeSku = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/models/computeSku/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/models/computeSku/index.js"() {
     init_models6();
   }
 });
 
-// node_modules/@azure/arm-compute/dist/esm/index.js
+// ../../main/node_modules/@azure/arm-compute/dist/esm/index.js
 var init_esm12 = __esm({
-  "node_modules/@azure/arm-compute/dist/esm/index.js"() {
+  "../../main/node_modules/@azure/arm-compute/dist/esm/index.js"() {
     init_cloudSettingHelpers();
     init_computeManagementClient();
     init_restorePollerHelpers();
@@ -73100,12 +73311,72 @@ var init_rollout2 = __esm({
   }
 });
 
+// src/pipeline/outputLocation.ts
+import { constants as constants6 } from "node:fs";
+import { access as access2, lstat as lstat2, realpath, stat as stat2 } from "node:fs/promises";
+import { dirname as dirname2, resolve, sep } from "node:path";
+async function checkReportPath(reportPath, input = "report-path") {
+  const path12 = resolve(reportPath);
+  const shown = quotePrefix(reportPath, 200);
+  const fail2 = (problem) => {
+    throw new InputError(input, `${shown} ${problem}`, FIX);
+  };
+  if (isSpecial(path12))
+    fail2("is on a kernel filesystem (/proc, /sys or /dev), not a file the report can go to.");
+  const existing = await lstat2(path12).catch(() => void 0);
+  if (existing) {
+    const target = existing.isSymbolicLink() ? await stat2(path12).catch(() => void 0) : existing;
+    if (existing.isSymbolicLink() && isSpecial(await realpath(path12).catch(() => path12)))
+      fail2("links to a kernel filesystem (/proc, /sys or /dev).");
+    if (target?.isDirectory()) fail2("is a folder; it must name the report file.");
+    if (target && !target.isFile()) fail2("exists and is not a regular file (a FIFO, socket or device).");
+    if (target) {
+      await access2(path12, constants6.W_OK).catch(() => fail2("exists and cannot be written."));
+      return;
+    }
+  }
+  let folder = dirname2(path12);
+  for (; ; ) {
+    const info2 = await stat2(folder).catch(
+      (error2) => error2.code === "ENOTDIR" ? "not-a-folder" : void 0
+    );
+    if (info2 === "not-a-folder")
+      fail2("cannot be created: a file stands where a folder of its path should be.");
+    else if (info2) {
+      if (!info2.isDirectory())
+        fail2(`cannot be created: ${quotePrefix(folder, 200)} is a file, not a folder.`);
+      if (isSpecial(await realpath(folder).catch(() => folder)))
+        fail2("is inside a link to a kernel filesystem (/proc, /sys or /dev).");
+      await access2(folder, constants6.W_OK | constants6.X_OK).catch(
+        () => fail2(`cannot be created: the folder ${quotePrefix(folder, 200)} is not writable.`)
+      );
+      return;
+    }
+    const parent = dirname2(folder);
+    if (parent === folder) fail2("has no existing folder above it.");
+    folder = parent;
+  }
+}
+function isSpecial(path12) {
+  return SPECIAL_ROOTS.some((root) => path12 === root || path12.startsWith(root + sep));
+}
+var SPECIAL_ROOTS, FIX;
+var init_outputLocation = __esm({
+  "src/pipeline/outputLocation.ts"() {
+    "use strict";
+    init_inputs();
+    init_untrusted();
+    SPECIAL_ROOTS = ["/proc", "/sys", "/dev"];
+    FIX = "Set report-path to a file in a writable folder, such as ${{ runner.temp }}/w365-image-report.json.";
+  }
+});
+
 // src/build/manifest.ts
-import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
+import { readFile, stat as stat3 } from "node:fs/promises";
 async function readManifest(path12) {
   let text;
   try {
-    text = await readFile2(path12, "utf8");
+    text = await readFile(path12, "utf8");
   } catch (error2) {
     throw new ManifestError(
       "manifest-missing",
@@ -73160,7 +73431,7 @@ async function readManifest(path12) {
 }
 async function findFacts(path12) {
   try {
-    if ((await stat2(path12)).isFile()) return path12;
+    if ((await stat3(path12)).isFile()) return path12;
   } catch {
   }
   throw new ManifestError(
@@ -73192,7 +73463,7 @@ var init_manifest = __esm({
   }
 });
 
-// node_modules/is-plain-obj/index.js
+// ../../main/node_modules/is-plain-obj/index.js
 function isPlainObject3(value) {
   if (typeof value !== "object" || value === null) {
     return false;
@@ -73201,15 +73472,15 @@ function isPlainObject3(value) {
   return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
 }
 var init_is_plain_obj = __esm({
-  "node_modules/is-plain-obj/index.js"() {
+  "../../main/node_modules/is-plain-obj/index.js"() {
   }
 });
 
-// node_modules/execa/lib/arguments/file-url.js
+// ../../main/node_modules/execa/lib/arguments/file-url.js
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
 var init_file_url = __esm({
-  "node_modules/execa/lib/arguments/file-url.js"() {
+  "../../main/node_modules/execa/lib/arguments/file-url.js"() {
     safeNormalizeFileUrl = (file, name3) => {
       const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
       if (typeof fileString !== "string") {
@@ -73223,10 +73494,10 @@ var init_file_url = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/parameters.js
+// ../../main/node_modules/execa/lib/methods/parameters.js
 var normalizeParameters;
 var init_parameters = __esm({
-  "node_modules/execa/lib/methods/parameters.js"() {
+  "../../main/node_modules/execa/lib/methods/parameters.js"() {
     init_is_plain_obj();
     init_file_url();
     normalizeParameters = (rawFile, rawArguments = [], rawOptions, ...rawExtraArguments) => {
@@ -73257,12 +73528,12 @@ var init_parameters = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/escape.js
+// ../../main/node_modules/execa/lib/arguments/escape.js
 import { platform as platform3 } from "node:process";
 import { stripVTControlCharacters } from "node:util";
 var joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
 var init_escape = __esm({
-  "node_modules/execa/lib/arguments/escape.js"() {
+  "../../main/node_modules/execa/lib/arguments/escape.js"() {
     joinCommand = (filePath, rawArguments, shell) => {
       const fileAndArguments = [filePath, ...rawArguments];
       const command = fileAndArguments.join(" ");
@@ -73307,11 +73578,11 @@ var init_escape = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/uint-array.js
+// ../../main/node_modules/execa/lib/utils/uint-array.js
 import { StringDecoder } from "node:string_decoder";
 var objectToString, isArrayBuffer2, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array3, textDecoder, uint8ArrayToString3, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
 var init_uint_array = __esm({
-  "node_modules/execa/lib/utils/uint-array.js"() {
+  "../../main/node_modules/execa/lib/utils/uint-array.js"() {
     ({ toString: objectToString } = Object.prototype);
     isArrayBuffer2 = (value) => objectToString.call(value) === "[object ArrayBuffer]";
     isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
@@ -73354,10 +73625,10 @@ var init_uint_array = __esm({
   }
 });
 
-// node_modules/execa/lib/return/final-error.js
+// ../../main/node_modules/execa/lib/return/final-error.js
 var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
 var init_final_error = __esm({
-  "node_modules/execa/lib/return/final-error.js"() {
+  "../../main/node_modules/execa/lib/return/final-error.js"() {
     getFinalError = (originalError, message2, isSync) => {
       const ErrorClass = isSync ? ExecaSyncError : ExecaError;
       const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
@@ -73393,19 +73664,19 @@ var init_final_error = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/type-name.js
+// ../../main/node_modules/execa/lib/utils/type-name.js
 var getTypeName;
 var init_type_name = __esm({
-  "node_modules/execa/lib/utils/type-name.js"() {
+  "../../main/node_modules/execa/lib/utils/type-name.js"() {
     getTypeName = (value) => value === null ? "null" : typeof value;
   }
 });
 
-// node_modules/execa/lib/methods/template.js
+// ../../main/node_modules/execa/lib/methods/template.js
 import { ChildProcess } from "node:child_process";
 var isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, isAstralEscape, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
 var init_template = __esm({
-  "node_modules/execa/lib/methods/template.js"() {
+  "../../main/node_modules/execa/lib/methods/template.js"() {
     init_is_plain_obj();
     init_escape();
     init_uint_array();
@@ -73527,11 +73798,11 @@ var init_template = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/standard-stream.js
+// ../../main/node_modules/execa/lib/utils/standard-stream.js
 import process13 from "node:process";
 var isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName, allStreamSymbol, setAllStream, isAllStream;
 var init_standard_stream = __esm({
-  "node_modules/execa/lib/utils/standard-stream.js"() {
+  "../../main/node_modules/execa/lib/utils/standard-stream.js"() {
     isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
     STANDARD_STREAMS = [process13.stdin, process13.stdout, process13.stderr];
     STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
@@ -73542,10 +73813,10 @@ var init_standard_stream = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/options.js
+// ../../main/node_modules/execa/lib/utils/options.js
 var copyOptions, checkBooleanOption;
 var init_options = __esm({
-  "node_modules/execa/lib/utils/options.js"() {
+  "../../main/node_modules/execa/lib/utils/options.js"() {
     copyOptions = (options = {}) => {
       if (options === null) {
         throw new TypeError("The options must be an object, not `null`.");
@@ -73560,11 +73831,11 @@ var init_options = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/specific.js
+// ../../main/node_modules/execa/lib/arguments/specific.js
 import { debuglog } from "node:util";
 var normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, BOOLEAN_FD_SPECIFIC_OPTIONS, validateFdSpecificValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
 var init_specific = __esm({
-  "node_modules/execa/lib/arguments/specific.js"() {
+  "../../main/node_modules/execa/lib/arguments/specific.js"() {
     init_is_plain_obj();
     init_standard_stream();
     init_options();
@@ -73655,10 +73926,10 @@ Please set the "stdio" option to ensure that file descriptor exists.`);
   }
 });
 
-// node_modules/execa/lib/verbose/values.js
+// ../../main/node_modules/execa/lib/verbose/values.js
 var isVerbose, isFullVerbose, getVerboseFunction, getFdVerbose, getFdGenericVerbose, isVerboseFunction, VERBOSE_VALUES;
 var init_values = __esm({
-  "node_modules/execa/lib/verbose/values.js"() {
+  "../../main/node_modules/execa/lib/verbose/values.js"() {
     init_specific();
     isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
     isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
@@ -73673,7 +73944,7 @@ var init_values = __esm({
   }
 });
 
-// node_modules/is-unicode-supported/index.js
+// ../../main/node_modules/is-unicode-supported/index.js
 import process14 from "node:process";
 function isUnicodeSupported() {
   const { env } = process14;
@@ -73684,14 +73955,14 @@ function isUnicodeSupported() {
   return Boolean(env.WT_SESSION) || Boolean(env.TERMINUS_SUBLIME) || env.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env.TERMINAL_EMULATOR === "JetBrains-JediTerm";
 }
 var init_is_unicode_supported = __esm({
-  "node_modules/is-unicode-supported/index.js"() {
+  "../../main/node_modules/is-unicode-supported/index.js"() {
   }
 });
 
-// node_modules/figures/index.js
+// ../../main/node_modules/figures/index.js
 var common, specialMainSymbols, specialFallbackSymbols, mainSymbols, fallbackSymbols, shouldUseMain, figures, figures_default, replacements;
 var init_figures = __esm({
-  "node_modules/figures/index.js"() {
+  "../../main/node_modules/figures/index.js"() {
     init_is_unicode_supported();
     common = {
       circleQuestionMark: "(?)",
@@ -73970,17 +74241,17 @@ var init_figures = __esm({
   }
 });
 
-// node_modules/yoctocolors/base.js
+// ../../main/node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors, format, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
 var init_base = __esm({
-  "node_modules/yoctocolors/base.js"() {
+  "../../main/node_modules/yoctocolors/base.js"() {
     hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format = (open3, close) => {
+    format = (open4, close) => {
       if (!hasColors) {
         return (input) => input;
       }
-      const openCode = `\x1B[${open3}m`;
+      const openCode = `\x1B[${open4}m`;
       const closeCode = `\x1B[${close}m`;
       return (input) => {
         const string = input + "";
@@ -74065,19 +74336,19 @@ var init_base = __esm({
   }
 });
 
-// node_modules/yoctocolors/index.js
+// ../../main/node_modules/yoctocolors/index.js
 var init_yoctocolors = __esm({
-  "node_modules/yoctocolors/index.js"() {
+  "../../main/node_modules/yoctocolors/index.js"() {
     init_base();
     init_base();
   }
 });
 
-// node_modules/execa/lib/verbose/default.js
+// ../../main/node_modules/execa/lib/verbose/default.js
 import process15 from "node:process";
 var hasColors2, identity, getColor, gray2, bold2, redBright2, yellowBright2, defaultVerboseFunction, serializeTimestamp, padField, getFinalIcon, ICONS, COLORS;
 var init_default = __esm({
-  "node_modules/execa/lib/verbose/default.js"() {
+  "../../main/node_modules/execa/lib/verbose/default.js"() {
     init_figures();
     init_yoctocolors();
     hasColors2 = process15.env.FORCE_COLOR !== void 0 || process15.stderr.isTTY === true;
@@ -74126,10 +74397,10 @@ var init_default = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/custom.js
+// ../../main/node_modules/execa/lib/verbose/custom.js
 var applyVerboseOnLines, applyVerboseFunction, appendNewline;
 var init_custom = __esm({
-  "node_modules/execa/lib/verbose/custom.js"() {
+  "../../main/node_modules/execa/lib/verbose/custom.js"() {
     init_values();
     applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
       const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
@@ -74149,11 +74420,11 @@ var init_custom = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/log.js
+// ../../main/node_modules/execa/lib/verbose/log.js
 import { inspect as inspect2 } from "node:util";
 var verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage;
 var init_log5 = __esm({
-  "node_modules/execa/lib/verbose/log.js"() {
+  "../../main/node_modules/execa/lib/verbose/log.js"() {
     init_escape();
     init_default();
     init_custom();
@@ -74190,10 +74461,10 @@ var init_log5 = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/start.js
+// ../../main/node_modules/execa/lib/verbose/start.js
 var logCommand;
 var init_start = __esm({
-  "node_modules/execa/lib/verbose/start.js"() {
+  "../../main/node_modules/execa/lib/verbose/start.js"() {
     init_values();
     init_log5();
     logCommand = (escapedCommand, verboseInfo) => {
@@ -74209,10 +74480,10 @@ var init_start = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/info.js
+// ../../main/node_modules/execa/lib/verbose/info.js
 var getVerboseInfo, getCommandId, COMMAND_ID, validateVerbose;
 var init_info = __esm({
-  "node_modules/execa/lib/verbose/info.js"() {
+  "../../main/node_modules/execa/lib/verbose/info.js"() {
     init_values();
     getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
       validateVerbose(verbose);
@@ -74243,20 +74514,20 @@ var init_info = __esm({
   }
 });
 
-// node_modules/execa/lib/return/duration.js
+// ../../main/node_modules/execa/lib/return/duration.js
 import { hrtime } from "node:process";
 var getStartTime, getDurationMs;
 var init_duration = __esm({
-  "node_modules/execa/lib/return/duration.js"() {
+  "../../main/node_modules/execa/lib/return/duration.js"() {
     getStartTime = () => hrtime.bigint();
     getDurationMs = (startTime) => Number(hrtime.bigint() - startTime) / 1e6;
   }
 });
 
-// node_modules/execa/lib/arguments/command.js
+// ../../main/node_modules/execa/lib/arguments/command.js
 var handleCommand;
 var init_command3 = __esm({
-  "node_modules/execa/lib/arguments/command.js"() {
+  "../../main/node_modules/execa/lib/arguments/command.js"() {
     init_start();
     init_info();
     init_duration();
@@ -74278,7 +74549,7 @@ var init_command3 = __esm({
   }
 });
 
-// node_modules/path-key/index.js
+// ../../main/node_modules/path-key/index.js
 function pathKey(options = {}) {
   const {
     env = process.env,
@@ -74290,17 +74561,17 @@ function pathKey(options = {}) {
   return Object.keys(env).reverse().find((key) => key.toUpperCase() === "PATH") || "Path";
 }
 var init_path_key = __esm({
-  "node_modules/path-key/index.js"() {
+  "../../main/node_modules/path-key/index.js"() {
   }
 });
 
-// node_modules/unicorn-magic/default.js
+// ../../main/node_modules/unicorn-magic/default.js
 var init_default2 = __esm({
-  "node_modules/unicorn-magic/default.js"() {
+  "../../main/node_modules/unicorn-magic/default.js"() {
   }
 });
 
-// node_modules/unicorn-magic/node.js
+// ../../main/node_modules/unicorn-magic/node.js
 import { promisify as promisify6 } from "node:util";
 import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
 import path3 from "node:path";
@@ -74323,19 +74594,19 @@ function traversePathUp(startPath) {
 }
 var execFileOriginal, TEN_MEGABYTES_IN_BYTES;
 var init_node = __esm({
-  "node_modules/unicorn-magic/node.js"() {
+  "../../main/node_modules/unicorn-magic/node.js"() {
     init_default2();
     execFileOriginal = promisify6(execFileCallback);
     TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
   }
 });
 
-// node_modules/npm-run-path/index.js
+// ../../main/node_modules/npm-run-path/index.js
 import process16 from "node:process";
 import path4 from "node:path";
 var npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
 var init_npm_run_path = __esm({
-  "node_modules/npm-run-path/index.js"() {
+  "../../main/node_modules/npm-run-path/index.js"() {
     init_path_key();
     init_node();
     npmRunPath = ({
@@ -74380,10 +74651,10 @@ var init_npm_run_path = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/realtime.js
+// ../../main/node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals, getRealtimeSignal, SIGRTMIN, SIGRTMAX;
 var init_realtime = __esm({
-  "node_modules/human-signals/build/src/realtime.js"() {
+  "../../main/node_modules/human-signals/build/src/realtime.js"() {
     getRealtimeSignals = () => {
       const length = SIGRTMAX - SIGRTMIN + 1;
       return Array.from({ length }, getRealtimeSignal);
@@ -74400,10 +74671,10 @@ var init_realtime = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/core.js
+// ../../main/node_modules/human-signals/build/src/core.js
 var SIGNALS;
 var init_core2 = __esm({
-  "node_modules/human-signals/build/src/core.js"() {
+  "../../main/node_modules/human-signals/build/src/core.js"() {
     SIGNALS = [
       {
         name: "SIGHUP",
@@ -74678,11 +74949,11 @@ var init_core2 = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/signals.js
-import { constants as constants4 } from "node:os";
+// ../../main/node_modules/human-signals/build/src/signals.js
+import { constants as constants7 } from "node:os";
 var getSignals, normalizeSignal;
 var init_signals = __esm({
-  "node_modules/human-signals/build/src/signals.js"() {
+  "../../main/node_modules/human-signals/build/src/signals.js"() {
     init_core2();
     init_realtime();
     getSignals = () => {
@@ -74700,7 +74971,7 @@ var init_signals = __esm({
     }) => {
       const {
         signals: { [name3]: constantSignal }
-      } = constants4;
+      } = constants7;
       const supported = constantSignal !== void 0;
       const number = supported ? constantSignal : defaultNumber;
       return { name: name3, number, description, supported, action, forced, standard };
@@ -74708,11 +74979,11 @@ var init_signals = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/main.js
-import { constants as constants5 } from "node:os";
+// ../../main/node_modules/human-signals/build/src/main.js
+import { constants as constants8 } from "node:os";
 var getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
 var init_main = __esm({
-  "node_modules/human-signals/build/src/main.js"() {
+  "../../main/node_modules/human-signals/build/src/main.js"() {
     init_realtime();
     init_signals();
     getSignalsByName = () => {
@@ -74757,7 +75028,7 @@ var init_main = __esm({
       };
     };
     findSignalByNumber = (number, signals2) => {
-      const signal = signals2.find(({ name: name3 }) => constants5.signals[name3] === number);
+      const signal = signals2.find(({ name: name3 }) => constants8.signals[name3] === number);
       if (signal !== void 0) {
         return signal;
       }
@@ -74767,11 +75038,11 @@ var init_main = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/signal.js
-import { constants as constants6 } from "node:os";
+// ../../main/node_modules/execa/lib/terminate/signal.js
+import { constants as constants9 } from "node:os";
 var normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
 var init_signal = __esm({
-  "node_modules/execa/lib/terminate/signal.js"() {
+  "../../main/node_modules/execa/lib/terminate/signal.js"() {
     init_main();
     normalizeKillSignal = (killSignal) => {
       const optionName = "option `killSignal`";
@@ -74798,13 +75069,13 @@ ${getAvailableSignals()}`);
       throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
     };
-    getSignalsIntegerToName = () => new Map(Object.entries(constants6.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+    getSignalsIntegerToName = () => new Map(Object.entries(constants9.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
     signalsIntegerToName = getSignalsIntegerToName();
     normalizeSignalName = (signalName, optionName) => {
-      if (signalName in constants6.signals) {
+      if (signalName in constants9.signals) {
         return signalName;
       }
-      if (signalName.toUpperCase() in constants6.signals) {
+      if (signalName.toUpperCase() in constants9.signals) {
         throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
       }
       throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -74812,17 +75083,17 @@ ${getAvailableSignals()}`);
     };
     getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-    getAvailableSignalNames = () => Object.keys(constants6.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-    getAvailableSignalIntegers = () => [...new Set(Object.values(constants6.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+    getAvailableSignalNames = () => Object.keys(constants9.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+    getAvailableSignalIntegers = () => [...new Set(Object.values(constants9.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
     getSignalDescription = (signal) => signalsByName[signal].description;
   }
 });
 
-// node_modules/execa/lib/terminate/timeout.js
+// ../../main/node_modules/execa/lib/terminate/timeout.js
 import { setTimeout as setTimeout2 } from "node:timers/promises";
 var validateTimeout, validateDelay, MAX_DELAY, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
-  "node_modules/execa/lib/terminate/timeout.js"() {
+  "../../main/node_modules/execa/lib/terminate/timeout.js"() {
     init_final_error();
     init_type_name();
     validateTimeout = ({ timeout }) => {
@@ -74846,11 +75117,11 @@ var init_timeout = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/kill.js
+// ../../main/node_modules/execa/lib/terminate/kill.js
 import { setTimeout as setTimeout3 } from "node:timers/promises";
 var normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
-  "node_modules/execa/lib/terminate/kill.js"() {
+  "../../main/node_modules/execa/lib/terminate/kill.js"() {
     init_final_error();
     init_signal();
     init_timeout();
@@ -74920,11 +75191,11 @@ var init_kill = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/abort-signal.js
+// ../../main/node_modules/execa/lib/utils/abort-signal.js
 import { once } from "node:events";
 var onAbortedSignal, validateAbortSignal;
 var init_abort_signal = __esm({
-  "node_modules/execa/lib/utils/abort-signal.js"() {
+  "../../main/node_modules/execa/lib/utils/abort-signal.js"() {
     onAbortedSignal = async (mainSignal, stopSignal) => {
       if (!mainSignal.aborted) {
         await once(mainSignal, "abort", { signal: stopSignal });
@@ -74938,10 +75209,10 @@ var init_abort_signal = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/cancel.js
+// ../../main/node_modules/execa/lib/terminate/cancel.js
 var validateCancelSignal, validateRenamedSignalOption, throwOnCancel, terminateOnCancel;
 var init_cancel = __esm({
-  "node_modules/execa/lib/terminate/cancel.js"() {
+  "../../main/node_modules/execa/lib/terminate/cancel.js"() {
     init_abort_signal();
     validateCancelSignal = ({ cancelSignal }) => {
       validateAbortSignal(cancelSignal, "cancelSignal");
@@ -74961,11 +75232,11 @@ var init_cancel = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/validation.js
+// ../../main/node_modules/execa/lib/ipc/validation.js
 import { inspect as inspect3 } from "node:util";
 var validateIpcMethod, validateIpcOption, validateConnection, throwOnEarlyDisconnect, throwOnStrictDeadlockError, getStrictResponseError, throwOnMissingStrict, throwOnStrictDisconnect, getAbortDisconnectError, throwOnMissingParent, handleEpipeError, handleSerializationError, serializeInvalidMessage, isSerializationError, SERIALIZATION_ERROR_CODES, SERIALIZATION_ERROR_MESSAGES, getMethodName, getNamespaceName, getOtherProcessName, disconnect;
 var init_validation = __esm({
-  "node_modules/execa/lib/ipc/validation.js"() {
+  "../../main/node_modules/execa/lib/ipc/validation.js"() {
     validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
       validateIpcOption(methodName, isSubprocess, ipc);
       validateConnection(methodName, isSubprocess, isConnected2);
@@ -75046,25 +75317,25 @@ const [receivedMessage] = await Promise.all([
   }
 });
 
-// node_modules/execa/lib/utils/deferred.js
+// ../../main/node_modules/execa/lib/utils/deferred.js
 var createDeferred;
 var init_deferred = __esm({
-  "node_modules/execa/lib/utils/deferred.js"() {
+  "../../main/node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
-      const promise = new Promise((resolve4, reject) => {
-        Object.assign(methods, { resolve: resolve4, reject });
+      const promise = new Promise((resolve5, reject) => {
+        Object.assign(methods, { resolve: resolve5, reject });
       });
       return Object.assign(promise, methods);
     };
   }
 });
 
-// node_modules/execa/lib/utils/max-listeners.js
+// ../../main/node_modules/execa/lib/utils/max-listeners.js
 import { addAbortListener } from "node:events";
 var incrementMaxListeners;
 var init_max_listeners = __esm({
-  "node_modules/execa/lib/utils/max-listeners.js"() {
+  "../../main/node_modules/execa/lib/utils/max-listeners.js"() {
     incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
       const maxListeners = eventEmitter.getMaxListeners();
       if (maxListeners === 0 || maxListeners === Infinity) {
@@ -75078,10 +75349,10 @@ var init_max_listeners = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/reference.js
+// ../../main/node_modules/execa/lib/ipc/reference.js
 var addReference, addReferenceCount, removeReference, removeReferenceCount, undoAddedReferences, redoAddedReferences;
 var init_reference = __esm({
-  "node_modules/execa/lib/ipc/reference.js"() {
+  "../../main/node_modules/execa/lib/ipc/reference.js"() {
     addReference = (channel, reference) => {
       if (reference) {
         addReferenceCount(channel);
@@ -75115,12 +75386,12 @@ var init_reference = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/incoming.js
+// ../../main/node_modules/execa/lib/ipc/incoming.js
 import { once as once2 } from "node:events";
 import { scheduler } from "node:timers/promises";
 var onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
-  "node_modules/execa/lib/ipc/incoming.js"() {
+  "../../main/node_modules/execa/lib/ipc/incoming.js"() {
     init_outgoing();
     init_reference();
     init_strict();
@@ -75169,11 +75440,11 @@ var init_incoming = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/forward.js
+// ../../main/node_modules/execa/lib/ipc/forward.js
 import { EventEmitter } from "node:events";
 var getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
 var init_forward = __esm({
-  "node_modules/execa/lib/ipc/forward.js"() {
+  "../../main/node_modules/execa/lib/ipc/forward.js"() {
     init_incoming();
     init_reference();
     getIpcEmitter = (anyProcess, channel, isSubprocess) => {
@@ -75217,11 +75488,11 @@ var init_forward = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/strict.js
+// ../../main/node_modules/execa/lib/ipc/strict.js
 import { once as once3 } from "node:events";
 var handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE2, isStrictRequest;
 var init_strict = __esm({
-  "node_modules/execa/lib/ipc/strict.js"() {
+  "../../main/node_modules/execa/lib/ipc/strict.js"() {
     init_deferred();
     init_max_listeners();
     init_send();
@@ -75318,10 +75589,10 @@ var init_strict = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/outgoing.js
+// ../../main/node_modules/execa/lib/ipc/outgoing.js
 var startSendMessage, endSendMessage, waitForOutgoingMessages, OUTGOING_MESSAGES, IPC_SUBPROCESS_OPTIONS, setIpcSubprocessOptions, hasMessageListeners, getMinListenerCount, getOptions;
 var init_outgoing = __esm({
-  "node_modules/execa/lib/ipc/outgoing.js"() {
+  "../../main/node_modules/execa/lib/ipc/outgoing.js"() {
     init_deferred();
     init_specific();
     init_strict();
@@ -75358,11 +75629,11 @@ var init_outgoing = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/send.js
+// ../../main/node_modules/execa/lib/ipc/send.js
 import { promisify as promisify7 } from "node:util";
 var sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
 var init_send = __esm({
-  "node_modules/execa/lib/ipc/send.js"() {
+  "../../main/node_modules/execa/lib/ipc/send.js"() {
     init_options();
     init_validation();
     init_outgoing();
@@ -75442,11 +75713,11 @@ var init_send = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/graceful.js
+// ../../main/node_modules/execa/lib/ipc/graceful.js
 import { scheduler as scheduler2 } from "node:timers/promises";
 var sendAbort, getCancelSignal, startIpc, isCancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
-  "node_modules/execa/lib/ipc/graceful.js"() {
+  "../../main/node_modules/execa/lib/ipc/graceful.js"() {
     init_send();
     init_forward();
     init_validation();
@@ -75502,10 +75773,10 @@ var init_graceful = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/graceful.js
+// ../../main/node_modules/execa/lib/terminate/graceful.js
 var validateGracefulCancel, throwOnGracefulCancel, sendOnAbort, getReason;
 var init_graceful2 = __esm({
-  "node_modules/execa/lib/terminate/graceful.js"() {
+  "../../main/node_modules/execa/lib/terminate/graceful.js"() {
     init_abort_signal();
     init_graceful();
     init_kill();
@@ -75568,12 +75839,12 @@ var init_graceful2 = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/node.js
+// ../../main/node_modules/execa/lib/methods/node.js
 import { execPath, execArgv } from "node:process";
 import path5 from "node:path";
 var mapNode, getDefaultNodeOptions, REMOVED_OPTIONS_WITH_VALUE, IGNORED_OPTIONS_REGEXP, handleNodeOption;
 var init_node2 = __esm({
-  "node_modules/execa/lib/methods/node.js"() {
+  "../../main/node_modules/execa/lib/methods/node.js"() {
     init_file_url();
     mapNode = ({ options }) => {
       if (options.node === false) {
@@ -75646,11 +75917,11 @@ var init_node2 = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/ipc-input.js
+// ../../main/node_modules/execa/lib/ipc/ipc-input.js
 import { serialize } from "node:v8";
 var validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
 var init_ipc_input = __esm({
-  "node_modules/execa/lib/ipc/ipc-input.js"() {
+  "../../main/node_modules/execa/lib/ipc/ipc-input.js"() {
     init_send();
     validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
       if (ipcInput === void 0) {
@@ -75696,10 +75967,10 @@ var init_ipc_input = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/encoding-option.js
+// ../../main/node_modules/execa/lib/arguments/encoding-option.js
 var validateEncoding, TEXT_ENCODINGS, BINARY_ENCODINGS, ENCODINGS, getStringEncoding, getInputEncoding, getCorrectEncoding, ENCODING_ALIASES, serializeEncoding;
 var init_encoding_option = __esm({
-  "node_modules/execa/lib/arguments/encoding-option.js"() {
+  "../../main/node_modules/execa/lib/arguments/encoding-option.js"() {
     validateEncoding = ({ encoding }) => {
       if (ENCODINGS.has(encoding)) {
         return;
@@ -75746,7 +76017,7 @@ Please rename it to one of: ${correctEncodings}.`);
   }
 });
 
-// node_modules/which-command/index.js
+// ../../main/node_modules/which-command/index.js
 import fs8 from "node:fs";
 import path6 from "node:path";
 import process17 from "node:process";
@@ -75827,21 +76098,21 @@ function whichCommandSync(command, options = {}) {
 }
 var isWindows2, separatorPattern, defaultPathExt;
 var init_which_command = __esm({
-  "node_modules/which-command/index.js"() {
+  "../../main/node_modules/which-command/index.js"() {
     isWindows2 = process17.platform === "win32";
     separatorPattern = isWindows2 ? new RegExp("[\\/\\\\]", "v") : new RegExp("\\/", "v");
     defaultPathExt = ".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC";
   }
 });
 
-// node_modules/execa/lib/arguments/command-file.js
+// ../../main/node_modules/execa/lib/arguments/command-file.js
 import { openSync, readSync, closeSync } from "node:fs";
 import { Buffer as Buffer3 } from "node:buffer";
 import path7 from "node:path";
 import process18 from "node:process";
 var parseCommandFile, directlyExecutableRegExp, escapeWindowsCommand, resolveWithShebang, resolvePath, hasWindowsPathSeparator, shouldSearchCurrentDirectory, resolvePathDirectories, getWindowsEnvironmentValue, SHEBANG_BYTE_LENGTH, readShebang, shebangRegExp, parseShebang, lineBreakRegExp, assertNoLineBreak, metaCharsRegExp, escapeMetaChars, backslashRunRegExp, quotedCharacterRegExp, escapeArgument, shouldQuoteArgument;
 var init_command_file = __esm({
-  "node_modules/execa/lib/arguments/command-file.js"() {
+  "../../main/node_modules/execa/lib/arguments/command-file.js"() {
     init_which_command();
     parseCommandFile = (file, commandArguments, options) => {
       const parsed = { file, commandArguments: [...commandArguments], options };
@@ -75973,13 +76244,13 @@ Invalid value: ${JSON.stringify(`${value}`)}`);
   }
 });
 
-// node_modules/execa/lib/arguments/cwd.js
+// ../../main/node_modules/execa/lib/arguments/cwd.js
 import { statSync as statSync2 } from "node:fs";
 import path8 from "node:path";
 import process19 from "node:process";
 var normalizeCwd, getDefaultCwd, getCurrentCwd, fixCwdError;
 var init_cwd = __esm({
-  "node_modules/execa/lib/arguments/cwd.js"() {
+  "../../main/node_modules/execa/lib/arguments/cwd.js"() {
     init_file_url();
     normalizeCwd = (cwd = getDefaultCwd()) => {
       const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
@@ -76018,12 +76289,12 @@ ${originalMessage}`;
   }
 });
 
-// node_modules/execa/lib/arguments/options.js
+// ../../main/node_modules/execa/lib/arguments/options.js
 import path9 from "node:path";
 import process20 from "node:process";
 var cmdExeRegExp, normalizeOptions, BOOLEAN_OPTIONS, validateBooleanOptions, validateEnv, addDefaultOptions, getEnv, computeEnv;
 var init_options2 = __esm({
-  "node_modules/execa/lib/arguments/options.js"() {
+  "../../main/node_modules/execa/lib/arguments/options.js"() {
     init_npm_run_path();
     init_kill();
     init_signal();
@@ -76140,18 +76411,18 @@ var init_options2 = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/shell.js
+// ../../main/node_modules/execa/lib/arguments/shell.js
 var concatenateShell;
 var init_shell = __esm({
-  "node_modules/execa/lib/arguments/shell.js"() {
+  "../../main/node_modules/execa/lib/arguments/shell.js"() {
     concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
   }
 });
 
-// node_modules/execa/lib/transform/split.js
+// ../../main/node_modules/execa/lib/transform/split.js
 var getSplitLinesGenerator, splitLinesSync, splitLinesItemSync, initializeSplitLines, splitGenerator, stripCarriageReturn, linesFinal, getAppendNewlineGenerator, appendNewlineGenerator, endsWithNewline, concatString, linesStringInfo, concatUint8Array, LINES_BYTES_INFO;
 var init_split = __esm({
-  "node_modules/execa/lib/transform/split.js"() {
+  "../../main/node_modules/execa/lib/transform/split.js"() {
     init_encoding_option();
     getSplitLinesGenerator = (binary, preserveNewlines, skipped, state3) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state3);
     splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
@@ -76238,7 +76509,7 @@ var init_split = __esm({
   }
 });
 
-// node_modules/strip-final-newline/index.js
+// ../../main/node_modules/strip-final-newline/index.js
 function stripFinalNewline(input) {
   if (typeof input === "string") {
     return stripFinalNewlineString(input);
@@ -76250,7 +76521,7 @@ function stripFinalNewline(input) {
 }
 var stripFinalNewlineString, stripFinalNewlineBinary, LF, LF_BINARY, CR, CR_BINARY;
 var init_strip_final_newline = __esm({
-  "node_modules/strip-final-newline/index.js"() {
+  "../../main/node_modules/strip-final-newline/index.js"() {
     stripFinalNewlineString = (input) => input.at(-1) === LF ? input.slice(0, input.at(-2) === CR ? -2 : -1) : input;
     stripFinalNewlineBinary = (input) => input.at(-1) === LF_BINARY ? input.subarray(0, input.at(-2) === CR_BINARY ? -2 : -1) : input;
     LF = "\n";
@@ -76260,21 +76531,21 @@ var init_strip_final_newline = __esm({
   }
 });
 
-// node_modules/execa/lib/io/strip-newline.js
+// ../../main/node_modules/execa/lib/io/strip-newline.js
 var stripNewline, getStripFinalNewline;
 var init_strip_newline = __esm({
-  "node_modules/execa/lib/io/strip-newline.js"() {
+  "../../main/node_modules/execa/lib/io/strip-newline.js"() {
     init_strip_final_newline();
     stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber, allFds) => value !== void 0 && !Array.isArray(value) && getStripFinalNewline(stripFinalNewline2, fdNumber, allFds) ? stripFinalNewline(value) : value;
     getStripFinalNewline = (stripFinalNewline2, fdNumber, allFds) => fdNumber === "all" ? allFds.some((allFd) => stripFinalNewline2[allFd]) : stripFinalNewline2[fdNumber];
   }
 });
 
-// node_modules/execa/lib/resolve/all-sync.js
+// ../../main/node_modules/execa/lib/resolve/all-sync.js
 import { Buffer as Buffer4 } from "node:buffer";
 var getAllSyncFds, getAllSync, concatBase64, BASE64_ENCODINGS, hasLines, splitAllLines;
 var init_all_sync = __esm({
-  "node_modules/execa/lib/resolve/all-sync.js"() {
+  "../../main/node_modules/execa/lib/resolve/all-sync.js"() {
     init_uint_array();
     init_split();
     init_strip_newline();
@@ -76310,7 +76581,7 @@ var init_all_sync = __esm({
   }
 });
 
-// node_modules/is-stream/index.js
+// ../../main/node_modules/is-stream/index.js
 function isStream(stream, { checkOpen = true } = {}) {
   return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
 }
@@ -76324,11 +76595,11 @@ function isDuplexStream(stream, options) {
   return isWritableStream(stream, options) && isReadableStream3(stream, options);
 }
 var init_is_stream = __esm({
-  "node_modules/is-stream/index.js"() {
+  "../../main/node_modules/is-stream/index.js"() {
   }
 });
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
+// ../../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
 function i() {
   return this[n].next();
 }
@@ -76344,7 +76615,7 @@ function h({ preventCancel: r = false } = {}) {
 }
 var a, c, n, u;
 var init_asyncIterator = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
+  "../../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
     a = Object.getPrototypeOf(
       Object.getPrototypeOf(
         /* istanbul ignore next */
@@ -76421,24 +76692,24 @@ var init_asyncIterator = __esm({
   }
 });
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
+// ../../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
 var init_fromAnyIterable = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
+  "../../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
   }
 });
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
+// ../../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
 var init_ponyfill = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
+  "../../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
     init_asyncIterator();
     init_fromAnyIterable();
   }
 });
 
-// node_modules/get-stream/source/stream.js
+// ../../main/node_modules/get-stream/source/stream.js
 var getAsyncIterable, toString, getStreamIterable, handleStreamEnd, nodeImports;
 var init_stream = __esm({
-  "node_modules/get-stream/source/stream.js"() {
+  "../../main/node_modules/get-stream/source/stream.js"() {
     init_is_stream();
     init_ponyfill();
     getAsyncIterable = (stream) => {
@@ -76490,10 +76761,10 @@ var init_stream = __esm({
   }
 });
 
-// node_modules/get-stream/source/contents.js
+// ../../main/node_modules/get-stream/source/contents.js
 var getStreamContents, appendFinalChunk, appendChunk, addNewChunk, getChunkType, objectToString2, MaxBufferError;
 var init_contents = __esm({
-  "node_modules/get-stream/source/contents.js"() {
+  "../../main/node_modules/get-stream/source/contents.js"() {
     init_stream();
     getStreamContents = async (stream, { init, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
       const asyncIterable = getAsyncIterable(stream);
@@ -76591,10 +76862,10 @@ var init_contents = __esm({
   }
 });
 
-// node_modules/get-stream/source/utils.js
+// ../../main/node_modules/get-stream/source/utils.js
 var identity2, noop, getContentsProperty, throwObjectStream, getLengthProperty;
 var init_utils6 = __esm({
-  "node_modules/get-stream/source/utils.js"() {
+  "../../main/node_modules/get-stream/source/utils.js"() {
     identity2 = (value) => value;
     noop = () => void 0;
     getContentsProperty = ({ contents }) => contents;
@@ -76605,13 +76876,13 @@ var init_utils6 = __esm({
   }
 });
 
-// node_modules/get-stream/source/array.js
+// ../../main/node_modules/get-stream/source/array.js
 async function getStreamAsArray(stream, options) {
   return getStreamContents(stream, arrayMethods, options);
 }
 var initArray, increment, addArrayChunk, arrayMethods;
 var init_array = __esm({
-  "node_modules/get-stream/source/array.js"() {
+  "../../main/node_modules/get-stream/source/array.js"() {
     init_contents();
     init_utils6();
     initArray = () => ({ contents: [] });
@@ -76639,13 +76910,13 @@ var init_array = __esm({
   }
 });
 
-// node_modules/get-stream/source/array-buffer.js
+// ../../main/node_modules/get-stream/source/array-buffer.js
 async function getStreamAsArrayBuffer(stream, options) {
   return getStreamContents(stream, arrayBufferMethods, options);
 }
 var initArrayBuffer, useTextEncoder, textEncoder2, useUint8Array, useUint8ArrayWithOffset, truncateArrayBufferChunk, addArrayBufferChunk, resizeArrayBufferSlow, resizeArrayBuffer, getNewContentsLength, SCALE_FACTOR, finalizeArrayBuffer, hasArrayBufferResize, arrayBufferMethods;
 var init_array_buffer = __esm({
-  "node_modules/get-stream/source/array-buffer.js"() {
+  "../../main/node_modules/get-stream/source/array-buffer.js"() {
     init_contents();
     init_utils6();
     initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
@@ -76699,13 +76970,13 @@ var init_array_buffer = __esm({
   }
 });
 
-// node_modules/get-stream/source/string.js
+// ../../main/node_modules/get-stream/source/string.js
 async function getStreamAsString(stream, options) {
   return getStreamContents(stream, stringMethods, options);
 }
 var initString, useTextDecoder, addStringChunk, truncateStringChunk, getFinalStringChunk, stringMethods;
 var init_string = __esm({
-  "node_modules/get-stream/source/string.js"() {
+  "../../main/node_modules/get-stream/source/string.js"() {
     init_contents();
     init_utils6();
     initString = () => ({ contents: "", textDecoder: new TextDecoder() });
@@ -76735,9 +77006,9 @@ var init_string = __esm({
   }
 });
 
-// node_modules/get-stream/source/exports.js
+// ../../main/node_modules/get-stream/source/exports.js
 var init_exports = __esm({
-  "node_modules/get-stream/source/exports.js"() {
+  "../../main/node_modules/get-stream/source/exports.js"() {
     init_array();
     init_array_buffer();
     init_string();
@@ -76745,21 +77016,21 @@ var init_exports = __esm({
   }
 });
 
-// node_modules/get-stream/source/index.js
+// ../../main/node_modules/get-stream/source/index.js
 import { on } from "node:events";
 import { finished } from "node:stream/promises";
 var init_source = __esm({
-  "node_modules/get-stream/source/index.js"() {
+  "../../main/node_modules/get-stream/source/index.js"() {
     init_stream();
     init_exports();
     Object.assign(nodeImports, { on, finished });
   }
 });
 
-// node_modules/execa/lib/io/max-buffer.js
+// ../../main/node_modules/execa/lib/io/max-buffer.js
 var handleMaxBuffer, getMaxBufferUnit, checkIpcMaxBuffer, getMaxBufferMessage, getMaxBufferInfo, getMaxBufferSync, handleMaxBufferSync, findMaxBufferSync, getMaxBufferValueSync, truncateMaxBufferSync;
 var init_max_buffer = __esm({
-  "node_modules/execa/lib/io/max-buffer.js"() {
+  "../../main/node_modules/execa/lib/io/max-buffer.js"() {
     init_source();
     init_standard_stream();
     init_specific();
@@ -76830,11 +77101,11 @@ var init_max_buffer = __esm({
   }
 });
 
-// node_modules/execa/lib/return/message.js
+// ../../main/node_modules/execa/lib/return/message.js
 import { inspect as inspect4 } from "node:util";
 var createMessages, getErrorCode, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, isTextItem, serializeMessageItem;
 var init_message = __esm({
-  "node_modules/execa/lib/return/message.js"() {
+  "../../main/node_modules/execa/lib/return/message.js"() {
     init_strip_final_newline();
     init_uint_array();
     init_cwd();
@@ -76957,10 +77228,10 @@ ${originalMessage}`;
   }
 });
 
-// node_modules/execa/lib/return/result.js
+// ../../main/node_modules/execa/lib/return/result.js
 var makeSuccessResult, makeEarlyError, getEarlyErrorOutput, getEmptyOutput, PIPED_STDIO, makeError, getErrorProperties, omitUndefinedProperties, normalizeExitPayload;
 var init_result = __esm({
-  "node_modules/execa/lib/return/result.js"() {
+  "../../main/node_modules/execa/lib/return/result.js"() {
     init_signal();
     init_all_sync();
     init_duration();
@@ -77157,7 +77428,7 @@ var init_result = __esm({
   }
 });
 
-// node_modules/parse-ms/index.js
+// ../../main/node_modules/parse-ms/index.js
 function parseNumber(milliseconds) {
   return {
     days: Math.trunc(milliseconds / 864e5),
@@ -77196,12 +77467,12 @@ function parseMilliseconds(milliseconds) {
 }
 var toZeroIfInfinity;
 var init_parse_ms = __esm({
-  "node_modules/parse-ms/index.js"() {
+  "../../main/node_modules/parse-ms/index.js"() {
     toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
   }
 });
 
-// node_modules/pretty-ms/index.js
+// ../../main/node_modules/pretty-ms/index.js
 function prettyMilliseconds(milliseconds, options) {
   const isBigInt = typeof milliseconds === "bigint";
   if (!isBigInt && !Number.isFinite(milliseconds)) {
@@ -77298,7 +77569,7 @@ function prettyMilliseconds(milliseconds, options) {
 }
 var isZero, pluralize, SECOND_ROUNDING_EPSILON, ONE_DAY_IN_MILLISECONDS;
 var init_pretty_ms = __esm({
-  "node_modules/pretty-ms/index.js"() {
+  "../../main/node_modules/pretty-ms/index.js"() {
     init_parse_ms();
     isZero = (value) => value === 0 || value === 0n;
     pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
@@ -77307,10 +77578,10 @@ var init_pretty_ms = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/error.js
+// ../../main/node_modules/execa/lib/verbose/error.js
 var logError;
 var init_error3 = __esm({
-  "node_modules/execa/lib/verbose/error.js"() {
+  "../../main/node_modules/execa/lib/verbose/error.js"() {
     init_log5();
     logError = (result, verboseInfo) => {
       if (result.failed) {
@@ -77325,10 +77596,10 @@ var init_error3 = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/complete.js
+// ../../main/node_modules/execa/lib/verbose/complete.js
 var logResult, logDuration;
 var init_complete = __esm({
-  "node_modules/execa/lib/verbose/complete.js"() {
+  "../../main/node_modules/execa/lib/verbose/complete.js"() {
     init_pretty_ms();
     init_values();
     init_log5();
@@ -77352,10 +77623,10 @@ var init_complete = __esm({
   }
 });
 
-// node_modules/execa/lib/return/reject.js
+// ../../main/node_modules/execa/lib/return/reject.js
 var handleResult;
 var init_reject = __esm({
-  "node_modules/execa/lib/return/reject.js"() {
+  "../../main/node_modules/execa/lib/return/reject.js"() {
     init_complete();
     handleResult = (result, verboseInfo, { reject }) => {
       logResult(result, verboseInfo);
@@ -77367,10 +77638,10 @@ var init_reject = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/type.js
+// ../../main/node_modules/execa/lib/stdio/type.js
 var getStdioItemType, getTransformObjectType, getDuplexType, getTransformStreamType, validateNonGeneratorType, checkUndefinedOption, getGeneratorObjectType, isGenerator, isAsyncGenerator, isSyncGenerator, isTransformOptions, isUrl, isRegularUrl, isFilePathObject, FILE_PATH_KEYS, isFilePathString, isStdioValueObject, STDIO_VALUE_KEYS, isUnknownStdioString, KNOWN_STDIO_STRINGS, isReadableStream4, isWritableStream2, isWebStream, isTransformStream, isAsyncIterableObject, isIterableObject, isObject3, TRANSFORM_TYPES, FILE_TYPES, SPECIAL_DUPLICATE_TYPES_SYNC, SPECIAL_DUPLICATE_TYPES, FORBID_DUPLICATE_TYPES, TYPE_TO_MESSAGE;
 var init_type = __esm({
-  "node_modules/execa/lib/stdio/type.js"() {
+  "../../main/node_modules/execa/lib/stdio/type.js"() {
     init_is_stream();
     init_is_plain_obj();
     init_uint_array();
@@ -77493,10 +77764,10 @@ var init_type = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/object-mode.js
+// ../../main/node_modules/execa/lib/transform/object-mode.js
 var getTransformObjectModes, getOutputObjectModes, getInputObjectModes, getFdObjectMode;
 var init_object_mode = __esm({
-  "node_modules/execa/lib/transform/object-mode.js"() {
+  "../../main/node_modules/execa/lib/transform/object-mode.js"() {
     init_type();
     getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
     getOutputObjectModes = (objectMode, index, newTransforms) => {
@@ -77519,10 +77790,10 @@ var init_object_mode = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/normalize.js
+// ../../main/node_modules/execa/lib/transform/normalize.js
 var normalizeTransforms, getTransforms, normalizeTransform, normalizeDuplex, normalizeTransformStream, normalizeGenerator, sortTransforms;
 var init_normalize = __esm({
-  "node_modules/execa/lib/transform/normalize.js"() {
+  "../../main/node_modules/execa/lib/transform/normalize.js"() {
     init_is_plain_obj();
     init_encoding_option();
     init_type();
@@ -77616,11 +77887,11 @@ var init_normalize = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/direction.js
+// ../../main/node_modules/execa/lib/stdio/direction.js
 import process21 from "node:process";
 var getStreamDirection, getStdioItemDirection, getRequestedDirection, validateKnownDirection, STREAM_TYPES, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
 var init_direction = __esm({
-  "node_modules/execa/lib/stdio/direction.js"() {
+  "../../main/node_modules/execa/lib/stdio/direction.js"() {
     init_is_stream();
     init_type();
     getStreamDirection = ({ stdioItems, isStdioArray, fdNumber, optionName }) => {
@@ -77701,18 +77972,18 @@ var init_direction = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/array.js
+// ../../main/node_modules/execa/lib/ipc/array.js
 var normalizeIpcStdioArray;
 var init_array2 = __esm({
-  "node_modules/execa/lib/ipc/array.js"() {
+  "../../main/node_modules/execa/lib/ipc/array.js"() {
     normalizeIpcStdioArray = (stdioArray, ipc) => ipc ? [...stdioArray, "ipc"] : stdioArray;
   }
 });
 
-// node_modules/execa/lib/stdio/stdio-option.js
+// ../../main/node_modules/execa/lib/stdio/stdio-option.js
 var normalizeStdioOption, validateIpcStdioOption, hasIpcStdioOption, hasIpcStdioItem, getStdioArray, hasAlias, addDefaultValue2, normalizeStdioSync, isOutputPipeOnly, isOutputPipe, isOutputPipeObject, isFixedOutputPipe, isStandardOutputFd;
 var init_stdio_option = __esm({
-  "node_modules/execa/lib/stdio/stdio-option.js"() {
+  "../../main/node_modules/execa/lib/stdio/stdio-option.js"() {
     init_standard_stream();
     init_array2();
     init_values();
@@ -77766,10 +78037,10 @@ var init_stdio_option = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/fd-options.js
+// ../../main/node_modules/execa/lib/arguments/fd-options.js
 var getToStream, getFromStream, SUBPROCESS_OPTIONS, getFdNumber, parseFdNumber, validateFdNumber, getInvalidStdioOptionMessage, getInvalidStdioOption, getUsedDescriptor, getOptionName, serializeOptionValue;
 var init_fd_options = __esm({
-  "node_modules/execa/lib/arguments/fd-options.js"() {
+  "../../main/node_modules/execa/lib/arguments/fd-options.js"() {
     init_specific();
     getToStream = (destination, to = "stdin") => {
       const isWritable = true;
@@ -77850,12 +78121,12 @@ Please set this option with "pipe" instead.`;
   }
 });
 
-// node_modules/execa/lib/stdio/native.js
+// ../../main/node_modules/execa/lib/stdio/native.js
 import { readFileSync as readFileSync2 } from "node:fs";
 import tty2 from "node:tty";
 var handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
 var init_native = __esm({
-  "node_modules/execa/lib/stdio/native.js"() {
+  "../../main/node_modules/execa/lib/stdio/native.js"() {
     init_is_stream();
     init_standard_stream();
     init_uint_array();
@@ -77925,10 +78196,10 @@ var init_native = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/input-option.js
+// ../../main/node_modules/execa/lib/stdio/input-option.js
 var handleInputOptions, handleInputOption, getInputType, handleInputFileOption, getInputFileType;
 var init_input_option = __esm({
-  "node_modules/execa/lib/stdio/input-option.js"() {
+  "../../main/node_modules/execa/lib/stdio/input-option.js"() {
     init_is_stream();
     init_uint_array();
     init_type();
@@ -77969,12 +78240,12 @@ var init_input_option = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/duplicate.js
+// ../../main/node_modules/execa/lib/stdio/duplicate.js
 import path10 from "node:path";
 import { fileURLToPath as fileURLToPath4 } from "node:url";
 var isFileType, getFileTarget, filterDuplicates, hasSameValueAndDirection, getDuplicateStream, getOtherStdioItems, isSameDuplicateType, validateDuplicateStreamSync, getDuplicateStreamInstance, hasSameValue, validateDuplicateTransform, throwOnDuplicateStream;
 var init_duplicate = __esm({
-  "node_modules/execa/lib/stdio/duplicate.js"() {
+  "../../main/node_modules/execa/lib/stdio/duplicate.js"() {
     init_type();
     isFileType = (type) => SPECIAL_DUPLICATE_TYPES_SYNC.has(type);
     getFileTarget = ({ type, value }) => type === "filePath" ? path10.resolve(value.file) : fileURLToPath4(value);
@@ -78050,10 +78321,10 @@ var init_duplicate = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/handle.js
+// ../../main/node_modules/execa/lib/stdio/handle.js
 var handleStdio, getFileDescriptor, initializeStdioItems, omitInheritedStdin, isInheritedStdinOnly, initializeStdioItem, initializeStdioValueObject, validateStdioArray, INVALID_STDIO_ARRAY_OPTIONS, validateStreams, validateFileDescriptorStdio, MAX_FILE_DESCRIPTOR, validateNativeStdio, isFileHandle, validateFileStdio, validateFileObjectMode, getFinalFileDescriptors, addFinalFileDescriptor, addStreamProperties, cleanupCustomStreams, forwardStdio;
 var init_handle = __esm({
-  "node_modules/execa/lib/stdio/handle.js"() {
+  "../../main/node_modules/execa/lib/stdio/handle.js"() {
     init_is_stream();
     init_standard_stream();
     init_options();
@@ -78275,11 +78546,11 @@ For example, you can use the \`pathToFileURL()\` method of the \`url\` core modu
   }
 });
 
-// node_modules/execa/lib/stdio/handle-sync.js
+// ../../main/node_modules/execa/lib/stdio/handle-sync.js
 import { readFileSync as readFileSync3 } from "node:fs";
 var handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, forbiddenNativeInputIfSync, forbiddenInputTransformIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
 var init_handle_sync = __esm({
-  "node_modules/execa/lib/stdio/handle-sync.js"() {
+  "../../main/node_modules/execa/lib/stdio/handle-sync.js"() {
     init_uint_array();
     init_handle();
     init_type();
@@ -78346,11 +78617,11 @@ var init_handle_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/validate.js
+// ../../main/node_modules/execa/lib/transform/validate.js
 import { Buffer as Buffer5 } from "node:buffer";
 var getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
 var init_validate2 = __esm({
-  "node_modules/execa/lib/transform/validate.js"() {
+  "../../main/node_modules/execa/lib/transform/validate.js"() {
     init_uint_array();
     getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
     validateStringTransformInput = function* (optionName, chunk) {
@@ -78381,12 +78652,12 @@ Instead, \`yield\` should either be called with a value, or not be called at all
   }
 });
 
-// node_modules/execa/lib/transform/encoding-transform.js
+// ../../main/node_modules/execa/lib/transform/encoding-transform.js
 import { Buffer as Buffer6 } from "node:buffer";
 import { StringDecoder as StringDecoder2 } from "node:string_decoder";
 var getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal, getStringToBytesGenerator, stringToBytesGenerator;
 var init_encoding_transform = __esm({
-  "node_modules/execa/lib/transform/encoding-transform.js"() {
+  "../../main/node_modules/execa/lib/transform/encoding-transform.js"() {
     init_encoding_option();
     init_uint_array();
     getEncodingTransformGenerator = (binary, encoding, skipped) => {
@@ -78427,11 +78698,11 @@ var init_encoding_transform = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/run-async.js
+// ../../main/node_modules/execa/lib/transform/run-async.js
 import { callbackify } from "node:util";
 var pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
 var init_run_async = __esm({
-  "node_modules/execa/lib/transform/run-async.js"() {
+  "../../main/node_modules/execa/lib/transform/run-async.js"() {
     pushChunks = callbackify(async (getChunks2, state3, getChunksArguments, transformStream) => {
       state3.currentIterable = getChunks2(...getChunksArguments);
       try {
@@ -78480,10 +78751,10 @@ var init_run_async = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/run-sync.js
+// ../../main/node_modules/execa/lib/transform/run-sync.js
 var pushChunksSync, normalizeTransformError, runTransformSync, transformChunkSync, finalChunksSync, generatorFinalChunksSync, identityGenerator2;
 var init_run_sync = __esm({
-  "node_modules/execa/lib/transform/run-sync.js"() {
+  "../../main/node_modules/execa/lib/transform/run-sync.js"() {
     pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
       try {
         for (const chunk of getChunksSync(...getChunksArguments)) {
@@ -78537,12 +78808,12 @@ var init_run_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/generator.js
+// ../../main/node_modules/execa/lib/transform/generator.js
 import { Transform as Transform2, getDefaultHighWaterMark } from "node:stream";
 import { Buffer as Buffer7 } from "node:buffer";
 var generatorToStream, runGeneratorsSync, addInternalGenerators;
 var init_generator = __esm({
-  "node_modules/execa/lib/transform/generator.js"() {
+  "../../main/node_modules/execa/lib/transform/generator.js"() {
     init_encoding_option();
     init_type();
     init_split();
@@ -78619,10 +78890,10 @@ var init_generator = __esm({
   }
 });
 
-// node_modules/execa/lib/io/input-sync.js
+// ../../main/node_modules/execa/lib/io/input-sync.js
 var addInputOptionsSync, getInputFdNumbers, addInputOptionSync, getChunks, applyInputGeneratorsSync, validateSerializable, isSerializableInput, throwOnSerializableInput;
 var init_input_sync = __esm({
-  "node_modules/execa/lib/io/input-sync.js"() {
+  "../../main/node_modules/execa/lib/io/input-sync.js"() {
     init_generator();
     init_uint_array();
     init_type();
@@ -78665,10 +78936,10 @@ var init_input_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/output.js
+// ../../main/node_modules/execa/lib/verbose/output.js
 var shouldLogOutput, isFdVerbose, PIPED_STDIO_VALUES, logLines, logLinesSync, isPipingStream, logLine;
 var init_output = __esm({
-  "node_modules/execa/lib/verbose/output.js"() {
+  "../../main/node_modules/execa/lib/verbose/output.js"() {
     init_encoding_option();
     init_type();
     init_standard_stream();
@@ -78702,11 +78973,11 @@ var init_output = __esm({
   }
 });
 
-// node_modules/execa/lib/io/output-sync.js
+// ../../main/node_modules/execa/lib/io/output-sync.js
 import { writeFileSync, appendFileSync as appendFileSync2 } from "node:fs";
 var transformOutputSync, getSpawnFailureOutput, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
 var init_output_sync = __esm({
-  "node_modules/execa/lib/io/output-sync.js"() {
+  "../../main/node_modules/execa/lib/io/output-sync.js"() {
     init_output();
     init_generator();
     init_split();
@@ -78826,11 +79097,11 @@ var init_output_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/exit-async.js
+// ../../main/node_modules/execa/lib/resolve/exit-async.js
 import { once as once4 } from "node:events";
 var waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
 var init_exit_async = __esm({
-  "node_modules/execa/lib/resolve/exit-async.js"() {
+  "../../main/node_modules/execa/lib/resolve/exit-async.js"() {
     init_final_error();
     waitForExit = async (subprocess, context5) => {
       const [exitCode, signal] = await waitForExitOrError(subprocess);
@@ -78866,10 +79137,10 @@ var init_exit_async = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/exit-sync.js
+// ../../main/node_modules/execa/lib/resolve/exit-sync.js
 var getExitResultSync, getResultError;
 var init_exit_sync = __esm({
-  "node_modules/execa/lib/resolve/exit-sync.js"() {
+  "../../main/node_modules/execa/lib/resolve/exit-sync.js"() {
     init_final_error();
     init_max_buffer();
     init_exit_async();
@@ -78899,11 +79170,11 @@ var init_exit_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/main-sync.js
+// ../../main/node_modules/execa/lib/methods/main-sync.js
 import { spawnSync } from "node:child_process";
 var execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
 var init_main_sync = __esm({
-  "node_modules/execa/lib/methods/main-sync.js"() {
+  "../../main/node_modules/execa/lib/methods/main-sync.js"() {
     init_command3();
     init_options2();
     init_shell();
@@ -79053,11 +79324,11 @@ var init_main_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/get-one.js
+// ../../main/node_modules/execa/lib/ipc/get-one.js
 import { once as once5, on as on2 } from "node:events";
 var internalGetOneMessageOptions, getOneMessage, getOneMessageAsync, stopOnAbort, getMessage, throwOnDisconnect2, throwOnStrictError;
 var init_get_one = __esm({
-  "node_modules/execa/lib/ipc/get-one.js"() {
+  "../../main/node_modules/execa/lib/ipc/get-one.js"() {
     init_options();
     init_validation();
     init_forward();
@@ -79137,11 +79408,11 @@ var init_get_one = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/get-each.js
+// ../../main/node_modules/execa/lib/ipc/get-each.js
 import { once as once6, on as on3 } from "node:events";
 var internalGetEachMessageOptions, getEachMessage, loopOnMessages, stopOnAbort2, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
 var init_get_each = __esm({
-  "node_modules/execa/lib/ipc/get-each.js"() {
+  "../../main/node_modules/execa/lib/ipc/get-each.js"() {
     init_options();
     init_validation();
     init_forward();
@@ -79244,11 +79515,11 @@ var init_get_each = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/methods.js
+// ../../main/node_modules/execa/lib/ipc/methods.js
 import process22 from "node:process";
 var addIpcMethods, getIpcExport, getIpcMethods;
 var init_methods = __esm({
-  "node_modules/execa/lib/ipc/methods.js"() {
+  "../../main/node_modules/execa/lib/ipc/methods.js"() {
     init_send();
     init_get_one();
     init_get_each();
@@ -79294,7 +79565,7 @@ var init_methods = __esm({
   }
 });
 
-// node_modules/execa/lib/return/early-error.js
+// ../../main/node_modules/execa/lib/return/early-error.js
 import { ChildProcess as ChildProcess2 } from "node:child_process";
 import { callbackify as callbackify2 } from "node:util";
 import {
@@ -79305,7 +79576,7 @@ import {
 } from "node:stream";
 var handleEarlyError, createDummyStreams, createDummyStream, getConvertedStreams, handleDummyPromise;
 var init_early_error = __esm({
-  "node_modules/execa/lib/return/early-error.js"() {
+  "../../main/node_modules/execa/lib/return/early-error.js"() {
     init_handle();
     init_result();
     init_reject();
@@ -79400,13 +79671,13 @@ var init_early_error = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/handle-async.js
+// ../../main/node_modules/execa/lib/stdio/handle-async.js
 import { createReadStream, createWriteStream } from "node:fs";
 import { Buffer as Buffer8 } from "node:buffer";
 import { Readable as Readable4, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
 var handleStdioAsync, forbiddenIfAsync, addProperties2, validateIterable, validateAsyncIterable, validateIterableValue, readableFromChunk, generatorToInputStream, addPropertiesAsync;
 var init_handle_async = __esm({
-  "node_modules/execa/lib/stdio/handle-async.js"() {
+  "../../main/node_modules/execa/lib/stdio/handle-async.js"() {
     init_generator();
     init_encoding_option();
     init_input_sync();
@@ -79479,7 +79750,7 @@ var init_handle_async = __esm({
   }
 });
 
-// node_modules/@sindresorhus/merge-streams/index.js
+// ../../main/node_modules/@sindresorhus/merge-streams/index.js
 import { on as on4, once as once7 } from "node:events";
 import { PassThrough as PassThroughStream, getDefaultHighWaterMark as getDefaultHighWaterMark2 } from "node:stream";
 import { finished as finished2 } from "node:stream/promises";
@@ -79504,7 +79775,7 @@ function mergeStreams(streams) {
 }
 var getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
-  "node_modules/@sindresorhus/merge-streams/index.js"() {
+  "../../main/node_modules/@sindresorhus/merge-streams/index.js"() {
     getHighWaterMark = (streams, objectMode) => {
       if (streams.length === 0) {
         return getDefaultHighWaterMark2(objectMode);
@@ -79701,11 +79972,11 @@ var init_merge_streams = __esm({
   }
 });
 
-// node_modules/execa/lib/io/pipeline.js
+// ../../main/node_modules/execa/lib/io/pipeline.js
 import { finished as finished3 } from "node:stream/promises";
 var pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline4 = __esm({
-  "node_modules/execa/lib/io/pipeline.js"() {
+  "../../main/node_modules/execa/lib/io/pipeline.js"() {
     init_standard_stream();
     pipeStreams = (source, destination, onDestinationEnd) => {
       source.pipe(destination);
@@ -79748,10 +80019,10 @@ var init_pipeline4 = __esm({
   }
 });
 
-// node_modules/execa/lib/io/output-async.js
+// ../../main/node_modules/execa/lib/io/output-async.js
 var pipeOutputAsync, pipeTransform, SUBPROCESS_STREAM_PROPERTIES, pipeStdioItem, setStandardStreamMaxListeners, MAX_LISTENERS_INCREMENT;
 var init_output_async = __esm({
-  "node_modules/execa/lib/io/output-async.js"() {
+  "../../main/node_modules/execa/lib/io/output-async.js"() {
     init_merge_streams();
     init_standard_stream();
     init_max_listeners();
@@ -79812,13 +80083,13 @@ var init_output_async = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/kill-descendants.js
+// ../../main/node_modules/execa/lib/terminate/kill-descendants.js
 import process23 from "node:process";
 import { execFile as execFile6 } from "node:child_process";
 import path11 from "node:path/win32";
 var isWindows3, getSpawnOptions, getKillFunction, isAbandoned, hasExited, killDescendantsUnix, killDescendantsWindows, getTaskkillFile, isWindowsDriveAbsolutePath;
 var init_kill_descendants = __esm({
-  "node_modules/execa/lib/terminate/kill-descendants.js"() {
+  "../../main/node_modules/execa/lib/terminate/kill-descendants.js"() {
     isWindows3 = process23.platform === "win32";
     getSpawnOptions = (options) => !isWindows3 && options.killDescendants ? { ...options, detached: true } : options;
     getKillFunction = (subprocess, { killDescendants }) => {
@@ -79867,10 +80138,10 @@ var init_kill_descendants = __esm({
   }
 });
 
-// node_modules/signal-exit/dist/mjs/signals.js
+// ../../main/node_modules/signal-exit/dist/mjs/signals.js
 var signals;
 var init_signals2 = __esm({
-  "node_modules/signal-exit/dist/mjs/signals.js"() {
+  "../../main/node_modules/signal-exit/dist/mjs/signals.js"() {
     signals = [];
     signals.push("SIGHUP", "SIGINT", "SIGTERM");
     if (process.platform !== "win32") {
@@ -79896,10 +80167,10 @@ var init_signals2 = __esm({
   }
 });
 
-// node_modules/signal-exit/dist/mjs/index.js
+// ../../main/node_modules/signal-exit/dist/mjs/index.js
 var processOk, kExitEmitter, global2, ObjectDefineProperty, Emitter, SignalExitBase, signalExitWrap, SignalExitFallback, SignalExit, process24, onExit, load, unload;
 var init_mjs = __esm({
-  "node_modules/signal-exit/dist/mjs/index.js"() {
+  "../../main/node_modules/signal-exit/dist/mjs/index.js"() {
     init_signals2();
     processOk = (process25) => !!process25 && typeof process25 === "object" && typeof process25.removeListener === "function" && typeof process25.emit === "function" && typeof process25.reallyExit === "function" && typeof process25.listeners === "function" && typeof process25.kill === "function" && typeof process25.pid === "number" && typeof process25.on === "function";
     kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
@@ -80135,11 +80406,11 @@ var init_mjs = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/cleanup.js
+// ../../main/node_modules/execa/lib/terminate/cleanup.js
 import { addAbortListener as addAbortListener2 } from "node:events";
 var cleanupOnExit;
 var init_cleanup = __esm({
-  "node_modules/execa/lib/terminate/cleanup.js"() {
+  "../../main/node_modules/execa/lib/terminate/cleanup.js"() {
     init_mjs();
     cleanupOnExit = (kill, { cleanup, detached }, { signal }) => {
       if (!cleanup || detached) {
@@ -80155,10 +80426,10 @@ var init_cleanup = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/concurrent.js
+// ../../main/node_modules/execa/lib/convert/concurrent.js
 var initializeConcurrentStreams, addConcurrentStream, waitForConcurrentStreams;
 var init_concurrent = __esm({
-  "node_modules/execa/lib/convert/concurrent.js"() {
+  "../../main/node_modules/execa/lib/convert/concurrent.js"() {
     init_deferred();
     initializeConcurrentStreams = () => ({
       readableDestroy: /* @__PURE__ */ new WeakMap(),
@@ -80173,11 +80444,11 @@ var init_concurrent = __esm({
       const promises3 = weakMap.get(stream);
       const promise = createDeferred();
       promises3.push(promise);
-      const resolve4 = promise.resolve.bind(promise);
-      return { resolve: resolve4, promises: promises3 };
+      const resolve5 = promise.resolve.bind(promise);
+      return { resolve: resolve5, promises: promises3 };
     };
-    waitForConcurrentStreams = async ({ resolve: resolve4, promises: promises3 }, subprocess) => {
-      resolve4();
+    waitForConcurrentStreams = async ({ resolve: resolve5, promises: promises3 }, subprocess) => {
+      resolve5();
       const [isSubprocessExit] = await Promise.race([
         Promise.allSettled([true, subprocess]),
         Promise.all([false, ...promises3])
@@ -80187,12 +80458,12 @@ var init_concurrent = __esm({
   }
 });
 
-// node_modules/execa/lib/io/iterate.js
+// ../../main/node_modules/execa/lib/io/iterate.js
 import { on as on5 } from "node:events";
 import { getDefaultHighWaterMark as getDefaultHighWaterMark3 } from "node:stream";
 var iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
 var init_iterate = __esm({
-  "node_modules/execa/lib/io/iterate.js"() {
+  "../../main/node_modules/execa/lib/io/iterate.js"() {
     init_encoding_transform();
     init_split();
     init_run_sync();
@@ -80288,10 +80559,10 @@ var init_iterate = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/iterable.js
+// ../../main/node_modules/execa/lib/convert/iterable.js
 var createIterable, iterateOnStdoutData;
 var init_iterable = __esm({
-  "node_modules/execa/lib/convert/iterable.js"() {
+  "../../main/node_modules/execa/lib/convert/iterable.js"() {
     init_encoding_option();
     init_fd_options();
     init_iterate();
@@ -80325,11 +80596,11 @@ var init_iterable = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/wait-stream.js
+// ../../main/node_modules/execa/lib/resolve/wait-stream.js
 import { finished as finished4 } from "node:stream/promises";
 var waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, isInputTransformAbort, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
-  "node_modules/execa/lib/resolve/wait-stream.js"() {
+  "../../main/node_modules/execa/lib/resolve/wait-stream.js"() {
     waitForStream = async (stream, fdNumber, streamInfo, {
       isSameDirection,
       stopOnExit = false,
@@ -80398,11 +80669,11 @@ var init_wait_stream = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/shared.js
+// ../../main/node_modules/execa/lib/convert/shared.js
 import { finished as finished5 } from "node:stream/promises";
 var safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, throwDestroyError, destroyOtherStream;
 var init_shared = __esm({
-  "node_modules/execa/lib/convert/shared.js"() {
+  "../../main/node_modules/execa/lib/convert/shared.js"() {
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
       if (subprocessStdin === void 0) {
@@ -80443,12 +80714,12 @@ var init_shared = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/readable.js
+// ../../main/node_modules/execa/lib/convert/readable.js
 import { Readable as Readable5 } from "node:stream";
 import { callbackify as callbackify3 } from "node:util";
 var createReadable, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, getPrematureCloseError, onReadableDestroy, destroyOtherReadable;
 var init_readable = __esm({
-  "node_modules/execa/lib/convert/readable.js"() {
+  "../../main/node_modules/execa/lib/convert/readable.js"() {
     init_encoding_option();
     init_fd_options();
     init_iterate();
@@ -80553,21 +80824,21 @@ var init_readable = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/web.js
+// ../../main/node_modules/execa/lib/convert/web.js
 import { Readable as Readable6, Writable as Writable3, Duplex as Duplex3 } from "node:stream";
 var createReadableStream, createWritableStream, createTransformStream;
 var init_web = __esm({
-  "node_modules/execa/lib/convert/web.js"() {
+  "../../main/node_modules/execa/lib/convert/web.js"() {
     createReadableStream = (subprocess, readableOptions) => Readable6.toWeb(subprocess.readable(readableOptions));
     createWritableStream = (subprocess, writableOptions) => Writable3.toWeb(subprocess.writable(writableOptions));
     createTransformStream = (subprocess, duplexOptions) => Duplex3.toWeb(subprocess.duplex(duplexOptions));
   }
 });
 
-// node_modules/execa/lib/pipe/pipe-arguments.js
+// ../../main/node_modules/execa/lib/pipe/pipe-arguments.js
 var normalizePipeArguments, getDestinationStream, abortDestination, getDestination, mapDestinationArguments, getSourceStream;
 var init_pipe_arguments = __esm({
-  "node_modules/execa/lib/pipe/pipe-arguments.js"() {
+  "../../main/node_modules/execa/lib/pipe/pipe-arguments.js"() {
     init_parameters();
     init_duration();
     init_fd_options();
@@ -80671,10 +80942,10 @@ var init_pipe_arguments = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/throw.js
+// ../../main/node_modules/execa/lib/pipe/throw.js
 var handlePipeArgumentsError, getPipeArgumentsError, createNonCommandError, PIPE_COMMAND_MESSAGE;
 var init_throw = __esm({
-  "node_modules/execa/lib/pipe/throw.js"() {
+  "../../main/node_modules/execa/lib/pipe/throw.js"() {
     init_result();
     init_pipeline4();
     handlePipeArgumentsError = ({
@@ -80728,10 +80999,10 @@ var init_throw = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/sequence.js
+// ../../main/node_modules/execa/lib/pipe/sequence.js
 var waitForBothSubprocesses;
 var init_sequence = __esm({
-  "node_modules/execa/lib/pipe/sequence.js"() {
+  "../../main/node_modules/execa/lib/pipe/sequence.js"() {
     waitForBothSubprocesses = async (subprocessPromises) => {
       const [
         { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
@@ -80752,11 +81023,11 @@ var init_sequence = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/streaming.js
+// ../../main/node_modules/execa/lib/pipe/streaming.js
 import { finished as finished6 } from "node:stream/promises";
 var pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, MERGE_SOURCES, SOURCE_MERGES, addMergeSource, addToSetMap, unpipeSubprocessStream, unpipeSourcesOnDestinationEnd, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
-  "node_modules/execa/lib/pipe/streaming.js"() {
+  "../../main/node_modules/execa/lib/pipe/streaming.js"() {
     init_merge_streams();
     init_max_listeners();
     init_pipeline4();
@@ -80819,11 +81090,11 @@ var init_streaming = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/abort.js
+// ../../main/node_modules/execa/lib/pipe/abort.js
 import { aborted } from "node:util";
 var unpipeOnAbort, unpipeOnSignalAbort;
 var init_abort = __esm({
-  "node_modules/execa/lib/pipe/abort.js"() {
+  "../../main/node_modules/execa/lib/pipe/abort.js"() {
     init_throw();
     init_streaming();
     unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
@@ -80841,10 +81112,10 @@ var init_abort = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/setup.js
+// ../../main/node_modules/execa/lib/pipe/setup.js
 var pipeToSubprocess, forwardDestinationMethods, forwardReadableMethods, forwardAll, setAllProperty, createPipeReadable, destroyOnPipeFailure, forwardIpcMethods, getOnePipeMessage, waitForOnePipeMessage, getSignalRejection, getEachPipeMessage, iterateOnPipeMessages, addPipeOptions, abortOnSignal, handlePipePromise, getSubprocessPromises;
 var init_setup = __esm({
-  "node_modules/execa/lib/pipe/setup.js"() {
+  "../../main/node_modules/execa/lib/pipe/setup.js"() {
     init_is_plain_obj();
     init_fd_options();
     init_concurrent();
@@ -81046,11 +81317,11 @@ var init_setup = __esm({
   }
 });
 
-// node_modules/execa/lib/io/contents.js
+// ../../main/node_modules/execa/lib/io/contents.js
 import { setImmediate as setImmediate2 } from "node:timers/promises";
 var getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
-  "node_modules/execa/lib/io/contents.js"() {
+  "../../main/node_modules/execa/lib/io/contents.js"() {
     init_source();
     init_uint_array();
     init_output();
@@ -81146,10 +81417,10 @@ var init_contents2 = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/stdio.js
+// ../../main/node_modules/execa/lib/resolve/stdio.js
 var waitForStdioStreams, waitForSubprocessStream;
 var init_stdio = __esm({
-  "node_modules/execa/lib/resolve/stdio.js"() {
+  "../../main/node_modules/execa/lib/resolve/stdio.js"() {
     init_contents2();
     init_wait_stream();
     waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines: lines2, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
@@ -81195,10 +81466,10 @@ var init_stdio = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/all-async.js
+// ../../main/node_modules/execa/lib/resolve/all-async.js
 var makeAllStream, getAllFds, waitForAllStream, getAllStream, getAllMixed;
 var init_all_async = __esm({
-  "node_modules/execa/lib/resolve/all-async.js"() {
+  "../../main/node_modules/execa/lib/resolve/all-async.js"() {
     init_merge_streams();
     init_standard_stream();
     init_contents2();
@@ -81253,10 +81524,10 @@ var init_all_async = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/ipc.js
+// ../../main/node_modules/execa/lib/verbose/ipc.js
 var shouldLogIpc, logIpcOutput;
 var init_ipc = __esm({
-  "node_modules/execa/lib/verbose/ipc.js"() {
+  "../../main/node_modules/execa/lib/verbose/ipc.js"() {
     init_log5();
     init_values();
     shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
@@ -81272,10 +81543,10 @@ var init_ipc = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/buffer-messages.js
+// ../../main/node_modules/execa/lib/ipc/buffer-messages.js
 var waitForIpcOutput, getBufferedIpcOutput;
 var init_buffer_messages = __esm({
-  "node_modules/execa/lib/ipc/buffer-messages.js"() {
+  "../../main/node_modules/execa/lib/ipc/buffer-messages.js"() {
     init_max_buffer();
     init_ipc();
     init_specific();
@@ -81327,11 +81598,11 @@ var init_buffer_messages = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/wait-subprocess.js
+// ../../main/node_modules/execa/lib/resolve/wait-subprocess.js
 import { once as once8 } from "node:events";
 var waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
 var init_wait_subprocess = __esm({
-  "node_modules/execa/lib/resolve/wait-subprocess.js"() {
+  "../../main/node_modules/execa/lib/resolve/wait-subprocess.js"() {
     init_is_stream();
     init_source();
     init_timeout();
@@ -81472,12 +81743,12 @@ var init_wait_subprocess = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/writable.js
+// ../../main/node_modules/execa/lib/convert/writable.js
 import { Writable as Writable4 } from "node:stream";
 import { callbackify as callbackify4 } from "node:util";
 var createWritable, addWritableConcurrentStreams, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, getSubprocessError, shouldUseSubprocessError, onWritableDestroy, destroyOtherWritable;
 var init_writable = __esm({
-  "node_modules/execa/lib/convert/writable.js"() {
+  "../../main/node_modules/execa/lib/convert/writable.js"() {
     init_fd_options();
     init_wait_stream();
     init_options();
@@ -81564,12 +81835,12 @@ var init_writable = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/duplex.js
+// ../../main/node_modules/execa/lib/convert/duplex.js
 import { Duplex as Duplex4 } from "node:stream";
 import { callbackify as callbackify5 } from "node:util";
 var createDuplex, onDuplexDestroy;
 var init_duplex = __esm({
-  "node_modules/execa/lib/convert/duplex.js"() {
+  "../../main/node_modules/execa/lib/convert/duplex.js"() {
     init_encoding_option();
     init_fd_options();
     init_options();
@@ -81634,10 +81905,10 @@ var init_duplex = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/add.js
+// ../../main/node_modules/execa/lib/convert/add.js
 var addConvertedStreams;
 var init_add = __esm({
-  "node_modules/execa/lib/convert/add.js"() {
+  "../../main/node_modules/execa/lib/convert/add.js"() {
     init_concurrent();
     init_readable();
     init_writable();
@@ -81658,20 +81929,20 @@ var init_add = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/promise.js
+// ../../main/node_modules/execa/lib/methods/promise.js
 var mergePromise;
 var init_promise = __esm({
-  "node_modules/execa/lib/methods/promise.js"() {
+  "../../main/node_modules/execa/lib/methods/promise.js"() {
     mergePromise = (promise, properties) => Object.assign(promise, properties);
   }
 });
 
-// node_modules/execa/lib/methods/main-async.js
+// ../../main/node_modules/execa/lib/methods/main-async.js
 import { setMaxListeners, once as once9 } from "node:events";
 import { spawn } from "node:child_process";
 var execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, getSubprocessPromise, getSubprocessProperties, handlePromise, getAsyncResult;
 var init_main_async = __esm({
-  "node_modules/execa/lib/methods/main-async.js"() {
+  "../../main/node_modules/execa/lib/methods/main-async.js"() {
     init_source();
     init_command3();
     init_options2();
@@ -81892,10 +82163,10 @@ var init_main_async = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/bind.js
+// ../../main/node_modules/execa/lib/methods/bind.js
 var mergeOptions, mergeOption, DEEP_OPTIONS;
 var init_bind = __esm({
-  "node_modules/execa/lib/methods/bind.js"() {
+  "../../main/node_modules/execa/lib/methods/bind.js"() {
     init_is_plain_obj();
     init_specific();
     mergeOptions = (boundOptions, options) => {
@@ -81911,10 +82182,10 @@ var init_bind = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/create.js
+// ../../main/node_modules/execa/lib/methods/create.js
 var createExeca, callBoundExeca, parseArguments;
 var init_create = __esm({
-  "node_modules/execa/lib/methods/create.js"() {
+  "../../main/node_modules/execa/lib/methods/create.js"() {
     init_is_plain_obj();
     init_parameters();
     init_template();
@@ -81971,10 +82242,10 @@ var init_create = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/script.js
+// ../../main/node_modules/execa/lib/methods/script.js
 var setScriptSync, mapScriptAsync, mapScriptSync, getScriptOptions, getScriptStdinOption, deepScriptOptions;
 var init_script = __esm({
-  "node_modules/execa/lib/methods/script.js"() {
+  "../../main/node_modules/execa/lib/methods/script.js"() {
     setScriptSync = (boundExeca, createNested, boundOptions) => {
       boundExeca.sync = createNested(mapScriptSync, boundOptions);
       boundExeca.s = boundExeca.sync;
@@ -81987,10 +82258,10 @@ var init_script = __esm({
   }
 });
 
-// node_modules/execa/index.js
+// ../../main/node_modules/execa/index.js
 var execa, execaSync, execaNode, $, sendMessage2, getOneMessage2, getEachMessage2, getCancelSignal2;
 var init_execa = __esm({
-  "node_modules/execa/index.js"() {
+  "../../main/node_modules/execa/index.js"() {
     init_create();
     init_node2();
     init_script();
@@ -82009,8 +82280,8 @@ var init_execa = __esm({
 });
 
 // src/build/packer.ts
-import { constants as constants7 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
+import { constants as constants10 } from "node:fs";
+import { access as access3 } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
 import { createInterface } from "node:readline";
 async function findExecutable(name3, env) {
@@ -82019,7 +82290,7 @@ async function findExecutable(name3, env) {
   for (const candidate of candidates) {
     for (const ext of extensions) {
       try {
-        await access2(candidate + ext, constants7.X_OK);
+        await access3(candidate + ext, constants10.X_OK);
         return candidate + ext;
       } catch {
       }
@@ -82080,7 +82351,7 @@ async function runPacker(args, options) {
     tail.push(line);
     if (tail.length > options.tailLines) tail.shift();
   });
-  const closed = lines2 ? new Promise((resolve4) => lines2.once("close", () => resolve4())) : Promise.resolve();
+  const closed = lines2 ? new Promise((resolve5) => lines2.once("close", () => resolve5())) : Promise.resolve();
   try {
     const result = await subprocess;
     await closed;
@@ -82137,6 +82408,10 @@ function parsePackerVars(text) {
   });
   return vars;
 }
+function hclStringList(items) {
+  const literal = (item) => JSON.stringify(item).replaceAll("${", "$${").replaceAll("%{", "%%{");
+  return `[${items.map(literal).join(", ")}]`;
+}
 function actionVariables(input, env, options) {
   const plain = /* @__PURE__ */ new Map();
   const sensitive = /* @__PURE__ */ new Map();
@@ -82162,7 +82437,15 @@ function actionVariables(input, env, options) {
   if (gitCommit) plain.set("git_commit", gitCommit);
   const runUrl = input.runUrl ?? workflowRunUrl(env);
   if (runUrl) plain.set("run_url", runUrl);
-  if (input.sysprepCheckCommand) plain.set("sysprep_check_command", input.sysprepCheckCommand);
+  if (input.sysprepCheckArgv && input.sysprepCheckArgv.length > 0) {
+    for (const item of [...input.sysprepCheckArgv, input.outputDirectory]) {
+      if (item.includes("{{"))
+        throw new UnsafePathError(
+          `The path ${JSON.stringify(item.slice(0, 200))} contains '{{', which Packer's template engine would read as an expression in the sysprep-check hook. Move the runner's temporary folder or the action to a path without '{{'.`
+        );
+    }
+    plain.set("sysprep_check_command", hclStringList(input.sysprepCheckArgv));
+  }
   plain.set("output_directory", input.outputDirectory);
   plain.set("manifest_file_name", input.manifestFileName);
   plain.set("facts_file_name", input.factsFileName);
@@ -82178,7 +82461,7 @@ function varArgs(vars) {
 function sensitiveEnv(vars) {
   return Object.fromEntries([...vars].map(([name3, value]) => [`PKR_VAR_${name3}`, value]));
 }
-var PackerVarsError, VARIABLE_NAME, ActionVariablesError;
+var PackerVarsError, VARIABLE_NAME, ActionVariablesError, UnsafePathError;
 var init_variables = __esm({
   "src/build/variables.ts"() {
     "use strict";
@@ -82191,21 +82474,26 @@ var init_variables = __esm({
       name = "ActionVariablesError";
       code = "oidc-unavailable";
     };
+    UnsafePathError = class extends Error {
+      name = "UnsafePathError";
+      code = "unsafe-path";
+    };
   }
 });
 
 // src/build/build.ts
-import { mkdir as mkdir3, readFile as readFile3 } from "node:fs/promises";
-import { resolve } from "node:path";
+import { constants as constants11 } from "node:fs";
+import { access as access4, mkdir as mkdir3, readFile as readFile2, stat as stat4 } from "node:fs/promises";
+import { resolve as resolve2 } from "node:path";
 async function runBuild(options) {
   const started = Date.now();
   const deadline = options.timeoutMs === void 0 ? void 0 : started + options.timeoutMs;
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const { log: log2 } = options;
-  const outputDirectory = resolve(cwd, options.outputDirectory ?? "output");
-  const manifestPath = resolve(outputDirectory, options.manifestFileName ?? "packer-manifest.json");
-  const factsPath = resolve(outputDirectory, options.factsFileName ?? "w365-facts.json");
+  const outputDirectory = resolve2(cwd, options.outputDirectory ?? "output");
+  const manifestPath = resolve2(outputDirectory, options.manifestFileName ?? "packer-manifest.json");
+  const factsPath = resolve2(outputDirectory, options.factsFileName ?? "w365-facts.json");
   const steps = [];
   let userVars;
   let owned;
@@ -82222,7 +82510,7 @@ async function runBuild(options) {
       { requireAuth: options.mode === "build" }
     );
   } catch (error2) {
-    if (error2 instanceof PackerVarsError || error2 instanceof ActionVariablesError) {
+    if (error2 instanceof PackerVarsError || error2 instanceof ActionVariablesError || error2 instanceof UnsafePathError) {
       throw new BuildError(error2.code, error2.message);
     }
     throw error2;
@@ -82306,7 +82594,7 @@ async function runBuild(options) {
     return { mode: "validate", packerVersion, durationMs: Date.now() - started, steps, outputTail };
   }
   await run("validate", [...variableArgs, options.templateDir], "validate-failed");
-  await mkdir3(outputDirectory, { recursive: true });
+  await prepareOutputFolder(outputDirectory);
   const buildFlags = ["-color=false", ...options.machineReadable ? ["-machine-readable"] : []];
   await run("build", [...buildFlags, ...variableArgs, options.templateDir], "build-failed");
   let imageId;
@@ -82340,7 +82628,7 @@ ${shown.join("\n")}` : "";
 async function validationPlaceholders(varFiles, userVars) {
   const given = new Set(userVars.keys());
   for (const file of varFiles) {
-    const text = await readFile3(file, "utf8").catch(() => "");
+    const text = await readFile2(file, "utf8").catch(() => "");
     for (const match of text.matchAll(/^\s*([A-Za-z_][\w-]*)\s*=/gm)) given.add(match[1]);
   }
   const placeholders = /* @__PURE__ */ new Map([
@@ -82358,6 +82646,19 @@ function packerEnvironment(env) {
       ([name3]) => !name3.startsWith("INPUT_") && !["ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_TOKEN"].includes(name3)
     )
   );
+}
+async function prepareOutputFolder(folder) {
+  try {
+    if (/^\/(proc|sys|dev)(\/|$)/.test(folder)) throw new Error("a kernel filesystem holds no build output");
+    await mkdir3(folder, { recursive: true });
+    if (!(await stat4(folder)).isDirectory()) throw new Error("not a folder");
+    await access4(folder, constants11.W_OK | constants11.X_OK);
+  } catch (error2) {
+    throw new BuildError(
+      "output-unwritable",
+      `Packer's output folder ${folder} cannot be used (${error2.message}); the manifest and the facts file go there. Nothing was built. Check that RUNNER_TEMP (or the current folder) is a writable folder.`
+    );
+  }
 }
 var BuildError, DEFAULT_KILL_GRACE_MS, DEFAULT_TAIL_LINES;
 var init_build = __esm({
@@ -82388,15 +82689,15 @@ var init_build = __esm({
 });
 
 // src/paths.ts
-import { dirname as dirname2, resolve as resolve2 } from "node:path";
+import { dirname as dirname3, resolve as resolve3 } from "node:path";
 import { fileURLToPath as fileURLToPath5 } from "node:url";
 var ACTION_ROOT, BUNDLED_TEMPLATE, BUNDLE;
 var init_paths = __esm({
   "src/paths.ts"() {
     "use strict";
-    ACTION_ROOT = resolve2(dirname2(fileURLToPath5(import.meta.url)), "..");
-    BUNDLED_TEMPLATE = resolve2(ACTION_ROOT, "packer");
-    BUNDLE = resolve2(ACTION_ROOT, "dist", "index.js");
+    ACTION_ROOT = resolve3(dirname3(fileURLToPath5(import.meta.url)), "..");
+    BUNDLED_TEMPLATE = resolve3(ACTION_ROOT, "packer");
+    BUNDLE = resolve3(ACTION_ROOT, "dist", "index.js");
   }
 });
 
@@ -82484,7 +82785,15 @@ function section2(config, result) {
 }
 function buildImage(config, deps) {
   const workDir = deps.env.RUNNER_TEMP || process.cwd();
-  const sysprepCheckCommand = `"${process.execPath}" "${BUNDLE}" sysprep-check --phase pre-sysprep --teams true`;
+  const sysprepCheckArgv = [
+    process.execPath,
+    BUNDLE,
+    "sysprep-check",
+    "--phase",
+    "pre-sysprep",
+    "--teams",
+    "true"
+  ];
   return runBuild({
     mode: config.build === "validate" ? "validate" : "build",
     templateDir: config.template ?? BUNDLED_TEMPLATE,
@@ -82492,7 +82801,7 @@ function buildImage(config, deps) {
     packerVars: config.packerVars,
     action: config.build === "validate" ? (
       // Template checks reach no Azure: the CLI auth flag satisfies the plugin's checks and is never used.
-      { subscriptionId: "", auth: "azure-cli", templateVersion: TOOL_VERSION, sysprepCheckCommand }
+      { subscriptionId: "", auth: "azure-cli", templateVersion: TOOL_VERSION, sysprepCheckArgv }
     ) : {
       subscriptionId: config.subscriptionId ?? "",
       cloudEnvironmentName: config.cloud === "usgov" ? "USGovernment" : "Public",
@@ -82500,7 +82809,7 @@ function buildImage(config, deps) {
       clientId: config.clientId,
       auth: config.auth,
       templateVersion: TOOL_VERSION,
-      sysprepCheckCommand
+      sysprepCheckArgv
     },
     outputDirectory: join2(workDir, "w365-image-packer"),
     env: deps.env,
@@ -82523,6 +82832,8 @@ var init_build2 = __esm({
 // src/pipeline/run.ts
 async function runPipeline(config, deps) {
   const { log: log2, clock } = deps;
+  await checkReportPath(config.reportPath);
+  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log2.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
   const timings = {
@@ -82541,7 +82852,7 @@ async function runPipeline(config, deps) {
   const finish = (outcome2, message2, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
-    return {
+    return scrubDeep({
       schemaVersion: 1,
       tool: { name: "w365-image", version: TOOL_VERSION },
       outcome: outcome2,
@@ -82566,30 +82877,34 @@ async function runPipeline(config, deps) {
       registration: extra2.registration ?? null,
       rollout: extra2.rollout ?? null,
       error: extra2.error ?? null
-    };
+    });
   };
   const seconds = (since) => Math.round((clock.now() - since) / 1e3);
   const budget = hostedJobBudgetWarning(config, deps.env);
   if (budget) log2.warning(budget);
   const policy = new RequestPolicy({ clock, signal: deps.signal });
-  policy.setDeadline(
+  const startDeadline = () => policy.setDeadline(
     clock.now() + config.waitTimeoutMinutes * 6e4,
     `wait-timeout-minutes: ${config.waitTimeoutMinutes}`
   );
+  startDeadline();
   const stoppedBy = (failure) => finish(failure.kind === "cancelled" ? "cancelled" : "error", `${failure.message} Fix: ${failure.fix}`, {
     error: { kind: failure.kind, message: `${failure.message}
 Fix: ${failure.fix}` }
   });
   let credential;
-  const getCredential = () => credential ??= createCredential(
-    {
-      auth: config.auth,
-      tenantId: config.tenantId,
-      clientId: config.clientId,
-      cloud,
-      authorityHost: config.authorityHost
-    },
-    { ...deps, policy }
+  const getCredential = () => credential ??= maskingTokens(
+    createCredential(
+      {
+        auth: config.auth,
+        tenantId: config.tenantId,
+        clientId: config.clientId,
+        cloud,
+        authorityHost: config.authorityHost
+      },
+      { ...deps, policy }
+    ),
+    log2
   );
   let graphClient;
   const getGraph = () => graphClient ??= new GraphClient({
@@ -82650,6 +82965,7 @@ ${help}` : message2 }
     timings.buildSeconds = seconds(buildStarted);
     build = stage.build;
     imageId = stage.imageId;
+    startDeadline();
     if (stage.done && stage.outcome === "template-valid" && config.dryRun && config.register) {
       return planWithoutImage();
     }
@@ -82856,6 +83172,15 @@ ${help}` : message2 }
       );
   }
 }
+function maskingTokens(credential, log2) {
+  return {
+    getToken: async (scopes, options) => {
+      const token = await credential.getToken(scopes, options);
+      if (token) log2.mask(token.token);
+      return token;
+    }
+  };
+}
 function onlySourceChecksFailed(checks) {
   return failed(checks).every((c3) => c3.id === "image.readable" || c3.id === "image.provisioning-state");
 }
@@ -82881,6 +83206,7 @@ var init_run = __esm({
     init_budget();
     init_client();
     init_deviceImages();
+    init_untrusted();
     init_version();
     init_checks();
     init_register();
@@ -82889,20 +83215,21 @@ var init_run = __esm({
     init_errors2();
     init_report();
     init_validate();
+    init_outputLocation();
     init_plural();
     NEW_IMAGE_SETTLE_MS = 3 * 6e4;
   }
 });
 
 // src/util/log.ts
-function lazyGroups(open3, close) {
+function lazyGroups(open4, close) {
   const stack = [];
   let openDepth;
   return {
     beforeLine() {
       if (stack.length === 0 || openDepth === stack.length) return;
       if (openDepth !== void 0) close();
-      open3(stack[stack.length - 1] ?? "");
+      open4(stack[stack.length - 1] ?? "");
       openDepth = stack.length;
     },
     async group(title, fn) {
@@ -82920,37 +83247,29 @@ function lazyGroups(open3, close) {
   };
 }
 function consoleLog(options = {}) {
-  const secrets = /* @__PURE__ */ new Set();
-  const scrub = (m) => {
-    let out = m;
-    for (const s of secrets) out = out.split(s).join("***");
-    return out;
-  };
   const groups = lazyGroups(
     (title) => console.log(`
-== ${title}`),
+== ${safeLogText(title)}`),
     () => void 0
   );
   return {
     info: (m) => {
       groups.beforeLine();
-      console.log(scrub(m));
+      console.log(safeLogText(m));
     },
     warning: (m) => {
       groups.beforeLine();
-      console.error(`warning: ${scrub(m)}`);
+      console.error(`warning: ${safeLogText(m)}`);
     },
     error: (m) => {
       groups.beforeLine();
-      console.error(`error: ${scrub(m)}`);
+      console.error(`error: ${safeLogText(m)}`);
     },
     debug: (m) => {
-      if (options.verbose) console.error(`debug: ${scrub(m)}`);
+      if (options.verbose) console.error(`debug: ${safeLogText(m)}`);
     },
     group: (title, fn) => groups.group(title, fn),
-    mask: (s) => {
-      if (s) secrets.add(s);
-    }
+    mask: (s) => registerSecret(s)
   };
 }
 var actionGroups, actionsLog;
@@ -82958,37 +83277,41 @@ var init_log6 = __esm({
   "src/util/log.ts"() {
     "use strict";
     init_core();
+    init_untrusted();
     actionGroups = lazyGroups(
-      (title) => startGroup(title),
+      (title) => startGroup(safeLogText(title)),
       () => endGroup()
     );
     actionsLog = {
       info: (m) => {
         actionGroups.beforeLine();
-        info(m);
+        info(safeLogText(m));
       },
       warning: (m) => {
         actionGroups.beforeLine();
-        warning(m);
+        warning(safeLogText(m));
       },
       error: (m) => {
         actionGroups.beforeLine();
-        error(m);
+        error(safeLogText(m));
       },
       // Debug lines are hidden unless step debugging is on: they never open a group on their own.
-      debug: (m) => debug(m),
+      debug: (m) => debug(safeLogText(m)),
       group: (title, fn) => actionGroups.group(title, fn),
-      mask: (s) => setSecret(s)
+      mask: (s) => {
+        registerSecret(s);
+        setSecret(s);
+      }
     };
   }
 });
 
-// node_modules/@actions/github/lib/context.js
+// ../../main/node_modules/@actions/github/lib/context.js
 import { readFileSync as readFileSync4, existsSync as existsSync2 } from "fs";
 import { EOL as EOL6 } from "os";
 var Context;
 var init_context = __esm({
-  "node_modules/@actions/github/lib/context.js"() {
+  "../../main/node_modules/@actions/github/lib/context.js"() {
     Context = class {
       /**
        * Hydrate the context from the environment
@@ -83039,9 +83362,9 @@ var init_context = __esm({
   }
 });
 
-// node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js
+// ../../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js
 var require_proxy = __commonJS({
-  "node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js"(exports) {
+  "../../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.getProxyUrl = getProxyUrl2;
@@ -83120,9 +83443,9 @@ var require_proxy = __commonJS({
   }
 });
 
-// node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+// ../../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
 var require_lib = __commonJS({
-  "node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js"(exports) {
+  "../../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -83163,11 +83486,11 @@ var require_lib = __commonJS({
     })();
     var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -83183,7 +83506,7 @@ var require_lib = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -83270,26 +83593,26 @@ var require_lib = __commonJS({
       }
       readBody() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter3(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output.toString());
+              resolve5(output.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter3(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve5(Buffer.concat(chunks));
             });
           }));
         });
@@ -83497,14 +83820,14 @@ var require_lib = __commonJS({
        */
       requestRaw(info2, data) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve5(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -83748,12 +84071,12 @@ var require_lib = __commonJS({
         return __awaiter3(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
+          return new Promise((resolve5) => setTimeout(() => resolve5(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter3(this, void 0, void 0, function* () {
+          return new Promise((resolve5, reject) => __awaiter3(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -83761,7 +84084,7 @@ var require_lib = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes2.NotFound) {
-              resolve4(response);
+              resolve5(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -83800,7 +84123,7 @@ var require_lib = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve5(response);
             }
           }));
         });
@@ -83811,7 +84134,7 @@ var require_lib = __commonJS({
   }
 });
 
-// node_modules/@actions/github/lib/internal/utils.js
+// ../../main/node_modules/@actions/github/lib/internal/utils.js
 function getAuthString(token, options) {
   if (!token && !options.auth) {
     throw new Error("Parameter token or opts.auth is required");
@@ -83853,16 +84176,16 @@ function getUserAgentWithOrchestrationId(baseUserAgent) {
 }
 var httpClient, import_undici2, __awaiter2;
 var init_utils7 = __esm({
-  "node_modules/@actions/github/lib/internal/utils.js"() {
+  "../../main/node_modules/@actions/github/lib/internal/utils.js"() {
     httpClient = __toESM(require_lib(), 1);
     import_undici2 = __toESM(require_undici(), 1);
     __awaiter2 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -83878,7 +84201,7 @@ var init_utils7 = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -83886,7 +84209,7 @@ var init_utils7 = __esm({
   }
 });
 
-// node_modules/universal-user-agent/index.js
+// ../../main/node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
     return navigator.userAgent;
@@ -83897,11 +84220,11 @@ function getUserAgent() {
   return "<environment undetectable>";
 }
 var init_universal_user_agent = __esm({
-  "node_modules/universal-user-agent/index.js"() {
+  "../../main/node_modules/universal-user-agent/index.js"() {
   }
 });
 
-// node_modules/before-after-hook/lib/register.js
+// ../../main/node_modules/before-after-hook/lib/register.js
 function register(state3, name3, method, options) {
   if (typeof method !== "function") {
     throw new Error("method for before hook must be a function");
@@ -83924,11 +84247,11 @@ function register(state3, name3, method, options) {
   });
 }
 var init_register2 = __esm({
-  "node_modules/before-after-hook/lib/register.js"() {
+  "../../main/node_modules/before-after-hook/lib/register.js"() {
   }
 });
 
-// node_modules/before-after-hook/lib/add.js
+// ../../main/node_modules/before-after-hook/lib/add.js
 function addHook(state3, kind, name3, hook2) {
   const orig = hook2;
   if (!state3.registry[name3]) {
@@ -83963,11 +84286,11 @@ function addHook(state3, kind, name3, hook2) {
   });
 }
 var init_add2 = __esm({
-  "node_modules/before-after-hook/lib/add.js"() {
+  "../../main/node_modules/before-after-hook/lib/add.js"() {
   }
 });
 
-// node_modules/before-after-hook/lib/remove.js
+// ../../main/node_modules/before-after-hook/lib/remove.js
 function removeHook(state3, name3, method) {
   if (!state3.registry[name3]) {
     return;
@@ -83981,11 +84304,11 @@ function removeHook(state3, name3, method) {
   state3.registry[name3].splice(index, 1);
 }
 var init_remove = __esm({
-  "node_modules/before-after-hook/lib/remove.js"() {
+  "../../main/node_modules/before-after-hook/lib/remove.js"() {
   }
 });
 
-// node_modules/before-after-hook/index.js
+// ../../main/node_modules/before-after-hook/index.js
 function bindApi(hook2, state3, name3) {
   const removeHookRef = bindable(removeHook, null).apply(
     null,
@@ -84017,7 +84340,7 @@ function Collection() {
 }
 var bind, bindable, before_after_hook_default;
 var init_before_after_hook = __esm({
-  "node_modules/before-after-hook/index.js"() {
+  "../../main/node_modules/before-after-hook/index.js"() {
     init_register2();
     init_add2();
     init_remove();
@@ -84027,7 +84350,7 @@ var init_before_after_hook = __esm({
   }
 });
 
-// node_modules/@octokit/endpoint/dist-bundle/index.js
+// ../../main/node_modules/@octokit/endpoint/dist-bundle/index.js
 function lowercaseKeys(object) {
   if (!object) {
     return {};
@@ -84326,7 +84649,7 @@ function withDefaults(oldDefaults, newDefaults) {
 }
 var VERSION, userAgent, DEFAULTS, urlVariableRegex, endpoint;
 var init_dist_bundle = __esm({
-  "node_modules/@octokit/endpoint/dist-bundle/index.js"() {
+  "../../main/node_modules/@octokit/endpoint/dist-bundle/index.js"() {
     init_universal_user_agent();
     VERSION = "0.0.0-development";
     userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
@@ -84346,7 +84669,7 @@ var init_dist_bundle = __esm({
   }
 });
 
-// node_modules/content-type/dist/index.js
+// ../../main/node_modules/content-type/dist/index.js
 function parse3(header, options) {
   const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
   const len = header.length;
@@ -84491,7 +84814,7 @@ function unescapeQuotedPairs(str, start4, end) {
 }
 var SP, HTAB, SEMI, EQ, DQUOTE, BSLASH, COMMA, LOWER_CASE, OWS, SEMI_FLAG, COMMA_FLAG, TOKEN_FLAG, NON_ASCII, CASE_FLAGS, CHAR_MAP, NullObject;
 var init_dist2 = __esm({
-  "node_modules/content-type/dist/index.js"() {
+  "../../main/node_modules/content-type/dist/index.js"() {
     SP = 32;
     HTAB = 9;
     SEMI = 59;
@@ -84535,10 +84858,10 @@ var init_dist2 = __esm({
   }
 });
 
-// node_modules/json-with-bigint/json-with-bigint.js
+// ../../main/node_modules/json-with-bigint/json-with-bigint.js
 var intRegex, noiseValue, originalStringify, originalParse, customFormat, bigIntsStringify, noiseStringify, isUnstringifiable, isRawJSON, stringifyIteratively, JSONStringify, featureCache, isContextSourceSupported, convertMarkedBigIntsReviver, JSONParseV2, MAX_INT, MAX_DIGITS, stringsOrLargeNumbers, noiseValueWithQuotes, applyReviverIteratively, serializeBigInts, JSONParse;
 var init_json_with_bigint = __esm({
-  "node_modules/json-with-bigint/json-with-bigint.js"() {
+  "../../main/node_modules/json-with-bigint/json-with-bigint.js"() {
     intRegex = /^-?\d+$/;
     noiseValue = /^-?\d+n+$/;
     originalStringify = JSON.stringify;
@@ -84875,10 +85198,10 @@ var init_json_with_bigint = __esm({
   }
 });
 
-// node_modules/@octokit/request-error/dist-src/index.js
+// ../../main/node_modules/@octokit/request-error/dist-src/index.js
 var RequestError;
 var init_dist_src = __esm({
-  "node_modules/@octokit/request-error/dist-src/index.js"() {
+  "../../main/node_modules/@octokit/request-error/dist-src/index.js"() {
     RequestError = class extends Error {
       name;
       /**
@@ -84919,7 +85242,7 @@ var init_dist_src = __esm({
   }
 });
 
-// node_modules/@octokit/request/dist-bundle/index.js
+// ../../main/node_modules/@octokit/request/dist-bundle/index.js
 function isPlainObject5(value) {
   if (typeof value !== "object" || value === null) return false;
   if (Object.prototype.toString.call(value) !== "[object Object]") return false;
@@ -85094,7 +85417,7 @@ function withDefaults2(oldEndpoint, newDefaults) {
 }
 var VERSION2, defaults_default, noop3, request;
 var init_dist_bundle2 = __esm({
-  "node_modules/@octokit/request/dist-bundle/index.js"() {
+  "../../main/node_modules/@octokit/request/dist-bundle/index.js"() {
     init_dist_bundle();
     init_universal_user_agent();
     init_dist2();
@@ -85111,7 +85434,7 @@ var init_dist_bundle2 = __esm({
   }
 });
 
-// node_modules/@octokit/graphql/dist-bundle/index.js
+// ../../main/node_modules/@octokit/graphql/dist-bundle/index.js
 function _buildMessageForResponseErrors(data) {
   return `Request failed due to following response errors:
 ` + data.errors.map((e) => ` - ${e.message}`).join("\n");
@@ -85183,7 +85506,7 @@ function withCustomRequest(customRequest) {
 }
 var VERSION3, GraphqlResponseError, NON_VARIABLE_OPTIONS, FORBIDDEN_VARIABLE_OPTIONS, GHES_V3_SUFFIX_REGEX, graphql2;
 var init_dist_bundle3 = __esm({
-  "node_modules/@octokit/graphql/dist-bundle/index.js"() {
+  "../../main/node_modules/@octokit/graphql/dist-bundle/index.js"() {
     init_dist_bundle2();
     init_universal_user_agent();
     VERSION3 = "0.0.0-development";
@@ -85228,7 +85551,7 @@ var init_dist_bundle3 = __esm({
   }
 });
 
-// node_modules/@octokit/auth-token/dist-bundle/index.js
+// ../../main/node_modules/@octokit/auth-token/dist-bundle/index.js
 async function auth(token) {
   const isApp = isJWT(token);
   const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
@@ -85254,12 +85577,12 @@ async function hook(token, request2, route, parameters) {
   endpoint2.headers.authorization = withAuthorizationPrefix(token);
   return request2(endpoint2);
 }
-var b64url, sep, jwtRE, isJWT, createTokenAuth;
+var b64url, sep2, jwtRE, isJWT, createTokenAuth;
 var init_dist_bundle4 = __esm({
-  "node_modules/@octokit/auth-token/dist-bundle/index.js"() {
+  "../../main/node_modules/@octokit/auth-token/dist-bundle/index.js"() {
     b64url = "(?:[a-zA-Z0-9_-]+)";
-    sep = "\\.";
-    jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+    sep2 = "\\.";
+    jwtRE = new RegExp(`^${b64url}${sep2}${b64url}${sep2}${b64url}$`);
     isJWT = jwtRE.test.bind(jwtRE);
     createTokenAuth = function createTokenAuth2(token) {
       if (!token) {
@@ -85278,15 +85601,15 @@ var init_dist_bundle4 = __esm({
   }
 });
 
-// node_modules/@octokit/core/dist-src/version.js
+// ../../main/node_modules/@octokit/core/dist-src/version.js
 var VERSION4;
 var init_version2 = __esm({
-  "node_modules/@octokit/core/dist-src/version.js"() {
+  "../../main/node_modules/@octokit/core/dist-src/version.js"() {
     VERSION4 = "7.0.8";
   }
 });
 
-// node_modules/@octokit/core/dist-src/index.js
+// ../../main/node_modules/@octokit/core/dist-src/index.js
 function createLogger(logger29 = {}) {
   if (typeof logger29.debug !== "function") {
     logger29.debug = noop4;
@@ -85304,7 +85627,7 @@ function createLogger(logger29 = {}) {
 }
 var noop4, consoleWarn, consoleError, userAgentTrail, Octokit;
 var init_dist_src2 = __esm({
-  "node_modules/@octokit/core/dist-src/index.js"() {
+  "../../main/node_modules/@octokit/core/dist-src/index.js"() {
     init_universal_user_agent();
     init_before_after_hook();
     init_dist_bundle2();
@@ -85431,18 +85754,18 @@ var init_dist_src2 = __esm({
   }
 });
 
-// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+// ../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
 var VERSION5;
 var init_version3 = __esm({
-  "node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js"() {
+  "../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js"() {
     VERSION5 = "17.0.0";
   }
 });
 
-// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+// ../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
 var Endpoints, endpoints_default;
 var init_endpoints = __esm({
-  "node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js"() {
+  "../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js"() {
     Endpoints = {
       actions: {
         addCustomLabelsToSelfHostedRunnerForOrg: [
@@ -87736,7 +88059,7 @@ var init_endpoints = __esm({
   }
 });
 
-// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+// ../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
 function endpointsToMethods(octokit) {
   const newMethods = {};
   for (const scope of endpointMethodsMap.keys()) {
@@ -87787,7 +88110,7 @@ function decorate(octokit, scope, methodName, defaults2, decorations) {
 }
 var endpointMethodsMap, handler;
 var init_endpoints_to_methods = __esm({
-  "node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js"() {
+  "../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js"() {
     init_endpoints();
     endpointMethodsMap = /* @__PURE__ */ new Map();
     for (const [scope, endpoints] of Object.entries(endpoints_default)) {
@@ -87865,7 +88188,7 @@ var init_endpoints_to_methods = __esm({
   }
 });
 
-// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+// ../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
 function restEndpointMethods(octokit) {
   const api = endpointsToMethods(octokit);
   return {
@@ -87880,7 +88203,7 @@ function legacyRestEndpointMethods(octokit) {
   };
 }
 var init_dist_src3 = __esm({
-  "node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js"() {
+  "../../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js"() {
     init_version3();
     init_endpoints_to_methods();
     restEndpointMethods.VERSION = VERSION5;
@@ -87888,7 +88211,7 @@ var init_dist_src3 = __esm({
   }
 });
 
-// node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+// ../../main/node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
 function normalizePaginatedListResponse(response) {
   if (!response.data) {
     return {
@@ -88000,7 +88323,7 @@ function paginateRest(octokit) {
 }
 var VERSION6, composePaginateRest;
 var init_dist_bundle5 = __esm({
-  "node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js"() {
+  "../../main/node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js"() {
     VERSION6 = "0.0.0-development";
     composePaginateRest = Object.assign(paginate, {
       iterator
@@ -88009,7 +88332,7 @@ var init_dist_bundle5 = __esm({
   }
 });
 
-// node_modules/@actions/github/lib/utils.js
+// ../../main/node_modules/@actions/github/lib/utils.js
 function getOctokitOptions(token, options) {
   const opts = Object.assign({}, options || {});
   const auth2 = getAuthString(token, opts);
@@ -88024,7 +88347,7 @@ function getOctokitOptions(token, options) {
 }
 var context3, baseUrl, defaults, GitHub;
 var init_utils8 = __esm({
-  "node_modules/@actions/github/lib/utils.js"() {
+  "../../main/node_modules/@actions/github/lib/utils.js"() {
     init_context();
     init_utils7();
     init_dist_src2();
@@ -88044,14 +88367,14 @@ var init_utils8 = __esm({
   }
 });
 
-// node_modules/@actions/github/lib/github.js
+// ../../main/node_modules/@actions/github/lib/github.js
 function getOctokit(token, options, ...additionalPlugins) {
   const GitHubWithPlugins = GitHub.plugin(...additionalPlugins);
   return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 var context4;
 var init_github = __esm({
-  "node_modules/@actions/github/lib/github.js"() {
+  "../../main/node_modules/@actions/github/lib/github.js"() {
     init_context();
     init_utils8();
     context4 = new Context();
@@ -88071,7 +88394,7 @@ __export(prComment_exports, {
   skippedCommentNote: () => skippedCommentNote
 });
 import { readFileSync as readFileSync5 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative, resolve as resolve3, sep as sep2 } from "node:path";
+import { isAbsolute as isAbsolute2, relative, resolve as resolve4, sep as sep3 } from "node:path";
 function markerKey(report) {
   const name3 = report.registration?.displayName || report.inputs.displayName || report.image?.name || "";
   return `<!-- w365-image:display-name=${encodeURIComponent(name3)} -->`;
@@ -88159,7 +88482,7 @@ function renderComment(report, options = {}) {
   if (report.error) lines2.push("```", report.error.message.replaceAll("```", "'''"), "```", "");
   if (options.runUrl) lines2.push(`[Workflow run](${options.runUrl}) \xB7 ${report.finishedAt}`);
   else lines2.push(report.finishedAt);
-  let body = lines2.join("\n") + "\n";
+  let body = scrubSecrets(lines2.join("\n") + "\n");
   if (body.length > MAX_BODY)
     body = body.slice(0, MAX_BODY) + "\n\n\u2026 (truncated: the full report is in the job summary)\n";
   return body;
@@ -88237,14 +88560,14 @@ function tailLines(tail) {
   return out;
 }
 function repoPath(file, workspace) {
-  const rel = relative(workspace, resolve3(workspace, file));
+  const rel = relative(workspace, resolve4(workspace, file));
   if (rel === "" || rel.startsWith("..") || isAbsolute2(rel)) return void 0;
-  return rel.split(sep2).join("/");
+  return rel.split(sep3).join("/");
 }
 function annotationsFor(report, options = {}) {
   const build = report.build;
   if (!build || build.outputTail.length === 0) return [];
-  const workspace = resolve3(options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd());
+  const workspace = resolve4(options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd());
   const lines2 = tailLines(build.outputTail);
   const annotations = [];
   for (let i2 = 0; i2 < lines2.length; i2++) {
@@ -88301,10 +88624,10 @@ function annotationsFor(report, options = {}) {
 }
 function emitAnnotations(annotations, error2 = error) {
   for (const a2 of annotations) {
-    const properties = { title: a2.title };
+    const properties = { title: safeLogText(a2.title) };
     if (a2.file) properties.file = a2.file;
     if (a2.startLine !== void 0) properties.startLine = a2.startLine;
-    error2(a2.message, properties);
+    error2(safeLogText(a2.message), properties);
   }
   return annotations.length;
 }
@@ -88315,6 +88638,7 @@ var init_prComment = __esm({
     init_core();
     init_github();
     init_report();
+    init_untrusted();
     MARKER = "<!-- w365-image:report -->";
     MAX_BODY = 65e3;
     DEFAULT_BOT = "github-actions[bot]";
@@ -88339,6 +88663,7 @@ async function runAction() {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const fail2 = (message2) => setFailed(safeLogText(message2));
   try {
     const clock = clockFromEnvironment();
     const config = parseInputs((name3) => getInput(name3), {
@@ -88354,9 +88679,14 @@ async function runAction() {
       getIdToken: (audience, policy) => fetchGitHubIdToken(process.env, audience, policy),
       signal: cancel2.signal
     });
-    const summary2 = await writeReport(report, config.reportPath);
-    for (const [name3, value] of Object.entries(outputsOf(report, config.reportPath)))
-      setOutput(name3, value);
+    const { summary: summary2, outputs, problem } = await publishReport(report, config.reportPath);
+    for (const [name3, value] of Object.entries(outputs)) {
+      try {
+        setOutput(name3, value);
+      } catch (error2) {
+        actionsLog.warning(`Could not set the output ${name3}: ${error2.message}`);
+      }
+    }
     const {
       annotationsFor: annotationsFor2,
       emitAnnotations: emitAnnotations2,
@@ -88366,19 +88696,30 @@ async function runAction() {
     } = await Promise.resolve().then(() => (init_prComment(), prComment_exports));
     const pullRequest = pullRequestContext2(process.env, void 0, getInput("github-token"));
     const fullSummary = summary2 + skippedCommentNote2(pullRequest);
-    if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(fullSummary).write();
-    else info(fullSummary);
+    let summaryWritten = false;
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      try {
+        await summary.addRaw(fullSummary).write();
+        summaryWritten = true;
+      } catch (error2) {
+        actionsLog.warning(`Could not write the job summary: ${error2.message}`);
+      }
+    }
+    if (!summaryWritten) actionsLog.info(fullSummary);
     emitAnnotations2(annotationsFor2(report));
     await postPullRequestComment2(report, pullRequest, actionsLog);
-    if (!succeeded(report.outcome)) setFailed(report.message);
-    else info(report.message);
+    if (!succeeded(report.outcome)) {
+      if (problem) actionsLog.error(problem);
+      fail2(failureText(report));
+    } else if (problem) fail2(problem);
+    else actionsLog.info(report.message);
   } catch (error2) {
-    if (error2 instanceof InputError) setFailed(error2.message);
-    else if (error2 instanceof AuthSetupError) setFailed(`${error2.message} Fix: ${error2.fix}`);
-    else
-      setFailed(
-        `Unexpected error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`
-      );
+    if (error2 instanceof InputError) fail2(error2.message);
+    else if (error2 instanceof AuthSetupError) fail2(`${error2.message} Fix: ${error2.fix}`);
+    else {
+      if (error2 instanceof Error && error2.stack) actionsLog.debug(error2.stack);
+      fail2(`Unexpected error: ${error2 instanceof Error ? error2.message : String(error2)}`);
+    }
   }
 }
 var init_main2 = __esm({
@@ -88393,6 +88734,7 @@ var init_main2 = __esm({
     init_run();
     init_clock();
     init_log6();
+    init_untrusted();
   }
 });
 
@@ -88504,7 +88846,7 @@ async function runCli(argv2, env = process.env) {
   try {
     args = parseArgs(argv2);
   } catch (error2) {
-    console.error(error2.message);
+    console.error(safeLogText(error2.message));
     return 2;
   }
   if (args.help) {
@@ -88540,22 +88882,23 @@ async function runCli(argv2, env = process.env) {
       getIdToken: (audience, policy) => fetchGitHubIdToken(env, audience, policy),
       signal: cancel2.signal
     });
-    const summary2 = await writeReport(report, config.reportPath);
-    console.log(`
+    const { summary: summary2, outputs, problem } = await publishReport(report, config.reportPath);
+    log2.info(`
 ${summary2}`);
-    const outputs = outputsOf(report, config.reportPath);
-    for (const [name3, value] of Object.entries(outputs)) console.log(`${name3}=${value}`);
-    return succeeded(report.outcome) ? 0 : 1;
+    for (const [name3, value] of Object.entries(outputs)) log2.info(`${name3}=${value}`);
+    if (problem) log2.error(problem);
+    return succeeded(report.outcome) && !problem ? 0 : 1;
   } catch (error2) {
     if (error2 instanceof InputError) {
-      console.error(`error: ${error2.message.replace(/^Input '([^']+)'/, "--$1")}`);
+      log2.error(error2.message.replace(/^Input '([^']+)'/, "--$1"));
       return 2;
     }
     if (error2 instanceof AuthSetupError) {
-      console.error(`error: ${error2.message} Fix: ${error2.fix}`);
+      log2.error(`${error2.message} Fix: ${error2.fix}`);
       return 1;
     }
-    console.error(`error: ${error2 instanceof Error ? error2.stack ?? error2.message : String(error2)}`);
+    if (error2 instanceof Error && error2.stack) log2.debug(error2.stack);
+    log2.error(`Unexpected error: ${error2 instanceof Error ? error2.message : String(error2)}`);
     return 1;
   } finally {
     process.off("SIGINT", onSignal);
@@ -88573,6 +88916,7 @@ var init_cli = __esm({
     init_run();
     init_clock();
     init_log6();
+    init_untrusted();
     init_version();
     LIST_OPTIONS = /* @__PURE__ */ new Set([
       "var-file",

@@ -92,8 +92,8 @@ build {
   # 5. Sysprep-check hook on the runner: a bad VM fails here, before capture.
   # -------------------------------------------------------------------------------------
   provisioner "shell-local" {
-    inline           = [local.sysprep_check_inline]
-    environment_vars = ["W365_FACTS_PATH=${local.facts_path}"]
+    inline          = [local.sysprep_check_skipped]
+    execute_command = local.sysprep_check_execute
   }
 
   # -------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ locals {
     "W365_RUN_URL=${var.run_url}",
   ]
 
-  # Hook between facts and sysprep: runs on the runner, off unless a command is given.
-  sysprep_check_inline = var.sysprep_check_command == "" ? "echo 'sysprep check skipped: sysprep_check_command is empty'" : "${var.sysprep_check_command} --facts '${local.facts_path}'"
+  # Hook between facts and sysprep: runs on the runner, off unless a command is given. Packer starts
+  # execute_command as an argument vector, so no shell parses the command's or the facts file's path.
+  sysprep_check_skipped = "echo 'sysprep check skipped: sysprep_check_command is empty'"
+  sysprep_check_execute = length(var.sysprep_check_command) == 0 ? tolist(["/bin/sh", "-c", "{{.Vars}} {{.Script}}"]) : concat(var.sysprep_check_command, ["--facts", local.facts_path])
 }

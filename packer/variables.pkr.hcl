@@ -219,9 +219,9 @@ variable "extra_scripts" {
 }
 
 variable "sysprep_check_command" {
-  type        = string
-  default     = ""
-  description = "Command run on the runner before sysprep, as '<command> --facts <path>'. A non-zero exit fails the build before capture. Empty: skipped."
+  type        = list(string)
+  default     = []
+  description = "Program and arguments run on the runner before sysprep, with '--facts <path>' appended, as an argument vector (no shell). A non-zero exit fails the build before capture. Empty: skipped."
 }
 
 variable "sysprep_timeout_minutes" {

@@ -2,11 +2,12 @@ import { parseArgs as nodeParseArgs, type ParseArgsOptionsConfig } from 'node:ut
 import { INPUTS, InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
 import { fetchGitHubIdToken } from './azure/githubOidc.ts';
-import { outputsOf, writeReport } from './pipeline/publish.ts';
+import { publishReport } from './pipeline/publish.ts';
 import { succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
 import { clockFromEnvironment } from './util/clock.ts';
 import { consoleLog } from './util/log.ts';
+import { safeLogText } from './util/untrusted.ts';
 import { TOOL_VERSION } from './version.ts';
 
 /** Options that may be repeated; their values join with newlines, as the action's multi-line inputs do. */
@@ -145,7 +146,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
   try {
     args = parseArgs(argv);
   } catch (error) {
-    console.error((error as Error).message);
+    console.error(safeLogText((error as Error).message));
     return 2;
   }
   if (args.help) {
@@ -181,21 +182,23 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       getIdToken: (audience, policy) => fetchGitHubIdToken(env, audience, policy),
       signal: cancel.signal,
     });
-    const summary = await writeReport(report, config.reportPath);
-    console.log(`\n${summary}`);
-    const outputs = outputsOf(report, config.reportPath);
-    for (const [name, value] of Object.entries(outputs)) console.log(`${name}=${value}`);
-    return succeeded(report.outcome) ? 0 : 1;
+    const { summary, outputs, problem } = await publishReport(report, config.reportPath);
+    log.info(`\n${summary}`);
+    for (const [name, value] of Object.entries(outputs)) log.info(`${name}=${value}`);
+    if (problem) log.error(problem);
+    return succeeded(report.outcome) && !problem ? 0 : 1;
   } catch (error) {
     if (error instanceof InputError) {
-      console.error(`error: ${error.message.replace(/^Input '([^']+)'/, '--$1')}`);
+      log.error(error.message.replace(/^Input '([^']+)'/, '--$1'));
       return 2;
     }
     if (error instanceof AuthSetupError) {
-      console.error(`error: ${error.message} Fix: ${error.fix}`);
+      log.error(`${error.message} Fix: ${error.fix}`);
       return 1;
     }
-    console.error(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // The stack helps a maintainer, not the user: --verbose shows it.
+    if (error instanceof Error && error.stack) log.debug(error.stack);
+    log.error(`Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

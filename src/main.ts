@@ -2,11 +2,12 @@ import * as core from '@actions/core';
 import { InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
 import { fetchGitHubIdToken } from './azure/githubOidc.ts';
-import { outputsOf, writeReport } from './pipeline/publish.ts';
-import { succeeded } from './pipeline/report.ts';
+import { publishReport } from './pipeline/publish.ts';
+import { failureText, succeeded } from './pipeline/report.ts';
 import { runPipeline } from './pipeline/run.ts';
 import { clockFromEnvironment } from './util/clock.ts';
 import { actionsLog } from './util/log.ts';
+import { safeLogText } from './util/untrusted.ts';
 
 /** The GitHub Action: inputs from INPUT_*, outputs to GITHUB_OUTPUT, summary to GITHUB_STEP_SUMMARY. */
 export async function runAction(): Promise<void> {
@@ -18,6 +19,8 @@ export async function runAction(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Every failure message goes through the same neutralising and scrubbing as the log.
+  const fail = (message: string) => core.setFailed(safeLogText(message));
   try {
     const clock = clockFromEnvironment();
     const config = parseInputs((name) => core.getInput(name), {
@@ -33,9 +36,14 @@ export async function runAction(): Promise<void> {
       getIdToken: (audience, policy) => fetchGitHubIdToken(process.env, audience, policy),
       signal: cancel.signal,
     });
-    const summary = await writeReport(report, config.reportPath);
-    for (const [name, value] of Object.entries(outputsOf(report, config.reportPath)))
-      core.setOutput(name, value);
+    const { summary, outputs, problem } = await publishReport(report, config.reportPath);
+    for (const [name, value] of Object.entries(outputs)) {
+      try {
+        core.setOutput(name, value);
+      } catch (error) {
+        actionsLog.warning(`Could not set the output ${name}: ${(error as Error).message}`);
+      }
+    }
     // Pull-request feedback is loaded only now: it is the largest dependency and never needed before this point.
     const {
       annotationsFor,
@@ -47,18 +55,30 @@ export async function runAction(): Promise<void> {
     const pullRequest = pullRequestContext(process.env, undefined, core.getInput('github-token'));
     const fullSummary = summary + skippedCommentNote(pullRequest);
     // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.
-    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(fullSummary).write();
-    else core.info(fullSummary);
+    let summaryWritten = false;
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      try {
+        await core.summary.addRaw(fullSummary).write();
+        summaryWritten = true;
+      } catch (error) {
+        actionsLog.warning(`Could not write the job summary: ${(error as Error).message}`);
+      }
+    }
+    if (!summaryWritten) actionsLog.info(fullSummary);
     emitAnnotations(annotationsFor(report));
     await postPullRequestComment(report, pullRequest, actionsLog);
-    if (!succeeded(report.outcome)) core.setFailed(report.message);
-    else core.info(report.message);
+    if (!succeeded(report.outcome)) {
+      if (problem) actionsLog.error(problem);
+      fail(failureText(report));
+    } else if (problem) fail(problem);
+    else actionsLog.info(report.message);
   } catch (error) {
-    if (error instanceof InputError) core.setFailed(error.message);
-    else if (error instanceof AuthSetupError) core.setFailed(`${error.message} Fix: ${error.fix}`);
-    else
-      core.setFailed(
-        `Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
+    if (error instanceof InputError) fail(error.message);
+    else if (error instanceof AuthSetupError) fail(`${error.message} Fix: ${error.fix}`);
+    else {
+      // The stack helps a maintainer, not the user: debug log only.
+      if (error instanceof Error && error.stack) actionsLog.debug(error.stack);
+      fail(`Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 }

@@ -1,4 +1,5 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Log } from '../util/log.ts';
 import { findFacts, ManifestError, readManifest } from './manifest.ts';
@@ -15,6 +16,7 @@ import {
   parsePackerVars,
   PackerVarsError,
   sensitiveEnv,
+  UnsafePathError,
   varArgs,
   type ActionVariableInput,
 } from './variables.ts';
@@ -86,7 +88,9 @@ export type BuildErrorCode =
   | 'timeout'
   | 'cancelled'
   | 'manifest-missing'
-  | 'facts-missing';
+  | 'facts-missing'
+  | 'unsafe-path'
+  | 'output-unwritable';
 
 export class BuildError extends Error {
   override name = 'BuildError';
@@ -137,7 +141,11 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       { requireAuth: options.mode === 'build' },
     );
   } catch (error) {
-    if (error instanceof PackerVarsError || error instanceof ActionVariablesError) {
+    if (
+      error instanceof PackerVarsError ||
+      error instanceof ActionVariablesError ||
+      error instanceof UnsafePathError
+    ) {
       throw new BuildError(error.code, error.message);
     }
     throw error;
@@ -229,7 +237,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   }
 
   await run('validate', [...variableArgs, options.templateDir], 'validate-failed');
-  await mkdir(outputDirectory, { recursive: true });
+  await prepareOutputFolder(outputDirectory);
   const buildFlags = ['-color=false', ...(options.machineReadable ? ['-machine-readable'] : [])];
   await run('build', [...buildFlags, ...variableArgs, options.templateDir], 'build-failed');
 
@@ -295,4 +303,22 @@ function packerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
         !['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'GITHUB_TOKEN'].includes(name),
     ),
   );
+}
+
+/**
+ * Creates Packer's output folder and proves it writable before the build: the manifest is written only at the very
+ * end, after the VM was built and captured, and the image ID would be lost with it.
+ */
+async function prepareOutputFolder(folder: string): Promise<void> {
+  try {
+    if (/^\/(proc|sys|dev)(\/|$)/.test(folder)) throw new Error('a kernel filesystem holds no build output');
+    await mkdir(folder, { recursive: true });
+    if (!(await stat(folder)).isDirectory()) throw new Error('not a folder');
+    await access(folder, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new BuildError(
+      'output-unwritable',
+      `Packer's output folder ${folder} cannot be used (${(error as Error).message}); the manifest and the facts file go there. Nothing was built. Check that RUNNER_TEMP (or the current folder) is a writable folder.`,
+    );
+  }
 }

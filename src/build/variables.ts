@@ -49,8 +49,11 @@ export interface ActionVariableInput {
   gitCommit?: string;
   /** Defaults to the workflow run URL built from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID. */
   runUrl?: string;
-  /** The command the template runs on the runner before sysprep, as '<command> --facts <path>'. */
-  sysprepCheckCommand?: string;
+  /**
+   * The program and arguments the template runs on the runner before sysprep, followed by `--facts <path>`. Packer
+   * starts it as an argument vector: no shell ever parses these paths.
+   */
+  sysprepCheckArgv?: readonly string[];
   /** Absolute folder that receives the manifest and the facts. */
   outputDirectory: string;
   manifestFileName: string;
@@ -67,6 +70,21 @@ export interface ActionVariables {
 export class ActionVariablesError extends Error {
   override name = 'ActionVariablesError';
   readonly code = 'oidc-unavailable';
+}
+
+/** A path the template would hand to Packer's own template engine, which reads `{{` as the start of an expression. */
+export class UnsafePathError extends Error {
+  override name = 'UnsafePathError';
+  readonly code = 'unsafe-path';
+}
+
+/**
+ * An HCL list of string literals. Each item is a JSON string (HCL shares its escapes) with template sequences
+ * escaped, so a `${` or `%{` in a path stays text.
+ */
+export function hclStringList(items: readonly string[]): string {
+  const literal = (item: string) => JSON.stringify(item).replaceAll('${', '$${').replaceAll('%{', '%%{');
+  return `[${items.map(literal).join(', ')}]`;
 }
 
 export function actionVariables(
@@ -99,7 +117,16 @@ export function actionVariables(
   if (gitCommit) plain.set('git_commit', gitCommit);
   const runUrl = input.runUrl ?? workflowRunUrl(env);
   if (runUrl) plain.set('run_url', runUrl);
-  if (input.sysprepCheckCommand) plain.set('sysprep_check_command', input.sysprepCheckCommand);
+  if (input.sysprepCheckArgv && input.sysprepCheckArgv.length > 0) {
+    // shell-local renders each execute_command item as a Go template before it runs it.
+    for (const item of [...input.sysprepCheckArgv, input.outputDirectory]) {
+      if (item.includes('{{'))
+        throw new UnsafePathError(
+          `The path ${JSON.stringify(item.slice(0, 200))} contains '{{', which Packer's template engine would read as an expression in the sysprep-check hook. Move the runner's temporary folder or the action to a path without '{{'.`,
+        );
+    }
+    plain.set('sysprep_check_command', hclStringList(input.sysprepCheckArgv));
+  }
   plain.set('output_directory', input.outputDirectory);
   plain.set('manifest_file_name', input.manifestFileName);
   plain.set('facts_file_name', input.factsFileName);

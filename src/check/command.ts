@@ -1,6 +1,7 @@
 import { FactsError, readFacts } from './facts.ts';
 import { formatSysprepCheck, runSysprepCheck } from './check.ts';
 import type { Phase, RuleContext } from './rules.ts';
+import { safeLogText, safeStructuredText } from '../util/untrusted.ts';
 
 export interface CommandIo {
   stdout: (text: string) => void;
@@ -44,7 +45,13 @@ export async function runSysprepCheckCommand(
   argv: readonly string[],
   io: Partial<CommandIo> = {},
 ): Promise<number> {
-  const { stdout, stderr, env, now } = { ...defaultIo, ...io };
+  const raw = { ...defaultIo, ...io };
+  const { env, now } = raw;
+  // Run by hand in a workflow step this output goes straight to the runner, and facts values (computer name, product
+  // names) come from the build VM: no line may become a workflow command. JSON keeps its lines whole.
+  const stdout = (text: string) => raw.stdout(safeLogText(text));
+  const stdoutJson = (text: string) => raw.stdout(safeStructuredText(text));
+  const stderr = (text: string) => raw.stderr(safeLogText(text));
   if (argv.includes('--help') || argv.includes('-h')) {
     stdout(SYSPREP_CHECK_USAGE);
     return 0;
@@ -62,7 +69,7 @@ export async function runSysprepCheckCommand(
     const context: RuleContext = { ...options.context, now: now() };
     const result = runSysprepCheck(facts, context);
     if (options.json) {
-      stdout(
+      stdoutJson(
         JSON.stringify(
           {
             passed: result.passed,
@@ -84,7 +91,11 @@ export async function runSysprepCheckCommand(
       stderr(`error [${error.code}]: ${error.message}`);
       return 2;
     }
-    throw error;
+    // Its output lands in Packer's log and the job summary: a message, never a stack.
+    stderr(
+      `error: the sysprep check could not run: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return 2;
   }
 }
 

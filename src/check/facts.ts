@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 /**
  * The facts document packer/scripts/facts.ps1 writes on the build VM (packer/facts.schema.json, schemaVersion 1).
@@ -150,7 +151,21 @@ export interface Facts {
 }
 
 export type FactsErrorCode =
-  'facts-unreadable' | 'facts-invalid-json' | 'facts-not-object' | 'facts-schema-version';
+  | 'facts-unreadable'
+  | 'facts-invalid-json'
+  | 'facts-not-object'
+  | 'facts-schema-version'
+  | 'facts-too-large'
+  | 'facts-too-deep';
+
+/**
+ * Limits for a facts document. facts.ps1 writes some tens of KB (a few hundred KB with many AppX packages), nested
+ * at most 5 levels; anything far beyond is not a facts document and is refused before it is parsed or echoed.
+ */
+export const MAX_FACTS_BYTES = 8 * 1024 * 1024;
+export const MAX_FACTS_DEPTH = 32;
+/** Longest string value a rule may read; a longer one makes its section unreadable (so its checks unverified). */
+export const MAX_FACT_STRING = 4_096;
 
 export class FactsError extends Error {
   override name = 'FactsError';
@@ -164,8 +179,21 @@ export class FactsError extends Error {
 export async function readFacts(path: string): Promise<Facts> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Opened without blocking and read only up to the limit: a FIFO or a huge file cannot stall or exhaust the run.
+    const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await file.stat();
+      if (!info.isFile()) throw new Error('not a regular file');
+      if (info.size > MAX_FACTS_BYTES) throw tooLarge(path, info.size);
+      const buffer = Buffer.alloc(MAX_FACTS_BYTES + 1);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_FACTS_BYTES) throw tooLarge(path, bytesRead);
+      text = buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await file.close();
+    }
   } catch (error) {
+    if (error instanceof FactsError) throw error;
     throw new FactsError(
       'facts-unreadable',
       `Cannot read the facts file ${path}: ${(error as Error).message}. Pass the file packer/scripts/facts.ps1 wrote (Packer downloads it to <output_directory>/<facts_file_name>).`,
@@ -174,7 +202,29 @@ export async function readFacts(path: string): Promise<Facts> {
   return parseFacts(text, path);
 }
 
+function tooLarge(source: string, bytes: number): FactsError {
+  return new FactsError(
+    'facts-too-large',
+    `The facts file ${source} has ${bytes} bytes or more; a facts document has at most ${MAX_FACTS_BYTES} (8 MiB). Pass the file packer/scripts/facts.ps1 wrote; do not edit it by hand.`,
+  );
+}
+
+/** How deeply arrays and objects nest, counted without recursion (a hostile document cannot overflow the stack). */
+function nestingDepth(document: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[document, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (typeof value !== 'object' || value === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 export function parseFacts(text: string, source: string): Facts {
+  if (text.length > MAX_FACTS_BYTES) throw tooLarge(source, text.length);
   let document: unknown;
   try {
     // PowerShell 5.1 may write a byte order mark.
@@ -183,6 +233,12 @@ export function parseFacts(text: string, source: string): Facts {
     throw new FactsError(
       'facts-invalid-json',
       `The facts file ${source} is not valid JSON (${(error as Error).message}). Re-run the build so packer/scripts/facts.ps1 writes it again; do not edit it by hand.`,
+    );
+  }
+  if (nestingDepth(document, MAX_FACTS_DEPTH) > MAX_FACTS_DEPTH) {
+    throw new FactsError(
+      'facts-too-deep',
+      `The facts file ${source} nests arrays or objects more than ${MAX_FACTS_DEPTH} levels deep; a facts document has at most 5. Pass the file packer/scripts/facts.ps1 wrote; do not edit it by hand.`,
     );
   }
   if (!isObject(document)) {
@@ -194,7 +250,7 @@ export function parseFacts(text: string, source: string): Facts {
   if (document.schemaVersion !== FACTS_SCHEMA_VERSION) {
     throw new FactsError(
       'facts-schema-version',
-      `The facts file ${source} has schemaVersion ${JSON.stringify(document.schemaVersion) ?? 'missing'}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`,
+      `The facts file ${source} has schemaVersion ${schemaVersionText(document.schemaVersion)}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`,
     );
   }
   const join = isObject(document.join) ? document.join : {};
@@ -352,7 +408,7 @@ class Reader {
   string(name: string, required: true): string;
   string(name: string, required?: false): string | null;
   string(name: string, required = false): string | null {
-    return this.typed(name, isString, 'a string', required);
+    return this.typed(name, isBoundedString, `a string of at most ${MAX_FACT_STRING} characters`, required);
   }
   boolean(name: string, required: true): boolean;
   boolean(name: string, required?: false): boolean | null;
@@ -382,6 +438,10 @@ class Reader {
   }
   self<T>(guard: (v: unknown) => v is T, what: string): T {
     if (!guard(this.value)) throw new ShapeError(`${this.path} is ${describe(this.value)}, not ${what}`);
+    if (typeof this.value === 'string' && this.value.length > MAX_FACT_STRING)
+      throw new ShapeError(
+        `${this.path} is ${describe(this.value)}, longer than ${MAX_FACT_STRING} characters`,
+      );
     return this.value;
   }
 }
@@ -392,7 +452,7 @@ function section<T>(parent: Record<string, unknown>, name: string, read: (r: Rea
   if (!isObject(raw))
     return { readable: false, reason: `section '${name}' is ${describe(raw)}, not an object` };
   if (typeof raw.error === 'string' && raw.error !== '') {
-    return { readable: false, reason: `the VM could not read '${name}': ${raw.error}` };
+    return { readable: false, reason: `the VM could not read '${name}': ${truncate(raw.error, 500)}` };
   }
   try {
     return { readable: true, value: read(new Reader(name, raw)) };
@@ -410,10 +470,27 @@ function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
+function schemaVersionText(value: unknown): string {
+  if (value === undefined) return 'missing';
+  return typeof value === 'number' ? String(value) : describe(value);
+}
+
+function isBoundedString(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_FACT_STRING;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+/** A value named for a message: never more than a short prefix of it. */
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return `a ${typeof value} (${JSON.stringify(value)})`.replace(/ \(undefined\)$/, '');
+    return value.length > 40
+      ? `the string ${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)`
+      : `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'object') return 'an object';
+  return truncate(`a ${typeof value} (${String(value)})`, 80);
 }

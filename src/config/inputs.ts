@@ -160,6 +160,7 @@ export interface ParseContext {
 
 /** Reads raw input strings (empty = not given) into a checked Config. Throws InputError on the first bad input. */
 export function parseInputs(read: (name: string) => string, context: ParseContext): Config {
+  checkInputLimits(read);
   const get = (name: string): string | undefined => {
     const value = read(name).trim();
     return value === '' ? undefined : value;
@@ -230,7 +231,7 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
   if (tenantId !== undefined && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
     throw new InputError(
       'tenant-id',
-      `'${tenantId}' is not a tenant ID.`,
+      `${quoted(tenantId)} is not a tenant ID.`,
       'Use the tenant GUID or its domain name.',
     );
   }
@@ -405,16 +406,101 @@ function parseEndpoint(name: string, value: string | undefined): string | undefi
   } catch {
     throw new InputError(
       name,
-      `'${value}' is not a URL.`,
+      `${quoted(value)} is not a URL.`,
       'Use an absolute https:// URL, or leave it empty.',
     );
   }
   if (url.protocol !== 'https:') {
     throw new InputError(
       name,
-      `'${value}' is not https.`,
+      `${quoted(value)} is not https.`,
       'Azure SDK clients only send tokens over TLS: use an https:// URL.',
     );
   }
   return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input limits: every input has a longest value, numbers are plain decimals within a documented range. Checked first,
+// so no later message echoes a huge value and nothing oversized reaches Graph or Packer.
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Longest value (characters, surrounding white space trimmed) of each input. Sources: Azure naming rules (resource
+ * group 1-90, managed image 1-80 characters: the longest valid image-id has 273), DNS names (253), GUIDs (36),
+ * Major.Minor.Patch of three 32-bit integers (32). Graph documents no limit for a device image's displayName:
+ * 256 is ours, above the longest managed image name it defaults to.
+ */
+export const INPUT_MAX_LENGTH: Readonly<Record<string, number>> = {
+  'image-id': 300,
+  build: 16,
+  template: 4_096,
+  'var-file': 16_384,
+  'packer-vars': 65_536,
+  'build-timeout-minutes': 16,
+  'display-name': 256,
+  version: 32,
+  register: 16,
+  auth: 16,
+  'tenant-id': 253,
+  'client-id': 36,
+  'subscription-id': 36,
+  'azure-environment': 32,
+  'arm-endpoint': 2_048,
+  'graph-endpoint': 2_048,
+  'authority-host': 2_048,
+  'wait-timeout-minutes': 16,
+  'provisioning-policies': 16_384,
+  'keep-images': 16,
+  'delete-source-image': 16,
+  'upload-retries': 16,
+  'dry-run': 16,
+  'github-token': 1_024,
+  'report-path': 4_096,
+};
+
+/** Inputs whose value is never quoted in a message, not even its beginning. */
+const SECRET_INPUTS = new Set(['github-token']);
+
+/** Numeric inputs: plain decimal numbers (no sign, exponent, hex or blanks) from `min` to `max`. */
+export const NUMERIC_INPUTS: Readonly<Record<string, { min: number; max: number; unit: string }>> = {
+  'build-timeout-minutes': { min: 1, max: 10_080, unit: 'minutes' },
+  'wait-timeout-minutes': { min: 1, max: 10_080, unit: 'minutes' },
+  'keep-images': { min: 0, max: 999, unit: 'versions' },
+  'upload-retries': { min: 0, max: 999, unit: 'retries' },
+};
+
+const DECIMAL = /^\d{1,6}(\.\d{1,3})?$/;
+const QUOTED_PREFIX = 40;
+
+function quoted(value: string): string {
+  const flat = value.replace(new RegExp(String.raw`[\u0000-\u001f\u007f-\u009f]`, 'g'), ' ');
+  return flat.length <= QUOTED_PREFIX ? `'${flat}'` : `'${flat.slice(0, QUOTED_PREFIX)}…'`;
+}
+
+/** Throws InputError for the first input that is too long or not a number in its range. */
+export function checkInputLimits(read: (name: string) => string): void {
+  for (const spec of INPUTS) {
+    const value = read(spec.name).trim();
+    const max = INPUT_MAX_LENGTH[spec.name] ?? 1_024;
+    if (value.length > max) {
+      const start = SECRET_INPUTS.has(spec.name) ? '' : ` (it starts ${quoted(value)})`;
+      throw new InputError(
+        spec.name,
+        `is ${value.length} characters long${start}; the limit is ${max}.`,
+        'Shorten it; check that the workflow passes the value you meant.',
+      );
+    }
+    const range = NUMERIC_INPUTS[spec.name];
+    if (range && value !== '') {
+      const number = Number(value);
+      if (!DECIMAL.test(value) || number < range.min || number > range.max) {
+        throw new InputError(
+          spec.name,
+          `${quoted(value)} is not a plain decimal number of ${range.unit} from ${range.min} to ${range.max}.`,
+          `Write digits only (an optional decimal point, no sign, exponent or hex), such as ${spec.default ?? range.min}.`,
+        );
+      }
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
 import { cell, checksTable, HEADLINE, osDescription, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
+import { safeLogText, scrubSecrets } from '../util/untrusted.ts';
 
 /** First line of every report comment; the second line names the device image, so a matrix gets one comment each. */
 export const MARKER = '<!-- w365-image:report -->';
@@ -159,7 +160,8 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   if (report.error) lines.push('```', report.error.message.replaceAll('```', "'''"), '```', '');
   if (options.runUrl) lines.push(`[Workflow run](${options.runUrl}) · ${report.finishedAt}`);
   else lines.push(report.finishedAt);
-  let body = lines.join('\n') + '\n';
+  // A comment is public to everyone who can read the pull request: no token may ride along in cloud text.
+  let body = scrubSecrets(lines.join('\n') + '\n');
   if (body.length > MAX_BODY)
     body = body.slice(0, MAX_BODY) + '\n\n… (truncated: the full report is in the job summary)\n';
   return body;
@@ -352,10 +354,11 @@ type ErrorSink = (message: string, properties: core.AnnotationProperties) => voi
 /** Emits the annotations as workflow error commands (`::error file=...,line=...::`). Returns how many. */
 export function emitAnnotations(annotations: readonly Annotation[], error: ErrorSink = core.error): number {
   for (const a of annotations) {
-    const properties: core.AnnotationProperties = { title: a.title };
+    // Packer's text: escaped by the toolkit already, but cut to size and scrubbed like every log line.
+    const properties: core.AnnotationProperties = { title: safeLogText(a.title) };
     if (a.file) properties.file = a.file;
     if (a.startLine !== undefined) properties.startLine = a.startLine;
-    error(a.message, properties);
+    error(safeLogText(a.message), properties);
   }
   return annotations.length;
 }

@@ -123,7 +123,16 @@ function section(
  */
 function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
   const workDir = deps.env.RUNNER_TEMP || process.cwd();
-  const sysprepCheckCommand = `"${process.execPath}" "${BUNDLE}" sysprep-check --phase pre-sysprep --teams true`;
+  // An argument vector: Packer runs it without a shell, so a quote in RUNNER_TEMP or the action's path stays text.
+  const sysprepCheckArgv = [
+    process.execPath,
+    BUNDLE,
+    'sysprep-check',
+    '--phase',
+    'pre-sysprep',
+    '--teams',
+    'true',
+  ];
   return runBuild({
     mode: config.build === 'validate' ? 'validate' : 'build',
     templateDir: config.template ?? BUNDLED_TEMPLATE,
@@ -132,7 +141,7 @@ function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
     action:
       config.build === 'validate'
         ? // Template checks reach no Azure: the CLI auth flag satisfies the plugin's checks and is never used.
-          { subscriptionId: '', auth: 'azure-cli', templateVersion: TOOL_VERSION, sysprepCheckCommand }
+          { subscriptionId: '', auth: 'azure-cli', templateVersion: TOOL_VERSION, sysprepCheckArgv }
         : {
             subscriptionId: config.subscriptionId ?? '',
             cloudEnvironmentName: config.cloud === 'usgov' ? 'USGovernment' : 'Public',
@@ -140,7 +149,7 @@ function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
             clientId: config.clientId,
             auth: config.auth,
             templateVersion: TOOL_VERSION,
-            sysprepCheckCommand,
+            sysprepCheckArgv,
           },
     outputDirectory: join(workDir, 'w365-image-packer'),
     env: deps.env,

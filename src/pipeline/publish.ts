@@ -1,6 +1,8 @@
+import { constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { renderSummary, type Report } from './report.ts';
+import { scrubSecrets } from '../util/untrusted.ts';
+import { cell, renderSummary, type Report } from './report.ts';
 
 /** The step outputs named in action.yml. */
 export interface Outputs {
@@ -27,9 +29,33 @@ export function outputsOf(report: Report, reportPath: string): Outputs {
   };
 }
 
-/** Writes the JSON report and returns the summary markdown. */
-export async function writeReport(report: Report, reportPath: string): Promise<string> {
-  await mkdir(dirname(reportPath), { recursive: true });
-  await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n', 'utf8');
-  return renderSummary(report);
+export interface Published {
+  /** Markdown for the job summary (the CLI prints it). */
+  summary: string;
+  outputs: Outputs;
+  /** What could not be written, when the report file could not. */
+  problem: string | undefined;
+}
+
+/**
+ * Writes the JSON report and returns the summary and outputs. A report that cannot be written (the disk filled up,
+ * the folder went away since the check at the start) costs only the file: the summary and the outputs are still
+ * returned, the summary says what is missing and the report-path output is empty.
+ */
+export async function publishReport(report: Report, reportPath: string): Promise<Published> {
+  let problem: string | undefined;
+  try {
+    await mkdir(dirname(reportPath), { recursive: true });
+    // O_NONBLOCK: a FIFO put there since the start check fails at once instead of waiting for a reader.
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK;
+    const text = scrubSecrets(JSON.stringify(report, null, 2)) + '\n';
+    await writeFile(reportPath, text, { encoding: 'utf8', flag: flags });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    problem = `Could not write the JSON report to ${reportPath} (${reason}); the outputs and the job summary are complete. Set report-path to a writable file, such as \${{ runner.temp }}/w365-image-report.json.`;
+  }
+  let summary = renderSummary(report);
+  if (problem) summary += `\n> ⚠️ ${cell(problem)}\n`;
+  summary = scrubSecrets(summary);
+  return { summary, outputs: outputsOf(report, problem ? '' : reportPath), problem };
 }

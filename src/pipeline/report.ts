@@ -92,6 +92,14 @@ export function succeeded(outcome: Outcome): boolean {
   );
 }
 
+/** What a failed step says: the whole error (an annotation keeps every line, `%0A`-escaped), not only its headline. */
+export function failureText(report: Report): string {
+  const error = report.error;
+  // A build error's text repeats Packer's output, which the log already shows line by line.
+  if (!error || error.kind.startsWith('build:')) return report.message;
+  return error.message.startsWith(report.message) ? error.message : `${report.message}\n${error.message}`;
+}
+
 export function portalUrl(cloud: Cloud, tenantId: string | undefined, id: string): string {
   return `${cloud.portal}/#${tenantId ? `@${tenantId}` : ''}/resource${id}`;
 }
@@ -144,6 +152,11 @@ export const HEADLINE: Record<Outcome, string> = {
   timeout: '⏳ Upload still pending',
   error: '❌ Error',
 };
+
+/** Text from outside made safe inside a ``` block: it cannot close the block and go on as markdown. */
+export function unfenced(text: string): string {
+  return text.replaceAll('```', "'''");
+}
 
 /** Text made safe for one markdown table cell. */
 export function cell(text: string | null | undefined): string {
@@ -218,7 +231,7 @@ export function renderSummary(report: Report): string {
         '<details><summary>Packer output (last lines)</summary>',
         '',
         '```',
-        ...b.outputTail,
+        ...b.outputTail.map(unfenced),
         '```',
         '</details>',
         '',
@@ -249,7 +262,7 @@ export function renderSummary(report: Report): string {
   if (report.rollout && report.rollout.summary.length > 0) {
     lines.push(report.rollout.dryRun ? '' : '### Rollout', '', ...report.rollout.summary, '');
   }
-  if (report.error) lines.push('### Error', '', '```', report.error.message, '```', '');
+  if (report.error) lines.push('### Error', '', '```', unfenced(report.error.message), '```', '');
   const t = report.timings;
   lines.push(
     (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1000)}, ` : '') +

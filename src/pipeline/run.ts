@@ -12,6 +12,7 @@ import { GraphClient } from '../graph/client.ts';
 import { findDeviceImagesNamed, listSourceImages, sameSource } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
+import { scrubDeep } from '../util/untrusted.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
 import { failed, type CheckResult } from './checks.ts';
 import { findUploadOfSource, registerImage, RegistrationError } from './register.ts';
@@ -26,6 +27,7 @@ import {
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
 import { checkWindows365CanSee, validateImage, windows365ViewSkipped } from './validate.ts';
+import { checkReportPath } from './outputLocation.ts';
 import { countOf } from '../util/plural.ts';
 
 /** After a build, how long to wait for a freshly captured image to show up in Windows 365's view. */
@@ -43,6 +45,10 @@ export interface PipelineDeps {
 /** build -> check -> validate -> register -> report. Each step sees only what the steps before produced. */
 export async function runPipeline(config: Config, deps: PipelineDeps): Promise<Report> {
   const { log, clock } = deps;
+  // Before the first change: a report that cannot be written must not be found out after the upload.
+  await checkReportPath(config.reportPath);
+  // The bearer for GitHub's token endpoint: nothing we publish may ever carry it.
+  if (deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) log.mask(deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   const cloud = CLOUDS[config.cloud];
   const started = clock.now();
   const timings: Report['timings'] = {
@@ -70,7 +76,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   ): Report => {
     const finished = clock.now();
     timings.totalSeconds = Math.round((finished - started) / 1000);
-    return {
+    // Every writer (report file, job summary, PR comment, outputs, CLI) publishes this object: scrub it once here.
+    return scrubDeep<Report>({
       schemaVersion: 1,
       tool: { name: 'w365-image', version: TOOL_VERSION },
       outcome,
@@ -95,7 +102,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       registration: extra.registration ?? null,
       rollout: extra.rollout ?? null,
       error: extra.error ?? null,
-    };
+    });
   };
   const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
 
@@ -104,11 +111,14 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   // From here on every request and wait follows one policy. The run's deadline: wait-timeout-minutes from now for
   // the checks, the upload request and the wait for the verdict (each wait and the rollout extend it).
+  // The build has its own timeout, so the clock starts again when it ends.
   const policy = new RequestPolicy({ clock, signal: deps.signal });
-  policy.setDeadline(
-    clock.now() + config.waitTimeoutMinutes * 60_000,
-    `wait-timeout-minutes: ${config.waitTimeoutMinutes}`,
-  );
+  const startDeadline = () =>
+    policy.setDeadline(
+      clock.now() + config.waitTimeoutMinutes * 60_000,
+      `wait-timeout-minutes: ${config.waitTimeoutMinutes}`,
+    );
+  startDeadline();
   /** The report for a run stopped by a RunFailure: cancelled, or an error with the fix for its cause. */
   const stoppedBy = (failure: RunFailure): Report =>
     finish(failure.kind === 'cancelled' ? 'cancelled' : 'error', `${failure.message} Fix: ${failure.fix}`, {
@@ -117,15 +127,18 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   let credential: TokenCredential | undefined;
   const getCredential = () =>
-    (credential ??= createCredential(
-      {
-        auth: config.auth,
-        tenantId: config.tenantId,
-        clientId: config.clientId,
-        cloud,
-        authorityHost: config.authorityHost,
-      },
-      { ...deps, policy },
+    (credential ??= maskingTokens(
+      createCredential(
+        {
+          auth: config.auth,
+          tenantId: config.tenantId,
+          clientId: config.clientId,
+          cloud,
+          authorityHost: config.authorityHost,
+        },
+        { ...deps, policy },
+      ),
+      log,
     ));
   let graphClient: GraphClient | undefined;
   const getGraph = () =>
@@ -191,6 +204,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     timings.buildSeconds = seconds(buildStarted);
     build = stage.build;
     imageId = stage.imageId;
+    startDeadline();
     if (stage.done && stage.outcome === 'template-valid' && config.dryRun && config.register) {
       return planWithoutImage();
     }
@@ -409,6 +423,17 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         extra,
       );
   }
+}
+
+/** The credential, with every access token it hands out masked (an echoing endpoint must not publish one). */
+function maskingTokens(credential: TokenCredential, log: Log): TokenCredential {
+  return {
+    getToken: async (scopes, options) => {
+      const token = await credential.getToken(scopes, options);
+      if (token) log.mask(token.token);
+      return token;
+    },
+  };
 }
 
 /** Only the checks that a deleted source image fails (it cannot be read, or is being deleted). */

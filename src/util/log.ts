@@ -1,6 +1,11 @@
 import * as core from '@actions/core';
+import { registerSecret, safeLogText } from './untrusted.ts';
 
-/** Where the pipeline writes progress. The action writes workflow commands; the CLI writes plain lines. */
+/**
+ * Where the pipeline writes progress. The action writes workflow commands; the CLI writes plain lines. Messages carry
+ * text from outside (cloud answers, Packer output, facts, inputs): both adapters neutralise it (no line becomes a
+ * workflow command, no control characters, long lines cut) and scrub known secrets, so callers need not.
+ */
 export interface Log {
   info(message: string): void;
   warning(message: string): void;
@@ -8,7 +13,7 @@ export interface Log {
   debug(message: string): void;
   /** Runs `fn` inside a collapsible log group; the group appears only if something is logged inside it. */
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
-  /** Hides a value from every later log line. */
+  /** Hides a value from every later log line and from everything else we write. */
   mask(secret: string): void;
 }
 
@@ -49,59 +54,54 @@ export function lazyGroups(open: (title: string) => void, close: () => void): La
 }
 
 const actionGroups = lazyGroups(
-  (title) => core.startGroup(title),
+  (title) => core.startGroup(safeLogText(title)),
   () => core.endGroup(),
 );
 
 export const actionsLog: Log = {
   info: (m) => {
     actionGroups.beforeLine();
-    core.info(m);
+    core.info(safeLogText(m));
   },
   warning: (m) => {
     actionGroups.beforeLine();
-    core.warning(m);
+    core.warning(safeLogText(m));
   },
   error: (m) => {
     actionGroups.beforeLine();
-    core.error(m);
+    core.error(safeLogText(m));
   },
   // Debug lines are hidden unless step debugging is on: they never open a group on their own.
-  debug: (m) => core.debug(m),
+  debug: (m) => core.debug(safeLogText(m)),
   group: (title, fn) => actionGroups.group(title, fn),
-  mask: (s) => core.setSecret(s),
+  mask: (s) => {
+    registerSecret(s);
+    core.setSecret(s);
+  },
 };
 
 export function consoleLog(options: { verbose?: boolean } = {}): Log {
-  const secrets = new Set<string>();
-  const scrub = (m: string) => {
-    let out = m;
-    for (const s of secrets) out = out.split(s).join('***');
-    return out;
-  };
   const groups = lazyGroups(
-    (title) => console.log(`\n== ${title}`),
+    (title) => console.log(`\n== ${safeLogText(title)}`),
     () => undefined,
   );
   return {
     info: (m) => {
       groups.beforeLine();
-      console.log(scrub(m));
+      console.log(safeLogText(m));
     },
     warning: (m) => {
       groups.beforeLine();
-      console.error(`warning: ${scrub(m)}`);
+      console.error(`warning: ${safeLogText(m)}`);
     },
     error: (m) => {
       groups.beforeLine();
-      console.error(`error: ${scrub(m)}`);
+      console.error(`error: ${safeLogText(m)}`);
     },
     debug: (m) => {
-      if (options.verbose) console.error(`debug: ${scrub(m)}`);
+      if (options.verbose) console.error(`debug: ${safeLogText(m)}`);
     },
     group: (title, fn) => groups.group(title, fn),
-    mask: (s) => {
-      if (s) secrets.add(s);
-    },
+    mask: (s) => registerSecret(s),
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,17 +167,60 @@ describe('runBuild against a fake Packer', () => {
   });
 
   it('runs the sysprep-check hook before capture; a failing check fails the build with the check in the output', async () => {
-    const hook = `node ${join(FAKE_DIR, 'sysprep-check.mjs')}`;
-    const ok = await runBuild(options({ action: { ...options().action, sysprepCheckCommand: hook } }));
+    const hook = [process.execPath, join(FAKE_DIR, 'sysprep-check.mjs')];
+    const ok = await runBuild(options({ action: { ...options().action, sysprepCheckArgv: hook } }));
     expect(ok.imageId).toBeDefined();
     const o = options({
-      action: { ...options().action, sysprepCheckCommand: hook },
+      action: { ...options().action, sysprepCheckArgv: hook },
       fake: { FAKE_PACKER_FACTS: facts('bitlocker-on') },
     });
     const error = await fails(runBuild(o));
     expect(error.code).toBe('build-failed');
     expect(error.message).toContain('Erroneous exit code 1 while executing local shell script');
     expect(o.log.lines.some((l) => /FAIL!\s+vm\.bitlocker-off/.test(l))).toBe(true);
+  });
+
+  it('hands the hook its command and the facts path as arguments: quotes and $(...) in the paths stay text', async () => {
+    // Were the paths spliced into `sh -c`, the quote would end the quoting and the shell would print SHELL-42.
+    const hostile = join(work, `it's "q" $(echo SHELL-$((6*7))) \`echo TICK-$((6*7))\``);
+    await mkdir(hostile);
+    await symlink(FAKE_DIR, join(hostile, 'fixtures'));
+    const hook = [process.execPath, join(hostile, 'fixtures', 'sysprep-check.mjs')];
+    const o = options({
+      outputDirectory: join(hostile, 'output'),
+      action: { ...options().action, sysprepCheckArgv: hook },
+      fake: { FAKE_PACKER_FACTS: facts('bitlocker-on') },
+    });
+    const error = await fails(runBuild(o));
+    expect(error.code).toBe('build-failed');
+    // The hook read the downloaded facts at their real path and refused the VM.
+    expect(o.log.lines.some((l) => /FAIL!\s+vm\.bitlocker-off/.test(l))).toBe(true);
+    expect(o.log.lines.join('\n')).toContain(join(hostile, 'output', 'w365-facts.json'));
+    expect(o.log.lines.join('\n')).not.toMatch(/SHELL-42|TICK-42/);
+    const build = (await calls()).find((c) => c[0] === 'build') ?? [];
+    expect(build).toContain(
+      `sysprep_check_command=${JSON.stringify(hook).replaceAll('${', '$${').replaceAll(',', ', ')}`,
+    );
+  });
+
+  it('refuses a path with {{ (Packer would read it as a template expression) before running Packer', async () => {
+    const o = options({
+      outputDirectory: join(work, 'a{{ .Vars }}b'),
+      action: { ...options().action, sysprepCheckArgv: [process.execPath, 'hook.mjs'] },
+    });
+    const error = await fails(runBuild(o));
+    expect(error.code).toBe('unsafe-path');
+    expect(error.message).toContain("contains '{{'");
+    await expect(access(join(work, 'args.log'))).rejects.toThrow();
+  });
+
+  it('an output folder that cannot be created stops before packer build, not after the capture', async () => {
+    await writeFile(join(work, 'taken'), 'a file where the output folder should be');
+    const o = options({ outputDirectory: join(work, 'taken', 'output') });
+    const error = await fails(runBuild(o));
+    expect(error.code).toBe('output-unwritable');
+    expect(error.message).toContain('Nothing was built');
+    expect((await calls()).map((c) => c[0])).not.toContain('build');
   });
 
   it('validate mode runs init, fmt -check and validate only, without OIDC', async () => {

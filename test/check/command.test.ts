@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runSysprepCheckCommand } from '../../src/check/command.ts';
@@ -103,5 +106,92 @@ describe('w365-image sysprep-check', () => {
     const missing = await run(['--facts', fixture('nope')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('error [facts-unreadable]');
+  });
+
+  it('an unexpected failure is one error line and exit 2, never a stack', async () => {
+    const err: string[] = [];
+    const code = await runSysprepCheckCommand(['--facts', fixture('clean-win11-25h2')], {
+      stdout: () => {},
+      stderr: (t) => err.push(t),
+      env: {},
+      now: () => {
+        throw new TypeError('clock unavailable');
+      },
+    });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toBe('error: the sysprep check could not run: clock unavailable');
+  });
+
+  describe('facts files no collector would write', () => {
+    const write = async (text: string) => {
+      const file = join(await mkdtemp(join(tmpdir(), 'w365-facts-')), 'w365-facts.json');
+      await writeFile(file, text);
+      return file;
+    };
+    const noStack = (text: string) => {
+      expect(text).not.toMatch(/RangeError|\n\s+at /);
+    };
+
+    it('nested 5,000 deep: exit 2 with facts-too-deep, no RangeError', async () => {
+      const clean = JSON.parse(await readFile(fixture('clean-win11-25h2'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      const text = JSON.stringify({ ...clean, extra: 0 }).replace(
+        '"extra":0',
+        `"extra":${'['.repeat(5_000)}${']'.repeat(5_000)}`,
+      );
+      const result = await run(['--facts', await write(text)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('error [facts-too-deep]');
+      expect(result.stderr).toContain('more than 32 levels deep');
+      noStack(result.stderr);
+    });
+
+    it('a 20 MB value: exit 2 with facts-too-large, the value never echoed', async () => {
+      const big = 'Z'.repeat(20 * 1024 * 1024);
+      const result = await run(['--facts', await write(`{"schemaVersion":1,"computerName":"${big}"}`)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('error [facts-too-large]');
+      expect(result.stderr.length).toBeLessThan(1_000);
+      noStack(result.stderr);
+    });
+
+    it('a 1 MB string under the size limit makes its section unreadable and is quoted by 40 characters', async () => {
+      const clean = JSON.parse(await readFile(fixture('clean-win11-25h2'), 'utf8')) as {
+        os: Record<string, unknown>;
+      };
+      clean.os.editionId = 'E'.repeat(1024 * 1024);
+      const result = await run(['--facts', await write(JSON.stringify(clean))]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/UNVERIFIED!?\s+vm\.edition/);
+      expect(result.stdout).toContain(`"${'E'.repeat(40)}"… (1048576 characters)`);
+      expect(result.stdout.length).toBeLessThan(20_000);
+    });
+
+    it('values from the VM cannot print a workflow command, in the table or the JSON', async () => {
+      const clean = JSON.parse(await readFile(fixture('clean-win11-25h2'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      clean.computerName = 'pkrvm\n::error title=Forged::x\n::add-mask::Device ##[warning]v1';
+      const file = await write(JSON.stringify(clean));
+      for (const args of [
+        ['--facts', file],
+        ['--facts', file, '--json'],
+      ]) {
+        const result = await run(args);
+        expect(result.stdout).toContain('pkrvm');
+        const lines = result.stdout.split('\n');
+        expect(lines.some((l) => /^\s*::(error|add-mask)/.test(l) || l.includes('##[warning]'))).toBe(false);
+      }
+    });
+
+    it('a huge schemaVersion string is quoted by its start only', async () => {
+      const result = await run(['--facts', await write(`{"schemaVersion":"${'9'.repeat(100_000)}"}`)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('error [facts-schema-version]');
+      expect(result.stderr.length).toBeLessThan(1_000);
+    });
   });
 });

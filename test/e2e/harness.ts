@@ -54,6 +54,8 @@ export interface RunOptions {
   killWhen?: (fake: FakeCloud) => boolean;
   /** Sends SIGINT (a cancelled job) once this holds for the fake's state, e.g. while a request hangs. */
   interruptWhen?: (fake: FakeCloud) => boolean;
+  /** The bundle to run (default DIST): a copy elsewhere plays the action checked out at another path. */
+  entry?: string;
 }
 
 /** The inputs that point the action at the fake with OIDC. */
@@ -103,7 +105,7 @@ export async function runAction(
   Object.assign(env, options.env);
   const { killWhen, interruptWhen } = options;
   const { code, stdout, stderr } = await spawnNode(
-    [DIST],
+    [options.entry ?? DIST],
     env,
     options.interruptWhenOutput,
     killWhen && (() => killWhen(fake)),

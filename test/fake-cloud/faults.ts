@@ -30,7 +30,10 @@ export type Fault =
   /** Graph lists: the page's @odata.nextLink points back at the page itself. */
   | (FaultMatch & { kind: 'self-link' })
   /** Handles the request (the change happens), then answers 500, drops the connection, or never answers. */
-  | (FaultMatch & { kind: 'after'; status?: 500 | 'drop' | 'hang' });
+  | (FaultMatch & { kind: 'after'; status?: 500 | 'drop' | 'hang' })
+
+  /** A 400 whose error text repeats the whole request body (some token endpoints and proxies do). */
+  | (FaultMatch & { kind: 'echo' });
 
 /** Faults waiting for requests, applied in the order they were injected. */
 export class FaultQueue {
@@ -119,4 +122,19 @@ export function htmlReply(status: number): Reply {
     headers: { 'Content-Type': 'text/html; charset=utf-8' },
     raw: `<!DOCTYPE html><html><head><title>${status}</title></head><body><h1>Service temporarily unavailable</h1></body></html>`,
   };
+}
+
+/** A 400 in the service's own error shape whose message quotes the request body word for word. */
+export function echoReply(service: ServiceName, req: Incoming): Reply {
+  const text = `The request body could not be processed: ${req.body}`;
+  switch (service) {
+    case 'graph':
+      return graphError(req, 400, 'BadRequest', text);
+    case 'arm':
+      return armError(400, 'InvalidRequestContent', text);
+    case 'entra':
+      return entraError(400, 'invalid_request', 900144, text, req);
+    default:
+      return json(400, { message: text, documentation_url: 'https://docs.github.com/rest' });
+  }
 }

@@ -6,7 +6,7 @@ import { handleArm } from './arm.ts';
 import { createVirtualClock } from './clock.ts';
 import { handleControl } from './control.ts';
 import { handleEntra } from './entra.ts';
-import { FaultQueue, faultReply, htmlReply, type Fault } from './faults.ts';
+import { echoReply, FaultQueue, faultReply, htmlReply, type Fault } from './faults.ts';
 import { handleGithub, OIDC_TOKEN_PATH } from './github-oidc.ts';
 import { handleGraph } from './graph.ts';
 import type { CloudConfig, Context, Incoming, Reply } from './http.ts';
@@ -269,6 +269,13 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     if (fault?.kind === 'status') {
       record.injected = `status:${fault.status}`;
       const reply = faultReply(service, incoming, fault.status, fault.retryAfterSeconds, fault.retryAfter);
+      record.status = reply.status;
+      send(res, reply);
+      return;
+    }
+    if (fault?.kind === 'echo') {
+      record.injected = 'echo';
+      const reply = echoReply(service, incoming);
       record.status = reply.status;
       send(res, reply);
       return;

@@ -300,4 +300,16 @@ describe('renderComment', () => {
     expect(body.length).toBeLessThanOrEqual(65_536);
     expect(body).toContain('truncated');
   });
+
+  it('never carries a token that cloud text echoed (an ID token in an Entra error)', () => {
+    const idToken = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"sub":"repo:contoso/x:ref:refs/heads/main"}').toString('base64url')}.c2lnbmF0dXJl`;
+    const body = renderComment(
+      sampleReport({
+        outcome: 'error',
+        error: { kind: 'graph', message: `AADSTS900144: body was client_assertion=${idToken}&scope=x` },
+      }),
+    );
+    expect(body).toContain('client_assertion=***&scope=x');
+    expect(body).not.toContain(idToken);
+  });
 });

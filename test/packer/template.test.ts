@@ -232,6 +232,19 @@ describe('the checks catch broken templates (mutations)', () => {
     expect(problems).toContain('expected one manifest post-processor, found 0');
   });
 
+  it('reports a sysprep-check hook that splices the command and the facts path into a shell string', () => {
+    const problems = mutate('locals.pkr.hcl', (t) =>
+      mustReplace(
+        t,
+        /sysprep_check_execute = .*\n/,
+        `sysprep_check_execute = ["/bin/sh", "-c", "\${join(" ", var.sysprep_check_command)} --facts '\${local.facts_path}'"]\n`,
+      ),
+    );
+    expect(problems).toContain(
+      'the check hook must run var.sysprep_check_command as an argument vector (execute_command)',
+    );
+  });
+
   it('reports an undeclared and an unused variable', () => {
     const problems = mutate('source.pkr.hcl', (t) =>
       mustReplace(t, 'winrm_timeout  = var.winrm_timeout', 'winrm_timeout  = var.winrm_timout'),

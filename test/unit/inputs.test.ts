@@ -230,3 +230,71 @@ describe('azure-environment', () => {
     },
   );
 });
+
+describe('input limits', () => {
+  it.each(['0.00001', '1e-300', '0x10', '1e3', '+5', '-1', '10081', 'Infinity', '1_000', '5 minutes', '.5'])(
+    "wait-timeout-minutes '%s' is refused: decimal digits only, 1 to 10080",
+    (value) => {
+      const error = inputError({ ...oidc, 'wait-timeout-minutes': value });
+      expect(error.input).toBe('wait-timeout-minutes');
+      expect(error.message).toContain('plain decimal number of minutes from 1 to 10080');
+    },
+  );
+
+  it.each(['1', '90', '1.5', '10080'])("wait-timeout-minutes '%s' is accepted", (value) => {
+    expect(parse({ ...oidc, 'wait-timeout-minutes': value }).waitTimeoutMinutes).toBe(Number(value));
+  });
+
+  it.each([
+    ['build-timeout-minutes', '0x10'],
+    ['keep-images', '1e2'],
+    ['upload-retries', '-1'],
+  ])('%s %s is refused the same way', (name, value) => {
+    expect(inputError({ ...oidc, [name]: value }).input).toBe(name);
+  });
+
+  it('a 120 KB display-name is refused before anything runs, quoting only its first 40 characters', () => {
+    const error = inputError({ ...oidc, 'display-name': 'W'.repeat(120_000) });
+    expect(error.input).toBe('display-name');
+    expect(error.message).toContain('is 120000 characters long');
+    expect(error.message).toContain(`'${'W'.repeat(40)}…'`);
+    expect(error.message).toContain('the limit is 256');
+    expect(error.message.length).toBeLessThan(300);
+  });
+
+  it.each([
+    ['image-id', 301],
+    ['tenant-id', 254],
+    ['version', 33],
+    ['provisioning-policies', 16_385],
+    ['packer-vars', 65_537],
+    ['report-path', 4_097],
+  ])('%s longer than its limit names the input', (name, length) => {
+    const error = inputError({ ...oidc, [name]: 'a'.repeat(length) });
+    expect(error.input).toBe(name);
+    expect(error.message.length).toBeLessThan(300);
+  });
+
+  it('never quotes any part of a too-long github-token', () => {
+    const error = inputError({ ...oidc, 'github-token': `ghs_${'s'.repeat(2_000)}` });
+    expect(error.input).toBe('github-token');
+    expect(error.message).not.toContain('ghs_');
+  });
+
+  it('quotes control characters of a refused value as blanks (no line break reaches the log)', () => {
+    const error = inputError({ ...oidc, 'keep-images': '1\n::error::x' });
+    expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('values quoted in input errors', () => {
+  it.each([
+    ['tenant-id', `${'t'.repeat(200)}_not_a_domain`],
+    ['graph-endpoint', `https://${'g'.repeat(1_500)}:notaport`],
+    ['arm-endpoint', `http://${'a'.repeat(1_500)}.example`],
+  ])('%s: at most a 40-character prefix of a long bad value', (name, value) => {
+    const error = inputError({ ...oidc, [name]: value });
+    expect(error.input).toBe(name);
+    expect(error.message.length).toBeLessThan(300);
+  });
+});

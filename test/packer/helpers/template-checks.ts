@@ -264,7 +264,11 @@ export function classifyProvisioner(template: Template, block: HclBlock): Step {
     if (direction && literalString(direction.value) === 'download') return 'facts-download';
     return 'stage-helpers';
   }
-  if (type === 'shell-local') return scripts.includes('var.sysprep_check_command') ? 'check' : 'other';
+  if (type === 'shell-local') {
+    const execute = attr(block, 'execute_command');
+    const text = `${scripts}\n${execute ? expand(template, execute.value) : ''}`;
+    return text.includes('var.sysprep_check_command') ? 'check' : 'other';
+  }
   if (type === 'powershell') {
     if (scripts.includes('var.extra_scripts')) return 'extras';
     const named: [RegExp, Step][] = [
@@ -357,12 +361,21 @@ export function checkOutputs(template: Template): string[] {
     problems.push('the facts download must fetch the path the facts script writes (W365_FACTS_PATH)');
 
   const check = provisioners.find((b) => classifyProvisioner(template, b) === 'check');
+  const execute = check ? attr(check, 'execute_command') : undefined;
+  const executeText = execute ? expand(template, execute.value) : '';
   const inline = check ? attr(check, 'inline') : undefined;
   const inlineText = inline ? expand(template, inline.value) : '';
-  if (!/var\.sysprep_check_command == ""/.test(inlineText))
+  if (!/length\(var\.sysprep_check_command\) == 0/.test(executeText))
     problems.push('the check hook must be off when var.sysprep_check_command is empty');
-  if (!inlineText.includes('--facts') || !inlineText.includes('var.facts_file_name'))
+  if (!executeText.includes('--facts') || !executeText.includes('var.facts_file_name'))
     problems.push('the check hook must pass --facts <downloaded facts path>');
+  // The command and the facts path go to Packer as an argument vector: never spliced into a shell string.
+  if (!/concat\(var\.sysprep_check_command, \["--facts", /.test(executeText))
+    problems.push(
+      'the check hook must run var.sysprep_check_command as an argument vector (execute_command)',
+    );
+  if (/\$\{/.test(inlineText))
+    problems.push('the check hook must not splice values into its inline shell script');
 
   const manifests = build.blocks.filter((b) => b.type === 'post-processor' && b.labels[0] === 'manifest');
   if (manifests.length !== 1)
