@@ -85,7 +85,7 @@ function parseFacts(text, source) {
       `The facts file ${source} has schemaVersion ${JSON.stringify(document2.schemaVersion) ?? "missing"}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`
     );
   }
-  const join3 = isObject(document2.join) ? document2.join : {};
+  const join4 = isObject(document2.join) ? document2.join : {};
   return {
     source,
     schemaVersion: FACTS_SCHEMA_VERSION,
@@ -102,12 +102,12 @@ function parseFacts(text, source) {
       architecture: r.string("architecture")
     })),
     imageState: section(document2, "imageState", (r) => ({ value: r.string("value") })),
-    dsregcmd: section(join3, "dsregcmd", (r) => ({
+    dsregcmd: section(join4, "dsregcmd", (r) => ({
       azureAdJoined: r.string("azureAdJoined"),
       enterpriseJoined: r.string("enterpriseJoined"),
       domainJoined: r.string("domainJoined")
     })),
-    wmiJoin: section(join3, "wmi", (r) => ({
+    wmiJoin: section(join4, "wmi", (r) => ({
       partOfDomain: r.boolean("partOfDomain"),
       domain: r.string("domain")
     })),
@@ -768,8 +768,8 @@ function runSysprepCheck(facts, context5, rules = SYSPREP_RULES) {
   });
   return { checks, passed: checks.every((c3) => !blocks(c3)) };
 }
-function blocks(check) {
-  return check.status === "fail" || check.status === "unverified" && check.severity === "error";
+function blocks(check2) {
+  return check2.status === "fail" || check2.status === "unverified" && check2.severity === "error";
 }
 function formatSysprepCheck(result, facts, context5) {
   const lines2 = [
@@ -3234,9 +3234,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -3274,12 +3274,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -5546,8 +5546,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6389,12 +6389,12 @@ var require_formdata_parser = __commonJS({
               return "failure";
             }
             if (bufferStartsWith(input, filenameBuffer, position)) {
-              let check = position.position + filenameBuffer.length;
-              if (input[check] === 42) {
+              let check2 = position.position + filenameBuffer.length;
+              if (input[check2] === 42) {
                 position.position += 1;
-                check += 1;
+                check2 += 1;
               }
-              if (input[check] !== 61 || input[check + 1] !== 34) {
+              if (input[check2] !== 61 || input[check2 + 1] !== 34) {
                 return "failure";
               }
               position.position += 12;
@@ -7798,12 +7798,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -8473,12 +8473,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -8957,16 +8957,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
             const request2 = requests[i2];
@@ -8977,7 +8977,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -9028,7 +9028,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -9040,7 +9040,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -9376,8 +9376,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c3) => c3.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -10646,7 +10646,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError3());
           }
@@ -10659,7 +10659,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError3());
             } else {
-              resolve4(null);
+              resolve5(null);
             }
           }).on("error", noop5).on("data", function(chunk) {
             limit -= chunk.length;
@@ -10678,7 +10678,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -10695,7 +10695,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -10765,18 +10765,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body, resolve: resolve5, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length));
+          resolve5(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length)));
+          resolve5(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve5(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -11033,9 +11033,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11258,9 +11258,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11545,9 +11545,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -11639,9 +11639,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -15504,7 +15504,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -15580,7 +15580,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable7({ read: resume });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -15623,7 +15623,7 @@ var require_fetch = __commonJS({
               for (let i2 = 0; i2 < rawHeaders.length; i2 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i2]), rawHeaders[i2 + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -19364,8 +19364,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay4(ms) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms).unref();
       });
     }
     module.exports = {
@@ -20234,11 +20234,11 @@ var init_lib = __esm({
     import_undici = __toESM(require_undici(), 1);
     __awaiter = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20254,7 +20254,7 @@ var init_lib = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -20324,26 +20324,26 @@ var init_lib = __esm({
       }
       readBody() {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output.toString());
+              resolve5(output.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve5(Buffer.concat(chunks));
             });
           }));
         });
@@ -20546,14 +20546,14 @@ var init_lib = __esm({
        */
       requestRaw(info2, data) {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve5(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -20797,12 +20797,12 @@ var init_lib = __esm({
         return __awaiter(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
+          return new Promise((resolve5) => setTimeout(() => resolve5(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter(this, void 0, void 0, function* () {
+          return new Promise((resolve5, reject) => __awaiter(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -20810,7 +20810,7 @@ var init_lib = __esm({
               headers: {}
             };
             if (statusCode === HttpCodes.NotFound) {
-              resolve4(response);
+              resolve5(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -20849,7 +20849,7 @@ var init_lib = __esm({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve5(response);
             }
           }));
         });
@@ -20865,11 +20865,11 @@ var init_auth = __esm({
   "node_modules/@actions/http-client/lib/auth.js"() {
     __awaiter2 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20885,7 +20885,7 @@ var init_auth = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -20924,11 +20924,11 @@ var init_oidc_utils = __esm({
     init_core();
     __awaiter3 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -20944,7 +20944,7 @@ var init_oidc_utils = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -21018,11 +21018,11 @@ var init_summary = __esm({
   "node_modules/@actions/core/lib/summary.js"() {
     __awaiter4 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -21038,7 +21038,7 @@ var init_summary = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -21427,11 +21427,11 @@ var init_core = __esm({
     init_platform();
     __awaiter5 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -21447,7 +21447,7 @@ var init_core = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -24413,7 +24413,7 @@ function wasClockTurnedBack(cachedAt) {
   return cachedAtSec > nowSeconds();
 }
 function delay(t, value) {
-  return new Promise((resolve4) => setTimeout(() => resolve4(value), t));
+  return new Promise((resolve5) => setTimeout(() => resolve5(value), t));
 }
 var init_TimeUtils = __esm({
   "node_modules/@azure/msal-node/node_modules/@azure/msal-common/dist/utils/TimeUtils.mjs"() {
@@ -36172,7 +36172,7 @@ var init_LoopbackClient = __esm({
         if (this.server) {
           throw NodeAuthError.createLoopbackServerAlreadyExistsError();
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           this.server = http2.createServer((req, res) => {
             const method = req.method?.toUpperCase();
             if (method !== "GET" && method !== "POST") {
@@ -36189,7 +36189,7 @@ var init_LoopbackClient = __esm({
               return;
             } else if (url === Constants_exports.FORWARD_SLASH) {
               if (method === "POST") {
-                this.handlePostRequest(req, res, resolve4, successTemplate, errorTemplate);
+                this.handlePostRequest(req, res, resolve5, successTemplate, errorTemplate);
                 return;
               }
               res.end(successTemplate || "Auth code was successfully acquired. You can close this window now.");
@@ -36213,7 +36213,7 @@ var init_LoopbackClient = __esm({
               if (authCodeResponse.error) {
                 res.end(errorTemplate || `Error occurred: ${authCodeResponse.error}`);
               }
-              resolve4(authCodeResponse);
+              resolve5(authCodeResponse);
             } else {
               res.writeHead(200);
               res.end();
@@ -36233,7 +36233,7 @@ var init_LoopbackClient = __esm({
       /**
        * Handles POST requests for form_post response mode
        */
-      handlePostRequest(req, res, resolve4, successTemplate, errorTemplate) {
+      handlePostRequest(req, res, resolve5, successTemplate, errorTemplate) {
         const contentType = req.headers["content-type"]?.split(";")[0]?.trim();
         if (contentType !== "application/x-www-form-urlencoded") {
           res.writeHead(415);
@@ -36264,7 +36264,7 @@ var init_LoopbackClient = __esm({
             res.writeHead(200);
             res.end(successTemplate || "Auth code was successfully acquired. You can close this window now.");
           }
-          resolve4(authCodeResponse);
+          resolve5(authCodeResponse);
         });
       }
       /**
@@ -36731,7 +36731,7 @@ var init_PublicClientApplication = __esm({
        * @returns
        */
       async waitForRedirectUri(loopbackClient, correlationId) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           let ticks = 0;
           const id = setInterval(() => {
             if (LOOPBACK_SERVER_CONSTANTS.TIMEOUT_MS / LOOPBACK_SERVER_CONSTANTS.INTERVAL_MS < ticks) {
@@ -36742,7 +36742,7 @@ var init_PublicClientApplication = __esm({
             try {
               const r = loopbackClient.getRedirectUri();
               clearInterval(id);
-              resolve4(r);
+              resolve5(r);
               return;
             } catch (e) {
               if (e instanceof AuthError && e.errorCode === NodeAuthErrorMessage.noLoopbackServerExists.code) {
@@ -37803,8 +37803,8 @@ var init_DefaultManagedIdentityRetryPolicy = __esm({
         if (DEFAULT_MANAGED_IDENTITY_HTTP_STATUS_CODES_TO_RETRY_ON.includes(httpStatusCode) && currentRetry < DEFAULT_MANAGED_IDENTITY_MAX_RETRIES) {
           const retryAfterDelay = this.linearRetryStrategy.calculateDelay(retryAfterHeader, _DefaultManagedIdentityRetryPolicy.DEFAULT_MANAGED_IDENTITY_RETRY_DELAY_MS);
           logger29.verbose(`Retrying request in ${retryAfterDelay}ms (retry attempt: ${currentRetry + 1})`, "");
-          await new Promise((resolve4) => {
-            return setTimeout(resolve4, retryAfterDelay);
+          await new Promise((resolve5) => {
+            return setTimeout(resolve5, retryAfterDelay);
           });
           return true;
         }
@@ -38368,8 +38368,8 @@ var init_ImdsRetryPolicy = __esm({
         if ((HTTP_STATUS_400_CODES_FOR_EXPONENTIAL_STRATEGY.includes(httpStatusCode) || httpStatusCode >= Constants_exports.HTTP_SERVER_ERROR_RANGE_START && httpStatusCode <= Constants_exports.HTTP_SERVER_ERROR_RANGE_END && currentRetry < this.maxRetries) && currentRetry < this.maxRetries) {
           const retryAfterDelay = httpStatusCode === Constants_exports.HTTP_GONE ? _ImdsRetryPolicy.HTTP_STATUS_GONE_RETRY_AFTER_MS : this.exponentialRetryStrategy.calculateDelay(currentRetry);
           logger29.verbose(`Retrying request in ${retryAfterDelay}ms (retry attempt: ${currentRetry + 1})`, "");
-          await new Promise((resolve4) => {
-            return setTimeout(resolve4, retryAfterDelay);
+          await new Promise((resolve5) => {
+            return setTimeout(resolve5, retryAfterDelay);
           });
           return true;
         }
@@ -39231,7 +39231,7 @@ var init_esm3 = __esm({
 // node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
 function createAbortablePromise(buildPromise, options) {
   const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     function rejectOnAbort() {
       reject(new AbortError(abortErrorMsg ?? "The operation was aborted."));
     }
@@ -39249,7 +39249,7 @@ function createAbortablePromise(buildPromise, options) {
     try {
       buildPromise((x) => {
         removeListeners();
-        resolve4(x);
+        resolve5(x);
       }, (x) => {
         removeListeners();
         reject(x);
@@ -39270,8 +39270,8 @@ var init_createAbortablePromise = __esm({
 function delay2(timeInMs, options) {
   let token;
   const { abortSignal, abortErrorMsg } = options ?? {};
-  return createAbortablePromise((resolve4) => {
-    token = setTimeout(resolve4, timeInMs);
+  return createAbortablePromise((resolve5) => {
+    token = setTimeout(resolve5, timeInMs);
   }, {
     cleanupBeforeAbort: () => clearTimeout(token),
     abortSignal,
@@ -40058,9 +40058,9 @@ function isStreamComplete(stream) {
   if (stream.readable === false) {
     return Promise.resolve();
   }
-  return new Promise((resolve4) => {
+  return new Promise((resolve5) => {
     const handler2 = () => {
-      resolve4();
+      resolve5();
       stream.removeListener("close", handler2);
       stream.removeListener("end", handler2);
       stream.removeListener("error", handler2);
@@ -40101,7 +40101,7 @@ function getDecodedResponseStream(stream, headers) {
   return stream;
 }
 function streamToText(stream) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const buffer = [];
     stream.on("data", (chunk) => {
       if (Buffer.isBuffer(chunk)) {
@@ -40111,7 +40111,7 @@ function streamToText(stream) {
       }
     });
     stream.on("end", () => {
-      resolve4(Buffer.concat(buffer).toString("utf8"));
+      resolve5(Buffer.concat(buffer).toString("utf8"));
     });
     stream.on("error", (e) => {
       if (e && e?.name === "AbortError") {
@@ -40293,8 +40293,8 @@ var init_nodeHttpClient = __esm({
           headers: request2.headers.toJSON({ preserveCase: true }),
           ...request2.requestOverrides
         };
-        return new Promise((resolve4, reject) => {
-          const req = isInsecure ? http3.request(options, resolve4) : https2.request(options, resolve4);
+        return new Promise((resolve5, reject) => {
+          const req = isInsecure ? http3.request(options, resolve5) : https2.request(options, resolve5);
           req.once("error", (err) => {
             reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request: request2 }));
           });
@@ -40476,7 +40476,7 @@ var init_userAgentPolicy = __esm({
 
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
 function delay3(delayInMs, value, options) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     let timer = void 0;
     let onAborted = void 0;
     const rejectOnAbort = () => {
@@ -40499,7 +40499,7 @@ function delay3(delayInMs, value, options) {
     }
     timer = setTimeout(() => {
       removeListeners();
-      resolve4(value);
+      resolve5(value);
     }, delayInMs);
     if (options?.abortSignal) {
       options.abortSignal.addEventListener("abort", onAborted);
@@ -41458,8 +41458,8 @@ var require_helpers = __commonJS({
     function req(url, opts = {}) {
       const href = typeof url === "string" ? url : url.href;
       const req2 = (href.startsWith("https:") ? https3 : http4).request(url, opts);
-      const promise = new Promise((resolve4, reject) => {
-        req2.once("response", resolve4).once("error", reject).end();
+      const promise = new Promise((resolve5, reject) => {
+        req2.once("response", resolve5).once("error", reject).end();
       });
       req2.then = promise.then.bind(promise);
       return req2;
@@ -41636,7 +41636,7 @@ var require_parse_proxy_response = __commonJS({
     var debug_1 = __importDefault(require_src());
     var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
     function parseProxyResponse(socket) {
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         let buffersLength = 0;
         const buffers = [];
         function read() {
@@ -41702,7 +41702,7 @@ var require_parse_proxy_response = __commonJS({
           }
           debug2("got proxy server response: %o %o", firstLine, headers);
           cleanup();
-          resolve4({
+          resolve5({
             connect: {
               statusCode,
               statusText,
@@ -46044,14 +46044,14 @@ var init_open = __esm({
       }
       const subprocess = childProcess.spawn(command, cliArguments, childProcessOptions);
       if (options.wait) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           subprocess.once("error", reject);
           subprocess.once("close", (exitCode) => {
             if (!options.allowNonzeroExitCode && exitCode > 0) {
               reject(new Error(`Exited with code ${exitCode}`));
               return;
             }
-            resolve4(subprocess);
+            resolve5(subprocess);
           });
         });
       }
@@ -46825,7 +46825,7 @@ var init_azureCliCredential = __esm({
         if (subscription) {
           subscriptionSection = ["--subscription", `"${subscription}"`];
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           try {
             const args = [
               "account",
@@ -46839,7 +46839,7 @@ var init_azureCliCredential = __esm({
             ];
             const command = ["az", ...args].join(" ");
             child_process.exec(command, { cwd: cliCredentialInternals.getSafeWorkingDir(), timeout }, (error2, stdout, stderr) => {
-              resolve4({ stdout, stderr, error: error2 });
+              resolve5({ stdout, stderr, error: error2 });
             });
           } catch (err) {
             reject(err);
@@ -48028,6 +48028,10 @@ function renderSummary(report) {
       `| Mode | ${b.mode === "validate" ? "template checks only" : "Packer build"} |`
     );
     if (b.packerVersion) lines2.push(`| Packer | ${cell(b.packerVersion)} |`);
+    if (report.base)
+      lines2.push(
+        `| Base | \`${report.base.publisher}/${report.base.offer}/${report.base.sku}\` \`${report.base.version}\` (${report.base.requested === "latest" ? "newest" : "pinned"} in ${cell(report.base.location)}) |`
+      );
     if (b.imageId) lines2.push(`| Managed image | \`${b.imageId}\` |`);
     if (b.error) lines2.push(`| Failed | \`${b.error}\` |`);
     lines2.push("");
@@ -48114,7 +48118,8 @@ function outputsOf(report, reportPath) {
     status: report.outcome,
     "updated-policies": JSON.stringify(report.rollout?.updatedPolicies ?? []),
     "deleted-images": JSON.stringify(report.rollout?.deletedImages ?? []),
-    "report-path": reportPath
+    "report-path": reportPath,
+    "base-image-version": report.base?.version ?? ""
   };
 }
 async function writeReport(report, reportPath) {
@@ -62065,7 +62070,7 @@ function $delete13(context5, resourceGroupName, galleryName, galleryImageName, o
     apiVersion: "2025-12-03"
   });
 }
-function _updateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options = { requestOptions: {} }) {
+function _updateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images/{galleryImageName}{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
     resourceGroupName,
@@ -62079,7 +62084,7 @@ function _updateSend13(context5, resourceGroupName, galleryName, galleryImageNam
     ...operationOptionsToRequestParameters2(options),
     contentType: "application/json",
     headers: { accept: "application/json", ...options.requestOptions?.headers },
-    body: galleryImageUpdateSerializer(galleryImage)
+    body: galleryImageUpdateSerializer(galleryImage2)
   });
 }
 async function _updateDeserialize13(result) {
@@ -62093,16 +62098,16 @@ async function _updateDeserialize13(result) {
   }
   return galleryImageDeserializer(result.body);
 }
-function update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options = { requestOptions: {} }) {
+function update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options = { requestOptions: {} }) {
   return getLongRunningPoller(context5, _updateDeserialize13, ["200", "201", "202"], {
     updateIntervalInMs: options?.updateIntervalInMs,
     abortSignal: options?.abortSignal,
-    getInitialResponse: () => _updateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options),
+    getInitialResponse: () => _updateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options),
     resourceLocationConfig: "location",
     apiVersion: "2025-12-03"
   });
 }
-function _createOrUpdateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options = { requestOptions: {} }) {
+function _createOrUpdateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options = { requestOptions: {} }) {
   const path12 = expandUrlTemplate("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images/{galleryImageName}{?api%2Dversion}", {
     subscriptionId: context5.subscriptionId,
     resourceGroupName,
@@ -62116,7 +62121,7 @@ function _createOrUpdateSend13(context5, resourceGroupName, galleryName, gallery
     ...operationOptionsToRequestParameters2(options),
     contentType: "application/json",
     headers: { accept: "application/json", ...options.requestOptions?.headers },
-    body: galleryImageSerializer(galleryImage)
+    body: galleryImageSerializer(galleryImage2)
   });
 }
 async function _createOrUpdateDeserialize13(result) {
@@ -62130,11 +62135,11 @@ async function _createOrUpdateDeserialize13(result) {
   }
   return galleryImageDeserializer(result.body);
 }
-function createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options = { requestOptions: {} }) {
+function createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options = { requestOptions: {} }) {
   return getLongRunningPoller(context5, _createOrUpdateDeserialize13, ["200", "201", "202"], {
     updateIntervalInMs: options?.updateIntervalInMs,
     abortSignal: options?.abortSignal,
-    getInitialResponse: () => _createOrUpdateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options),
+    getInitialResponse: () => _createOrUpdateSend13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options),
     resourceLocationConfig: "location",
     apiVersion: "2025-12-03"
   });
@@ -62193,23 +62198,23 @@ function _getGalleryImages(context5) {
     beginDeleteAndWait: async (resourceGroupName, galleryName, galleryImageName, options) => {
       return await $delete13(context5, resourceGroupName, galleryName, galleryImageName, options);
     },
-    update: (resourceGroupName, galleryName, galleryImageName, galleryImage, options) => update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options),
-    beginUpdate: async (resourceGroupName, galleryName, galleryImageName, galleryImage, options) => {
-      const poller = update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options);
+    update: (resourceGroupName, galleryName, galleryImageName, galleryImage2, options) => update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options),
+    beginUpdate: async (resourceGroupName, galleryName, galleryImageName, galleryImage2, options) => {
+      const poller = update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options);
       await poller.submitted();
       return getSimplePoller(poller);
     },
-    beginUpdateAndWait: async (resourceGroupName, galleryName, galleryImageName, galleryImage, options) => {
-      return await update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options);
+    beginUpdateAndWait: async (resourceGroupName, galleryName, galleryImageName, galleryImage2, options) => {
+      return await update13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options);
     },
-    createOrUpdate: (resourceGroupName, galleryName, galleryImageName, galleryImage, options) => createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options),
-    beginCreateOrUpdate: async (resourceGroupName, galleryName, galleryImageName, galleryImage, options) => {
-      const poller = createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options);
+    createOrUpdate: (resourceGroupName, galleryName, galleryImageName, galleryImage2, options) => createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options),
+    beginCreateOrUpdate: async (resourceGroupName, galleryName, galleryImageName, galleryImage2, options) => {
+      const poller = createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options);
       await poller.submitted();
       return getSimplePoller(poller);
     },
-    beginCreateOrUpdateAndWait: async (resourceGroupName, galleryName, galleryImageName, galleryImage, options) => {
-      return await createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage, options);
+    beginCreateOrUpdateAndWait: async (resourceGroupName, galleryName, galleryImageName, galleryImage2, options) => {
+      return await createOrUpdate13(context5, resourceGroupName, galleryName, galleryImageName, galleryImage2, options);
     },
     get: (resourceGroupName, galleryName, galleryImageName, options) => get17(context5, resourceGroupName, galleryName, galleryImageName, options)
   };
@@ -71779,6 +71784,422 @@ var init_version = __esm({
   }
 });
 
+// src/azure/marketplace.ts
+function statusOf(error2) {
+  const status = error2.statusCode;
+  return typeof status === "number" ? status : void 0;
+}
+function wrap(error2) {
+  return new MarketplaceError(error2 instanceof Error ? error2.message : String(error2), statusOf(error2));
+}
+function compareImageVersions2(a2, b) {
+  const pa = a2.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i2 = 0; i2 < Math.max(pa.length, pb.length); i2++) {
+    const d = (pa[i2] ?? 0) - (pb[i2] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+var MarketplaceError, MarketplaceClient;
+var init_marketplace = __esm({
+  "src/azure/marketplace.ts"() {
+    "use strict";
+    init_esm10();
+    init_esm12();
+    MarketplaceError = class extends Error {
+      name = "MarketplaceError";
+      status;
+      constructor(message, status) {
+        super(message);
+        this.status = status;
+      }
+    };
+    MarketplaceClient = class {
+      #compute;
+      #arm;
+      #subscriptionId;
+      constructor(options) {
+        this.#subscriptionId = options.subscriptionId;
+        this.#arm = getClient2(options.endpoint, options.credential, {
+          credentials: { scopes: [options.scope] },
+          userAgentOptions: { userAgentPrefix: options.userAgent }
+        });
+        this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, {
+          endpoint: options.endpoint,
+          credentials: { scopes: [options.scope] },
+          userAgentOptions: { userAgentPrefix: options.userAgent }
+        });
+      }
+      /** The location of a resource group (where Packer builds when it is given build_resource_group_name). */
+      async resourceGroupLocation(name3) {
+        const response = await this.#arm.pathUnchecked(
+          `/subscriptions/${encodeURIComponent(this.#subscriptionId)}/resourcegroups/${encodeURIComponent(name3)}`
+        ).get({ queryParameters: { "api-version": "2024-11-01" } });
+        const body = response.body;
+        if (response.status !== "200" || typeof body?.location !== "string") {
+          const detail = typeof body?.error?.message === "string" ? body.error.message : `HTTP ${response.status}`;
+          throw new MarketplaceError(`Cannot read resource group '${name3}': ${detail}`, Number(response.status));
+        }
+        return body.location;
+      }
+      /** The offer's SKU names; an empty list when the offer does not exist in the location. */
+      async skus(location, publisher, offer) {
+        try {
+          const skus = await this.#compute.virtualMachineImages.listSkus(location, publisher, offer);
+          return skus.map((s) => s.name);
+        } catch (error2) {
+          if (statusOf(error2) === 404) return [];
+          throw wrap(error2);
+        }
+      }
+      /** The SKU's version names, as ARM lists them. */
+      async versions(location, publisher, offer, sku) {
+        try {
+          const versions = await this.#compute.virtualMachineImages.list(location, publisher, offer, sku);
+          return versions.map((v) => v.name);
+        } catch (error2) {
+          if (statusOf(error2) === 404) return [];
+          throw wrap(error2);
+        }
+      }
+      /** One version with its generation and features; undefined when ARM does not know it. */
+      async version(location, publisher, offer, sku, version3) {
+        try {
+          const image = await this.#compute.virtualMachineImages.get(location, publisher, offer, sku, version3);
+          return {
+            version: image.name,
+            hyperVGeneration: image.hyperVGeneration,
+            features: (image.features ?? []).map((f) => ({ name: f.name ?? "", value: f.value ?? "" }))
+          };
+        } catch (error2) {
+          if (statusOf(error2) === 404) return void 0;
+          throw wrap(error2);
+        }
+      }
+    };
+  }
+});
+
+// src/build/variables.ts
+function parsePackerVars(text) {
+  const vars = /* @__PURE__ */ new Map();
+  const lineOf = /* @__PURE__ */ new Map();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    const number = index + 1;
+    if (line === "" || line.startsWith("#")) return;
+    const eq = line.indexOf("=");
+    const name3 = eq === -1 ? "" : line.slice(0, eq).trim();
+    if (eq === -1 || !VARIABLE_NAME.test(name3)) {
+      throw new PackerVarsError(
+        `packer-vars line ${number} ('${line.length > 60 ? `${line.slice(0, 60)}\u2026` : line}') is not name=value with a Packer variable name.`
+      );
+    }
+    const earlier = lineOf.get(name3);
+    if (earlier !== void 0) {
+      throw new PackerVarsError(`packer-vars sets '${name3}' twice (lines ${earlier} and ${number}).`);
+    }
+    vars.set(name3, line.slice(eq + 1).trim());
+    lineOf.set(name3, number);
+  });
+  return vars;
+}
+function actionVariables(input, env, options) {
+  const plain = /* @__PURE__ */ new Map();
+  const sensitive = /* @__PURE__ */ new Map();
+  if (input.subscriptionId) plain.set("subscription_id", input.subscriptionId);
+  if (input.cloudEnvironmentName) plain.set("cloud_environment_name", input.cloudEnvironmentName);
+  if (input.tenantId) plain.set("tenant_id", input.tenantId);
+  if (input.clientId) plain.set("client_id", input.clientId);
+  if (input.auth === "azure-cli") plain.set("use_azure_cli_auth", "true");
+  if (input.auth === "oidc") {
+    const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    if (url && token) {
+      plain.set("oidc_request_url", url);
+      sensitive.set("oidc_request_token", token);
+    } else if (options.requireAuth) {
+      throw new ActionVariablesError(
+        "OIDC authentication needs ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN: give the job 'permissions: id-token: write' (fork pull requests never get them)."
+      );
+    }
+  }
+  plain.set("template_version", input.templateVersion);
+  const gitCommit = input.gitCommit ?? env.GITHUB_SHA;
+  if (gitCommit) plain.set("git_commit", gitCommit);
+  const runUrl = input.runUrl ?? workflowRunUrl(env);
+  if (runUrl) plain.set("run_url", runUrl);
+  if (input.baseImageVersion) plain.set("image_version", input.baseImageVersion);
+  if (input.sysprepCheckCommand) plain.set("sysprep_check_command", input.sysprepCheckCommand);
+  plain.set("output_directory", input.outputDirectory);
+  plain.set("manifest_file_name", input.manifestFileName);
+  plain.set("facts_file_name", input.factsFileName);
+  return { plain, sensitive };
+}
+function workflowRunUrl(env) {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
+  return server && repository && runId ? `${server}/${repository}/actions/runs/${runId}` : void 0;
+}
+function varArgs(vars) {
+  return [...vars].flatMap(([name3, value]) => ["-var", `${name3}=${value}`]);
+}
+function sensitiveEnv(vars) {
+  return Object.fromEntries([...vars].map(([name3, value]) => [`PKR_VAR_${name3}`, value]));
+}
+var PackerVarsError, VARIABLE_NAME, ActionVariablesError;
+var init_variables = __esm({
+  "src/build/variables.ts"() {
+    "use strict";
+    PackerVarsError = class extends Error {
+      name = "PackerVarsError";
+      code = "packer-vars-invalid";
+    };
+    VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+    ActionVariablesError = class extends Error {
+      name = "ActionVariablesError";
+      code = "oidc-unavailable";
+    };
+  }
+});
+
+// src/build/templateInputs.ts
+import { createHash as createHash2 } from "node:crypto";
+import { readdir as readdir2, readFile as readFile2 } from "node:fs/promises";
+import { dirname as dirname2, join, relative, resolve, sep } from "node:path";
+async function templateValues(templateDir, varFiles, packerVars) {
+  const values = /* @__PURE__ */ new Map();
+  const root = resolve(templateDir);
+  const files = (await listFiles(root)).filter((f) => dirname2(f) === root).sort();
+  for (const file of files.filter((f) => f.endsWith(".pkr.hcl")))
+    for (const [name3, value] of variableDefaults(await readFile2(file, "utf8"))) values.set(name3, value);
+  for (const file of files.filter((f) => f.endsWith(".auto.pkrvars.hcl")))
+    for (const [name3, value] of assignments(await readFile2(file, "utf8"))) values.set(name3, value);
+  for (const file of varFiles)
+    for (const [name3, value] of assignments(await readFile2(file, "utf8"))) values.set(name3, value);
+  for (const [name3, value] of parsePackerVars(packerVars)) values.set(name3, unquote(value));
+  return values;
+}
+async function templateDigest(templateDir, varFiles, packerVars) {
+  const hash = createHash2("sha256");
+  const root = resolve(templateDir);
+  for (const file of (await listFiles(root)).sort()) {
+    hash.update(`template:${relative(root, file).split(sep).join("/")}
+`);
+    hash.update((await readFile2(file, "utf8")).replaceAll("\r\n", "\n"));
+    hash.update("\n");
+  }
+  for (const file of varFiles) {
+    hash.update("var-file\n");
+    hash.update((await readFile2(file, "utf8")).replaceAll("\r\n", "\n"));
+    hash.update("\n");
+  }
+  const vars = [...parsePackerVars(packerVars)].filter(([name3]) => !NOT_DIGESTED.has(name3)).sort();
+  for (const [name3, value] of vars) hash.update(`var:${name3}=${value}
+`);
+  return `sha256:${hash.digest("hex")}`;
+}
+async function listFiles(dir) {
+  const entries = await readdir2(dir, { withFileTypes: true });
+  const files = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const path12 = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...await listFiles(path12));
+    else if (entry.isFile()) files.push(path12);
+  }
+  return files;
+}
+function unquote(value) {
+  return /^".*"$/.test(value) ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value;
+}
+function assignments(text) {
+  const values = /* @__PURE__ */ new Map();
+  const line = new RegExp(String.raw`^\s*([A-Za-z_][\w-]*)\s*=\s*${SIMPLE_VALUE}\s*(?:#.*|//.*)?$`, "gm");
+  for (const match of text.matchAll(line)) values.set(match[1], unquote(match[2]));
+  return values;
+}
+function variableDefaults(text) {
+  const values = /* @__PURE__ */ new Map();
+  const block = new RegExp(
+    String.raw`variable\s+"([A-Za-z_][\w-]*)"\s*\{(?:[^{}]|\{[^{}]*\})*?^\s*default\s*=\s*${SIMPLE_VALUE}\s*$`,
+    "gm"
+  );
+  for (const match of text.matchAll(block)) values.set(match[1], unquote(match[2]));
+  return values;
+}
+var NOT_DIGESTED, SIMPLE_VALUE;
+var init_templateInputs = __esm({
+  "src/build/templateInputs.ts"() {
+    "use strict";
+    init_variables();
+    NOT_DIGESTED = /* @__PURE__ */ new Set([
+      "managed_image_name",
+      "managed_image_resource_group_name",
+      "image_version"
+    ]);
+    SIMPLE_VALUE = String.raw`("(?:[^"\\]|\\.)*"|true|false|-?\d+(?:\.\d+)?)`;
+  }
+});
+
+// src/paths.ts
+import { dirname as dirname3, resolve as resolve2 } from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+var ACTION_ROOT, BUNDLED_TEMPLATE, BUNDLE;
+var init_paths = __esm({
+  "src/paths.ts"() {
+    "use strict";
+    ACTION_ROOT = resolve2(dirname3(fileURLToPath2(import.meta.url)), "..");
+    BUNDLED_TEMPLATE = resolve2(ACTION_ROOT, "packer");
+    BUNDLE = resolve2(ACTION_ROOT, "dist", "index.js");
+  }
+});
+
+// src/pipeline/base.ts
+function check(id, requirement, title, status, detail, fix = null, errorCode = null) {
+  return { id, requirement, title, status, detail, errorCode, fix: status === "pass" ? null : fix };
+}
+async function resolveBase(request2) {
+  const { values, marketplace } = request2;
+  const checks = [];
+  const publisher = values.get("image_publisher") ?? BASE_PUBLISHER;
+  const offer = values.get("image_offer") ?? BASE_OFFER;
+  const givenSku = values.get("image_sku") ?? "";
+  const sku = values.get("use_m365_sku") === "true" && !givenSku.endsWith("-m365") ? `${givenSku}-m365` : givenSku;
+  const requested = values.get("image_version") || "latest";
+  const name3 = `${publisher}/${offer}/${sku}`;
+  const singleSession = publisher.toLowerCase() === BASE_PUBLISHER.toLowerCase() && offer.toLowerCase() === BASE_OFFER && !MULTI_SESSION_SKU.test(sku);
+  checks.push(
+    check(
+      "base.offer",
+      "R4",
+      "Single-session Cloud PC base",
+      singleSession ? "pass" : "fail",
+      singleSession ? `${name3} is a single-session Windows Enterprise Cloud PC base.` : `${name3} is not a single-session base of ${BASE_PUBLISHER}/${BASE_OFFER} (multi-session bases are rejected by Windows 365).`,
+      `Build from ${BASE_PUBLISHER}/${BASE_OFFER} with a single-session SKU such as win11-25h2-ent-cpc (image_sku).`,
+      "osVersionNotSupported"
+    )
+  );
+  if (!singleSession) return { checks, base: void 0 };
+  const location = await buildLocation(values, marketplace);
+  const skus = await marketplace.skus(location, publisher, offer);
+  const skuName = skus.find((s) => s.toLowerCase() === sku.toLowerCase());
+  checks.push(
+    check(
+      "base.sku",
+      "R1",
+      "Base SKU exists",
+      skuName ? "pass" : "fail",
+      skuName ? `${name3} is offered in ${location}.` : `SKU '${sku}' of ${publisher}/${offer} is not offered in ${location}. SKUs there: ${skus.length > 0 ? skus.join(", ") : "none (the offer is not available in this location)"}.`,
+      "Set image_sku to one of the listed SKUs (or build in a location that offers it)."
+    )
+  );
+  if (!skuName) return { checks, base: void 0 };
+  const versions = (await marketplace.versions(location, publisher, offer, skuName)).sort(
+    compareImageVersions2
+  );
+  const version3 = requested === "latest" ? versions.at(-1) : versions.find((v) => v === requested);
+  const image = version3 ? await marketplace.version(location, publisher, offer, skuName, version3) : void 0;
+  checks.push(
+    check(
+      "base.version",
+      "R1",
+      "Base version exists",
+      image ? "pass" : "fail",
+      image ? `${requested === "latest" ? "Newest" : "Pinned"} version ${image.version} of ${publisher}/${offer}/${skuName}.` : `Version '${requested}' of ${publisher}/${offer}/${skuName} is not offered in ${location}. Newest versions: ${versions.slice(-5).reverse().join(", ") || "none"}.`,
+      "Set image_version to 'latest' or to one of the listed versions."
+    )
+  );
+  if (!image) return { checks, base: void 0 };
+  const gen2 = image.hyperVGeneration === "V2";
+  checks.push(
+    check(
+      "base.generation",
+      "R2",
+      "Generation 2 base",
+      gen2 ? "pass" : "fail",
+      `${publisher}/${offer}/${skuName} ${image.version} is hyperVGeneration ${image.hyperVGeneration ?? "unknown"}${gen2 ? "." : ": the image would inherit it, and Windows 365 takes Gen2 images only."}`,
+      "Choose a Gen2 SKU (every Windows 11 windows-ent-cpc SKU is Gen2).",
+      "sourceImageInvalid"
+    )
+  );
+  const gallery = request2.graph ? await galleryImage(request2.graph, `${publisher}_${offer}_${skuName}`) : void 0;
+  checks.push(supportCheck(gallery, request2.now, skuName));
+  const base = {
+    publisher,
+    offer,
+    sku: skuName,
+    version: image.version,
+    requested,
+    location,
+    hyperVGeneration: image.hyperVGeneration ?? null,
+    features: image.features,
+    gallery: gallery && "id" in gallery ? { id: gallery.id, endDate: gallery.endDate ?? null, expirationDate: gallery.expirationDate ?? null } : null
+  };
+  const failedAny = checks.some((c3) => c3.status === "fail");
+  return { checks, base: failedAny ? void 0 : base };
+}
+async function buildLocation(values, marketplace) {
+  const location = values.get("location");
+  if (location) return location.toLowerCase().replaceAll(" ", "");
+  const group2 = values.get("build_resource_group_name");
+  if (group2) return (await marketplace.resourceGroupLocation(group2)).toLowerCase();
+  throw new MarketplaceError(
+    "The template has neither location nor build_resource_group_name: set one in packer-vars or a var file.",
+    void 0
+  );
+}
+async function galleryImage(graph, id) {
+  try {
+    const images = await graph.list(`${VIRTUAL_ENDPOINT}/galleryImages`);
+    return images.find((g) => g.id.toLowerCase() === id.toLowerCase());
+  } catch (error2) {
+    return { error: error2 instanceof Error ? error2.message.split("\n")[0] ?? "" : String(error2) };
+  }
+}
+function supportCheck(gallery, now, sku) {
+  const row = (status, detail) => check(
+    "base.support",
+    "R1",
+    "Base still supported by Windows 365",
+    status,
+    detail,
+    "Move image_sku to a newer Windows release (Windows 11 25H2 or newer is recommended).",
+    "osVersionNotSupported"
+  );
+  if (gallery === void 0)
+    return row("skip", `Windows 365's gallery does not list ${sku}: no end date to compare.`);
+  if ("error" in gallery) return row("skip", `Could not read Windows 365's gallery: ${gallery.error}`);
+  const day = now.toISOString().slice(0, 10);
+  if (gallery.expirationDate && gallery.expirationDate <= day)
+    return row(
+      "fail",
+      `Windows 365's gallery image ${gallery.id} expired on ${gallery.expirationDate}: no new Cloud PCs from this release.`
+    );
+  const soon = new Date(now.getTime() + END_DATE_WARNING_DAYS * 864e5).toISOString().slice(0, 10);
+  if (gallery.endDate && gallery.endDate <= soon)
+    return row(
+      "warn",
+      `Windows 365's gallery image ${gallery.id} ${gallery.endDate <= day ? "reached" : "reaches"} its end date on ${gallery.endDate} (status supportedWithWarning from then; expires ${gallery.expirationDate ?? "later"}).`
+    );
+  return row(
+    "pass",
+    `Windows 365's gallery image ${gallery.id} is supported until ${gallery.endDate ?? "an unannounced date"}.`
+  );
+}
+var BASE_PUBLISHER, BASE_OFFER, MULTI_SESSION_SKU, END_DATE_WARNING_DAYS;
+var init_base = __esm({
+  "src/pipeline/base.ts"() {
+    "use strict";
+    init_marketplace();
+    init_deviceImages();
+    BASE_PUBLISHER = "MicrosoftWindowsDesktop";
+    BASE_OFFER = "windows-ent-cpc";
+    MULTI_SESSION_SKU = /(^|-)avd(-|$)/i;
+    END_DATE_WARNING_DAYS = 60;
+  }
+});
+
 // src/pipeline/checks.ts
 function failed(checks) {
   return checks.filter((c3) => c3.status === "fail");
@@ -71786,6 +72207,57 @@ function failed(checks) {
 var init_checks = __esm({
   "src/pipeline/checks.ts"() {
     "use strict";
+  }
+});
+
+// src/pipeline/baseStage.ts
+async function baseStage(config, deps) {
+  const templateDir = config.template ?? BUNDLED_TEMPLATE;
+  let digest = null;
+  try {
+    const values = await templateValues(templateDir, config.varFiles, config.packerVars);
+    digest = await templateDigest(templateDir, config.varFiles, config.packerVars);
+    const resolution = await resolveBase({
+      values,
+      marketplace: deps.marketplace(),
+      graph: deps.graph(),
+      now: new Date(deps.clock.now())
+    });
+    const failures = failed(resolution.checks);
+    if (!resolution.base) {
+      return {
+        checks: resolution.checks,
+        templateDigest: digest,
+        base: void 0,
+        message: `${failures.map((c3) => c3.detail).join(" ")} Nothing was built.`,
+        error: null
+      };
+    }
+    const { base } = resolution;
+    deps.log.info(
+      `Base: ${base.publisher}/${base.offer}/${base.sku} ${base.version} in ${base.location} (${base.requested === "latest" ? "newest" : "pinned"}); Packer gets image_version=${base.version}.`
+    );
+    return { checks: resolution.checks, templateDigest: digest, base, message: "", error: null };
+  } catch (error2) {
+    const message = error2 instanceof Error ? error2.message : String(error2);
+    const kind = error2 instanceof PackerVarsError ? `build:${error2.code}` : "base:unresolved";
+    return {
+      checks: [],
+      templateDigest: digest,
+      base: void 0,
+      message: kind === "base:unresolved" ? `Could not resolve the base image before building: ${message.split("\n")[0] ?? message} Nothing was built.` : message,
+      error: { kind, message }
+    };
+  }
+}
+var init_baseStage = __esm({
+  "src/pipeline/baseStage.ts"() {
+    "use strict";
+    init_templateInputs();
+    init_variables();
+    init_paths();
+    init_base();
+    init_checks();
   }
 });
 
@@ -72920,12 +73392,12 @@ async function validateImage(input) {
   } else {
     checks.push(readable);
   }
-  for (const check of IMAGE_CHECKS) {
+  for (const check2 of IMAGE_CHECKS) {
     const base = {
-      id: check.id,
-      requirement: check.requirement,
-      title: check.title,
-      errorCode: check.errorCode
+      id: check2.id,
+      requirement: check2.requirement,
+      title: check2.title,
+      errorCode: check2.errorCode
     };
     if (!image) {
       checks.push({
@@ -72936,8 +73408,8 @@ async function validateImage(input) {
       });
       continue;
     }
-    const { status, detail } = check.evaluate(image);
-    checks.push({ ...base, status, detail, fix: status === "pass" ? null : check.fix });
+    const { status, detail } = check2.evaluate(image);
+    checks.push({ ...base, status, detail, fix: status === "pass" ? null : check2.fix });
   }
   if (image?.provisioningState === "Deleting") sourceGone = true;
   return { checks, imageId, image, passed: failed(checks).length === 0 && image !== void 0, sourceGone };
@@ -73076,11 +73548,11 @@ var init_validate = __esm({
 });
 
 // src/build/manifest.ts
-import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
+import { readFile as readFile3, stat as stat2 } from "node:fs/promises";
 async function readManifest(path12) {
   let text;
   try {
-    text = await readFile2(path12, "utf8");
+    text = await readFile3(path12, "utf8");
   } catch (error2) {
     throw new ManifestError(
       "manifest-missing",
@@ -73181,7 +73653,7 @@ var init_is_plain_obj = __esm({
 });
 
 // node_modules/execa/lib/arguments/file-url.js
-import { fileURLToPath as fileURLToPath2 } from "node:url";
+import { fileURLToPath as fileURLToPath3 } from "node:url";
 var safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
 var init_file_url = __esm({
   "node_modules/execa/lib/arguments/file-url.js"() {
@@ -73194,7 +73666,7 @@ var init_file_url = __esm({
     };
     normalizeDenoExecPath = (file) => isDenoExecPath(file) ? file.toString() : file;
     isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPrototypeOf(file) === String.prototype;
-    normalizeFileUrl = (file) => file instanceof URL ? fileURLToPath2(file) : file;
+    normalizeFileUrl = (file) => file instanceof URL ? fileURLToPath3(file) : file;
   }
 });
 
@@ -73948,7 +74420,7 @@ var init_figures = __esm({
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors, format, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
-var init_base = __esm({
+var init_base2 = __esm({
   "node_modules/yoctocolors/base.js"() {
     hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
     format = (open3, close) => {
@@ -74043,8 +74515,8 @@ var init_base = __esm({
 // node_modules/yoctocolors/index.js
 var init_yoctocolors = __esm({
   "node_modules/yoctocolors/index.js"() {
-    init_base();
-    init_base();
+    init_base2();
+    init_base2();
   }
 });
 
@@ -74279,9 +74751,9 @@ var init_default2 = __esm({
 import { promisify as promisify6 } from "node:util";
 import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
 import path3 from "node:path";
-import { fileURLToPath as fileURLToPath3 } from "node:url";
+import { fileURLToPath as fileURLToPath4 } from "node:url";
 function toPath(urlOrPath) {
-  return urlOrPath instanceof URL ? fileURLToPath3(urlOrPath) : urlOrPath;
+  return urlOrPath instanceof URL ? fileURLToPath4(urlOrPath) : urlOrPath;
 }
 function traversePathUp(startPath) {
   return {
@@ -75027,8 +75499,8 @@ var init_deferred = __esm({
   "node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
-      const promise = new Promise((resolve4, reject) => {
-        Object.assign(methods, { resolve: resolve4, reject });
+      const promise = new Promise((resolve5, reject) => {
+        Object.assign(methods, { resolve: resolve5, reject });
       });
       return Object.assign(promise, methods);
     };
@@ -77946,13 +78418,13 @@ var init_input_option = __esm({
 
 // node_modules/execa/lib/stdio/duplicate.js
 import path10 from "node:path";
-import { fileURLToPath as fileURLToPath4 } from "node:url";
+import { fileURLToPath as fileURLToPath5 } from "node:url";
 var isFileType, getFileTarget, filterDuplicates, hasSameValueAndDirection, getDuplicateStream, getOtherStdioItems, isSameDuplicateType, validateDuplicateStreamSync, getDuplicateStreamInstance, hasSameValue, validateDuplicateTransform, throwOnDuplicateStream;
 var init_duplicate = __esm({
   "node_modules/execa/lib/stdio/duplicate.js"() {
     init_type();
     isFileType = (type) => SPECIAL_DUPLICATE_TYPES_SYNC.has(type);
-    getFileTarget = ({ type, value }) => type === "filePath" ? path10.resolve(value.file) : fileURLToPath4(value);
+    getFileTarget = ({ type, value }) => type === "filePath" ? path10.resolve(value.file) : fileURLToPath5(value);
     filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => !hasSameValueAndDirection(stdioItemOne, stdioItemTwo) || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
     hasSameValueAndDirection = (stdioItemOne, stdioItemTwo) => stdioItemOne.value === stdioItemTwo.value && stdioItemOne.direction === stdioItemTwo.direction;
     getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
@@ -80148,11 +80620,11 @@ var init_concurrent = __esm({
       const promises3 = weakMap.get(stream);
       const promise = createDeferred();
       promises3.push(promise);
-      const resolve4 = promise.resolve.bind(promise);
-      return { resolve: resolve4, promises: promises3 };
+      const resolve5 = promise.resolve.bind(promise);
+      return { resolve: resolve5, promises: promises3 };
     };
-    waitForConcurrentStreams = async ({ resolve: resolve4, promises: promises3 }, subprocess) => {
-      resolve4();
+    waitForConcurrentStreams = async ({ resolve: resolve5, promises: promises3 }, subprocess) => {
+      resolve5();
       const [isSubprocessExit] = await Promise.race([
         Promise.allSettled([true, subprocess]),
         Promise.all([false, ...promises3])
@@ -81986,11 +82458,11 @@ var init_execa = __esm({
 // src/build/packer.ts
 import { constants as constants7 } from "node:fs";
 import { access as access2 } from "node:fs/promises";
-import { delimiter, isAbsolute, join } from "node:path";
+import { delimiter, isAbsolute, join as join2 } from "node:path";
 import { createInterface } from "node:readline";
 async function findExecutable(name3, env) {
   const extensions = process.platform === "win32" ? ["", ...(env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";").map((e) => e.toLowerCase())] : [""];
-  const candidates = isAbsolute(name3) || name3.includes("/") || name3.includes("\\") ? [name3] : (env.PATH ?? env.Path ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, name3));
+  const candidates = isAbsolute(name3) || name3.includes("/") || name3.includes("\\") ? [name3] : (env.PATH ?? env.Path ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, name3));
   for (const candidate of candidates) {
     for (const ext of extensions) {
       try {
@@ -82055,7 +82527,7 @@ async function runPacker(args, options) {
     tail.push(line);
     if (tail.length > options.tailLines) tail.shift();
   });
-  const closed = lines2 ? new Promise((resolve4) => lines2.once("close", () => resolve4())) : Promise.resolve();
+  const closed = lines2 ? new Promise((resolve5) => lines2.once("close", () => resolve5())) : Promise.resolve();
   try {
     const result = await subprocess;
     await closed;
@@ -82088,99 +82560,18 @@ var init_packer = __esm({
   }
 });
 
-// src/build/variables.ts
-function parsePackerVars(text) {
-  const vars = /* @__PURE__ */ new Map();
-  const lineOf = /* @__PURE__ */ new Map();
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    const number = index + 1;
-    if (line === "" || line.startsWith("#")) return;
-    const eq = line.indexOf("=");
-    const name3 = eq === -1 ? "" : line.slice(0, eq).trim();
-    if (eq === -1 || !VARIABLE_NAME.test(name3)) {
-      throw new PackerVarsError(
-        `packer-vars line ${number} ('${line.length > 60 ? `${line.slice(0, 60)}\u2026` : line}') is not name=value with a Packer variable name.`
-      );
-    }
-    const earlier = lineOf.get(name3);
-    if (earlier !== void 0) {
-      throw new PackerVarsError(`packer-vars sets '${name3}' twice (lines ${earlier} and ${number}).`);
-    }
-    vars.set(name3, line.slice(eq + 1).trim());
-    lineOf.set(name3, number);
-  });
-  return vars;
-}
-function actionVariables(input, env, options) {
-  const plain = /* @__PURE__ */ new Map();
-  const sensitive = /* @__PURE__ */ new Map();
-  if (input.subscriptionId) plain.set("subscription_id", input.subscriptionId);
-  if (input.cloudEnvironmentName) plain.set("cloud_environment_name", input.cloudEnvironmentName);
-  if (input.tenantId) plain.set("tenant_id", input.tenantId);
-  if (input.clientId) plain.set("client_id", input.clientId);
-  if (input.auth === "azure-cli") plain.set("use_azure_cli_auth", "true");
-  if (input.auth === "oidc") {
-    const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
-    const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-    if (url && token) {
-      plain.set("oidc_request_url", url);
-      sensitive.set("oidc_request_token", token);
-    } else if (options.requireAuth) {
-      throw new ActionVariablesError(
-        "OIDC authentication needs ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN: give the job 'permissions: id-token: write' (fork pull requests never get them)."
-      );
-    }
-  }
-  plain.set("template_version", input.templateVersion);
-  const gitCommit = input.gitCommit ?? env.GITHUB_SHA;
-  if (gitCommit) plain.set("git_commit", gitCommit);
-  const runUrl = input.runUrl ?? workflowRunUrl(env);
-  if (runUrl) plain.set("run_url", runUrl);
-  if (input.sysprepCheckCommand) plain.set("sysprep_check_command", input.sysprepCheckCommand);
-  plain.set("output_directory", input.outputDirectory);
-  plain.set("manifest_file_name", input.manifestFileName);
-  plain.set("facts_file_name", input.factsFileName);
-  return { plain, sensitive };
-}
-function workflowRunUrl(env) {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
-  return server && repository && runId ? `${server}/${repository}/actions/runs/${runId}` : void 0;
-}
-function varArgs(vars) {
-  return [...vars].flatMap(([name3, value]) => ["-var", `${name3}=${value}`]);
-}
-function sensitiveEnv(vars) {
-  return Object.fromEntries([...vars].map(([name3, value]) => [`PKR_VAR_${name3}`, value]));
-}
-var PackerVarsError, VARIABLE_NAME, ActionVariablesError;
-var init_variables = __esm({
-  "src/build/variables.ts"() {
-    "use strict";
-    PackerVarsError = class extends Error {
-      name = "PackerVarsError";
-      code = "packer-vars-invalid";
-    };
-    VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-    ActionVariablesError = class extends Error {
-      name = "ActionVariablesError";
-      code = "oidc-unavailable";
-    };
-  }
-});
-
 // src/build/build.ts
-import { mkdir as mkdir3, readFile as readFile3 } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir as mkdir3, readFile as readFile4 } from "node:fs/promises";
+import { resolve as resolve3 } from "node:path";
 async function runBuild(options) {
   const started = Date.now();
   const deadline = options.timeoutMs === void 0 ? void 0 : started + options.timeoutMs;
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const { log: log2 } = options;
-  const outputDirectory = resolve(cwd, options.outputDirectory ?? "output");
-  const manifestPath = resolve(outputDirectory, options.manifestFileName ?? "packer-manifest.json");
-  const factsPath = resolve(outputDirectory, options.factsFileName ?? "w365-facts.json");
+  const outputDirectory = resolve3(cwd, options.outputDirectory ?? "output");
+  const manifestPath = resolve3(outputDirectory, options.manifestFileName ?? "packer-manifest.json");
+  const factsPath = resolve3(outputDirectory, options.factsFileName ?? "w365-facts.json");
   const steps = [];
   let userVars;
   let owned;
@@ -82204,6 +82595,7 @@ async function runBuild(options) {
   }
   for (const value of owned.sensitive.values()) log2.mask(value);
   for (const name3 of userVars.keys()) {
+    if (owned.plain.get(name3) === userVars.get(name3)) continue;
     if (owned.plain.has(name3) || owned.sensitive.has(name3))
       log2.warning(`packer-vars sets '${name3}', which the action sets itself: the action's value is used.`);
   }
@@ -82315,7 +82707,7 @@ ${shown.join("\n")}` : "";
 async function validationPlaceholders(varFiles, userVars) {
   const given = new Set(userVars.keys());
   for (const file of varFiles) {
-    const text = await readFile3(file, "utf8").catch(() => "");
+    const text = await readFile4(file, "utf8").catch(() => "");
     for (const match of text.matchAll(/^\s*([A-Za-z_][\w-]*)\s*=/gm)) given.add(match[1]);
   }
   const placeholders = /* @__PURE__ */ new Map([
@@ -82361,25 +82753,12 @@ var init_build = __esm({
   }
 });
 
-// src/paths.ts
-import { dirname as dirname2, resolve as resolve2 } from "node:path";
-import { fileURLToPath as fileURLToPath5 } from "node:url";
-var ACTION_ROOT, BUNDLED_TEMPLATE, BUNDLE;
-var init_paths = __esm({
-  "src/paths.ts"() {
-    "use strict";
-    ACTION_ROOT = resolve2(dirname2(fileURLToPath5(import.meta.url)), "..");
-    BUNDLED_TEMPLATE = resolve2(ACTION_ROOT, "packer");
-    BUNDLE = resolve2(ACTION_ROOT, "dist", "index.js");
-  }
-});
-
 // src/pipeline/build.ts
 var build_exports = {};
 __export(build_exports, {
   buildStage: () => buildStage
 });
-import { join as join2 } from "node:path";
+import { join as join3 } from "node:path";
 async function buildStage(config, deps) {
   const { log: log2 } = deps;
   if (process.platform === "win32" && config.build === "build") {
@@ -82474,9 +82853,10 @@ function buildImage(config, deps) {
       clientId: config.clientId,
       auth: config.auth,
       templateVersion: TOOL_VERSION,
-      sysprepCheckCommand
+      sysprepCheckCommand,
+      ...deps.baseImageVersion ? { baseImageVersion: deps.baseImageVersion } : {}
     },
-    outputDirectory: join2(workDir, "w365-image-packer"),
+    outputDirectory: join3(workDir, "w365-image-packer"),
     env: deps.env,
     log: deps.log,
     timeoutMs: config.buildTimeoutMinutes * 6e4,
@@ -82511,6 +82891,8 @@ async function runPipeline(config, deps) {
   let location = null;
   let build = null;
   let displayName = config.displayName ?? "";
+  let base = null;
+  let templateDigest2 = null;
   const finish = (outcome2, message, extra2 = {}) => {
     const finished7 = clock.now();
     timings.totalSeconds = Math.round((finished7 - started) / 1e3);
@@ -82534,6 +82916,8 @@ async function runPipeline(config, deps) {
         waitTimeoutMinutes: config.waitTimeoutMinutes
       },
       build,
+      base,
+      templateDigest: templateDigest2,
       image: image ? { ...image, location, portalUrl: portalUrl(cloud, config.tenantId, image.id) } : null,
       checks,
       registration: extra2.registration ?? null,
@@ -82542,17 +82926,6 @@ async function runPipeline(config, deps) {
     };
   };
   const seconds = (since) => Math.round((clock.now() - since) / 1e3);
-  if (config.build !== "none") {
-    const buildStarted = clock.now();
-    const { buildStage: buildStage2 } = await Promise.resolve().then(() => (init_build2(), build_exports));
-    const stage = await buildStage2(config, { log: log2, clock, env: deps.env, signal: deps.signal });
-    timings.buildSeconds = seconds(buildStarted);
-    build = stage.build;
-    imageId = stage.imageId;
-    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
-    checks.push(...stage.checks);
-    logChecks(log2, stage.checks);
-  }
   let credential;
   const getCredential = () => credential ??= createCredential(
     {
@@ -82564,6 +82937,60 @@ async function runPipeline(config, deps) {
     },
     deps
   );
+  let graphClient;
+  const getGraph = () => graphClient ??= new GraphClient({
+    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
+    scope: cloud.graphScope,
+    credential: getCredential(),
+    clock,
+    log: log2,
+    userAgent: USER_AGENT
+  });
+  if (config.build === "build") {
+    const resolved = await log2.group(
+      "Resolve the base image",
+      () => baseStage(config, {
+        log: log2,
+        clock,
+        marketplace: () => new MarketplaceClient({
+          credential: getCredential(),
+          subscriptionId: config.subscriptionId ?? "",
+          endpoint: config.armEndpoint ?? cloud.armEndpoint,
+          scope: cloud.armScope,
+          userAgent: USER_AGENT
+        }),
+        graph: getGraph
+      })
+    );
+    checks.push(...resolved.checks);
+    logChecks(log2, resolved.checks);
+    templateDigest2 = resolved.templateDigest;
+    if (!resolved.base) {
+      return finish(
+        resolved.error ? "error" : "invalid",
+        resolved.message,
+        resolved.error ? { error: resolved.error } : {}
+      );
+    }
+    base = resolved.base;
+  }
+  if (config.build !== "none") {
+    const buildStarted = clock.now();
+    const { buildStage: buildStage2 } = await Promise.resolve().then(() => (init_build2(), build_exports));
+    const stage = await buildStage2(config, {
+      log: log2,
+      clock,
+      env: deps.env,
+      signal: deps.signal,
+      baseImageVersion: base?.version
+    });
+    timings.buildSeconds = seconds(buildStarted);
+    build = stage.build;
+    imageId = stage.imageId;
+    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
+    checks.push(...stage.checks);
+    logChecks(log2, stage.checks);
+  }
   const validateStarted = clock.now();
   const validation = await log2.group("Validate the managed image", async () => {
     const result = await validateImage({
@@ -82593,15 +83020,6 @@ async function runPipeline(config, deps) {
   image = validation.imageId;
   location = validation.image?.location ?? null;
   displayName = config.displayName ?? image?.name ?? "";
-  let graphClient;
-  const getGraph = () => graphClient ??= new GraphClient({
-    endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
-    scope: cloud.graphScope,
-    credential: getCredential(),
-    clock,
-    log: log2,
-    userAgent: USER_AGENT
-  });
   if (validation.sourceGone && image && config.register && onlySourceChecksFailed(checks)) {
     const sourceId = image.id;
     const earlier = await findDeviceImages(getGraph(), displayName, config.version).catch(
@@ -82750,6 +83168,8 @@ var init_run = __esm({
     init_client();
     init_deviceImages();
     init_version();
+    init_marketplace();
+    init_baseStage();
     init_checks();
     init_register();
     init_rollout2();
@@ -82766,13 +83186,13 @@ function systemClock(scale = 1) {
   const origin = Date.now();
   return {
     now: () => origin + (Date.now() - origin) * scale,
-    sleep: (ms, signal) => new Promise((resolve4) => {
-      if (signal?.aborted) return resolve4();
+    sleep: (ms, signal) => new Promise((resolve5) => {
+      if (signal?.aborted) return resolve5();
       const timer = setTimeout(done, Math.max(0, ms / scale));
       function done() {
         clearTimeout(timer);
         signal?.removeEventListener("abort", done);
-        resolve4();
+        resolve5();
       }
       signal?.addEventListener("abort", done, { once: true });
     })
@@ -83009,11 +83429,11 @@ var require_lib = __commonJS({
     })();
     var __awaiter7 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -83029,7 +83449,7 @@ var require_lib = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -83116,26 +83536,26 @@ var require_lib = __commonJS({
       }
       readBody() {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter7(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
             });
             this.message.on("end", () => {
-              resolve4(output.toString());
+              resolve5(output.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4) => __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve5) => __awaiter7(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve4(Buffer.concat(chunks));
+              resolve5(Buffer.concat(chunks));
             });
           }));
         });
@@ -83343,14 +83763,14 @@ var require_lib = __commonJS({
        */
       requestRaw(info2, data) {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve4(res);
+                resolve5(res);
               }
             }
             this.requestRawWithCallback(info2, data, callbackForResult);
@@ -83594,12 +84014,12 @@ var require_lib = __commonJS({
         return __awaiter7(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling2, retryNumber);
           const ms = ExponentialBackoffTimeSlice2 * Math.pow(2, retryNumber);
-          return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
+          return new Promise((resolve5) => setTimeout(() => resolve5(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter7(this, void 0, void 0, function* () {
-          return new Promise((resolve4, reject) => __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve5, reject) => __awaiter7(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -83607,7 +84027,7 @@ var require_lib = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes2.NotFound) {
-              resolve4(response);
+              resolve5(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -83646,7 +84066,7 @@ var require_lib = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve4(response);
+              resolve5(response);
             }
           }));
         });
@@ -83704,11 +84124,11 @@ var init_utils7 = __esm({
     import_undici2 = __toESM(require_undici(), 1);
     __awaiter6 = function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -83724,7 +84144,7 @@ var init_utils7 = __esm({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -85100,12 +85520,12 @@ async function hook(token, request2, route, parameters) {
   endpoint2.headers.authorization = withAuthorizationPrefix(token);
   return request2(endpoint2);
 }
-var b64url, sep, jwtRE, isJWT, createTokenAuth;
+var b64url, sep2, jwtRE, isJWT, createTokenAuth;
 var init_dist_bundle4 = __esm({
   "node_modules/@octokit/auth-token/dist-bundle/index.js"() {
     b64url = "(?:[a-zA-Z0-9_-]+)";
-    sep = "\\.";
-    jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+    sep2 = "\\.";
+    jwtRE = new RegExp(`^${b64url}${sep2}${b64url}${sep2}${b64url}$`);
     isJWT = jwtRE.test.bind(jwtRE);
     createTokenAuth = function createTokenAuth2(token) {
       if (!token) {
@@ -87916,7 +88336,7 @@ __export(prComment_exports, {
   renderComment: () => renderComment
 });
 import { readFileSync as readFileSync5 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative, resolve as resolve3, sep as sep2 } from "node:path";
+import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve4, sep as sep3 } from "node:path";
 function markerKey(report) {
   const name3 = report.registration?.displayName || report.inputs.displayName || report.image?.name || "";
   return `<!-- w365-image:display-name=${encodeURIComponent(name3)} -->`;
@@ -88057,14 +88477,14 @@ function tailLines(tail) {
   return out;
 }
 function repoPath(file, workspace) {
-  const rel = relative(workspace, resolve3(workspace, file));
+  const rel = relative2(workspace, resolve4(workspace, file));
   if (rel === "" || rel.startsWith("..") || isAbsolute2(rel)) return void 0;
-  return rel.split(sep2).join("/");
+  return rel.split(sep3).join("/");
 }
 function annotationsFor(report, options = {}) {
   const build = report.build;
   if (!build || build.outputTail.length === 0) return [];
-  const workspace = resolve3(options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd());
+  const workspace = resolve4(options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd());
   const lines2 = tailLines(build.outputTail);
   const annotations = [];
   for (let i2 = 0; i2 < lines2.length; i2++) {

@@ -49,6 +49,8 @@ export interface ActionVariableInput {
   gitCommit?: string;
   /** Defaults to the workflow run URL built from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID. */
   runUrl?: string;
+  /** The exact Marketplace base version (image_version), resolved before the build. */
+  baseImageVersion?: string;
   /** The command the template runs on the runner before sysprep, as '<command> --facts <path>'. */
   sysprepCheckCommand?: string;
   /** Absolute folder that receives the manifest and the facts. */
@@ -99,6 +101,7 @@ export function actionVariables(
   if (gitCommit) plain.set('git_commit', gitCommit);
   const runUrl = input.runUrl ?? workflowRunUrl(env);
   if (runUrl) plain.set('run_url', runUrl);
+  if (input.baseImageVersion) plain.set('image_version', input.baseImageVersion);
   if (input.sysprepCheckCommand) plain.set('sysprep_check_command', input.sysprepCheckCommand);
   plain.set('output_directory', input.outputDirectory);
   plain.set('manifest_file_name', input.manifestFileName);

@@ -12,6 +12,7 @@ export interface Outputs {
   'updated-policies': string;
   'deleted-images': string;
   'report-path': string;
+  'base-image-version': string;
 }
 
 export function outputsOf(report: Report, reportPath: string): Outputs {
@@ -24,6 +25,7 @@ export function outputsOf(report: Report, reportPath: string): Outputs {
     'updated-policies': JSON.stringify(report.rollout?.updatedPolicies ?? []),
     'deleted-images': JSON.stringify(report.rollout?.deletedImages ?? []),
     'report-path': reportPath,
+    'base-image-version': report.base?.version ?? '',
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Cloud } from '../config/clouds.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
+import type { BaseImage } from './base.ts';
 import type { CheckResult } from './checks.ts';
 import { formatDuration, type Registration } from './register.ts';
 
@@ -50,6 +51,10 @@ export interface Report {
     /** Packer's last output lines when the build failed. */
     outputTail: string[];
   } | null;
+  /** The exact Marketplace base the build started from (build: true only). */
+  base?: BaseImage | null;
+  /** sha256 of the template folder, var files and packer-vars (build: true only). */
+  templateDigest?: string | null;
   image: (ManagedImageId & { location: string | null; portalUrl: string }) | null;
   checks: CheckResult[];
   registration: {
@@ -183,6 +188,10 @@ export function renderSummary(report: Report): string {
       `| Mode | ${b.mode === 'validate' ? 'template checks only' : 'Packer build'} |`,
     );
     if (b.packerVersion) lines.push(`| Packer | ${cell(b.packerVersion)} |`);
+    if (report.base)
+      lines.push(
+        `| Base | \`${report.base.publisher}/${report.base.offer}/${report.base.sku}\` \`${report.base.version}\` (${report.base.requested === 'latest' ? 'newest' : 'pinned'} in ${cell(report.base.location)}) |`,
+      );
     if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
     if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
     lines.push('');

@@ -9,6 +9,9 @@ import { findDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
+import { MarketplaceClient } from '../azure/marketplace.ts';
+import type { BaseImage } from './base.ts';
+import { baseStage } from './baseStage.ts';
 import { failed, type CheckResult } from './checks.ts';
 import { registerImage, RegistrationError } from './register.ts';
 import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './rollout.ts';
@@ -42,6 +45,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   let location: string | null = null;
   let build: Report['build'] = null;
   let displayName = config.displayName ?? '';
+  let base: BaseImage | null = null;
+  let templateDigest: string | null = null;
 
   const finish = (
     outcome: Outcome,
@@ -74,6 +79,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         waitTimeoutMinutes: config.waitTimeoutMinutes,
       },
       build,
+      base,
+      templateDigest,
       image: image ? { ...image, location, portalUrl: portalUrl(cloud, config.tenantId, image.id) } : null,
       checks,
       registration: extra.registration ?? null,
@@ -82,18 +89,6 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     };
   };
   const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
-
-  if (config.build !== 'none') {
-    const buildStarted = clock.now();
-    const { buildStage } = await import('./build.ts');
-    const stage = await buildStage(config, { log, clock, env: deps.env, signal: deps.signal });
-    timings.buildSeconds = seconds(buildStarted);
-    build = stage.build;
-    imageId = stage.imageId;
-    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
-    checks.push(...stage.checks);
-    logChecks(log, stage.checks);
-  }
 
   let credential: TokenCredential | undefined;
   const getCredential = () =>
@@ -107,6 +102,64 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       },
       deps,
     ));
+
+  let graphClient: GraphClient | undefined;
+  const getGraph = () =>
+    (graphClient ??= new GraphClient({
+      endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
+      scope: cloud.graphScope,
+      credential: getCredential(),
+      clock,
+      log,
+      userAgent: USER_AGENT,
+    }));
+
+  if (config.build === 'build') {
+    const resolved = await log.group('Resolve the base image', () =>
+      baseStage(config, {
+        log,
+        clock,
+        marketplace: () =>
+          new MarketplaceClient({
+            credential: getCredential(),
+            subscriptionId: config.subscriptionId ?? '',
+            endpoint: config.armEndpoint ?? cloud.armEndpoint,
+            scope: cloud.armScope,
+            userAgent: USER_AGENT,
+          }),
+        graph: getGraph,
+      }),
+    );
+    checks.push(...resolved.checks);
+    logChecks(log, resolved.checks);
+    templateDigest = resolved.templateDigest;
+    if (!resolved.base) {
+      return finish(
+        resolved.error ? 'error' : 'invalid',
+        resolved.message,
+        resolved.error ? { error: resolved.error } : {},
+      );
+    }
+    base = resolved.base;
+  }
+
+  if (config.build !== 'none') {
+    const buildStarted = clock.now();
+    const { buildStage } = await import('./build.ts');
+    const stage = await buildStage(config, {
+      log,
+      clock,
+      env: deps.env,
+      signal: deps.signal,
+      baseImageVersion: base?.version,
+    });
+    timings.buildSeconds = seconds(buildStarted);
+    build = stage.build;
+    imageId = stage.imageId;
+    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
+    checks.push(...stage.checks);
+    logChecks(log, stage.checks);
+  }
 
   const validateStarted = clock.now();
   const validation = await log.group('Validate the managed image', async () => {
@@ -137,17 +190,6 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   image = validation.imageId;
   location = validation.image?.location ?? null;
   displayName = config.displayName ?? image?.name ?? '';
-
-  let graphClient: GraphClient | undefined;
-  const getGraph = () =>
-    (graphClient ??= new GraphClient({
-      endpoint: config.graphEndpoint ?? cloud.graphEndpoint,
-      scope: cloud.graphScope,
-      credential: getCredential(),
-      clock,
-      log,
-      userAgent: USER_AGENT,
-    }));
 
   // A re-run after a crash during the source clean-up: the managed image is gone, but Windows 365 already holds
   // its ready copy, so the rest of the rollout can still finish.
