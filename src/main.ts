@@ -24,13 +24,38 @@ export async function runAction(): Promise<void> {
       now: new Date(clock.now()),
       cwd: process.cwd(),
     });
-    const report = await runPipeline(config, {
+    // Records of earlier images live in this repository's artifacts; only a build reads or writes them.
+    const store = config.build === 'build' ? await import('./record/store.ts') : undefined;
+    const target = store?.recordStoreTarget(process.env, core.getInput('github-token'));
+    let report = await runPipeline(config, {
       log: actionsLog,
       clock,
       env: process.env,
       getIdToken: (audience) => core.getIDToken(audience),
       signal: cancel.signal,
+      ...(store && target && !('reason' in target)
+        ? { records: { findPrevious: (name: string) => store.findPreviousRecord(target, name, actionsLog) } }
+        : {}),
     });
+    if (store && report.record) {
+      const saved =
+        target && !('reason' in target) && process.env.ACTIONS_RUNTIME_TOKEN
+          ? await store.saveRecord(
+              target,
+              report.record,
+              { report, factsPath: report.build?.factsPath ?? null },
+              actionsLog,
+            )
+          : {
+              saved: false as const,
+              name: '',
+              reason: target && 'reason' in target ? target.reason : 'no ACTIONS_RUNTIME_TOKEN',
+            };
+      report = {
+        ...report,
+        recordArtifact: { name: saved.name, saved: saved.saved, reason: saved.saved ? null : saved.reason },
+      };
+    }
     const summary = await writeReport(report, config.reportPath);
     for (const [name, value] of Object.entries(outputsOf(report, config.reportPath)))
       core.setOutput(name, value);

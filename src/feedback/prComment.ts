@@ -3,6 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
+import { historyLines } from '../pipeline/historySummary.ts';
 import { cell, checksTable, HEADLINE, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
 
@@ -118,6 +119,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
     const checks = [...report.checks].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status));
     lines.push(...checksTable(checks), '');
   }
+  lines.push(...historyLines(report, { collapse: true }));
   if (report.rollout && report.rollout.summary.length > 0) lines.push(...report.rollout.summary, '');
   if (report.error) lines.push('```', report.error.message.replaceAll('```', "'''"), '```', '');
   if (options.runUrl) lines.push(`[Workflow run](${options.runUrl}) · ${report.finishedAt}`);

@@ -13,6 +13,8 @@ export interface Outputs {
   'deleted-images': string;
   'report-path': string;
   'base-image-version': string;
+  changed: string;
+  'record-artifact': string;
 }
 
 export function outputsOf(report: Report, reportPath: string): Outputs {
@@ -26,6 +28,8 @@ export function outputsOf(report: Report, reportPath: string): Outputs {
     'deleted-images': JSON.stringify(report.rollout?.deletedImages ?? []),
     'report-path': reportPath,
     'base-image-version': report.base?.version ?? '',
+    changed: String(report.changed ?? false),
+    'record-artifact': report.recordArtifact?.saved ? report.recordArtifact.name : '',
   };
 }
 

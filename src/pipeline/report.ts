@@ -1,13 +1,18 @@
 import type { Cloud } from '../config/clouds.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
+import type { ImageDiff } from '../record/diff.ts';
+import type { ImageRecord } from '../record/record.ts';
 import type { BaseImage } from './base.ts';
+import type { Freshness } from './freshness.ts';
 import type { CheckResult } from './checks.ts';
+import { historyLines } from './historySummary.ts';
 import { formatDuration, type Registration } from './register.ts';
 
 export type Outcome =
   | 'ready'
   | 'warning'
   | 'validated'
+  | 'up-to-date'
   | 'dry-run'
   | 'template-valid'
   | 'invalid'
@@ -55,6 +60,26 @@ export interface Report {
   base?: BaseImage | null;
   /** sha256 of the template folder, var files and packer-vars (build: true only). */
   templateDigest?: string | null;
+  /** skip-if-unchanged: what was compared with the newest ready image's record. */
+  freshness?: Freshness | null;
+  /** The record of the previous image of this display name the run compared with. */
+  previousRecord?: {
+    artifactId: number;
+    workflowRunId: number | null;
+    version: string;
+    deviceImageId: string | null;
+    createdAt: string;
+  } | null;
+  /** Why no previous record was used (first run, expired, no token). */
+  previousRecordNote?: string | null;
+  /** This image's record (build: true runs that succeeded). */
+  record?: ImageRecord | null;
+  /** What changed since the previous record. */
+  diff?: ImageDiff | null;
+  /** A new image that differs from the previous record (or the first one). */
+  changed?: boolean;
+  /** The workflow artifact the record was saved as. */
+  recordArtifact?: { name: string; saved: boolean; reason: string | null } | null;
   image: (ManagedImageId & { location: string | null; portalUrl: string }) | null;
   checks: CheckResult[];
   registration: {
@@ -91,6 +116,7 @@ export function succeeded(outcome: Outcome): boolean {
     outcome === 'ready' ||
     outcome === 'warning' ||
     outcome === 'validated' ||
+    outcome === 'up-to-date' ||
     outcome === 'template-valid' ||
     outcome === 'dry-run'
   );
@@ -140,6 +166,7 @@ export const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',
   warning: '⚠️ Registered with a warning',
   validated: '✅ Validated (not registered)',
+  'up-to-date': '💤 Up to date: nothing built',
   'dry-run': '📝 Dry run: nothing was changed',
   'template-valid': '✅ Packer template is valid (nothing built)',
   cancelled: '⏹️ Cancelled',
@@ -206,6 +233,7 @@ export function renderSummary(report: Report): string {
         '',
       );
   }
+  lines.push(...historyLines(report, { collapse: false }));
   lines.push('### Checks', '', ...checksTable(report.checks), '');
   const r = report.registration;
   if (r) {

@@ -13,6 +13,10 @@ import { MarketplaceClient } from '../azure/marketplace.ts';
 import type { BaseImage } from './base.ts';
 import { baseStage } from './baseStage.ts';
 import { failed, type CheckResult } from './checks.ts';
+import { checkFreshness } from './freshness.ts';
+import { emptyHistory, loadInventory, withHistory, type History } from './history.ts';
+import type { Found } from '../record/store.ts';
+import { workflowRunUrl } from '../build/variables.ts';
 import { registerImage, RegistrationError } from './register.ts';
 import { dryRunRollout, finishRollout, prepareRollout, rolloutSection } from './rollout.ts';
 import { RolloutError } from '../rollout/errors.ts';
@@ -26,6 +30,8 @@ export interface PipelineDeps {
   getIdToken: (audience: string) => Promise<string>;
   /** Aborted when the job is cancelled. */
   signal?: AbortSignal;
+  /** Where earlier image records are found (the action: this repository's artifacts); none in a terminal. */
+  records?: { findPrevious(displayName: string): Promise<Found> };
 }
 
 /** build -> check -> validate -> register -> report. Each step sees only what the steps before produced. */
@@ -47,6 +53,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   let displayName = config.displayName ?? '';
   let base: BaseImage | null = null;
   let templateDigest: string | null = null;
+  const history = emptyHistory();
 
   const finish = (
     outcome: Outcome,
@@ -59,7 +66,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   ): Report => {
     const finished = clock.now();
     timings.totalSeconds = Math.round((finished - started) / 1000);
-    return {
+    const report: Report = {
       schemaVersion: 1,
       tool: { name: 'w365-image', version: TOOL_VERSION },
       outcome,
@@ -87,6 +94,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       rollout: extra.rollout ?? null,
       error: extra.error ?? null,
     };
+    return withHistory(report, history, workflowRunUrl(deps.env));
   };
   const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
 
@@ -141,6 +149,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       );
     }
     base = resolved.base;
+    const stop = await compareWithPrevious(
+      config,
+      deps,
+      base,
+      resolved.templateDigest ?? '',
+      getGraph,
+      history,
+    );
+    if (stop) return finish('up-to-date', stop);
   }
 
   if (config.build !== 'none') {
@@ -156,6 +173,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     timings.buildSeconds = seconds(buildStarted);
     build = stage.build;
     imageId = stage.imageId;
+    if (config.build === 'build') Object.assign(history, await loadInventory(stage.build.factsPath));
     if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
     checks.push(...stage.checks);
     logChecks(log, stage.checks);
@@ -322,6 +340,57 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         extra,
       );
   }
+}
+
+/**
+ * Finds the previous record of the display name and, with skip-if-unchanged, compares it with what this run would
+ * build. Returns the up-to-date message when nothing needs building.
+ */
+async function compareWithPrevious(
+  config: Config,
+  deps: PipelineDeps,
+  base: BaseImage,
+  digest: string,
+  getGraph: () => GraphClient,
+  history: History,
+): Promise<string | undefined> {
+  const { log } = deps;
+  const displayName = config.displayName;
+  if (!displayName) {
+    history.previousNote = 'no display-name: records are kept per display name';
+    return undefined;
+  }
+  if (!deps.records) {
+    history.previousNote = 'records are kept as workflow artifacts: none outside GitHub Actions';
+  } else {
+    const records = deps.records;
+    const found = await log.group('Find the previous image record', () => records.findPrevious(displayName));
+    if (found.found) {
+      history.previous = found.previous;
+      log.info(
+        `Previous record: '${displayName}' ${found.previous.record.version} (artifact ${found.previous.artifactId}).`,
+      );
+    } else {
+      history.previousNote = found.reason;
+      log.info(`No previous record: ${found.reason}.`);
+    }
+  }
+  if (!config.skipIfUnchanged) return undefined;
+  const freshness = await checkFreshness({
+    displayName,
+    record: history.previous?.record,
+    base,
+    templateDigest: digest,
+    toolVersion: TOOL_VERSION,
+    graph: getGraph(),
+  });
+  history.freshness = freshness;
+  if (!freshness.upToDate) {
+    log.info(`Building: ${freshness.reason}.`);
+    return undefined;
+  }
+  const image = freshness.newestReady;
+  return `Up to date: '${displayName}' ${image?.version ?? ''} (${image?.id ?? ''}) was built from ${base.sku} ${base.version} with the same template and w365-image ${TOOL_VERSION} (base not refreshed yet). Nothing was built or uploaded.`;
 }
 
 /** Only the checks that a deleted source image fails (it cannot be read, or is being deleted). */

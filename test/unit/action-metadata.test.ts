@@ -41,6 +41,8 @@ describe('action.yml', () => {
       'deleted-images': true,
       'report-path': true,
       'base-image-version': true,
+      changed: true,
+      'record-artifact': true,
     };
     expect(Object.keys(action.outputs).sort()).toEqual(Object.keys(outputs).sort());
   });
