@@ -39,7 +39,9 @@ export function historyLines(report: Report, options: { collapse: boolean }): st
   }
   const diff = renderDiff(report.diff);
   const [headline, ...table] = diff;
-  const rows = table.filter((l) => l.startsWith('| ') && !l.startsWith('| Change |')).length;
+  const rows = table.filter(
+    (l) => l.startsWith('| ') && !l.startsWith('| Change |') && !l.startsWith('| ---'),
+  ).length;
   if (options.collapse && rows > COLLAPSE_AFTER_ROWS) {
     lines.push(
       headline ?? '',
