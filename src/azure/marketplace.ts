@@ -53,7 +53,7 @@ export class MarketplaceClient {
       .pathUnchecked(
         `/subscriptions/${encodeURIComponent(this.#subscriptionId)}/resourcegroups/${encodeURIComponent(name)}`,
       )
-      .get({ queryParameters: { 'api-version': '2024-11-01' } });
+      .get({ queryParameters: { 'api-version': '2024-11-01' }, ...bounded() });
     const body = response.body as { location?: unknown; error?: { message?: unknown } } | undefined;
     if (response.status !== '200' || typeof body?.location !== 'string') {
       const detail =
@@ -66,10 +66,10 @@ export class MarketplaceClient {
   /** The offer's SKU names; an empty list when the offer does not exist in the location. */
   async skus(location: string, publisher: string, offer: string): Promise<string[]> {
     try {
-      const skus = await this.#compute.virtualMachineImages.listSkus(location, publisher, offer);
+      const skus = await this.#compute.virtualMachineImages.listSkus(location, publisher, offer, bounded());
       return skus.map((s) => s.name);
     } catch (error) {
-      if (statusOf(error) === 404) return [];
+      if (unknownArtifact(error)) return [];
       throw wrap(error);
     }
   }
@@ -77,10 +77,16 @@ export class MarketplaceClient {
   /** The SKU's version names, as ARM lists them. */
   async versions(location: string, publisher: string, offer: string, sku: string): Promise<string[]> {
     try {
-      const versions = await this.#compute.virtualMachineImages.list(location, publisher, offer, sku);
+      const versions = await this.#compute.virtualMachineImages.list(
+        location,
+        publisher,
+        offer,
+        sku,
+        bounded(),
+      );
       return versions.map((v) => v.name);
     } catch (error) {
-      if (statusOf(error) === 404) return [];
+      if (unknownArtifact(error)) return [];
       throw wrap(error);
     }
   }
@@ -94,17 +100,35 @@ export class MarketplaceClient {
     version: string,
   ): Promise<ImageVersion | undefined> {
     try {
-      const image = await this.#compute.virtualMachineImages.get(location, publisher, offer, sku, version);
+      const image = await this.#compute.virtualMachineImages.get(
+        location,
+        publisher,
+        offer,
+        sku,
+        version,
+        bounded(),
+      );
       return {
         version: image.name,
         hyperVGeneration: image.hyperVGeneration,
         features: (image.features ?? []).map((f) => ({ name: f.name ?? '', value: f.value ?? '' })),
       };
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (unknownArtifact(error)) return undefined;
       throw wrap(error);
     }
   }
+}
+
+/** Each ARM call may take this long, retries included: ARM is a service we do not control. */
+const CALL_TIMEOUT_MS = 120_000;
+
+const bounded = () => ({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+
+/** ARM's 404 for a publisher, offer, SKU or version it does not know (not for a wrong subscription). */
+function unknownArtifact(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return statusOf(error) === 404 && code !== 'SubscriptionNotFound';
 }
 
 function statusOf(error: unknown): number | undefined {

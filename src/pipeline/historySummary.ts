@@ -4,7 +4,22 @@ import type { Report } from './report.ts';
 /** Diff tables longer than this many rows are folded into a <details> block. */
 const COLLAPSE_AFTER_ROWS = 12;
 
-const code = (text: string) => '`' + text.replaceAll('`', "'") + '`';
+/** A value from a record (an artifact: not ours to trust) as one table cell. */
+const code = (text: string) =>
+  '`' +
+  text
+    .replaceAll('`', "'")
+    .replaceAll('|', '\\|')
+    .replace(/[\r\n]+/g, ' ')
+    .slice(0, 120) +
+  '`';
+
+function oneLine(text: string): string {
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[|<>`]/g, ' ')
+    .slice(0, 300);
+}
 
 /**
  * Markdown for what the run compared and what changed since the previous image: the freshness table
@@ -15,7 +30,7 @@ export function historyLines(report: Report, options: { collapse: boolean }): st
   const f = report.freshness;
   if (f) {
     lines.push(
-      `### Freshness: ${f.upToDate ? 'unchanged, nothing built' : `building (${f.reason.replaceAll('|', '/')})`}`,
+      `### Freshness: ${f.upToDate ? 'unchanged, nothing built' : `building (${oneLine(f.reason)})`}`,
       '',
       '| Compared | Newest ready image | This run | |',
       '| --- | --- | --- | --- |',
@@ -32,7 +47,7 @@ export function historyLines(report: Report, options: { collapse: boolean }): st
   lines.push('### What changed since the last image', '');
   if (!report.diff) {
     lines.push(
-      `No previous record of this display name, so there is nothing to compare with: this is the first record${report.previousRecordNote ? ` (${report.previousRecordNote.replaceAll('|', '/')})` : ''}.`,
+      `No previous record of this display name, so there is nothing to compare with: this is the first record${report.previousRecordNote ? ` (${oneLine(report.previousRecordNote)})` : ''}.`,
       '',
     );
     return lines;

@@ -157,4 +157,39 @@ describe('the base image is resolved before Packer runs', () => {
     );
     expect(await gone.packerCalls()).toEqual([]);
   });
+
+  it('waits out ARM throttling on the Marketplace list', async () => {
+    const { fake, env, inputs } = await setup('image_sku=win11-25h2-ent-cpc\nlocation=westeurope');
+    fake.inject({
+      kind: 'status',
+      status: 429,
+      retryAfterSeconds: 1,
+      service: 'arm',
+      path: '/skus',
+      count: 1,
+    });
+    const run = await runAction(fake, inputs, { timeScale: SCALE, env });
+    expect(run.code, run.stdout).toBe(0);
+    expect(fake.counters.faultsApplied).toBe(1);
+    expect(run.outputs['base-image-version']).toBe('26200.6899.251014');
+  });
+
+  it("stops before Packer with ARM's answer when the base cannot be looked up", async () => {
+    const { fake, env, inputs, packerCalls } = await setup(
+      'image_sku=win11-25h2-ent-cpc\nlocation=westeurope',
+    );
+    const run = await runAction(
+      fake,
+      { ...inputs, 'subscription-id': '99999999-2222-4e5f-8a9b-0c1d2e3f4a5b' },
+      { timeScale: SCALE, env },
+    );
+    expect(run.code).toBe(1);
+    expect(run.outputs.status).toBe('error');
+    expect(run.report?.error?.kind).toBe('base:unresolved');
+    expect(run.report?.message).toContain(
+      "The subscription '99999999-2222-4e5f-8a9b-0c1d2e3f4a5b' could not be found",
+    );
+    expect(run.report?.message).toContain('Nothing was built.');
+    expect(await packerCalls()).toEqual([]);
+  });
 });
