@@ -33,8 +33,15 @@ export async function runAction(): Promise<void> {
       env: process.env,
       getIdToken: (audience) => core.getIDToken(audience),
       signal: cancel.signal,
-      ...(store && target && !('reason' in target)
-        ? { records: { findPrevious: (name: string) => store.findPreviousRecord(target, name, actionsLog) } }
+      ...(store && target
+        ? {
+            records: {
+              findPrevious: async (name: string) =>
+                'reason' in target
+                  ? { found: false as const, reason: target.reason }
+                  : store.findPreviousRecord(target, name, actionsLog),
+            },
+          }
         : {}),
     });
     if (store && report.record) {

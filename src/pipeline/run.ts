@@ -149,15 +149,16 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       );
     }
     base = resolved.base;
-    const stop = await compareWithPrevious(
-      config,
-      deps,
-      base,
-      resolved.templateDigest ?? '',
-      getGraph,
-      history,
-    );
-    if (stop) return finish('up-to-date', stop);
+    try {
+      const digest = resolved.templateDigest ?? '';
+      const stop = await compareWithPrevious(config, deps, base, digest, getGraph, history);
+      if (stop) return finish('up-to-date', stop);
+    } catch (error) {
+      // A build that cannot be compared would cost a full build and then fail to register the same way.
+      const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      const message = `Could not compare with the newest ready image of '${config.displayName ?? ''}' (skip-if-unchanged): ${reason} Nothing was built.`;
+      return finish('error', message, { error: { kind: 'freshness:unavailable', message } });
+    }
   }
 
   if (config.build !== 'none') {

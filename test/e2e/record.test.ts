@@ -134,4 +134,16 @@ describe('monthly rebuilds that know what they build (dist/index.js)', () => {
     expect(second.report?.previousRecordNote).toContain('from branch main');
     expect(await builds(argsLog)).toBe(2);
   });
+
+  it('stops before building when it cannot compare with the newest ready image', async () => {
+    const fake = await cloud();
+    github = await startFakeGitHub('octo', 'images');
+    const argsLog = join(await mkdtemp(join(tmpdir(), 'w365-args-')), 'args');
+    fake.inject({ kind: 'status', status: 503, service: 'graph', path: '/deviceImages', count: 50 });
+    const run = await monthlyRun(fake, github, 1, 'clean-win11-25h2.json', argsLog);
+    expect(run.code).toBe(1);
+    expect(run.report?.error?.kind).toBe('freshness:unavailable');
+    expect(run.report?.message).toContain('Nothing was built.');
+    expect(await builds(argsLog)).toBe(0);
+  });
 });

@@ -37,7 +37,9 @@ describe('docs/troubleshooting.md', () => {
 
   it.each(BASE_CHECK_IDS)('explains base image check %s', (id) => expect(documented(id)).toBe(true));
 
-  it('explains the base resolution error', () => expect(documented('base:unresolved')).toBe(true));
+  it.each(['base:unresolved', 'freshness:unavailable'])('explains the run error %s', (kind) =>
+    expect(documented(kind)).toBe(true),
+  );
 
   it.each(SYSPREP_RULES.map((r) => r.id))('explains VM check %s', (id) => expect(documented(id)).toBe(true));
 
