@@ -106,6 +106,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   if (report.inputs.displayName) lines.push(`| Display name | ${cell(report.inputs.displayName)} |`);
   if (report.inputs.version) lines.push(`| Version | ${code(report.inputs.version)} |`);
   if (report.build?.packerVersion) lines.push(`| Packer | ${cell(report.build.packerVersion)} |`);
+  if (report.base) lines.push(`| Base | ${code(`${report.base.sku} ${report.base.version}`)} |`);
   if (report.build?.error) lines.push(`| Build error | ${code(report.build.error)} |`);
   const r = report.registration;
   if (r) {

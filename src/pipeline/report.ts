@@ -201,10 +201,11 @@ export function renderSummary(report: Report): string {
     lines.push(
       `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in \`${report.image.resourceGroup}\``,
     );
-  } else {
+  } else if (report.outcome !== 'up-to-date') {
     lines.push(`**Managed image:** \`${report.inputs.imageId}\``);
   }
-  lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, '');
+  if (report.outcome === 'up-to-date') lines.push(`**Device image:** ${cell(report.inputs.displayName)}`, '');
+  else lines.push(`**Device image:** ${cell(report.inputs.displayName)} \`${report.inputs.version}\``, '');
   const b = report.build;
   if (b) {
     lines.push(
