@@ -46,7 +46,8 @@ export function recordStoreTarget(
     token: auth,
     owner,
     repo,
-    branch: env.GITHUB_REF_NAME || undefined,
+    // A pull request's runs are listed under its head branch; GITHUB_REF_NAME is then '<number>/merge'.
+    branch: env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined,
     workDir: env.RUNNER_TEMP || tmpdir(),
   };
 }

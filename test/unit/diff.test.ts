@@ -5,6 +5,7 @@ import { renderComment } from '../../src/feedback/prComment.ts';
 import { diffImages } from '../../src/record/diff.ts';
 import { recordArtifactName } from '../../src/record/record.ts';
 import { renderSummary } from '../../src/pipeline/report.ts';
+import { recordStoreTarget } from '../../src/record/store.ts';
 import { sampleReport } from '../feedback/report.ts';
 
 function inventory(overrides: Partial<Inventory> = {}): Inventory {
@@ -138,5 +139,21 @@ describe('recordArtifactName', () => {
   it('keeps only the characters artifact names allow', () => {
     expect(recordArtifactName('Win11 25H2: "Corp" / M365')).toBe('w365-image-record-win11-25h2-corp-m365');
     expect(recordArtifactName('***')).toBe('w365-image-record-image');
+  });
+});
+
+describe('recordStoreTarget', () => {
+  it("compares a pull request's build with its own branch's records, a push with its branch's", () => {
+    const base = { GITHUB_REPOSITORY: 'octo/images', RUNNER_TEMP: '/tmp' };
+    expect(
+      recordStoreTarget({ ...base, GITHUB_REF_NAME: '12/merge', GITHUB_HEAD_REF: 'feature/x' }, 't'),
+    ).toMatchObject({ branch: 'feature/x', owner: 'octo', repo: 'images', token: 't' });
+    expect(recordStoreTarget({ ...base, GITHUB_REF_NAME: 'main', GITHUB_HEAD_REF: '' }, 't')).toMatchObject({
+      branch: 'main',
+    });
+    expect(recordStoreTarget({ ...base }, '')).toEqual({
+      reason: expect.stringContaining('no GitHub token'),
+    });
+    expect(recordStoreTarget({}, 't')).toEqual({ reason: expect.stringContaining('GITHUB_REPOSITORY') });
   });
 });

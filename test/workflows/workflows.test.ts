@@ -64,7 +64,12 @@ describe('image-pr.yml', () => {
     const build = jobs.build!;
     expect(build.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
     expect(build.environment).toBe('pr-images');
-    expect(build.permissions).toEqual({ 'id-token': 'write', contents: 'read', 'pull-requests': 'write' });
+    expect(build.permissions).toEqual({
+      'id-token': 'write',
+      contents: 'read',
+      'pull-requests': 'write',
+      actions: 'read',
+    });
     const steps = build.steps ?? [];
     const packer = steps.findIndex((s) => s.uses?.startsWith('hashicorp/setup-packer@'));
     const action = steps.findIndex((s) => s.uses === './');
