@@ -151,7 +151,15 @@ export function marketplaceGet(
   const base = `/Subscriptions/${subscriptionId}/Providers/Microsoft.Compute/Locations/${loc}/Publishers/${inOffer[0]?.publisher}/ArtifactTypes/VMImage/Offers/${inOffer[0]?.offer}`;
   if (sku === undefined) {
     const skus = [...new Set(inOffer.map((i) => i.sku))].sort();
-    return { status: 200, body: skus.map((s) => ({ location: loc, name: s, id: `${base}/Skus/${s}` })) };
+    return {
+      status: 200,
+      body: skus.map((s) => ({
+        location: loc,
+        name: s,
+        id: `${base}/Skus/${s}`,
+        properties: { automaticOSUpgradeProperties: { automaticOSUpgradeSupported: false } },
+      })),
+    };
   }
   const inSku = inOffer.filter((i) => eq(i.sku, sku));
   if (inSku.length === 0) return notFound;
