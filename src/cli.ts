@@ -21,7 +21,6 @@ export function helpText(): string {
     'Usage: w365-image --image-id <resource-id> [options]',
     '       w365-image --subscription-id <id> --var-file <file> [options]   (build with Packer, then register)',
     '       w365-image sysprep-check --facts <file>                         (check a build VM; --help for more)',
-    '       w365-image diff OLD NEW                                         (what changed between two images)',
     '',
     'Options (the same names as the GitHub Action inputs):',
     ...flags,

@@ -81,6 +81,8 @@ export async function resolveBase(request: BaseRequest): Promise<BaseResolution>
     publisher.toLowerCase() === BASE_PUBLISHER.toLowerCase() &&
     offer.toLowerCase() === BASE_OFFER &&
     !MULTI_SESSION_SKU.test(sku);
+  const location = await buildLocation(values, marketplace);
+  const cloudPcSkus = singleSession ? [] : await marketplace.skus(location, BASE_PUBLISHER, BASE_OFFER);
   checks.push(
     check(
       'base.offer',
@@ -89,14 +91,13 @@ export async function resolveBase(request: BaseRequest): Promise<BaseResolution>
       singleSession ? 'pass' : 'fail',
       singleSession
         ? `${name} is a single-session Windows Enterprise Cloud PC base.`
-        : `${name} is not a single-session base of ${BASE_PUBLISHER}/${BASE_OFFER} (multi-session bases are rejected by Windows 365).`,
+        : `${name} is not a single-session base of ${BASE_PUBLISHER}/${BASE_OFFER} (multi-session bases are rejected by Windows 365). SKUs of ${BASE_OFFER} in ${location}: ${cloudPcSkus.filter((k) => !MULTI_SESSION_SKU.test(k)).join(', ') || 'none'}.`,
       `Build from ${BASE_PUBLISHER}/${BASE_OFFER} with a single-session SKU such as win11-25h2-ent-cpc (image_sku).`,
       'osVersionNotSupported',
     ),
   );
   if (!singleSession) return { checks, base: undefined };
 
-  const location = await buildLocation(values, marketplace);
   const skus = await marketplace.skus(location, publisher, offer);
   const skuName = skus.find((s) => s.toLowerCase() === sku.toLowerCase());
   checks.push(

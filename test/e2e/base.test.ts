@@ -51,13 +51,15 @@ describe('the base image is resolved before Packer runs', () => {
     expect(run.outputs['base-image-version']).toBe('');
   });
 
-  it('refuses a multi-session SKU without asking ARM', async () => {
+  it('refuses a multi-session SKU, listing the single-session SKUs there are', async () => {
     const { fake, env, inputs, packerCalls } = await setup('image_sku=win11-25h2-avd\nlocation=westeurope');
     const run = await runAction(fake, inputs, { timeScale: SCALE, env });
     expect(run.code).toBe(1);
-    expect(run.report?.checks.find((c) => c.id === 'base.offer')?.status).toBe('fail');
+    const offer = run.report?.checks.find((c) => c.id === 'base.offer');
+    expect(offer?.status).toBe('fail');
+    expect(offer?.detail).toContain('SKUs of windows-ent-cpc in westeurope: win11-24h2-ent-cpc,');
+    expect(run.report?.checks.map((c) => c.id)).toEqual(['base.offer']);
     expect(await packerCalls()).toEqual([]);
-    expect(fake.counters.marketplaceReads).toBe(0);
   });
 
   it('refuses a Gen1 SKU', async () => {

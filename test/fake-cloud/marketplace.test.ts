@@ -43,6 +43,17 @@ describe('ARM Marketplace virtual machine images', () => {
     expect(versions.map((v) => v.name)).toEqual(['26200.6584.250910', '26200.6899.251014']);
   });
 
+  it('lists the location publishers and a publisher offers', async () => {
+    const publishers = await compute.virtualMachineImages.listPublishers('westeurope');
+    expect(publishers.map((p) => p.name)).toEqual(['MicrosoftWindowsDesktop']);
+    const offers = await compute.virtualMachineImages.listOffers('westeurope', 'MicrosoftWindowsDesktop');
+    expect(offers.map((o) => o.name)).toEqual(['windows-11', 'windows-ent-cpc']);
+    const none = await compute.virtualMachineImages
+      .listOffers('westeurope', 'Contoso')
+      .catch((e: { statusCode?: number }) => e);
+    expect(none).toMatchObject({ statusCode: 404 });
+  });
+
   it('returns a version with its generation and features', async () => {
     const image = await compute.virtualMachineImages.get(
       'westeurope',

@@ -116,6 +116,9 @@ export function defaultGallery(): GalleryImage[] {
 
 export const VMIMAGE_PATH =
   /^\/subscriptions\/[^/]+\/providers\/Microsoft\.Compute\/locations\/([^/]+)\/publishers\/([^/]+)\/artifacttypes\/vmimage\/offers\/([^/]+)\/skus(?:\/([^/]+)\/versions(?:\/([^/]+))?)?\/?$/i;
+/** The location's publishers, or a publisher's offers. */
+export const VMIMAGE_LIST_PATH =
+  /^\/subscriptions\/[^/]+\/providers\/Microsoft\.Compute\/locations\/([^/]+)\/publishers(?:\/([^/]+)\/artifacttypes\/vmimage\/offers)?\/?$/i;
 
 export type MarketplaceReply = { status: number; body: unknown };
 
@@ -128,6 +131,37 @@ export function compareVersions(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** GET of the publisher list or a publisher's offer list (404 for a publisher without images here). */
+export function marketplaceListGet(
+  images: readonly MarketplaceImage[],
+  subscriptionId: string,
+  match: RegExpExecArray,
+): MarketplaceReply {
+  const loc = decodeURIComponent(match[1] ?? '').toLowerCase();
+  const publisher = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  const here = images.filter((i) => i.locations === null || i.locations.includes(loc));
+  const base = `/Subscriptions/${subscriptionId}/Providers/Microsoft.Compute/Locations/${loc}/Publishers`;
+  if (publisher === undefined) {
+    const names = [...new Set(here.map((i) => i.publisher))].sort();
+    return { status: 200, body: names.map((n) => ({ location: loc, name: n, id: `${base}/${n}` })) };
+  }
+  const own = here.filter((i) => i.publisher.toLowerCase() === publisher.toLowerCase());
+  if (own.length === 0)
+    return {
+      status: 404,
+      body: { error: { code: 'NotFound', message: 'Artifact: VMImage was not found.' } },
+    };
+  const offers = [...new Set(own.map((i) => i.offer))].sort();
+  return {
+    status: 200,
+    body: offers.map((o) => ({
+      location: loc,
+      name: o,
+      id: `${base}/${own[0]?.publisher}/ArtifactTypes/VMImage/Offers/${o}`,
+    })),
+  };
 }
 
 /** GET of the SKU list, a SKU's version list or one version. */
