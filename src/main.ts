@@ -7,6 +7,18 @@ import { runPipeline } from './pipeline/run.ts';
 import { clockFromEnvironment } from './util/clock.ts';
 import { actionsLog } from './util/log.ts';
 
+// Set at bundle time: the record store is bundled as its own file beside dist/index.js.
+declare const W365_RECORD_STORE: string | undefined;
+
+/**
+ * The record store carries the Actions artifact client (larger than the rest of the bundle), so it is a file of its
+ * own that only builds load; a computed specifier keeps the bundler from inlining it.
+ */
+function loadRecordStore(): Promise<typeof import('./record/store.ts')> {
+  const specifier = typeof W365_RECORD_STORE === 'string' ? W365_RECORD_STORE : './record/store.ts';
+  return import(new URL(specifier, import.meta.url).href) as Promise<typeof import('./record/store.ts')>;
+}
+
 /** The GitHub Action: inputs from INPUT_*, outputs to GITHUB_OUTPUT, summary to GITHUB_STEP_SUMMARY. */
 export async function runAction(): Promise<void> {
   // The runner cancels a job with SIGINT, then SIGTERM: stop waiting, let Packer clean up, and still report.
@@ -25,7 +37,7 @@ export async function runAction(): Promise<void> {
       cwd: process.cwd(),
     });
     // Records of earlier images live in this repository's artifacts; only a build reads or writes them.
-    const store = config.build === 'build' ? await import('./record/store.ts') : undefined;
+    const store = config.build === 'build' ? await loadRecordStore() : undefined;
     const target = store?.recordStoreTarget(process.env, core.getInput('github-token'));
     let report = await runPipeline(config, {
       log: actionsLog,
