@@ -7,6 +7,9 @@ const argv = process.argv.slice(2);
 if (argv[0] === 'sysprep-check') {
   const { runSysprepCheckCommand } = await import('./check/command.ts');
   process.exitCode = await runSysprepCheckCommand(argv.slice(1));
+} else if (argv[0] === 'diff') {
+  const { runDiffCommand } = await import('./record/command.ts');
+  process.exitCode = await runDiffCommand(argv.slice(1));
 } else if (argv.length === 0 && process.env.GITHUB_ACTIONS === 'true') {
   const { runAction } = await import('./main.ts');
   await runAction();

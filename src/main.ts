@@ -9,6 +9,18 @@ import { clockFromEnvironment } from './util/clock.ts';
 import { actionsLog } from './util/log.ts';
 import { safeLogText } from './util/untrusted.ts';
 
+// Set at bundle time: the record store is bundled as its own file beside dist/index.js.
+declare const W365_RECORD_STORE: string | undefined;
+
+/**
+ * The record store carries the Actions artifact client (larger than the rest of the bundle), so it is a file of its
+ * own that only builds load; a computed specifier keeps the bundler from inlining it.
+ */
+function loadRecordStore(): Promise<typeof import('./record/store.ts')> {
+  const specifier = typeof W365_RECORD_STORE === 'string' ? W365_RECORD_STORE : './record/store.ts';
+  return import(new URL(specifier, import.meta.url).href) as Promise<typeof import('./record/store.ts')>;
+}
+
 /** The GitHub Action: inputs from INPUT_*, outputs to GITHUB_OUTPUT, summary to GITHUB_STEP_SUMMARY. */
 export async function runAction(): Promise<void> {
   // The runner cancels a job with SIGINT, then SIGTERM: stop waiting, let Packer clean up, and still report.
@@ -28,14 +40,46 @@ export async function runAction(): Promise<void> {
       now: new Date(clock.now()),
       cwd: process.cwd(),
     });
-    const report = await runPipeline(config, {
+    // Records of earlier images live in this repository's artifacts; only a build reads or writes them.
+    const store = config.build === 'build' ? await loadRecordStore() : undefined;
+    const target = store?.recordStoreTarget(process.env, core.getInput('github-token'));
+    let report = await runPipeline(config, {
       log: actionsLog,
       clock,
       env: process.env,
       // Our own request rather than core.getIDToken: it follows the run's timeout, retries, deadline and cancel.
       getIdToken: (audience, policy) => fetchGitHubIdToken(process.env, audience, policy),
       signal: cancel.signal,
+      ...(store && target
+        ? {
+            records: {
+              findPrevious: async (name: string) =>
+                'reason' in target
+                  ? { found: false as const, reason: target.reason }
+                  : store.findPreviousRecord(target, name, actionsLog),
+            },
+          }
+        : {}),
     });
+    if (store && report.record) {
+      const saved =
+        target && !('reason' in target) && process.env.ACTIONS_RUNTIME_TOKEN
+          ? await store.saveRecord(
+              target,
+              report.record,
+              { report, factsPath: report.build?.factsPath ?? null },
+              actionsLog,
+            )
+          : {
+              saved: false as const,
+              name: '',
+              reason: target && 'reason' in target ? target.reason : 'no ACTIONS_RUNTIME_TOKEN',
+            };
+      report = {
+        ...report,
+        recordArtifact: { name: saved.name, saved: saved.saved, reason: saved.saved ? null : saved.reason },
+      };
+    }
     const { summary, outputs, problem } = await publishReport(report, config.reportPath);
     for (const [name, value] of Object.entries(outputs)) {
       try {

@@ -323,6 +323,97 @@ $facts = [ordered]@{
     unattend      = $unattend
 }
 
+# Software inventory (informational: no sysprep-check rule reads it). Added to the document as its last section.
+$facts['inventory'] = Get-FactSection -Name 'inventory' -Fields @('currentBuild', 'ubr', 'programs', 'appx', 'updates', 'components') -Collect {
+    $programs = New-Object System.Collections.Generic.List[object]
+    foreach ($view in @(
+            @{ path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; name = '64-bit' },
+            @{ path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; name = '32-bit' })) {
+        if (-not (Test-Path -LiteralPath $view.path)) {
+            continue
+        }
+        foreach ($key in @(Get-ChildItem -LiteralPath $view.path)) {
+            $name = ConvertTo-NullableString $key.GetValue('DisplayName')
+            $hidden = $key.GetValue('SystemComponent')
+            if ($null -eq $name -or ($null -ne $hidden -and [int]$hidden -eq 1)) {
+                continue
+            }
+            $programs.Add([ordered]@{
+                    name      = $name
+                    version   = ConvertTo-NullableString $key.GetValue('DisplayVersion')
+                    publisher = ConvertTo-NullableString $key.GetValue('Publisher')
+                    view      = $view.name
+                })
+        }
+    }
+    $provisioned = @(Get-AppxProvisionedPackage -Online | Sort-Object -Property DisplayName | ForEach-Object {
+            [ordered]@{ name = [string]$_.DisplayName; version = [string]$_.Version }
+        })
+    $updates = @(Get-HotFix | Sort-Object -Property HotFixID | ForEach-Object {
+            [ordered]@{
+                id          = [string]$_.HotFixID
+                description = ConvertTo-NullableString $_.Description
+                installedOn = $(if ($null -ne $_.InstalledOn) { ([DateTime]$_.InstalledOn).ToString('yyyy-MM-dd') } else { $null })
+            }
+        })
+    # Microsoft 365 Apps: the channel is the CDN GUID of UpdateChannel (policy) or CDNBaseUrl.
+    $clickToRun = 'HKLM:\SOFTWARE\Microsoft\Office\ClickToRun\Configuration'
+    $channelUrl = ConvertTo-NullableString (Get-W365RegistryValue -Path $clickToRun -Name 'UpdateChannel')
+    if ($null -eq $channelUrl) {
+        $channelUrl = ConvertTo-NullableString (Get-W365RegistryValue -Path $clickToRun -Name 'CDNBaseUrl')
+    }
+    $channels = @{
+        '492350f6-3a01-4f97-b9c0-c7c6ddf67d60' = 'Current'
+        '64256afe-f5d9-4f86-8936-8840a6a4f5be' = 'Current (Preview)'
+        '55336b82-a18d-4dd6-b5f6-9e5095c314a6' = 'Monthly Enterprise'
+        '7ffbc6bf-bc32-4f92-8982-f9dd17fd3114' = 'Semi-Annual Enterprise'
+        'b8f9b850-328d-4355-9145-c59439a0c4cf' = 'Semi-Annual Enterprise (Preview)'
+        '5440fd1f-7ecb-4221-8110-145efaa6372f' = 'Beta'
+    }
+    $channel = $null
+    if ($null -ne $channelUrl) {
+        $guid = [regex]::Match($channelUrl, '[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}').Value.ToLowerInvariant()
+        $channel = $(if ($channels.ContainsKey($guid)) { $channels[$guid] } elseif ($guid) { $guid } else { $channelUrl })
+    }
+    $defender = $null
+    try {
+        $defender = Get-MpComputerStatus
+    }
+    catch {
+        Write-W365Log "Defender status unavailable: $($_.Exception.Message)"
+    }
+    $teamsApp = @($provisioned | Where-Object { $_.name -eq 'MSTeams' })
+    $oneDrive = $null
+    foreach ($path in @((Join-Path $env:ProgramFiles 'Microsoft OneDrive\OneDrive.exe'), (Join-Path $env:SystemRoot 'System32\OneDriveSetup.exe'))) {
+        if ($null -eq $oneDrive -and (Test-Path -LiteralPath $path -PathType Leaf)) {
+            $oneDrive = ConvertTo-NullableString (Get-Item -LiteralPath $path).VersionInfo.ProductVersion
+        }
+    }
+    $webRtc = @($programs | Where-Object { $_.name -match '^Remote Desktop WebRTC Redirector Service' } | Select-Object -First 1)
+    $edgeClients = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients'
+    [ordered]@{
+        currentBuild = $(if ($null -ne ($b = Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion' -Name 'CurrentBuild')) { [int]$b } else { $null })
+        ubr          = $(if ($null -ne ($u = Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion' -Name 'UBR')) { [int]$u } else { $null })
+        programs     = $programs.ToArray()
+        appx         = $provisioned
+        updates      = $updates
+        components   = [ordered]@{
+            edge             = ConvertTo-NullableString (Get-W365RegistryValue -Path "$edgeClients\{56EB18F8-B008-4CBD-B6D2-8C97FE7E9062}" -Name 'pv')
+            webView2         = ConvertTo-NullableString (Get-W365RegistryValue -Path "$edgeClients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}" -Name 'pv')
+            teams            = $(if ($teamsApp.Count -gt 0) { $teamsApp[0].version } else { $null })
+            m365Apps         = ConvertTo-NullableString (Get-W365RegistryValue -Path $clickToRun -Name 'VersionToReport')
+            m365AppsChannel  = $channel
+            oneDrive         = $oneDrive
+            defenderPlatform = $(if ($null -ne $defender) { ConvertTo-NullableString $defender.AMProductVersion } else { $null })
+            defenderEngine   = $(if ($null -ne $defender) { ConvertTo-NullableString $defender.AMEngineVersion } else { $null })
+            webRtcRedirector = $(if ($webRtc.Count -gt 0) { $webRtc[0].version } else { $null })
+            vcRedist         = @($programs | Where-Object { $_.name -match '^Microsoft Visual C\+\+ .*Redistributable' } | ForEach-Object {
+                    [ordered]@{ name = $_.name; version = $_.version }
+                })
+        }
+    }
+}
+
 $json = $facts | ConvertTo-Json -Depth 10
 $directory = Split-Path -Parent $factsPath
 if (-not (Test-Path -LiteralPath $directory -PathType Container)) {

@@ -152,6 +152,8 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   }
   for (const value of owned.sensitive.values()) log.mask(value);
   for (const name of userVars.keys()) {
+    // A pinned image_version the action resolved to the same value is no conflict.
+    if (owned.plain.get(name) === userVars.get(name)) continue;
     if (owned.plain.has(name) || owned.sensitive.has(name))
       log.warning(`packer-vars sets '${name}', which the action sets itself: the action's value is used.`);
   }

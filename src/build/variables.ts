@@ -49,6 +49,8 @@ export interface ActionVariableInput {
   gitCommit?: string;
   /** Defaults to the workflow run URL built from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID. */
   runUrl?: string;
+  /** The exact Marketplace base version (image_version), resolved before the build. */
+  baseImageVersion?: string;
   /**
    * The program and arguments the template runs on the runner before sysprep, followed by `--facts <path>`. Packer
    * starts it as an argument vector: no shell ever parses these paths.
@@ -117,6 +119,7 @@ export function actionVariables(
   if (gitCommit) plain.set('git_commit', gitCommit);
   const runUrl = input.runUrl ?? workflowRunUrl(env);
   if (runUrl) plain.set('run_url', runUrl);
+  if (input.baseImageVersion) plain.set('image_version', input.baseImageVersion);
   if (input.sysprepCheckArgv && input.sysprepCheckArgv.length > 0) {
     // shell-local renders each execute_command item as a Go template before it runs it.
     for (const item of [...input.sysprepCheckArgv, input.outputDirectory]) {

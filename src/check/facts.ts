@@ -177,6 +177,11 @@ export class FactsError extends Error {
 }
 
 export async function readFacts(path: string): Promise<Facts> {
+  return parseFacts(await readFactsText(path), path);
+}
+
+/** The text of a facts file, read within the size limit. */
+export async function readFactsText(path: string): Promise<string> {
   let text: string;
   try {
     // Opened without blocking and read only up to the limit: a FIFO or a huge file cannot stall or exhaust the run.
@@ -199,7 +204,7 @@ export async function readFacts(path: string): Promise<Facts> {
       `Cannot read the facts file ${path}: ${(error as Error).message}. Pass the file packer/scripts/facts.ps1 wrote (Packer downloads it to <output_directory>/<facts_file_name>).`,
     );
   }
-  return parseFacts(text, path);
+  return text;
 }
 
 function tooLarge(source: string, bytes: number): FactsError {
@@ -223,7 +228,8 @@ function nestingDepth(document: unknown, limit: number): number {
   return deepest;
 }
 
-export function parseFacts(text: string, source: string): Facts {
+/** A facts file's JSON object, within the size and depth limits; the fields are not read yet. */
+export function parseFactsDocument(text: string, source: string): Record<string, unknown> {
   if (text.length > MAX_FACTS_BYTES) throw tooLarge(source, text.length);
   let document: unknown;
   try {
@@ -247,6 +253,11 @@ export function parseFacts(text: string, source: string): Facts {
       `The facts file ${source} holds ${describe(document)}, not a JSON object. Pass the document packer/scripts/facts.ps1 wrote.`,
     );
   }
+  return document;
+}
+
+export function parseFacts(text: string, source: string): Facts {
+  const document = parseFactsDocument(text, source);
   if (document.schemaVersion !== FACTS_SCHEMA_VERSION) {
     throw new FactsError(
       'facts-schema-version',

@@ -91,6 +91,12 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'false',
   },
   {
+    name: 'skip-if-unchanged',
+    description:
+      'true: build nothing when the exact base version, the template digest and the toolkit version equal those of the newest ready image of this display name (status up-to-date).',
+    default: 'false',
+  },
+  {
     name: 'github-token',
     description: 'Token for the pull-request report comment (needs pull-requests: write).',
     default: '${{ github.token }}',
@@ -135,6 +141,7 @@ export interface Config {
   deleteSourceImage: boolean;
   uploadRetries: number;
   dryRun: boolean;
+  skipIfUnchanged: boolean;
   reportPath: string;
 }
 
@@ -308,6 +315,21 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     );
   }
 
+  const skipIfUnchanged = parseBoolean('skip-if-unchanged', withDefault('skip-if-unchanged'));
+  if (skipIfUnchanged && build === 'none') {
+    throw new InputError(
+      'skip-if-unchanged',
+      'needs a build (it compares what would be built with the newest ready image), but image-id is set.',
+      'Leave image-id empty to build, or remove skip-if-unchanged.',
+    );
+  }
+  if (skipIfUnchanged && build === 'build' && displayName === undefined) {
+    throw new InputError(
+      'skip-if-unchanged',
+      'needs display-name: records are kept per display name, and the default (the managed image name) changes every run.',
+      'Set display-name to the name of the device image series, such as "Win11 25H2 Corporate".',
+    );
+  }
   const reportDir = context.env.RUNNER_TEMP || context.cwd;
   return {
     imageId: imageId ?? '',
@@ -334,6 +356,7 @@ export function parseInputs(read: (name: string) => string, context: ParseContex
     deleteSourceImage,
     uploadRetries,
     dryRun,
+    skipIfUnchanged,
     reportPath: get('report-path') ?? `${reportDir.replace(/[\\/]+$/, '')}/w365-image-report.json`,
   };
 }

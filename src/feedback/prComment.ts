@@ -3,6 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { CheckResult } from '../pipeline/checks.ts';
+import { historyLines } from '../pipeline/historySummary.ts';
 import { cell, checksTable, HEADLINE, osDescription, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
 import { safeLogText, scrubSecrets } from '../util/untrusted.ts';
@@ -138,6 +139,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   if (report.inputs.displayName) lines.push(`| Display name | ${cell(report.inputs.displayName)} |`);
   if (report.inputs.version) lines.push(`| Version | ${code(report.inputs.version)} |`);
   if (report.build?.packerVersion) lines.push(`| Packer | ${cell(report.build.packerVersion)} |`);
+  if (report.base) lines.push(`| Base | ${code(`${report.base.sku} ${report.base.version}`)} |`);
   if (report.build?.error) lines.push(`| Build error | ${code(report.build.error)} |`);
   const r = report.registration;
   if (r) {
@@ -156,6 +158,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
     const checks = [...report.checks].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status));
     lines.push(...checksTable(checks), '');
   }
+  lines.push(...historyLines(report, { collapse: true }));
   if (report.rollout && report.rollout.summary.length > 0) lines.push(...report.rollout.summary, '');
   if (report.error) lines.push('```', report.error.message.replaceAll('```', "'''"), '```', '');
   if (options.runUrl) lines.push(`[Workflow run](${options.runUrl}) · ${report.finishedAt}`);

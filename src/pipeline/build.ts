@@ -15,6 +15,8 @@ export interface BuildStepDeps {
   clock: Clock;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal | undefined;
+  /** The exact base version resolved before the build: Packer never sees `latest`. */
+  baseImageVersion?: string | undefined;
 }
 
 /** What the build hands on: the image to validate and the sysprep-check rows, or why the run stops here. */
@@ -150,6 +152,7 @@ function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
             auth: config.auth,
             templateVersion: TOOL_VERSION,
             sysprepCheckArgv,
+            ...(deps.baseImageVersion ? { baseImageVersion: deps.baseImageVersion } : {}),
           },
     outputDirectory: join(workDir, 'w365-image-packer'),
     env: deps.env,

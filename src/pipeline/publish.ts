@@ -14,6 +14,9 @@ export interface Outputs {
   'updated-policies': string;
   'deleted-images': string;
   'report-path': string;
+  'base-image-version': string;
+  changed: string;
+  'record-artifact': string;
 }
 
 export function outputsOf(report: Report, reportPath: string): Outputs {
@@ -26,6 +29,9 @@ export function outputsOf(report: Report, reportPath: string): Outputs {
     'updated-policies': JSON.stringify(report.rollout?.updatedPolicies ?? []),
     'deleted-images': JSON.stringify(report.rollout?.deletedImages ?? []),
     'report-path': reportPath,
+    'base-image-version': report.base?.version ?? '',
+    changed: String(report.changed ?? false),
+    'record-artifact': report.recordArtifact?.saved ? report.recordArtifact.name : '',
   };
 }
 

@@ -1,6 +1,11 @@
 import type { Cloud } from '../config/clouds.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
+import type { ImageDiff } from '../record/diff.ts';
+import type { ImageRecord } from '../record/record.ts';
+import type { BaseImage } from './base.ts';
+import type { Freshness } from './freshness.ts';
 import type { CheckResult } from './checks.ts';
+import { historyLines } from './historySummary.ts';
 import { formatDuration, type Registration } from './register.ts';
 import { WINDOWS_RELEASES } from '../check/releases.ts';
 
@@ -8,6 +13,7 @@ export type Outcome =
   | 'ready'
   | 'warning'
   | 'validated'
+  | 'up-to-date'
   | 'dry-run'
   | 'template-valid'
   | 'invalid'
@@ -51,6 +57,30 @@ export interface Report {
     /** Packer's last output lines when the build failed. */
     outputTail: string[];
   } | null;
+  /** The exact Marketplace base the build started from (build: true only). */
+  base?: BaseImage | null;
+  /** sha256 of the template folder, var files and packer-vars (build: true only). */
+  templateDigest?: string | null;
+  /** skip-if-unchanged: what was compared with the newest ready image's record. */
+  freshness?: Freshness | null;
+  /** The record of the previous image of this display name the run compared with. */
+  previousRecord?: {
+    artifactId: number;
+    workflowRunId: number | null;
+    version: string;
+    deviceImageId: string | null;
+    createdAt: string;
+  } | null;
+  /** Why no previous record was used (first run, expired, no token). */
+  previousRecordNote?: string | null;
+  /** This image's record (build: true runs that succeeded). */
+  record?: ImageRecord | null;
+  /** What changed since the previous record. */
+  diff?: ImageDiff | null;
+  /** A new image that differs from the previous record (or the first one). */
+  changed?: boolean;
+  /** The workflow artifact the record was saved as. */
+  recordArtifact?: { name: string; saved: boolean; reason: string | null } | null;
   image: (ManagedImageId & { location: string | null; portalUrl: string }) | null;
   checks: CheckResult[];
   registration: {
@@ -87,6 +117,7 @@ export function succeeded(outcome: Outcome): boolean {
     outcome === 'ready' ||
     outcome === 'warning' ||
     outcome === 'validated' ||
+    outcome === 'up-to-date' ||
     outcome === 'template-valid' ||
     outcome === 'dry-run'
   );
@@ -144,6 +175,7 @@ export const HEADLINE: Record<Outcome, string> = {
   ready: '✅ Registered: ready in Windows 365',
   warning: '⚠️ Registered with a warning',
   validated: '✅ Validated (not registered)',
+  'up-to-date': '💤 Up to date: nothing built',
   'dry-run': '📝 Dry run: nothing was changed',
   'template-valid': '✅ Packer template is valid (nothing built)',
   cancelled: '⏹️ Cancelled',
@@ -203,14 +235,15 @@ export function renderSummary(report: Report): string {
     );
   } else if (imageId) {
     lines.push(`**Managed image:** ${codeSpan(imageId)}`);
-  } else {
+  } else if (report.outcome !== 'up-to-date') {
     lines.push(
       `**Managed image:** none (${report.build?.mode === 'validate' ? 'template checks only' : 'not built'})`,
     );
   }
   // Template checks name no device image; elsewhere an empty part is left out, never shown as an empty code span.
   const device = [cell(report.inputs.displayName), codeSpan(report.inputs.version)].filter((p) => p !== '');
-  if (report.outcome !== 'template-valid' && device.length > 0)
+  if (report.outcome === 'up-to-date') lines.push(`**Device image:** ${cell(report.inputs.displayName)}`);
+  else if (report.outcome !== 'template-valid' && device.length > 0)
     lines.push(`**Device image:** ${device.join(' ')}`);
   lines.push('');
   const b = report.build;
@@ -223,6 +256,10 @@ export function renderSummary(report: Report): string {
       `| Mode | ${b.mode === 'validate' ? 'template checks only' : 'Packer build'} |`,
     );
     if (b.packerVersion) lines.push(`| Packer | ${cell(b.packerVersion)} |`);
+    if (report.base)
+      lines.push(
+        `| Base | \`${report.base.publisher}/${report.base.offer}/${report.base.sku}\` \`${report.base.version}\` (${report.base.requested === 'latest' ? 'newest' : 'pinned'} in ${cell(report.base.location)}) |`,
+      );
     if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
     if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
     lines.push('');
@@ -237,6 +274,7 @@ export function renderSummary(report: Report): string {
         '',
       );
   }
+  lines.push(...historyLines(report, { collapse: false }));
   lines.push('### Checks', '', ...checksTable(report.checks), '');
   const r = report.registration;
   if (r) {

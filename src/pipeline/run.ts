@@ -14,6 +14,9 @@ import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { scrubDeep } from '../util/untrusted.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
+import { MarketplaceClient } from '../azure/marketplace.ts';
+import type { BaseImage } from './base.ts';
+import { baseStage } from './baseStage.ts';
 import { failed, type CheckResult } from './checks.ts';
 import { findUploadOfSource, registerImage, RegistrationError } from './register.ts';
 import { resumeHint } from './resume.ts';
@@ -24,6 +27,10 @@ import {
   prepareRollout,
   rolloutSection,
 } from './rollout.ts';
+import { checkFreshness } from './freshness.ts';
+import { emptyHistory, loadInventory, withHistory, type History } from './history.ts';
+import type { Found } from '../record/store.ts';
+import { workflowRunUrl } from '../build/variables.ts';
 import { RolloutError } from '../rollout/errors.ts';
 import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
 import { checkWindows365CanSee, validateImage, windows365ViewSkipped } from './validate.ts';
@@ -40,6 +47,8 @@ export interface PipelineDeps {
   getIdToken: (audience: string, policy: RequestPolicy) => Promise<string>;
   /** Aborted when the job is cancelled. */
   signal?: AbortSignal;
+  /** Where earlier image records are found (the action: this repository's artifacts); none in a terminal. */
+  records?: { findPrevious(displayName: string): Promise<Found> };
 }
 
 /** build -> check -> validate -> register -> report. Each step sees only what the steps before produced. */
@@ -64,6 +73,9 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   let build: Report['build'] = null;
   let displayName = config.displayName ?? '';
   let version = config.version ?? '';
+  let base: BaseImage | null = null;
+  let templateDigest: string | null = null;
+  const history = emptyHistory();
 
   const finish = (
     outcome: Outcome,
@@ -76,8 +88,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   ): Report => {
     const finished = clock.now();
     timings.totalSeconds = Math.round((finished - started) / 1000);
-    // Every writer (report file, job summary, PR comment, outputs, CLI) publishes this object: scrub it once here.
-    return scrubDeep<Report>({
+    const report: Report = {
       schemaVersion: 1,
       tool: { name: 'w365-image', version: TOOL_VERSION },
       outcome,
@@ -97,12 +108,16 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
         waitTimeoutMinutes: config.waitTimeoutMinutes,
       },
       build,
+      base,
+      templateDigest,
       image: image ? { ...image, location, portalUrl: portalUrl(cloud, config.tenantId, image.id) } : null,
       checks,
       registration: extra.registration ?? null,
       rollout: extra.rollout ?? null,
       error: extra.error ?? null,
-    });
+    };
+    // Every writer (report file, job summary, PR comment, outputs, CLI) publishes this object: scrub it once here.
+    return scrubDeep<Report>(withHistory(report, history, workflowRunUrl(deps.env)));
   };
   const seconds = (since: number) => Math.round((clock.now() - since) / 1000);
 
@@ -140,6 +155,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       ),
       log,
     ));
+
   let graphClient: GraphClient | undefined;
   const getGraph = () =>
     (graphClient ??= new GraphClient({
@@ -197,14 +213,60 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
     }
   };
 
+  if (config.build === 'build') {
+    const resolved = await log.group('Resolve the base image', () =>
+      baseStage(config, {
+        log,
+        clock,
+        marketplace: () =>
+          new MarketplaceClient({
+            credential: getCredential(),
+            subscriptionId: config.subscriptionId ?? '',
+            endpoint: config.armEndpoint ?? cloud.armEndpoint,
+            scope: cloud.armScope,
+            userAgent: USER_AGENT,
+          }),
+        graph: getGraph,
+      }),
+    );
+    checks.push(...resolved.checks);
+    logChecks(log, resolved.checks);
+    templateDigest = resolved.templateDigest;
+    if (!resolved.base) {
+      return finish(
+        resolved.error ? 'error' : 'invalid',
+        resolved.message,
+        resolved.error ? { error: resolved.error } : {},
+      );
+    }
+    base = resolved.base;
+    try {
+      const digest = resolved.templateDigest ?? '';
+      const stop = await compareWithPrevious(config, deps, base, digest, getGraph, history);
+      if (stop) return finish('up-to-date', stop);
+    } catch (error) {
+      // A build that cannot be compared would cost a full build and then fail to register the same way.
+      const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      const message = `Could not compare with the newest ready image of '${config.displayName ?? ''}' (skip-if-unchanged): ${reason} Nothing was built.`;
+      return finish('error', message, { error: { kind: 'freshness:unavailable', message } });
+    }
+  }
+
   if (config.build !== 'none') {
     const buildStarted = clock.now();
     const { buildStage } = await import('./build.ts');
-    const stage = await buildStage(config, { log, clock, env: deps.env, signal: deps.signal });
+    const stage = await buildStage(config, {
+      log,
+      clock,
+      env: deps.env,
+      signal: deps.signal,
+      baseImageVersion: base?.version,
+    });
     timings.buildSeconds = seconds(buildStarted);
     build = stage.build;
     imageId = stage.imageId;
     startDeadline();
+    if (config.build === 'build') Object.assign(history, await loadInventory(stage.build.factsPath));
     if (stage.done && stage.outcome === 'template-valid' && config.dryRun && config.register) {
       return planWithoutImage();
     }
@@ -434,6 +496,57 @@ function maskingTokens(credential: TokenCredential, log: Log): TokenCredential {
       return token;
     },
   };
+}
+
+/**
+ * Finds the previous record of the display name and, with skip-if-unchanged, compares it with what this run would
+ * build. Returns the up-to-date message when nothing needs building.
+ */
+async function compareWithPrevious(
+  config: Config,
+  deps: PipelineDeps,
+  base: BaseImage,
+  digest: string,
+  getGraph: () => GraphClient,
+  history: History,
+): Promise<string | undefined> {
+  const { log } = deps;
+  const displayName = config.displayName;
+  if (!displayName) {
+    history.previousNote = 'no display-name: records are kept per display name';
+    return undefined;
+  }
+  if (!deps.records) {
+    history.previousNote = 'records are kept as workflow artifacts: none outside GitHub Actions';
+  } else {
+    const records = deps.records;
+    const found = await log.group('Find the previous image record', () => records.findPrevious(displayName));
+    if (found.found) {
+      history.previous = found.previous;
+      log.info(
+        `Previous record: '${displayName}' ${found.previous.record.version} (artifact ${found.previous.artifactId}).`,
+      );
+    } else {
+      history.previousNote = found.reason;
+      log.info(`No previous record: ${found.reason}.`);
+    }
+  }
+  if (!config.skipIfUnchanged) return undefined;
+  const freshness = await checkFreshness({
+    displayName,
+    record: history.previous?.record,
+    base,
+    templateDigest: digest,
+    toolVersion: TOOL_VERSION,
+    graph: getGraph(),
+  });
+  history.freshness = freshness;
+  if (!freshness.upToDate) {
+    log.info(`Building: ${freshness.reason}.`);
+    return undefined;
+  }
+  const image = freshness.newestReady;
+  return `Up to date: '${displayName}' ${image?.version ?? ''} (${image?.id ?? ''}) was built from ${base.sku} ${base.version} with the same template and w365-image ${TOOL_VERSION} (base not refreshed yet). Nothing was built or uploaded.`;
 }
 
 /** Only the checks that a deleted source image fails (it cannot be read, or is being deleted). */

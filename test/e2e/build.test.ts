@@ -2,15 +2,16 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import type { FakeCloud, FakeCloudOptions } from '../fake-cloud/index.ts';
 import { fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');
 const FACTS = resolve(import.meta.dirname, '../fixtures/facts');
+const FAKE_AZ = resolve(import.meta.dirname, '../fake-cloud/bin');
 const cloud = useFakeCloud();
 
-async function setup(facts: string, mode = 'ok') {
-  const fake = await cloud();
+async function setup(facts: string, mode = 'ok', options: FakeCloudOptions = {}) {
+  const fake = await cloud(options);
   // The image Packer "captures": the fake packer reports this ID in its manifest.
   const image = fake.addManagedImage({ resourceGroup: 'cloudpc-images', name: 'win11-cpc-17' });
   const marker = join(await mkdtemp(join(tmpdir(), 'w365-packer-')), 'marker');
@@ -43,8 +44,13 @@ async function packerCalls(argsLog: string): Promise<string[][]> {
     .map((line) => JSON.parse(line) as string[]);
 }
 
+/** Requests about images: the base image look-up before the build (Marketplace, gallery) is not one. */
 const azureRequests = (f: FakeCloud) =>
-  f.requests.filter((r) => r.service === 'arm' || r.service === 'graph');
+  f.requests.filter(
+    (r) =>
+      (r.service === 'arm' || r.service === 'graph') &&
+      !/\/artifacttypes\/vmimage\/|\/galleryImages$/i.test(r.path),
+  );
 
 describe('build -> check -> validate -> register', () => {
   it('builds a clean VM, checks it, validates and registers the image', async () => {
@@ -149,7 +155,7 @@ describe('build -> check -> validate -> register', () => {
   });
 
   it('passes the US Government cloud to Packer', async () => {
-    const { fake, env, inputs } = await setup('clean-win11-25h2.json');
+    const { fake, env, inputs } = await setup('clean-win11-25h2.json', 'ok', { cloud: 'usgov' });
     const argsLog = join(await mkdtemp(join(tmpdir(), 'w365-args-')), 'args');
     await runAction(
       fake,
@@ -166,7 +172,15 @@ describe('build -> check -> validate -> register', () => {
     const run = await runAction(
       fake,
       { ...inputs, auth: 'azure-cli' },
-      { env: { ...env, FAKE_PACKER_SUBSCRIPTION: other } },
+      {
+        env: {
+          ...env,
+          FAKE_PACKER_SUBSCRIPTION: other,
+          // The base image is looked up with the signed-in Azure CLI before the build.
+          PATH: `${FAKE_AZ}${delimiter}${env.PATH}`,
+          W365_FAKE_CLOUD_URL: fake.url,
+        },
+      },
     );
     expect(run.code).toBe(1);
     expect(run.report?.error?.kind).toBe('build:subscription-mismatch');

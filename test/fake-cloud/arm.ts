@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkAccessToken } from './entra.ts';
 import { audiencesFor, bearerToken, empty, json, type Context, type Incoming, type Reply } from './http.ts';
+import { marketplaceGet, marketplaceListGet, VMIMAGE_LIST_PATH, VMIMAGE_PATH } from './marketplace.ts';
 import { armKey, type ManagedImage } from './state.ts';
 
 /** api-versions of Microsoft.Compute/images the fake accepts (the newest is what @azure/arm-compute 25 sends). */
@@ -167,6 +168,26 @@ export function handleArm(ctx: Context, req: Incoming): Reply {
     const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
     if (badVersion) return badVersion;
     return armError(404, 'SubscriptionNotFound', `The subscription '${subscription}' could not be found.`);
+  }
+  const vmImageList = VMIMAGE_LIST_PATH.exec(req.path);
+  if (vmImageList) {
+    const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
+    if (badVersion) return badVersion;
+    if (req.method !== 'GET')
+      return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
+    ctx.counters.marketplaceReads += 1;
+    const reply = marketplaceListGet(ctx.state.marketplace, ctx.config.subscriptionId, vmImageList);
+    return json(reply.status, reply.body);
+  }
+  const vmImage = VMIMAGE_PATH.exec(req.path);
+  if (vmImage) {
+    const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
+    if (badVersion) return badVersion;
+    if (req.method !== 'GET')
+      return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
+    ctx.counters.marketplaceReads += 1;
+    const reply = marketplaceGet(ctx.state.marketplace, ctx.config.subscriptionId, vmImage);
+    return json(reply.status, reply.body);
   }
   const op = OPERATION_PATH.exec(req.path);
   if (op) return operation(ctx, req, op[3] ?? '', decodeURIComponent(op[4] ?? ''));

@@ -2,6 +2,7 @@ import { resourceForScope, mintAccessToken } from './entra.ts';
 import { json, type Context, type Incoming, type Reply } from './http.ts';
 import { isObject } from './jwt.ts';
 import type { Fault } from './faults.ts';
+import type { GalleryImageSpec, MarketplaceImageSpec } from './marketplace.ts';
 import type { DeviceImageSpec, ManagedImageSpec, ProvisioningPolicySpec } from './state.ts';
 
 /** What the control endpoints need from the running fake. */
@@ -11,6 +12,8 @@ interface ControlTarget {
   addManagedImage(spec: ManagedImageSpec): unknown;
   addDeviceImage(spec: DeviceImageSpec): unknown;
   addProvisioningPolicy(spec: ProvisioningPolicySpec): unknown;
+  addMarketplaceImage(spec: MarketplaceImageSpec): unknown;
+  addGalleryImage(spec: GalleryImageSpec): unknown;
   inject(fault: Fault): void;
   snapshot(): unknown;
 }
@@ -34,6 +37,8 @@ function parse(req: Incoming): Record<string, unknown> | undefined {
  *   POST /_fake/managed-images        ManagedImageSpec
  *   POST /_fake/device-images         DeviceImageSpec
  *   POST /_fake/provisioning-policies ProvisioningPolicySpec
+ *   POST /_fake/marketplace-images    MarketplaceImageSpec
+ *   POST /_fake/gallery-images        GalleryImageSpec
  */
 export function handleControl(ctx: Context, fake: ControlTarget, req: Incoming): Reply {
   const route = `${req.method} ${req.path}`;
@@ -63,6 +68,10 @@ export function handleControl(ctx: Context, fake: ControlTarget, req: Incoming):
         return json(201, fake.addDeviceImage(body as unknown as DeviceImageSpec));
       case '/_fake/provisioning-policies':
         return json(201, fake.addProvisioningPolicy(body as unknown as ProvisioningPolicySpec));
+      case '/_fake/marketplace-images':
+        return json(201, fake.addMarketplaceImage(body as unknown as MarketplaceImageSpec));
+      case '/_fake/gallery-images':
+        return json(201, fake.addGalleryImage(body as unknown as GalleryImageSpec));
       default:
         return json(404, { error: `No control endpoint ${route}` });
     }

@@ -207,6 +207,11 @@ function route(g: GraphRequest, path: string): Reply {
       }
       return segmentNotFound(g, action);
     }
+    if (collection === 'galleryImages') {
+      if (action !== undefined) return segmentNotFound(g, action);
+      if (g.req.method !== 'GET') return methodNotAllowed(g);
+      return id === undefined || id === '' ? listGalleryImages(g) : getGalleryImage(g, id);
+    }
     if (collection === 'provisioningPolicies') {
       if (action !== undefined) return segmentNotFound(g, action);
       if (id === undefined || id === '') {
@@ -540,6 +545,39 @@ function getSourceImages(g: GraphRequest): Reply {
     SOURCE_IMAGE_FIELDS[g.version],
     g.version === 'beta' ? ['resourceId', 'displayName', 'subscriptionId'] : [],
   );
+}
+
+const GALLERY_IMAGE_FIELDS = [
+  'id',
+  'displayName',
+  'endDate',
+  'expirationDate',
+  'offerName',
+  'publisherName',
+  'sizeInGB',
+  'skuName',
+  'startDate',
+  'status',
+];
+
+function listGalleryImages(g: GraphRequest): Reply {
+  const items = g.ctx.state.galleryImages.map((i) => ({ ...i }) as Record<string, unknown>);
+  return page(g, 'galleryImages', items, 'microsoft.graph.cloudPcGalleryImage', GALLERY_IMAGE_FIELDS, [
+    'publisherName',
+    'offerName',
+    'skuName',
+    'status',
+  ]);
+}
+
+function getGalleryImage(g: GraphRequest, id: string): Reply {
+  checkQuery(g, []);
+  const image = g.ctx.state.galleryImages.find((i) => i.id === id);
+  if (!image) return notFound(g, 'cloudPcGalleryImage', id);
+  return json(200, {
+    '@odata.context': context(g, `${BASE.slice(1)}/galleryImages/$entity`),
+    ...image,
+  });
 }
 
 function policyView(policy: ProvisioningPolicy): Record<string, unknown> {

@@ -26,8 +26,20 @@ import {
   type ServiceName,
 } from './state.ts';
 import { makeServerCertificate } from './tls.ts';
+import type {
+  GalleryImage,
+  GalleryImageSpec,
+  MarketplaceImage,
+  MarketplaceImageSpec,
+} from './marketplace.ts';
 
 export type { Fault } from './faults.ts';
+export type {
+  GalleryImage,
+  GalleryImageSpec,
+  MarketplaceImage,
+  MarketplaceImageSpec,
+} from './marketplace.ts';
 export type {
   CloudName,
   Counters,
@@ -92,6 +104,10 @@ export interface FakeCloud {
   addManagedImage(spec: ManagedImageSpec): ManagedImage;
   addDeviceImage(spec: DeviceImageSpec): DeviceImage;
   addProvisioningPolicy(spec: ProvisioningPolicySpec): ProvisioningPolicy;
+  /** A Marketplace VM image version ARM lists (the fake starts with the Cloud PC offer's Gen2 SKUs). */
+  addMarketplaceImage(spec: MarketplaceImageSpec): MarketplaceImage;
+  /** A Windows 365 gallery image Graph lists; replaces the one with the same id. */
+  addGalleryImage(spec: GalleryImageSpec): GalleryImage;
   inject(fault: Fault): void;
   /** Deep copy of every resource (managed images, device images, uploads, policies, ARM operations). */
   snapshot(): unknown;
@@ -203,6 +219,8 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     addManagedImage: (spec) => state.addManagedImage(spec),
     addDeviceImage: (spec) => state.addDeviceImage(spec),
     addProvisioningPolicy: (spec) => state.addProvisioningPolicy(spec),
+    addMarketplaceImage: (spec) => state.addMarketplaceImage(spec),
+    addGalleryImage: (spec) => state.addGalleryImage(spec),
     inject: (fault) => faults.add(fault),
     snapshot: () => state.snapshot(),
     close: async () => {},

@@ -1,4 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import {
+  defaultGallery,
+  defaultMarketplace,
+  galleryImage,
+  marketplaceImage,
+  type GalleryImage,
+  type GalleryImageSpec,
+  type MarketplaceImage,
+  type MarketplaceImageSpec,
+} from './marketplace.ts';
 
 export type CloudName = 'public' | 'usgov';
 export type ServiceName = 'github' | 'entra' | 'arm' | 'graph' | 'control';
@@ -170,6 +180,8 @@ export interface Counters {
   policyPatches: number;
   armDeletes: number;
   faultsApplied: number;
+  /** ARM reads of Marketplace VM images (SKU lists, version lists, versions). */
+  marketplaceReads: number;
 }
 
 export function newCounters(): Counters {
@@ -184,6 +196,7 @@ export function newCounters(): Counters {
     policyPatches: 0,
     armDeletes: 0,
     faultsApplied: 0,
+    marketplaceReads: 0,
   };
 }
 
@@ -204,6 +217,9 @@ export class CloudState {
   readonly subscriptionId: string;
   /** lower-case name -> name as created */
   readonly resourceGroups = new Map<string, string>();
+  /** Marketplace VM images ARM lists; Windows 365 gallery images Graph lists. */
+  readonly marketplace: MarketplaceImage[] = defaultMarketplace();
+  readonly galleryImages: GalleryImage[] = defaultGallery();
   /** armKey(id) -> image */
   readonly managedImages = new Map<string, ManagedImage>();
   readonly deviceImages = new Map<string, DeviceImage>();
@@ -243,6 +259,21 @@ export class CloudState {
 
   addResourceGroup(name: string): void {
     if (!this.resourceGroups.has(name.toLowerCase())) this.resourceGroups.set(name.toLowerCase(), name);
+  }
+
+  addMarketplaceImage(spec: MarketplaceImageSpec): MarketplaceImage {
+    const image = marketplaceImage(spec);
+    this.marketplace.push(image);
+    return image;
+  }
+
+  /** Replaces the gallery image with the same id. */
+  addGalleryImage(spec: GalleryImageSpec): GalleryImage {
+    const image = galleryImage(spec);
+    const at = this.galleryImages.findIndex((g) => g.id === image.id);
+    if (at === -1) this.galleryImages.push(image);
+    else this.galleryImages[at] = image;
+    return image;
   }
 
   addManagedImage(spec: ManagedImageSpec): ManagedImage {

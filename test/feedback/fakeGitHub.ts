@@ -1,6 +1,7 @@
 /** A small fake of the GitHub REST API's issue comments, on 127.0.0.1, for the pull request comment tests. */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { artifactStore, type ArtifactStore } from './fakeArtifacts.ts';
 
 export interface FakeComment {
   id: number;
@@ -26,6 +27,8 @@ export interface FakeGitHub {
   /** Tokens that may read but not write, as GITHUB_TOKEN in a fork's pull request: writes get 403. */
   readOnlyTokens: Set<string>;
   add(issue: number, body: string, user?: FakeComment['user']): FakeComment;
+  /** Workflow artifacts (REST, the results service's Twirp API and blob storage). */
+  artifacts: ArtifactStore;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 
 export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<FakeGitHub> {
   let nextId = 1000;
+  const artifacts = artifactStore(owner, repo);
   const state = {
     comments: [] as FakeComment[],
     requests: [] as Request[],
@@ -57,6 +61,14 @@ export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(JSON.stringify(body));
       };
+      const base = `http://${req.headers.host}`;
+      // The results service and blob storage authorize by runtime token and signed URL, not by the REST token.
+      if (url.pathname.startsWith('/twirp/') || url.pathname.startsWith('/_blobs/')) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        artifacts.handle(req, res, url, Buffer.concat(chunks), base);
+        return;
+      }
       const token = /^(?:token|Bearer) (.+)$/.exec(authorization ?? '')?.[1];
       if (!token) return send(401, { message: 'Requires authentication' });
       if (req.method !== 'GET' && state.readOnlyTokens.has(token))
@@ -64,7 +76,7 @@ export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<
           message: 'Resource not accessible by integration',
           documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
         });
-      const base = `http://${req.headers.host}`;
+      if (artifacts.handle(req, res, url, Buffer.alloc(0), base)) return;
       const json = (c: FakeComment) => ({
         id: c.id,
         body: c.body,
@@ -140,6 +152,7 @@ export async function startFakeGitHub(owner = 'octo', repo = 'images'): Promise<
     },
     users: state.users,
     readOnlyTokens: state.readOnlyTokens,
+    artifacts,
     add(issue, body, user = BOT) {
       const comment = { id: nextId++, issue, body, user };
       state.comments.push(comment);

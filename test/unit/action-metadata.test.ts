@@ -40,6 +40,9 @@ describe('action.yml', () => {
       'updated-policies': true,
       'deleted-images': true,
       'report-path': true,
+      'base-image-version': true,
+      changed: true,
+      'record-artifact': true,
     };
     expect(Object.keys(action.outputs).sort()).toEqual(Object.keys(outputs).sort());
   });

@@ -298,3 +298,24 @@ describe('values quoted in input errors', () => {
     expect(error.message.length).toBeLessThan(300);
   });
 });
+
+describe('skip-if-unchanged', () => {
+  const build = { ...oidc, 'image-id': '', 'subscription-id': '11111111-2222-3333-4444-555555555555' };
+
+  it('is off by default and on for a build with a display name', () => {
+    expect(parse(build).skipIfUnchanged).toBe(false);
+    expect(
+      parse({ ...build, 'skip-if-unchanged': 'true', 'display-name': 'Win11 Corp' }).skipIfUnchanged,
+    ).toBe(true);
+  });
+
+  it.each([
+    [{ ...oidc, 'skip-if-unchanged': 'true' }, 'needs a build'],
+    [{ ...build, 'skip-if-unchanged': 'true' }, 'needs display-name'],
+    [{ ...build, 'skip-if-unchanged': 'maybe' }, 'is not a boolean'],
+  ])('rejects %j', (values, problem) => {
+    const error = inputError(values);
+    expect(error.input).toBe('skip-if-unchanged');
+    expect(error.message).toContain(problem);
+  });
+});

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SYSPREP_RULES } from '../../src/check/rules.ts';
 import { ERROR_CODES } from '../../src/graph/errorCodes.ts';
 import { IMAGE_CHECKS } from '../../src/pipeline/validate.ts';
+import { BASE_CHECK_IDS } from '../../src/pipeline/base.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const doc = readFileSync(join(ROOT, 'docs', 'troubleshooting.md'), 'utf8');
@@ -34,6 +35,12 @@ describe('docs/troubleshooting.md', () => {
   it.each([
     ...new Set([...IMAGE_CHECKS.map((c) => c.id), ...validateIds(), 'image-id.shape', 'image.readable']),
   ])('explains image check %s', (id) => expect(documented(id)).toBe(true));
+
+  it.each(BASE_CHECK_IDS)('explains base image check %s', (id) => expect(documented(id)).toBe(true));
+
+  it.each(['base:unresolved', 'freshness:unavailable'])('explains the run error %s', (kind) =>
+    expect(documented(kind)).toBe(true),
+  );
 
   it.each(SYSPREP_RULES.map((r) => r.id))('explains VM check %s', (id) => expect(documented(id)).toBe(true));
 

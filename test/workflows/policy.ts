@@ -231,7 +231,10 @@ export function securityProblems(text: string): string[] {
   return problems;
 }
 
-/** A scheduled workflow can also be started by hand and guards the weekday in a step (cron ORs the day fields). */
+/**
+ * A scheduled workflow can also be started by hand, and either guards the weekday in a step (cron ORs the day fields)
+ * or lets the action's freshness gate (skip-if-unchanged) decide whether anything is built.
+ */
 export function scheduleProblems(text: string): string[] {
   const wf = load(text);
   const on = events(wf);
@@ -257,7 +260,15 @@ export function scheduleProblems(text: string): string[] {
         /GITHUB_OUTPUT|exit\s+[1-9]/.test(s.run),
     ),
   );
-  if (!guard) problems.push('no weekday guard step (date +%u with a step output or exit)');
+  // The action's freshness gate also makes a daily schedule build once: only when the base or the template moved.
+  const freshnessGate = Object.values(wf.jobs ?? {}).some((job) =>
+    (job.steps ?? []).some((s) => String(s.with?.['skip-if-unchanged'] ?? '') === 'true'),
+  );
+  if (freshnessGate) return problems;
+  if (!guard)
+    problems.push(
+      'no weekday guard step (date +%u with a step output or exit) and no freshness gate (skip-if-unchanged)',
+    );
   const gated = Object.values(wf.jobs ?? {}).some(
     (job) => typeof job.if === 'string' && /needs\.[\w-]+\.outputs\./.test(job.if),
   );

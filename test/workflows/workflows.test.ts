@@ -69,7 +69,12 @@ describe('image-pr.yml', () => {
     const build = jobs.build!;
     expect(build.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
     expect(build.environment).toBe('pr-images');
-    expect(build.permissions).toEqual({ 'id-token': 'write', contents: 'read', 'pull-requests': 'write' });
+    expect(build.permissions).toEqual({
+      'id-token': 'write',
+      contents: 'read',
+      'pull-requests': 'write',
+      actions: 'read',
+    });
     const steps = build.steps ?? [];
     const packer = steps.findIndex((s) => s.uses?.startsWith('hashicorp/setup-packer@'));
     const action = steps.findIndex((s) => s.uses === './');
@@ -97,19 +102,21 @@ describe('monthly-rebuild.yml', () => {
   const wf = load(text);
   const image = wf.jobs?.image;
 
-  it('is scheduled after Patch Tuesday with a dispatch sibling and a weekday guard', () => {
+  it('runs daily after Patch Tuesday with a dispatch sibling and builds only when something changed', () => {
     expect(scheduleProblems(text)).toEqual([]);
     const on = events(wf);
     expect(JSON.stringify(on.schedule)).toContain('9-15');
     expect(JSON.stringify(on.workflow_dispatch)).toContain('dry-run');
+    const action = image?.steps?.find((s) => s.uses === './');
+    expect(action?.with?.['skip-if-unchanged']).toBe('true');
   });
 
   it('rolls out in a protected environment, one run at a time', () => {
     expect(productionProblems(text)).toEqual([]);
     expect(image?.environment).toBe('production');
     expect(wf.concurrency).toMatchObject({ group: 'monthly-rebuild', 'cancel-in-progress': false });
-    expect(image?.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
-    expect(wf.jobs?.gate?.permissions).toEqual({});
+    // actions: read finds the previous image record (an artifact of an earlier run).
+    expect(image?.permissions).toEqual({ 'id-token': 'write', contents: 'read', actions: 'read' });
   });
 
   it('builds both SKUs, each under its own display name, and registers and rolls out', () => {
@@ -194,23 +201,28 @@ describe('the checkers catch broken workflows', () => {
   it('reports workflow-level id-token and a job without permissions', () => {
     const mutated = monthly
       .replace('permissions: {}\n\n# One', 'permissions:\n  id-token: write\n\n# One')
-      .replace('    permissions: {}\n    outputs:', '    outputs:');
+      .replace(
+        / {4}permissions:\n {6}id-token: write\n {6}contents: read\n(?: {6}#.*\n)? {6}actions: read\n/,
+        '',
+      );
+    expect(mutated).not.toContain('actions: read');
     expect(securityProblems(mutated)).toEqual(
-      expect.arrayContaining([
-        "job 'gate' has id-token: write but no step reaches Azure",
-        expect.stringContaining('workflow level'),
-      ]),
+      expect.arrayContaining([expect.stringContaining('workflow level')]),
     );
-    expect(schemaProblems(mutated)).toContain("job 'gate' has no explicit permissions");
+    expect(schemaProblems(mutated)).toContain("job 'image' has no explicit permissions");
   });
 
-  it('reports a schedule without workflow_dispatch, a weekday in cron and a missing guard', () => {
+  it('reports a schedule without workflow_dispatch, a weekday in cron and neither guard nor freshness gate', () => {
     const noDispatch = monthly.replace(/ {2}workflow_dispatch:\n(?: {4,}.*\n)+/, '');
     expect(scheduleProblems(noDispatch)).toEqual(['schedule without a workflow_dispatch sibling']);
     const cronWeekday = monthly.replace("'0 2 9-15 * *'", "'0 2 9-15 * 3'");
     expect(scheduleProblems(cronWeekday)).toEqual([expect.stringContaining('cron ORs them')]);
-    const noGuard = monthly.replace('"$(date -u +%u)"', '"$DAY"');
-    expect(scheduleProblems(noGuard)).toEqual([expect.stringContaining('no weekday guard')]);
+    const noGate = monthly.replace("skip-if-unchanged: 'true'", "skip-if-unchanged: 'false'");
+    expect(noGate).not.toBe(monthly);
+    expect(scheduleProblems(noGate)).toEqual([
+      expect.stringContaining('no weekday guard'),
+      'no job waits on the weekday guard output',
+    ]);
   });
 
   it('reports a production job without environment or concurrency', () => {
