@@ -89,11 +89,14 @@ export function registryWrites(parse: SourceParser, script: Script): RegistryWri
   const root = parse(script.text).rootNode;
   const constants = stringConstants(script.text);
   return commandCalls(root)
-    .filter((c) => /^(New|Set)-ItemProperty$/i.test(c.name))
+    .filter((c) => /^((New|Set)-ItemProperty|Set-W365RegistryValue)$/i.test(c.name))
     .map((c) => ({
       path: resolveArgument(c.parameters.get('path') ?? c.parameters.get('literalpath') ?? '', constants),
       name: resolveArgument(c.parameters.get('name') ?? '', constants),
-      type: resolveArgument(c.parameters.get('propertytype') ?? c.parameters.get('type') ?? '', constants),
+      type: resolveArgument(
+        c.parameters.get('propertytype') ?? c.parameters.get('type') ?? c.parameters.get('kind') ?? '',
+        constants,
+      ),
       value: resolveArgument(c.parameters.get('value') ?? '', constants),
       line: c.line,
     }));
@@ -152,7 +155,8 @@ export function checkScriptRules(parse: SourceParser, script: Script): string[] 
   for (const call of commandCalls(root)) {
     const node = call.node;
     const operator = node.namedChildren.find((c) => c.type === 'command_invokation_operator');
-    if (operator?.text === '&') {
+    // Invoke-W365Executable is the helper's seam around `&`: the same $LASTEXITCODE duty applies.
+    if (operator?.text === '&' || (!isHelper && call.name === 'Invoke-W365Executable')) {
       const target = call.name.replace(/^\$/, '').toLowerCase();
       if (!scriptBlockParams.has(target)) {
         const following = lines.slice(node.endPosition.row, node.endPosition.row + 4).join('\n');

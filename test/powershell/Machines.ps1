@@ -1,0 +1,27 @@
+# Test-side helpers: a fresh machine folder per scenario, state look-ups, the template's step count.
+Set-StrictMode -Version Latest
+
+function New-TestMachine {
+    param([Parameter(Mandatory)] [hashtable] $State)
+    $path = Join-Path ([System.IO.Path]::GetTempPath()) ("w365-machine-" + [guid]::NewGuid().ToString('N').Substring(0, 12))
+    New-Item -ItemType Directory -Path $path | Out-Null
+    return (New-FakeMachine -State $State -Path $path)
+}
+
+function Get-W365RegistryState {
+    param($State, [string] $Path, [string] $Name)
+    $key = $State.registry[$Path.ToLowerInvariant()]
+    if ($null -eq $key) {
+        return $null
+    }
+    $entry = $key.values[$Name.ToLowerInvariant()]
+    if ($null -eq $entry) {
+        return $null
+    }
+    return $entry.value
+}
+
+function Get-TemplateStepCount {
+    <# Steps Invoke-TemplateBuild reports for a full build without extra scripts: one per provisioner. #>
+    return @($BuildSequence.provisioners).Count
+}
