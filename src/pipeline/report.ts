@@ -45,6 +45,8 @@ export interface Report {
     imageId: string | null;
     factsPath: string | null;
     packerVersion: string | null;
+    /** The base the build VM booted from, exact version from the instance metadata service (the facts). */
+    baseImage?: string | null;
     /** BuildError code when the build failed. */
     error: string | null;
     /** Packer's last output lines when the build failed. */
@@ -183,6 +185,7 @@ export function renderSummary(report: Report): string {
       `| Mode | ${b.mode === 'validate' ? 'template checks only' : 'Packer build'} |`,
     );
     if (b.packerVersion) lines.push(`| Packer | ${cell(b.packerVersion)} |`);
+    if (b.baseImage) lines.push(`| Base image | ${cell(b.baseImage)} |`);
     if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
     if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
     lines.push('');

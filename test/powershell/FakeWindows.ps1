@@ -264,12 +264,13 @@ function ConvertTo-FakePartition {
 
 function Get-Partition {
     param([char] $DriveLetter, [Nullable[uint32]] $DiskNumber, [Nullable[uint32]] $PartitionNumber)
+    $byLetter = $PSBoundParameters.ContainsKey('DriveLetter')
     $found = @($FakeWindows.partitions | Where-Object {
-            ($DriveLetter -eq [char]0 -or [string]$_.driveLetter -eq [string]$DriveLetter) -and
+            (-not $byLetter -or [string]$_.driveLetter -eq [string]$DriveLetter) -and
             ($null -eq $DiskNumber -or [uint32]$_.diskNumber -eq $DiskNumber) -and
             ($null -eq $PartitionNumber -or [uint32]$_.partitionNumber -eq $PartitionNumber)
         })
-    if ($found.Count -eq 0 -and ($DriveLetter -ne [char]0 -or $null -ne $PartitionNumber)) {
+    if ($found.Count -eq 0 -and ($byLetter -or $null -ne $PartitionNumber)) {
         throw "No MSFT_Partition objects found with property 'DriveLetter' equal to '$DriveLetter'."
     }
     foreach ($partition in $found) {
@@ -551,6 +552,10 @@ function Start-Process {
         }
         'sysprep.exe' {
             $FakeWindows.sysprep.startedTicks = $FakeWindows.clockTicks
+            $panther = Join-Path $W365SystemRoot 'System32\Sysprep\Panther'
+            New-Item -ItemType Directory -Path $panther -Force | Out-Null
+            $stamp = (Get-FakeNow).ToString('yyyy-MM-dd HH:mm:ss')
+            [System.IO.File]::WriteAllLines((Join-Path $panther 'setupact.log'), [string[]]@("$stamp, Info                  SYSPRP ========================================================", "$stamp, Info                  SYSPRP ===    Beginning of a new sysprep run                    ==="))
             Save-FakeWindows
             return [pscustomobject]@{ Id = 4242; HasExited = $false; ExitCode = $null }
         }
@@ -566,7 +571,7 @@ function Complete-FakeSysprep {
     $panther = Join-Path $W365SystemRoot 'System32\Sysprep\Panther'
     New-Item -ItemType Directory -Path $panther -Force | Out-Null
     $stamp = (Get-FakeNow).ToString('yyyy-MM-dd HH:mm:ss')
-    $act = @("$stamp, Info                  SYSPRP ========================================================", "$stamp, Info                  SYSPRP ===    Beginning of a new sysprep run                    ===")
+    $act = @(Get-Content -LiteralPath (Join-Path $panther 'setupact.log'))
     $err = @()
     switch ($sysprep.outcome) {
         'sealed' {
@@ -699,4 +704,32 @@ function Install-FakeUpdates {
     $result = [pscustomobject]@{ ResultCode = $overall; RebootRequired = $reboot; Results = $results }
     $result | Add-Member -MemberType ScriptMethod -Name GetUpdateResult -Value { param($index) $this.Results[$index] }
     return $result
+}
+
+# --- Line coverage (the suite's measure, not part of the fake's answers) -------------------
+# With W365_TEST_COVERAGE set (run.ps1 sets it), every statement line of the running script and of the helper
+# gets a breakpoint whose action records the line once. The lines that ran before this file was loaded (the
+# script's first three statements, the helper's definitions) are not traced.
+function Enable-FakeCoverage {
+    param([string] $File)
+    $targets = @(Get-PSCallStack | ForEach-Object { $_.ScriptName } | Where-Object { $_ -and $_ -ne $PSCommandPath } | Sort-Object -Unique)
+    $global:W365CoverageSeen = @{}
+    foreach ($target in $targets) {
+        $tokens = $null
+        $errors = $null
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($target, [ref]$tokens, [ref]$errors)
+        $lines = @($ast.FindAll({ param($node) $node -is [System.Management.Automation.Language.CommandBaseAst] }, $true) | ForEach-Object { $_.Extent.StartLineNumber } | Sort-Object -Unique)
+        foreach ($line in $lines) {
+            $null = Set-PSBreakpoint -Script $target -Line $line -Action {
+                $key = "$($_.Script)|$($_.Line)"
+                if (-not $global:W365CoverageSeen.ContainsKey($key)) {
+                    $global:W365CoverageSeen[$key] = $true
+                    [System.IO.File]::AppendAllText($env:W365_TEST_COVERAGE, "$key`n")
+                }
+            }
+        }
+    }
+}
+if ($env:W365_TEST_COVERAGE) {
+    Enable-FakeCoverage -File $env:W365_TEST_COVERAGE
 }

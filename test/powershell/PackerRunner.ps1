@@ -110,6 +110,10 @@ function Invoke-PackerPowerShell {
     }
     else {
         Copy-Item -LiteralPath $Script -Destination $scriptPath
+        if ($env:W365_TEST_COVERAGE) {
+            # Coverage maps the uploaded copy back to the repository's script.
+            [System.IO.File]::AppendAllText("$($env:W365_TEST_COVERAGE).map", "$scriptPath|$Script`n")
+        }
     }
     # Guest paths in values (W365_BUILD_DIR=C:\w365-build) name the fake machine's folders.
     $mapped = @($EnvironmentVars | ForEach-Object {
@@ -168,6 +172,9 @@ function Invoke-PackerFileUpload {
     $destination = ConvertTo-MachinePath -Machine $Machine -GuestPath $GuestDestination
     New-Item -ItemType Directory -Path (Split-Path -Parent $destination) -Force | Out-Null
     Copy-Item -LiteralPath $Source -Destination $destination -Force
+    if ($env:W365_TEST_COVERAGE) {
+        [System.IO.File]::AppendAllText("$($env:W365_TEST_COVERAGE).map", "$destination|$Source`n")
+    }
 }
 
 function Restart-FakeWindows {

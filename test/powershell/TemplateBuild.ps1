@@ -104,7 +104,9 @@ function Invoke-TemplateBuild {
     param(
         [Parameter(Mandatory)] [string] $Machine,
         [hashtable] $Variables = @{},
-        [switch] $SysprepCheck
+        [switch] $SysprepCheck,
+        # Only these guest scripts (file names); the set-up steps and restarts around them still run.
+        [string[]] $Only = @()
     )
     $values = Get-TemplateValues -Variables $Variables
     $results = New-Object System.Collections.Generic.List[object]
@@ -136,6 +138,9 @@ function Invoke-TemplateBuild {
                         $scripts = @(ConvertFrom-HclList -Text $attributes.scripts -Values $values)
                     }
                     foreach ($script in $scripts) {
+                        if ($Only.Count -gt 0 -and $Only -notcontains (Split-Path -Leaf $script)) {
+                            continue
+                        }
                         $run = Invoke-PackerPowerShell -Machine $Machine -Script $script -EnvironmentVars $environment -Elevated:$elevated
                         $passLabel = @($environment | Where-Object { $_ -like 'W365_WINDOWS_UPDATE_PASS=*' }) -join ''
                         $step = [pscustomobject]@{ Name = "powershell $(Split-Path -Leaf $script) $passLabel".Trim(); ExitCode = $run.ExitCode; Output = $run.Output }
@@ -150,6 +155,9 @@ function Invoke-TemplateBuild {
             'file' {
                 $source = ConvertFrom-HclList -Text $attributes.source -Values $values
                 if ($names -contains 'direction') {
+                    if ($Only.Count -gt 0 -and $Only -notcontains 'facts.ps1') {
+                        continue
+                    }
                     # The runner-side destination (next to the manifest) is the machine's output folder here.
                     $from = ConvertTo-MachinePath -Machine $Machine -GuestPath $source
                     $to = Join-Path $Machine 'output/w365-facts.json'
@@ -164,6 +172,9 @@ function Invoke-TemplateBuild {
                 }
             }
             'shell-local' {
+                if ($Only.Count -gt 0 -and $Only -notcontains 'facts.ps1') {
+                    continue
+                }
                 $exitCode = 0
                 $output = 'sysprep check skipped: sysprep_check_command is empty'
                 if ($SysprepCheck) {
@@ -197,13 +208,11 @@ function Get-SysprepVerdict {
     param([Parameter(Mandatory)] [string] $FactsPath, [string] $Teams = 'true')
     $script = Join-Path $PSScriptRoot 'facts-verdict.ts'
     # The repository's Node (npm ci installs Node 24 there; the bundle and the .ts helper need it).
+    # On Windows the runner's `node` (setup-node) is that version; npm's .bin shims there are not executables.
     $node = 'node'
-    foreach ($candidate in @('node_modules/.bin/node', 'node_modules/node/bin/node.exe', 'node_modules/.bin/node.cmd')) {
-        $path = Join-Path $RepositoryRoot $candidate
-        if (Test-Path -LiteralPath $path -PathType Leaf) {
-            $node = $path
-            break
-        }
+    $local = Join-Path $RepositoryRoot 'node_modules/.bin/node'
+    if ($PSVersionTable.PSEdition -ne 'Desktop' -and -not $IsWindows -and (Test-Path -LiteralPath $local -PathType Leaf)) {
+        $node = $local
     }
     $output = & $node $script $FactsPath $Teams 2>&1 | Out-String
     $exitCode = $LASTEXITCODE

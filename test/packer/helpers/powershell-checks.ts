@@ -191,3 +191,44 @@ export function verifiedDownloads(parse: SourceParser, script: Script): string[]
     .filter((c) => c.name === 'Invoke-W365VerifiedDownload')
     .map((c) => resolveArgument(c.parameters.get('uri') ?? '', constants));
 }
+
+const PS7_OPERATORS: Record<string, string> = {
+  '??': 'null-coalescing operator ??',
+  '??=': 'null-coalescing assignment ??=',
+  '?.': 'null-conditional member access ?.',
+  '?[': 'null-conditional index ?[',
+  '&&': 'pipeline chain operator &&',
+  '||': 'pipeline chain operator ||',
+};
+const PS7_PARAMETERS: Record<string, string> = {
+  '-parallel': 'ForEach-Object -Parallel',
+  '-ashashtable': 'ConvertFrom-Json -AsHashtable',
+  '-skiphttperrorcheck': 'Invoke-WebRequest/Invoke-RestMethod -SkipHttpErrorCheck',
+  '-noproxy': 'Invoke-WebRequest/Invoke-RestMethod -NoProxy',
+};
+const PS7_COMMANDS =
+  /^(Join-String|Test-Json|Get-Error|ForEach-Object\s+-Parallel|Start-ThreadJob|ConvertTo-CliXml|Get-SecureRandom)$/i;
+
+/**
+ * PowerShell 7-only syntax and commands, which Windows PowerShell 5.1 (the guest's interpreter: Packer's
+ * powershell provisioner runs powershell.exe) rejects: ??, ?., ternary, && / || chains, -Parallel and friends.
+ * The grammar parses the 7.x language; 5.1 lacks these, so each is named here rather than left to a parse error.
+ */
+export function windowsPowerShellProblems(parse: SourceParser, script: Script): string[] {
+  const problems: string[] = [];
+  const root = parse(script.text).rootNode;
+  for (const node of walk(root)) {
+    const at = `${script.name}:${node.startPosition.row + 1}`;
+    if (node.type === 'comment' || node.type.includes('string')) continue;
+    if (node.childCount === 0 && PS7_OPERATORS[node.text])
+      problems.push(`${at}: ${PS7_OPERATORS[node.text]}`);
+    if (node.type === 'ERROR' && /^\?/.test(node.text.trim()))
+      problems.push(`${at}: ${PS7_OPERATORS[node.text.trim()] ?? 'ternary or null-conditional operator ?'}`);
+    if (node.type === 'command_parameter' && PS7_PARAMETERS[node.text.toLowerCase()])
+      problems.push(`${at}: ${PS7_PARAMETERS[node.text.toLowerCase()]}`);
+  }
+  for (const call of commandCalls(root))
+    if (PS7_COMMANDS.test(call.name))
+      problems.push(`${script.name}:${call.line}: ${call.name} (PowerShell 7 only)`);
+  return [...new Set(problems)];
+}
