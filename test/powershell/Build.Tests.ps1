@@ -60,6 +60,11 @@ Describe 'clean win11-25h2-ent-cpc base, default variables' {
         $facts.startMenu.error | Should -BeNullOrEmpty
     }
 
+    It 'writes the sections and fields of the TypeScript fixture test/fixtures/facts/clean-win11-25h2.json (no drift)' {
+        $fixture = Get-Content -LiteralPath (Join-Path $RepositoryRoot 'test/fixtures/facts/clean-win11-25h2.json') -Raw | ConvertFrom-Json
+        Get-FactsShape $facts | Should -Be (Get-FactsShape $fixture)
+    }
+
     It 'records the exact base version the VM booted from (instance metadata), not "latest"' {
         $facts.baseImage.exactVersion | Should -Be '26200.6899.251112'
         $facts.baseImage.sku | Should -Be 'win11-25h2-ent-cpc'

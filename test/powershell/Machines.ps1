@@ -25,3 +25,23 @@ function Get-TemplateStepCount {
     <# Steps Invoke-TemplateBuild reports for a full build without extra scripts: one per provisioner. #>
     return @($BuildSequence.provisioners).Count
 }
+
+function Get-FactsShape {
+    <# Section and field names of a facts document, two levels deep (join.* three), one per line. #>
+    param($Document)
+    $names = New-Object System.Collections.Generic.List[string]
+    foreach ($section in $Document.PSObject.Properties) {
+        $names.Add($section.Name)
+        if ($section.Value -is [System.Management.Automation.PSCustomObject]) {
+            foreach ($field in $section.Value.PSObject.Properties) {
+                $names.Add("$($section.Name).$($field.Name)")
+                if ($section.Name -eq 'join') {
+                    foreach ($inner in @($field.Value.PSObject.Properties)) {
+                        $names.Add("$($section.Name).$($field.Name).$($inner.Name)")
+                    }
+                }
+            }
+        }
+    }
+    return ($names -join "`n")
+}

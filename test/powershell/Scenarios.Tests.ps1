@@ -102,6 +102,22 @@ Describe 'a per-user app that is not provisioned' {
     }
 }
 
+Describe 'remove_appx_packages names provisioned apps' {
+    BeforeAll {
+        $state = New-CleanBase
+        $null = $state.appxInstalled.Add(@{ name = 'Microsoft.BingNews'; packageFullName = 'Microsoft.BingNews_4.55.62231.0_x64__8wekyb3d8bbwe'; version = '4.55.62231.0'; isFramework = $false; nonRemovable = $false; signatureKind = 'Store'; users = (New-FakeList @(@{ userName = 'pkrvmw365test\packer'; sid = 'S-1-5-21-1004336348-1177238915-682003330-500'; installState = 'Installed' })) })
+        $run = Invoke-Scenario -State $state -Only @('remove-appx.ps1', 'facts.ps1') -Variables @{ remove_appx_packages = @('Microsoft.BingNews', 'Microsoft.Paint') }
+    }
+    It 'removes them for every user and from the provisioned set, and the facts no longer list them' {
+        (Get-Step $run 'powershell remove-appx.ps1').ExitCode | Should -Be 0
+        @($run.State.events) | Should -Contain 'appx removed Microsoft.BingNews_4.55.62231.0_x64__8wekyb3d8bbwe'
+        @($run.State.events) | Should -Contain 'appx unprovisioned Microsoft.Paint_11.2508.361.0_neutral_~_8wekyb3d8bbwe'
+        $run.Facts.appx.provisionedPackageNames | Should -Not -Contain 'Microsoft.BingNews'
+        $run.Facts.appx.provisionedPackageNames | Should -Not -Contain 'Microsoft.Paint'
+        $run.Verdict.Result.checks.'vm.appx-provisioned' | Should -Be 'pass'
+    }
+}
+
 Describe 'dsregcmd exits non-zero' {
     BeforeAll {
         $state = New-CleanBase
