@@ -57,6 +57,22 @@ export function ensurePowerShellTools(): PowerShellTools {
   return { found: true, command: found.command, pesterManifest };
 }
 
+export type SuitePlan = { action: 'run' } | { action: 'skip' | 'fail'; message: string };
+
+/** What `npm test` does with the PowerShell suite: run it, skip it with one line, or fail the run (CI). */
+export function powershellSuitePlan(tools: PowerShellTools, ci: boolean): SuitePlan {
+  if (tools.found) return { action: 'run' };
+  if (ci)
+    return {
+      action: 'fail',
+      message: `PowerShell suite cannot run under CI=true: ${tools.reason}. Install dotnet (or pwsh).`,
+    };
+  return {
+    action: 'skip',
+    message: `PowerShell suite skipped: ${tools.reason} (install dotnet or pwsh to run the guest scripts).`,
+  };
+}
+
 if (import.meta.main) {
   const tools = ensurePowerShellTools();
   if (!tools.found) {

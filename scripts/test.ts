@@ -3,7 +3,7 @@
 // under CI=true that is a failure.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { ensurePowerShellTools } from './powershell-tools.ts';
+import { ensurePowerShellTools, powershellSuitePlan } from './powershell-tools.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const ci = (process.env.CI ?? '').toLowerCase() === 'true';
@@ -28,6 +28,7 @@ const vitestArgs = [resolve(root, 'node_modules/vitest/vitest.mjs'), 'run', ...p
 const vitest = run(process.execPath, vitestArgs, false);
 
 const tools = ensurePowerShellTools();
+const plan = powershellSuitePlan(tools, ci);
 if (tools.found) {
   const [command, ...prefix] = tools.command as [string, ...string[]];
   const suite = resolve(root, 'test/powershell/run.ps1');
@@ -44,11 +45,9 @@ if (tools.found) {
   const vitestCode = (await vitest).code;
   process.stdout.write(`\n----- PowerShell suite (Pester) -----\n${pester.output}\n`);
   process.exit(vitestCode !== 0 ? vitestCode : pester.code);
-} else if (ci) {
+} else if (plan.action !== 'run') {
   const vitestCode = (await vitest).code;
-  console.error(`PowerShell suite cannot run under CI=true: ${tools.reason}. Install dotnet (or pwsh).`);
-  process.exit(vitestCode !== 0 ? vitestCode : 1);
-} else {
-  console.log(`PowerShell suite skipped: ${tools.reason} (install dotnet or pwsh to run the guest scripts).`);
-  process.exit((await vitest).code);
+  if (plan.action === 'fail') console.error(plan.message);
+  else console.log(plan.message);
+  process.exit(vitestCode !== 0 ? vitestCode : plan.action === 'fail' ? 1 : 0);
 }
