@@ -28,6 +28,14 @@ describe('Windows PowerShell 5.1 compatibility', () => {
     },
   );
 
+  // Windows PowerShell 5.1 reads a UTF-8 file without a byte order mark as the ANSI code page: keep them ASCII.
+  it.each([...scripts(), ...suite].map((s) => [s.name, s] as const))('%s is plain ASCII', (_, s) => {
+    const lines = s.text
+      .split('\n')
+      .flatMap((line, i) => (/[^\t\n\r -~]/.test(line) ? [`${s.name}:${i + 1}`] : []));
+    expect(lines).toEqual([]);
+  });
+
   it.each([
     ['$a = $b ?? 1', 'null-coalescing operator ??'],
     ['$z ??= 3', 'null-coalescing'],
