@@ -57,6 +57,31 @@ Describe 'teamsbootstrapper returns 0x80004004' {
     }
 }
 
+Describe 'downloads on a clean base' {
+    It 'retries a failing download with back-off, then verifies the signature before running it' {
+        $state = New-CleanBase
+        $state.downloads['https://aka.ms/vs/17/release/vc_redist.x64.exe'].failFirst = 2
+        $run = Invoke-Scenario -State $state -Only @('teams.ps1')
+        $teams = Get-Step $run 'powershell teams.ps1'
+        $teams.ExitCode | Should -Be 0
+        $teams.Output | Should -Match 'Download failed: The remote server returned an error: \(503\) Server Unavailable\..* Retrying in 5 s\.'
+        $teams.Output | Should -Match 'Retrying in 10 s.'
+        $run.State.downloads['https://aka.ms/vs/17/release/vc_redist.x64.exe'].attempts | Should -Be 3
+    }
+
+    It 'refuses to run a download whose signature is not valid' {
+        $state = New-CleanBase
+        $state.downloads['https://aka.ms/msrdcwebrtcsvc/msi'].signature = 'untrusted'
+        $run = Invoke-Scenario -State $state -Only @('teams.ps1')
+        $teams = Get-Step $run 'powershell teams.ps1'
+        $teams.ExitCode | Should -Not -Be 0
+        # The error view wraps long messages (pwsh) or not (5.1): match the pieces.
+        $teams.Output | Should -Match 'MsRdcWebRTCSvc_x64\.msi is'
+        $teams.Output | Should -Match 'not valid: NotSigned \(The file is not digitally signed\.\)'
+        @($run.State.events | Where-Object { $_ -like 'start msiexec.exe*' }) | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'a recovery partition after C:' {
     BeforeAll {
         $state = New-CleanBase
