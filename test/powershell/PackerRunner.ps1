@@ -147,6 +147,7 @@ function Invoke-PackerPowerShell {
         $start.RedirectStandardInput = $true
         $start.EnvironmentVariables['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
         $start.EnvironmentVariables['POWERSHELL_UPDATECHECK'] = 'Off'
+        # Windows sets COMPUTERNAME in every process; the fake machine's name stands in for it.
         $start.EnvironmentVariables['COMPUTERNAME'] = 'pkrvmw365test'
         $process = [System.Diagnostics.Process]::Start($start)
         $process.StandardInput.Close()

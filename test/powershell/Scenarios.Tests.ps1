@@ -6,14 +6,14 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Machines.ps1')
 
     function Invoke-Scenario {
-        param([hashtable] $State, [string[]] $Only, [hashtable] $Variables = @{})
+        param([hashtable] $State, [string[]] $Only, [hashtable] $Variables = @{}, [string] $Teams = 'true')
         $machine = New-TestMachine -State $State
         $steps = @(Invoke-TemplateBuild -Machine $machine -Only $Only -Variables $Variables)
         $factsPath = Join-Path $machine 'output/w365-facts.json'
         $verdict = $null
         $facts = $null
         if (Test-Path -LiteralPath $factsPath) {
-            $verdict = Get-SysprepVerdict -FactsPath $factsPath
+            $verdict = Get-SysprepVerdict -FactsPath $factsPath -Teams $Teams
             $facts = Get-Content -LiteralPath $factsPath -Raw | ConvertFrom-Json
         }
         return [pscustomobject]@{ Machine = $machine; Steps = $steps; Verdict = $verdict; Facts = $facts; State = (Get-FakeMachineState -Path $machine) }
@@ -251,7 +251,10 @@ Describe 'sysprep' {
             param([string] $Outcome)
             $state = New-CleanBase
             $state.sysprep.outcome = $Outcome
-            $run = Invoke-Scenario -State $state -Only @('servicing-pause.ps1', 'sysprep.ps1')
+            # Facts first, as in the template: taken before sysprep, they pass the check whatever sysprep does next.
+            $run = Invoke-Scenario -State $state -Only @('servicing-pause.ps1', 'cleanup.ps1', 'facts.ps1', 'sysprep.ps1') -Teams 'false'
+            $run.Verdict.Result.schemaErrors | Should -BeNullOrEmpty
+            $run.Verdict.Result.passed | Should -BeTrue
             $started = [DateTime]::new([long]$run.State.sysprep.startedTicks, [DateTimeKind]::Utc)
             $ended = [DateTime]::new([long]$run.State.clockTicks, [DateTimeKind]::Utc)
             return [pscustomobject]@{ Step = (Get-Step $run 'powershell sysprep.ps1'); Waited = ($ended - $started); State = $run.State }
