@@ -78,9 +78,27 @@ $imageState = Get-FactSection -Name 'imageState' -Fields @('value') -Collect {
     }
 }
 
+# Read once for both sections below; a failure is recorded in each of them, never guessed around.
+$instanceMetadata = $null
+$instanceMetadataError = $null
+try {
+    $instanceMetadata = Get-W365InstanceMetadata
+}
+catch {
+    $instanceMetadataError = $_
+    Write-W365Log "The instance metadata service did not answer: $($_.Exception.Message)"
+}
+
+function Get-InstanceMetadata {
+    if ($null -ne $instanceMetadataError) {
+        throw $instanceMetadataError
+    }
+    return $instanceMetadata
+}
+
 $baseImage = Get-FactSection -Name 'baseImage' -Fields @('publisher', 'offer', 'sku', 'version', 'exactVersion') -Collect {
     # The instance metadata service knows the exact version the VM booted from; the template may only say "latest".
-    $reference = (Get-W365InstanceMetadata).compute.storageProfile.imageReference
+    $reference = (Get-InstanceMetadata).compute.storageProfile.imageReference
     [ordered]@{
         publisher    = ConvertTo-NullableString $reference.publisher
         offer        = ConvertTo-NullableString $reference.offer
@@ -91,7 +109,7 @@ $baseImage = Get-FactSection -Name 'baseImage' -Fields @('publisher', 'offer', '
 }
 
 $buildVm = Get-FactSection -Name 'buildVm' -Fields @('securityType', 'secureBootEnabled', 'virtualTpmEnabled', 'firmware', 'vmExtensions', 'defenderOnboardingState', 'buildAccount', 'buildAccountProfilePresent', 'storeAutoDownloadPaused') -Collect {
-    $security = (Get-W365InstanceMetadata).compute.securityProfile
+    $security = (Get-InstanceMetadata).compute.securityProfile
     $secureBoot = [string]$security.secureBootEnabled -eq 'true'
     $vtpm = [string]$security.virtualTpmEnabled -eq 'true'
     $securityType = $(if ($secureBoot -or $vtpm) { 'TrustedLaunch' } else { 'Standard' })

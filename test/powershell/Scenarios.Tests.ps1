@@ -292,6 +292,21 @@ Describe 'sysprep' {
     }
 }
 
+Describe 'the instance metadata service does not answer' {
+    It 'records the error in baseImage and buildVm instead of guessing, and the security check is unverified' {
+        $state = New-CleanBase
+        $state.imdsJson = $null
+        $run = Invoke-Scenario -State $state -Only @('cleanup.ps1', 'facts.ps1')
+        (Get-Step $run 'powershell facts.ps1').ExitCode | Should -Be 0
+        $run.Facts.baseImage.exactVersion | Should -BeNullOrEmpty
+        $run.Facts.baseImage.error | Should -Match 'Unable to connect to the remote server'
+        $run.Facts.buildVm.error | Should -Match 'Unable to connect to the remote server'
+        $run.Verdict.Result.schemaErrors | Should -BeNullOrEmpty
+        $run.Verdict.Result.checks.'vm.generation-and-security-type' | Should -Be 'unverified'
+        $run.Verdict.Result.passed | Should -BeFalse
+    }
+}
+
 Describe 'an answer file that fixes the computer name, read without the clean-up step' {
     It 'is observed as still there (removedBeforeSysprep false) and fails the computer-name check' {
         $run = Invoke-Scenario -State (New-CleanBase) -Only @('facts.ps1')
