@@ -3,7 +3,12 @@ Set-StrictMode -Version Latest
 
 function New-TestMachine {
     param([Parameter(Mandatory)] [hashtable] $State)
-    $path = Join-Path ([System.IO.Path]::GetTempPath()) ("w365-machine-" + [guid]::NewGuid().ToString('N').Substring(0, 12))
+    # run.ps1 gives every run one parent folder and deletes it at the end.
+    $parent = $env:W365_TEST_MACHINES
+    if (-not $parent) {
+        $parent = [System.IO.Path]::GetTempPath()
+    }
+    $path = Join-Path $parent ("w365-machine-" + [guid]::NewGuid().ToString('N').Substring(0, 12))
     New-Item -ItemType Directory -Path $path | Out-Null
     return (New-FakeMachine -State $State -Path $path)
 }

@@ -10,6 +10,9 @@ Import-Module -Name $PesterManifest -Force
 # Line coverage of the guest scripts: the fake Windows records the statement lines each run executes.
 $coverage = Join-Path ([System.IO.Path]::GetTempPath()) "w365-guest-coverage-$PID.txt"
 $env:W365_TEST_COVERAGE = $coverage
+$machines = Join-Path ([System.IO.Path]::GetTempPath()) "w365-guest-machines-$PID"
+New-Item -ItemType Directory -Path $machines -Force | Out-Null
+$env:W365_TEST_MACHINES = $machines
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $PSScriptRoot
 $configuration.Run.PassThru = $true
@@ -50,6 +53,7 @@ function Write-GuestCoverage {
     Remove-Item -LiteralPath $coverage, "$coverage.map" -Force -ErrorAction Ignore
 }
 Write-GuestCoverage
+Remove-Item -LiteralPath $machines -Recurse -Force
 $interpreter = "PowerShell $($PSVersionTable.PSVersion) ($($PSVersionTable.PSEdition)) running the guest scripts"
 Write-Host "$interpreter; suite time $([Math]::Round($started.Elapsed.TotalSeconds)) s"
 Write-Host "powershell: $($result.PassedCount) passed, $($result.FailedCount) failed"
