@@ -17,6 +17,12 @@ build {
     destination = local.guest_helpers_path
   }
 
+  # Automatic Updates and Store auto-download pause for the build; the sysprep step restores them.
+  provisioner "powershell" {
+    script           = "${path.root}/scripts/servicing-pause.ps1"
+    environment_vars = local.script_env
+  }
+
   # -------------------------------------------------------------------------------------
   # 1. Base hygiene, each step switched by a variable.
   # -------------------------------------------------------------------------------------
@@ -49,6 +55,25 @@ build {
   }
 
   provisioner "powershell" {
+    script            = "${path.root}/scripts/windows-update.ps1"
+    environment_vars  = concat(local.script_env, ["W365_WINDOWS_UPDATE=${var.windows_update}", "W365_WINDOWS_UPDATE_PASS=3"])
+    elevated_user     = build.User
+    elevated_password = build.Password
+  }
+
+  provisioner "windows-restart" {
+    restart_timeout = "30m"
+  }
+
+  # Nothing may be left: no update still offered, no restart pending (else the build stops here).
+  provisioner "powershell" {
+    script            = "${path.root}/scripts/windows-update.ps1"
+    environment_vars  = concat(local.script_env, ["W365_WINDOWS_UPDATE=${var.windows_update}", "W365_WINDOWS_UPDATE_PASS=final"])
+    elevated_user     = build.User
+    elevated_password = build.Password
+  }
+
+  provisioner "powershell" {
     script           = "${path.root}/scripts/remove-appx.ps1"
     environment_vars = concat(local.script_env, ["W365_REMOVE_APPX=${join(";", var.remove_appx_packages)}"])
   }
@@ -72,6 +97,12 @@ build {
   # Finish pending servicing before the facts are read and sysprep runs.
   provisioner "windows-restart" {
     restart_timeout = "30m"
+  }
+
+  # Component clean-up, update cache, answer files: the facts then see what the image will hold.
+  provisioner "powershell" {
+    script           = "${path.root}/scripts/cleanup.ps1"
+    environment_vars = local.script_env
   }
 
   # -------------------------------------------------------------------------------------

@@ -11,6 +11,14 @@ Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
+# Windows seam: the machine's folders. Scripts use these, never $env:SystemRoot and friends directly.
+$W365SystemRoot = $env:SystemRoot
+$W365SystemDrive = $env:SystemDrive
+$W365SystemDriveLetter = $(if ($null -eq $env:SystemDrive) { $null } else { $env:SystemDrive.TrimEnd(':') })
+$W365ProgramData = $env:ProgramData
+$W365UserName = $env:USERNAME
+$W365InstanceMetadataUri = 'http://169.254.169.254/metadata/instance?api-version=2021-02-01'
+
 function Write-W365Log {
     param([Parameter(Mandatory)] [string] $Message)
     $stamp = [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ')
@@ -18,12 +26,20 @@ function Write-W365Log {
 }
 
 function Get-W365Setting {
-    <# Reads an environment variable set by the Packer provisioner; throws when it is missing. #>
+    <#
+        Reads an environment variable set by the Packer provisioner; throws when it is missing.
+        With -AllowEmpty an unset variable reads as '': Packer writes `NAME=` as $env:NAME="", and Windows
+        PowerShell 5.1 (the provisioner's interpreter) deletes a variable assigned '', so an empty value
+        always arrives unset.
+    #>
     param(
         [Parameter(Mandatory)] [string] $Name,
         [switch] $AllowEmpty
     )
     $value = [Environment]::GetEnvironmentVariable($Name, 'Process')
+    if ($null -eq $value -and $AllowEmpty) {
+        return ''
+    }
     if ($null -eq $value) {
         throw "Environment variable $Name is not set: run this script through the Packer template."
     }
@@ -52,6 +68,16 @@ function Get-W365WorkDirectory {
     return $dir
 }
 
+function Invoke-W365Executable {
+    <# Windows seam: runs a console program; its exit code is left in $LASTEXITCODE for the caller to check. #>
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @()
+    )
+    & $FilePath @ArgumentList
+    # $LASTEXITCODE is left as the program set it: the caller checks it.
+}
+
 function Invoke-W365Native {
     <#
         Runs a console program with the call operator and checks $LASTEXITCODE.
@@ -63,7 +89,7 @@ function Invoke-W365Native {
         [int[]] $AllowedExitCodes = @(0)
     )
     Write-W365Log "Running: $FilePath $($ArgumentList -join ' ')"
-    $output = & $FilePath @ArgumentList
+    $output = Invoke-W365Executable -FilePath $FilePath -ArgumentList $ArgumentList
     $exitCode = $LASTEXITCODE
     if ($AllowedExitCodes -notcontains $exitCode) {
         $text = ($output | Out-String).Trim()
@@ -90,6 +116,16 @@ function Invoke-W365Process {
     }
     Write-W365Log "$FilePath exited with code $exitCode."
     return $exitCode
+}
+
+function Start-W365Process {
+    <# Starts a program without waiting and returns its process (HasExited, ExitCode): for waits with a deadline. #>
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @()
+    )
+    Write-W365Log "Starting: $FilePath $($ArgumentList -join ' ')"
+    return (Start-Process -FilePath $FilePath -ArgumentList $ArgumentList -PassThru -NoNewWindow)
 }
 
 function Assert-W365MicrosoftSignature {
@@ -141,8 +177,48 @@ function Invoke-W365VerifiedDownload {
     return $destination
 }
 
+function Test-W365RegistryKey {
+    <# Windows seam: whether a registry key exists. #>
+    param([Parameter(Mandatory)] [string] $Path)
+    return (Test-Path -LiteralPath $Path)
+}
+
+function Get-W365RegistrySubKeyName {
+    <# Windows seam: the names of a key's direct subkeys (none when the key does not exist). #>
+    param([Parameter(Mandatory)] [string] $Path)
+    if (-not (Test-Path -LiteralPath $Path)) {
+        return @()
+    }
+    return @(Get-ChildItem -LiteralPath $Path | ForEach-Object { [string]$_.PSChildName })
+}
+
+function Set-W365RegistryValue {
+    <# Windows seam: writes a registry value (DWord, String, ...), creating the key when needed. #>
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] $Value,
+        [Parameter(Mandatory)] [ValidateSet('DWord', 'String', 'QWord', 'MultiString', 'ExpandString')] [string] $Kind
+    )
+    if (-not (Test-Path -LiteralPath $Path)) {
+        New-Item -Path $Path -Force | Out-Null
+    }
+    New-ItemProperty -Path $Path -Name $Name -PropertyType $Kind -Value $Value -Force | Out-Null
+}
+
+function Remove-W365RegistryValue {
+    <# Windows seam: deletes a registry value when it exists. #>
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [Parameter(Mandatory)] [string] $Name
+    )
+    if ($null -ne (Get-W365RegistryKeyWithValue -Path $Path -Name $Name)) {
+        Remove-ItemProperty -LiteralPath $Path -Name $Name -Force
+    }
+}
+
 function Get-W365RegistryKeyWithValue {
-    <# Returns the registry key when it holds the named value, else $null. #>
+    <# Windows seam: returns the registry key when it holds the named value, else $null. #>
     param(
         [Parameter(Mandatory)] [string] $Path,
         [Parameter(Mandatory)] [string] $Name
@@ -188,15 +264,15 @@ function Get-W365UnattendPaths {
         Answer files and Panther folders that must not survive into the image. The facts script
         reports them and the sysprep script deletes them: one list for both.
     #>
-    $windows = $env:SystemRoot
+    $windows = $W365SystemRoot
     return @(
         (Join-Path $windows 'Panther\Unattend.xml'),
         (Join-Path $windows 'Panther\Unattend\Unattend.xml'),
         (Join-Path $windows 'Panther\Autounattend.xml'),
         (Join-Path $windows 'System32\Sysprep\Unattend.xml'),
         (Join-Path $windows 'System32\Sysprep\Autounattend.xml'),
-        (Join-Path $env:SystemDrive 'Unattend.xml'),
-        (Join-Path $env:SystemDrive 'Autounattend.xml')
+        (Join-Path $W365SystemDrive 'Unattend.xml'),
+        (Join-Path $W365SystemDrive 'Autounattend.xml')
     )
 }
 
@@ -209,18 +285,86 @@ function Get-W365InstalledProducts {
     )
     $found = New-Object System.Collections.Generic.List[object]
     foreach ($root in $roots) {
-        if (-not (Test-Path -LiteralPath $root)) {
-            continue
-        }
-        foreach ($key in Get-ChildItem -LiteralPath $root) {
-            $name = $key.GetValue('DisplayName', $null)
+        foreach ($subKey in @(Get-W365RegistrySubKeyName -Path $root)) {
+            $path = "$root\$subKey"
+            $name = Get-W365RegistryValue -Path $path -Name 'DisplayName'
             if ($null -ne $name -and $name -like $DisplayNamePattern) {
+                $version = Get-W365RegistryValue -Path $path -Name 'DisplayVersion'
                 $found.Add([pscustomobject]@{
                         displayName    = [string] $name
-                        displayVersion = [string] $key.GetValue('DisplayVersion', '')
+                        displayVersion = $(if ($null -eq $version) { '' } else { [string] $version })
                     })
             }
         }
     }
     return $found.ToArray()
+}
+
+function New-W365ComObject {
+    <# Windows seam: creates a COM object (the Windows Update Agent API). #>
+    param([Parameter(Mandatory)] [string] $ProgId)
+    return (New-Object -ComObject $ProgId)
+}
+
+function Get-W365InstanceMetadata {
+    <#
+        The Azure instance metadata service's document for this VM (compute.storageProfile.imageReference
+        holds the exact base image version, compute.securityProfile the security type). Bounded: a VM
+        without the service answers nothing, and the caller records that as an error.
+    #>
+    return (Invoke-RestMethod -Uri $W365InstanceMetadataUri -Headers @{ Metadata = 'true' } -Method Get -TimeoutSec 10 -UseBasicParsing)
+}
+
+$W365StorePolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\WindowsStore'
+$W365UpdateTaskPath = '\Microsoft\Windows\WindowsUpdate\'
+$W365UpdateTaskName = 'Scheduled Start'
+
+function Get-W365ServicingPauseFile {
+    return (Join-Path (Get-W365WorkDirectory) 'servicing-pause.json')
+}
+
+function Suspend-W365Servicing {
+    <#
+        Pauses what would change the VM behind the build's back: Store auto-download (policy AutoDownload = 2)
+        and the Windows Update "Scheduled Start" task (Automatic Updates). The previous state is saved for
+        Resume-W365Servicing.
+    #>
+    $previous = [ordered]@{
+        storeAutoDownload     = Get-W365RegistryValue -Path $W365StorePolicyKey -Name 'AutoDownload'
+        updateTaskWasDisabled = ([string](Get-ScheduledTask -TaskPath $W365UpdateTaskPath -TaskName $W365UpdateTaskName).State -eq 'Disabled')
+    }
+    [System.IO.File]::WriteAllText((Get-W365ServicingPauseFile), ($previous | ConvertTo-Json), (New-Object System.Text.UTF8Encoding($false)))
+    Set-W365RegistryValue -Path $W365StorePolicyKey -Name 'AutoDownload' -Kind DWord -Value 2
+    Disable-ScheduledTask -TaskPath $W365UpdateTaskPath -TaskName $W365UpdateTaskName | Out-Null
+    Write-W365Log 'Paused Store auto-download and the Windows Update Scheduled Start task for the build.'
+}
+
+function Resume-W365Servicing {
+    <# Puts back what Suspend-W365Servicing paused, as it was before the build. #>
+    $file = Get-W365ServicingPauseFile
+    if (-not (Test-Path -LiteralPath $file -PathType Leaf)) {
+        throw "$file is missing: the servicing pause step did not run, so there is nothing known to restore."
+    }
+    $previous = Get-Content -LiteralPath $file -Raw | ConvertFrom-Json
+    if ($null -eq $previous.storeAutoDownload) {
+        Remove-W365RegistryValue -Path $W365StorePolicyKey -Name 'AutoDownload'
+    }
+    else {
+        Set-W365RegistryValue -Path $W365StorePolicyKey -Name 'AutoDownload' -Kind DWord -Value ([int]$previous.storeAutoDownload)
+    }
+    if (-not $previous.updateTaskWasDisabled) {
+        Enable-ScheduledTask -TaskPath $W365UpdateTaskPath -TaskName $W365UpdateTaskName | Out-Null
+    }
+    Write-W365Log 'Restored Store auto-download and the Windows Update Scheduled Start task.'
+}
+
+# --- The Windows seam ------------------------------------------------------------------------
+# The scripts reach Windows only through the functions and variables marked "Windows seam" above and
+# through Windows' own cmdlets (Appx, Storage, BitLocker, CIM, services, processes, Start-Process,
+# Invoke-WebRequest, Invoke-RestMethod, Get-AuthenticodeSignature, Start-Sleep, Get-Date). The test suite
+# stages a W365.Platform.ps1 beside this file that redefines them from a scenario (a function of a
+# cmdlet's name is resolved before the cmdlet). The template never uploads one: on a build VM this is a no-op.
+$w365Platform = Join-Path $PSScriptRoot 'W365.Platform.ps1'
+if (Test-Path -LiteralPath $w365Platform -PathType Leaf) {
+    . $w365Platform
 }

@@ -15,3 +15,4 @@ $ErrorActionPreference = 'Stop'
 
 $count = [int](Get-W365Setting -Name 'W365_EXTRA_SCRIPT_COUNT')
 Write-W365Log "Your customizations: $count extra script(s) follow."
+exit 0

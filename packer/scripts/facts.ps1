@@ -78,8 +78,70 @@ $imageState = Get-FactSection -Name 'imageState' -Fields @('value') -Collect {
     }
 }
 
+# Read once for both sections below; a failure is recorded in each of them, never guessed around.
+$instanceMetadata = $null
+$instanceMetadataError = $null
+try {
+    $instanceMetadata = Get-W365InstanceMetadata
+}
+catch {
+    $instanceMetadataError = $_
+    Write-W365Log "The instance metadata service did not answer: $($_.Exception.Message)"
+}
+
+function Get-InstanceMetadata {
+    if ($null -ne $instanceMetadataError) {
+        throw $instanceMetadataError
+    }
+    return $instanceMetadata
+}
+
+$baseImage = Get-FactSection -Name 'baseImage' -Fields @('publisher', 'offer', 'sku', 'version', 'exactVersion') -Collect {
+    # The instance metadata service knows the exact version the VM booted from; the template may only say "latest".
+    $reference = (Get-InstanceMetadata).compute.storageProfile.imageReference
+    [ordered]@{
+        publisher    = ConvertTo-NullableString $reference.publisher
+        offer        = ConvertTo-NullableString $reference.offer
+        sku          = ConvertTo-NullableString $reference.sku
+        version      = ConvertTo-NullableString $reference.version
+        exactVersion = ConvertTo-NullableString $reference.exactVersion
+    }
+}
+
+$buildVm = Get-FactSection -Name 'buildVm' -Fields @('securityType', 'secureBootEnabled', 'virtualTpmEnabled', 'firmware', 'vmExtensions', 'defenderOnboardingState', 'buildAccount', 'buildAccountProfilePresent', 'storeAutoDownloadPaused') -Collect {
+    $security = (Get-InstanceMetadata).compute.securityProfile
+    $secureBoot = [string]$security.secureBootEnabled -eq 'true'
+    $vtpm = [string]$security.virtualTpmEnabled -eq 'true'
+    $securityType = $(if ($secureBoot -or $vtpm) { 'TrustedLaunch' } else { 'Standard' })
+    if (@($security.PSObject.Properties.Name) -contains 'securityType' -and [string]$security.securityType -ne '') {
+        $securityType = [string]$security.securityType
+    }
+    # PEFirmwareType 2 = UEFI (a Generation 2 VM), 1 = BIOS (Generation 1).
+    $firmwareType = Get-W365RegistryValue -Path 'HKLM:\SYSTEM\CurrentControlSet\Control' -Name 'PEFirmwareType'
+    $firmware = $(if ($null -eq $firmwareType) { $null } elseif ([int]$firmwareType -eq 2) { 'UEFI' } else { 'BIOS' })
+    # Extensions Azure Policy or Defender for Servers pushed onto the build VM land here, and stay in the image.
+    $plugins = Join-Path $W365SystemDrive 'Packages\Plugins'
+    $extensions = @()
+    if (Test-Path -LiteralPath $plugins -PathType Container) {
+        $extensions = @(Get-ChildItem -LiteralPath $plugins -Directory | ForEach-Object { [string]$_.Name } | Sort-Object)
+    }
+    $onboarding = Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status' -Name 'OnboardingState'
+    $autoDownload = Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\Policies\Microsoft\WindowsStore' -Name 'AutoDownload'
+    [ordered]@{
+        securityType               = $securityType
+        secureBootEnabled          = $secureBoot
+        virtualTpmEnabled          = $vtpm
+        firmware                   = $firmware
+        vmExtensions               = $extensions
+        defenderOnboardingState    = $(if ($null -eq $onboarding) { $null } else { [int]$onboarding })
+        buildAccount               = ConvertTo-NullableString $W365UserName
+        buildAccountProfilePresent = (Test-Path -LiteralPath (Join-Path $W365SystemDrive "Users\$W365UserName") -PathType Container)
+        storeAutoDownloadPaused    = ($null -ne $autoDownload -and [int]$autoDownload -eq 2)
+    }
+}
+
 $dsregcmd = Get-FactSection -Name 'join.dsregcmd' -Fields @('azureAdJoined', 'enterpriseJoined', 'domainJoined') -Collect {
-    $lines = @(Invoke-W365Native -FilePath "$env:SystemRoot\System32\dsregcmd.exe" -ArgumentList @('/status'))
+    $lines = @(Invoke-W365Native -FilePath "$W365SystemRoot\System32\dsregcmd.exe" -ArgumentList @('/status'))
     $found = @{}
     foreach ($line in $lines) {
         if ([string]$line -match '^\s*(AzureAdJoined|EnterpriseJoined|DomainJoined)\s*:\s*(\S+)\s*$') {
@@ -109,23 +171,21 @@ $wmiJoin = Get-FactSection -Name 'join.wmi' -Fields @('partOfDomain', 'domain') 
 $mdm = Get-FactSection -Name 'mdm' -Fields @('enrollments') -Collect {
     $root = 'HKLM:\SOFTWARE\Microsoft\Enrollments'
     $items = New-Object System.Collections.Generic.List[object]
-    if (Test-Path -LiteralPath $root) {
-        foreach ($key in Get-ChildItem -LiteralPath $root) {
-            $path = Join-Path $root $key.PSChildName
-            $provider = Get-W365RegistryValue -Path $path -Name 'ProviderID'
-            if ($null -eq $provider -or [string]$provider -eq '') {
-                continue
-            }
-            $type = Get-W365RegistryValue -Path $path -Name 'EnrollmentType'
-            $state = Get-W365RegistryValue -Path $path -Name 'EnrollmentState'
-            $items.Add([ordered]@{
-                    id              = [string]$key.PSChildName
-                    providerId      = [string]$provider
-                    upn             = ConvertTo-NullableString (Get-W365RegistryValue -Path $path -Name 'UPN')
-                    enrollmentType  = $(if ($null -eq $type) { $null } else { [int]$type })
-                    enrollmentState = $(if ($null -eq $state) { $null } else { [int]$state })
-                })
+    foreach ($keyName in @(Get-W365RegistrySubKeyName -Path $root)) {
+        $path = "$root\$keyName"
+        $provider = Get-W365RegistryValue -Path $path -Name 'ProviderID'
+        if ($null -eq $provider -or [string]$provider -eq '') {
+            continue
         }
+        $type = Get-W365RegistryValue -Path $path -Name 'EnrollmentType'
+        $state = Get-W365RegistryValue -Path $path -Name 'EnrollmentState'
+        $items.Add([ordered]@{
+                id              = [string]$keyName
+                providerId      = [string]$provider
+                upn             = ConvertTo-NullableString (Get-W365RegistryValue -Path $path -Name 'UPN')
+                enrollmentType  = $(if ($null -eq $type) { $null } else { [int]$type })
+                enrollmentState = $(if ($null -eq $state) { $null } else { [int]$state })
+            })
     }
     [ordered]@{ enrollments = $items.ToArray() }
 }
@@ -135,12 +195,12 @@ $configMgr = Get-FactSection -Name 'configMgr' -Fields @('ccmExecServicePresent'
     [ordered]@{
         ccmExecServicePresent = ($service.Count -eq 1)
         ccmExecServiceStatus  = $(if ($service.Count -eq 1) { $service[0].Status.ToString() } else { $null })
-        ccmRegistryKeyPresent = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\CCM')
+        ccmRegistryKeyPresent = (Test-W365RegistryKey -Path 'HKLM:\SOFTWARE\Microsoft\CCM')
     }
 }
 
 $partitions = Get-FactSection -Name 'partitions' -Fields @('osDiskNumber', 'items') -Collect {
-    $osPartition = Get-Partition -DriveLetter ($env:SystemDrive.TrimEnd(':'))
+    $osPartition = Get-Partition -DriveLetter $W365SystemDriveLetter
     $items = New-Object System.Collections.Generic.List[object]
     foreach ($partition in @(Get-Partition)) {
         $letter = [int][char]$partition.DriveLetter
@@ -188,8 +248,8 @@ $pendingReboot = Get-FactSection -Name 'pendingReboot' -Fields @('cbsRebootPendi
     $renames = Get-W365RegistryValue -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' -Name 'PendingFileRenameOperations'
     $renameCount = @($renames | Where-Object { $null -ne $_ -and [string]$_ -ne '' }).Count
     [ordered]@{
-        cbsRebootPending                 = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
-        windowsUpdateRebootRequired      = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+        cbsRebootPending                 = (Test-W365RegistryKey -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
+        windowsUpdateRebootRequired      = (Test-W365RegistryKey -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
         pendingFileRenameOperations      = ($renameCount -gt 0)
         pendingFileRenameOperationsCount = [int]$renameCount
         tiWorkerRunning                  = (@(Get-Process | Where-Object { $_.ProcessName -eq 'TiWorker' }).Count -gt 0)
@@ -197,10 +257,14 @@ $pendingReboot = Get-FactSection -Name 'pendingReboot' -Fields @('cbsRebootPendi
 }
 
 $appx = Get-FactSection -Name 'appx' -Fields @('provisionedPackageNames', 'userPackagesNotProvisioned') -Collect {
-    $provisionedNames = @(Get-AppxProvisionedPackage -Online | ForEach-Object { [string]$_.DisplayName } | Sort-Object -Unique)
+    $provisioned = @(Get-AppxProvisionedPackage -Online)
+    $provisionedNames = @($provisioned | ForEach-Object { [string]$_.DisplayName } | Sort-Object -Unique)
+    # Compared by full name (name, version, architecture, publisher): a provisioned app the Store updated for a
+    # user is that user's package of another version, and stops sysprep like an unprovisioned one (KB 2769827).
+    $provisionedFullNames = @($provisioned | ForEach-Object { [string]$_.PackageName })
     $items = New-Object System.Collections.Generic.List[object]
     foreach ($package in @(Get-AppxPackage -AllUsers)) {
-        if ($provisionedNames -contains [string]$package.Name) {
+        if ($provisionedFullNames -contains [string]$package.PackageFullName) {
             continue
         }
         foreach ($user in @($package.PackageUserInformation)) {
@@ -226,7 +290,7 @@ $avd = Get-FactSection -Name 'avdAndFslogix' -Fields @('fslogixServicePresent', 
     $serviceNames = @(Get-Service | ForEach-Object { [string]$_.Name })
     [ordered]@{
         fslogixServicePresent           = ($serviceNames -contains 'frxsvc')
-        fslogixRegistryKeyPresent       = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\FSLogix')
+        fslogixRegistryKeyPresent       = (Test-W365RegistryKey -Path 'HKLM:\SOFTWARE\FSLogix')
         fslogixProducts                 = @(Get-W365InstalledProducts -DisplayNamePattern '*FSLogix*')
         rdAgentBootLoaderServicePresent = ($serviceNames -contains 'RDAgentBootLoader')
         rdAgentBootLoaderProducts       = @(Get-W365InstalledProducts -DisplayNamePattern 'Remote Desktop Agent Boot Loader*')
@@ -237,9 +301,22 @@ $avd = Get-FactSection -Name 'avdAndFslogix' -Fields @('fslogixServicePresent', 
 }
 
 $startMenu = Get-FactSection -Name 'startMenu' -Fields @('appCount', 'method') -Collect {
+    # What every new user's Start menu starts from, whoever runs this: Get-StartApps would list the Start menu
+    # of the WinRM build user, who never logged on interactively.
+    $shortcutFolders = @(
+        (Join-Path $W365ProgramData 'Microsoft\Windows\Start Menu\Programs'),
+        (Join-Path $W365SystemDrive 'Users\Default\AppData\Roaming\Microsoft\Windows\Start Menu\Programs')
+    )
+    $shortcuts = 0
+    foreach ($folder in $shortcutFolders) {
+        if (Test-Path -LiteralPath $folder -PathType Container) {
+            $shortcuts += @(Get-ChildItem -LiteralPath $folder -Recurse -File | Where-Object { $_.Extension -eq '.lnk' -or $_.Extension -eq '.url' }).Count
+        }
+    }
+    $packaged = @(Get-AppxProvisionedPackage -Online).Count
     [ordered]@{
-        appCount = @(Get-StartApps).Count
-        method   = 'Get-StartApps in the build user session'
+        appCount = $shortcuts + $packaged
+        method   = "machine-wide and default-profile Start Menu shortcuts ($shortcuts) plus provisioned packages ($packaged)"
     }
 }
 
@@ -282,11 +359,12 @@ $unattend = Get-FactSection -Name 'unattend' -Fields @('setupUnattendFile', 'fil
             [xml]$document = Get-Content -LiteralPath $path -Raw
             $names = @($document.SelectNodes("//*[local-name()='ComputerName']") | ForEach-Object { [string]$_.InnerText })
         }
+        # Observed: the clean-up step before this one deleted every answer file; one still here survived it.
         $items.Add([ordered]@{
                 path                 = $path
                 exists               = [bool]$exists
                 computerNames        = $names
-                removedBeforeSysprep = $true
+                removedBeforeSysprep = (-not $exists)
             })
     }
     [ordered]@{
@@ -307,6 +385,8 @@ $facts = [ordered]@{
     computerName  = $env:COMPUTERNAME
     os            = $os
     imageState    = $imageState
+    baseImage     = $baseImage
+    buildVm       = $buildVm
     join          = [ordered]@{
         dsregcmd = $dsregcmd
         wmi      = $wmiJoin
@@ -422,3 +502,6 @@ if (-not (Test-Path -LiteralPath $directory -PathType Container)) {
 [System.IO.File]::WriteAllText($factsPath, $json, (New-Object System.Text.UTF8Encoding($false)))
 Write-W365Log "Facts written to $factsPath ($((Get-Item -LiteralPath $factsPath).Length) bytes)."
 Write-Host $json
+# Packer ends the step with `exit $LastExitCode`: a failed dsregcmd above is recorded in the facts, not a
+# failure of this step, so say success explicitly.
+exit 0

@@ -22,7 +22,7 @@ if (-not (Test-W365Enabled -Name 'W365_REMOVE_RECOVERY_PARTITION')) {
 }
 
 function Get-WinReStatus {
-    $lines = Invoke-W365Native -FilePath "$env:SystemRoot\System32\reagentc.exe" -ArgumentList @('/info')
+    $lines = Invoke-W365Native -FilePath "$W365SystemRoot\System32\reagentc.exe" -ArgumentList @('/info')
     $statusLine = @($lines | Where-Object { $_ -match 'Windows RE status:\s*(\S+)' })
     if ($statusLine.Count -ne 1) {
         throw "Cannot read the Windows RE status from 'reagentc /info': $($lines -join ' | ')"
@@ -31,7 +31,7 @@ function Get-WinReStatus {
     return $Matches[1]
 }
 
-$osPartition = Get-Partition -DriveLetter ($env:SystemDrive.TrimEnd(':'))
+$osPartition = Get-Partition -DriveLetter $W365SystemDriveLetter
 $diskNumber = $osPartition.DiskNumber
 $recovery = @(Get-Partition -DiskNumber $diskNumber | Where-Object { $_.GptType -eq $recoveryGptType -or $_.Type -eq 'Recovery' })
 
@@ -43,7 +43,7 @@ if ($recovery.Count -eq 0) {
 $winReStatus = Get-WinReStatus
 Write-W365Log "Windows RE status: $winReStatus"
 if ($winReStatus -eq 'Enabled') {
-    Invoke-W365Native -FilePath "$env:SystemRoot\System32\reagentc.exe" -ArgumentList @('/disable') | Out-Null
+    Invoke-W365Native -FilePath "$W365SystemRoot\System32\reagentc.exe" -ArgumentList @('/disable') | Out-Null
 }
 
 foreach ($partition in $recovery) {
@@ -68,7 +68,9 @@ else {
 }
 
 if ($winReStatus -eq 'Enabled') {
-    Invoke-W365Native -FilePath "$env:SystemRoot\System32\reagentc.exe" -ArgumentList @('/enable') | Out-Null
+    Invoke-W365Native -FilePath "$W365SystemRoot\System32\reagentc.exe" -ArgumentList @('/enable') | Out-Null
     Write-W365Log "Windows RE re-enabled on the OS volume: $(Get-WinReStatus)"
 }
 Write-W365Log 'Recovery partition removed.'
+# Packer ends the step with `exit $LastExitCode`: say success explicitly.
+exit 0

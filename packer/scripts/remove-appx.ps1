@@ -45,3 +45,5 @@ if ($left.Count -gt 0) {
     throw "AppX packages still present after removal: $($left -join '; ')"
 }
 Write-W365Log "Removed AppX packages: $($names -join ', ')"
+# Packer ends the step with `exit $LastExitCode`: say success explicitly.
+exit 0

@@ -58,10 +58,7 @@ if (Test-DwordOne -Name 'IsWVDEnvironment') {
     Write-W365Log 'IsWVDEnvironment is already 1 (DWORD): skipped.'
 }
 else {
-    if (-not (Test-Path -LiteralPath $teamsKey)) {
-        New-Item -Path $teamsKey -Force | Out-Null
-    }
-    New-ItemProperty -Path $teamsKey -Name 'IsWVDEnvironment' -PropertyType DWord -Value 1 -Force | Out-Null
+    Set-W365RegistryValue -Path $teamsKey -Name 'IsWVDEnvironment' -Kind DWord -Value 1
     Write-W365Log 'Set IsWVDEnvironment = 1 (DWORD).'
 }
 
@@ -83,12 +80,12 @@ if (Test-WebRtcService) {
 else {
     $webRtcMsi = Invoke-W365VerifiedDownload -Uri $webRtcUri -FileName 'MsRdcWebRTCSvc_x64.msi'
     $msiLog = Join-Path (Get-W365WorkDirectory) 'MsRdcWebRTCSvc_install.log'
-    Invoke-W365Process -FilePath "$env:SystemRoot\System32\msiexec.exe" -ArgumentList @('/i', "`"$webRtcMsi`"", '/quiet', '/norestart', '/l*v', "`"$msiLog`"") -AllowedExitCodes @(0, 3010) | Out-Null
+    Invoke-W365Process -FilePath "$W365SystemRoot\System32\msiexec.exe" -ArgumentList @('/i', "`"$webRtcMsi`"", '/quiet', '/norestart', '/l*v', "`"$msiLog`"") -AllowedExitCodes @(0, 3010) | Out-Null
 }
 
 # --- 4. New Teams provisioned for all users ----------------------------------------------
-if ((Get-ProvisionedTeams).Count -gt 0) {
-    Write-W365Log "New Teams (MSTeams $((Get-ProvisionedTeams)[0].Version)) is already provisioned: skipped."
+if (@(Get-ProvisionedTeams).Count -gt 0) {
+    Write-W365Log "New Teams (MSTeams $(@(Get-ProvisionedTeams)[0].Version)) is already provisioned: skipped."
 }
 else {
     $webView2 = Get-W365RegistryValue -Path 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' -Name 'pv'
@@ -96,7 +93,7 @@ else {
 
     $bootstrapper = Invoke-W365VerifiedDownload -Uri $bootstrapperUri -FileName 'teamsbootstrapper.exe'
     Write-W365Log 'Running teamsbootstrapper.exe -p'
-    $output = & $bootstrapper -p
+    $output = Invoke-W365Executable -FilePath $bootstrapper -ArgumentList @('-p')
     $exitCode = $LASTEXITCODE
     $text = ($output | Out-String).Trim()
     Write-W365Log "teamsbootstrapper exit code $exitCode, output: $text"
@@ -124,7 +121,7 @@ else {
 
 # --- 5. Optional: disable Teams auto-update ----------------------------------------------
 if ($disableAutoUpdate) {
-    New-ItemProperty -Path $teamsKey -Name 'disableAutoUpdate' -PropertyType DWord -Value 1 -Force | Out-Null
+    Set-W365RegistryValue -Path $teamsKey -Name 'disableAutoUpdate' -Kind DWord -Value 1
     Write-W365Log 'Set disableAutoUpdate = 1 (DWORD).'
 }
 
@@ -142,10 +139,13 @@ if ($null -eq (Get-VcRedistX64Version)) {
 if (-not (Test-WebRtcService)) {
     $missing.Add("service $webRtcServiceName (Remote Desktop WebRTC Redirector)")
 }
-if ((Get-ProvisionedTeams).Count -eq 0) {
+if (@(Get-ProvisionedTeams).Count -eq 0) {
     $missing.Add('MSTeams provisioned for all users')
 }
 if ($missing.Count -gt 0) {
     throw "Teams optimizations incomplete, missing: $($missing -join '; ')"
 }
-Write-W365Log "Teams optimizations verified: IsWVDEnvironment, VC++ $(Get-VcRedistX64Version), $webRtcServiceName, MSTeams $((Get-ProvisionedTeams)[0].Version)."
+Write-W365Log "Teams optimizations verified: IsWVDEnvironment, VC++ $(Get-VcRedistX64Version), $webRtcServiceName, MSTeams $(@(Get-ProvisionedTeams)[0].Version)."
+# Packer ends the step with `exit $LastExitCode`: after the 0x80004004 fallback that is still the
+# bootstrapper's failure code, so say success explicitly.
+exit 0

@@ -125,6 +125,28 @@ export interface UnattendFile {
   removedBeforeSysprep: boolean;
 }
 
+/** The base image as the instance metadata service reports it: `version` as requested, `exactVersion` booted. */
+export interface BaseImageFacts {
+  publisher: string | null;
+  offer: string | null;
+  sku: string | null;
+  version: string | null;
+  exactVersion: string | null;
+}
+
+/** The build VM as the guest sees it, and what was pushed onto it or left behind by the build. */
+export interface BuildVmFacts {
+  securityType: string | null;
+  secureBootEnabled: boolean | null;
+  virtualTpmEnabled: boolean | null;
+  firmware: string | null;
+  vmExtensions: string[] | null;
+  defenderOnboardingState: number | null;
+  buildAccount: string | null;
+  buildAccountProfilePresent: boolean | null;
+  storeAutoDownloadPaused: boolean | null;
+}
+
 export interface Facts {
   /** Where the document came from, for messages. */
   source: string;
@@ -133,6 +155,8 @@ export interface Facts {
   computerName: string | null;
   os: Section<OsFacts>;
   imageState: Section<{ value: string | null }>;
+  baseImage: Section<BaseImageFacts>;
+  buildVm: Section<BuildVmFacts>;
   dsregcmd: Section<DsregcmdFacts>;
   wmiJoin: Section<WmiJoinFacts>;
   mdm: Section<{ enrollments: Enrollment[] | null }>;
@@ -281,6 +305,24 @@ export function parseFacts(text: string, source: string): Facts {
       architecture: r.string('architecture'),
     })),
     imageState: section(document, 'imageState', (r) => ({ value: r.string('value') })),
+    baseImage: section(document, 'baseImage', (r) => ({
+      publisher: r.string('publisher'),
+      offer: r.string('offer'),
+      sku: r.string('sku'),
+      version: r.string('version'),
+      exactVersion: r.string('exactVersion'),
+    })),
+    buildVm: section(document, 'buildVm', (r) => ({
+      securityType: r.string('securityType'),
+      secureBootEnabled: r.boolean('secureBootEnabled'),
+      virtualTpmEnabled: r.boolean('virtualTpmEnabled'),
+      firmware: r.string('firmware'),
+      vmExtensions: r.array('vmExtensions', (n) => n.self(isString, 'a string')),
+      defenderOnboardingState: r.integer('defenderOnboardingState'),
+      buildAccount: r.string('buildAccount'),
+      buildAccountProfilePresent: r.boolean('buildAccountProfilePresent'),
+      storeAutoDownloadPaused: r.boolean('storeAutoDownloadPaused'),
+    })),
     dsregcmd: section(join, 'dsregcmd', (r) => ({
       azureAdJoined: r.string('azureAdJoined'),
       enterpriseJoined: r.string('enterpriseJoined'),

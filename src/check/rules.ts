@@ -388,13 +388,21 @@ export const SYSPREP_RULES: readonly SysprepRule[] = [
     errorCode: null,
     title: `At most ${MAX_START_APPS.toLocaleString('en-US')} Start-menu apps`,
     fix: `Remove applications or shortcuts until Get-StartApps lists at most ${MAX_START_APPS.toLocaleString('en-US')} entries.`,
-    evaluate: (facts) =>
-      withSection(facts.startMenu, ({ appCount }) => {
-        if (appCount === null) return unverified('the Start-menu app count is absent');
+    // A count that could not be taken is a warning: the limit is far above what a build adds, and a blocked build
+    // over a missing count helps nobody.
+    evaluate: (facts) => {
+      if (!facts.startMenu.readable)
+        return {
+          status: 'warn',
+          detail: `The Start-menu apps could not be counted: ${facts.startMenu.reason}.`,
+        };
+      return withSection(facts.startMenu, ({ appCount }) => {
+        if (appCount === null) return { status: 'warn', detail: 'The Start-menu app count is absent.' };
         return appCount <= MAX_START_APPS
           ? pass(`${appCount} Start-menu apps.`)
           : fail(`${appCount} Start-menu apps, more than ${MAX_START_APPS}.`);
-      }),
+      });
+    },
   },
   {
     id: 'vm.computer-name-customizable',
@@ -460,6 +468,73 @@ export const SYSPREP_RULES: readonly SysprepRule[] = [
         );
       });
     },
+  },
+  {
+    id: 'vm.generation-and-security-type',
+    requirement: 'R2, R15',
+    severity: 'error',
+    errorCode: 'sourceImageInvalid',
+    title: 'Generation 2 (UEFI) VM of the Standard security type',
+    fix: 'Build from a Windows 11 (Gen2) base and leave security_type, secure_boot_enabled and vtpm_enabled unset: managed images cannot be captured from Trusted Launch VMs; Windows 365 turns on Secure Boot and vTPM itself.',
+    evaluate: (facts) =>
+      withSection(facts.buildVm, ({ securityType, firmware }) => {
+        if (securityType === null || firmware === null)
+          return unverified(`${securityType === null ? 'the security type' : 'the firmware type'} is absent`);
+        const problems: string[] = [];
+        if (firmware !== 'UEFI') problems.push(`firmware ${firmware} (a Generation 1 VM)`);
+        if (securityType !== 'Standard') problems.push(`security type ${securityType}`);
+        if (problems.length > 0) return fail(`The build VM runs with ${list(problems)}.`);
+        return pass('UEFI (Generation 2), Standard security type.');
+      }),
+  },
+  {
+    id: 'vm.defender-not-onboarded',
+    requirement: 'R5',
+    severity: 'error',
+    errorCode: null,
+    title: 'Not onboarded to Defender for Endpoint',
+    fix: 'Keep the build VM out of automatic onboarding (Defender for Servers, Azure Policy, a build script): an image onboarded once makes every Cloud PC report as the same device. Exclude the build resource group and rebuild.',
+    evaluate: (facts) =>
+      withSection(facts.buildVm, ({ defenderOnboardingState }) =>
+        defenderOnboardingState === 1
+          ? fail(
+              'HKLM\\SOFTWARE\\Microsoft\\Windows Advanced Threat Protection\\Status OnboardingState is 1 (onboarded).',
+            )
+          : pass(
+              defenderOnboardingState === null
+                ? 'No Defender for Endpoint onboarding state.'
+                : `OnboardingState ${defenderOnboardingState}.`,
+            ),
+      ),
+  },
+  {
+    id: 'vm.no-vm-extensions',
+    requirement: 'R12',
+    severity: 'error',
+    errorCode: null,
+    title: 'No VM extensions pushed onto the build VM',
+    fix: 'Exclude the build resource group from the Azure Policy or Defender for Servers plan that deploys VM extensions: their agents (C:\\Packages\\Plugins) would be captured into every Cloud PC.',
+    evaluate: (facts) =>
+      withSection(facts.buildVm, ({ vmExtensions }) => {
+        if (vmExtensions === null) return unverified('the VM extension list is absent');
+        return vmExtensions.length > 0
+          ? fail(`C:\\Packages\\Plugins holds ${list(vmExtensions)}.`)
+          : pass('C:\\Packages\\Plugins holds no VM extension.');
+      }),
+  },
+  {
+    id: 'vm.build-account-profile',
+    requirement: 'R3',
+    severity: 'warning',
+    errorCode: null,
+    title: 'Build account profile',
+    fix: 'Nothing to do for a standard build: the profile of the build account (packer) stays in the image, empty. Do not sign in to the build VM or copy files into that profile: they would ship in every Cloud PC.',
+    evaluate: (facts) =>
+      withSection(facts.buildVm, ({ buildAccount, buildAccountProfilePresent }) =>
+        buildAccountProfilePresent === true
+          ? fail(`C:\\Users\\${buildAccount ?? '?'} exists and is captured into the image.`)
+          : pass('No build account profile on the system drive.'),
+      ),
   },
 ];
 

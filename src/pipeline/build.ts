@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { BuildError, runBuild, type BuildResult } from '../build/build.ts';
 import { runSysprepCheck } from '../check/check.ts';
 import { FactsError, readFacts } from '../check/facts.ts';
+import type { Facts } from '../check/facts.ts';
 import type { Config } from '../config/inputs.ts';
 import { BUNDLE, BUNDLED_TEMPLATE } from '../paths.ts';
 import type { Clock } from '../util/clock.ts';
@@ -88,19 +89,33 @@ export async function buildStage(config: Config, deps: BuildStepDeps): Promise<B
   try {
     // The facts describe the VM just before sysprep: the rules run in their pre-sysprep phase; that the image
     // came out generalized is the ARM check's job.
+    const facts = await readFacts(factsPath);
     const sysprep = await log.group('Sysprep-check the build VM', async () =>
-      runSysprepCheck(await readFacts(factsPath), {
+      runSysprepCheck(facts, {
         phase: 'pre-sysprep',
         teamsRequested: true,
         now: new Date(deps.clock.now()),
       }),
     );
-    return { done: false, checks: sysprep.checks, imageId, build };
+    return {
+      done: false,
+      checks: sysprep.checks,
+      imageId,
+      build: { ...build, baseImage: baseImageOf(facts) },
+    };
   } catch (error) {
     if (!(error instanceof FactsError)) throw error;
     const failure = { kind: `facts:${error.code}`, message: error.message };
     return { done: true, outcome: 'error', message: error.message, error: failure, imageId, build };
   }
+}
+
+/** publisher/offer/sku exactVersion as the VM saw it; the template's image_version may only say "latest". */
+function baseImageOf(facts: Facts): string | null {
+  if (!facts.baseImage.readable) return null;
+  const { publisher, offer, sku, version, exactVersion } = facts.baseImage.value;
+  if (!publisher || !offer || !sku) return null;
+  return `${publisher}/${offer}/${sku} ${exactVersion ?? version ?? 'unknown version'}`;
 }
 
 function section(

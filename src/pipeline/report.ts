@@ -52,6 +52,8 @@ export interface Report {
     imageId: string | null;
     factsPath: string | null;
     packerVersion: string | null;
+    /** The base the build VM booted from, exact version from the instance metadata service (the facts). */
+    baseImage?: string | null;
     /** BuildError code when the build failed. */
     error: string | null;
     /** Packer's last output lines when the build failed. */
@@ -260,6 +262,7 @@ export function renderSummary(report: Report): string {
       lines.push(
         `| Base | \`${report.base.publisher}/${report.base.offer}/${report.base.sku}\` \`${report.base.version}\` (${report.base.requested === 'latest' ? 'newest' : 'pinned'} in ${cell(report.base.location)}) |`,
       );
+    if (b.baseImage) lines.push(`| Base image the VM booted (instance metadata) | ${cell(b.baseImage)} |`);
     if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
     if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
     lines.push('');

@@ -66,6 +66,13 @@ describe('build -> check -> validate -> register', () => {
     // The template's hook ran the bundled sysprep-check on the runner before sysprep.
     expect(run.stdout).toContain('sysprep-check');
     expect(run.report?.build).toMatchObject({ mode: 'build', imageId: image.id, error: null });
+    // The exact base version the VM booted from, from the facts (the instance metadata service), not "latest".
+    expect(run.report?.build?.baseImage).toBe(
+      'MicrosoftWindowsDesktop/windows-ent-cpc/win11-25h2-ent-cpc 26200.6899.251112',
+    );
+    expect(run.summary).toContain(
+      '| Base image the VM booted (instance metadata) | MicrosoftWindowsDesktop/windows-ent-cpc/win11-25h2-ent-cpc 26200.6899.251112 |',
+    );
     const ids = run.report?.checks.map((c) => c.id) ?? [];
     expect(ids).toContain('vm.not-joined');
     expect(ids).toContain('image.generation');

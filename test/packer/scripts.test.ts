@@ -21,10 +21,12 @@ beforeAll(async () => {
 
 const expectedScripts = [
   HELPER_FILE,
+  'cleanup.ps1',
   'extras-begin.ps1',
   'facts.ps1',
   'recovery-partition.ps1',
   'remove-appx.ps1',
+  'servicing-pause.ps1',
   'sysprep.ps1',
   'teams.ps1',
   'windows-update.ps1',
@@ -66,7 +68,9 @@ describe('PowerShell scripts (real files)', () => {
       ].sort(),
     );
     const teams = script('teams.ps1').text;
-    expect(teams).toMatch(/& \$bootstrapper -p\r?\n\s*\$exitCode = \$LASTEXITCODE/);
+    expect(teams).toMatch(
+      /Invoke-W365Executable -FilePath \$bootstrapper -ArgumentList @\('-p'\)\r?\n\s*\$exitCode = \$LASTEXITCODE/,
+    );
     expect(teams).toContain("'0x80004004'");
     expect(teams).toMatch(/Add-AppxProvisionedPackage -Online -PackagePath \$msix/);
     expect(teams).toMatch(/Teams optimizations incomplete, missing/);
@@ -96,12 +100,14 @@ describe('PowerShell scripts (real files)', () => {
     expect(text).toMatch(/throw "Timed out after/);
     expect(text).toMatch(/setuperr\.log/);
     expect(text).toMatch(/setupact\.log/);
-    expect(text).toMatch(/Write-SysprepErrors\s+throw/);
+    expect(text).toMatch(/Write-SysprepLogs\s+throw/);
   });
 
   it('Windows Update uses the built-in API and fails on any install error', () => {
     const text = script('windows-update.ps1').text;
-    expect(text).toContain("New-Object -ComObject 'Microsoft.Update.Session'");
+    expect(text).toContain("New-W365ComObject -ProgId 'Microsoft.Update.Session'");
+    expect(script(HELPER_FILE).text).toContain('New-Object -ComObject $ProgId');
+    expect(text).toContain('BrowseOnly=0');
     expect(text).toMatch(/if \(\$result\.ResultCode -ne 2\)/);
     expect(text).toMatch(/throw "Windows Update installation failed/);
   });
@@ -211,8 +217,8 @@ describe('the checks catch broken scripts (mutations)', () => {
   it('reports a wrong Teams registry type or value', () => {
     const wrong = mutated(
       teams(),
-      "-Name 'IsWVDEnvironment' -PropertyType DWord -Value 1",
-      "-Name 'IsWVDEnvironment' -PropertyType String -Value 1",
+      "-Name 'IsWVDEnvironment' -Kind DWord -Value 1",
+      "-Name 'IsWVDEnvironment' -Kind String -Value 1",
     );
     expect(registryWrites(parse, wrong)).toContainEqual(
       expect.objectContaining({ name: 'IsWVDEnvironment', type: 'String' }),

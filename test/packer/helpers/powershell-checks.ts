@@ -89,11 +89,14 @@ export function registryWrites(parse: SourceParser, script: Script): RegistryWri
   const root = parse(script.text).rootNode;
   const constants = stringConstants(script.text);
   return commandCalls(root)
-    .filter((c) => /^(New|Set)-ItemProperty$/i.test(c.name))
+    .filter((c) => /^((New|Set)-ItemProperty|Set-W365RegistryValue)$/i.test(c.name))
     .map((c) => ({
       path: resolveArgument(c.parameters.get('path') ?? c.parameters.get('literalpath') ?? '', constants),
       name: resolveArgument(c.parameters.get('name') ?? '', constants),
-      type: resolveArgument(c.parameters.get('propertytype') ?? c.parameters.get('type') ?? '', constants),
+      type: resolveArgument(
+        c.parameters.get('propertytype') ?? c.parameters.get('type') ?? c.parameters.get('kind') ?? '',
+        constants,
+      ),
       value: resolveArgument(c.parameters.get('value') ?? '', constants),
       line: c.line,
     }));
@@ -152,7 +155,8 @@ export function checkScriptRules(parse: SourceParser, script: Script): string[] 
   for (const call of commandCalls(root)) {
     const node = call.node;
     const operator = node.namedChildren.find((c) => c.type === 'command_invokation_operator');
-    if (operator?.text === '&') {
+    // Invoke-W365Executable is the helper's seam around `&`: the same $LASTEXITCODE duty applies.
+    if (operator?.text === '&' || (!isHelper && call.name === 'Invoke-W365Executable')) {
       const target = call.name.replace(/^\$/, '').toLowerCase();
       if (!scriptBlockParams.has(target)) {
         const following = lines.slice(node.endPosition.row, node.endPosition.row + 4).join('\n');
@@ -186,4 +190,45 @@ export function verifiedDownloads(parse: SourceParser, script: Script): string[]
   return commandCalls(parse(script.text).rootNode)
     .filter((c) => c.name === 'Invoke-W365VerifiedDownload')
     .map((c) => resolveArgument(c.parameters.get('uri') ?? '', constants));
+}
+
+const PS7_OPERATORS: Record<string, string> = {
+  '??': 'null-coalescing operator ??',
+  '??=': 'null-coalescing assignment ??=',
+  '?.': 'null-conditional member access ?.',
+  '?[': 'null-conditional index ?[',
+  '&&': 'pipeline chain operator &&',
+  '||': 'pipeline chain operator ||',
+};
+const PS7_PARAMETERS: Record<string, string> = {
+  '-parallel': 'ForEach-Object -Parallel',
+  '-ashashtable': 'ConvertFrom-Json -AsHashtable',
+  '-skiphttperrorcheck': 'Invoke-WebRequest/Invoke-RestMethod -SkipHttpErrorCheck',
+  '-noproxy': 'Invoke-WebRequest/Invoke-RestMethod -NoProxy',
+};
+const PS7_COMMANDS =
+  /^(Join-String|Test-Json|Get-Error|ForEach-Object\s+-Parallel|Start-ThreadJob|ConvertTo-CliXml|Get-SecureRandom)$/i;
+
+/**
+ * PowerShell 7-only syntax and commands, which Windows PowerShell 5.1 (the guest's interpreter: Packer's
+ * powershell provisioner runs powershell.exe) rejects: ??, ?., ternary, && / || chains, -Parallel and friends.
+ * The grammar parses the 7.x language; 5.1 lacks these, so each is named here rather than left to a parse error.
+ */
+export function windowsPowerShellProblems(parse: SourceParser, script: Script): string[] {
+  const problems: string[] = [];
+  const root = parse(script.text).rootNode;
+  for (const node of walk(root)) {
+    const at = `${script.name}:${node.startPosition.row + 1}`;
+    if (node.type === 'comment' || node.type.includes('string')) continue;
+    if (node.childCount === 0 && PS7_OPERATORS[node.text])
+      problems.push(`${at}: ${PS7_OPERATORS[node.text]}`);
+    if (node.type === 'ERROR' && /^\?/.test(node.text.trim()))
+      problems.push(`${at}: ${PS7_OPERATORS[node.text.trim()] ?? 'ternary or null-conditional operator ?'}`);
+    if (node.type === 'command_parameter' && PS7_PARAMETERS[node.text.toLowerCase()])
+      problems.push(`${at}: ${PS7_PARAMETERS[node.text.toLowerCase()]}`);
+  }
+  for (const call of commandCalls(root))
+    if (PS7_COMMANDS.test(call.name))
+      problems.push(`${script.name}:${call.line}: ${call.name} (PowerShell 7 only)`);
+  return [...new Set(problems)];
 }

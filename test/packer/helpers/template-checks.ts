@@ -327,6 +327,7 @@ export function checkProvisionerOrder(template: Template): string[] {
       problems.push(`provisioner ${i + 1} (${s.step}) runs Sysprep: only the last provisioner may`);
     if (
       s.step === 'windows-update' &&
+      !/W365_WINDOWS_UPDATE_PASS=final/.test(s.text) &&
       steps[i + 1]?.step !== 'restart' &&
       steps[i + 1]?.step !== 'windows-update'
     )
