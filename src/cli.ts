@@ -17,7 +17,12 @@ export const LIST_OPTIONS: ReadonlySet<string> = new Set([
   'provisioning-policies',
 ]);
 /** true/false inputs: `--name` means true, `--no-name` false; they take no value. */
-export const FLAG_OPTIONS: ReadonlySet<string> = new Set(['register', 'delete-source-image', 'dry-run']);
+export const FLAG_OPTIONS: ReadonlySet<string> = new Set([
+  'register',
+  'delete-source-image',
+  'dry-run',
+  'skip-if-unchanged',
+]);
 
 function cliInputs() {
   return INPUTS.filter((i) => !i.actionOnly);

@@ -21,7 +21,7 @@ describe('templateValues', () => {
     expect(defaults.get('image_version')).toBe('latest');
 
     await writeFile(join(dir, 'site.auto.pkrvars.hcl'), 'image_sku = "win11-24h2-ent-cpc"\n');
-    const varFile = join(dir, '..', 'my.pkrvars.hcl');
+    const varFile = join(await mkdtemp(join(tmpdir(), 'w365-vars-')), 'my.pkrvars.hcl');
     await writeFile(varFile, 'use_m365_sku  = true # the M365 twin\nlocation = "northeurope"\n');
     const values = await templateValues(dir, [varFile], 'location=swedencentral');
     expect(values.get('image_sku')).toBe('win11-24h2-ent-cpc');

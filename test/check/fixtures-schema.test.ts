@@ -21,9 +21,11 @@ describe('facts fixtures match packer/facts.schema.json', () => {
     clean.os.currentBuild = '26200';
     delete clean.buildVm;
     clean.extra = true;
+    clean.inventory.programs[0].view = '16-bit';
     expect(schemaErrors(schema, clean)).toEqual([
       '$: missing required "buildVm"',
       '$.os.currentBuild: must be integer or null, is string',
+      '$.inventory.programs[0].view: must be one of ["64-bit","32-bit"]',
       '$: unexpected property "extra"',
     ]);
   });

@@ -20,6 +20,7 @@ async function setup(packerVars: string) {
   const inputs = {
     ...fakeInputs(fake),
     'subscription-id': fake.subscriptionId,
+    build: 'true',
     register: 'false',
     'packer-vars': `managed_image_name=win11-cpc-17\nmanaged_image_resource_group_name=cloudpc-images\n${packerVars}`,
   };

@@ -26,6 +26,7 @@ async function monthlyRun(fake: FakeCloud, gh: FakeGitHub, run: number, facts: s
     {
       ...fakeInputs(fake),
       'subscription-id': fake.subscriptionId,
+      build: 'true',
       'display-name': DISPLAY_NAME,
       version: `1.0.${run}`,
       'skip-if-unchanged': 'true',

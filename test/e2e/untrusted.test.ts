@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGitHub, TOKEN, type FakeGitHub } from '../feedback/fakeGitHub.ts';
 import type { FakeCloud } from '../fake-cloud/index.ts';
@@ -247,14 +247,15 @@ describe('the sysprep-check hook through dist and the fake packer', () => {
     const runnerTemp = join(base, hostile ? `temp ${HOSTILE}` : 'temp');
     const actionRoot = join(base, hostile ? `action ${HOSTILE}` : 'action');
     await mkdir(runnerTemp);
-    await mkdir(join(actionRoot, 'dist'), { recursive: true });
-    await cp(DIST, join(actionRoot, 'dist', 'index.js'));
+    await mkdir(actionRoot, { recursive: true });
+    await cp(dirname(DIST), join(actionRoot, 'dist'), { recursive: true });
     await cp(join(ROOT, 'packer'), join(actionRoot, 'packer'), { recursive: true });
     const run = await runAction(
       f,
       {
         ...fakeInputs(f),
         'subscription-id': f.subscriptionId,
+        build: 'true',
         'packer-vars':
           'managed_image_name=win11-cpc-17\nmanaged_image_resource_group_name=cloudpc-images\nlocation=westeurope',
         register: 'false',

@@ -1,5 +1,5 @@
 // A JSON Schema (2020-12) validator for the keywords packer/facts.schema.json uses: type, const, required,
-// properties, additionalProperties, items, $ref (local #/$defs/...), format date-time, and the annotations.
+// enum, properties, additionalProperties, items, $ref (local #/$defs/...), format date-time, and the annotations.
 // A keyword it does not know is an error, so a schema change cannot pass unvalidated.
 type Schema = Record<string, unknown>;
 
@@ -8,6 +8,7 @@ const KNOWN = new Set([
   ...ANNOTATIONS,
   'type',
   'const',
+  'enum',
   'required',
   'properties',
   'additionalProperties',
@@ -43,6 +44,11 @@ export function schemaErrors(root: object, value: unknown): string[] {
     }
     if ('const' in schema && JSON.stringify(schema.const) !== JSON.stringify(node))
       errors.push(`${where}: must be ${JSON.stringify(schema.const)}`);
+    if (
+      Array.isArray(schema.enum) &&
+      !schema.enum.some((allowed) => JSON.stringify(allowed) === JSON.stringify(node))
+    )
+      errors.push(`${where}: must be one of ${JSON.stringify(schema.enum)}`);
     if (schema.type !== undefined) {
       const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
       if (!types.some((t) => matchesType(node, t))) {

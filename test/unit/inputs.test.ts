@@ -300,7 +300,12 @@ describe('values quoted in input errors', () => {
 });
 
 describe('skip-if-unchanged', () => {
-  const build = { ...oidc, 'image-id': '', 'subscription-id': '11111111-2222-3333-4444-555555555555' };
+  const build = {
+    ...oidc,
+    'image-id': '',
+    build: 'true',
+    'subscription-id': '11111111-2222-3333-4444-555555555555',
+  };
 
   it('is off by default and on for a build with a display name', () => {
     expect(parse(build).skipIfUnchanged).toBe(false);

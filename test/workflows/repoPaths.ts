@@ -6,7 +6,8 @@
  *   from the repository root (any other anchor, such as `repoRoot`);
  * - Markdown: relative links and paths, resolved from the file's folder;
  * - everything else (workflows, shell scripts, package.json scripts, Packer and PowerShell files): every `../` path,
- *   resolved from the file's folder and from the repository root (where workflow steps and npm scripts run).
+ *   resolved from the file's folder and from the repository root (where workflow steps and npm scripts run); a
+ *   PowerShell path on a line anchored at `$PSScriptRoot` only from the file's folder.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -38,6 +39,11 @@ function leaves(root: string, from: string, segments: readonly string[]): string
 }
 
 const lineOf = (text: string, index: number) => text.slice(0, index).split('\n').length;
+const lineText = (text: string, index: number) =>
+  text.slice(
+    text.lastIndexOf('\n', index) + 1,
+    text.indexOf('\n', index) === -1 ? undefined : text.indexOf('\n', index),
+  );
 
 /** A string argument list such as `'..', 'shared'` -> its values; undefined when an argument is not a plain literal. */
 function literalArguments(list: string): string[] | undefined {
@@ -82,7 +88,9 @@ export function pathsLeaving(file: string, text: string, root: string = repoRoot
   const fromRootToo = !file.endsWith('.md');
   for (const m of text.matchAll(DOTDOT_TOKEN)) {
     check(m.index, m[0], dir, [m[0]]);
-    if (fromRootToo) check(m.index, m[0], root, [m[0]]);
+    // PowerShell anchored at its own folder ($PSScriptRoot) means exactly that folder.
+    const anchoredHere = file.endsWith('.ps1') && lineText(text, m.index).includes('$PSScriptRoot');
+    if (fromRootToo && !anchoredHere) check(m.index, m[0], root, [m[0]]);
   }
   return dedupe(found);
 }
