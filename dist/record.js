@@ -13758,7 +13758,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch2(input, init = void 0) {
+    function fetch3(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14713,7 +14713,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch2,
+      fetch: fetch3,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -19251,7 +19251,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch2(init, options = void 0) {
+    module.exports.fetch = async function fetch3(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -21109,8 +21109,8 @@ function isPlainObject2(value) {
   return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
 }
 async function fetchWrapper(requestOptions) {
-  const fetch2 = requestOptions.request?.fetch || globalThis.fetch;
-  if (!fetch2) {
+  const fetch3 = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch3) {
     throw new Error(
       "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
     );
@@ -21126,7 +21126,7 @@ async function fetchWrapper(requestOptions) {
   );
   let fetchResponse;
   try {
-    fetchResponse = await fetch2(requestOptions.url, {
+    fetchResponse = await fetch3(requestOptions.url, {
       method: requestOptions.method,
       body: body2,
       redirect: requestOptions.request?.redirect,
@@ -108208,10 +108208,34 @@ var init_artifact2 = __esm({
 });
 
 // src/record/store.ts
-init_github();
 import { mkdir as mkdir2, mkdtemp, readFile, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join2 } from "node:path";
+
+// src/net/githubApi.ts
+init_github();
+
+// src/util/clock.ts
+var MAX_TIMER_MS = 2 ** 31 - 1;
+
+// src/net/policy.ts
+var REQUEST_TIMEOUT_MS = 6e4;
+var MAX_SERVER_WAIT_MS = 10 * 6e4;
+
+// src/net/githubApi.ts
+function githubApi(token, options = {}) {
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  const boundedFetch = (input, init) => {
+    const signals = [AbortSignal.timeout(timeoutMs)];
+    if (init?.signal) signals.push(init.signal);
+    if (options.signal) signals.push(options.signal);
+    return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+  };
+  return getOctokit(token, {
+    ...options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {},
+    request: { fetch: boundedFetch }
+  });
+}
 
 // src/check/inventory.ts
 var MAX_TEXT = 200;
@@ -108350,7 +108374,7 @@ async function findPreviousRecord(target, displayName, log2) {
   const name = recordArtifactName(displayName);
   try {
     return await bounded(async () => {
-      const octokit = getOctokit(target.token);
+      const octokit = githubApi(target.token);
       const { data } = await octokit.rest.actions.listArtifactsForRepo({
         owner: target.owner,
         repo: target.repo,

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
+import type { getOctokit } from '@actions/github';
+import { githubApi } from '../net/githubApi.ts';
 import type { CheckResult } from '../pipeline/checks.ts';
 import { historyLines } from '../pipeline/historySummary.ts';
 import { cell, checksTable, HEADLINE, osDescription, type Report } from '../pipeline/report.ts';
 import type { Log } from '../util/log.ts';
 import { safeLogText, scrubSecrets } from '../util/untrusted.ts';
+
+/** Pages of 100 comments read to find the report comment of an earlier run. */
+const MAX_COMMENT_PAGES = 30;
 
 /** First line of every report comment; the second line names the device image, so a matrix gets one comment each. */
 export const MARKER = '<!-- w365-image:report -->';
@@ -195,7 +199,7 @@ export async function postPullRequestComment(
   const body = renderComment(report, ctx.runUrl ? { runUrl: ctx.runUrl } : {});
   const key = markerKey(report);
   try {
-    const octokit = getOctokit(ctx.token, ctx.apiUrl ? { baseUrl: ctx.apiUrl.replace(/\/+$/, '') } : {});
+    const octokit = githubApi(ctx.token, { baseUrl: ctx.apiUrl });
     const mine = await authorMatcher(octokit, ctx.author);
     let existing: CommentLike | undefined;
     const pages = octokit.paginate.iterator(octokit.rest.issues.listComments, {
@@ -204,11 +208,13 @@ export async function postPullRequestComment(
       issue_number: ctx.pullNumber,
       per_page: 100,
     });
+    let read = 0;
     for await (const page of pages) {
       existing = (page.data as CommentLike[]).find(
         (c) => typeof c.body === 'string' && c.body.startsWith(`${MARKER}\n${key}\n`) && mine(c),
       );
-      if (existing) break;
+      // A pull request with more comments than this gets a new report comment rather than an endless read.
+      if (existing || ++read >= MAX_COMMENT_PAGES) break;
     }
     if (existing) {
       const { data } = await octokit.rest.issues.updateComment({

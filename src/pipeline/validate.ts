@@ -252,18 +252,7 @@ function explainReadFailure(
       fix: `Check image-id (names are case-insensitive, but the subscription, group and name must all match) and that the image was not deleted. Also, ${servicePrincipal}.`,
     };
   }
-  if (read.status === 403) {
-    return {
-      detail: `This identity may not read the image (403 ${read.code ?? ''}): ${read.message}`,
-      fix: `Give the identity Reader (Microsoft.Compute/images/read) on the image or its resource group; ${servicePrincipal}.`,
-    };
-  }
-  if (read.status === 401) {
-    return {
-      detail: `Azure rejected the token (401 ${read.code ?? ''}): ${read.message}`,
-      fix: 'Check tenant-id, client-id, azure-environment and the federated credential.',
-    };
-  }
+  // 401 and 403 never get here: ManagedImageClient.read throws them as auth failures of the run, not of the image.
   return {
     detail: `Reading the image failed (${read.status ?? 'no answer'} ${read.code ?? ''}): ${read.message}`,
     fix: 'Re-run the job; if it persists, check Azure status and arm-endpoint.',

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getOctokit } from '@actions/github';
+import { githubApi } from '../net/githubApi.ts';
 import type { Log } from '../util/log.ts';
 import { parseRecord, RECORD_FILE, recordArtifactName, type ImageRecord } from './record.ts';
 
@@ -69,7 +69,7 @@ export async function findPreviousRecord(
   const name = recordArtifactName(displayName);
   try {
     return await bounded(async () => {
-      const octokit = getOctokit(target.token);
+      const octokit = githubApi(target.token);
       const { data } = await octokit.rest.actions.listArtifactsForRepo({
         owner: target.owner,
         repo: target.repo,

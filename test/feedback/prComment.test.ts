@@ -108,6 +108,17 @@ describe('postPullRequestComment', () => {
     expect(gh.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
   });
 
+  it('reads at most 30 pages of comments, then writes a new report comment', async () => {
+    gh.maxPerPage = 1;
+    for (let i = 0; i < 31; i++) gh.add(PR, `chatter ${i}`);
+    const beyond = gh.add(PR, `${MARKER}\n${markerKey(sampleReport())}\nold report`, BOT);
+
+    const result = await postPullRequestComment(sampleReport(), target, log);
+    expect(result).toMatchObject({ posted: true, action: 'created' });
+    expect(beyond.body).toContain('old report');
+    expect(gh.requests.filter((r) => r.method === 'GET' && r.path.includes('/comments'))).toHaveLength(30);
+  });
+
   it('with a token that names its user, only that user counts as the author', async () => {
     gh.users.set('ghp_personal', 'release-bot-user');
     const botComment = gh.add(PR, `${MARKER}\n${markerKey(sampleReport())}\nfrom GITHUB_TOKEN`, BOT);

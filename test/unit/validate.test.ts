@@ -110,13 +110,6 @@ describe('validateImage', () => {
     expect(readable?.detail).toContain("Image 'img' does not exist");
     expect(readable?.fix).toContain('0af06dc6-e4b5-4f28-818e-e78e62d137a5');
   });
-
-  it('explains a 403 with the RBAC the caller needs', async () => {
-    const result = await validate({ ok: false, status: 403, code: 'AuthorizationFailed', message: 'denied' });
-    const readable = result.checks.find((c) => c.id === 'image.readable');
-    expect(readable?.fix).toContain('Microsoft.Compute/images/read');
-    expect(readable?.fix).toContain('Reader on subscription');
-  });
 });
 
 describe('checkWindows365CanSee', () => {
