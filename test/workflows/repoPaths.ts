@@ -45,7 +45,7 @@ const lineText = (text: string, index: number) =>
     text.indexOf('\n', index) === -1 ? undefined : text.indexOf('\n', index),
   );
 
-/** A string argument list such as `'..', 'shared'` -> its values; undefined when an argument is not a plain literal. */
+/** A string argument list such as `'..', 'data'` -> its values; undefined when an argument is not a plain literal. */
 function literalArguments(list: string): string[] | undefined {
   const args: string[] = [];
   const re = /\s*,\s*(['"`])([^'"`$]*)\1/gy;
