@@ -1,6 +1,10 @@
 import { getClient, type Client } from '@azure-rest/core-client';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
+import { azurePolicies } from '../net/azurePolicies.ts';
+import { isRunFailure, type RunFailure } from '../net/failures.ts';
+import { RequestPolicy } from '../net/policy.ts';
+import { systemClock } from '../util/clock.ts';
 
 export interface MarketplaceClientOptions {
   credential: TokenCredential;
@@ -9,6 +13,8 @@ export interface MarketplaceClientOptions {
   /** The ARM audience of the cloud, whatever the endpoint. */
   scope: string;
   userAgent: string;
+  /** The run's request policy (timeouts, capped waits, deadline, cancel); default: no deadline, no cancel. */
+  policy?: RequestPolicy;
 }
 
 export interface ImageVersion {
@@ -36,14 +42,17 @@ export class MarketplaceClient {
 
   constructor(options: MarketplaceClientOptions) {
     this.#subscriptionId = options.subscriptionId;
+    const additionalPolicies = azurePolicies(options.policy ?? new RequestPolicy({ clock: systemClock() }));
     this.#arm = getClient(options.endpoint, options.credential, {
       credentials: { scopes: [options.scope] },
       userAgentOptions: { userAgentPrefix: options.userAgent },
+      additionalPolicies,
     });
     this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, {
       endpoint: options.endpoint,
       credentials: { scopes: [options.scope] },
       userAgentOptions: { userAgentPrefix: options.userAgent },
+      additionalPolicies,
     });
   }
 
@@ -136,7 +145,9 @@ function statusOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-function wrap(error: unknown): MarketplaceError {
+/** A cancel, the deadline or a refused sign-in stay what they are: they say nothing about the base. */
+function wrap(error: unknown): MarketplaceError | RunFailure {
+  if (isRunFailure(error)) return error;
   return new MarketplaceError(error instanceof Error ? error.message : String(error), statusOf(error));
 }
 

@@ -1,5 +1,6 @@
 import { compareImageVersions, MarketplaceError, type MarketplaceClient } from '../azure/marketplace.ts';
 import type { GraphClient } from '../graph/client.ts';
+import { isRunFailure } from '../net/failures.ts';
 import { VIRTUAL_ENDPOINT } from '../graph/deviceImages.ts';
 import type { CheckResult, CheckStatus } from './checks.ts';
 
@@ -192,6 +193,8 @@ async function galleryImage(
     const images = await graph.list<GalleryImage>(`${VIRTUAL_ENDPOINT}/galleryImages`);
     return images.find((g) => g.id.toLowerCase() === id.toLowerCase());
   } catch (error) {
+    // Without the gallery the base is still known; a cancel or the deadline still ends the run.
+    if (isRunFailure(error, 'cancelled') || isRunFailure(error, 'deadline')) throw error;
     return { error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error) };
   }
 }

@@ -2,6 +2,7 @@ import type { MarketplaceClient } from '../azure/marketplace.ts';
 import { templateDigest, templateValues } from '../build/templateInputs.ts';
 import { PackerVarsError } from '../build/variables.ts';
 import type { Config } from '../config/inputs.ts';
+import { isRunFailure } from '../net/failures.ts';
 import type { GraphClient } from '../graph/client.ts';
 import { BUNDLED_TEMPLATE } from '../paths.ts';
 import type { Clock } from '../util/clock.ts';
@@ -55,6 +56,7 @@ export async function baseStage(config: Config, deps: BaseStageDeps): Promise<Ba
     );
     return { checks: resolution.checks, templateDigest: digest, base, message: '', error: null };
   } catch (error) {
+    if (isRunFailure(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const kind = error instanceof PackerVarsError ? `build:${error.code}` : 'base:unresolved';
     return {

@@ -214,21 +214,28 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   };
 
   if (config.build === 'build') {
-    const resolved = await log.group('Resolve the base image', () =>
-      baseStage(config, {
-        log,
-        clock,
-        marketplace: () =>
-          new MarketplaceClient({
-            credential: getCredential(),
-            subscriptionId: config.subscriptionId ?? '',
-            endpoint: config.armEndpoint ?? cloud.armEndpoint,
-            scope: cloud.armScope,
-            userAgent: USER_AGENT,
-          }),
-        graph: getGraph,
-      }),
-    );
+    let resolved: Awaited<ReturnType<typeof baseStage>>;
+    try {
+      resolved = await log.group('Resolve the base image', () =>
+        baseStage(config, {
+          log,
+          clock,
+          marketplace: () =>
+            new MarketplaceClient({
+              credential: getCredential(),
+              subscriptionId: config.subscriptionId ?? '',
+              endpoint: config.armEndpoint ?? cloud.armEndpoint,
+              scope: cloud.armScope,
+              userAgent: USER_AGENT,
+              policy,
+            }),
+          graph: getGraph,
+        }),
+      );
+    } catch (error) {
+      if (!isRunFailure(error)) throw error;
+      return stoppedBy(error);
+    }
     checks.push(...resolved.checks);
     logChecks(log, resolved.checks);
     templateDigest = resolved.templateDigest;

@@ -195,4 +195,20 @@ describe('the base image is resolved before Packer runs', () => {
     expect(run.report?.message).toContain('Nothing was built.');
     expect(await packerCalls()).toEqual([]);
   });
+
+  it('a cancel while the Marketplace lookup hangs ends the run as cancelled, before Packer', async () => {
+    const { fake, env, inputs, packerCalls } = await setup(
+      'image_sku=win11-25h2-ent-cpc\nlocation=westeurope',
+    );
+    fake.inject({ kind: 'hang', service: 'arm', count: 100 });
+    const run = await runAction(fake, inputs, {
+      timeScale: SCALE,
+      env,
+      interruptWhen: (f) => f.requests.some((r) => r.injected === 'hang'),
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs.status).toBe('cancelled');
+    expect(run.report?.error?.kind).toBe('cancelled');
+    expect(await packerCalls()).toEqual([]);
+  });
 });
