@@ -16,6 +16,7 @@ $W365SystemRoot = $env:SystemRoot
 $W365SystemDrive = $env:SystemDrive
 $W365SystemDriveLetter = $(if ($null -eq $env:SystemDrive) { $null } else { $env:SystemDrive.TrimEnd(':') })
 $W365ProgramData = $env:ProgramData
+$W365ProgramFiles = $env:ProgramFiles
 $W365UserName = $env:USERNAME
 $W365InstanceMetadataUri = 'http://169.254.169.254/metadata/instance?api-version=2021-02-01'
 
@@ -257,6 +258,15 @@ function Get-W365RegistryValueKind {
         return $null
     }
     return $key.GetValueKind($Name).ToString()
+}
+
+function Get-W365FileVersion {
+    <# Windows seam: the product version of a file's version resource, or $null when there is no such file. #>
+    param([Parameter(Mandatory)] [string] $Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        return $null
+    }
+    return (Get-Item -LiteralPath $Path).VersionInfo.ProductVersion
 }
 
 function Get-W365UnattendPaths {

@@ -409,19 +409,17 @@ $facts['inventory'] = Get-FactSection -Name 'inventory' -Fields @('currentBuild'
     foreach ($view in @(
             @{ path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; name = '64-bit' },
             @{ path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; name = '32-bit' })) {
-        if (-not (Test-Path -LiteralPath $view.path)) {
-            continue
-        }
-        foreach ($key in @(Get-ChildItem -LiteralPath $view.path)) {
-            $name = ConvertTo-NullableString $key.GetValue('DisplayName')
-            $hidden = $key.GetValue('SystemComponent')
+        foreach ($subKey in @(Get-W365RegistrySubKeyName -Path $view.path)) {
+            $key = "$($view.path)\$subKey"
+            $name = ConvertTo-NullableString (Get-W365RegistryValue -Path $key -Name 'DisplayName')
+            $hidden = Get-W365RegistryValue -Path $key -Name 'SystemComponent'
             if ($null -eq $name -or ($null -ne $hidden -and [int]$hidden -eq 1)) {
                 continue
             }
             $programs.Add([ordered]@{
                     name      = $name
-                    version   = ConvertTo-NullableString $key.GetValue('DisplayVersion')
-                    publisher = ConvertTo-NullableString $key.GetValue('Publisher')
+                    version   = ConvertTo-NullableString (Get-W365RegistryValue -Path $key -Name 'DisplayVersion')
+                    publisher = ConvertTo-NullableString (Get-W365RegistryValue -Path $key -Name 'Publisher')
                     view      = $view.name
                 })
         }
@@ -464,9 +462,9 @@ $facts['inventory'] = Get-FactSection -Name 'inventory' -Fields @('currentBuild'
     }
     $teamsApp = @($provisioned | Where-Object { $_.name -eq 'MSTeams' })
     $oneDrive = $null
-    foreach ($path in @((Join-Path $env:ProgramFiles 'Microsoft OneDrive\OneDrive.exe'), (Join-Path $env:SystemRoot 'System32\OneDriveSetup.exe'))) {
-        if ($null -eq $oneDrive -and (Test-Path -LiteralPath $path -PathType Leaf)) {
-            $oneDrive = ConvertTo-NullableString (Get-Item -LiteralPath $path).VersionInfo.ProductVersion
+    foreach ($path in @((Join-Path $W365ProgramFiles 'Microsoft OneDrive\OneDrive.exe'), (Join-Path $W365SystemRoot 'System32\OneDriveSetup.exe'))) {
+        if ($null -eq $oneDrive) {
+            $oneDrive = ConvertTo-NullableString (Get-W365FileVersion -Path $path)
         }
     }
     $webRtc = @($programs | Where-Object { $_.name -match '^Remote Desktop WebRTC Redirector Service' } | Select-Object -First 1)

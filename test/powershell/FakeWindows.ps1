@@ -20,6 +20,7 @@ $W365SystemDrive = Join-Path $Machine 'C'
 $W365SystemDriveLetter = 'C'
 $W365SystemRoot = Join-Path $W365SystemDrive 'Windows'
 $W365ProgramData = Join-Path $W365SystemDrive 'ProgramData'
+$W365ProgramFiles = Join-Path $W365SystemDrive 'Program Files'
 $W365UserName = $FakeWindows.buildUser
 
 function Save-FakeWindows {
@@ -355,8 +356,19 @@ function Get-AppxPackage {
 
 function Get-AppxProvisionedPackage {
     param([switch] $Online)
+    # DISM's AppxPackageObject: Architecture is the numeric ProcessorArchitecture (9 x64, 11 neutral).
     foreach ($package in @($FakeWindows.appxProvisioned)) {
-        [pscustomobject]@{ DisplayName = [string]$package.displayName; PackageName = [string]$package.packageName; Version = [string]$package.version }
+        $parts = ([string]$package.packageName).Split('_')
+        [pscustomobject]@{
+            Version         = [string]$package.version
+            Architecture    = $(if ($parts.Count -gt 2 -and $parts[2] -eq 'x64') { 9 } else { 11 })
+            ResourceId      = $(if ($parts.Count -gt 3 -and $parts[3] -ne '') { $parts[3] } else { '~' })
+            DisplayName     = [string]$package.displayName
+            PackageName     = [string]$package.packageName
+            PublisherId     = $parts[-1]
+            InstallLocation = "%SYSTEMDRIVE%\Program Files\WindowsApps\$($package.packageName)\AppxManifest.xml"
+            Online          = $true
+        }
     }
 }
 
@@ -435,6 +447,84 @@ function Get-AuthenticodeSignature {
         SignerCertificate = [pscustomobject]@{ Subject = 'CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US' }
         Path              = $FilePath
     }
+}
+
+# --- Installed software: uninstall entries, updates, Defender, file versions ---------------
+# The Uninstall keys as installers write them: an MSI product under its product code (WindowsInstaller = 1), a
+# Burn bundle (the Visual C++ redistributable, a 32-bit program) in the WOW6432Node view, its MSI payloads hidden
+# with SystemComponent = 1.
+
+function Add-FakeVcRedistUninstallEntries {
+    $x64 = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{2E72FA1F-BADB-4337-B8AE-F7C17EB5B6A4}'
+    Set-FakeRegistryValue -Path $x64 -Name 'DisplayName' -Value 'Microsoft Visual C++ 2022 X64 Minimum Runtime - 14.44.35211' -Kind String
+    Set-FakeRegistryValue -Path $x64 -Name 'DisplayVersion' -Value '14.44.35211' -Kind String
+    Set-FakeRegistryValue -Path $x64 -Name 'Publisher' -Value 'Microsoft Corporation' -Kind String
+    Set-FakeRegistryValue -Path $x64 -Name 'SystemComponent' -Value 1 -Kind DWord
+    Set-FakeRegistryValue -Path $x64 -Name 'WindowsInstaller' -Value 1 -Kind DWord
+    $bundle = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\{6ba9fb5e-8366-4cc4-bf65-25fe9819b2fc}'
+    Set-FakeRegistryValue -Path $bundle -Name 'DisplayName' -Value 'Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.44.35211' -Kind String
+    Set-FakeRegistryValue -Path $bundle -Name 'DisplayVersion' -Value '14.44.35211.0' -Kind String
+    Set-FakeRegistryValue -Path $bundle -Name 'Publisher' -Value 'Microsoft Corporation' -Kind String
+    Set-FakeRegistryValue -Path $bundle -Name 'BundleVersion' -Value '14.44.35211.0' -Kind String
+    Set-FakeRegistryValue -Path $bundle -Name 'UninstallString' -Value '"C:\ProgramData\Package Cache\{6ba9fb5e-8366-4cc4-bf65-25fe9819b2fc}\VC_redist.x64.exe"  /uninstall' -Kind String
+}
+
+function Add-FakeWebRtcUninstallEntry {
+    $key = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{D7CB3A4B-8D44-4E3B-9C26-4E2D5A1F8C11}'
+    Set-FakeRegistryValue -Path $key -Name 'DisplayName' -Value 'Remote Desktop WebRTC Redirector Service' -Kind String
+    Set-FakeRegistryValue -Path $key -Name 'DisplayVersion' -Value '1.54.2408.19001' -Kind String
+    Set-FakeRegistryValue -Path $key -Name 'Publisher' -Value 'Microsoft Corporation' -Kind String
+    Set-FakeRegistryValue -Path $key -Name 'WindowsInstaller' -Value 1 -Kind DWord
+    Set-FakeRegistryValue -Path $key -Name 'UninstallString' -Value 'MsiExec.exe /X{D7CB3A4B-8D44-4E3B-9C26-4E2D5A1F8C11}' -Kind ExpandString
+}
+
+function Get-HotFix {
+    <#
+        Win32_QuickFixEngineering as Windows PowerShell 5.1 shows it: InstalledOn is a script property that parses
+        WMI's string (M/d/yyyy; empty for some updates, which then reads as nothing).
+    #>
+    foreach ($fix in @($FakeWindows.hotFixes)) {
+        $item = [pscustomobject]@{
+            Source      = [string]$FakeWindows.computerName
+            Description = [string]$fix.description
+            HotFixID    = [string]$fix.id
+            InstalledBy = [string]$fix.installedBy
+        }
+        $raw = ([string]$fix.installedOn) -replace "'", ''
+        $item | Add-Member -MemberType ScriptProperty -Name InstalledOn -Value ([scriptblock]::Create("[DateTime]::Parse('$raw', [System.Globalization.CultureInfo]::GetCultureInfo('en-US'))"))
+        $item
+    }
+}
+
+function Get-MpComputerStatus {
+    $defender = $FakeWindows.defender
+    if ($null -eq $defender) {
+        throw 'Get-MpComputerStatus: A general error occurred that is not covered by a more specific error code.'
+    }
+    return [pscustomobject]@{
+        AMEngineVersion           = [string]$defender.engine
+        AMProductVersion          = [string]$defender.platform
+        AMServiceEnabled          = $true
+        AMServiceVersion          = [string]$defender.platform
+        AntivirusEnabled          = $true
+        AntivirusSignatureVersion = [string]$defender.signatures
+        RealTimeProtectionEnabled = $true
+    }
+}
+
+function Get-W365FileVersion {
+    <# The machine's files carry no version resource: their product versions are in the scenario, by path under C:. #>
+    param([Parameter(Mandatory)] [string] $Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        return $null
+    }
+    $relative = $Path.Substring($W365SystemDrive.Length).TrimStart('\', '/') -replace '\\', '/'
+    foreach ($file in @($FakeWindows.fileVersions.Keys)) {
+        if ($file -eq $relative) {
+            return [string]$FakeWindows.fileVersions[$file]
+        }
+    }
+    return $null
 }
 
 # --- Programs ------------------------------------------------------------------------------
@@ -546,9 +636,11 @@ function Start-Process {
             $null = Get-FakeDownloadOfFile -Path $FilePath
             Set-FakeRegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\X64' -Name 'Installed' -Value 1 -Kind DWord
             Set-FakeRegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\X64' -Name 'Version' -Value 'v14.44.35211.00' -Kind String
+            Add-FakeVcRedistUninstallEntries
         }
         'msiexec.exe' {
             $FakeWindows.services.Add(@{ name = 'RDWebRTCSvc'; displayName = 'Remote Desktop WebRTC Redirector Service'; status = 'Running'; startType = 'Automatic' }) | Out-Null
+            Add-FakeWebRtcUninstallEntry
         }
         'sysprep.exe' {
             $FakeWindows.sysprep.startedTicks = $FakeWindows.clockTicks

@@ -40,8 +40,24 @@ function New-CleanBase {
     & $set 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' 'ImageState' 'IMAGE_STATE_COMPLETE' 'String'
     & $set 'HKLM:\SYSTEM\CurrentControlSet\Control' 'PEFirmwareType' 2 'DWord'
     & $set 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' 'pv' '142.0.3595.94' 'String'
-    & $set 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{0A1B2C3D-0000-4000-8000-000000000001}' 'DisplayName' 'Microsoft Update Health Tools' 'String'
-    & $set 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{0A1B2C3D-0000-4000-8000-000000000001}' 'DisplayVersion' '5.72.0.0' 'String'
+    $edge = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{56EB18F8-B008-4CBD-B6D2-8C97FE7E9062}'
+    & $set $edge 'pv' '142.0.3595.94' 'String'
+    & $set $edge 'name' 'Microsoft Edge' 'String'
+    $uninstall = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'
+    $uninstall32 = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+    foreach ($entry in @(
+            @($uninstall, '{0A1B2C3D-0000-4000-8000-000000000001}', 'Microsoft Update Health Tools', '5.72.0.0', $null),
+            @($uninstall32, 'Microsoft Edge', 'Microsoft Edge', '142.0.3595.94', $null),
+            @($uninstall32, 'Microsoft EdgeWebView', 'Microsoft Edge WebView2 Runtime', '142.0.3595.94', $null),
+            # An MSI payload Windows hides from Programs and Features.
+            @($uninstall, '{9A25302D-30C0-39D9-BD6F-21E6EC160475}', 'Microsoft .NET Host - 8.0.11 (x64)', '64.44.23133', 1))) {
+        & $set "$($entry[0])\$($entry[1])" 'DisplayName' $entry[2] 'String'
+        & $set "$($entry[0])\$($entry[1])" 'DisplayVersion' $entry[3] 'String'
+        & $set "$($entry[0])\$($entry[1])" 'Publisher' 'Microsoft Corporation' 'String'
+        if ($null -ne $entry[4]) {
+            & $set "$($entry[0])\$($entry[1])" 'SystemComponent' $entry[4] 'DWord'
+        }
+    }
 
     $imds = @{
         compute = @{
@@ -104,6 +120,14 @@ function New-CleanBase {
         }
         teamsBootstrapper = @{ exitCode = 0; provisions = $true; output = '{"success":true}' }
         updates           = (New-FakeList)
+        # Installed updates of the 26200.6899 base (Win32_QuickFixEngineering: InstalledOn as WMI gives it, M/d/yyyy).
+        hotFixes          = (New-FakeList @(
+                @{ id = 'KB5065789'; description = 'Update'; installedBy = 'NT AUTHORITY\SYSTEM'; installedOn = '10/14/2025' },
+                @{ id = 'KB5066835'; description = 'Security Update'; installedBy = 'NT AUTHORITY\SYSTEM'; installedOn = '10/14/2025' }
+            ))
+        defender          = @{ platform = '4.18.25090.3009'; engine = '1.1.25090.3001'; signatures = '1.441.153.0' }
+        # Product versions of files on C: (by path under C:, forward slashes): the OneDrive installer Windows ships.
+        fileVersions      = @{ 'Windows/System32/OneDriveSetup.exe' = '25.174.0907.0003' }
         imdsJson          = ($imds | ConvertTo-Json -Depth 10)
         sysprep           = @{ outcome = 'sealed'; seconds = 90; startedTicks = $null; done = $false }
     }
@@ -116,6 +140,15 @@ function Add-M365Components {
     $State.registry['hklm:\software\microsoft\visualstudio\14.0\vc\runtimes\x64'] = @{ path = 'HKLM:\SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\X64'; values = @{ installed = @{ name = 'Installed'; kind = 'DWord'; value = 1 }; version = @{ name = 'Version'; kind = 'String'; value = 'v14.44.35211.00' } } }
     $null = $State.services.Add(@{ name = 'RDWebRTCSvc'; displayName = 'Remote Desktop WebRTC Redirector Service'; status = 'Running'; startType = 'Automatic' })
     $null = $State.appxProvisioned.Add(@{ displayName = 'MSTeams'; packageName = 'MSTeams_25290.205.3950.9185_x64__8wekyb3d8bbwe'; version = '25290.205.3950.9185' })
+}
+
+function Set-FakeMonthlyRefresh {
+    <# What a month of servicing changes on a base: the cumulative update (UBR, its KB) and Microsoft Edge. #>
+    param([hashtable] $State, [int] $Ubr, [string] $HotFixId, [string] $InstalledOn, [string] $EdgeVersion)
+    $State.registry['hklm:\software\microsoft\windows nt\currentversion'].values['ubr'].value = $Ubr
+    $null = $State.hotFixes.Add(@{ id = $HotFixId; description = 'Security Update'; installedBy = 'NT AUTHORITY\SYSTEM'; installedOn = $InstalledOn })
+    $State.registry['hklm:\software\wow6432node\microsoft\edgeupdate\clients\{56eb18f8-b008-4cbd-b6d2-8c97fe7e9062}'].values['pv'].value = $EdgeVersion
+    $State.registry['hklm:\software\wow6432node\microsoft\windows\currentversion\uninstall\microsoft edge'].values['displayversion'].value = $EdgeVersion
 }
 
 function New-FakeMachine {
@@ -136,6 +169,11 @@ function New-FakeMachine {
         [System.IO.File]::WriteAllText($file, $State.unattendFiles[$relative])
     }
     [System.IO.File]::WriteAllText((Join-Path $drive 'Windows/SoftwareDistribution/Download/cab.cab'), 'cab')
+    foreach ($relative in $State.fileVersions.Keys) {
+        $file = Join-Path $drive $relative
+        New-Item -ItemType Directory -Path (Split-Path -Parent $file) -Force | Out-Null
+        [System.IO.File]::WriteAllText($file, 'binary')
+    }
     # The seam: the helper dot-sources W365.Platform.ps1 beside itself; here it loads the fake Windows.
     $fake = Join-Path $PSScriptRoot 'FakeWindows.ps1'
     [System.IO.File]::WriteAllText((Join-Path $drive 'w365-build/W365.Platform.ps1'), ". '$fake' -Machine '$Path'`n")

@@ -200,6 +200,30 @@ function Invoke-TemplateBuild {
     return $results.ToArray()
 }
 
+function Get-RepositoryNode {
+    <#
+        The repository's Node (npm ci installs Node 24 there; the bundle and the .ts helper need it).
+        On Windows the runner's `node` (setup-node) is that version; npm's .bin shims there are not executables.
+    #>
+    $local = Join-Path $RepositoryRoot 'node_modules/.bin/node'
+    if ($PSVersionTable.PSEdition -ne 'Desktop' -and -not $IsWindows -and (Test-Path -LiteralPath $local -PathType Leaf)) {
+        return $local
+    }
+    return 'node'
+}
+
+function Invoke-ImageDiff {
+    <# The bundled `w365-image diff OLD NEW --json` on two facts files: ExitCode, Output, Result (the parsed diff). #>
+    param([Parameter(Mandatory)] [string] $OldPath, [Parameter(Mandatory)] [string] $NewPath)
+    $output = & (Get-RepositoryNode) (Join-Path $RepositoryRoot 'dist/index.js') diff $OldPath $NewPath --json 2>&1 | Out-String
+    $exitCode = $LASTEXITCODE
+    $parsed = $null
+    if ($exitCode -eq 0) {
+        $parsed = $output | ConvertFrom-Json
+    }
+    return [pscustomobject]@{ ExitCode = $exitCode; Output = $output; Result = $parsed }
+}
+
 function Get-SysprepVerdict {
     <#
         The contract from guest to verdict: the facts facts.ps1 wrote, validated against
@@ -207,14 +231,7 @@ function Get-SysprepVerdict {
     #>
     param([Parameter(Mandatory)] [string] $FactsPath, [string] $Teams = 'true')
     $script = Join-Path $PSScriptRoot 'facts-verdict.ts'
-    # The repository's Node (npm ci installs Node 24 there; the bundle and the .ts helper need it).
-    # On Windows the runner's `node` (setup-node) is that version; npm's .bin shims there are not executables.
-    $node = 'node'
-    $local = Join-Path $RepositoryRoot 'node_modules/.bin/node'
-    if ($PSVersionTable.PSEdition -ne 'Desktop' -and -not $IsWindows -and (Test-Path -LiteralPath $local -PathType Leaf)) {
-        $node = $local
-    }
-    $output = & $node $script $FactsPath $Teams 2>&1 | Out-String
+    $output = & (Get-RepositoryNode) $script $FactsPath $Teams 2>&1 | Out-String
     $exitCode = $LASTEXITCODE
     $parsed = $null
     $jsonStart = $output.IndexOf('{')
