@@ -27,7 +27,8 @@ export interface ImageDeleteOptions {
   abortSignal?: AbortSignal;
 }
 
-export interface ManagedImageClientOptions {
+/** What every ARM client of ours takes. */
+export interface ArmClientOptions {
   credential: TokenCredential;
   subscriptionId: string;
   endpoint: string;
@@ -43,7 +44,7 @@ export class ManagedImageClient {
   readonly #compute: ComputeManagementClient;
   readonly #policy: RequestPolicy;
 
-  constructor(options: ManagedImageClientOptions) {
+  constructor(options: ArmClientOptions) {
     this.#policy = options.policy ?? new RequestPolicy({ clock: systemClock() });
     this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, {
       endpoint: options.endpoint,

@@ -1,21 +1,10 @@
 import { getClient, type Client } from '@azure-rest/core-client';
 import { ComputeManagementClient } from '@azure/arm-compute';
-import type { TokenCredential } from '@azure/identity';
 import { azurePolicies } from '../net/azurePolicies.ts';
 import { isRunFailure, type RunFailure } from '../net/failures.ts';
 import { RequestPolicy } from '../net/policy.ts';
 import { systemClock } from '../util/clock.ts';
-
-export interface MarketplaceClientOptions {
-  credential: TokenCredential;
-  subscriptionId: string;
-  endpoint: string;
-  /** The ARM audience of the cloud, whatever the endpoint. */
-  scope: string;
-  userAgent: string;
-  /** The run's request policy (timeouts, capped waits, deadline, cancel); default: no deadline, no cancel. */
-  policy?: RequestPolicy;
-}
+import type { ArmClientOptions } from './managedImage.ts';
 
 export interface ImageVersion {
   version: string;
@@ -40,7 +29,7 @@ export class MarketplaceClient {
   readonly #arm: Client;
   readonly #subscriptionId: string;
 
-  constructor(options: MarketplaceClientOptions) {
+  constructor(options: ArmClientOptions) {
     this.#subscriptionId = options.subscriptionId;
     const additionalPolicies = azurePolicies(options.policy ?? new RequestPolicy({ clock: systemClock() }));
     this.#arm = getClient(options.endpoint, options.credential, {
