@@ -13,6 +13,33 @@ afterEach(async () => {
 
 const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 
+/** The CLI against the fake, signed in through the fake Azure CLI, with the fake's scaled clock. */
+function cliAgainstFake(cloud: FakeCloud, imageId: string, report: string, extra: string[] = []) {
+  return spawnNode(
+    [
+      DIST,
+      '--image-id',
+      imageId,
+      '--version',
+      '1.0.0',
+      ...extra,
+      '--arm-endpoint',
+      cloud.url,
+      '--graph-endpoint',
+      cloud.url,
+      '--report-path',
+      resolve(import.meta.dirname, '../../.tmp', report),
+    ],
+    {
+      ...baseEnv,
+      PATH: `${FAKE_AZ}${delimiter}${process.env.PATH}`,
+      NODE_EXTRA_CA_CERTS: cloud.caFile,
+      W365_FAKE_CLOUD_URL: cloud.url,
+      W365_IMAGE_TIME_SCALE: '60',
+    },
+  );
+}
+
 describe('the CLI (dist/index.js with flags)', () => {
   it('prints help with every option and exits 0', async () => {
     const run = await spawnNode([DIST, '--help'], baseEnv);
@@ -41,33 +68,13 @@ describe('the CLI (dist/index.js with flags)', () => {
       imageId: 'gallery-1',
       imageType: 'gallery',
     });
-    const run = await spawnNode(
-      [
-        DIST,
-        '--image-id',
-        image.id,
-        '--version',
-        '1.0.0',
-        '--dry-run',
-        '--provisioning-policies',
-        'Sales',
-        '--provisioning-policies',
-        'Finance',
-        '--arm-endpoint',
-        fake.url,
-        '--graph-endpoint',
-        fake.url,
-        '--report-path',
-        resolve(import.meta.dirname, '../../.tmp/cli-dry-run-report.json'),
-      ],
-      {
-        ...baseEnv,
-        PATH: `${FAKE_AZ}${delimiter}${process.env.PATH}`,
-        NODE_EXTRA_CA_CERTS: fake.caFile,
-        W365_FAKE_CLOUD_URL: fake.url,
-        W365_IMAGE_TIME_SCALE: '60',
-      },
-    );
+    const run = await cliAgainstFake(fake, image.id, 'cli-dry-run-report.json', [
+      '--dry-run',
+      '--provisioning-policies',
+      'Sales',
+      '--provisioning-policies',
+      'Finance',
+    ]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('status=dry-run');
     const updated = /^updated-policies=(.*)$/m.exec(run.stdout)?.[1] ?? '[]';
@@ -91,28 +98,7 @@ describe('the CLI (dist/index.js with flags)', () => {
   it('registers with the logged-in Azure CLI by default in a terminal', async () => {
     fake = await startFakeCloud({ timeScale: 60, uploadSeconds: 60 });
     const image = fake.addManagedImage({ resourceGroup: 'images', name: 'img' });
-    const run = await spawnNode(
-      [
-        DIST,
-        '--image-id',
-        image.id,
-        '--version',
-        '1.0.0',
-        '--arm-endpoint',
-        fake.url,
-        '--graph-endpoint',
-        fake.url,
-        '--report-path',
-        resolve(import.meta.dirname, '../../.tmp/cli-report.json'),
-      ],
-      {
-        ...baseEnv,
-        PATH: `${FAKE_AZ}${delimiter}${process.env.PATH}`,
-        NODE_EXTRA_CA_CERTS: fake.caFile,
-        W365_FAKE_CLOUD_URL: fake.url,
-        W365_IMAGE_TIME_SCALE: '60',
-      },
-    );
+    const run = await cliAgainstFake(fake, image.id, 'cli-report.json');
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('status=ready');
     expect(run.stdout).not.toContain('::');
