@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { startFakeCloud, type FakeCloud } from '../test/fake-cloud/index.ts';
+import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = resolve(root, 'dist/index.js');

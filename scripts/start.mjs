@@ -23,7 +23,7 @@ if (args.length > 0) {
 }
 
 const TIME_SCALE = 60;
-const { startFakeCloud } = await import('../test/fake-cloud/index.ts');
+const { startFakeCloud } = await import('../fake-cloud/index.ts');
 const fake = await startFakeCloud({ timeScale: TIME_SCALE, uploadSeconds: 8 * 60 });
 const image = fake.addManagedImage({ resourceGroup: 'cloudpc-images', name: 'win11-25h2-ent-cpc-sample' });
 await mkdir(resolve(root, '.tmp'), { recursive: true });

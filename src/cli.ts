@@ -2,8 +2,8 @@ import { parseArgs as nodeParseArgs, type ParseArgsOptionsConfig } from 'node:ut
 import { INPUTS, InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
 import { fetchGitHubIdToken } from './azure/githubOidc.ts';
-import { publishReport } from './pipeline/publish.ts';
-import { succeeded } from './pipeline/report.ts';
+import { publishReport } from './report/publish.ts';
+import { succeeded } from './results/outcome.ts';
 import { runPipeline } from './pipeline/run.ts';
 import { clockFromEnvironment } from './util/clock.ts';
 import { consoleLog } from './util/log.ts';

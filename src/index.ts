@@ -5,10 +5,10 @@ import './nodeVersion.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'sysprep-check') {
-  const { runSysprepCheckCommand } = await import('./check/command.ts');
+  const { runSysprepCheckCommand } = await import('./commands/sysprepCheck.ts');
   process.exitCode = await runSysprepCheckCommand(argv.slice(1));
 } else if (argv[0] === 'diff') {
-  const { runDiffCommand } = await import('./record/command.ts');
+  const { runDiffCommand } = await import('./commands/diff.ts');
   process.exitCode = await runDiffCommand(argv.slice(1));
 } else if (argv.length === 0 && process.env.GITHUB_ACTIONS === 'true') {
   const { runAction } = await import('./main.ts');

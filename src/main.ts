@@ -2,8 +2,9 @@ import * as core from '@actions/core';
 import { InputError, parseInputs } from './config/inputs.ts';
 import { AuthSetupError } from './azure/credential.ts';
 import { fetchGitHubIdToken } from './azure/githubOidc.ts';
-import { publishReport } from './pipeline/publish.ts';
-import { failureText, succeeded } from './pipeline/report.ts';
+import { publishReport } from './report/publish.ts';
+import { failureText } from './report/report.ts';
+import { succeeded } from './results/outcome.ts';
 import { runPipeline } from './pipeline/run.ts';
 import { clockFromEnvironment } from './util/clock.ts';
 import { actionsLog } from './util/log.ts';
@@ -95,7 +96,7 @@ export async function runAction(): Promise<void> {
       postPullRequestComment,
       pullRequestContext,
       skippedCommentNote,
-    } = await import('./feedback/prComment.ts');
+    } = await import('./report/prComment.ts');
     const pullRequest = pullRequestContext(process.env, undefined, core.getInput('github-token'));
     const fullSummary = summary + skippedCommentNote(pullRequest);
     // Self-hosted runners of old GitHub Enterprise versions have no job summary: print it instead of failing.

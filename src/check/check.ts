@@ -1,4 +1,4 @@
-import type { CheckResult } from '../pipeline/checks.ts';
+import type { CheckResult } from '../results/checks.ts';
 import type { Facts } from './facts.ts';
 import { SYSPREP_RULES, type RuleContext, type Severity, type SysprepRule } from './rules.ts';
 

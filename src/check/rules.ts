@@ -1,4 +1,4 @@
-import type { CheckStatus } from '../pipeline/checks.ts';
+import type { CheckStatus } from '../results/checks.ts';
 import type { Facts, Partition, Section, UserPackage } from './facts.ts';
 import { releaseName, RELEASES_AS_OF, servicingOf } from './releases.ts';
 import { countOf } from '../util/plural.ts';

@@ -15,26 +15,28 @@ import type { Log } from '../util/log.ts';
 import { scrubDeep } from '../util/untrusted.ts';
 import { TOOL_VERSION, USER_AGENT } from '../version.ts';
 import { MarketplaceClient } from '../azure/marketplace.ts';
-import type { BaseImage } from './base.ts';
-import { baseStage } from './baseStage.ts';
-import { failed, type CheckResult } from './checks.ts';
-import { findUploadOfSource, registerImage, RegistrationError } from './register.ts';
-import { resumeHint } from './resume.ts';
+import type { BaseImage } from '../base/base.ts';
+import { baseStage } from '../base/stage.ts';
+import { failed, type CheckResult } from '../results/checks.ts';
+import { findUploadOfSource, registerImage } from '../register/register.ts';
+import { RegistrationError } from '../results/registration.ts';
+import { resumeHint } from '../report/resume.ts';
 import {
   dryRunRollout,
   finishRollout,
   notCheckedWithoutImage,
   prepareRollout,
   rolloutSection,
-} from './rollout.ts';
-import { checkFreshness } from './freshness.ts';
-import { emptyHistory, loadInventory, withHistory, type History } from './history.ts';
+} from '../rollout/stage.ts';
+import { checkFreshness } from '../base/freshness.ts';
+import { emptyHistory, loadInventory, withHistory, type History } from '../report/history.ts';
 import type { Found } from '../record/store.ts';
-import { workflowRunUrl } from '../build/variables.ts';
+import { workflowRunUrl } from '../imageBuild/variables.ts';
 import { RolloutError } from '../rollout/errors.ts';
-import { portalUrl, registrationSection, type Outcome, type Report } from './report.ts';
-import { checkWindows365CanSee, validateImage, windows365ViewSkipped } from './validate.ts';
-import { checkReportPath } from './outputLocation.ts';
+import { portalUrl, registrationSection, type Report } from '../report/report.ts';
+import type { Outcome } from '../results/outcome.ts';
+import { checkWindows365CanSee, validateImage, windows365ViewSkipped } from '../validate/validate.ts';
+import { checkReportPath } from '../report/outputLocation.ts';
 import { countOf } from '../util/plural.ts';
 
 /** After a build, how long to wait for a freshly captured image to show up in Windows 365's view. */
@@ -261,7 +263,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
 
   if (config.build !== 'none') {
     const buildStarted = clock.now();
-    const { buildStage } = await import('./build.ts');
+    const { buildStage } = await import('../imageBuild/stage.ts');
     const stage = await buildStage(config, {
       log,
       clock,
@@ -269,17 +271,24 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
       signal: deps.signal,
       baseImageVersion: base?.version,
     });
-    timings.buildSeconds = seconds(buildStarted);
     build = stage.build;
     imageId = stage.imageId;
+    if (stage.done) {
+      timings.buildSeconds = seconds(buildStarted);
+      startDeadline();
+      if (config.build === 'build') Object.assign(history, await loadInventory(stage.build.factsPath));
+      if (stage.outcome === 'template-valid' && config.dryRun && config.register) return planWithoutImage();
+      return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
+    }
+    const { checkStage } = await import('../check/stage.ts');
+    const checked = await checkStage(stage.build.factsPath, { log, clock });
+    timings.buildSeconds = seconds(buildStarted);
     startDeadline();
     if (config.build === 'build') Object.assign(history, await loadInventory(stage.build.factsPath));
-    if (stage.done && stage.outcome === 'template-valid' && config.dryRun && config.register) {
-      return planWithoutImage();
-    }
-    if (stage.done) return finish(stage.outcome, stage.message, stage.error ? { error: stage.error } : {});
-    checks.push(...stage.checks);
-    logChecks(log, stage.checks);
+    if (checked.done) return finish(checked.outcome, checked.message, { error: checked.error });
+    if (stage.build.factsPath) build = { ...stage.build, baseImage: checked.baseImage };
+    checks.push(...checked.checks);
+    logChecks(log, checked.checks);
   }
 
   const validateStarted = clock.now();

@@ -15,7 +15,3 @@ export class RolloutError extends Error {
     this.kind = kind;
   }
 }
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

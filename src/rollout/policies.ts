@@ -13,7 +13,8 @@ import {
   type ProvisioningPolicy,
 } from '../graph/provisioningPolicies.ts';
 import type { Log } from '../util/log.ts';
-import { messageOf, RolloutError } from './errors.ts';
+import { messageOf } from '../util/errors.ts';
+import { RolloutError } from './errors.ts';
 import { isRunFailure } from '../net/failures.ts';
 
 export interface ResolvedPolicy {

@@ -14,7 +14,7 @@ import {
   type ProvisioningPolicy,
 } from '../graph/provisioningPolicies.ts';
 import type { Log } from '../util/log.ts';
-import { messageOf } from './errors.ts';
+import { messageOf } from '../util/errors.ts';
 import { countOf } from '../util/plural.ts';
 import { isRunFailure } from '../net/failures.ts';
 

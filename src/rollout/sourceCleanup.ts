@@ -4,7 +4,7 @@ import type { GraphClient } from '../graph/client.ts';
 import { findDeviceImageById, listDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import { explainErrorCode } from '../graph/errorCodes.ts';
 import { isRunFailure } from '../net/failures.ts';
-import { messageOf } from './errors.ts';
+import { messageOf } from '../util/errors.ts';
 import type { Log } from '../util/log.ts';
 
 export interface SourceCleanupInput {

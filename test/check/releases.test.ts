@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { releaseName, servicingOf, WINDOWS_RELEASES } from '../../src/check/releases.ts';
-import { osDescription } from '../../src/pipeline/report.ts';
+import { osDescription } from '../../src/report/summary.ts';
 
 const SOURCE = join(import.meta.dirname, '..', '..', 'docs', 'sources', 'windows-release-information.md');
 

@@ -2,12 +2,12 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FakeCloud, FakeCloudOptions } from '../fake-cloud/index.ts';
+import type { FakeCloud, FakeCloudOptions } from '../../fake-cloud/index.ts';
 import { fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');
 const FACTS = resolve(import.meta.dirname, '../fixtures/facts');
-const FAKE_AZ = resolve(import.meta.dirname, '../fake-cloud/bin');
+const FAKE_AZ = resolve(import.meta.dirname, '../../fake-cloud/bin');
 const cloud = useFakeCloud();
 
 async function setup(facts: string, mode = 'ok', options: FakeCloudOptions = {}) {

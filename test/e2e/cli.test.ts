@@ -1,9 +1,9 @@
 import { delimiter, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.ts';
+import { startFakeCloud, type FakeCloud } from '../../fake-cloud/index.ts';
 import { DIST, spawnNode } from './harness.ts';
 
-const FAKE_AZ = resolve(import.meta.dirname, '../fake-cloud/bin');
+const FAKE_AZ = resolve(import.meta.dirname, '../../fake-cloud/bin');
 let fake: FakeCloud | undefined;
 
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import type { FakeCloud } from '../../fake-cloud/index.ts';
 import { DIST, fakeInputs, runAction, SCALE, spawnNode, useFakeCloud, type ActionRun } from './harness.ts';
 
 const cloud = useFakeCloud();

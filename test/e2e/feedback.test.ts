@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeGitHub, TOKEN, type FakeGitHub } from '../feedback/fakeGitHub.ts';
+import { startFakeGitHub, TOKEN, type FakeGitHub } from '../../fake-cloud/github-api.ts';
 import { fakeInputs, runAction, useFakeCloud } from './harness.ts';
 
 const cloud = useFakeCloud();

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Report } from '../../src/pipeline/report.ts';
+import type { Report } from '../../src/report/report.ts';
 import { afterEach } from 'vitest';
-import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../fake-cloud/index.ts';
+import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../../fake-cloud/index.ts';
 
 export const DIST = resolve(import.meta.dirname, '../../dist/index.js');
 /** The clock scale the end-to-end tests run the action and the fake at: a 2-minute upload takes 2 s. */

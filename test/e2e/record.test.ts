@@ -2,8 +2,8 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeGitHub, TOKEN, type FakeGitHub } from '../feedback/fakeGitHub.ts';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import { startFakeGitHub, TOKEN, type FakeGitHub } from '../../fake-cloud/github-api.ts';
+import type { FakeCloud } from '../../fake-cloud/index.ts';
 import { creates, fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const FAKE_PACKER = resolve(import.meta.dirname, '../fixtures/packer');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import type { FakeCloud } from '../../fake-cloud/index.ts';
 import { creates, fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const cloud = useFakeCloud();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import type { FakeCloud } from '../../fake-cloud/index.ts';
 import { fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const cloud = useFakeCloud({ armDeleteSeconds: 60 });

@@ -3,8 +3,8 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeGitHub, TOKEN, type FakeGitHub } from '../feedback/fakeGitHub.ts';
-import type { FakeCloud } from '../fake-cloud/index.ts';
+import { startFakeGitHub, TOKEN, type FakeGitHub } from '../../fake-cloud/github-api.ts';
+import type { FakeCloud } from '../../fake-cloud/index.ts';
 import { creates, DIST, fakeInputs, runAction, SCALE, spawnNode, useFakeCloud } from './harness.ts';
 
 const cloud = useFakeCloud();

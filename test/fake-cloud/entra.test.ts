@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { AzureCliCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { decodeJwt } from './jwt.ts';
-import { startFakeCloud, type FakeCloud } from './index.ts';
+import { decodeJwt } from '../../fake-cloud/jwt.ts';
+import { startFakeCloud, type FakeCloud } from '../../fake-cloud/index.ts';
 import { call, federatedCredential, fetchIdToken, sleep, trustFakeCloud } from './support.ts';
 
 const ARM = 'https://management.azure.com/.default';
@@ -172,10 +172,10 @@ describe('Entra ID', () => {
 });
 
 describe('az stand-in', () => {
-  const az = join(here, 'bin', 'az');
+  const az = join(import.meta.dirname, '..', '..', 'fake-cloud', 'bin', 'az');
   const env = () => ({
     ...process.env,
-    PATH: `${join(here, 'bin')}:${process.env.PATH ?? ''}`,
+    PATH: `${join(import.meta.dirname, '..', '..', 'fake-cloud', 'bin')}:${process.env.PATH ?? ''}`,
     W365_FAKE_CLOUD_URL: fake.url,
     NODE_EXTRA_CA_CERTS: fake.caFile,
   });

@@ -1,6 +1,6 @@
 import { getClient, type Client } from '@azure-rest/core-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeCloud, type FakeCloud } from './index.ts';
+import { startFakeCloud, type FakeCloud } from '../../fake-cloud/index.ts';
 import { call, federatedCredential, sleep, trustFakeCloud } from './support.ts';
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';

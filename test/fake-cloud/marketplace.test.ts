@@ -1,6 +1,6 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeCloud, type FakeCloud } from './index.ts';
+import { startFakeCloud, type FakeCloud } from '../../fake-cloud/index.ts';
 import { call, federatedCredential, trustFakeCloud } from './support.ts';
 
 let fake: FakeCloud;

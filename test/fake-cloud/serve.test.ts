@@ -13,7 +13,13 @@ describe('serve.ts', () => {
   it('prints its connection details, serves a sample image, and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      [join(here, 'serve.ts'), '--time-scale', '60', '--upload-seconds', '30'],
+      [
+        join(import.meta.dirname, '..', '..', 'fake-cloud', 'serve.ts'),
+        '--time-scale',
+        '60',
+        '--upload-seconds',
+        '30',
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -1,7 +1,7 @@
 // Helpers shared by the fake cloud's own tests (and usable by other tests that drive the fake in-process).
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { ClientAssertionCredential } from '@azure/identity';
-import type { FakeCloud } from './index.ts';
+import type { FakeCloud } from '../../fake-cloud/index.ts';
 
 /** Makes this process trust the fake's certificate (https, fetch and the Azure SDK pipelines). */
 export function trustFakeCloud(fake: FakeCloud): void {

@@ -5,7 +5,7 @@ import { GraphTransportError } from '../../src/graph/client.ts';
 import { listDeviceImages, VIRTUAL_ENDPOINT } from '../../src/graph/deviceImages.ts';
 import { RunFailure } from '../../src/net/failures.ts';
 import { boundedWaitMs, MAX_SERVER_WAIT_MS, parseRetryAfter } from '../../src/net/policy.ts';
-import { registerImage } from '../../src/pipeline/register.ts';
+import { registerImage } from '../../src/register/register.ts';
 import { MAX_TIMER_MS, systemClock } from '../../src/util/clock.ts';
 import { creates } from '../e2e/harness.ts';
 import { graphCalls, startPolicyEnv, type PolicyEnv } from './support.ts';

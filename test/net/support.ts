@@ -7,7 +7,7 @@ import { CLOUDS } from '../../src/config/clouds.ts';
 import { GraphClient } from '../../src/graph/client.ts';
 import { RequestPolicy, type RequestPolicyOptions } from '../../src/net/policy.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../fake-cloud/index.ts';
+import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../../fake-cloud/index.ts';
 import { trustFakeCloud } from '../fake-cloud/support.ts';
 import { testLog, type TestLog } from '../rollout/support.ts';
 

@@ -3,11 +3,11 @@ import { ManagedImageClient } from '../../src/azure/managedImage.ts';
 import { parseManagedImageId, type ManagedImageId } from '../../src/azure/resourceId.ts';
 import { GraphClient } from '../../src/graph/client.ts';
 import type { DeviceImage } from '../../src/graph/deviceImages.ts';
-import { registerImage } from '../../src/pipeline/register.ts';
-import type { UploadWaiter } from '../../src/rollout/retry.ts';
+import { registerImage } from '../../src/register/register.ts';
+import type { UploadWaiter } from '../../src/register/retry.ts';
 import { systemClock, type Clock } from '../../src/util/clock.ts';
 import type { Log } from '../../src/util/log.ts';
-import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../fake-cloud/index.ts';
+import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../../fake-cloud/index.ts';
 import { federatedCredential, trustFakeCloud } from '../fake-cloud/support.ts';
 
 /** Virtual seconds per real second: a 120 s upload takes 0.2 s, a 15 s poll 25 ms. */

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYSPREP_RULES } from '../../src/check/rules.ts';
 import { ERROR_CODES } from '../../src/graph/errorCodes.ts';
-import { IMAGE_CHECKS } from '../../src/pipeline/validate.ts';
-import { BASE_CHECK_IDS } from '../../src/pipeline/base.ts';
+import { IMAGE_CHECKS } from '../../src/validate/validate.ts';
+import { BASE_CHECK_IDS } from '../../src/base/base.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const doc = readFileSync(join(ROOT, 'docs', 'troubleshooting.md'), 'utf8');
@@ -15,16 +15,16 @@ function unionMembers(file: string[], type: string): string[] {
   const union = new RegExp(`export type ${type} =([^;]+);`).exec(source)?.[1] ?? '';
   return [...union.matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
 }
-const buildErrorCodes = () => unionMembers(['build', 'build.ts'], 'BuildErrorCode');
+const buildErrorCodes = () => unionMembers(['imageBuild', 'packerBuild.ts'], 'BuildErrorCode');
 const rolloutErrorKinds = () => [
-  ...unionMembers(['pipeline', 'register.ts'], 'RegistrationErrorKind'),
+  ...unionMembers(['results', 'registration.ts'], 'RegistrationErrorKind'),
   ...unionMembers(['rollout', 'errors.ts'], 'RolloutErrorKind'),
   ...unionMembers(['net', 'failures.ts'], 'RunFailureKind'),
 ];
 
 /** Checks built outside IMAGE_CHECKS: read every `id: '...'` in validate.ts. */
 function validateIds(): string[] {
-  const source = readFileSync(join(ROOT, 'src', 'pipeline', 'validate.ts'), 'utf8');
+  const source = readFileSync(join(ROOT, 'src', 'validate', 'validate.ts'), 'utf8');
   return [...source.matchAll(/\bid: '([a-z][\w.-]+)'/g)].map((m) => m[1] ?? '');
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYSPREP_RULES } from '../../src/check/rules.ts';
-import { IMAGE_CHECKS } from '../../src/pipeline/validate.ts';
+import { IMAGE_CHECKS } from '../../src/validate/validate.ts';
 import { repoRoot, trackedFiles } from './repoPaths.ts';
 
 const DOC = 'docs/requirements.md';

@@ -1,0 +1,334 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceImage } from '../../src/graph/deviceImages.ts';
+import { registerImage } from '../../src/register/register.ts';
+import { planRollout, renderRolloutPlan } from '../../src/rollout/plan.ts';
+import { loadPolicies, repointPolicies } from '../../src/rollout/policies.ts';
+import { freeSlotIfFull, planPrune, prune } from '../../src/rollout/retention.ts';
+import { completeRollout } from '../../src/rollout/complete.ts';
+import { listDeviceImages } from '../../src/graph/deviceImages.ts';
+import { listProvisioningPolicies } from '../../src/graph/provisioningPolicies.ts';
+import { federatedCredential } from '../fake-cloud/support.ts';
+import { imageId, seedFullTenant, startEnv, summary, writes, type Env } from './support.ts';
+
+const REFS = ['Sales', 'Engineering'];
+const KEEP = 3;
+const TIMEOUT = 30 * 60_000;
+
+let env: Env;
+afterEach(async () => env.fake.close());
+
+/** The whole rollout as the pipeline runs it: policies checked, a slot freed, upload, then the post-ready steps. */
+async function fullRollout(source: string) {
+  const { graph, clock, log } = env;
+  await loadPolicies(graph, REFS);
+  const slot = await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, { graph, log });
+  if (slot.status === 'full') throw new Error('tenant full');
+  const registration = await registerImage(
+    { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source, timeoutMs: TIMEOUT },
+    { graph, clock, log },
+  );
+  expect(registration.outcome).toBe('ready');
+  const result = await completeRollout(
+    {
+      deviceImageId: registration.deviceImage.id,
+      displayName: 'Corp',
+      policyRefs: REFS,
+      keep: KEEP,
+      deleteSourceImage: true,
+      source: imageId(source),
+      pollIntervalMs: 10,
+    },
+    { graph, images: () => env.images, log },
+  );
+  return { slot, registration, result };
+}
+
+const EXPECTED_IMAGES = [
+  'Corp 1.0.1 ready',
+  'Corp 1.0.3 ready',
+  'Corp 1.0.4 ready',
+  'Corp 1.0.5 ready',
+  ...Array.from({ length: 15 }, (_, i) => `Team ${i} 2.0.0 ready`),
+].sort();
+
+function expectConverged() {
+  const s = summary(env.fake);
+  expect(s.deviceImages).toEqual(EXPECTED_IMAGES);
+  expect(s.policies).toEqual({ Sales: 'Corp 1.0.5', Engineering: 'Corp 1.0.5', Legacy: 'Corp 1.0.1' });
+  expect(s.managedImages).toEqual([]);
+  // Each change happened exactly once across all runs: no duplicates.
+  expect(env.fake.counters).toMatchObject({
+    deviceImageCreates: 1,
+    deviceImageDeletes: 2,
+    policyPatches: 2,
+    armDeletes: 1,
+    reuploadCalls: 0,
+  });
+}
+
+describe('the whole rollout against a full tenant', () => {
+  it('frees a slot, uploads, repoints, prunes and deletes the source; a re-run changes nothing', async () => {
+    env = await startEnv();
+    const { source } = seedFullTenant(env);
+    const { slot, result } = await fullRollout(source.id);
+    expect(slot.status).toBe('freed');
+    expect(result.repoint.policies.map((p) => [p.policyName, p.action])).toEqual([
+      ['Sales', 'patched'],
+      ['Engineering', 'patched'],
+    ]);
+    expect(result.prune.deleted.map((d) => `${d.image.version} ${d.outcome}`)).toEqual(['1.0.2 deleted']);
+    expect(result.prune.kept.find((k) => k.image.version === '1.0.1')?.reason).toBe('in-use');
+    expect(result.source).toEqual({ action: 'deleted', imageId: source.id });
+    expectConverged();
+
+    const again = await fullRollout(source.id);
+    expect(again.slot.status).toBe('resume');
+    expect(again.registration.created).toBe(false);
+    expect(again.result.repoint.policies.map((p) => p.action)).toEqual(['unchanged', 'unchanged']);
+    expect(again.result.prune.deleted).toEqual([]);
+    expect(again.result.source).toEqual({ action: 'already-gone', imageId: source.id });
+    expectConverged();
+  });
+
+  /** Each crash leaves the tenant as a killed run would; the re-run must finish the job. */
+  const crashes: Array<[string, (seed: ReturnType<typeof seedFullTenant>) => Promise<void>]> = [
+    ['before anything', async () => {}],
+    [
+      'after freeing the slot',
+      async () => {
+        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
+      },
+    ],
+    [
+      'after the upload started',
+      async ({ source }) => {
+        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
+        await registerImage(
+          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: 0 },
+          env,
+        );
+      },
+    ],
+    [
+      'after repointing one of two policies',
+      async ({ source }) => {
+        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
+        const reg = await registerImage(
+          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
+          env,
+        );
+        const { resolved } = await loadPolicies(env.graph, ['Sales']);
+        await repointPolicies(resolved, reg.deviceImage.id, env);
+      },
+    ],
+    [
+      'after pruning, before deleting the source',
+      async ({ source, corp }) => {
+        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
+        const reg = await registerImage(
+          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
+          env,
+        );
+        const { resolved } = await loadPolicies(env.graph, REFS);
+        await repointPolicies(resolved, reg.deviceImage.id, env);
+        const [images, policies] = await Promise.all([
+          listDeviceImages(env.graph),
+          listProvisioningPolicies(env.graph),
+        ]);
+        const plan = planPrune({
+          images,
+          policies,
+          displayName: 'Corp',
+          keep: KEEP,
+          protect: [reg.deviceImage.id],
+        });
+        expect(plan.delete.map((c) => c.image.id)).toEqual([(corp[2] as DeviceImage).id]);
+        await prune(plan, env, { limit: 1 });
+      },
+    ],
+    [
+      'after ARM accepted the source DELETE',
+      async ({ source }) => {
+        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
+        const reg = await registerImage(
+          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
+          env,
+        );
+        const { resolved } = await loadPolicies(env.graph, REFS);
+        await repointPolicies(resolved, reg.deviceImage.id, env);
+        const [images, policies] = await Promise.all([
+          listDeviceImages(env.graph),
+          listProvisioningPolicies(env.graph),
+        ]);
+        await prune(
+          planPrune({ images, policies, displayName: 'Corp', keep: KEEP, protect: [reg.deviceImage.id] }),
+          env,
+        );
+        const token = await federatedCredential(env.fake).getToken('https://management.azure.com/.default');
+        const res = await fetch(`${env.fake.url}${source.id}?api-version=2025-04-01`, {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${token?.token}` },
+        });
+        expect(res.status).toBe(202);
+      },
+    ],
+  ];
+
+  for (const [when, crash] of crashes) {
+    it(`converges when re-run after a crash ${when}`, async () => {
+      env = await startEnv();
+      const seed = seedFullTenant(env);
+      await crash(seed);
+      await fullRollout(seed.source.id);
+      expectConverged();
+    });
+  }
+});
+
+describe('dry run', () => {
+  it('planRollout reads everything, writes nothing, and says what a run would do', async () => {
+    env = await startEnv();
+    const { corp, sales, source } = seedFullTenant(env);
+    const before = env.fake.snapshot();
+    const plan = await planRollout(
+      {
+        displayName: 'Corp',
+        version: '1.0.5',
+        source: imageId(source.id),
+        policyRefs: REFS,
+        keep: KEEP,
+        deleteSourceImage: true,
+        uploadRetries: 1,
+      },
+      { graph: env.graph, images: env.images, log: env.log },
+    );
+    expect(env.fake.snapshot()).toEqual(before);
+    expect(writes(env.fake)).toEqual([]);
+    expect(env.fake.requests.some((r) => r.service === 'arm' && r.method === 'GET')).toBe(true);
+
+    expect(plan.image).toMatchObject({ action: 'upload', id: undefined });
+    expect(plan.tenant).toEqual({ images: 20, limit: 20 });
+    expect(plan.freeSlot.map((c) => c.image.id)).toEqual([(corp[0] as DeviceImage).id]);
+    expect(plan.blockedBy).toBeUndefined();
+    expect(plan.patch.map((p) => [p.policyName, p.action, p.from.imageId, p.to.imageId])).toEqual([
+      ['Sales', 'patch', (corp[4] as DeviceImage).id, undefined],
+      ['Engineering', 'patch', (corp[4] as DeviceImage).id, undefined],
+    ]);
+    expect(plan.prune.map((c) => c.image.version)).toEqual(['1.0.2']);
+    expect(plan.kept.map((k) => `${k.image.version} ${k.reason}`).sort()).toEqual([
+      '1.0.1 in-use',
+      '1.0.3 newest',
+      '1.0.4 newest',
+    ]);
+    expect(plan.source).toMatchObject({ action: 'delete', imageId: source.id });
+
+    const md = renderRolloutPlan(plan).join('\n');
+    expect(md).toContain('| Step | Action | Target | Detail |');
+    expect(md).toContain(
+      `| Free a slot | delete | 'Corp' 1.0.0 (\`${(corp[0] as DeviceImage).id}\`, ready) |`,
+    );
+    expect(md).toContain(`| Policy | repoint | Sales (\`${sales.id}\`) |`);
+    expect(md).toContain("| Prune | delete | 'Corp' 1.0.2");
+    expect(md).toContain('| Prune | keep (in-use) |');
+    expect(md).toContain(`| Source image | delete | \`${source.id}\` |`);
+    expect(md).toMatch(/keep their current image until they are reprovisioned/);
+
+    // What the plan said is what a real run does.
+    const { result } = await fullRollout(source.id);
+    expect(result.prune.deleted.map((d) => d.image.id)).toEqual(plan.prune.map((c) => c.image.id));
+    expectConverged();
+  });
+
+  it('says the run would stop when the tenant is full and nothing may be pruned', async () => {
+    env = await startEnv();
+    const { source } = seedFullTenant(env);
+    const plan = await planRollout(
+      {
+        displayName: 'Corp',
+        version: '1.0.5',
+        source: imageId(source.id),
+        policyRefs: REFS,
+        keep: 0,
+        deleteSourceImage: false,
+        uploadRetries: 1,
+      },
+      { graph: env.graph, log: env.log },
+    );
+    expect(plan.blockedBy).toHaveLength(20);
+    expect(plan.freeSlot).toEqual([]);
+    expect(plan.prune).toEqual([]);
+    expect(renderRolloutPlan(plan).join('\n')).toContain('| Free a slot | **blocked** | 20 of 20 images |');
+  });
+
+  it('completeRollout with dryRun: true changes nothing and reports what the real run then does', async () => {
+    env = await startEnv();
+    const { corp, source } = seedFullTenant(env);
+    const v5 = env.fake.addDeviceImage({
+      displayName: 'Corp',
+      version: '1.0.5',
+      sourceImageResourceId: source.id,
+    });
+    const input = {
+      deviceImageId: v5.id,
+      displayName: 'Corp',
+      policyRefs: REFS,
+      keep: 2,
+      deleteSourceImage: true,
+      source: imageId(source.id),
+      pollIntervalMs: 10,
+    };
+    const deps = { graph: env.graph, images: () => env.images, log: env.log };
+    const before = env.fake.snapshot();
+    const dry = await completeRollout({ ...input, dryRun: true }, deps);
+    expect(env.fake.snapshot()).toEqual(before);
+    expect(writes(env.fake)).toEqual([]);
+    expect(dry.repoint.policies.map((p) => p.action)).toEqual(['would-patch', 'would-patch']);
+    // 1.0.4 is only used by the policies being repointed, so a real run prunes it: the dry run says so.
+    expect(dry.prune.deleted.map((d) => `${d.image.version} ${d.outcome}`)).toEqual([
+      '1.0.0 would-delete',
+      '1.0.2 would-delete',
+      '1.0.3 would-delete',
+    ]);
+    expect(dry.source).toMatchObject({ action: 'would-delete' });
+
+    const real = await completeRollout(input, deps);
+    expect(real.prune.deleted.map((d) => d.image.id)).toEqual(dry.prune.deleted.map((d) => d.image.id));
+    expect(real.prune.deleted.map((d) => d.outcome)).toEqual(['deleted', 'deleted', 'deleted']);
+    expect(real.source).toMatchObject({ action: 'deleted' });
+    expect(summary(env.fake).deviceImages.filter((i) => i.startsWith('Corp'))).toEqual([
+      'Corp 1.0.1 ready',
+      'Corp 1.0.4 ready',
+      'Corp 1.0.5 ready',
+    ]);
+    expect((corp[1] as DeviceImage).version).toBe('1.0.1');
+  });
+
+  it('plans to stop, changing and deleting nothing, when another source holds the display name and version', async () => {
+    env = await startEnv();
+    const { source } = seedFullTenant(env);
+    const other = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'someone-else' });
+    env.fake.addDeviceImage({
+      displayName: 'Corp',
+      version: '1.0.5',
+      sourceImageResourceId: other.id,
+      status: 'ready',
+    });
+    const plan = await planRollout(
+      {
+        displayName: 'Corp',
+        version: '1.0.5',
+        source: imageId(source.id),
+        policyRefs: REFS,
+        keep: 2,
+        deleteSourceImage: true,
+        uploadRetries: 1,
+      },
+      { graph: env.graph, log: env.log },
+    );
+    expect(plan.image.action).toBe('stop');
+    expect(plan.image.detail).toContain('choose another version');
+    expect(plan.patch).toEqual([]);
+    expect(plan.prune).toEqual([]);
+    expect(plan.freeSlot).toEqual([]);
+  });
+});
