@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { AzureCliCredential } from '@azure/identity';
@@ -11,7 +10,6 @@ import { call, federatedCredential, fetchIdToken, sleep, trustFakeCloud } from '
 
 const ARM = 'https://management.azure.com/.default';
 const GRAPH = 'https://graph.microsoft.com/.default';
-const here = dirname(fileURLToPath(import.meta.url));
 
 let fake: FakeCloud;
 
