@@ -182,3 +182,13 @@ describe('the homes beside src/', () => {
     }
   });
 });
+
+describe('the map in CONTRIBUTING.md', () => {
+  it('names the folders of src/ in the floor order the layer test enforces', () => {
+    const text = readFileSync(join(ROOT, 'CONTRIBUTING.md'), 'utf8');
+    const map = /## The house[\s\S]*?```text\n([\s\S]*?)```/.exec(text)?.[1] ?? '';
+    const mapped = [...map.matchAll(/^src\/([A-Za-z]+)\//gm)].map((m) => m[1]!);
+    const folders = FLOORS.flat().filter((room) => !room.endsWith('.ts'));
+    expect(mapped).toEqual(folders);
+  });
+});
