@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,8 @@ import {
 const DIR = join(import.meta.dirname, '..', '..', '.github', 'workflows');
 const FILES = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
 const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
+/** The dist/ drift check: status, not diff, so a new file the bundle writes counts too. */
+const DIST_CHECK = 'git status --porcelain -- dist';
 
 describe('every workflow', () => {
   it('has the three workflows', () => {
@@ -142,16 +144,59 @@ describe('ci.yml', () => {
   it('runs lint, typecheck, bundle with a dist/ diff check, and tests with a read-only token', () => {
     expect(Object.keys(events(wf))).toEqual(expect.arrayContaining(['push', 'pull_request']));
     expect(wf.permissions).toEqual({ contents: 'read' });
-    const runs = (wf.jobs?.ci?.steps ?? []).map((s) => s.run ?? '').filter(Boolean);
-    const order = [
-      'npm ci',
-      'npm run lint',
-      'npm run typecheck',
-      'npm run bundle',
-      'git diff --exit-code dist/',
-      'npm test',
-    ];
+    const runs = (wf.jobs?.ci?.steps ?? [])
+      .map((s) => s.run ?? '')
+      .filter(Boolean)
+      .map((r) => (r.includes(DIST_CHECK) ? DIST_CHECK : r));
+    const order = ['npm ci', 'npm run lint', 'npm run typecheck', 'npm run bundle', DIST_CHECK, 'npm test'];
     expect(runs).toEqual(order);
+  });
+});
+
+describe('the dist/ check after npm run bundle (ci.yml and release.yml)', () => {
+  const distStep = (file: string) =>
+    (load(read(file)).jobs ?? {})[file === 'ci.yml' ? 'ci' : 'major-tag']?.steps?.find((s) =>
+      (s.run ?? '').includes(DIST_CHECK),
+    )?.run;
+
+  it('is the same step in both workflows', () => {
+    expect(distStep('ci.yml')).toBeDefined();
+    expect(distStep('release.yml')).toBe(distStep('ci.yml'));
+  });
+
+  async function repo(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'w365-dist-check-'));
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+    git('init', '-q');
+    await mkdir(join(dir, 'dist'));
+    await writeFile(join(dir, 'dist', 'index.js'), 'bundle\n');
+    await writeFile(join(dir, 'dist', 'licenses.txt'), 'licences\n');
+    git('add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'dist');
+    return dir;
+  }
+  const check = (dir: string) =>
+    spawnSync('bash', ['-e', '-c', distStep('ci.yml') ?? 'exit 99'], { cwd: dir, encoding: 'utf8' });
+
+  it('passes a dist/ equal to the commit', async () => {
+    expect(check(await repo()).status).toBe(0);
+  });
+
+  it.each([
+    ['a changed licences file', (dir: string) => writeFile(join(dir, 'dist', 'licenses.txt'), 'new\n')],
+    ['a deleted licences file', (dir: string) => rm(join(dir, 'dist', 'licenses.txt'))],
+    [
+      'a new file git diff would not see',
+      (dir: string) => writeFile(join(dir, 'dist', 'index.js.LEGAL.txt'), 'x'),
+    ],
+  ])('fails %s, telling the developer to run npm run bundle and commit', async (_, change) => {
+    const dir = await repo();
+    await change(dir);
+    const run = check(dir);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error::dist/ does not match the sources');
+    expect(run.stdout).toContain("run 'npm run bundle' and commit dist/");
+    expect(run.stdout).toMatch(/dist\/(licenses|index)/);
   });
 });
 
@@ -283,7 +328,7 @@ describe('release.yml', () => {
   it('checks the bundle before it moves the major tag, and takes the tag name only through the environment', () => {
     const runs = steps.map((s) => s.run ?? '');
     const bundle = runs.indexOf('npm run bundle');
-    const diff = runs.indexOf('git diff --exit-code dist/');
+    const diff = runs.findIndex((r) => r.includes(DIST_CHECK));
     const move = runs.findIndex((r) => r.includes('git push --force origin "refs/tags/$MAJOR"'));
     expect(bundle).toBeGreaterThan(steps.indexOf(versionStep!));
     expect(diff).toBeGreaterThan(bundle);
