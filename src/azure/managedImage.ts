@@ -39,19 +39,33 @@ export interface ArmClientOptions {
   policy?: RequestPolicy;
 }
 
-/** Reads (and later deletes) Azure managed images through the Compute SDK. */
+/**
+ * Reads (and later deletes) Azure managed images through the Compute SDK, in whatever subscription an image ID
+ * names: one client per run, one Compute SDK client per subscription it reaches.
+ */
 export class ManagedImageClient {
-  readonly #compute: ComputeManagementClient;
+  readonly #options: Omit<ArmClientOptions, 'subscriptionId'>;
   readonly #policy: RequestPolicy;
+  readonly #compute = new Map<string, ComputeManagementClient>();
 
-  constructor(options: ArmClientOptions) {
+  constructor(options: Omit<ArmClientOptions, 'subscriptionId'>) {
+    this.#options = options;
     this.#policy = options.policy ?? new RequestPolicy({ clock: systemClock() });
-    this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, {
-      endpoint: options.endpoint,
-      credentials: { scopes: [options.scope] },
-      userAgentOptions: { userAgentPrefix: options.userAgent },
-      additionalPolicies: azurePolicies(this.#policy),
-    });
+  }
+
+  #computeFor(id: ManagedImageId): ComputeManagementClient {
+    const key = id.subscriptionId.toLowerCase();
+    let compute = this.#compute.get(key);
+    if (!compute) {
+      compute = new ComputeManagementClient(this.#options.credential, id.subscriptionId, {
+        endpoint: this.#options.endpoint,
+        credentials: { scopes: [this.#options.scope] },
+        userAgentOptions: { userAgentPrefix: this.#options.userAgent },
+        additionalPolicies: azurePolicies(this.#policy),
+      });
+      this.#compute.set(key, compute);
+    }
+    return compute;
   }
 
   /**
@@ -60,7 +74,7 @@ export class ManagedImageClient {
    */
   async read(id: ManagedImageId): Promise<ImageRead> {
     try {
-      return { ok: true, image: await this.#compute.images.get(id.resourceGroup, id.name) };
+      return { ok: true, image: await this.#computeFor(id).images.get(id.resourceGroup, id.name) };
     } catch (error) {
       if (isRunFailure(error)) throw error;
       const e = error as { statusCode?: number; code?: string; message?: string };
@@ -94,8 +108,8 @@ export class ManagedImageClient {
   /** Deletes the image and waits for ARM's long-running operation to finish. A 404 means it was already gone. */
   async delete(id: ManagedImageId, options: ImageDeleteOptions = {}): Promise<ImageDeletion> {
     try {
-      await this.#compute.images
-        .delete(id.resourceGroup, id.name, {
+      await this.#computeFor(id)
+        .images.delete(id.resourceGroup, id.name, {
           ...(options.pollIntervalMs !== undefined ? { updateIntervalInMs: options.pollIntervalMs } : {}),
           ...(options.abortSignal || this.#policy.signal
             ? { abortSignal: options.abortSignal ?? this.#policy.signal }

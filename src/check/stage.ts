@@ -1,14 +1,8 @@
 import type { RunError } from '../results/outcome.ts';
 import type { CheckResult } from '../results/checks.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Log } from '../util/log.ts';
+import type { Services } from '../results/services.ts';
 import { runSysprepCheck } from './check.ts';
 import { FactsError, readFacts, type Facts } from './facts.ts';
-
-export interface CheckStageDeps {
-  log: Log;
-  clock: Clock;
-}
 
 /** The sysprep-check rows and the base the VM booted from, or why the facts could not be checked. */
 export type CheckStage =
@@ -19,7 +13,10 @@ export type CheckStage =
  * Sysprep-checks the facts the build downloaded. The facts describe the VM just before sysprep, so the rules run in
  * their pre-sysprep phase; that the image came out generalized is the ARM check's job.
  */
-export async function checkStage(factsPath: string | null, deps: CheckStageDeps): Promise<CheckStage> {
+export async function checkStage(
+  factsPath: string | null,
+  deps: Pick<Services, 'log' | 'clock'>,
+): Promise<CheckStage> {
   if (!factsPath) return { done: false, checks: [], baseImage: null };
   try {
     const facts = await readFacts(factsPath);

@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { BuildError, runBuild, type BuildResult } from './packerBuild.ts';
 import type { Config } from '../config/inputs.ts';
 import { BUNDLE, BUNDLED_TEMPLATE } from '../paths.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Log } from '../util/log.ts';
+import type { Services } from '../results/services.ts';
 import { TOOL_VERSION } from '../version.ts';
 import type { Outcome, RunError } from '../results/outcome.ts';
 
@@ -21,14 +20,7 @@ export interface BuildSection {
   outputTail: string[];
 }
 
-export interface BuildStepDeps {
-  log: Log;
-  clock: Clock;
-  env: NodeJS.ProcessEnv;
-  signal: AbortSignal | undefined;
-  /** The exact base version resolved before the build: Packer never sees `latest`. */
-  baseImageVersion?: string | undefined;
-}
+export type BuildServices = Pick<Services, 'log' | 'env' | 'signal'>;
 
 /** What the build hands on: the image to validate and the facts file Packer downloaded, or why the run stops here. */
 export type BuildStage = { build: BuildSection; imageId: string } & (
@@ -39,7 +31,12 @@ export type BuildStage = { build: BuildSection; imageId: string } & (
  * The Packer build (or its template checks). Loaded only when a build is asked for, so registering an existing image
  * never loads Packer's runner.
  */
-export async function buildStage(config: Config, deps: BuildStepDeps): Promise<BuildStage> {
+export async function buildStage(
+  config: Config,
+  /** The exact base version resolved before the build: Packer never sees `latest`. */
+  baseImageVersion: string | undefined,
+  deps: BuildServices,
+): Promise<BuildStage> {
   const { log } = deps;
   if (process.platform === 'win32' && config.build === 'build') {
     const message =
@@ -57,7 +54,7 @@ export async function buildStage(config: Config, deps: BuildStepDeps): Promise<B
   try {
     result = await log.group(
       config.build === 'validate' ? 'Check the Packer template' : 'Build the image with Packer',
-      () => buildImage(config, deps),
+      () => buildImage(config, baseImageVersion, deps),
     );
   } catch (error) {
     if (!(error instanceof BuildError)) throw error;
@@ -116,7 +113,11 @@ function section(
  * Runs the Packer template with the action's variables. The template calls back into this bundle's sysprep-check on
  * the runner (before sysprep), so a bad VM stops the build before capture.
  */
-function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
+function buildImage(
+  config: Config,
+  baseImageVersion: string | undefined,
+  deps: BuildServices,
+): Promise<BuildResult> {
   const workDir = deps.env.RUNNER_TEMP || process.cwd();
   // An argument vector: Packer runs it without a shell, so a quote in RUNNER_TEMP or the action's path stays text.
   const sysprepCheckArgv = [
@@ -145,7 +146,7 @@ function buildImage(config: Config, deps: BuildStepDeps): Promise<BuildResult> {
             auth: config.auth,
             templateVersion: TOOL_VERSION,
             sysprepCheckArgv,
-            ...(deps.baseImageVersion ? { baseImageVersion: deps.baseImageVersion } : {}),
+            ...(baseImageVersion ? { baseImageVersion } : {}),
           },
     outputDirectory: join(workDir, 'w365-image-packer'),
     env: deps.env,

@@ -10,22 +10,23 @@ import {
 } from '../graph/deviceImages.ts';
 import { explainErrorCode } from '../graph/errorCodes.ts';
 import { isRunFailure } from '../net/failures.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Log } from '../util/log.ts';
+import type { Services } from '../results/services.ts';
 import { formatDuration } from '../util/duration.ts';
 import { RegistrationError, type Registration, type RegistrationOutcome } from '../results/registration.ts';
 
 export interface RegisterInput extends NewDeviceImage {
   timeoutMs: number;
+  /** The exact inputs (or command line) that resume this registration, for every "re-run" message. */
+  resumeHint?: string | undefined;
 }
 
-export interface RegisterDeps {
-  graph: GraphClient;
-  clock: Clock;
-  log: Log;
-  /** Aborted when the job is cancelled: stops waiting (the upload itself goes on in Windows 365). */
-  signal?: AbortSignal | undefined;
-  /** The exact inputs (or command line) that resume this registration, for every "re-run" message. */
+/** Graph, the clock, the log, and the cancel signal: it stops waiting (the upload itself goes on in Windows 365). */
+export type RegisterServices = Pick<Services, 'graph' | 'clock' | 'log' | 'signal'>;
+
+/** How to wait for a verdict: for an image this run created or not, how long, and how to resume afterwards. */
+export interface VerdictWait {
+  created: boolean;
+  timeoutMs: number;
   resumeHint?: string | undefined;
 }
 
@@ -63,8 +64,8 @@ export async function findUploadOfSource(
 }
 
 /** " To resume: ..." or nothing. */
-function resume(deps: RegisterDeps): string {
-  return deps.resumeHint ? ` ${deps.resumeHint}` : '';
+function resume(resumeHint: string | undefined): string {
+  return resumeHint ? ` ${resumeHint}` : '';
 }
 
 /** A progress line at least this often while the status stays the same. */
@@ -74,7 +75,7 @@ const PROGRESS_LOG_MS = 10 * 60_000;
  * Registers the image once: resumes a device image with the same display name and version, otherwise starts
  * exactly one upload (the caller has made room under the 20-image limit), then waits for Windows 365's verdict.
  */
-export async function registerImage(input: RegisterInput, deps: RegisterDeps): Promise<Registration> {
+export async function registerImage(input: RegisterInput, deps: RegisterServices): Promise<Registration> {
   const { log } = deps;
   const existing = await findOwn(input, deps);
   let image: DeviceImage;
@@ -91,11 +92,11 @@ export async function registerImage(input: RegisterInput, deps: RegisterDeps): P
       `Upload started: device image ${image.id} '${image.displayName}' ${image.version} is ${image.status}.`,
     );
   }
-  return waitForVerdict(image, created, input.timeoutMs, deps);
+  return waitForVerdict(image, { created, timeoutMs: input.timeoutMs, resumeHint: input.resumeHint }, deps);
 }
 
 /** The device image this display name + version already names, if any. Refuses one made from another source. */
-async function findOwn(input: RegisterInput, deps: RegisterDeps): Promise<DeviceImage | undefined> {
+async function findOwn(input: RegisterInput, deps: RegisterServices): Promise<DeviceImage | undefined> {
   const matches = await findDeviceImages(deps.graph, input.displayName, input.version);
   // Graph's eq on strings may ignore case; the pair must match exactly.
   const exact = matches.filter((m) => m.displayName === input.displayName && m.version === input.version);
@@ -120,7 +121,7 @@ async function findOwn(input: RegisterInput, deps: RegisterDeps): Promise<Device
  * POST once; when the answer is lost or ambiguous (5xx, dropped connection, 409), look the image up before trying
  * again, so a retry never starts a second upload.
  */
-async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Promise<DeviceImage> {
+async function createExactlyOnce(input: RegisterInput, deps: RegisterServices): Promise<DeviceImage> {
   const body: NewDeviceImage = {
     displayName: input.displayName,
     version: input.version,
@@ -145,7 +146,7 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       const giveUp = () =>
         new RegistrationError(
           'create-failed',
-          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run: it resumes any upload that did start.${resume(deps)}`,
+          `Could not start the upload after ${attempt} attempts: ${(error as Error).message}. Re-run: it resumes any upload that did start.${resume(input.resumeHint)}`,
         );
       // A refused request (429) started nothing: no need to look before giving up.
       if (!ambiguous && attempt >= CREATE_ATTEMPTS) throw giveUp();
@@ -166,7 +167,7 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
       if (deps.signal?.aborted) {
         throw new RegistrationError(
           'cancelled',
-          `Cancelled before the upload could be confirmed; nothing more was sent. Re-run: it resumes any upload that did start.${resume(deps)}`,
+          `Cancelled before the upload could be confirmed; nothing more was sent. Re-run: it resumes any upload that did start.${resume(input.resumeHint)}`,
         );
       }
       if (error instanceof GraphError && error.status === 409) {
@@ -178,7 +179,7 @@ async function createExactlyOnce(input: RegisterInput, deps: RegisterDeps): Prom
 }
 
 /** Looks for the upload an ambiguous POST may have started, for up to LIST_LAG_MS (lists may lag behind). */
-async function lookForUpload(input: RegisterInput, deps: RegisterDeps): Promise<DeviceImage | undefined> {
+async function lookForUpload(input: RegisterInput, deps: RegisterServices): Promise<DeviceImage | undefined> {
   const deadline = deps.clock.now() + LIST_LAG_MS;
   for (;;) {
     const found = await findOwn(input, deps);
@@ -202,11 +203,11 @@ export function pollDelayMs(elapsedMs: number): number {
 /** Waits for Windows 365's verdict on one known device image; never creates one. */
 export async function waitForVerdict(
   first: DeviceImage,
-  created: boolean,
-  timeoutMs: number,
-  deps: RegisterDeps,
+  wait: VerdictWait,
+  deps: RegisterServices,
 ): Promise<Registration> {
   const { clock, log } = deps;
+  const { created, timeoutMs } = wait;
   const start = clock.now();
   const deadline = start + timeoutMs;
   // Requests of this wait may run until its own deadline, also when it started later than the run's.
@@ -257,7 +258,7 @@ export async function waitForVerdict(
     if (deps.signal?.aborted) {
       throw new RegistrationError(
         'cancelled',
-        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run to resume waiting (no second upload).${resume(deps)}`,
+        `Cancelled while waiting for device image ${image.id} (${image.status}). The upload goes on in Windows 365: re-run to resume waiting (no second upload).${resume(wait.resumeHint)}`,
       );
     }
     try {

@@ -1,14 +1,10 @@
-import { GraphError, GraphTransportError, retryDelayMs, type GraphClient } from '../graph/client.ts';
+import { GraphError, GraphTransportError, retryDelayMs } from '../graph/client.ts';
 import { findDeviceImageById, retryDeviceImageUpload, type DeviceImage } from '../graph/deviceImages.ts';
 import { explainErrorCode } from '../graph/errorCodes.ts';
 import type { Registration, RegistrationOutcome } from '../results/registration.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Log } from '../util/log.ts';
 import { messageOf } from '../util/errors.ts';
 import { isRunFailure } from '../net/failures.ts';
-
-/** Waits for Windows 365's verdict on an upload: the pipeline passes register.ts's waiter. */
-export type UploadWaiter = (image: DeviceImage, timeoutMs: number) => Promise<Registration>;
+import { waitForVerdict, type RegisterServices } from './register.ts';
 
 export interface RetryOptions {
   /** upload-retries: how many times to call retryUpload (0 = never). */
@@ -20,12 +16,6 @@ export interface RetryOptions {
   settleMs?: number;
   /** The exact inputs (or command line) that resume, appended to "re-run" advice. */
   resumeHint?: string | undefined;
-}
-
-export interface RetryDeps {
-  graph: GraphClient;
-  clock: Clock;
-  log: Log;
 }
 
 export interface RetryAttempt {
@@ -72,14 +62,14 @@ const SEND_ATTEMPTS = 4;
 
 /**
  * Retries a failed upload with Graph beta retryUpload (never the deprecated reupload), only for transient errors
- * (ERROR_CODES[code].transient, i.e. internalServerError), up to `retries` times, waiting for each verdict with
- * `wait`. A deterministic error (sourceImageNotGeneralized and the like) is never retried.
+ * (ERROR_CODES[code].transient, i.e. internalServerError), up to `retries` times, waiting for each verdict on the
+ * retried image itself (a retry never starts a second upload). A deterministic error (sourceImageNotGeneralized and
+ * the like) is never retried.
  */
 export async function retryFailedUpload(
   image: DeviceImage,
   options: RetryOptions,
-  deps: RetryDeps,
-  wait: UploadWaiter,
+  deps: RegisterServices,
 ): Promise<RetryResult> {
   const { log } = deps;
   const attempts: RetryAttempt[] = [];
@@ -145,7 +135,11 @@ export async function retryFailedUpload(
       );
     }
     const began = deps.clock.now();
-    registration = await wait(started, options.timeoutMs);
+    registration = await waitForVerdict(
+      started,
+      { created: false, timeoutMs: options.timeoutMs, resumeHint: options.resumeHint },
+      deps,
+    );
     current = registration.deviceImage;
     attempts.push({
       attempt,
@@ -172,7 +166,7 @@ type SendResult =
  * One retryUpload, made safe to repeat: when the answer is lost or a server error, the image is re-read and the
  * POST is sent again only while it still shows the same failure.
  */
-async function sendRetry(image: DeviceImage, deps: RetryDeps): Promise<SendResult> {
+async function sendRetry(image: DeviceImage, deps: RegisterServices): Promise<SendResult> {
   for (let n = 1; ; n++) {
     try {
       await retryDeviceImageUpload(deps.graph, image.id);
@@ -209,7 +203,7 @@ async function untilRestarted(
   before: DeviceImage,
   known: DeviceImage | undefined,
   settleMs: number,
-  deps: RetryDeps,
+  deps: RegisterServices,
 ): Promise<DeviceImage | undefined> {
   const deadline = deps.clock.now() + settleMs;
   let now = known ?? (await findDeviceImageById(deps.graph, before.id));

@@ -1,3 +1,4 @@
+import type { ManagedImageId } from '../azure/resourceId.ts';
 import type { DeviceImage } from '../graph/deviceImages.ts';
 import type { ErrorCodeHelp } from '../graph/errorCodes.ts';
 
@@ -28,3 +29,13 @@ export class RegistrationError extends Error {
     this.images = images;
   }
 }
+
+/** The device image a run registers: its display name and version, made from this managed image. */
+export interface Target {
+  displayName: string;
+  version: string;
+  source: ManagedImageId;
+}
+
+/** What a dry run plans for: with build: validate there is no image yet, so no source. */
+export type PlanTarget = Omit<Target, 'source'> & { source: ManagedImageId | undefined };

@@ -1,14 +1,12 @@
-import type { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
-import type { GraphClient } from '../graph/client.ts';
 import { listDeviceImages } from '../graph/deviceImages.ts';
 import { listProvisioningPolicies } from '../graph/provisioningPolicies.ts';
-import type { Log } from '../util/log.ts';
 import { loadPolicies, repointPolicies, type RepointResult } from './policies.ts';
 import { messageOf } from '../util/errors.ts';
 import { planPrune, prune, withRepoints, type PruneResult } from './retention.ts';
 import { cleanUpSourceImage, type SourceCleanupResult } from './sourceCleanup.ts';
 import { isRunFailure } from '../net/failures.ts';
+import type { Services } from '../results/services.ts';
 
 export interface CompleteRolloutInput {
   /** The ready device image to roll out. */
@@ -26,13 +24,6 @@ export interface CompleteRolloutInput {
   pollIntervalMs?: number;
 }
 
-export interface CompleteRolloutDeps {
-  graph: GraphClient;
-  /** A client for the source image's subscription (only used when deleteSourceImage). */
-  images: () => ManagedImageClient;
-  log: Log;
-}
-
 export interface RolloutResult {
   repoint: RepointResult;
   prune: PruneResult;
@@ -48,7 +39,7 @@ export interface RolloutResult {
  */
 export async function completeRollout(
   input: CompleteRolloutInput,
-  deps: CompleteRolloutDeps,
+  deps: Pick<Services, 'graph' | 'images' | 'log'>,
 ): Promise<RolloutResult> {
   const { graph, log } = deps;
   const dryRun = input.dryRun ?? false;

@@ -1,10 +1,8 @@
 import type { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
-import type { GraphClient } from '../graph/client.ts';
 import { listDeviceImages, sameSource, TENANT_IMAGE_LIMIT, type DeviceImage } from '../graph/deviceImages.ts';
 import { explainErrorCode } from '../graph/errorCodes.ts';
 import { listProvisioningPolicies, policyUsesImage } from '../graph/provisioningPolicies.ts';
-import type { Log } from '../util/log.ts';
 import {
   newerImageInUse,
   pointsAt,
@@ -21,6 +19,7 @@ import {
   type SlotHolder,
 } from './retention.ts';
 import { countOf } from '../util/plural.ts';
+import type { Services } from '../results/services.ts';
 
 export interface RolloutPlanInput {
   displayName: string;
@@ -39,12 +38,8 @@ export interface RolloutPlanInput {
   limit?: number;
 }
 
-export interface RolloutPlanDeps {
-  graph: GraphClient;
-  /** Reads the source image (optional: without it the plan assumes the source exists). */
-  images?: ManagedImageClient;
-  log: Log;
-}
+/** Graph and the log, and a managed image client to read the source (without it the plan assumes it exists). */
+export type RolloutPlanServices = Pick<Services, 'graph' | 'log'> & { images?: ManagedImageClient };
 
 /** The device image the rollout is about. */
 export interface PlannedImage {
@@ -97,7 +92,7 @@ const NEW_IMAGE_ID = '(new image)';
  * Does every read a rollout does (device images, policies, the source image) and no write, and says what a real
  * run would do. Unknown or ambiguous policy entries throw PolicyRefError, exactly as a real run would.
  */
-export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanDeps): Promise<RolloutPlan> {
+export async function planRollout(input: RolloutPlanInput, deps: RolloutPlanServices): Promise<RolloutPlan> {
   const { graph } = deps;
   const limit = input.limit ?? TENANT_IMAGE_LIMIT;
   const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);

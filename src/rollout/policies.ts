@@ -12,10 +12,10 @@ import {
   type PolicyImagePatch,
   type ProvisioningPolicy,
 } from '../graph/provisioningPolicies.ts';
-import type { Log } from '../util/log.ts';
 import { messageOf } from '../util/errors.ts';
 import { RolloutError } from './errors.ts';
 import { isRunFailure } from '../net/failures.ts';
+import type { Services } from '../results/services.ts';
 
 export interface ResolvedPolicy {
   /** The provisioning-policies entry, as written. */
@@ -146,11 +146,6 @@ export interface RepointResult {
 export const REPROVISION_NOTE =
   'Existing Cloud PCs keep their current image until they are reprovisioned; only new Cloud PCs get the new image. This tool never reprovisions: reprovision in Intune when it suits your users.';
 
-export interface RepointDeps {
-  graph: GraphClient;
-  log: Log;
-}
-
 /** The PATCH body that points a policy at this device image. */
 export function policyPatchFor(image: Pick<DeviceImage, 'id' | 'displayName'>): PolicyImagePatch {
   return { imageType: 'custom', imageId: image.id, imageDisplayName: image.displayName };
@@ -184,7 +179,7 @@ export function newerImageInUse(
 export async function repointPolicies(
   policies: ReadonlyArray<ProvisioningPolicy | ResolvedPolicy>,
   deviceImageId: string,
-  deps: RepointDeps,
+  deps: Pick<Services, 'graph' | 'log'>,
   options: { dryRun?: boolean } = {},
 ): Promise<RepointResult> {
   const { graph, log } = deps;

@@ -1,4 +1,4 @@
-import { GraphError, type GraphClient } from '../graph/client.ts';
+import { GraphError } from '../graph/client.ts';
 import {
   compareImageVersions,
   deleteDeviceImage,
@@ -13,10 +13,10 @@ import {
   policyUsesImage,
   type ProvisioningPolicy,
 } from '../graph/provisioningPolicies.ts';
-import type { Log } from '../util/log.ts';
 import { messageOf } from '../util/errors.ts';
 import { countOf } from '../util/plural.ts';
 import { isRunFailure } from '../net/failures.ts';
+import type { Services } from '../results/services.ts';
 
 /*
  * Retention rules (planPrune):
@@ -223,11 +223,6 @@ export interface PruneResult {
   kept: KeptImage[];
 }
 
-export interface PruneDeps {
-  graph: GraphClient;
-  log: Log;
-}
-
 export interface PruneOptions {
   dryRun?: boolean;
   /** Stop after this many images are gone (deleted, already gone or would be deleted). */
@@ -258,7 +253,7 @@ export function withRepoints(
  */
 export async function prune(
   plan: PrunePlan,
-  deps: PruneDeps,
+  deps: Pick<Services, 'graph' | 'log'>,
   options: PruneOptions = {},
 ): Promise<PruneResult> {
   const { graph, log } = deps;
@@ -353,7 +348,7 @@ export type FreeSlotResult =
  */
 export async function freeSlotIfFull(
   input: FreeSlotInput,
-  deps: PruneDeps,
+  deps: Pick<Services, 'graph' | 'log'>,
   options: { dryRun?: boolean } = {},
 ): Promise<FreeSlotResult> {
   const limit = input.limit ?? TENANT_IMAGE_LIMIT;

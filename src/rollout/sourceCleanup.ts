@@ -1,11 +1,10 @@
 import type { ManagedImageClient } from '../azure/managedImage.ts';
 import type { ManagedImageId } from '../azure/resourceId.ts';
-import type { GraphClient } from '../graph/client.ts';
 import { findDeviceImageById, listDeviceImages, sameSource } from '../graph/deviceImages.ts';
 import { explainErrorCode } from '../graph/errorCodes.ts';
 import { isRunFailure } from '../net/failures.ts';
 import { messageOf } from '../util/errors.ts';
-import type { Log } from '../util/log.ts';
+import type { Services } from '../results/services.ts';
 
 export interface SourceCleanupInput {
   /** The device image made from the source. */
@@ -16,12 +15,8 @@ export interface SourceCleanupInput {
   pollIntervalMs?: number;
 }
 
-export interface SourceCleanupDeps {
-  graph: GraphClient;
-  /** A client for the source image's subscription. */
-  images: ManagedImageClient;
-  log: Log;
-}
+/** Graph and the log, and the managed image client the caller built. */
+export type SourceCleanupServices = Pick<Services, 'graph' | 'log'> & { images: ManagedImageClient };
 
 export type SourceKeptReason =
   /** The device image is not ready (pending, failed, warning, unknown) or is gone. */
@@ -52,7 +47,7 @@ export type SourceCleanupResult =
  */
 export async function cleanUpSourceImage(
   input: SourceCleanupInput,
-  deps: SourceCleanupDeps,
+  deps: SourceCleanupServices,
 ): Promise<SourceCleanupResult> {
   const { graph, images, log } = deps;
   const imageId = input.source.id;

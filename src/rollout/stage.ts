@@ -1,16 +1,17 @@
-import type { ManagedImageClient } from '../azure/managedImage.ts';
-import type { ManagedImageId } from '../azure/resourceId.ts';
+import { versionFromTime } from '../azure/imageVersion.ts';
 import type { Config } from '../config/inputs.ts';
-import type { GraphClient } from '../graph/client.ts';
 import { planRollout, renderRolloutPlan } from './plan.ts';
 import { describeImage, loadPolicies, REPROVISION_NOTE } from './policies.ts';
 import { describeSlots, freeSlotIfFull, type PruneResult } from './retention.ts';
-import { retryFailedUpload, type RetryResult } from '../register/retry.ts';
+import type { RetryResult } from '../register/retry.ts';
 import { completeRollout, type RolloutResult } from './complete.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Log } from '../util/log.ts';
-import { waitForVerdict } from '../register/register.ts';
-import { RegistrationError, type Registration } from '../results/registration.ts';
+import {
+  RegistrationError,
+  type PlanTarget,
+  type Registration,
+  type Target,
+} from '../results/registration.ts';
+import type { Services } from '../results/services.ts';
 import { IMAGE_CHECKS } from '../validate/validate.ts';
 import { countOf } from '../util/plural.ts';
 
@@ -28,24 +29,8 @@ export interface RolloutSection {
   summary: string[];
 }
 
-export interface RolloutStepDeps {
-  graph: GraphClient;
-  clock: Clock;
-  log: Log;
-  images: () => ManagedImageClient;
-  signal?: AbortSignal | undefined;
-  /** The exact inputs (or command line) that resume this run. */
-  resumeHint?: string | undefined;
-}
-
-export interface Target {
-  displayName: string;
-  version: string;
-  source: ManagedImageId;
-}
-
-/** What a dry run plans for: with build: validate there is no image yet, so no source. */
-export type PlanTarget = Omit<Target, 'source'> & { source: ManagedImageId | undefined };
+/** Graph, the managed images (read, and deleted with delete-source-image), the clock and the log. */
+export type RolloutServices = Pick<Services, 'graph' | 'images' | 'clock' | 'log'>;
 
 /**
  * Before any upload: the named policies must all exist (nothing has changed yet), and a full tenant gets room by
@@ -54,7 +39,7 @@ export type PlanTarget = Omit<Target, 'source'> & { source: ManagedImageId | und
 export async function prepareRollout(
   config: Config,
   target: Target,
-  deps: RolloutStepDeps,
+  deps: Pick<Services, 'graph' | 'log'>,
 ): Promise<PruneResult | undefined> {
   if (config.policyRefs.length > 0) await loadPolicies(deps.graph, config.policyRefs);
   const room = await freeSlotIfFull(
@@ -76,43 +61,17 @@ export async function prepareRollout(
   return room.status === 'freed' ? room.prune : undefined;
 }
 
-/** After the upload: retry a transient failure, then roll a ready image out (policies, pruning, source clean-up). */
-export async function finishRollout(
+/**
+ * After the registration (and its retries): rolls a ready image out (policies, pruning, source clean-up). Undefined
+ * when the image is not usable: nothing is rolled out.
+ */
+export async function rolloutStage(
   config: Config,
   target: Target,
-  first: Registration,
-  deps: RolloutStepDeps,
-): Promise<{
-  registration: Registration;
-  retry: RetryResult | undefined;
-  rollout: RolloutResult | undefined;
-}> {
-  let registration = first;
-  let retry: RetryResult | undefined;
-  if (registration.outcome === 'failed' && config.uploadRetries > 0) {
-    deps.graph.policy.extendDeadline(
-      deps.clock.now() + config.waitTimeoutMinutes * 60_000,
-      `wait-timeout-minutes: ${config.waitTimeoutMinutes}`,
-    );
-    retry = await deps.log.group('Retry the upload', () =>
-      retryFailedUpload(
-        registration.deviceImage,
-        {
-          retries: config.uploadRetries,
-          timeoutMs: config.waitTimeoutMinutes * 60_000,
-          resumeHint: deps.resumeHint,
-        },
-        { graph: deps.graph, clock: deps.clock, log: deps.log },
-        // Wait on the retried image itself: a retry must never start a second upload.
-        (image, timeoutMs) => waitForVerdict(image, false, timeoutMs, deps),
-      ),
-    );
-    deps.log.info(retry.detail);
-    if (retry.registration) registration = { ...retry.registration, created: registration.created };
-  }
-  if (registration.outcome !== 'ready' && registration.outcome !== 'warning') {
-    return { registration, retry, rollout: undefined };
-  }
+  registration: Registration,
+  deps: RolloutServices,
+): Promise<RolloutResult | undefined> {
+  if (registration.outcome !== 'ready' && registration.outcome !== 'warning') return undefined;
   // A ready image is rolled out even when it became ready just before the deadline: the rollout has its own time.
   deps.graph.policy.extendDeadline(
     deps.clock.now() + ROLLOUT_ALLOWANCE_MS,
@@ -128,7 +87,7 @@ export async function finishRollout(
         deleteSourceImage: config.deleteSourceImage,
         source: target.source,
       },
-      { graph: deps.graph, images: deps.images, log: deps.log },
+      deps,
     ),
   );
   const patched = rollout.repoint.policies.filter((p) => p.action === 'patched').length;
@@ -136,14 +95,14 @@ export async function finishRollout(
   deps.log.info(
     `Rollout: ${config.policyRefs.length === 0 ? 'no provisioning-policies given' : `${patched} of ${countOf(config.policyRefs.length, 'policy', 'policies')} pointed at the image`}; ${countOf(deleted, 'older image')} deleted (keep-images ${config.keepImages}); source image ${rollout.source ? rollout.source.action : 'kept (delete-source-image is false)'}.`,
   );
-  return { registration, retry, rollout };
+  return rollout;
 }
 
 /** A dry run: every read and check, and the list of what a real run would create, change and delete. */
 export async function dryRunRollout(
   config: Config,
   target: PlanTarget,
-  deps: RolloutStepDeps,
+  deps: Pick<Services, 'graph' | 'images' | 'log'>,
   notChecked: readonly string[] = [],
 ): Promise<RolloutSection> {
   const plan = await planRollout(
@@ -171,6 +130,24 @@ export async function dryRunRollout(
     deletedImages: plan.prune.map((p) => p.image.id),
     summary,
   };
+}
+
+/**
+ * A dry run with build: validate: there is no image yet, but everything else a real run would read is checked:
+ * Graph access, the provisioning policies, the 20-image room and the retention plan. The summary says what is left.
+ */
+export async function dryRunWithoutImage(
+  config: Config,
+  deps: Pick<Services, 'graph' | 'images' | 'clock' | 'log'>,
+): Promise<RolloutSection> {
+  const notChecked = notCheckedWithoutImage(config);
+  const version = config.version ?? versionFromTime(new Date(deps.clock.now()));
+  const displayName = config.displayName ?? '(the managed image name)';
+  const rollout = await deps.log.group('Dry run: plan the registration and rollout (no image yet)', () =>
+    dryRunRollout(config, { displayName, version, source: undefined }, deps, notChecked),
+  );
+  for (const line of notChecked) deps.log.info(`Not checked: ${line}`);
+  return rollout;
 }
 
 /** What a dry run with build: validate cannot check, and why: everything that needs the image itself. */

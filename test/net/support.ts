@@ -62,7 +62,6 @@ export async function startPolicyEnv(
   });
   const images = new ManagedImageClient({
     credential,
-    subscriptionId: fake.subscriptionId,
     endpoint: fake.url,
     scope: CLOUDS.public.armScope,
     userAgent: 'w365-image-test',

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getDeviceImage } from '../../src/graph/deviceImages.ts';
 import { registerImage } from '../../src/register/register.ts';
 import { retryFailedUpload } from '../../src/register/retry.ts';
-import { registerWaiter, startEnv, writes, type Env } from '../rollout/support.ts';
+import { startEnv, writes, type Env } from '../rollout/support.ts';
 
 let env: Env;
 afterEach(async () => env.fake.close());
@@ -29,12 +29,7 @@ describe('retryFailedUpload', () => {
     );
     expect(failed.outcome).toBe('failed');
 
-    const result = await retryFailedUpload(
-      failed.deviceImage,
-      { retries: 2, timeoutMs: TIMEOUT },
-      deps,
-      registerWaiter(env),
-    );
+    const result = await retryFailedUpload(failed.deviceImage, { retries: 2, timeoutMs: TIMEOUT }, deps);
     expect(result).toMatchObject({
       stopped: 'succeeded',
       outcome: 'ready',
@@ -65,12 +60,7 @@ describe('retryFailedUpload', () => {
       deps,
     );
     expect(first.failure?.errorCode).toBe('internalServerError');
-    const result = await retryFailedUpload(
-      first.deviceImage,
-      { retries: 2, timeoutMs: TIMEOUT },
-      deps,
-      registerWaiter(env),
-    );
+    const result = await retryFailedUpload(first.deviceImage, { retries: 2, timeoutMs: TIMEOUT }, deps);
     expect(result.stopped).toBe('retries-exhausted');
     expect(result.outcome).toBe('failed');
     expect(result.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed']);
@@ -91,12 +81,7 @@ describe('retryFailedUpload', () => {
       deps,
     );
     expect(failed.failure?.errorCode).toBe('sourceImageNotGeneralized');
-    const result = await retryFailedUpload(
-      failed.deviceImage,
-      { retries: 3, timeoutMs: TIMEOUT },
-      deps,
-      registerWaiter(env),
-    );
+    const result = await retryFailedUpload(failed.deviceImage, { retries: 3, timeoutMs: TIMEOUT }, deps);
     expect(result.stopped).toBe('not-transient');
     expect(result.detail).toMatch(/sysprep/i);
     expect(retryCalls(env)).toEqual([]);
@@ -113,15 +98,14 @@ describe('retryFailedUpload', () => {
     });
     const ready = env.fake.addDeviceImage({ displayName: 'Corp', version: '1.0.1' });
     const deps = { graph: env.graph, clock: env.clock, log: env.log };
-    const wait = registerWaiter(env);
     const before = env.fake.snapshot();
-    expect((await retryFailedUpload(failed, { retries: 0, timeoutMs: TIMEOUT }, deps, wait)).stopped).toBe(
+    expect((await retryFailedUpload(failed, { retries: 0, timeoutMs: TIMEOUT }, deps)).stopped).toBe(
       'no-retries',
     );
-    expect((await retryFailedUpload(ready, { retries: 2, timeoutMs: TIMEOUT }, deps, wait)).stopped).toBe(
+    expect((await retryFailedUpload(ready, { retries: 2, timeoutMs: TIMEOUT }, deps)).stopped).toBe(
       'not-failed',
     );
-    const dry = await retryFailedUpload(failed, { retries: 2, timeoutMs: TIMEOUT, dryRun: true }, deps, wait);
+    const dry = await retryFailedUpload(failed, { retries: 2, timeoutMs: TIMEOUT, dryRun: true }, deps);
     expect(dry.stopped).toBe('dry-run');
     expect(env.fake.snapshot()).toEqual(before);
     expect(writes(env.fake)).toEqual([]);
@@ -140,12 +124,7 @@ describe('retryFailedUpload', () => {
     // Windows 365 restarts the upload, but the 204 never reaches us.
     env.fake.inject({ kind: 'after', status: 'drop', service: 'graph', path: /retryUpload$/, count: 1 });
     const deps = { graph: env.graph, clock: env.clock, log: env.log };
-    const result = await retryFailedUpload(
-      failed,
-      { retries: 1, timeoutMs: TIMEOUT },
-      deps,
-      registerWaiter(env),
-    );
+    const result = await retryFailedUpload(failed, { retries: 1, timeoutMs: TIMEOUT }, deps);
     expect(result.stopped).toBe('succeeded');
     expect(env.fake.counters.retryUploads).toBe(1);
     expect(retryCalls(env)).toHaveLength(1);

@@ -3,8 +3,6 @@ import { ManagedImageClient } from '../../src/azure/managedImage.ts';
 import { parseManagedImageId, type ManagedImageId } from '../../src/azure/resourceId.ts';
 import { GraphClient } from '../../src/graph/client.ts';
 import type { DeviceImage } from '../../src/graph/deviceImages.ts';
-import { registerImage } from '../../src/register/register.ts';
-import type { UploadWaiter } from '../../src/register/retry.ts';
 import { systemClock, type Clock } from '../../src/util/clock.ts';
 import type { Log } from '../../src/util/log.ts';
 import { startFakeCloud, type FakeCloud, type FakeCloudOptions } from '../../fake-cloud/index.ts';
@@ -60,7 +58,6 @@ export async function startEnv(options: FakeCloudOptions = {}): Promise<Env> {
   });
   const images = new ManagedImageClient({
     credential,
-    subscriptionId: fake.subscriptionId,
     endpoint: fake.url,
     scope: 'https://management.azure.com/.default',
     userAgent: 'w365-image-test',
@@ -72,20 +69,6 @@ export function imageId(id: string): ManagedImageId {
   const parsed = parseManagedImageId(id);
   if (!parsed.ok) throw new Error(`bad test image id ${id}: ${parsed.problem}`);
   return parsed.value;
-}
-
-/** register.ts's own waiting logic, reached through its public API: it resumes the existing image and waits. */
-export function registerWaiter(env: Env): UploadWaiter {
-  return (image: DeviceImage, timeoutMs: number) =>
-    registerImage(
-      {
-        displayName: image.displayName,
-        version: image.version,
-        sourceImageResourceId: image.sourceImageResourceId,
-        timeoutMs,
-      },
-      { graph: env.graph, clock: env.clock, log: env.log },
-    );
 }
 
 interface Snapshot {
