@@ -230,7 +230,7 @@ export function rolloutSection(
     summary.push(
       source.action === 'deleted' || source.action === 'already-gone'
         ? `- Source managed image ${source.action === 'deleted' ? 'deleted' : 'was already gone'}: \`${source.imageId}\``
-        : `- Source managed image kept (${source.action}): ${'detail' in source ? cell(source.detail) : source.imageId}`,
+        : `- Source managed image kept (${source.action}): ${cell(source.detail)}`,
     );
   }
   return {
