@@ -21,13 +21,8 @@ import { failed, type CheckResult } from '../results/checks.ts';
 import { findUploadOfSource, registerImage } from '../register/register.ts';
 import { RegistrationError } from '../results/registration.ts';
 import { resumeHint } from '../report/resume.ts';
-import {
-  dryRunRollout,
-  finishRollout,
-  notCheckedWithoutImage,
-  prepareRollout,
-  rolloutSection,
-} from '../rollout/stage.ts';
+import { dryRunRollout, finishRollout, notCheckedWithoutImage, prepareRollout } from '../rollout/stage.ts';
+import { dryRunSection, rolloutSection } from '../report/rolloutSection.ts';
 import { checkFreshness } from '../base/freshness.ts';
 import { emptyHistory, loadInventory, withHistory, type History } from '../report/history.ts';
 import type { Found } from '../record/store.ts';
@@ -193,8 +188,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
               throw new Error('A dry run with build: validate reads no managed image.');
             },
           },
-          notChecked,
-        ),
+        ).then((plan) => dryRunSection(plan, notChecked)),
       );
       timings.registerSeconds = seconds(planStarted);
       for (const line of notChecked) log.info(`Not checked: ${line}`);
@@ -440,7 +434,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<R
   if (config.dryRun) {
     try {
       const rollout = await log.group('Dry run: plan the registration and rollout', () =>
-        dryRunRollout(config, target, stepDeps),
+        dryRunRollout(config, target, stepDeps).then((plan) => dryRunSection(plan)),
       );
       timings.registerSeconds = seconds(registerStarted);
       return finish('dry-run', 'Dry run: every check passed; nothing was uploaded, changed or deleted.', {
