@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 
-
 describe('serve.ts', () => {
   it('prints its connection details, serves a sample image, and stops on SIGTERM', async () => {
     const child = spawn(
