@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readInventory } from '../check/inventory.ts';
-import { diffImages, renderDiff, type DiffSide } from '../record/diff.ts';
+import { diffImages, type DiffSide } from '../record/diff.ts';
+import { renderDiff } from '../report/diff.ts';
 import { parseRecord } from '../record/record.ts';
 
 export const DIFF_USAGE = [

@@ -4,13 +4,8 @@ import { isRunFailure } from '../net/failures.ts';
 import { baseStage, compareWithPrevious, type RecordFinder } from '../base/stage.ts';
 import { validateStage, nameStage, validationVerdict, displayNameOf } from '../validate/stage.ts';
 import { adoptEarlierUpload, registerStage, retryStage } from '../register/stage.ts';
-import {
-  dryRunRollout,
-  dryRunWithoutImage,
-  prepareRollout,
-  rolloutSection,
-  rolloutStage,
-} from '../rollout/stage.ts';
+import { dryRunRollout, dryRunWithoutImage, prepareRollout, rolloutStage } from '../rollout/stage.ts';
+import { dryRunSection, rolloutSection } from '../report/rolloutSection.ts';
 import {
   composeReport,
   failedReport,
@@ -153,7 +148,8 @@ async function planWithoutImage(ctx: RunContext, services: Services, so: RunSoFa
   const started = ctx.clock.now();
   const timed = () => ({ ...so, timings: { ...so.timings, registerSeconds: secondsSince(ctx, started) } });
   try {
-    const rollout = await dryRunWithoutImage(ctx.config, services);
+    const planned = await dryRunWithoutImage(ctx.config, services);
+    const rollout = dryRunSection(planned.plan, planned.notChecked);
     return composeReport(
       ctx,
       timed(),
@@ -228,7 +224,7 @@ async function register(
   if (config.dryRun) {
     try {
       const rollout = await ctx.log.group('Dry run: plan the registration and rollout', () =>
-        dryRunRollout(config, target, services),
+        dryRunRollout(config, target, services).then((plan) => dryRunSection(plan)),
       );
       const message = 'Dry run: every check passed; nothing was uploaded, changed or deleted.';
       return composeReport(ctx, timed(), 'dry-run', message, { rollout });

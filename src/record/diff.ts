@@ -148,38 +148,3 @@ function itemChanges(before: readonly Keyed[], after: readonly Keyed[]): ItemCha
   changes.updated.sort(byName);
   return changes;
 }
-
-/** Text from the VM made safe for a markdown table cell or list item. */
-function safe(text: string | null): string {
-  if (text === null) return '—';
-  return text
-    .replace(/[\\`*_{}[\]<>()#+!|~]/g, (c) => `\\${c}`)
-    .replace(/@/g, '@\u200b')
-    .slice(0, 200);
-}
-
-/** Markdown lines: a headline count and one table of every change. */
-export function renderDiff(diff: ImageDiff): string[] {
-  const lines = [`**Changes since ${safe(diff.from)}:** ${diff.total === 0 ? 'none' : diff.total}`, ''];
-  for (const note of diff.notes) lines.push(`_${safe(note)}_`, '');
-  if (diff.total === 0) return lines;
-  lines.push('| Change | Item | Before | After |', '| --- | --- | --- | --- |');
-  const row = (kind: string, name: string, from: string | null, to: string | null) =>
-    lines.push(`| ${kind} | ${safe(name)} | ${safe(from)} | ${safe(to)} |`);
-  if (diff.base) row('base', diff.base.name, diff.base.from, diff.base.to);
-  if (diff.build) row('updated', diff.build.name, diff.build.from, diff.build.to);
-  for (const c of diff.components)
-    row(c.from === null ? 'added' : c.to === null ? 'removed' : 'updated', c.name, c.from, c.to);
-  for (const u of diff.updates.added) row('update installed', u, null, u);
-  for (const u of diff.updates.removed) row('update gone', u, u, null);
-  for (const [kind, changes] of [
-    ['program', diff.programs],
-    ['app', diff.appx],
-  ] as const) {
-    for (const p of changes.added) row(`${kind} added`, p.name, null, p.version);
-    for (const p of changes.removed) row(`${kind} removed`, p.name, p.version, null);
-    for (const p of changes.updated) row(`${kind} updated`, p.name, p.from, p.to);
-  }
-  lines.push('');
-  return lines;
-}

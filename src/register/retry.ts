@@ -11,7 +11,6 @@ export interface RetryOptions {
   retries: number;
   /** How long each retried upload may take before giving up waiting (the upload itself goes on). */
   timeoutMs: number;
-  dryRun?: boolean;
   /** How long to wait for Graph to show a retried upload as started before giving up (default 2 minutes). */
   settleMs?: number;
   /** The exact inputs (or command line) that resume, appended to "re-run" advice. */
@@ -43,9 +42,7 @@ export type RetryStopReason =
   /** Windows 365 did not take the retry (refused, or the image did not restart). */
   | 'not-accepted'
   /** The image was deleted meanwhile. */
-  | 'vanished'
-  /** Dry run: would retry. */
-  | 'dry-run';
+  | 'vanished';
 
 export interface RetryResult {
   /** The image as last seen. */
@@ -107,11 +104,6 @@ export async function retryFailedUpload(
         `Device image ${current.id} failed with ${code} after ${attempts.length} retr${attempts.length === 1 ? 'y' : 'ies'}. ${help.fix}`,
       );
     }
-    if (options.dryRun) {
-      log.info(`Dry run: would retry the upload of ${current.id} (failed with ${code}).`);
-      return done('dry-run', `Would call retryUpload on ${current.id} (failed with ${code}).`);
-    }
-
     log.info(
       `Device image ${current.id} failed with ${code} (${help.cause}); retrying the upload (${attempt} of ${options.retries}).`,
     );

@@ -9,7 +9,7 @@ import type { CheckResult } from '../results/checks.ts';
 import type { Outcome } from '../results/outcome.ts';
 import { RegistrationError, type Registration } from '../results/registration.ts';
 import { RolloutError } from '../rollout/errors.ts';
-import type { RolloutSection } from '../rollout/stage.ts';
+import type { RolloutSection } from './rolloutSection.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Log } from '../util/log.ts';
 import { scrubDeep } from '../util/untrusted.ts';

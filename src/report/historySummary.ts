@@ -1,25 +1,17 @@
-import { renderDiff } from '../record/diff.ts';
+import { renderDiff } from './diff.ts';
+import { cell, codeSpan, oneLine } from './markdown.ts';
 import type { Report } from './report.ts';
 
 /** Diff tables longer than this many rows are folded into a <details> block. */
 const COLLAPSE_AFTER_ROWS = 12;
 
-/** A value from a record (an artifact: not ours to trust) as one table cell. */
-const code = (text: string) =>
-  '`' +
-  text
-    .replaceAll('`', "'")
-    .replaceAll('|', '\\|')
-    .replace(/[\r\n]+/g, ' ')
-    .slice(0, 120) +
-  '`';
+/** Values from a record (an artifact: not ours to trust) are cut to this many characters in a cell... */
+const MAX_VALUE = 120;
+/** ...and reasons and notes in a sentence to this many. */
+const MAX_SENTENCE = 300;
 
-function oneLine(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[|<>`]/g, ' ')
-    .slice(0, 300);
-}
+/** A compared value as inline code in a table cell; a dash when there was none. */
+const value = (text: string | null) => codeSpan(text, MAX_VALUE) || '—';
 
 /**
  * Markdown for what the run compared and what changed since the previous image: the freshness table
@@ -30,13 +22,13 @@ export function historyLines(report: Report, options: { collapse: boolean }): st
   const f = report.freshness;
   if (f) {
     lines.push(
-      `### Freshness: ${f.upToDate ? 'unchanged, nothing built' : `building (${oneLine(f.reason)})`}`,
+      `### Freshness: ${f.upToDate ? 'unchanged, nothing built' : `building (${oneLine(f.reason, MAX_SENTENCE)})`}`,
       '',
       '| Compared | Newest ready image | This run | |',
       '| --- | --- | --- | --- |',
       ...f.compared.map(
         (c) =>
-          `| ${c.item} | ${c.previous === null ? '—' : code(c.previous)} | ${code(c.now)} | ${c.same ? 'same' : '**changed**'} |`,
+          `| ${cell(c.item)} | ${value(c.previous)} | ${value(c.now)} | ${c.same ? 'same' : '**changed**'} |`,
       ),
       '',
     );
@@ -47,7 +39,7 @@ export function historyLines(report: Report, options: { collapse: boolean }): st
   lines.push('### What changed since the last image', '');
   if (!report.diff) {
     lines.push(
-      `No previous record of this display name, so there is nothing to compare with: this is the first record${report.previousRecordNote ? ` (${oneLine(report.previousRecordNote)})` : ''}.`,
+      `No previous record of this display name, so there is nothing to compare with: this is the first record${report.previousRecordNote ? ` (${oneLine(report.previousRecordNote, MAX_SENTENCE)})` : ''}.`,
       '',
     );
     return lines;

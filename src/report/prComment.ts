@@ -5,7 +5,7 @@ import type { getOctokit } from '@actions/github';
 import { githubApi } from '../net/githubApi.ts';
 import type { CheckResult } from '../results/checks.ts';
 import { historyLines } from './historySummary.ts';
-import { cell } from './markdown.ts';
+import { cell, codeSpan, fenced } from './markdown.ts';
 import type { Report } from './report.ts';
 import { checksTable, HEADLINE, osDescription } from './summary.ts';
 import type { Log } from '../util/log.ts';
@@ -126,8 +126,6 @@ export function skippedCommentNote(ctx: PullRequestTarget | NoPullRequest): stri
   return 'fork' in ctx && ctx.fork ? `\n> No pull request comment: ${ctx.reason}.\n` : '';
 }
 
-const code = (text: string) => '`' + text.replaceAll('`', "'") + '`';
-
 /** The comment: marker, headline, image and versions, the checks table (the failures first). */
 export function renderComment(report: Report, options: { runUrl?: string } = {}): string {
   const lines = [
@@ -140,22 +138,22 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   ];
   lines.push('| | |', '| --- | --- |');
   if (report.image) lines.push(`| Managed image | [${cell(report.image.name)}](${report.image.portalUrl}) |`);
-  else if (report.build?.imageId) lines.push(`| Managed image | ${code(report.build.imageId)} |`);
-  else if (report.inputs.imageId) lines.push(`| Managed image | ${code(report.inputs.imageId)} |`);
+  else if (report.build?.imageId) lines.push(`| Managed image | ${codeSpan(report.build.imageId)} |`);
+  else if (report.inputs.imageId) lines.push(`| Managed image | ${codeSpan(report.inputs.imageId)} |`);
   if (report.inputs.displayName) lines.push(`| Display name | ${cell(report.inputs.displayName)} |`);
-  if (report.inputs.version) lines.push(`| Version | ${code(report.inputs.version)} |`);
+  if (report.inputs.version) lines.push(`| Version | ${codeSpan(report.inputs.version)} |`);
   if (report.build?.packerVersion) lines.push(`| Packer | ${cell(report.build.packerVersion)} |`);
-  if (report.base) lines.push(`| Base | ${code(`${report.base.sku} ${report.base.version}`)} |`);
-  if (report.build?.error) lines.push(`| Build error | ${code(report.build.error)} |`);
+  if (report.base) lines.push(`| Base | ${codeSpan(`${report.base.sku} ${report.base.version}`)} |`);
+  if (report.build?.error) lines.push(`| Build error | ${codeSpan(report.build.error)} |`);
   const r = report.registration;
   if (r) {
-    lines.push(`| Device image | ${code(r.deviceImageId)} (${cell(r.status)}) |`);
+    lines.push(`| Device image | ${codeSpan(r.deviceImageId)} (${cell(r.status)}) |`);
     if (r.osBuildNumber) lines.push(`| OS | ${cell(osDescription(r.operatingSystem, r.osBuildNumber))} |`);
     if (r.errorCode) {
       // The message above already gives the cause and the fix of a failed upload: say them once.
       const said = (text: string | null) => !text || report.message.includes(text);
       const explained = said(r.cause) && said(r.fix) ? '' : `: ${cell(r.cause)} ${cell(r.fix)}`;
-      lines.push(`| Error code | ${code(r.errorCode)}${explained} |`);
+      lines.push(`| Error code | ${codeSpan(r.errorCode)}${explained} |`);
     }
   }
   lines.push(`| Tool | w365-image ${cell(report.tool.version)} |`, '');
@@ -166,7 +164,7 @@ export function renderComment(report: Report, options: { runUrl?: string } = {})
   }
   lines.push(...historyLines(report, { collapse: true }));
   if (report.rollout && report.rollout.summary.length > 0) lines.push(...report.rollout.summary, '');
-  if (report.error) lines.push('```', report.error.message.replaceAll('```', "'''"), '```', '');
+  if (report.error) lines.push(...fenced(report.error.message), '');
   if (options.runUrl) lines.push(`[Workflow run](${options.runUrl}) · ${report.finishedAt}`);
   else lines.push(report.finishedAt);
   // A comment is public to everyone who can read the pull request: no token may ride along in cloud text.

@@ -1,4 +1,4 @@
-import type { RolloutSection } from '../rollout/stage.ts';
+import type { RolloutSection } from './rolloutSection.ts';
 import type { BuildSection } from '../imageBuild/stage.ts';
 import type { Outcome, RunError } from '../results/outcome.ts';
 import type { Cloud } from '../config/clouds.ts';

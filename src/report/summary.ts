@@ -3,7 +3,7 @@ import type { CheckResult } from '../results/checks.ts';
 import type { Outcome } from '../results/outcome.ts';
 import { formatDuration } from '../util/duration.ts';
 import { historyLines } from './historySummary.ts';
-import { cell, codeSpan, unfenced } from './markdown.ts';
+import { cell, codeSpan, fenced } from './markdown.ts';
 import type { Report } from './report.ts';
 
 const ICON: Record<CheckResult['status'], string> = {
@@ -46,7 +46,7 @@ export function checksTable(checks: readonly CheckResult[]): string[] {
     '| --- | --- | --- | --- | --- |',
     ...checks.map(
       (c) =>
-        `| \`${c.id}\` | ${cell(c.requirement)} | ${ICON[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`,
+        `| ${codeSpan(c.id)} | ${cell(c.requirement)} | ${ICON[c.status]} | ${cell(c.detail)} | ${cell(c.fix)} |`,
     ),
   ];
 }
@@ -58,7 +58,7 @@ export function renderSummary(report: Report): string {
   const imageId = report.inputs.imageId || report.build?.imageId || '';
   if (report.image) {
     lines.push(
-      `**Managed image:** [${report.image.name}](${report.image.portalUrl}) in ${codeSpan(report.image.resourceGroup)}`,
+      `**Managed image:** [${cell(report.image.name)}](${report.image.portalUrl}) in ${codeSpan(report.image.resourceGroup)}`,
     );
   } else if (imageId) {
     lines.push(`**Managed image:** ${codeSpan(imageId)}`);
@@ -85,19 +85,17 @@ export function renderSummary(report: Report): string {
     if (b.packerVersion) lines.push(`| Packer | ${cell(b.packerVersion)} |`);
     if (report.base)
       lines.push(
-        `| Base | \`${report.base.publisher}/${report.base.offer}/${report.base.sku}\` \`${report.base.version}\` (${report.base.requested === 'latest' ? 'newest' : 'pinned'} in ${cell(report.base.location)}) |`,
+        `| Base | ${codeSpan(`${report.base.publisher}/${report.base.offer}/${report.base.sku}`)} ${codeSpan(report.base.version)} (${report.base.requested === 'latest' ? 'newest' : 'pinned'} in ${cell(report.base.location)}) |`,
       );
     if (b.baseImage) lines.push(`| Base image the VM booted (instance metadata) | ${cell(b.baseImage)} |`);
-    if (b.imageId) lines.push(`| Managed image | \`${b.imageId}\` |`);
-    if (b.error) lines.push(`| Failed | \`${b.error}\` |`);
+    if (b.imageId) lines.push(`| Managed image | ${codeSpan(b.imageId)} |`);
+    if (b.error) lines.push(`| Failed | ${codeSpan(b.error)} |`);
     lines.push('');
     if (b.outputTail.length > 0)
       lines.push(
         '<details><summary>Packer output (last lines)</summary>',
         '',
-        '```',
-        ...b.outputTail.map(unfenced),
-        '```',
+        ...fenced(b.outputTail),
         '</details>',
         '',
       );
@@ -107,10 +105,10 @@ export function renderSummary(report: Report): string {
   const r = report.registration;
   if (r) {
     lines.push('### Registration', '', '| | |', '| --- | --- |');
-    lines.push(`| Device image ID | \`${r.deviceImageId}\` |`);
-    lines.push(`| Status | ${r.status} |`);
+    lines.push(`| Device image ID | ${codeSpan(r.deviceImageId)} |`);
+    lines.push(`| Status | ${cell(r.status)} |`);
     if (r.errorCode) {
-      lines.push(`| Error code | \`${r.errorCode}\` |`);
+      lines.push(`| Error code | ${codeSpan(r.errorCode)} |`);
       // The headline message of a failed upload already gives the cause and the fix: say them once.
       if (r.cause && !report.message.includes(r.cause)) lines.push(`| Cause | ${cell(r.cause)} |`);
       if (r.fix && !report.message.includes(r.fix)) lines.push(`| Fix | ${cell(r.fix)} |`);
@@ -128,7 +126,7 @@ export function renderSummary(report: Report): string {
   if (report.rollout && report.rollout.summary.length > 0) {
     lines.push(report.rollout.dryRun ? '' : '### Rollout', '', ...report.rollout.summary, '');
   }
-  if (report.error) lines.push('### Error', '', '```', unfenced(report.error.message), '```', '');
+  if (report.error) lines.push('### Error', '', ...fenced(report.error.message), '');
   const t = report.timings;
   lines.push(
     (t.buildSeconds !== null ? `Build ${formatDuration(t.buildSeconds * 1000)}, ` : '') +

@@ -3,7 +3,7 @@ import { listDeviceImages } from '../graph/deviceImages.ts';
 import { listProvisioningPolicies } from '../graph/provisioningPolicies.ts';
 import { loadPolicies, repointPolicies, type RepointResult } from './policies.ts';
 import { messageOf } from '../util/errors.ts';
-import { planPrune, prune, withRepoints, type PruneResult } from './retention.ts';
+import { planPrune, prune, type PruneResult } from './retention.ts';
 import { cleanUpSourceImage, type SourceCleanupResult } from './sourceCleanup.ts';
 import { isRunFailure } from '../net/failures.ts';
 import type { Services } from '../results/services.ts';
@@ -19,7 +19,6 @@ export interface CompleteRolloutInput {
   /** delete-source-image. */
   deleteSourceImage: boolean;
   source: ManagedImageId;
-  dryRun?: boolean;
   /** ARM delete poll interval (tests set it small). */
   pollIntervalMs?: number;
 }
@@ -42,13 +41,8 @@ export async function completeRollout(
   deps: Pick<Services, 'graph' | 'images' | 'log'>,
 ): Promise<RolloutResult> {
   const { graph, log } = deps;
-  const dryRun = input.dryRun ?? false;
   const { resolved } = await loadPolicies(graph, input.policyRefs);
-  const repoint = await repointPolicies(resolved, input.deviceImageId, { graph, log }, { dryRun });
-  // A dry run changed no policy: prune as if it had, so the report matches what a real run would delete.
-  const assumeRepointed = new Map(
-    repoint.policies.filter((p) => p.action === 'would-patch').map((p) => [p.policyId, input.deviceImageId]),
-  );
+  const repoint = await repointPolicies(resolved, input.deviceImageId, { graph, log });
   // Policies already point at the image: housekeeping failures from here on are reported, never thrown, so the
   // report still says which policies changed. A re-run finishes what is left.
   let pruned: PruneResult;
@@ -56,23 +50,22 @@ export async function completeRollout(
     const [images, policies] = await Promise.all([listDeviceImages(graph), listProvisioningPolicies(graph)]);
     const plan = planPrune({
       images,
-      policies: withRepoints(policies, assumeRepointed),
+      policies,
       displayName: input.displayName,
       keep: input.keep,
       protect: [input.deviceImageId],
     });
-    pruned = await prune(plan, { graph, log }, { dryRun, assumeRepointed });
+    pruned = await prune(plan, { graph, log });
   } catch (error) {
     if (isRunFailure(error, 'cancelled')) throw error;
     log.warning(`Pruning stopped: ${messageOf(error)}. Nothing more was deleted; re-run to finish.`);
-    pruned = { dryRun, deleted: [], skipped: [], kept: [] };
+    pruned = { deleted: [], skipped: [], kept: [] };
   }
   const source = input.deleteSourceImage
     ? await cleanUpSource(
         {
           deviceImageId: input.deviceImageId,
           source: input.source,
-          dryRun,
           ...(input.pollIntervalMs === undefined ? {} : { pollIntervalMs: input.pollIntervalMs }),
         },
         { graph, images: deps.images(), log },

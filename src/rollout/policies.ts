@@ -123,8 +123,6 @@ export type RepointAction =
   | 'patched'
   /** The policy already pointed at the image (an earlier run, or an admin): nothing sent. */
   | 'unchanged'
-  /** Dry run: the PATCH that would be sent. */
-  | 'would-patch'
   /** The policy uses a newer version of the same display name: never moved back to an older one. */
   | 'newer-kept';
 
@@ -180,7 +178,6 @@ export async function repointPolicies(
   policies: ReadonlyArray<ProvisioningPolicy | ResolvedPolicy>,
   deviceImageId: string,
   deps: Pick<Services, 'graph' | 'log'>,
-  options: { dryRun?: boolean } = {},
 ): Promise<RepointResult> {
   const { graph, log } = deps;
   const image = await findDeviceImageById(graph, deviceImageId);
@@ -223,13 +220,6 @@ export async function repointPolicies(
         `Policy '${policy.displayName}' already uses the newer '${newer.displayName}' ${newer.version} (${newer.id}); not moved back to ${image.version}.`,
       );
       results.push({ ...base, action: 'newer-kept' });
-      continue;
-    }
-    if (options.dryRun) {
-      log.info(
-        `Dry run: would point policy '${policy.displayName}' from ${describeImage(from)} to '${image.displayName}' ${image.version} (${image.id}).`,
-      );
-      results.push({ ...base, action: 'would-patch' });
       continue;
     }
     try {

@@ -191,7 +191,7 @@ export function planPrune(input: PruneInput): PrunePlan {
   return plan;
 }
 
-export type PrunedOutcome = 'deleted' | 'already-gone' | 'would-delete';
+export type PrunedOutcome = 'deleted' | 'already-gone';
 
 export interface PrunedImage {
   image: DeviceImage;
@@ -216,7 +216,6 @@ export interface PruneSkip {
 }
 
 export interface PruneResult {
-  dryRun: boolean;
   deleted: PrunedImage[];
   skipped: PruneSkip[];
   /** Images the plan kept, with why. */
@@ -224,14 +223,8 @@ export interface PruneResult {
 }
 
 export interface PruneOptions {
-  dryRun?: boolean;
-  /** Stop after this many images are gone (deleted, already gone or would be deleted). */
+  /** Stop after this many images are gone (deleted or already gone). */
   limit?: number;
-  /**
-   * Dry run only: policy ID -> device image ID of repoints a real run would have made, so that the re-read policies
-   * look as they would after repointing.
-   */
-  assumeRepointed?: ReadonlyMap<string, string>;
 }
 
 /** The policies as they would be after the given repoints (policy ID -> device image ID). */
@@ -257,15 +250,11 @@ export async function prune(
   options: PruneOptions = {},
 ): Promise<PruneResult> {
   const { graph, log } = deps;
-  const dryRun = options.dryRun ?? false;
-  const result: PruneResult = { dryRun, deleted: [], skipped: [], kept: plan.kept };
+  const result: PruneResult = { deleted: [], skipped: [], kept: plan.kept };
   for (const candidate of plan.delete) {
     if (options.limit !== undefined && result.deleted.length >= options.limit) break;
     const planned = candidate.image;
-    const policies = withRepoints(
-      await listProvisioningPolicies(graph),
-      dryRun ? options.assumeRepointed : undefined,
-    );
+    const policies = await listProvisioningPolicies(graph);
     const users = policies.filter((p) => policyUsesImage(p, planned.id));
     if (users.length > 0) {
       const detail = `'${planned.displayName}' ${planned.version} (${planned.id}) is now used by provisioning policy ${users.map((p) => `'${p.displayName}'`).join(', ')}; not deleted.`;
@@ -286,11 +275,6 @@ export async function prune(
       const detail = `'${current.displayName}' ${current.version} (${current.id}) is now ${current.status} (was ${planned.status}); not deleted.`;
       log.info(detail);
       result.skipped.push({ image: current, reason: 'changed', detail });
-      continue;
-    }
-    if (dryRun) {
-      log.info(`Dry run: would delete device image ${candidate.detail}`);
-      result.deleted.push({ image: current, outcome: 'would-delete', detail: candidate.detail });
       continue;
     }
     try {
@@ -336,7 +320,7 @@ export type FreeSlotResult =
   | { status: 'room'; count: number; limit: number }
   /** An image with this display name and version exists: registration resumes it and needs no slot. */
   | { status: 'resume'; count: number; limit: number; existing: DeviceImage }
-  /** Slots were freed (or, in a dry run, would be). */
+  /** Slots were freed. */
   | { status: 'freed'; count: number; limit: number; prune: PruneResult }
   /** Full and nothing of this display name may be pruned: `slots` says what fills them. */
   | { status: 'full'; count: number; limit: number; prune: PruneResult; slots: SlotHolder[] };
@@ -349,7 +333,6 @@ export type FreeSlotResult =
 export async function freeSlotIfFull(
   input: FreeSlotInput,
   deps: Pick<Services, 'graph' | 'log'>,
-  options: { dryRun?: boolean } = {},
 ): Promise<FreeSlotResult> {
   const limit = input.limit ?? TENANT_IMAGE_LIMIT;
   const images = await listDeviceImages(deps.graph);
@@ -370,7 +353,7 @@ export async function freeSlotIfFull(
   deps.log.info(
     `The tenant holds ${count} of ${limit} custom images; freeing ${countOf(needed, 'slot')} from older versions of '${input.displayName}'.`,
   );
-  const result = await prune(plan, deps, { dryRun: options.dryRun ?? false, limit: needed });
+  const result = await prune(plan, deps, { limit: needed });
   if (result.deleted.length >= needed) return { status: 'freed', count, limit, prune: result };
   const gone = new Set(result.deleted.map((d) => d.image.id));
   const why = new Map<string, string>();

@@ -10,7 +10,6 @@ export interface SourceCleanupInput {
   /** The device image made from the source. */
   deviceImageId: string;
   source: ManagedImageId;
-  dryRun?: boolean;
   /** Milliseconds between polls of ARM's delete operation (tests set it small). */
   pollIntervalMs?: number;
 }
@@ -29,7 +28,6 @@ export type SourceKeptReason =
 export type SourceCleanupResult =
   | { action: 'deleted'; imageId: string }
   | { action: 'already-gone'; imageId: string }
-  | { action: 'would-delete'; imageId: string }
   | { action: 'kept'; imageId: string; reason: SourceKeptReason; detail: string }
   | {
       action: 'failed';
@@ -97,10 +95,6 @@ export async function cleanUpSourceImage(
   if (!read.ok && read.status === 404) {
     log.info(`The source image ${imageId} was already deleted.`);
     return { action: 'already-gone', imageId };
-  }
-  if (input.dryRun) {
-    log.info(`Dry run: would delete the source image ${imageId}.`);
-    return { action: 'would-delete', imageId };
   }
   log.info(`Deleting the source image ${imageId}: device image ${device.id} is ready.`);
   const deletion = await images.delete(

@@ -1,9 +1,8 @@
 import { versionFromTime } from '../azure/imageVersion.ts';
 import type { Config } from '../config/inputs.ts';
-import { planRollout, renderRolloutPlan } from './plan.ts';
-import { describeImage, loadPolicies, REPROVISION_NOTE } from './policies.ts';
+import { planRollout, type RolloutPlan } from './plan.ts';
+import { loadPolicies } from './policies.ts';
 import { describeSlots, freeSlotIfFull, type PruneResult } from './retention.ts';
-import type { RetryResult } from '../register/retry.ts';
 import { completeRollout, type RolloutResult } from './complete.ts';
 import {
   RegistrationError,
@@ -17,17 +16,6 @@ import { countOf } from '../util/plural.ts';
 
 /** How long the rollout (policy changes, pruning, the source delete) may take once the image is ready. */
 const ROLLOUT_ALLOWANCE_MS = 30 * 60_000;
-
-/** The report's rollout section: what was (or, in a dry run, would be) changed. */
-export interface RolloutSection {
-  dryRun: boolean;
-  /** Policies patched to the new image (would be, in a dry run). */
-  updatedPolicies: string[];
-  /** Device images deleted (would be, in a dry run). */
-  deletedImages: string[];
-  /** Markdown lines for the job summary. */
-  summary: string[];
-}
 
 /** Graph, the managed images (read, and deleted with delete-source-image), the clock and the log. */
 export type RolloutServices = Pick<Services, 'graph' | 'images' | 'clock' | 'log'>;
@@ -98,14 +86,16 @@ export async function rolloutStage(
   return rollout;
 }
 
-/** A dry run: every read and check, and the list of what a real run would create, change and delete. */
+/**
+ * The dry run: every read and check, and the plan of what a real run would create, change and delete. There is no
+ * other dry-run path: the steps that change things have no dry-run mode.
+ */
 export async function dryRunRollout(
   config: Config,
   target: PlanTarget,
   deps: Pick<Services, 'graph' | 'images' | 'log'>,
-  notChecked: readonly string[] = [],
-): Promise<RolloutSection> {
-  const plan = await planRollout(
+): Promise<RolloutPlan> {
+  return planRollout(
     {
       displayName: target.displayName,
       version: target.version,
@@ -119,17 +109,6 @@ export async function dryRunRollout(
       ? { graph: deps.graph, images: deps.images(), log: deps.log }
       : { graph: deps.graph, log: deps.log },
   );
-  const summary = renderRolloutPlan(plan, { title: 'Dry run: what a real run would do' });
-  if (notChecked.length > 0) {
-    summary.push('', '**Not checked in this dry run:**');
-    for (const line of notChecked) summary.push(`- ${line}`);
-  }
-  return {
-    dryRun: true,
-    updatedPolicies: plan.patch.filter((p) => p.action === 'patch').map((p) => p.policyId),
-    deletedImages: plan.prune.map((p) => p.image.id),
-    summary,
-  };
 }
 
 /**
@@ -139,15 +118,15 @@ export async function dryRunRollout(
 export async function dryRunWithoutImage(
   config: Config,
   deps: Pick<Services, 'graph' | 'images' | 'clock' | 'log'>,
-): Promise<RolloutSection> {
+): Promise<{ plan: RolloutPlan; notChecked: string[] }> {
   const notChecked = notCheckedWithoutImage(config);
   const version = config.version ?? versionFromTime(new Date(deps.clock.now()));
   const displayName = config.displayName ?? '(the managed image name)';
-  const rollout = await deps.log.group('Dry run: plan the registration and rollout (no image yet)', () =>
-    dryRunRollout(config, { displayName, version, source: undefined }, deps, notChecked),
+  const plan = await deps.log.group('Dry run: plan the registration and rollout (no image yet)', () =>
+    dryRunRollout(config, { displayName, version, source: undefined }, deps),
   );
   for (const line of notChecked) deps.log.info(`Not checked: ${line}`);
-  return rollout;
+  return { plan, notChecked };
 }
 
 /** What a dry run with build: validate cannot check, and why: everything that needs the image itself. */
@@ -167,53 +146,4 @@ export function notCheckedWithoutImage(config: Config): string[] {
         ]
       : []),
   ];
-}
-
-/** The report's rollout section for a real run. */
-export function rolloutSection(
-  freed: PruneResult | undefined,
-  retry: RetryResult | undefined,
-  rollout: RolloutResult | undefined,
-): RolloutSection {
-  const cell = (text: string) => text.replaceAll('|', '\\|');
-  const summary: string[] = [];
-  // Without a retry the failure is already the run's message: only an actual retry is worth a line.
-  if (retry && retry.attempts.length > 0) {
-    // A retry that failed again is the run's message (with its fix): list the attempts only.
-    const results = retry.attempts.map((a) => `${a.outcome}${a.errorCode ? ` (${a.errorCode})` : ''}`);
-    summary.push(
-      `Upload retried ${countOf(retry.attempts.length, 'time')}: ${cell(results.join(', '))}.`,
-      '',
-    );
-  }
-  const policies = rollout?.repoint.policies ?? [];
-  if (policies.length > 0) {
-    summary.push('| Provisioning policy | Before | After | Change |', '| --- | --- | --- | --- |');
-    for (const p of policies) {
-      summary.push(
-        `| ${cell(p.policyName)} | ${cell(describeImage(p.from))} | ${cell(describeImage(p.to))} | ${p.action} |`,
-      );
-    }
-    summary.push('', REPROVISION_NOTE, '');
-  }
-  const deleted = [...(freed?.deleted ?? []), ...(rollout?.prune.deleted ?? [])];
-  const skipped = [...(freed?.skipped ?? []), ...(rollout?.prune.skipped ?? [])];
-  for (const d of deleted)
-    summary.push(`- Deleted device image '${cell(d.image.displayName)}' ${d.image.version} (${d.outcome}).`);
-  for (const s of skipped)
-    summary.push(`- Kept device image '${cell(s.image.displayName)}' ${s.image.version}: ${cell(s.detail)}`);
-  const source = rollout?.source;
-  if (source) {
-    summary.push(
-      source.action === 'deleted' || source.action === 'already-gone'
-        ? `- Source managed image ${source.action === 'deleted' ? 'deleted' : 'was already gone'}: \`${source.imageId}\``
-        : `- Source managed image kept (${source.action}): ${'detail' in source ? cell(source.detail) : source.imageId}`,
-    );
-  }
-  return {
-    dryRun: false,
-    updatedPolicies: policies.filter((p) => p.action === 'patched').map((p) => p.policyId),
-    deletedImages: deleted.filter((d) => d.outcome === 'deleted').map((d) => d.image.id),
-    summary,
-  };
 }

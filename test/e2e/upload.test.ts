@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/graph/errorCodes.ts';
+import { cell, oneLine } from '../../src/report/markdown.ts';
 import { creates, fakeInputs, runAction, SCALE, useFakeCloud } from './harness.ts';
 
 const cloud = useFakeCloud();
@@ -24,13 +25,13 @@ describe('Windows 365 verdicts', () => {
     });
     expect(run.stdout).toContain(`::error::Windows 365 rejected 'img' 1.0.0`);
     expect(run.summary).toContain(`| Error code | \`${errorCode}\` |`);
-    // The cause and the fix are said once, in the message under the headline.
-    const fix = ERROR_CODES[errorCode]?.fix ?? '';
+    // The cause and the fix are said once, in the message under the headline (escaped as Markdown text).
+    const fix = cell(ERROR_CODES[errorCode]?.fix);
     expect(run.summary.split(fix).length - 1, run.summary).toBe(1);
-    expect(run.summary.split(ERROR_CODES[errorCode]?.cause ?? '').length - 1).toBe(1);
+    expect(run.summary.split(cell(ERROR_CODES[errorCode]?.cause)).length - 1).toBe(1);
     // Only internalServerError is retried (upload-retries defaults to 1); the others have no retry line.
     if (errorCode === 'internalServerError')
-      expect(run.summary).toContain('Upload retried 1 time: failed (internalServerError).');
+      expect(run.summary).toContain(`Upload retried 1 time: ${oneLine('failed (internalServerError)')}.`);
     else expect(run.summary).not.toContain('Upload retried');
   });
 

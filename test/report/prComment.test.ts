@@ -295,7 +295,8 @@ describe('renderComment', () => {
     expect(body).toContain('Registered: ready in Windows 365');
     expect(body).toContain('| Version | `2026.1126.42` |');
     expect(body).toContain('| Device image | `img-1` (ready) |');
-    expect(body).toContain('| OS | Windows 11 Enterprise 25H2 (build 26200.7000) |');
+    // Cells escape every inline Markdown special, parentheses included (GitHub renders them as typed).
+    expect(body).toContain('| OS | Windows 11 Enterprise 25H2 \\(build 26200.7000\\) |');
     expect(body).toContain('OS disk is 128 GB \\| too big');
     expect(body.indexOf('image.os-disk-size')).toBeLessThan(body.indexOf('image.generalized'));
     expect(body).toContain('[Workflow run](https://github.com/octo/images/actions/runs/1)');

@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceImage } from '../../src/graph/deviceImages.ts';
 import { registerImage } from '../../src/register/register.ts';
-import { planRollout, renderRolloutPlan } from '../../src/rollout/plan.ts';
 import { loadPolicies, repointPolicies } from '../../src/rollout/policies.ts';
 import { freeSlotIfFull, planPrune, prune } from '../../src/rollout/retention.ts';
 import { completeRollout } from '../../src/rollout/complete.ts';
 import { listDeviceImages } from '../../src/graph/deviceImages.ts';
 import { listProvisioningPolicies } from '../../src/graph/provisioningPolicies.ts';
 import { federatedCredential } from '../fake-cloud/support.ts';
-import { imageId, seedFullTenant, startEnv, summary, writes, type Env } from './support.ts';
+import { imageId, seedFullTenant, startEnv, summary, type Env } from './support.ts';
 
 const REFS = ['Sales', 'Engineering'];
 const KEEP = 3;
@@ -183,152 +182,4 @@ describe('the whole rollout against a full tenant', () => {
       expectConverged();
     });
   }
-});
-
-describe('dry run', () => {
-  it('planRollout reads everything, writes nothing, and says what a run would do', async () => {
-    env = await startEnv();
-    const { corp, sales, source } = seedFullTenant(env);
-    const before = env.fake.snapshot();
-    const plan = await planRollout(
-      {
-        displayName: 'Corp',
-        version: '1.0.5',
-        source: imageId(source.id),
-        policyRefs: REFS,
-        keep: KEEP,
-        deleteSourceImage: true,
-        uploadRetries: 1,
-      },
-      { graph: env.graph, images: env.images, log: env.log },
-    );
-    expect(env.fake.snapshot()).toEqual(before);
-    expect(writes(env.fake)).toEqual([]);
-    expect(env.fake.requests.some((r) => r.service === 'arm' && r.method === 'GET')).toBe(true);
-
-    expect(plan.image).toMatchObject({ action: 'upload', id: undefined });
-    expect(plan.tenant).toEqual({ images: 20, limit: 20 });
-    expect(plan.freeSlot.map((c) => c.image.id)).toEqual([(corp[0] as DeviceImage).id]);
-    expect(plan.blockedBy).toBeUndefined();
-    expect(plan.patch.map((p) => [p.policyName, p.action, p.from.imageId, p.to.imageId])).toEqual([
-      ['Sales', 'patch', (corp[4] as DeviceImage).id, undefined],
-      ['Engineering', 'patch', (corp[4] as DeviceImage).id, undefined],
-    ]);
-    expect(plan.prune.map((c) => c.image.version)).toEqual(['1.0.2']);
-    expect(plan.kept.map((k) => `${k.image.version} ${k.reason}`).sort()).toEqual([
-      '1.0.1 in-use',
-      '1.0.3 newest',
-      '1.0.4 newest',
-    ]);
-    expect(plan.source).toMatchObject({ action: 'delete', imageId: source.id });
-
-    const md = renderRolloutPlan(plan).join('\n');
-    expect(md).toContain('| Step | Action | Target | Detail |');
-    expect(md).toContain(
-      `| Free a slot | delete | 'Corp' 1.0.0 (\`${(corp[0] as DeviceImage).id}\`, ready) |`,
-    );
-    expect(md).toContain(`| Policy | repoint | Sales (\`${sales.id}\`) |`);
-    expect(md).toContain("| Prune | delete | 'Corp' 1.0.2");
-    expect(md).toContain('| Prune | keep (in-use) |');
-    expect(md).toContain(`| Source image | delete | \`${source.id}\` |`);
-    expect(md).toMatch(/keep their current image until they are reprovisioned/);
-
-    // What the plan said is what a real run does.
-    const { result } = await fullRollout(source.id);
-    expect(result.prune.deleted.map((d) => d.image.id)).toEqual(plan.prune.map((c) => c.image.id));
-    expectConverged();
-  });
-
-  it('says the run would stop when the tenant is full and nothing may be pruned', async () => {
-    env = await startEnv();
-    const { source } = seedFullTenant(env);
-    const plan = await planRollout(
-      {
-        displayName: 'Corp',
-        version: '1.0.5',
-        source: imageId(source.id),
-        policyRefs: REFS,
-        keep: 0,
-        deleteSourceImage: false,
-        uploadRetries: 1,
-      },
-      { graph: env.graph, log: env.log },
-    );
-    expect(plan.blockedBy).toHaveLength(20);
-    expect(plan.freeSlot).toEqual([]);
-    expect(plan.prune).toEqual([]);
-    expect(renderRolloutPlan(plan).join('\n')).toContain('| Free a slot | **blocked** | 20 of 20 images |');
-  });
-
-  it('completeRollout with dryRun: true changes nothing and reports what the real run then does', async () => {
-    env = await startEnv();
-    const { corp, source } = seedFullTenant(env);
-    const v5 = env.fake.addDeviceImage({
-      displayName: 'Corp',
-      version: '1.0.5',
-      sourceImageResourceId: source.id,
-    });
-    const input = {
-      deviceImageId: v5.id,
-      displayName: 'Corp',
-      policyRefs: REFS,
-      keep: 2,
-      deleteSourceImage: true,
-      source: imageId(source.id),
-      pollIntervalMs: 10,
-    };
-    const deps = { graph: env.graph, images: () => env.images, log: env.log };
-    const before = env.fake.snapshot();
-    const dry = await completeRollout({ ...input, dryRun: true }, deps);
-    expect(env.fake.snapshot()).toEqual(before);
-    expect(writes(env.fake)).toEqual([]);
-    expect(dry.repoint.policies.map((p) => p.action)).toEqual(['would-patch', 'would-patch']);
-    // 1.0.4 is only used by the policies being repointed, so a real run prunes it: the dry run says so.
-    expect(dry.prune.deleted.map((d) => `${d.image.version} ${d.outcome}`)).toEqual([
-      '1.0.0 would-delete',
-      '1.0.2 would-delete',
-      '1.0.3 would-delete',
-    ]);
-    expect(dry.source).toMatchObject({ action: 'would-delete' });
-
-    const real = await completeRollout(input, deps);
-    expect(real.prune.deleted.map((d) => d.image.id)).toEqual(dry.prune.deleted.map((d) => d.image.id));
-    expect(real.prune.deleted.map((d) => d.outcome)).toEqual(['deleted', 'deleted', 'deleted']);
-    expect(real.source).toMatchObject({ action: 'deleted' });
-    expect(summary(env.fake).deviceImages.filter((i) => i.startsWith('Corp'))).toEqual([
-      'Corp 1.0.1 ready',
-      'Corp 1.0.4 ready',
-      'Corp 1.0.5 ready',
-    ]);
-    expect((corp[1] as DeviceImage).version).toBe('1.0.1');
-  });
-
-  it('plans to stop, changing and deleting nothing, when another source holds the display name and version', async () => {
-    env = await startEnv();
-    const { source } = seedFullTenant(env);
-    const other = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'someone-else' });
-    env.fake.addDeviceImage({
-      displayName: 'Corp',
-      version: '1.0.5',
-      sourceImageResourceId: other.id,
-      status: 'ready',
-    });
-    const plan = await planRollout(
-      {
-        displayName: 'Corp',
-        version: '1.0.5',
-        source: imageId(source.id),
-        policyRefs: REFS,
-        keep: 2,
-        deleteSourceImage: true,
-        uploadRetries: 1,
-      },
-      { graph: env.graph, log: env.log },
-    );
-    expect(plan.image.action).toBe('stop');
-    expect(plan.image.detail).toContain('choose another version');
-    expect(plan.patch).toEqual([]);
-    expect(plan.prune).toEqual([]);
-    expect(plan.freeSlot).toEqual([]);
-  });
 });

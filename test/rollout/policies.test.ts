@@ -174,16 +174,4 @@ describe('repointPolicies against the fake cloud', () => {
     ).rejects.toThrow(/no longer exists/);
     expect(env.fake.counters.policyPatches).toBe(0);
   });
-
-  it('dry run reports would-patch and sends nothing', async () => {
-    const { ready, sales, old } = await setup();
-    const { graph, log, fake } = env;
-    const { resolved } = await loadPolicies(graph, ['Sales']);
-    const before = fake.snapshot();
-    const result = await repointPolicies(resolved, ready.id, { graph, log }, { dryRun: true });
-    expect(result.policies.map((p) => p.action)).toEqual(['would-patch']);
-    expect(policyImage(fake, sales.id)).toBe(old.id);
-    expect(fake.snapshot()).toEqual(before);
-    expect(writes(fake)).toEqual([]);
-  });
 });

@@ -230,19 +230,4 @@ describe('prune and freeSlotIfFull against the fake cloud', () => {
     expect(result).toMatchObject({ status: 'resume', existing: { id: (corp[19] as DeviceImage).id } });
     expect(env.fake.counters.deviceImageDeletes).toBe(0);
   });
-
-  it('dry run frees nothing but says what it would delete', async () => {
-    await seed(5, { otherNames: 15 });
-    const before = env.fake.snapshot();
-    const result = await freeSlotIfFull(
-      { displayName: 'Corp', version: '1.0.5', keep: 3 },
-      { graph: env.graph, log: env.log },
-      { dryRun: true },
-    );
-    expect(result.status).toBe('freed');
-    if (result.status === 'freed')
-      expect(result.prune.deleted.map((d) => d.outcome)).toEqual(['would-delete']);
-    expect(env.fake.snapshot()).toEqual(before);
-    expect(writes(env.fake)).toEqual([]);
-  });
 });
