@@ -445,7 +445,7 @@ function violation(validate: ValidateFunction, value: unknown, path: readonly st
   if (validate(value)) return null;
   const error = validate.errors?.[0] as ErrorObject;
   // instancePath is a JSON pointer built from schema property names and array indexes, never from the document's keys.
-  const where = [...path, ...error.instancePath.split('/').slice(1).map(unescapePointer)];
+  const where = [...path, ...error.instancePath.split('/').slice(1)];
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
@@ -468,10 +468,6 @@ function typeNames(type: unknown): string {
   return names
     .map((name) => (name === 'null' ? 'null' : `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`))
     .join(' or ');
-}
-
-function unescapePointer(segment: string): string {
-  return segment.replaceAll('~1', '/').replaceAll('~0', '~');
 }
 
 function missing(path: readonly string[]): string {
