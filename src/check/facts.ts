@@ -1,11 +1,15 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import factsSchema from '../../packer/facts.schema.json' with { type: 'json' };
 
 /**
- * The facts document packer/scripts/facts.ps1 writes on the build VM (packer/facts.schema.json, schemaVersion 1).
- * Every section is either readable (its fields, each of which may still be null: "value absent") or not readable
- * (the collector recorded an error, or the section is missing or malformed). Rules turn "not readable" into
- * `unverified`, never into a pass.
+ * The facts document packer/scripts/facts.ps1 writes on the build VM. packer/facts.schema.json decides what a valid
+ * document is (it is bundled as the template ships it); this module only splits the verdict by section and hands the
+ * validated values to the rules. Every section is either readable (its fields, each of which may still be null:
+ * "value absent") or not readable (the collector recorded an error, or the section is missing or breaks the schema).
+ * Rules turn "not readable" into `unverified`, never into a pass.
  */
 export const FACTS_SCHEMA_VERSION = 1;
 
@@ -179,6 +183,7 @@ export type FactsErrorCode =
   | 'facts-invalid-json'
   | 'facts-not-object'
   | 'facts-schema-version'
+  | 'facts-schema-mismatch'
   | 'facts-too-large'
   | 'facts-too-deep';
 
@@ -188,7 +193,10 @@ export type FactsErrorCode =
  */
 export const MAX_FACTS_BYTES = 8 * 1024 * 1024;
 export const MAX_FACTS_DEPTH = 32;
-/** Longest string value a rule may read; a longer one makes its section unreadable (so its checks unverified). */
+/**
+ * Longest string value a rule may read (the schema's maxLength on every such field); a longer one makes its section
+ * unreadable (so its checks unverified).
+ */
 export const MAX_FACT_STRING = 4_096;
 
 export class FactsError extends Error {
@@ -199,6 +207,33 @@ export class FactsError extends Error {
     this.code = code;
   }
 }
+
+type SectionName = { [K in keyof Facts]: Facts[K] extends Section<unknown> ? K : never }[keyof Facts];
+
+/** Where each section of `Facts` sits in the document (its schema is at the same place under `properties`). */
+const SECTIONS: Record<SectionName, readonly string[]> = {
+  os: ['os'],
+  imageState: ['imageState'],
+  baseImage: ['baseImage'],
+  buildVm: ['buildVm'],
+  dsregcmd: ['join', 'dsregcmd'],
+  wmiJoin: ['join', 'wmi'],
+  mdm: ['mdm'],
+  configMgr: ['configMgr'],
+  partitions: ['partitions'],
+  bitLocker: ['bitLocker'],
+  pendingReboot: ['pendingReboot'],
+  appx: ['appx'],
+  avdAndFslogix: ['avdAndFslogix'],
+  startMenu: ['startMenu'],
+  teams: ['teams'],
+  unattend: ['unattend'],
+};
+/** Read by src/check/inventory.ts, never by a rule: its schema is checked by `factsSchemaErrors` only. */
+const INVENTORY = ['inventory'];
+
+const SCHEMA_FILE = 'packer/facts.schema.json';
+const FIX = `Pass the file packer/scripts/facts.ps1 wrote, with the packer/ template of the same w365-image release as the action; do not edit it by hand.`;
 
 export async function readFacts(path: string): Promise<Facts> {
   return parseFacts(await readFactsText(path), path);
@@ -252,7 +287,7 @@ function nestingDepth(document: unknown, limit: number): number {
   return deepest;
 }
 
-/** A facts file's JSON object, within the size and depth limits; the fields are not read yet. */
+/** A facts file's JSON object, within the size and depth limits; not checked against the schema yet. */
 export function parseFactsDocument(text: string, source: string): Record<string, unknown> {
   if (text.length > MAX_FACTS_BYTES) throw tooLarge(source, text.length);
   let document: unknown;
@@ -280,6 +315,10 @@ export function parseFactsDocument(text: string, source: string): Record<string,
   return document;
 }
 
+/**
+ * The facts, checked against packer/facts.schema.json: a violation outside every section (a missing collector, an
+ * unknown top-level property) refuses the document; one inside a section makes that section unreadable.
+ */
 export function parseFacts(text: string, source: string): Facts {
   const document = parseFactsDocument(text, source);
   if (document.schemaVersion !== FACTS_SCHEMA_VERSION) {
@@ -288,239 +327,167 @@ export function parseFacts(text: string, source: string): Facts {
       `The facts file ${source} has schemaVersion ${schemaVersionText(document.schemaVersion)}; this w365-image understands schemaVersion ${FACTS_SCHEMA_VERSION} only. Use the packer/ template from the same w365-image release as the action.`,
     );
   }
-  const join = isObject(document.join) ? document.join : {};
+  // The whole schema at once first: a document facts.ps1 wrote passes it, and needs no other compiled schema.
+  const valid = validator(WHOLE)(document);
+  const outside = valid ? null : violation(validator(OUTSIDE), document, []);
+  if (outside) {
+    throw new FactsError(
+      'facts-schema-mismatch',
+      `The facts file ${source} does not match ${SCHEMA_FILE}: ${outside}. ${FIX}`,
+    );
+  }
+  const sections = Object.fromEntries(
+    Object.entries(SECTIONS).map(([name, path]) => [name, section(document, path, valid)]),
+  );
   return {
     source,
     schemaVersion: FACTS_SCHEMA_VERSION,
-    collectedAt: typeof document.collectedAt === 'string' ? document.collectedAt : null,
-    computerName: typeof document.computerName === 'string' ? document.computerName : null,
-    os: section(document, 'os', (r) => ({
-      editionId: r.string('editionId'),
-      productType: r.integer('productType'),
-      installationType: r.string('installationType'),
-      currentBuild: r.integer('currentBuild'),
-      ubr: r.integer('ubr'),
-      displayVersion: r.string('displayVersion'),
-      productName: r.string('productName'),
-      architecture: r.string('architecture'),
-    })),
-    imageState: section(document, 'imageState', (r) => ({ value: r.string('value') })),
-    baseImage: section(document, 'baseImage', (r) => ({
-      publisher: r.string('publisher'),
-      offer: r.string('offer'),
-      sku: r.string('sku'),
-      version: r.string('version'),
-      exactVersion: r.string('exactVersion'),
-    })),
-    buildVm: section(document, 'buildVm', (r) => ({
-      securityType: r.string('securityType'),
-      secureBootEnabled: r.boolean('secureBootEnabled'),
-      virtualTpmEnabled: r.boolean('virtualTpmEnabled'),
-      firmware: r.string('firmware'),
-      vmExtensions: r.array('vmExtensions', (n) => n.self(isString, 'a string')),
-      defenderOnboardingState: r.integer('defenderOnboardingState'),
-      buildAccount: r.string('buildAccount'),
-      buildAccountProfilePresent: r.boolean('buildAccountProfilePresent'),
-      storeAutoDownloadPaused: r.boolean('storeAutoDownloadPaused'),
-    })),
-    dsregcmd: section(join, 'dsregcmd', (r) => ({
-      azureAdJoined: r.string('azureAdJoined'),
-      enterpriseJoined: r.string('enterpriseJoined'),
-      domainJoined: r.string('domainJoined'),
-    })),
-    wmiJoin: section(join, 'wmi', (r) => ({
-      partOfDomain: r.boolean('partOfDomain'),
-      domain: r.string('domain'),
-    })),
-    mdm: section(document, 'mdm', (r) => ({
-      enrollments: r.array('enrollments', (e) => ({
-        id: e.string('id', true),
-        providerId: e.string('providerId', true),
-        upn: e.string('upn'),
-        enrollmentType: e.integer('enrollmentType'),
-        enrollmentState: e.integer('enrollmentState'),
-      })),
-    })),
-    configMgr: section(document, 'configMgr', (r) => ({
-      ccmExecServicePresent: r.boolean('ccmExecServicePresent'),
-      ccmExecServiceStatus: r.string('ccmExecServiceStatus'),
-      ccmRegistryKeyPresent: r.boolean('ccmRegistryKeyPresent'),
-    })),
-    partitions: section(document, 'partitions', (r) => ({
-      osDiskNumber: r.integer('osDiskNumber'),
-      items: r.array('items', (p) => ({
-        diskNumber: p.integer('diskNumber', true),
-        partitionNumber: p.integer('partitionNumber', true),
-        type: p.string('type', true),
-        gptType: p.string('gptType'),
-        mbrType: p.integer('mbrType'),
-        sizeBytes: p.integer('sizeBytes', true),
-        offsetBytes: p.integer('offsetBytes', true),
-        driveLetter: p.string('driveLetter'),
-        isBoot: p.boolean('isBoot', true),
-        isSystem: p.boolean('isSystem', true),
-      })),
-    })),
-    bitLocker: section(document, 'bitLocker', (r) => ({
-      volumes: r.array('volumes', (v) => ({
-        mountPoint: v.string('mountPoint', true),
-        volumeType: v.string('volumeType', true),
-        volumeStatus: v.string('volumeStatus', true),
-        protectionStatus: v.string('protectionStatus', true),
-        encryptionPercentage: v.number('encryptionPercentage', true),
-        encryptionMethod: v.string('encryptionMethod', true),
-      })),
-    })),
-    pendingReboot: section(document, 'pendingReboot', (r) => ({
-      cbsRebootPending: r.boolean('cbsRebootPending'),
-      windowsUpdateRebootRequired: r.boolean('windowsUpdateRebootRequired'),
-      pendingFileRenameOperations: r.boolean('pendingFileRenameOperations'),
-      pendingFileRenameOperationsCount: r.integer('pendingFileRenameOperationsCount'),
-      tiWorkerRunning: r.boolean('tiWorkerRunning'),
-    })),
-    appx: section(document, 'appx', (r) => ({
-      provisionedPackageNames: r.array('provisionedPackageNames', (n) => n.self(isString, 'a string')),
-      userPackagesNotProvisioned: r.array('userPackagesNotProvisioned', (p) => ({
-        name: p.string('name', true),
-        packageFullName: p.string('packageFullName', true),
-        userName: p.string('userName'),
-        userSid: p.string('userSid'),
-        installState: p.string('installState', true),
-        isFramework: p.boolean('isFramework', true),
-        nonRemovable: p.boolean('nonRemovable', true),
-        signatureKind: p.string('signatureKind', true),
-      })),
-    })),
-    avdAndFslogix: section(document, 'avdAndFslogix', (r) => {
-      const product = (p: Reader): InstalledProduct => ({
-        displayName: p.string('displayName', true),
-        displayVersion: p.string('displayVersion') ?? '',
-      });
-      return {
-        fslogixServicePresent: r.boolean('fslogixServicePresent'),
-        fslogixRegistryKeyPresent: r.boolean('fslogixRegistryKeyPresent'),
-        fslogixProducts: r.array('fslogixProducts', product),
-        rdAgentBootLoaderServicePresent: r.boolean('rdAgentBootLoaderServicePresent'),
-        rdAgentBootLoaderProducts: r.array('rdAgentBootLoaderProducts', product),
-        rdsInfrastructureAgentProducts: r.array('rdsInfrastructureAgentProducts', product),
-        genevaAgentProducts: r.array('genevaAgentProducts', product),
-        sxsNetworkStackProducts: r.array('sxsNetworkStackProducts', product),
-      };
-    }),
-    startMenu: section(document, 'startMenu', (r) => ({
-      appCount: r.integer('appCount'),
-      method: r.string('method'),
-    })),
-    teams: section(document, 'teams', (r) => ({
-      isWvdEnvironment: r.string('isWvdEnvironment'),
-      isWvdEnvironmentKind: r.string('isWvdEnvironmentKind'),
-      disableAutoUpdate: r.string('disableAutoUpdate'),
-      disableAutoUpdateKind: r.string('disableAutoUpdateKind'),
-      webRtcServicePresent: r.boolean('webRtcServicePresent'),
-      webRtcServiceStartType: r.string('webRtcServiceStartType'),
-      msTeamsProvisioned: r.boolean('msTeamsProvisioned'),
-      msTeamsProvisionedVersion: r.string('msTeamsProvisionedVersion'),
-      vcRedistX64Installed: r.boolean('vcRedistX64Installed'),
-      vcRedistX64Version: r.string('vcRedistX64Version'),
-      webView2Version: r.string('webView2Version'),
-    })),
-    unattend: section(document, 'unattend', (r) => ({
-      setupUnattendFile: r.string('setupUnattendFile'),
-      files: r.array('files', (f) => ({
-        path: f.string('path', true),
-        exists: f.boolean('exists', true),
-        computerNames: f.array('computerNames', (n) => n.self(isString, 'a string')) ?? [],
-        removedBeforeSysprep: f.boolean('removedBeforeSysprep', true),
-      })),
-    })),
-  };
+    // Both required strings: the document-level check above has passed.
+    collectedAt: document.collectedAt as string,
+    computerName: document.computerName as string,
+    ...sections,
+  } as Facts;
 }
 
-class ShapeError extends Error {}
+/**
+ * Every part of a facts document checked against packer/facts.schema.json, the same way `parseFacts` does: the
+ * first violation outside the sections, and the first of each section (the inventory included). Empty when valid.
+ */
+export function factsSchemaErrors(document: unknown): string[] {
+  if (!isObject(document)) return [`the document is ${describe(document)}, not an object`];
+  if (validator(WHOLE)(document)) return [];
+  const problems = [violation(validator(OUTSIDE), document, [])];
+  for (const path of [...Object.values(SECTIONS), INVENTORY]) {
+    const value = valueAt(document, path);
+    if (value !== undefined) problems.push(violation(validator(pointer(path)), value, path));
+    else if (path !== INVENTORY) problems.push(missing(path));
+  }
+  return problems.filter((problem): problem is string => problem !== null);
+}
 
-/** Typed access to one JSON object; a value of the wrong type makes the whole section unreadable. */
-class Reader {
-  readonly path: string;
-  readonly value: unknown;
-  constructor(path: string, value: unknown) {
-    this.path = path;
-    this.value = value;
+/** One section of a document; `valid` when the whole document passed the schema. */
+function section(document: Record<string, unknown>, path: readonly string[], valid: boolean): Section<never> {
+  const raw = valueAt(document, path);
+  const name = dotted(path);
+  if (raw === undefined) return { readable: false, reason: missing(path) };
+  // The collector's own account of why it could not read the section explains more than any field it left null.
+  if (isObject(raw) && typeof raw.error === 'string') {
+    return {
+      readable: false,
+      reason: `the VM could not read '${name}': ${truncate(raw.error, 500) || 'no reason given'}`,
+    };
   }
-  private field(name: string): unknown {
-    return isObject(this.value) ? this.value[name] : undefined;
+  const problem = valid ? null : violation(validator(pointer(path)), raw, path);
+  if (problem) return { readable: false, reason: problem };
+  const { error: _none, ...value } = raw as Record<string, unknown>;
+  return { readable: true, value: value as never };
+}
+
+/** The compiled schema of a part of the document: the whole, the rest outside the sections, or a JSON pointer. */
+const WHOLE = '';
+const OUTSIDE = 'outside';
+const compiled = new Map<string, ValidateFunction>();
+let ajv: Ajv2020 | undefined;
+
+/** Where a document path's schema is: `/properties/join/properties/wmi`. */
+function pointer(path: readonly string[]): string {
+  return path.map((name) => `/properties/${name}`).join('');
+}
+
+/**
+ * A part's schema, compiled on first use and kept for the process: commands that read no facts never pay for it,
+ * and a valid document needs the whole schema only. Each part stops at its first violation, so a hostile document
+ * cannot make the validator collect millions of errors.
+ */
+function validator(part: string): ValidateFunction {
+  const known = compiled.get(part);
+  if (known) return known;
+  // Strict: a keyword the validator does not know is an error, so no constraint of the schema is silently ignored.
+  // The schema itself is checked against the 2020-12 meta-schema by the tests, not on every run; unoptimized code
+  // compiles in half the time and validates a facts document just as fast.
+  ajv ??= new Ajv2020({
+    strict: true,
+    allowUnionTypes: true,
+    verbose: true,
+    validateSchema: false,
+    code: { optimize: false },
+    formats: { 'date-time': fullFormats['date-time'] },
+    schemas: [factsSchema],
+  });
+  const validate =
+    part === OUTSIDE
+      ? ajv.compile(outsideSections())
+      : (ajv.getSchema(`${factsSchema.$id}#${part}`) as ValidateFunction);
+  compiled.set(part, validate);
+  return validate;
+}
+
+/** The schema with every section (and the inventory) accepted as it is, and none of them required. */
+function outsideSections(): Record<string, unknown> {
+  const schema = structuredClone(factsSchema) as Record<string, unknown>;
+  delete schema.$id;
+  for (const path of [...Object.values(SECTIONS), INVENTORY]) {
+    const parent = valueAt(
+      schema,
+      path.slice(0, -1).flatMap((name) => ['properties', name]),
+    ) as Record<string, unknown>;
+    const name = path.at(-1) as string;
+    (parent.properties as Record<string, unknown>)[name] = true;
+    parent.required = (parent.required as string[]).filter((required) => required !== name);
   }
-  private typed<T>(name: string, guard: (v: unknown) => v is T, what: string, required: boolean): T | null {
-    const v = this.field(name);
-    if (v === undefined || v === null) {
-      if (required) throw new ShapeError(`${this.path}.${name} is missing`);
-      return null;
-    }
-    if (!guard(v)) throw new ShapeError(`${this.path}.${name} is ${describe(v)}, not ${what}`);
-    return v;
-  }
-  string(name: string, required: true): string;
-  string(name: string, required?: false): string | null;
-  string(name: string, required = false): string | null {
-    return this.typed(name, isBoundedString, `a string of at most ${MAX_FACT_STRING} characters`, required);
-  }
-  boolean(name: string, required: true): boolean;
-  boolean(name: string, required?: false): boolean | null;
-  boolean(name: string, required = false): boolean | null {
-    return this.typed(name, (v): v is boolean => typeof v === 'boolean', 'a boolean', required);
-  }
-  number(name: string, required: true): number;
-  number(name: string, required?: false): number | null;
-  number(name: string, required = false): number | null {
-    return this.typed(
-      name,
-      (v): v is number => typeof v === 'number' && Number.isFinite(v),
-      'a number',
-      required,
-    );
-  }
-  integer(name: string, required: true): number;
-  integer(name: string, required?: false): number | null;
-  integer(name: string, required = false): number | null {
-    return this.typed(name, (v): v is number => Number.isInteger(v), 'an integer', required);
-  }
-  array<T>(name: string, item: (r: Reader) => T): T[] | null {
-    const v = this.field(name);
-    if (v === undefined || v === null) return null;
-    if (!Array.isArray(v)) throw new ShapeError(`${this.path}.${name} is ${describe(v)}, not an array`);
-    return v.map((entry, i) => item(new Reader(`${this.path}.${name}[${i}]`, entry)));
-  }
-  self<T>(guard: (v: unknown) => v is T, what: string): T {
-    if (!guard(this.value)) throw new ShapeError(`${this.path} is ${describe(this.value)}, not ${what}`);
-    if (typeof this.value === 'string' && this.value.length > MAX_FACT_STRING)
-      throw new ShapeError(
-        `${this.path} is ${describe(this.value)}, longer than ${MAX_FACT_STRING} characters`,
-      );
-    return this.value;
+  // `join` holds two sections: without it both are missing, which is theirs to report.
+  schema.required = (schema.required as string[]).filter((name) => name !== 'join');
+  return schema;
+}
+
+/** The first way `value` (found at `path` in the document) breaks `validate`'s schema, as a sentence; or null. */
+function violation(validate: ValidateFunction, value: unknown, path: readonly string[]): string | null {
+  if (validate(value)) return null;
+  const error = validate.errors?.[0] as ErrorObject;
+  // instancePath is a JSON pointer built from schema property names and array indexes, never from the document's keys.
+  const where = [...path, ...error.instancePath.split('/').slice(1)];
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return missing([...where, String(params.missingProperty)]);
+    case 'additionalProperties':
+      return `${dotted(where)} has the property ${quoted(String(params.additionalProperty))}, which ${SCHEMA_FILE} does not define`;
+    case 'type':
+      return `${dotted(where)} is ${describe(error.data)}, but ${SCHEMA_FILE} expects ${typeNames(params.type)}`;
+    case 'enum':
+    case 'const':
+      return `${dotted(where)} is ${describe(error.data)}, but ${SCHEMA_FILE} allows only ${JSON.stringify(params.allowedValues ?? params.allowedValue)}`;
+    default:
+      // maxLength, format and anything the schema may add: Ajv's message names the constraint, not the value.
+      return `${dotted(where)} is ${describe(error.data)}, but ${SCHEMA_FILE} says it ${error.message ?? `breaks '${error.keyword}'`}`;
   }
 }
 
-function section<T>(parent: Record<string, unknown>, name: string, read: (r: Reader) => T): Section<T> {
-  const raw = parent[name];
-  if (raw === undefined || raw === null) return { readable: false, reason: `section '${name}' is missing` };
-  if (!isObject(raw))
-    return { readable: false, reason: `section '${name}' is ${describe(raw)}, not an object` };
-  if (typeof raw.error === 'string' && raw.error !== '') {
-    return { readable: false, reason: `the VM could not read '${name}': ${truncate(raw.error, 500)}` };
-  }
-  try {
-    return { readable: true, value: read(new Reader(name, raw)) };
-  } catch (error) {
-    if (error instanceof ShapeError) return { readable: false, reason: `malformed: ${error.message}` };
-    throw error;
-  }
+function typeNames(type: unknown): string {
+  const names = Array.isArray(type) ? type.map(String) : [String(type)];
+  return names
+    .map((name) => (name === 'null' ? 'null' : `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`))
+    .join(' or ');
+}
+
+function missing(path: readonly string[]): string {
+  return `${dotted(path)} is missing; ${SCHEMA_FILE} requires it`;
+}
+
+/** A document path for a message: `mdm.enrollments[0].id`. */
+function dotted(path: readonly string[]): string {
+  if (path.length === 0) return 'the document';
+  return path.map((name, i) => (/^\d+$/.test(name) ? `[${name}]` : i === 0 ? name : `.${name}`)).join('');
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let node = root;
+  for (const name of path) node = isObject(node) ? node[name] : undefined;
+  return node;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === 'string';
 }
 
 function schemaVersionText(value: unknown): string {
@@ -528,22 +495,22 @@ function schemaVersionText(value: unknown): string {
   return typeof value === 'number' ? String(value) : describe(value);
 }
 
-function isBoundedString(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= MAX_FACT_STRING;
-}
-
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+/** Text from the document, quoted by its start only and with control characters escaped. */
+function quoted(text: string): string {
+  return text.length > 40
+    ? `${JSON.stringify(text.slice(0, 40))}… (${text.length} characters)`
+    : JSON.stringify(text);
 }
 
 /** A value named for a message: never more than a short prefix of it. */
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string')
-    return value.length > 40
-      ? `the string ${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)`
-      : `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${quoted(value)}`;
   if (typeof value === 'object') return 'an object';
   return truncate(`a ${typeof value} (${String(value)})`, 80);
 }

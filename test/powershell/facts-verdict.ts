@@ -1,11 +1,12 @@
 // Guest to verdict in one step, for the PowerShell suite: validates a facts document against
-// packer/facts.schema.json, then runs the bundled `sysprep-check` on it as the template's hook does.
+// packer/facts.schema.json with the validator sysprep-check itself uses, then runs the bundled `sysprep-check` on
+// it as the template's hook does.
 // Prints {"schemaErrors": [...], "exitCode": n, "passed": b, "checks": {"id": "status", ...}}; exits with the
 // check's exit code, or 3 when the document does not match the schema.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { schemaErrors } from './json-schema.ts';
+import { factsSchemaErrors } from '../../src/check/facts.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const [factsPath, teams = 'true'] = process.argv.slice(2);
@@ -13,9 +14,8 @@ if (!factsPath) {
   console.error('usage: facts-verdict.ts FACTS_JSON [TEAMS]');
   process.exit(2);
 }
-const schema = JSON.parse(readFileSync(resolve(root, 'packer/facts.schema.json'), 'utf8')) as object;
 const facts = JSON.parse(readFileSync(factsPath, 'utf8')) as unknown;
-const errors = schemaErrors(schema, facts);
+const errors = factsSchemaErrors(facts);
 
 const check = spawnSync(
   process.execPath,
