@@ -6,14 +6,14 @@ build {
   sources = ["source.azure-arm.cloudpc"]
 
   # -------------------------------------------------------------------------------------
-  # 0. Stage the shared helper (verified downloads, checked native commands).
+  # 0. Stage the shared helper module (verified downloads, checked native commands).
   # -------------------------------------------------------------------------------------
   provisioner "powershell" {
     inline = ["New-Item -ItemType Directory -Path '${local.guest_work_dir}' -Force | Out-Null"]
   }
 
   provisioner "file" {
-    source      = "${path.root}/scripts/W365.Helpers.ps1"
+    source      = "${path.root}/scripts/W365.Helpers.psm1"
     destination = local.guest_helpers_path
   }
 

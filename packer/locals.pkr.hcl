@@ -13,7 +13,7 @@ locals {
 
   # Guest side: a work folder the sysprep step deletes before generalizing.
   guest_work_dir     = "C:\\w365-build"
-  guest_helpers_path = "C:/w365-build/W365.Helpers.ps1"
+  guest_helpers_path = "C:/w365-build/W365.Helpers.psm1"
   guest_facts_path   = "C:/w365-build/w365-facts.json"
 
   # Provenance: the same keys on the image (azure_tags) and in the manifest (custom_data).

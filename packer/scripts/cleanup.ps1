@@ -6,7 +6,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 Invoke-W365Native -FilePath "$W365SystemRoot\System32\dism.exe" -ArgumentList @('/Online', '/Cleanup-Image', '/StartComponentCleanup') | Out-Null
 

@@ -6,12 +6,12 @@
 .DESCRIPTION
     Extra scripts must stop on their first error themselves (Set-StrictMode -Version Latest,
     $ErrorActionPreference = 'Stop', check $LASTEXITCODE): a non-zero exit stops the build.
-    They may dot-source the shared helpers for verified downloads:
-        . (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+    They may import the shared helpers module for verified downloads:
+        Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $count = [int](Get-W365Setting -Name 'W365_EXTRA_SCRIPT_COUNT')
 Write-W365Log "Your customizations: $count extra script(s) follow."

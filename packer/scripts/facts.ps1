@@ -10,7 +10,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $factsPath = Get-W365Setting -Name 'W365_FACTS_PATH'
 

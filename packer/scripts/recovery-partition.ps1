@@ -10,7 +10,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $recoveryGptType = '{de94bba4-06d1-4d40-a16a-bfd50179d6ac}'
 $mebibyte = 1048576

@@ -5,7 +5,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $names = @((Get-W365Setting -Name 'W365_REMOVE_APPX' -AllowEmpty).Split(';') | ForEach-Object { $_.Trim() } | Where-Object { $_ -ne '' })
 if ($names.Count -eq 0) {

@@ -15,7 +15,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $timeoutMinutes = [int](Get-W365Setting -Name 'W365_SYSPREP_TIMEOUT_MINUTES')
 $stateKey = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State'

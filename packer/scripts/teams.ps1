@@ -16,7 +16,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $teamsKey = 'HKLM:\SOFTWARE\Microsoft\Teams'
 $webRtcServiceName = 'RDWebRTCSvc'

@@ -15,7 +15,7 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-. (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')
+Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 $pass = Get-W365Setting -Name 'W365_WINDOWS_UPDATE_PASS'
 if (-not (Test-W365Enabled -Name 'W365_WINDOWS_UPDATE')) {

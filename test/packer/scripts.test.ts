@@ -3,8 +3,13 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   HELPER_FILE,
+  HELPER_IMPORT,
+  calledCommands,
   checkScriptRules,
+  commandCalls,
+  definedFunctions,
   functionText,
+  moduleExports,
   registryWrites,
   syntaxErrors,
   verifiedDownloads,
@@ -43,6 +48,47 @@ describe('PowerShell scripts (real files)', () => {
 
   it.each(expectedScripts)('%s fails loudly (strict mode, Stop, helper, no swallowed errors)', (name) => {
     expect(checkScriptRules(parse, script(name))).toEqual([]);
+  });
+
+  it('every guest script imports the helper module, and nothing else loads it', () => {
+    const guests = scripts().filter((s) => s.name !== HELPER_FILE);
+    expect(guests.length).toBe(expectedScripts.length - 1);
+    for (const s of guests) {
+      const calls = commandCalls(parse(s.text).rootNode);
+      const imports = calls.filter((c) => /^Import-Module$/i.test(c.name)).map((c) => c.node.text);
+      expect(imports, s.name).toEqual([HELPER_IMPORT]);
+      const dotSourced = calls.filter((c) =>
+        c.node.namedChildren.some((n) => n.type === 'command_invokation_operator' && n.text === '.'),
+      );
+      expect(
+        dotSourced.map((c) => c.name),
+        s.name,
+      ).toEqual([]);
+      expect(s.text, s.name).not.toContain('W365.Helpers.ps1');
+    }
+  });
+
+  it('the helper module exports exactly the functions and folder variables the guest scripts use', () => {
+    const helper = script(HELPER_FILE);
+    const guests = scripts().filter((s) => s.name !== HELPER_FILE);
+    const defined = new Set(definedFunctions(parse, helper));
+    const used = new Set(
+      guests.flatMap((s) => [...calledCommands(parse, s)].filter((name) => defined.has(name))),
+    );
+    const exported = moduleExports(parse, helper);
+    expect([...exported.functions].sort()).toEqual([...used].sort());
+    // The rest stays private: the signature check behind the verified download, the registry plumbing, the pause file.
+    expect([...defined].filter((name) => !used.has(name)).sort()).toEqual([
+      'Assert-W365MicrosoftSignature',
+      'Get-W365RegistryKeyWithValue',
+      'Get-W365ServicingPauseFile',
+      'Remove-W365RegistryValue',
+    ]);
+    const seamVariables = [...helper.text.matchAll(/^\$(W365\w+) =/gm)].map((m) => m[1] ?? '');
+    const usedVariables = seamVariables.filter((v) =>
+      guests.some((s) => new RegExp(`\\$${v}\\b`).test(s.text)),
+    );
+    expect([...exported.variables].sort()).toEqual(usedVariables.sort());
   });
 
   it('Teams sets exactly the registry values Microsoft requires', () => {
@@ -167,6 +213,26 @@ describe('the checks catch broken scripts (mutations)', () => {
   it('reports a PowerShell syntax error', () => {
     const broken = mutated(teams(), 'if ($missing.Count -gt 0) {', 'if ($missing.Count -gt 0 {');
     expect(syntaxErrors(parse, broken).length).toBeGreaterThan(0);
+  });
+
+  it('reports a script that dot-sources the helper or does not import it', () => {
+    const dotSourced = mutated(
+      teams(),
+      HELPER_IMPORT,
+      ". (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1')",
+    );
+    const problems = checkScriptRules(parse, dotSourced);
+    expect(problems).toContainEqual(
+      expect.stringContaining('third statement must import the shared helper module'),
+    );
+    expect(problems).toContainEqual(expect.stringContaining('dot-sources'));
+    expect(checkScriptRules(parse, mutated(teams(), `${HELPER_IMPORT}\n`, ''))).toContainEqual(
+      expect.stringContaining('third statement must import the shared helper module'),
+    );
+    const later = mutated(teams(), "$teamsKey = 'HKLM:", ". $PSScriptRoot\\local.ps1\n$teamsKey = 'HKLM:");
+    expect(checkScriptRules(parse, later)).toContainEqual(
+      expect.stringContaining('dot-sources $PSScriptRoot'),
+    );
   });
 
   it('reports a missing strict mode and a non-Stop error preference', () => {

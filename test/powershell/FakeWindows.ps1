@@ -1,7 +1,7 @@
 <#
-    A fake Windows for the guest scripts, loaded by the helper's seam (W365.Platform.ps1 beside
-    W365.Helpers.ps1 dot-sources this file). It redefines the Windows-only commands the scripts use
-    and answers from the machine's state (state.clixml, written by New-FakeMachine from a scenario
+    A fake Windows for the guest scripts, loaded by the helper module's seam (W365.Platform.ps1 beside
+    W365.Helpers.psm1 dot-sources this file into the module's scope). It redefines the Windows-only commands
+    the scripts and the module use and answers from the machine's state (state.clixml, written by New-FakeMachine from a scenario
     and updated by every change a script makes, so the next script of the build sees it).
 
     Output is shaped like Windows': dsregcmd and reagentc print their real layout, objects carry the
@@ -796,6 +796,21 @@ function Install-FakeUpdates {
     $result = [pscustomobject]@{ ResultCode = $overall; RebootRequired = $reboot; Results = $results }
     $result | Add-Member -MemberType ScriptMethod -Name GetUpdateResult -Value { param($index) $this.Results[$index] }
     return $result
+}
+
+# --- Inside the helpers module -------------------------------------------------------------
+# Dot-sourced into the W365.Helpers module's scope, this file's W365 seam functions and folder variables
+# replace the module's own (the module exports those names, so the scripts get these), and the module's
+# functions call its replacements of Windows cmdlets. The scripts call Windows cmdlets directly too: those
+# replacements are exported here, every function of this file but the W365 seam (the module decides what of
+# that a script sees) and the fake's own plumbing (*Fake*). A replacement left out would let a scenario reach
+# the real cmdlet.
+if ($null -ne $ExecutionContext.SessionState.Module) {
+    $fakeTokens = $null
+    $fakeErrors = $null
+    $fakeAst = [System.Management.Automation.Language.Parser]::ParseFile($PSCommandPath, [ref]$fakeTokens, [ref]$fakeErrors)
+    $fakeCmdlets = @($fakeAst.EndBlock.Statements | Where-Object { $_ -is [System.Management.Automation.Language.FunctionDefinitionAst] } | ForEach-Object { $_.Name } | Where-Object { $_ -notmatch 'Fake|W365' })
+    Export-ModuleMember -Function $fakeCmdlets
 }
 
 # --- Line coverage (the suite's measure, not part of the fake's answers) -------------------

@@ -75,9 +75,12 @@ Describe 'downloads on a clean base' {
         $run = Invoke-Scenario -State $state -Only @('teams.ps1')
         $teams = Get-Step $run 'powershell teams.ps1'
         $teams.ExitCode | Should -Not -Be 0
-        # The error view wraps long messages (pwsh) or not (5.1): match the pieces.
-        $teams.Output | Should -Match 'MsRdcWebRTCSvc_x64\.msi is'
-        $teams.Output | Should -Match 'not valid: NotSigned \(The file is not digitally signed\.\)'
+        # pwsh's error view wraps long messages at the console width, anywhere in a word and with colour codes
+        # around each line (5.1 does not wrap): the message may be cut at any character.
+        $cut = '(?:\s|\x1b\[[0-9;]*m)*'
+        $message = 'MsRdcWebRTCSvc_x64.msi is not valid: NotSigned (The file is not digitally signed.)'
+        $pattern = (@($message.ToCharArray() | Where-Object { $_ -ne ' ' } | ForEach-Object { [regex]::Escape([string]$_) }) -join $cut)
+        $teams.Output | Should -Match $pattern
         @($run.State.events | Where-Object { $_ -like 'start msiexec.exe*' }) | Should -BeNullOrEmpty
     }
 }
@@ -237,7 +240,7 @@ Describe 'Windows Update' {
     Context 'run over WinRM instead of the elevated task' {
         It 'is refused by the Windows Update Agent (the template must keep elevated_user)' {
             $machine = New-TestMachine -State (New-CleanBase)
-            Invoke-PackerFileUpload -Machine $machine -Source (Join-Path $RepositoryRoot 'packer/scripts/W365.Helpers.ps1') -GuestDestination 'C:/w365-build/W365.Helpers.ps1'
+            Invoke-PackerFileUpload -Machine $machine -Source (Join-Path $RepositoryRoot 'packer/scripts/W365.Helpers.psm1') -GuestDestination 'C:/w365-build/W365.Helpers.psm1'
             $run = Invoke-PackerPowerShell -Machine $machine -Script (Join-Path $RepositoryRoot 'packer/scripts/windows-update.ps1') -EnvironmentVars @('W365_BUILD_DIR=C:\w365-build', 'W365_WINDOWS_UPDATE=true', 'W365_WINDOWS_UPDATE_PASS=1')
             $run.ExitCode | Should -Not -Be 0
             $run.Output | Should -Match '0x80070005'

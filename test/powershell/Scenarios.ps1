@@ -174,7 +174,7 @@ function New-FakeMachine {
         New-Item -ItemType Directory -Path (Split-Path -Parent $file) -Force | Out-Null
         [System.IO.File]::WriteAllText($file, 'binary')
     }
-    # The seam: the helper dot-sources W365.Platform.ps1 beside itself; here it loads the fake Windows.
+    # The seam: the helper module dot-sources W365.Platform.ps1 beside itself; here it loads the fake Windows.
     $fake = Join-Path $PSScriptRoot 'FakeWindows.ps1'
     [System.IO.File]::WriteAllText((Join-Path $drive 'w365-build/W365.Platform.ps1'), ". '$fake' -Machine '$Path'`n")
     $State | Export-Clixml -LiteralPath (Join-Path $Path 'state.clixml') -Depth 20

@@ -39,7 +39,7 @@ function Write-GuestCoverage {
     }
     $total = 0
     $hit = 0
-    foreach ($script in Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot '../../packer/scripts') -Filter '*.ps1' | Sort-Object Name) {
+    foreach ($script in Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot '../../packer/scripts') -File | Where-Object { '.ps1', '.psm1' -contains $_.Extension } | Sort-Object Name) {
         $tokens = $null
         $errors = $null
         $ast = [System.Management.Automation.Language.Parser]::ParseFile($script.FullName, [ref]$tokens, [ref]$errors)

@@ -3,8 +3,9 @@ import type { Node } from 'web-tree-sitter';
 import { syntaxProblems, walk } from './tree-sitter.ts';
 import type { SourceParser } from './tree-sitter.ts';
 
-export const HELPER_FILE = 'W365.Helpers.ps1';
-export const HELPER_DOT_SOURCE = ". (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.ps1')";
+export const HELPER_FILE = 'W365.Helpers.psm1';
+/** How every guest script loads the helper module: from the folder the template uploads it to. */
+export const HELPER_IMPORT = "Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force";
 
 export interface Script {
   name: string;
@@ -106,7 +107,8 @@ const DOWNLOAD_COMMANDS =
   /^(Invoke-WebRequest|iwr|Invoke-RestMethod|irm|Start-BitsTransfer|curl(\.exe)?|wget(\.exe)?|bitsadmin(\.exe)?)$/i;
 
 /**
- * Fail-loudly rules for every script: strict mode and Stop first, the shared helper dot-sourced,
+ * Fail-loudly rules for every script: strict mode and Stop first, the shared helper module imported (never
+ * dot-sourced),
  * nothing that swallows errors, every native `&` call followed by a $LASTEXITCODE check,
  * downloads and installers only through the verified helper.
  */
@@ -121,8 +123,8 @@ export function checkScriptRules(parse: SourceParser, script: Script): string[] 
     problems.push(`${script.name}: first statement must be "Set-StrictMode -Version Latest"`);
   if (!/^\$ErrorActionPreference\s*=\s*'Stop'$/.test(top[1]?.text.trim() ?? ''))
     problems.push(`${script.name}: second statement must be "$ErrorActionPreference = 'Stop'"`);
-  if (!isHelper && top[2]?.text.trim() !== HELPER_DOT_SOURCE)
-    problems.push(`${script.name}: third statement must dot-source the shared helper: ${HELPER_DOT_SOURCE}`);
+  if (!isHelper && top[2]?.text.trim() !== HELPER_IMPORT)
+    problems.push(`${script.name}: third statement must import the shared helper module: ${HELPER_IMPORT}`);
 
   const lines = script.text.split('\n');
   lines.forEach((line, i) => {
@@ -155,6 +157,10 @@ export function checkScriptRules(parse: SourceParser, script: Script): string[] 
   for (const call of commandCalls(root)) {
     const node = call.node;
     const operator = node.namedChildren.find((c) => c.type === 'command_invokation_operator');
+    // A dot-sourced file runs in the script's scope, past the module's export list. The helper module's
+    // own seam (W365.Platform.ps1, staged only by the tests) is the one dot-source.
+    if (!isHelper && operator?.text === '.')
+      at(call.line, `dot-sources ${call.name}: import the helper module instead (${HELPER_IMPORT})`);
     // Invoke-W365Executable is the helper's seam around `&`: the same $LASTEXITCODE duty applies.
     if (operator?.text === '&' || (!isHelper && call.name === 'Invoke-W365Executable')) {
       const target = call.name.replace(/^\$/, '').toLowerCase();
@@ -182,6 +188,39 @@ export function functionText(parse: SourceParser, script: Script, name: string):
     }
   }
   return undefined;
+}
+
+/** Names of the functions the script defines (at any level). */
+export function definedFunctions(parse: SourceParser, script: Script): string[] {
+  const names: string[] = [];
+  for (const node of walk(parse(script.text).rootNode)) {
+    if (node.type !== 'function_statement') continue;
+    const fn = node.namedChildren.find((c) => c.type === 'function_name');
+    if (fn) names.push(fn.text);
+  }
+  return names;
+}
+
+/** What the module's Export-ModuleMember calls list, by kind (functions, variables); quoted names only. */
+export function moduleExports(
+  parse: SourceParser,
+  script: Script,
+): { functions: string[]; variables: string[] } {
+  const functions: string[] = [];
+  const variables: string[] = [];
+  for (const call of commandCalls(parse(script.text).rootNode)) {
+    if (!/^Export-ModuleMember$/i.test(call.name)) continue;
+    const names = (value: string | undefined): string[] =>
+      [...(value ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
+    functions.push(...names(call.parameters.get('function')));
+    variables.push(...names(call.parameters.get('variable')));
+  }
+  return { functions, variables };
+}
+
+/** Names of the commands the script calls (as written). */
+export function calledCommands(parse: SourceParser, script: Script): Set<string> {
+  return new Set(commandCalls(parse(script.text).rootNode).map((c) => c.name));
 }
 
 /** `-Uri` arguments of every Invoke-W365VerifiedDownload call, constants resolved. */

@@ -32,7 +32,7 @@ export function varFile(): SourceFile {
 
 export function scripts(): Script[] {
   return readdirSync(scriptsDir)
-    .filter((f) => f.endsWith('.ps1'))
+    .filter((f) => f.endsWith('.ps1') || f.endsWith('.psm1'))
     .sort()
     .map((f) => ({ name: f, text: readFileSync(path.join(scriptsDir, f), 'utf8') }));
 }

@@ -1,15 +1,25 @@
 <#
 .SYNOPSIS
-    Shared helpers for the w365-image guest scripts. Uploaded to the build VM and dot-sourced.
+    Shared helpers for the w365-image guest scripts: a module, uploaded to the build VM beside nothing
+    else and imported by every guest script with
+        Import-Module (Join-Path $env:W365_BUILD_DIR 'W365.Helpers.psm1') -Force
 
 .DESCRIPTION
     The one place that downloads files (retried, then checked by Authenticode signature before
     anything runs them), runs native commands (exit codes always checked) and reads switches
     passed by Packer as environment variables. Every failure throws: nothing is swallowed.
+    Only the functions and variables listed in Export-ModuleMember below reach a script; the rest
+    (signature check, registry plumbing, the servicing pause file) stay private to the module.
+    Runs on Windows PowerShell 5.1, the interpreter of Packer's powershell provisioner.
 #>
+# Strict mode and the error preference hold inside the module's own scope: its functions stop on the
+# first error whatever the importing script chose.
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
+# No progress bars: they slow Invoke-WebRequest down and reach the build log as noise. Set globally so that
+# the importing script's own cmdlets are quiet too (Packer's wrapper tries, but its
+# `set-variable -name variable:global:ProgressPreference` creates a new variable of that name instead).
+$global:ProgressPreference = 'SilentlyContinue'
 
 # Windows seam: the machine's folders. Scripts use these, never $env:SystemRoot and friends directly.
 $W365SystemRoot = $env:SystemRoot
@@ -368,12 +378,50 @@ function Resume-W365Servicing {
     Write-W365Log 'Restored Store auto-download and the Windows Update Scheduled Start task.'
 }
 
+# --- What a script sees -----------------------------------------------------------------------
+# Exactly the functions the guest scripts call, and the machine's folders. Everything else above is private.
+Export-ModuleMember -Variable @(
+    'W365SystemRoot',
+    'W365SystemDrive',
+    'W365SystemDriveLetter',
+    'W365ProgramData',
+    'W365ProgramFiles',
+    'W365UserName'
+) -Function @(
+    'Write-W365Log',
+    'Get-W365Setting',
+    'Test-W365Enabled',
+    'Get-W365WorkDirectory',
+    'Invoke-W365Executable',
+    'Invoke-W365Native',
+    'Invoke-W365Process',
+    'Start-W365Process',
+    'Invoke-W365VerifiedDownload',
+    'Test-W365RegistryKey',
+    'Get-W365RegistrySubKeyName',
+    'Set-W365RegistryValue',
+    'Get-W365RegistryValue',
+    'Get-W365RegistryValueKind',
+    'Get-W365FileVersion',
+    'Get-W365UnattendPaths',
+    'Get-W365InstalledProducts',
+    'New-W365ComObject',
+    'Get-W365InstanceMetadata',
+    'Suspend-W365Servicing',
+    'Resume-W365Servicing'
+)
+
 # --- The Windows seam ------------------------------------------------------------------------
 # The scripts reach Windows only through the functions and variables marked "Windows seam" above and
 # through Windows' own cmdlets (Appx, Storage, BitLocker, CIM, services, processes, Start-Process,
 # Invoke-WebRequest, Invoke-RestMethod, Get-AuthenticodeSignature, Start-Sleep, Get-Date). The test suite
-# stages a W365.Platform.ps1 beside this file that redefines them from a scenario (a function of a
-# cmdlet's name is resolved before the cmdlet). The template never uploads one: on a build VM this is a no-op.
+# stages a W365.Platform.ps1 beside this file that redefines them from a scenario. The template never
+# uploads one: on a build VM this is a no-op.
+# It is dot-sourced into the module's own scope, so what it defines replaces the module's definitions of the
+# same name (the exported seam functions and variables included: an export names the module's current
+# definition) and is what the module's functions call (a function of a cmdlet's name is resolved before the
+# cmdlet). Its other functions are private to the module unless it exports them itself with
+# Export-ModuleMember (exports add up): that is how its replacements of Windows cmdlets reach the scripts.
 $w365Platform = Join-Path $PSScriptRoot 'W365.Platform.ps1'
 if (Test-Path -LiteralPath $w365Platform -PathType Leaf) {
     . $w365Platform
