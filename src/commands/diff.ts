@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readInventory } from '../check/inventory.ts';
 import { diffImages, type DiffSide } from '../record/diff.ts';
-import { renderDiff } from '../report/diff.ts';
+import { renderDiff } from '../report/diffSection.ts';
 import { parseRecord } from '../record/record.ts';
 
 export const DIFF_USAGE = [

@@ -1,4 +1,4 @@
-import { renderDiff } from './diff.ts';
+import { renderDiff } from './diffSection.ts';
 import { cell, codeSpan, oneLine } from './markdown.ts';
 import type { Report } from './report.ts';
 
