@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getDeviceImage } from '../../src/graph/deviceImages.ts';
 import { registerImage } from '../../src/register/register.ts';
 import { retryFailedUpload } from '../../src/register/retry.ts';
-import { startEnv, writes, type Env } from '../rollout/support.ts';
+import { seedFailedUpload, startEnv, writes, type Env } from '../rollout/support.ts';
 
 let env: Env;
 afterEach(async () => env.fake.close());
@@ -14,14 +14,7 @@ const retryCalls = (e: Env) =>
 describe('retryFailedUpload', () => {
   it('retries an internalServerError with beta retryUpload and waits for ready', async () => {
     env = await startEnv();
-    const source = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'win11' });
-    env.fake.addDeviceImage({
-      displayName: 'Corp',
-      version: '1.0.0',
-      sourceImageResourceId: source.id,
-      status: 'failed',
-      errorCode: 'internalServerError',
-    });
+    const { source } = seedFailedUpload(env);
     const deps = { graph: env.graph, clock: env.clock, log: env.log };
     const failed = await registerImage(
       { displayName: 'Corp', version: '1.0.0', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
@@ -111,14 +104,7 @@ describe('retryFailedUpload', () => {
 
   it('does not send retryUpload twice when the first answer is lost', async () => {
     env = await startEnv();
-    const source = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'win11' });
-    const failed = env.fake.addDeviceImage({
-      displayName: 'Corp',
-      version: '1.0.0',
-      sourceImageResourceId: source.id,
-      status: 'failed',
-      errorCode: 'internalServerError',
-    });
+    const { failed } = seedFailedUpload(env);
     // Windows 365 restarts the upload, but the 204 never reaches us.
     env.fake.inject({ kind: 'after', status: 'drop', service: 'graph', path: /retryUpload$/, count: 1 });
     const deps = { graph: env.graph, clock: env.clock, log: env.log };

@@ -7,7 +7,7 @@ import { completeRollout } from '../../src/rollout/complete.ts';
 import { planRollout, type RolloutPlanInput } from '../../src/rollout/plan.ts';
 import { loadPolicies } from '../../src/rollout/policies.ts';
 import { freeSlotIfFull } from '../../src/rollout/retention.ts';
-import { imageId, seedFullTenant, startEnv, summary, writes, type Env } from './support.ts';
+import { imageId, seedFailedUpload, seedFullTenant, startEnv, summary, writes, type Env } from './support.ts';
 
 const REFS = ['Sales', 'Engineering'];
 const TIMEOUT = 30 * 60_000;
@@ -156,14 +156,7 @@ describe('planRollout, then the real run', () => {
 
   it('plans a retry for a transient failure, and retryFailedUpload then sends exactly one', async () => {
     env = await startEnv();
-    const source = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'win11' });
-    const failed = env.fake.addDeviceImage({
-      displayName: 'Corp',
-      version: '1.0.0',
-      sourceImageResourceId: source.id,
-      status: 'failed',
-      errorCode: 'internalServerError',
-    });
+    const { source, failed } = seedFailedUpload(env);
     const input: RolloutPlanInput = {
       displayName: 'Corp',
       version: '1.0.0',

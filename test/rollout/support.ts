@@ -120,6 +120,19 @@ export function seedFullTenant(env: Env) {
   return { corp, others, sales, eng, legacy, source };
 }
 
+/** A managed image whose upload as 'Corp' 1.0.0 failed with a transient internalServerError (one Windows 365 retries). */
+export function seedFailedUpload(env: Env) {
+  const source = env.fake.addManagedImage({ resourceGroup: 'rg-images', name: 'win11' });
+  const failed = env.fake.addDeviceImage({
+    displayName: 'Corp',
+    version: '1.0.0',
+    sourceImageResourceId: source.id,
+    status: 'failed',
+    errorCode: 'internalServerError',
+  });
+  return { source, failed };
+}
+
 /** Device images, policies and managed images, by name and version, for comparing end states. */
 export function summary(fake: FakeCloud) {
   const s = snapshot(fake);
