@@ -280,9 +280,9 @@ function operationUrls(ctx: Context, req: Incoming, location: string, id: string
 
 function startDelete(ctx: Context, req: Incoming, image: ManagedImage): Reply {
   const key = armKey(image.id);
-  const running = [...ctx.state.armOperations.values()].find(
-    (o) => o.imageKey === key && o.doneAt > ctx.clock.now(),
-  );
+  // The request's own advance() already applied every due delete, so an operation not yet completed is still
+  // running; comparing with the clock again here would race the scaled clock and start a second delete.
+  const running = [...ctx.state.armOperations.values()].find((o) => o.imageKey === key && !o.completed);
   if (running) return empty(202, operationUrls(ctx, req, running.location, running.id));
   const now = ctx.clock.now();
   const op = {
@@ -306,7 +306,7 @@ function operation(ctx: Context, req: Incoming, kind: string, id: string): Reply
   if (badVersion) return badVersion;
   const op = ctx.state.armOperations.get(id);
   if (!op) return armError(404, 'NotFound', `The operation '${id}' could not be found.`);
-  const done = ctx.clock.now() >= op.doneAt;
+  const done = op.completed;
   const monitor = kind.toLowerCase() === 'operationresults' || req.query.get('monitor') === 'true';
   if (monitor) {
     return done ? empty(204) : empty(202, operationUrls(ctx, req, op.location, op.id));

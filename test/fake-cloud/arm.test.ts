@@ -127,6 +127,11 @@ describe('ARM Microsoft.Compute/images', () => {
       expect((await call(slow, 'GET', path, { token })).body).toMatchObject({
         properties: { provisioningState: 'Deleting' },
       });
+      // A DELETE repeated while the first still runs joins it, as ARM does: no second operation.
+      const again = await call(slow, 'DELETE', path, { token });
+      expect(again.status).toBe(202);
+      expect(again.headers.get('azure-asyncoperation')?.split('?')[0]).toBe(operation.split('?')[0]);
+      expect(slow.counters.armDeletes).toBe(1);
       await sleep(1100);
       expect((await call(slow, 'GET', operation, { token })).body).toMatchObject({ status: 'Succeeded' });
       expect((await call(slow, 'GET', path, { token })).status).toBe(404);
