@@ -170,25 +170,15 @@ export function handleArm(ctx: Context, req: Incoming): Reply {
     return armError(404, 'SubscriptionNotFound', `The subscription '${subscription}' could not be found.`);
   }
   const vmImageList = VMIMAGE_LIST_PATH.exec(req.path);
-  if (vmImageList) {
-    const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
-    if (badVersion) return badVersion;
-    if (req.method !== 'GET')
-      return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
-    ctx.counters.marketplaceReads += 1;
-    const reply = marketplaceListGet(ctx.state.marketplace, ctx.config.subscriptionId, vmImageList);
-    return json(reply.status, reply.body);
-  }
+  if (vmImageList)
+    return marketplaceRead(ctx, req, () =>
+      marketplaceListGet(ctx.state.marketplace, ctx.config.subscriptionId, vmImageList),
+    );
   const vmImage = VMIMAGE_PATH.exec(req.path);
-  if (vmImage) {
-    const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
-    if (badVersion) return badVersion;
-    if (req.method !== 'GET')
-      return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
-    ctx.counters.marketplaceReads += 1;
-    const reply = marketplaceGet(ctx.state.marketplace, ctx.config.subscriptionId, vmImage);
-    return json(reply.status, reply.body);
-  }
+  if (vmImage)
+    return marketplaceRead(ctx, req, () =>
+      marketplaceGet(ctx.state.marketplace, ctx.config.subscriptionId, vmImage),
+    );
   const op = OPERATION_PATH.exec(req.path);
   if (op) return operation(ctx, req, op[3] ?? '', decodeURIComponent(op[4] ?? ''));
   const group = GROUP_PATH.exec(req.path);
@@ -267,6 +257,17 @@ function notFound(name: string, group: string): Reply {
     'ResourceNotFound',
     `The Resource 'Microsoft.Compute/images/${name}' under resource group '${group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
   );
+}
+
+/** The marketplace's read-only routes: api-version checked, GET only, counted. */
+function marketplaceRead(ctx: Context, req: Incoming, read: () => { status: number; body: unknown }): Reply {
+  const badVersion = checkApiVersion(req, IMAGE_API_VERSIONS);
+  if (badVersion) return badVersion;
+  if (req.method !== 'GET')
+    return armError(405, 'MethodNotAllowed', `The fake does not implement ${req.method} here.`);
+  ctx.counters.marketplaceReads += 1;
+  const reply = read();
+  return json(reply.status, reply.body);
 }
 
 function operationUrls(ctx: Context, req: Incoming, location: string, id: string): Record<string, string> {

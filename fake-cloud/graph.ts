@@ -32,37 +32,24 @@ type GraphVersion = 'v1.0' | 'beta';
 
 const BASE = '/deviceManagement/virtualEndpoint';
 
+const V1_DEVICE_IMAGE_FIELDS = [
+  'id',
+  'displayName',
+  'errorCode',
+  'expirationDate',
+  'lastModifiedDateTime',
+  'operatingSystem',
+  'osBuildNumber',
+  'osStatus',
+  'sourceImageResourceId',
+  'status',
+  'version',
+];
+
 /** cloudPcDeviceImage properties of each Graph version (osVersionNumber, sizeInGB, statusDetails are beta only). */
 const DEVICE_IMAGE_FIELDS: Record<GraphVersion, readonly string[]> = {
-  'v1.0': [
-    'id',
-    'displayName',
-    'errorCode',
-    'expirationDate',
-    'lastModifiedDateTime',
-    'operatingSystem',
-    'osBuildNumber',
-    'osStatus',
-    'sourceImageResourceId',
-    'status',
-    'version',
-  ],
-  beta: [
-    'id',
-    'displayName',
-    'errorCode',
-    'expirationDate',
-    'lastModifiedDateTime',
-    'operatingSystem',
-    'osBuildNumber',
-    'osStatus',
-    'osVersionNumber',
-    'sizeInGB',
-    'sourceImageResourceId',
-    'status',
-    'statusDetails',
-    'version',
-  ],
+  'v1.0': V1_DEVICE_IMAGE_FIELDS,
+  beta: [...V1_DEVICE_IMAGE_FIELDS, 'osVersionNumber', 'sizeInGB', 'statusDetails'],
 };
 
 const POLICY_FIELDS = [

@@ -42,6 +42,18 @@ async function fullRollout(source: string) {
   return { slot, registration, result };
 }
 
+/** The run up to a ready upload with the given policies repointed; the crash scenarios stop after it. */
+async function registerAndRepoint(source: string, refs: string[]) {
+  await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
+  const reg = await registerImage(
+    { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source, timeoutMs: TIMEOUT },
+    env,
+  );
+  const { resolved } = await loadPolicies(env.graph, refs);
+  await repointPolicies(resolved, reg.deviceImage.id, env);
+  return reg;
+}
+
 const EXPECTED_IMAGES = [
   'Corp 1.0.1 ready',
   'Corp 1.0.3 ready',
@@ -111,25 +123,13 @@ describe('the whole rollout against a full tenant', () => {
     [
       'after repointing one of two policies',
       async ({ source }) => {
-        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
-        const reg = await registerImage(
-          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
-          env,
-        );
-        const { resolved } = await loadPolicies(env.graph, ['Sales']);
-        await repointPolicies(resolved, reg.deviceImage.id, env);
+        await registerAndRepoint(source.id, ['Sales']);
       },
     ],
     [
       'after pruning, before deleting the source',
       async ({ source, corp }) => {
-        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
-        const reg = await registerImage(
-          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
-          env,
-        );
-        const { resolved } = await loadPolicies(env.graph, REFS);
-        await repointPolicies(resolved, reg.deviceImage.id, env);
+        const reg = await registerAndRepoint(source.id, REFS);
         const [images, policies] = await Promise.all([
           listDeviceImages(env.graph),
           listProvisioningPolicies(env.graph),
@@ -148,13 +148,7 @@ describe('the whole rollout against a full tenant', () => {
     [
       'after ARM accepted the source DELETE',
       async ({ source }) => {
-        await freeSlotIfFull({ displayName: 'Corp', version: '1.0.5', keep: KEEP }, env);
-        const reg = await registerImage(
-          { displayName: 'Corp', version: '1.0.5', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
-          env,
-        );
-        const { resolved } = await loadPolicies(env.graph, REFS);
-        await repointPolicies(resolved, reg.deviceImage.id, env);
+        const reg = await registerAndRepoint(source.id, REFS);
         const [images, policies] = await Promise.all([
           listDeviceImages(env.graph),
           listProvisioningPolicies(env.graph),
