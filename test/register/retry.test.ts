@@ -11,18 +11,22 @@ const TIMEOUT = 30 * 60_000;
 const retryCalls = (e: Env) =>
   e.fake.requests.filter((r) => r.service === 'graph' && r.method === 'POST' && /retryUpload$/.test(r.path));
 
+const deps = (e: Env) => ({ graph: e.graph, clock: e.clock, log: e.log });
+/** Uploads Corp 1.0.0 from the source and waits for Windows 365's verdict. */
+const registerCorp = (sourceId: string) =>
+  registerImage(
+    { displayName: 'Corp', version: '1.0.0', sourceImageResourceId: sourceId, timeoutMs: TIMEOUT },
+    deps(env),
+  );
+
 describe('retryFailedUpload', () => {
   it('retries an internalServerError with beta retryUpload and waits for ready', async () => {
     env = await startEnv();
     const { source } = seedFailedUpload(env);
-    const deps = { graph: env.graph, clock: env.clock, log: env.log };
-    const failed = await registerImage(
-      { displayName: 'Corp', version: '1.0.0', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
-      deps,
-    );
+    const failed = await registerCorp(source.id);
     expect(failed.outcome).toBe('failed');
 
-    const result = await retryFailedUpload(failed.deviceImage, { retries: 2, timeoutMs: TIMEOUT }, deps);
+    const result = await retryFailedUpload(failed.deviceImage, { retries: 2, timeoutMs: TIMEOUT }, deps(env));
     expect(result).toMatchObject({
       stopped: 'succeeded',
       outcome: 'ready',
@@ -47,13 +51,9 @@ describe('retryFailedUpload', () => {
       name: 'flaky',
       uploadOutcome: { errorCode: 'internalServerError' },
     });
-    const deps = { graph: env.graph, clock: env.clock, log: env.log };
-    const first = await registerImage(
-      { displayName: 'Corp', version: '1.0.0', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
-      deps,
-    );
+    const first = await registerCorp(source.id);
     expect(first.failure?.errorCode).toBe('internalServerError');
-    const result = await retryFailedUpload(first.deviceImage, { retries: 2, timeoutMs: TIMEOUT }, deps);
+    const result = await retryFailedUpload(first.deviceImage, { retries: 2, timeoutMs: TIMEOUT }, deps(env));
     expect(result.stopped).toBe('retries-exhausted');
     expect(result.outcome).toBe('failed');
     expect(result.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed']);
@@ -68,13 +68,9 @@ describe('retryFailedUpload', () => {
       name: 'spec',
       osState: 'Specialized',
     });
-    const deps = { graph: env.graph, clock: env.clock, log: env.log };
-    const failed = await registerImage(
-      { displayName: 'Corp', version: '1.0.0', sourceImageResourceId: source.id, timeoutMs: TIMEOUT },
-      deps,
-    );
+    const failed = await registerCorp(source.id);
     expect(failed.failure?.errorCode).toBe('sourceImageNotGeneralized');
-    const result = await retryFailedUpload(failed.deviceImage, { retries: 3, timeoutMs: TIMEOUT }, deps);
+    const result = await retryFailedUpload(failed.deviceImage, { retries: 3, timeoutMs: TIMEOUT }, deps(env));
     expect(result.stopped).toBe('not-transient');
     expect(result.detail).toMatch(/sysprep/i);
     expect(retryCalls(env)).toEqual([]);
@@ -90,12 +86,11 @@ describe('retryFailedUpload', () => {
       errorCode: 'internalServerError',
     });
     const ready = env.fake.addDeviceImage({ displayName: 'Corp', version: '1.0.1' });
-    const deps = { graph: env.graph, clock: env.clock, log: env.log };
     const before = env.fake.snapshot();
-    expect((await retryFailedUpload(failed, { retries: 0, timeoutMs: TIMEOUT }, deps)).stopped).toBe(
+    expect((await retryFailedUpload(failed, { retries: 0, timeoutMs: TIMEOUT }, deps(env))).stopped).toBe(
       'no-retries',
     );
-    expect((await retryFailedUpload(ready, { retries: 2, timeoutMs: TIMEOUT }, deps)).stopped).toBe(
+    expect((await retryFailedUpload(ready, { retries: 2, timeoutMs: TIMEOUT }, deps(env))).stopped).toBe(
       'not-failed',
     );
     expect(env.fake.snapshot()).toEqual(before);
@@ -107,8 +102,7 @@ describe('retryFailedUpload', () => {
     const { failed } = seedFailedUpload(env);
     // Windows 365 restarts the upload, but the 204 never reaches us.
     env.fake.inject({ kind: 'after', status: 'drop', service: 'graph', path: /retryUpload$/, count: 1 });
-    const deps = { graph: env.graph, clock: env.clock, log: env.log };
-    const result = await retryFailedUpload(failed, { retries: 1, timeoutMs: TIMEOUT }, deps);
+    const result = await retryFailedUpload(failed, { retries: 1, timeoutMs: TIMEOUT }, deps(env));
     expect(result.stopped).toBe('succeeded');
     expect(env.fake.counters.retryUploads).toBe(1);
     expect(retryCalls(env)).toHaveLength(1);
